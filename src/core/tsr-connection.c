@@ -1,0 +1,2105 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libvirt-glib/libvirt-glib.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-network.h"
+#include "tsr-validate.h"
+#include "tsr-vm-private.h"
+
+/* How many threads fetch domain XML in parallel while loading. The remote
+ * driver multiplexes calls on one socket and libvirtd answers them with its
+ * worker pool, so a few callers in flight beat one caller in a loop.
+ */
+#define LOAD_THREADS 4
+
+/* Leases appear some seconds after a guest boots and libvirt has no event
+ * for them, so after a start the lease table is read again a few times.
+ */
+static const guint lease_retry_seconds[] = { 2, 4, 8, 16, 30 };
+
+struct _TsrConnection
+{
+  GObject             parent_instance;
+
+  char               *uri;
+  TsrConnectionState  state;
+  GError             *last_error;
+  gboolean            loaded;
+
+  virConnectPtr       conn;
+  TsrEventCtx        *ctx;
+  int                 lifecycle_id;
+  int                 network_id;
+
+  GListStore         *vms;
+  GHashTable         *by_uuid;    /* uuid -> TsrVm (borrowed from vms) */
+  GHashTable         *domains;    /* uuid -> virDomainPtr */
+  GHashTable         *networks;   /* name -> TsrNetworkInfo */
+  GHashTable         *agent_ips;  /* uuid -> char* ip/prefix from the guest agent or ARP */
+  GHashTable         *generation; /* uuid -> event counter */
+  GHashTable         *pending_refresh;
+  guint               refresh_idle;
+
+  GCancellable       *cancellable;
+  guint               reconnect_source;
+  guint               reconnect_delay;
+  guint               first_delay;
+  guint               max_delay;
+  gboolean            closed_by_user;
+
+  GMutex              reserve_lock;
+};
+
+G_DEFINE_FINAL_TYPE (TsrConnection, tsr_connection, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_URI,
+  PROP_STATE,
+  PROP_LOADED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void schedule_reconnect          (TsrConnection *self);
+static void schedule_refresh            (TsrConnection *self,
+                                         const char    *uuid);
+static void recompute_addresses         (TsrConnection *self,
+                                         const char    *network);
+static void refresh_network             (TsrConnection *self,
+                                         const char    *name,
+                                         guint          attempt);
+
+/* Event context: libvirt calls back with this as opaque data. It holds only
+ * a weak reference, so an event that arrives while the connection object is
+ * going away is dropped instead of touching freed memory.
+ */
+struct _TsrEventCtx
+{
+  gatomicrefcount ref;
+  GWeakRef        self;
+};
+
+static TsrEventCtx *
+event_ctx_new (TsrConnection *self)
+{
+  TsrEventCtx *ctx = g_new0 (TsrEventCtx, 1);
+
+  g_atomic_ref_count_init (&ctx->ref);
+  g_weak_ref_init (&ctx->self, self);
+  return ctx;
+}
+
+static TsrEventCtx *
+event_ctx_ref (TsrEventCtx *ctx)
+{
+  g_atomic_ref_count_inc (&ctx->ref);
+  return ctx;
+}
+
+static void
+event_ctx_unref (void *data)
+{
+  TsrEventCtx *ctx = data;
+
+  if (g_atomic_ref_count_dec (&ctx->ref))
+    {
+      g_weak_ref_clear (&ctx->self);
+      g_free (ctx);
+    }
+}
+
+/* libvirt's default error handler prints to stderr; this one does nothing. */
+static void
+silent_error_handler (void        *data,
+                      virErrorPtr  error)
+{
+}
+
+void
+tsr_init (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      gvir_init (NULL, NULL);
+      gvir_event_register ();
+      /* Failed calls are reported as GErrors; libvirt's own printing to
+       * stderr would only duplicate them.
+       */
+      virSetErrorFunc (NULL, silent_error_handler);
+      g_once_init_leave (&initialized, 1);
+    }
+}
+
+static void
+conn_unref (virConnectPtr conn)
+{
+  virConnectClose (conn);
+}
+
+static void
+dom_unref (virDomainPtr dom)
+{
+  virDomainFree (dom);
+}
+
+static TsrVmState
+state_from_libvirt (int state)
+{
+  switch (state)
+    {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+      return TSR_VM_STATE_RUNNING;
+    case VIR_DOMAIN_PAUSED:
+      return TSR_VM_STATE_PAUSED;
+    case VIR_DOMAIN_SHUTDOWN:
+      return TSR_VM_STATE_SHUTTING_DOWN;
+    case VIR_DOMAIN_SHUTOFF:
+      return TSR_VM_STATE_SHUTOFF;
+    case VIR_DOMAIN_CRASHED:
+      return TSR_VM_STATE_CRASHED;
+    case VIR_DOMAIN_PMSUSPENDED:
+      return TSR_VM_STATE_SUSPENDED;
+    default:
+      return TSR_VM_STATE_UNKNOWN;
+    }
+}
+
+/* Load: everything the list needs, fetched in one worker. */
+
+typedef struct
+{
+  virDomainPtr  dom;
+  TsrVmConfig  *config;
+  TsrVmState    state;
+  char         *agent_ip;
+} DomainResult;
+
+typedef struct
+{
+  virConnectPtr  conn;
+  TsrEventCtx   *ctx;
+  gboolean       register_events;
+  int            lifecycle_id;
+  int            network_id;
+  DomainResult  *results;
+  gsize          n_results;
+  gint           next;
+  GPtrArray     *networks;     /* of TsrNetworkInfo */
+  char          *kernels_dir;
+} LoadData;
+
+static void
+domain_result_clear (DomainResult *r)
+{
+  g_clear_pointer (&r->dom, dom_unref);
+  g_clear_pointer (&r->config, tsr_vm_config_free);
+  g_clear_pointer (&r->agent_ip, g_free);
+}
+
+static void
+load_data_free (LoadData *data)
+{
+  for (gsize i = 0; i < data->n_results; i++)
+    domain_result_clear (&data->results[i]);
+  g_free (data->results);
+  g_clear_pointer (&data->networks, g_ptr_array_unref);
+  g_clear_pointer (&data->ctx, event_ctx_unref);
+  g_clear_pointer (&data->conn, conn_unref);
+  g_free (data->kernels_dir);
+  g_free (data);
+}
+
+static gpointer
+load_domains_thread (gpointer user_data)
+{
+  LoadData *data = user_data;
+  gint i;
+
+  while ((i = g_atomic_int_add (&data->next, 1)) < (gint) data->n_results)
+    {
+      DomainResult *r = &data->results[i];
+      g_autofree char *xml = virDomainGetXMLDesc (r->dom, 0);
+
+      if (xml != NULL)
+        r->config = tsr_vm_config_parse (xml, data->kernels_dir, NULL);
+      if (r->state != TSR_VM_STATE_SHUTOFF)
+        {
+          int state, reason;
+
+          if (virDomainGetState (r->dom, &state, &reason, 0) == 0)
+            r->state = state_from_libvirt (state);
+        }
+    }
+
+  return NULL;
+}
+
+static TsrNetworkInfo *
+fetch_network_info (virNetworkPtr   net,
+                    GError        **error)
+{
+  g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
+  TsrNetworkInfo *info;
+  virNetworkDHCPLeasePtr *leases = NULL;
+  int n;
+
+  if (xml == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not read the network definition"));
+      return NULL;
+    }
+
+  if (!(info = tsr_network_info_new_from_xml (xml, error)))
+    return NULL;
+
+  info->active = virNetworkIsActive (net) == 1;
+  if (!info->active)
+    return info;
+
+  n = virNetworkGetDHCPLeases (net, NULL, &leases, 0);
+  for (int i = 0; i < n; i++)
+    {
+      TsrDhcpHost *lease = g_new0 (TsrDhcpHost, 1);
+
+      if (leases[i]->type == VIR_IP_ADDR_TYPE_IPV4 && leases[i]->mac != NULL)
+        {
+          lease->mac = g_ascii_strdown (leases[i]->mac, -1);
+          lease->ip = g_strdup (leases[i]->ipaddr);
+          lease->name = g_strdup (leases[i]->hostname);
+          g_ptr_array_add (info->leases, lease);
+        }
+      else
+        g_free (lease);
+      virNetworkDHCPLeaseFree (leases[i]);
+    }
+  free (leases);
+
+  return info;
+}
+
+static int domain_event_cb (virConnectPtr conn,
+                            virDomainPtr  dom,
+                            int           event,
+                            int           detail,
+                            void         *opaque);
+static void network_event_cb (virConnectPtr conn,
+                              virNetworkPtr net,
+                              int           event,
+                              int           detail,
+                              void         *opaque);
+static void connection_closed_cb (virConnectPtr conn,
+                                  int           reason,
+                                  void         *opaque);
+
+/* The agent and ARP table are asked only for running guests that have no
+ * reservation or lease, i.e. those on networks Tessera does not manage.
+ */
+static char *
+fetch_guest_address (virDomainPtr dom)
+{
+  static const unsigned int sources[] = {
+    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sources); s++)
+    {
+      virDomainInterfacePtr *ifaces = NULL;
+      char *found = NULL;
+      int n = virDomainInterfaceAddresses (dom, &ifaces, sources[s], 0);
+
+      for (int i = 0; i < n; i++)
+        {
+          for (guint a = 0; found == NULL && a < ifaces[i]->naddrs; a++)
+            {
+              virDomainIPAddressPtr addr = &ifaces[i]->addrs[a];
+
+              if (addr->type == VIR_IP_ADDR_TYPE_IPV4 &&
+                  !g_str_has_prefix (addr->addr, "127."))
+                found = g_strdup_printf ("%s/%u", addr->addr, addr->prefix);
+            }
+          virDomainInterfaceFree (ifaces[i]);
+        }
+      free (ifaces);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static void
+load_worker (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  virDomainPtr *active = NULL, *inactive = NULL;
+  virNetworkPtr *nets = NULL;
+  GThread *threads[LOAD_THREADS];
+  int n_active, n_inactive, n_nets;
+  GError *error = NULL;
+
+  if (data->register_events)
+    {
+      data->lifecycle_id =
+        virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                          VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
+                                          event_ctx_ref (data->ctx), event_ctx_unref);
+      data->network_id =
+        virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                           VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
+                                           event_ctx_ref (data->ctx), event_ctx_unref);
+      /* Keepalive makes a dead daemon show up within seconds instead of at
+       * the next call; the test driver has none, which is fine.
+       */
+      virConnectSetKeepAlive (data->conn, 3, 2);
+      virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
+                                       event_ctx_ref (data->ctx), event_ctx_unref);
+      virResetLastError ();
+    }
+
+  n_active = virConnectListAllDomains (data->conn, &active, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  if (n_active < 0)
+    goto failed;
+  n_inactive = virConnectListAllDomains (data->conn, &inactive, VIR_CONNECT_LIST_DOMAINS_INACTIVE);
+  if (n_inactive < 0)
+    goto failed;
+
+  data->n_results = n_active + n_inactive;
+  data->results = g_new0 (DomainResult, data->n_results);
+  for (int i = 0; i < n_active; i++)
+    {
+      data->results[i].dom = active[i];
+      data->results[i].state = TSR_VM_STATE_RUNNING;
+    }
+  for (int i = 0; i < n_inactive; i++)
+    {
+      data->results[n_active + i].dom = inactive[i];
+      data->results[n_active + i].state = TSR_VM_STATE_SHUTOFF;
+    }
+  g_clear_pointer (&active, free);
+  g_clear_pointer (&inactive, free);
+
+  for (guint t = 0; t < LOAD_THREADS; t++)
+    threads[t] = g_thread_new ("tsr-load", load_domains_thread, data);
+
+  /* Networks are read here meanwhile. */
+  n_nets = virConnectListAllNetworks (data->conn, &nets, 0);
+  data->networks = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
+  for (int i = 0; i < n_nets; i++)
+    {
+      TsrNetworkInfo *info = fetch_network_info (nets[i], NULL);
+
+      if (info != NULL)
+        g_ptr_array_add (data->networks, info);
+      virNetworkFree (nets[i]);
+    }
+  free (nets);
+
+  for (guint t = 0; t < LOAD_THREADS; t++)
+    g_thread_join (threads[t]);
+
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed:
+  tsr_error_set_from_libvirt (&error, _("Could not list the virtual machines"));
+  if (active != NULL)
+    for (int i = 0; i < n_active; i++)
+      virDomainFree (active[i]);
+  free (active);
+  free (inactive);
+  g_task_return_error (task, error);
+}
+
+static void
+apply_domain_result (TsrConnection *self,
+                     DomainResult  *r,
+                     GPtrArray     *added)
+{
+  TsrVm *vm;
+
+  if (r->config == NULL)
+    return;
+
+  vm = g_hash_table_lookup (self->by_uuid, r->config->uuid);
+  if (vm == NULL)
+    {
+      vm = tsr_vm_new (r->config->uuid);
+      g_hash_table_insert (self->by_uuid, g_strdup (r->config->uuid), vm);
+      g_ptr_array_add (added, vm);
+    }
+
+  tsr_vm_set_config (vm, r->config);
+  tsr_vm_set_state (vm, r->state);
+  g_hash_table_replace (self->domains, g_strdup (r->config->uuid), g_steal_pointer (&r->dom));
+  if (r->agent_ip != NULL)
+    g_hash_table_replace (self->agent_ips, g_strdup (r->config->uuid),
+                          g_steal_pointer (&r->agent_ip));
+}
+
+static void
+store_network (TsrConnection  *self,
+               TsrNetworkInfo *info)
+{
+  g_hash_table_replace (self->networks, g_strdup (info->name), info);
+}
+
+static void
+set_state (TsrConnection      *self,
+           TsrConnectionState  state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_last_error (TsrConnection *self,
+                const GError  *error)
+{
+  g_clear_error (&self->last_error);
+  if (error != NULL)
+    self->last_error = g_error_copy (error);
+}
+
+static void
+load_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  g_autoptr(GTask) task = user_data;
+  LoadData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) seen = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          set_last_error (self, error);
+          set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (data->register_events)
+    {
+      self->lifecycle_id = data->lifecycle_id;
+      self->network_id = data->network_id;
+    }
+
+  g_hash_table_remove_all (self->networks);
+  while (data->networks->len > 0)
+    store_network (self, g_ptr_array_steal_index_fast (data->networks, 0));
+
+  /* After a reconnect the list is reconciled, not rebuilt: rows that still
+   * exist keep their objects, so selections and open dialogs survive.
+   */
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (gsize i = 0; i < data->n_results; i++)
+    {
+      apply_domain_result (self, &data->results[i], added);
+      if (data->results[i].config != NULL)
+        g_hash_table_add (seen, data->results[i].config->uuid);
+    }
+
+  g_hash_table_iter_init (&iter, self->by_uuid);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      if (!g_hash_table_contains (seen, key))
+        {
+          guint pos;
+          TsrVm *vm = g_hash_table_lookup (self->by_uuid, key);
+
+          if (g_list_store_find (self->vms, vm, &pos))
+            g_list_store_remove (self->vms, pos);
+          g_hash_table_remove (self->domains, key);
+          g_hash_table_iter_remove (&iter);
+        }
+    }
+
+  if (added->len > 0)
+    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
+                         added->pdata, added->len);
+
+  recompute_addresses (self, NULL);
+
+  set_last_error (self, NULL);
+  self->reconnect_delay = self->first_delay;
+  set_state (self, TSR_CONNECTION_STATE_CONNECTED);
+  if (!self->loaded)
+    {
+      self->loaded = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_load (TsrConnection *self,
+            gboolean       register_events,
+            GTask         *outer)
+{
+  GTask *task = g_task_new (self, self->cancellable, load_done_cb, outer);
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->conn = self->conn;
+  virConnectRef (data->conn);
+  data->ctx = event_ctx_ref (self->ctx);
+  data->register_events = register_events;
+  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  g_task_set_source_tag (task, start_load);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_worker);
+  g_object_unref (task);
+}
+
+/* Open */
+
+static void
+open_worker (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  const char *uri = task_data;
+  virConnectPtr conn;
+
+  conn = virConnectOpen (uri);
+  if (conn == NULL)
+    {
+      GError *error = NULL;
+      g_autofree char *what = g_strdup_printf (_("Could not connect to %s"), uri);
+
+      tsr_error_set_from_libvirt (&error, what);
+      if (error->code != TSR_ERROR_NOT_SUPPORTED)
+        error->code = TSR_ERROR_CONNECTION;
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_pointer (task, conn, (GDestroyNotify) conn_unref);
+}
+
+static void
+opened_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  virConnectPtr conn;
+
+  conn = g_task_propagate_pointer (G_TASK (result), &error);
+  if (conn == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          set_last_error (self, error);
+          set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+          if (self->loaded && !self->closed_by_user)
+            schedule_reconnect (self);
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  self->conn = conn;
+  g_clear_pointer (&self->ctx, event_ctx_unref);
+  self->ctx = event_ctx_new (self);
+  start_load (self, TRUE, g_steal_pointer (&task));
+}
+
+static void
+begin_open (TsrConnection *self,
+            GTask         *outer)
+{
+  GTask *task = g_task_new (self, self->cancellable, opened_cb, outer);
+
+  set_state (self, TSR_CONNECTION_STATE_CONNECTING);
+  g_task_set_source_tag (task, begin_open);
+  g_task_set_task_data (task, g_strdup (self->uri), g_free);
+  g_task_run_in_thread (task, open_worker);
+  g_object_unref (task);
+}
+
+void
+tsr_connection_open_async (TsrConnection       *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  tsr_init ();
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_open_async);
+
+  if (self->conn != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->closed_by_user = FALSE;
+  g_clear_handle_id (&self->reconnect_source, g_source_remove);
+  begin_open (self, g_steal_pointer (&task));
+}
+
+gboolean
+tsr_connection_open_finish (TsrConnection  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Closing and reconnecting */
+
+typedef struct
+{
+  virConnectPtr  conn;
+  int            lifecycle_id;
+  int            network_id;
+} CloseData;
+
+static gpointer
+close_thread (gpointer user_data)
+{
+  CloseData *data = user_data;
+
+  if (data->lifecycle_id >= 0)
+    virConnectDomainEventDeregisterAny (data->conn, data->lifecycle_id);
+  if (data->network_id >= 0)
+    virConnectNetworkEventDeregisterAny (data->conn, data->network_id);
+  virConnectUnregisterCloseCallback (data->conn, connection_closed_cb);
+  virConnectClose (data->conn);
+  g_free (data);
+  return NULL;
+}
+
+/* Deregistering and closing talk to the daemon, which may be gone; a
+ * detached thread does it so that nothing waits.
+ */
+static void
+drop_handle (TsrConnection *self)
+{
+  CloseData *data;
+
+  if (self->conn == NULL)
+    return;
+
+  data = g_new0 (CloseData, 1);
+  data->conn = g_steal_pointer (&self->conn);
+  data->lifecycle_id = self->lifecycle_id;
+  data->network_id = self->network_id;
+  self->lifecycle_id = -1;
+  self->network_id = -1;
+  g_thread_unref (g_thread_new ("tsr-close", close_thread, data));
+}
+
+static void
+reconnect_done_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!tsr_connection_open_finish (self, result, &error))
+    g_debug ("Reconnecting to %s failed: %s", self->uri, error->message);
+}
+
+static gboolean
+reconnect_timeout_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  GTask *task;
+
+  self->reconnect_source = 0;
+  task = g_task_new (self, NULL, reconnect_done_cb, NULL);
+  begin_open (self, task);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (TsrConnection *self)
+{
+  if (self->reconnect_source != 0 || self->closed_by_user)
+    return;
+
+  self->reconnect_source = g_timeout_add (self->reconnect_delay, reconnect_timeout_cb, self);
+  self->reconnect_delay = MIN (self->reconnect_delay * 2, self->max_delay);
+}
+
+static void
+connection_closed_cb (virConnectPtr  conn,
+                      int            reason,
+                      void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL || self->conn != conn)
+    return;
+
+  error = g_error_new (TSR_ERROR, TSR_ERROR_CONNECTION,
+                       _("Lost the connection to %s (%s). Reconnecting…"), self->uri,
+                       reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE ? _("no answer to keepalive")
+                       : reason == VIR_CONNECT_CLOSE_REASON_EOF ? _("the daemon closed it")
+                       : _("an I/O error"));
+  set_last_error (self, error);
+  /* The handle is dead: forget its callback ids rather than deregister. */
+  self->lifecycle_id = -1;
+  self->network_id = -1;
+  drop_handle (self);
+  set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+  schedule_reconnect (self);
+}
+
+void
+tsr_connection_close (TsrConnection *self)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  self->closed_by_user = TRUE;
+  g_clear_handle_id (&self->reconnect_source, g_source_remove);
+  g_clear_handle_id (&self->refresh_idle, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  drop_handle (self);
+  g_clear_pointer (&self->ctx, event_ctx_unref);
+  set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+}
+
+/* Events */
+
+static void
+bump_generation (TsrConnection *self,
+                 const char    *uuid)
+{
+  guint gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, uuid));
+
+  g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (gen + 1));
+}
+
+static void
+remove_vm (TsrConnection *self,
+           const char    *uuid)
+{
+  g_autofree char *key = g_strdup (uuid);
+  TsrVm *vm = g_hash_table_lookup (self->by_uuid, key);
+  guint pos = 0;
+
+  if (vm != NULL && g_list_store_find (self->vms, vm, &pos))
+    g_list_store_remove (self->vms, pos);
+  g_hash_table_remove (self->domains, key);
+  g_hash_table_remove (self->agent_ips, key);
+  g_hash_table_remove (self->by_uuid, key);
+}
+
+static int
+domain_event_cb (virConnectPtr  conn,
+                 virDomainPtr   dom,
+                 int            event,
+                 int            detail,
+                 void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  TsrVm *vm;
+
+  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
+    return 0;
+
+  vm = g_hash_table_lookup (self->by_uuid, uuid);
+  bump_generation (self, uuid);
+
+  switch ((virDomainEventType) event)
+    {
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+      remove_vm (self, uuid);
+      return 0;
+
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_RUNNING);
+      if (vm != NULL && event == VIR_DOMAIN_EVENT_STARTED)
+        refresh_network (self, tsr_vm_get_netvm (vm), 0);
+      break;
+
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_PAUSED);
+      break;
+
+    case VIR_DOMAIN_EVENT_STOPPED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SHUTOFF);
+      g_hash_table_remove (self->agent_ips, uuid);
+      break;
+
+    case VIR_DOMAIN_EVENT_SHUTDOWN:
+      if (vm != NULL && detail != VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SHUTTING_DOWN);
+      break;
+
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SUSPENDED);
+      break;
+
+    case VIR_DOMAIN_EVENT_CRASHED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_CRASHED);
+      break;
+
+    case VIR_DOMAIN_EVENT_DEFINED:
+    default:
+      break;
+    }
+
+  if (vm == NULL || event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_STOPPED ||
+      event == VIR_DOMAIN_EVENT_STARTED)
+    {
+      if (!g_hash_table_contains (self->domains, uuid))
+        {
+          virDomainRef (dom);
+          g_hash_table_replace (self->domains, g_strdup (uuid), dom);
+        }
+      schedule_refresh (self, uuid);
+    }
+
+  return 0;
+}
+
+static void
+network_event_cb (virConnectPtr  conn,
+                  virNetworkPtr  net,
+                  int            event,
+                  int            detail,
+                  void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  const char *name;
+
+  if (self == NULL || self->conn != conn)
+    return;
+
+  name = virNetworkGetName (net);
+  if (event == VIR_NETWORK_EVENT_UNDEFINED)
+    {
+      g_hash_table_remove (self->networks, name);
+      recompute_addresses (self, name);
+    }
+  else
+    refresh_network (self, name, G_N_ELEMENTS (lease_retry_seconds));
+}
+
+/* Refreshing one domain */
+
+typedef struct
+{
+  char         *uuid;
+  virDomainPtr  dom;
+  guint         generation;
+  DomainResult  result;
+  gboolean      gone;
+  char         *kernels_dir;
+} RefreshData;
+
+static void
+refresh_data_free (RefreshData *data)
+{
+  g_free (data->uuid);
+  g_clear_pointer (&data->dom, dom_unref);
+  domain_result_clear (&data->result);
+  g_free (data->kernels_dir);
+  g_free (data);
+}
+
+static void
+refresh_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  RefreshData *data = task_data;
+  g_autofree char *xml = virDomainGetXMLDesc (data->dom, 0);
+  int state, reason;
+
+  if (xml == NULL)
+    {
+      virErrorPtr err = virGetLastError ();
+
+      data->gone = err != NULL && err->code == VIR_ERR_NO_DOMAIN;
+      g_task_return_boolean (task, data->gone);
+      return;
+    }
+
+  data->result.config = tsr_vm_config_parse (xml, data->kernels_dir, NULL);
+  data->result.state = TSR_VM_STATE_UNKNOWN;
+  if (virDomainGetState (data->dom, &state, &reason, 0) == 0)
+    data->result.state = state_from_libvirt (state);
+
+  if (data->result.state == TSR_VM_STATE_RUNNING && data->result.config != NULL &&
+      !g_str_has_prefix (data->result.config->netvm, "tessera"))
+    data->result.agent_ip = fetch_guest_address (data->dom);
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+refresh_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  RefreshData *data = g_task_get_task_data (G_TASK (result));
+  guint gen;
+  gboolean is_new;
+  g_autoptr(GPtrArray) added = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), NULL))
+    return;
+
+  if (data->gone)
+    {
+      remove_vm (self, data->uuid);
+      return;
+    }
+
+  if (data->result.config == NULL)
+    return;
+
+  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, data->uuid));
+  if (gen != data->generation)
+    {
+      /* An event arrived while this was read: read again so the newest
+       * state wins.
+       */
+      schedule_refresh (self, data->uuid);
+      return;
+    }
+
+  added = g_ptr_array_new_with_free_func (g_object_unref);
+  is_new = !g_hash_table_contains (self->by_uuid, data->uuid);
+  data->result.dom = g_steal_pointer (&data->dom);
+  apply_domain_result (self, &data->result, added);
+  if (is_new && added->len > 0)
+    g_list_store_append (self->vms, g_ptr_array_index (added, 0));
+  if (data->result.agent_ip == NULL)
+    g_hash_table_remove (self->agent_ips, data->uuid);
+
+  {
+    TsrVm *vm = g_hash_table_lookup (self->by_uuid, data->uuid);
+
+    if (vm != NULL)
+      recompute_addresses (self, tsr_vm_get_netvm (vm));
+  }
+}
+
+static gboolean
+refresh_idle_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  GHashTableIter iter;
+  gpointer key;
+
+  self->refresh_idle = 0;
+
+  g_hash_table_iter_init (&iter, self->pending_refresh);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      virDomainPtr dom = g_hash_table_lookup (self->domains, key);
+      g_autoptr(GTask) task = NULL;
+      RefreshData *data;
+
+      if (dom == NULL || self->conn == NULL)
+        continue;
+
+      data = g_new0 (RefreshData, 1);
+      data->uuid = g_strdup (key);
+      data->dom = dom;
+      virDomainRef (dom);
+      data->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
+      data->kernels_dir = g_strdup (tsr_kernels_dir ());
+
+      task = g_task_new (self, self->cancellable, refresh_done_cb, NULL);
+      g_task_set_source_tag (task, refresh_idle_cb);
+      g_task_set_task_data (task, data, (GDestroyNotify) refresh_data_free);
+      g_task_run_in_thread (task, refresh_worker);
+    }
+  g_hash_table_remove_all (self->pending_refresh);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Several events for one domain in a burst (define, start, resume) are read
+ * once.
+ */
+static void
+schedule_refresh (TsrConnection *self,
+                  const char    *uuid)
+{
+  g_hash_table_add (self->pending_refresh, g_strdup (uuid));
+  if (self->refresh_idle == 0)
+    self->refresh_idle = g_idle_add (refresh_idle_cb, self);
+}
+
+/* Networks */
+
+typedef struct
+{
+  virConnectPtr   conn;
+  char           *name;
+  guint           attempt;
+  TsrNetworkInfo *info;
+} NetworkData;
+
+static void
+network_data_free (NetworkData *data)
+{
+  g_clear_pointer (&data->conn, conn_unref);
+  g_free (data->name);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  g_free (data);
+}
+
+static void
+network_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  NetworkData *data = task_data;
+  virNetworkPtr net = virNetworkLookupByName (data->conn, data->name);
+  GError *error = NULL;
+
+  if (net == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  data->info = fetch_network_info (net, &error);
+  virNetworkFree (net);
+  if (data->info == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean network_retry_cb (gpointer user_data);
+
+typedef struct
+{
+  GWeakRef  self;
+  char     *name;
+  guint     attempt;
+} RetryData;
+
+static void
+retry_data_free (gpointer user_data)
+{
+  RetryData *retry = user_data;
+
+  g_weak_ref_clear (&retry->self);
+  g_free (retry->name);
+  g_free (retry);
+}
+
+static gboolean
+vm_lacks_address_on (TsrConnection *self,
+                     const char    *network)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->vms));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (G_LIST_MODEL (self->vms), i);
+
+      if (tsr_vm_is_active (vm) && tsr_vm_get_ip (vm) == NULL &&
+          g_strcmp0 (tsr_vm_get_netvm (vm), network) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+network_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  NetworkData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    return;
+
+  store_network (self, g_steal_pointer (&data->info));
+  recompute_addresses (self, data->name);
+
+  if (data->attempt < G_N_ELEMENTS (lease_retry_seconds) &&
+      vm_lacks_address_on (self, data->name))
+    {
+      RetryData *retry = g_new0 (RetryData, 1);
+
+      g_weak_ref_init (&retry->self, self);
+      retry->name = g_strdup (data->name);
+      retry->attempt = data->attempt + 1;
+      g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, lease_retry_seconds[data->attempt],
+                                  network_retry_cb, retry, retry_data_free);
+    }
+}
+
+static gboolean
+network_retry_cb (gpointer user_data)
+{
+  RetryData *retry = user_data;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&retry->self);
+
+  if (self != NULL)
+    refresh_network (self, retry->name, retry->attempt);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+refresh_network (TsrConnection *self,
+                 const char    *name,
+                 guint          attempt)
+{
+  g_autoptr(GTask) task = NULL;
+  NetworkData *data;
+
+  if (self->conn == NULL || name == NULL || g_strcmp0 (name, "none") == 0)
+    return;
+
+  data = g_new0 (NetworkData, 1);
+  data->conn = self->conn;
+  virConnectRef (data->conn);
+  data->name = g_strdup (name);
+  data->attempt = attempt;
+
+  task = g_task_new (self, self->cancellable, network_done_cb, NULL);
+  g_task_set_source_tag (task, refresh_network);
+  g_task_set_task_data (task, data, (GDestroyNotify) network_data_free);
+  g_task_run_in_thread (task, network_worker);
+}
+
+static void
+compute_address (TsrConnection *self,
+                 TsrVm         *vm)
+{
+  const char *mac = tsr_vm_get_mac (vm);
+  const char *agent = g_hash_table_lookup (self->agent_ips, tsr_vm_get_uuid (vm));
+  TsrNetworkInfo *info = g_hash_table_lookup (self->networks, tsr_vm_get_netvm (vm));
+  const TsrDhcpHost *host = NULL;
+  g_autofree char *agent_ip = NULL;
+  g_autofree char *agent_mask = NULL;
+
+  if (info != NULL && mac != NULL)
+    {
+      host = tsr_network_info_find_host (info, mac);
+      if (host == NULL || host->ip == NULL)
+        host = tsr_network_info_find_lease (info, mac);
+    }
+
+  if (host != NULL && host->ip != NULL)
+    {
+      tsr_vm_set_address (vm, host->ip, info->netmask, info->gateway);
+      return;
+    }
+
+  if (agent != NULL)
+    {
+      const char *slash = strchr (agent, '/');
+
+      agent_ip = g_strndup (agent, slash ? (gsize) (slash - agent) : strlen (agent));
+      agent_mask = tsr_prefix_to_netmask (slash ? (guint) g_ascii_strtoull (slash + 1, NULL, 10) : 24);
+      tsr_vm_set_address (vm, agent_ip, info ? info->netmask : agent_mask,
+                          info ? info->gateway : NULL);
+      return;
+    }
+
+  tsr_vm_set_address (vm, NULL, NULL, NULL);
+}
+
+static void
+recompute_addresses (TsrConnection *self,
+                     const char    *network)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->by_uuid);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      if (network == NULL || g_strcmp0 (tsr_vm_get_netvm (value), network) == 0)
+        compute_address (self, value);
+    }
+}
+
+/* Lifecycle operations */
+
+typedef enum
+{
+  OP_START,
+  OP_SHUTDOWN,
+  OP_FORCE_OFF,
+} LifecycleOp;
+
+typedef struct
+{
+  virDomainPtr  dom;
+  LifecycleOp   op;
+  char         *name;
+} LifecycleData;
+
+static void
+lifecycle_data_free (LifecycleData *data)
+{
+  g_clear_pointer (&data->dom, dom_unref);
+  g_free (data->name);
+  g_free (data);
+}
+
+static void
+lifecycle_worker (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  LifecycleData *data = task_data;
+  GError *error = NULL;
+  g_autofree char *what = NULL;
+  int ret = -1;
+
+  switch (data->op)
+    {
+    case OP_START:
+      ret = virDomainCreate (data->dom);
+      what = g_strdup_printf (_("Could not start “%s”"), data->name);
+      break;
+    case OP_SHUTDOWN:
+      ret = virDomainShutdown (data->dom);
+      what = g_strdup_printf (_("Could not shut down “%s”"), data->name);
+      break;
+    case OP_FORCE_OFF:
+      ret = virDomainDestroy (data->dom);
+      what = g_strdup_printf (_("Could not force off “%s”"), data->name);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (ret < 0)
+    {
+      tsr_error_set_from_libvirt (&error, what);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+run_lifecycle (TsrConnection       *self,
+               TsrVm               *vm,
+               LifecycleOp          op,
+               gpointer             source_tag,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  virDomainPtr dom = g_hash_table_lookup (self->domains, tsr_vm_get_uuid (vm));
+  LifecycleData *data;
+
+  g_task_set_source_tag (task, source_tag);
+
+  if (self->conn == NULL || dom == NULL)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
+                               _("Not connected to %s: wait until Tessera has reconnected, "
+                                 "then try again."), self->uri);
+      return;
+    }
+
+  if (op == OP_START && tsr_vm_is_active (vm))
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                               _("“%s” is already running."), tsr_vm_get_name (vm));
+      return;
+    }
+  if (op != OP_START && !tsr_vm_is_active (vm))
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING,
+                               _("“%s” is not running."), tsr_vm_get_name (vm));
+      return;
+    }
+
+  data = g_new0 (LifecycleData, 1);
+  data->dom = dom;
+  virDomainRef (dom);
+  data->op = op;
+  data->name = g_strdup (tsr_vm_get_name (vm));
+  g_task_set_task_data (task, data, (GDestroyNotify) lifecycle_data_free);
+  g_task_run_in_thread (task, lifecycle_worker);
+}
+
+void
+tsr_connection_start_vm_async (TsrConnection       *self,
+                               TsrVm               *vm,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_START, tsr_connection_start_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_start_vm_finish (TsrConnection  *self,
+                                GAsyncResult   *result,
+                                GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+tsr_connection_shutdown_vm_async (TsrConnection       *self,
+                                  TsrVm               *vm,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_SHUTDOWN, tsr_connection_shutdown_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_shutdown_vm_finish (TsrConnection  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+tsr_connection_force_off_vm_async (TsrConnection       *self,
+                                   TsrVm               *vm,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_FORCE_OFF, tsr_connection_force_off_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_force_off_vm_finish (TsrConnection  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Managed network and address reservations */
+
+typedef struct
+{
+  virConnectPtr   conn;
+  char           *network;
+  char           *mac;
+  char           *vm_name;
+  gboolean        isolated;
+  char           *ip;
+  TsrNetworkInfo *info;
+} NetOpData;
+
+static void
+net_op_data_free (NetOpData *data)
+{
+  g_clear_pointer (&data->conn, conn_unref);
+  g_free (data->network);
+  g_free (data->mac);
+  g_free (data->vm_name);
+  g_free (data->ip);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  g_free (data);
+}
+
+static NetOpData *
+net_op_data_new (TsrConnection *self,
+                 const char    *network,
+                 const char    *mac)
+{
+  NetOpData *data = g_new0 (NetOpData, 1);
+
+  data->conn = self->conn;
+  virConnectRef (data->conn);
+  data->network = g_strdup (network);
+  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
+  return data;
+}
+
+/* The managed network is 10.137.0.0/24; other Tessera networks (the test
+ * network among them) take the next free 10.137.N.0/24.
+ */
+static char *
+pick_subnet (virConnectPtr  conn,
+             const char    *name)
+{
+  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  virNetworkPtr *nets = NULL;
+  int n;
+
+  if (g_strcmp0 (name, TSR_MANAGED_NETWORK_NAME) == 0)
+    return g_strdup ("10.137.0");
+
+  n = virConnectListAllNetworks (conn, &nets, 0);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *xml = virNetworkGetXMLDesc (nets[i], VIR_NETWORK_XML_INACTIVE);
+      g_autoptr(TsrNetworkInfo) info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+
+      if (info != NULL && info->gateway != NULL)
+        {
+          char *dot = strrchr (info->gateway, '.');
+
+          if (dot != NULL)
+            g_hash_table_add (used, g_strndup (info->gateway, dot - info->gateway));
+        }
+      virNetworkFree (nets[i]);
+    }
+  free (nets);
+
+  for (guint i = 1; i < 255; i++)
+    {
+      g_autofree char *candidate = g_strdup_printf ("10.137.%u", i);
+
+      if (!g_hash_table_contains (used, candidate))
+        return g_steal_pointer (&candidate);
+    }
+
+  return NULL;
+}
+
+static void
+ensure_network_worker (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  NetOpData *data = task_data;
+  virNetworkPtr net;
+  GError *error = NULL;
+
+  net = virNetworkLookupByName (data->conn, data->network);
+  if (net == NULL)
+    {
+      g_autofree char *subnet = pick_subnet (data->conn, data->network);
+      g_autofree char *xml = NULL;
+
+      if (subnet == NULL)
+        {
+          g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
+                                   _("No free 10.137.N.0/24 subnet is left for network “%s”: "
+                                     "remove an unused libvirt network."), data->network);
+          return;
+        }
+
+      xml = tsr_network_build_managed_xml (data->network, subnet, data->isolated);
+      net = virNetworkDefineXML (data->conn, xml);
+      if (net == NULL)
+        {
+          tsr_error_set_from_libvirt (&error, _("Could not define the network"));
+          g_task_return_error (task, error);
+          return;
+        }
+      virNetworkSetAutostart (net, 1);
+    }
+
+  if (virNetworkIsActive (net) != 1 && virNetworkCreate (net) < 0)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
+
+      tsr_error_set_from_libvirt (&error, what);
+      virNetworkFree (net);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  data->info = fetch_network_info (net, &error);
+  virNetworkFree (net);
+  if (data->info == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+net_op_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  g_autoptr(GTask) task = user_data;
+  NetOpData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (data->info != NULL)
+    {
+      store_network (self, g_steal_pointer (&data->info));
+      recompute_addresses (self, data->network);
+    }
+
+  if (data->ip != NULL)
+    g_task_return_pointer (task, g_steal_pointer (&data->ip), g_free);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+run_net_op (TsrConnection       *self,
+            NetOpData           *data,
+            GTaskThreadFunc      worker,
+            gpointer             source_tag,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  GTask *outer = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, net_op_done_cb, outer);
+
+  g_task_set_source_tag (outer, source_tag);
+  g_task_set_source_tag (task, worker);
+  g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
+  g_task_run_in_thread (task, worker);
+}
+
+static gboolean
+check_connected (TsrConnection        *self,
+                 GAsyncReadyCallback   callback,
+                 gpointer              user_data,
+                 gpointer              source_tag)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->conn != NULL)
+    return TRUE;
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
+                           _("Not connected to %s: wait until Tessera has reconnected, then "
+                             "try again."), self->uri);
+  return FALSE;
+}
+
+void
+tsr_connection_ensure_network_async (TsrConnection       *self,
+                                     const char          *name,
+                                     gboolean             isolated,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  NetOpData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  if (!check_connected (self, callback, user_data, tsr_connection_ensure_network_async))
+    return;
+
+  data = net_op_data_new (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL);
+  data->isolated = isolated;
+  run_net_op (self, data, ensure_network_worker, tsr_connection_ensure_network_async,
+              cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_ensure_network_finish (TsrConnection  *self,
+                                      GAsyncResult   *result,
+                                      GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static TsrNetworkInfo *
+read_network_for_update (virNetworkPtr   net,
+                         GError        **error)
+{
+  TsrNetworkInfo *info = fetch_network_info (net, error);
+  g_autofree char *inactive_xml = NULL;
+  g_autoptr(TsrNetworkInfo) inactive = NULL;
+
+  if (info == NULL)
+    return NULL;
+
+  /* Reservations made only in the persistent definition count as taken too. */
+  inactive_xml = virNetworkGetXMLDesc (net, VIR_NETWORK_XML_INACTIVE);
+  inactive = inactive_xml ? tsr_network_info_new_from_xml (inactive_xml, NULL) : NULL;
+  for (guint i = 0; inactive != NULL && i < inactive->hosts->len; i++)
+    {
+      TsrDhcpHost *host = g_ptr_array_index (inactive->hosts, i);
+
+      if (tsr_network_info_find_host (info, host->mac) == NULL)
+        {
+          TsrDhcpHost *copy = g_new0 (TsrDhcpHost, 1);
+
+          copy->mac = g_strdup (host->mac);
+          copy->ip = g_strdup (host->ip);
+          copy->name = g_strdup (host->name);
+          g_ptr_array_add (info->hosts, copy);
+        }
+    }
+
+  return info;
+}
+
+static void
+reserve_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  TsrConnection *self = source_object;
+  NetOpData *data = task_data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->reserve_lock);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autofree char *host_xml = NULL;
+  const TsrDhcpHost *existing;
+  virNetworkPtr net;
+  GError *error = NULL;
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  net = virNetworkLookupByName (data->conn, data->network);
+  if (net == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!(info = read_network_for_update (net, &error)))
+    goto failed_with_error;
+
+  existing = tsr_network_info_find_host (info, data->mac);
+  if (existing != NULL && existing->ip != NULL)
+    {
+      /* Already reserved for this MAC: nothing to change. */
+      data->ip = g_strdup (existing->ip);
+      data->info = g_steal_pointer (&info);
+      virNetworkFree (net);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (!(data->ip = tsr_network_info_next_free_ip (info, &error)))
+    goto failed_with_error;
+
+  host_xml = tsr_network_build_host_xml (data->mac, data->vm_name, data->ip);
+  if (info->active)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
+                                               data->ip, data->mac, data->network);
+
+      tsr_error_set_from_libvirt (&error, what);
+      goto failed_with_error;
+    }
+
+  g_clear_pointer (&info, tsr_network_info_free);
+  data->info = read_network_for_update (net, NULL);
+  virNetworkFree (net);
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed_with_error:
+  virNetworkFree (net);
+  g_task_return_error (task, error);
+}
+
+void
+tsr_connection_reserve_address_async (TsrConnection       *self,
+                                      const char          *network,
+                                      const char          *mac,
+                                      const char          *vm_name,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GError) error = NULL;
+  NetOpData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (network != NULL);
+
+  if (!tsr_validate_mac (mac, &error))
+    {
+      g_task_report_error (self, callback, user_data, tsr_connection_reserve_address_async,
+                           g_steal_pointer (&error));
+      return;
+    }
+
+  if (!check_connected (self, callback, user_data, tsr_connection_reserve_address_async))
+    return;
+
+  data = net_op_data_new (self, network, mac);
+  data->vm_name = g_strdup (vm_name);
+  run_net_op (self, data, reserve_worker, tsr_connection_reserve_address_async,
+              cancellable, callback, user_data);
+}
+
+char *
+tsr_connection_reserve_address_finish (TsrConnection  *self,
+                                       GAsyncResult   *result,
+                                       GError        **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+release_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  TsrConnection *self = source_object;
+  NetOpData *data = task_data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->reserve_lock);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  const TsrDhcpHost *host;
+  virNetworkPtr net;
+  GError *error = NULL;
+
+  net = virNetworkLookupByName (data->conn, data->network);
+  if (net == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!(info = read_network_for_update (net, &error)))
+    {
+      virNetworkFree (net);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  host = tsr_network_info_find_host (info, data->mac);
+  if (host != NULL)
+    {
+      g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
+      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+      if (info->active)
+        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+
+      if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                            VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+        {
+          tsr_error_set_from_libvirt (&error, _("Could not release the address reservation"));
+          virNetworkFree (net);
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  data->info = read_network_for_update (net, NULL);
+  virNetworkFree (net);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+tsr_connection_release_address_async (TsrConnection       *self,
+                                      const char          *network,
+                                      const char          *mac,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (network != NULL);
+  g_return_if_fail (mac != NULL);
+
+  if (!check_connected (self, callback, user_data, tsr_connection_release_address_async))
+    return;
+
+  run_net_op (self, net_op_data_new (self, network, mac), release_worker,
+              tsr_connection_release_address_async, cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_release_address_finish (TsrConnection  *self,
+                                       GAsyncResult   *result,
+                                       GError        **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* GObject */
+
+static void
+tsr_connection_dispose (GObject *object)
+{
+  TsrConnection *self = (TsrConnection *) object;
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->reconnect_source, g_source_remove);
+  g_clear_handle_id (&self->refresh_idle, g_source_remove);
+  self->closed_by_user = TRUE;
+  drop_handle (self);
+  g_clear_pointer (&self->ctx, event_ctx_unref);
+
+  G_OBJECT_CLASS (tsr_connection_parent_class)->dispose (object);
+}
+
+static void
+tsr_connection_finalize (GObject *object)
+{
+  TsrConnection *self = (TsrConnection *) object;
+
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->vms);
+  g_clear_pointer (&self->by_uuid, g_hash_table_unref);
+  g_clear_pointer (&self->domains, g_hash_table_unref);
+  g_clear_pointer (&self->networks, g_hash_table_unref);
+  g_clear_pointer (&self->agent_ips, g_hash_table_unref);
+  g_clear_pointer (&self->generation, g_hash_table_unref);
+  g_clear_pointer (&self->pending_refresh, g_hash_table_unref);
+  g_clear_error (&self->last_error);
+  g_mutex_clear (&self->reserve_lock);
+  g_free (self->uri);
+
+  G_OBJECT_CLASS (tsr_connection_parent_class)->finalize (object);
+}
+
+static void
+tsr_connection_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_STATE:
+      g_value_set_int (value, self->state);
+      break;
+    case PROP_LOADED:
+      g_value_set_boolean (value, self->loaded);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_connection_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_URI:
+      self->uri = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_connection_class_init (TsrConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tsr_connection_dispose;
+  object_class->finalize = tsr_connection_finalize;
+  object_class->get_property = tsr_connection_get_property;
+  object_class->set_property = tsr_connection_set_property;
+
+  properties[PROP_URI] =
+    g_param_spec_string ("uri", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_int ("state", NULL, NULL,
+                      TSR_CONNECTION_STATE_DISCONNECTED, TSR_CONNECTION_STATE_CONNECTED,
+                      TSR_CONNECTION_STATE_DISCONNECTED,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOADED] =
+    g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tsr_connection_init (TsrConnection *self)
+{
+  self->state = TSR_CONNECTION_STATE_DISCONNECTED;
+  self->lifecycle_id = -1;
+  self->network_id = -1;
+  self->vms = g_list_store_new (TSR_TYPE_VM);
+  self->by_uuid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) dom_unref);
+  self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) tsr_network_info_free);
+  self->agent_ips = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->generation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pending_refresh = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->cancellable = g_cancellable_new ();
+  self->first_delay = 500;
+  self->max_delay = 30000;
+  self->reconnect_delay = self->first_delay;
+  g_mutex_init (&self->reserve_lock);
+}
+
+TsrConnection *
+tsr_connection_new (const char *uri)
+{
+  g_return_val_if_fail (uri != NULL, NULL);
+
+  return g_object_new (TSR_TYPE_CONNECTION, "uri", uri, NULL);
+}
+
+const char *
+tsr_connection_get_uri (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return self->uri;
+}
+
+TsrConnectionState
+tsr_connection_get_state (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), TSR_CONNECTION_STATE_DISCONNECTED);
+  return self->state;
+}
+
+const GError *
+tsr_connection_get_last_error (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return self->last_error;
+}
+
+gboolean
+tsr_connection_get_loaded (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
+  return self->loaded;
+}
+
+GListModel *
+tsr_connection_get_vms (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return G_LIST_MODEL (self->vms);
+}
+
+TsrVm *
+tsr_connection_lookup_vm (TsrConnection *self,
+                          const char    *name)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  g_hash_table_iter_init (&iter, self->by_uuid);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_strcmp0 (tsr_vm_get_name (value), name) == 0)
+      return value;
+
+  return NULL;
+}
+
+void
+tsr_connection_set_reconnect_delays (TsrConnection *self,
+                                     guint          first_ms,
+                                     guint          max_ms)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  self->first_delay = MAX (first_ms, 1);
+  self->max_delay = MAX (max_ms, self->first_delay);
+  self->reconnect_delay = self->first_delay;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-error.h"
+
+G_DEFINE_QUARK (tsr-error-quark, tsr_error)
+
+/* Must run in the thread that made the failing libvirt call: libvirt keeps
+ * the last error per thread.
+ */
+void
+tsr_error_set_from_libvirt (GError     **error,
+                            const char  *what)
+{
+  virErrorPtr verr = virGetLastError ();
+  const char *msg = verr && verr->message ? verr->message : _("unknown libvirt error");
+  TsrError code = TSR_ERROR_FAILED;
+  const char *hint = NULL;
+
+  if (verr != NULL)
+    {
+      switch (verr->code)
+        {
+        case VIR_ERR_NO_DOMAIN:
+        case VIR_ERR_NO_NETWORK:
+        case VIR_ERR_NO_STORAGE_POOL:
+        case VIR_ERR_NO_STORAGE_VOL:
+          code = TSR_ERROR_NOT_FOUND;
+          hint = _("It may have been removed by another program; the list has been refreshed.");
+          break;
+
+        case VIR_ERR_OPERATION_INVALID:
+          if (strstr (msg, "not running") != NULL)
+            {
+              code = TSR_ERROR_VM_NOT_RUNNING;
+              hint = _("Start the VM first.");
+            }
+          else if (strstr (msg, "already running") != NULL || strstr (msg, "is active") != NULL)
+            {
+              code = TSR_ERROR_VM_RUNNING;
+              hint = _("Shut the VM down first.");
+            }
+          break;
+
+        case VIR_ERR_NO_CONNECT:
+        case VIR_ERR_SYSTEM_ERROR:
+        case VIR_ERR_RPC:
+        case VIR_ERR_AUTH_FAILED:
+        case VIR_ERR_AUTH_CANCELLED:
+        case VIR_ERR_AUTH_UNAVAILABLE:
+          code = TSR_ERROR_CONNECTION;
+          hint = _("Check that libvirtd is running (start it with “systemctl start libvirtd”, "
+                   "or “libvirtd -d” where there is no systemd) and that you may use it "
+                   "(run as root or join the “libvirt” group).");
+          break;
+
+        case VIR_ERR_OPERATION_UNSUPPORTED:
+        case VIR_ERR_NO_SUPPORT:
+          code = TSR_ERROR_NOT_SUPPORTED;
+          break;
+
+        default:
+          break;
+        }
+
+      if (strstr (msg, "could not find capabilities for") != NULL ||
+          strstr (msg, "KVM is not available") != NULL ||
+          strstr (msg, "/dev/kvm") != NULL)
+        {
+          code = TSR_ERROR_NOT_SUPPORTED;
+          hint = _("Hardware virtualisation is not available: enable VT-x (Intel) or AMD-V "
+                   "(AMD) in the computer’s firmware settings. Until then Tessera uses "
+                   "software emulation, which is much slower.");
+        }
+    }
+
+  if (hint != NULL)
+    g_set_error (error, TSR_ERROR, code, "%s: %s. %s", what, msg, hint);
+  else
+    g_set_error (error, TSR_ERROR, code, "%s: %s", what, msg);
+}

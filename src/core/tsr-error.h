@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TSR_ERROR (tsr_error_quark ())
+
+typedef enum
+{
+  TSR_ERROR_FAILED,
+  TSR_ERROR_INVALID_NAME,
+  TSR_ERROR_NAME_IN_USE,
+  TSR_ERROR_INVALID_MAC,
+  TSR_ERROR_MAC_IN_USE,
+  TSR_ERROR_INVALID_VALUE,
+  TSR_ERROR_NOT_SUPPORTED,
+  TSR_ERROR_VM_RUNNING,
+  TSR_ERROR_VM_NOT_RUNNING,
+  TSR_ERROR_MEDIA_NOT_FOUND,
+  TSR_ERROR_NOT_FOUND,
+  TSR_ERROR_CONNECTION,
+  TSR_ERROR_NO_ADDRESS,
+  TSR_ERROR_TIMED_OUT,
+  TSR_ERROR_CANCELLED,
+} TsrError;
+
+GQuark   tsr_error_quark            (void);
+void     tsr_error_set_from_libvirt (GError     **error,
+                                     const char  *what);
+
+G_END_DECLS

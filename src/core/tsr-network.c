@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "tsr-error.h"
+#include "tsr-network.h"
+#include "tsr-xml-private.h"
+
+static void
+tsr_dhcp_host_free (gpointer data)
+{
+  TsrDhcpHost *host = data;
+
+  g_free (host->mac);
+  g_free (host->ip);
+  g_free (host->name);
+  g_free (host);
+}
+
+void
+tsr_network_info_free (TsrNetworkInfo *info)
+{
+  if (info == NULL)
+    return;
+
+  g_free (info->name);
+  g_free (info->bridge);
+  g_free (info->forward_mode);
+  g_free (info->gateway);
+  g_free (info->netmask);
+  g_free (info->dhcp_start);
+  g_free (info->dhcp_end);
+  g_clear_pointer (&info->hosts, g_ptr_array_unref);
+  g_clear_pointer (&info->leases, g_ptr_array_unref);
+  g_free (info);
+}
+
+char *
+tsr_prefix_to_netmask (guint prefix)
+{
+  struct in_addr addr;
+  guint32 mask = prefix == 0 ? 0 : G_MAXUINT32 << (32 - MIN (prefix, 32));
+  char buf[INET_ADDRSTRLEN];
+
+  addr.s_addr = htonl (mask);
+  return g_strdup (inet_ntop (AF_INET, &addr, buf, sizeof buf));
+}
+
+static guint
+netmask_to_prefix (const char *netmask)
+{
+  struct in_addr addr;
+
+  if (inet_pton (AF_INET, netmask, &addr) != 1)
+    return 0;
+  return __builtin_popcount (ntohl (addr.s_addr));
+}
+
+TsrNetworkInfo *
+tsr_network_info_new_from_xml (const char  *xml,
+                               GError     **error)
+{
+  g_autoptr(TsrNetworkInfo) info = g_new0 (TsrNetworkInfo, 1);
+  xmlDocPtr doc;
+  xmlNodePtr root;
+
+  g_return_val_if_fail (xml != NULL, NULL);
+
+  doc = xmlReadMemory (xml, strlen (xml), "network.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  if (doc == NULL || (root = xmlDocGetRootElement (doc)) == NULL ||
+      !tsr_xml_is (root, "network"))
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The network definition is not valid XML."));
+      g_clear_pointer (&doc, xmlFreeDoc);
+      return NULL;
+    }
+
+  info->hosts = g_ptr_array_new_with_free_func (tsr_dhcp_host_free);
+  info->leases = g_ptr_array_new_with_free_func (tsr_dhcp_host_free);
+
+  for (xmlNodePtr n = root->children; n; n = n->next)
+    {
+      if (tsr_xml_is (n, "name"))
+        info->name = tsr_xml_text (n);
+      else if (tsr_xml_is (n, "bridge"))
+        info->bridge = tsr_xml_prop (n, "name");
+      else if (tsr_xml_is (n, "forward"))
+        {
+          info->forward_mode = tsr_xml_prop (n, "mode");
+          if (info->forward_mode == NULL)
+            info->forward_mode = g_strdup ("nat");
+        }
+      else if (tsr_xml_is (n, "ip") && info->gateway == NULL)
+        {
+          g_autofree char *family = tsr_xml_prop (n, "family");
+          g_autofree char *prefix = NULL;
+
+          if (family != NULL && g_strcmp0 (family, "ipv4") != 0)
+            continue;
+
+          info->gateway = tsr_xml_prop (n, "address");
+          info->netmask = tsr_xml_prop (n, "netmask");
+          prefix = tsr_xml_prop (n, "prefix");
+          if (info->netmask != NULL)
+            info->prefix = netmask_to_prefix (info->netmask);
+          else
+            {
+              info->prefix = prefix ? (guint) g_ascii_strtoull (prefix, NULL, 10) : 24;
+              info->netmask = tsr_prefix_to_netmask (info->prefix);
+            }
+
+          for (xmlNodePtr d = n->children; d; d = d->next)
+            {
+              if (!tsr_xml_is (d, "dhcp"))
+                continue;
+              for (xmlNodePtr h = d->children; h; h = h->next)
+                {
+                  if (tsr_xml_is (h, "range") && info->dhcp_start == NULL)
+                    {
+                      info->dhcp_start = tsr_xml_prop (h, "start");
+                      info->dhcp_end = tsr_xml_prop (h, "end");
+                    }
+                  else if (tsr_xml_is (h, "host"))
+                    {
+                      TsrDhcpHost *host = g_new0 (TsrDhcpHost, 1);
+                      g_autofree char *mac = tsr_xml_prop (h, "mac");
+
+                      host->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
+                      host->ip = tsr_xml_prop (h, "ip");
+                      host->name = tsr_xml_prop (h, "name");
+                      g_ptr_array_add (info->hosts, host);
+                    }
+                }
+            }
+        }
+    }
+
+  xmlFreeDoc (doc);
+
+  if (info->name == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The network definition has no name."));
+      return NULL;
+    }
+
+  info->managed = g_strcmp0 (info->name, TSR_MANAGED_NETWORK_NAME) == 0 ||
+                  g_str_has_prefix (info->name, TSR_MANAGED_NETWORK_NAME "-");
+
+  return g_steal_pointer (&info);
+}
+
+static const TsrDhcpHost *
+find_in (GPtrArray  *array,
+         const char *mac)
+{
+  if (array == NULL || mac == NULL)
+    return NULL;
+
+  for (guint i = 0; i < array->len; i++)
+    {
+      const TsrDhcpHost *host = g_ptr_array_index (array, i);
+
+      if (host->mac != NULL && g_ascii_strcasecmp (host->mac, mac) == 0)
+        return host;
+    }
+
+  return NULL;
+}
+
+const TsrDhcpHost *
+tsr_network_info_find_host (const TsrNetworkInfo *info,
+                            const char           *mac)
+{
+  g_return_val_if_fail (info != NULL, NULL);
+
+  return find_in (info->hosts, mac);
+}
+
+const TsrDhcpHost *
+tsr_network_info_find_lease (const TsrNetworkInfo *info,
+                             const char           *mac)
+{
+  g_return_val_if_fail (info != NULL, NULL);
+
+  return find_in (info->leases, mac);
+}
+
+static gboolean
+ip_to_u32 (const char *ip,
+           guint32    *out)
+{
+  struct in_addr addr;
+
+  if (ip == NULL || inet_pton (AF_INET, ip, &addr) != 1)
+    return FALSE;
+  *out = ntohl (addr.s_addr);
+  return TRUE;
+}
+
+static gboolean
+ip_taken (const TsrNetworkInfo *info,
+          guint32               candidate)
+{
+  GPtrArray *arrays[] = { info->hosts, info->leases };
+
+  for (guint a = 0; a < G_N_ELEMENTS (arrays); a++)
+    {
+      if (arrays[a] == NULL)
+        continue;
+      for (guint i = 0; i < arrays[a]->len; i++)
+        {
+          const TsrDhcpHost *host = g_ptr_array_index (arrays[a], i);
+          guint32 used;
+
+          if (ip_to_u32 (host->ip, &used) && used == candidate)
+            return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+char *
+tsr_network_info_next_free_ip (const TsrNetworkInfo  *info,
+                               GError               **error)
+{
+  guint32 gateway, mask, net, broadcast, first, last;
+  struct in_addr addr;
+  char buf[INET_ADDRSTRLEN];
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  if (!ip_to_u32 (info->gateway, &gateway) || info->prefix == 0 || info->prefix > 30)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
+                   _("Network “%s” has no IPv4 subnet, so no address can be reserved. "
+                     "Give it an <ip> element with a DHCP range, or choose another network."),
+                   info->name);
+      return NULL;
+    }
+
+  mask = G_MAXUINT32 << (32 - info->prefix);
+  net = gateway & mask;
+  broadcast = net | ~mask;
+  first = net + 1;
+  last = broadcast - 1;
+
+  /* Reservations stay inside the DHCP range when there is one, so that
+   * dnsmasq answers them.
+   */
+  if (info->dhcp_start != NULL && info->dhcp_end != NULL)
+    {
+      guint32 s, e;
+
+      if (ip_to_u32 (info->dhcp_start, &s) && ip_to_u32 (info->dhcp_end, &e))
+        {
+          first = MAX (first, s);
+          last = MIN (last, e);
+        }
+    }
+
+  for (guint32 c = first; c <= last; c++)
+    {
+      if (c == gateway || ip_taken (info, c))
+        continue;
+      addr.s_addr = htonl (c);
+      return g_strdup (inet_ntop (AF_INET, &addr, buf, sizeof buf));
+    }
+
+  g_set_error (error, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
+               _("Network “%s” has no free address left: remove unused VMs or widen its "
+                 "DHCP range."), info->name);
+  return NULL;
+}
+
+char *
+tsr_network_build_managed_xml (const char *name,
+                               const char *subnet_prefix,
+                               gboolean    isolated)
+{
+  g_autofree char *ename = g_markup_escape_text (name, -1);
+
+  /* No <bridge>: libvirt picks a free virbrN. An isolated network has no
+   * <forward> at all, so nothing leaves the host.
+   */
+  return g_strdup_printf ("<network>\n"
+                          "  <name>%s</name>\n"
+                          "%s"
+                          "  <dns enable='yes'/>\n"
+                          "  <ip address='%s.1' netmask='255.255.255.0'>\n"
+                          "    <dhcp>\n"
+                          "      <range start='%s.2' end='%s.254'/>\n"
+                          "    </dhcp>\n"
+                          "  </ip>\n"
+                          "</network>\n",
+                          ename,
+                          isolated ? "" : "  <forward mode='nat'/>\n",
+                          subnet_prefix, subnet_prefix, subnet_prefix);
+}
+
+char *
+tsr_network_build_host_xml (const char *mac,
+                            const char *name,
+                            const char *ip)
+{
+  g_autofree char *ename = name ? g_markup_escape_text (name, -1) : NULL;
+
+  if (ename != NULL)
+    return g_strdup_printf ("<host mac='%s' name='%s' ip='%s'/>", mac, ename, ip);
+  return g_strdup_printf ("<host mac='%s' ip='%s'/>", mac, ip);
+}
