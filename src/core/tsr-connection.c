@@ -2103,3 +2103,10 @@ tsr_connection_set_reconnect_delays (TsrConnection *self,
   self->max_delay = MAX (max_ms, self->first_delay);
   self->reconnect_delay = self->first_delay;
 }
+
+gpointer
+tsr_connection_get_handle (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return self->conn;
+}
