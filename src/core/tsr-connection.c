@@ -1513,7 +1513,7 @@ pick_subnet (virConnectPtr  conn,
   n = virConnectListAllNetworks (conn, &nets, 0);
   for (int i = 0; i < n; i++)
     {
-      g_autofree char *xml = virNetworkGetXMLDesc (nets[i], VIR_NETWORK_XML_INACTIVE);
+      g_autofree char *xml = virNetworkGetXMLDesc (nets[i], 0);
       g_autoptr(TsrNetworkInfo) info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
 
       if (info != NULL && info->gateway != NULL)
