@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Integration tests: a real libvirtd and QEMU (software emulation where KVM
+ * is not usable), an isolated libvirt network with DHCP, and the tiny guest
+ * from tests/fixtures. Nothing here creates a forwarding network, so no
+ * guest traffic leaves the machine.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-network.h"
+#include "tsr-validate.h"
+
+#define URI          "qemu:///system"
+#define TEST_NETWORK "tessera-test"
+
+static char *workdir;
+static const char *fixture_dir;
+static const char *cli_dir;
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for: %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT_UNTIL(cond, seconds)                                              \
+  G_STMT_START {                                                               \
+    guint _id = g_timeout_add_seconds ((seconds), timeout_cb, (gpointer) #cond); \
+    while (!(cond))                                                            \
+      g_main_context_iteration (NULL, TRUE);                                   \
+    g_source_remove (_id);                                                     \
+  } G_STMT_END
+
+/* For conditions that only a poll can see (the test's own raw libvirt view). */
+#define POLL_UNTIL(cond, seconds)                                              \
+  G_STMT_START {                                                               \
+    gint64 _end = g_get_monotonic_time () + (gint64) (seconds) * G_USEC_PER_SEC; \
+    while (!(cond))                                                            \
+      {                                                                        \
+        if (g_get_monotonic_time () > _end)                                    \
+          g_error ("Timed out after %d s waiting for: %s", (seconds), #cond);  \
+        while (g_main_context_iteration (NULL, FALSE));                        \
+        g_usleep (100 * 1000);                                                 \
+      }                                                                        \
+  } G_STMT_END
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  WAIT_UNTIL (*slot != NULL, 120);
+  return *slot;
+}
+
+static gboolean
+kvm_usable (void)
+{
+  g_autofree char *cpuinfo = NULL;
+
+  if (g_access ("/dev/kvm", R_OK | W_OK) != 0)
+    return FALSE;
+  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    return FALSE;
+  return strstr (cpuinfo, " vmx") != NULL || strstr (cpuinfo, " svm") != NULL;
+}
+
+static TsrConnection *
+open_system (void)
+{
+  TsrConnection *conn = tsr_connection_new (URI);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_open_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+  return conn;
+}
+
+static void
+close_connection (TsrConnection *conn)
+{
+  gpointer weak = conn;
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  tsr_connection_close (conn);
+  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
+  g_object_unref (conn);
+  while (weak != NULL && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  if (weak != NULL)
+    g_test_message ("connection still has %u references", G_OBJECT (weak)->ref_count);
+  g_assert_null (weak);
+}
+
+static void
+ensure_test_network (TsrConnection *conn)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+}
+
+static char *
+reserve (TsrConnection *conn,
+         const char    *mac,
+         const char    *name)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *ip;
+
+  tsr_connection_reserve_address_async (conn, TEST_NETWORK, mac, name, NULL,
+                                        store_result_cb, &result);
+  ip = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+  g_assert_no_error (error);
+  return ip;
+}
+
+static void
+release (TsrConnection *conn,
+         const char    *mac)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_release_address_async (conn, TEST_NETWORK, mac, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_release_address_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+}
+
+static char *
+guest_xml (const char *name,
+           const char *mac,
+           const char *cmdline,
+           const char *serial_log)
+{
+  return g_strdup_printf (
+    "<domain type='%s'>"
+    "  <name>%s</name>"
+    "  <memory unit='MiB'>256</memory>"
+    "  <vcpu>1</vcpu>"
+    "  <os><type arch='x86_64' machine='pc'>hvm</type>"
+    "    <kernel>%s/vmlinuz</kernel><initrd>%s/initramfs.img</initrd>"
+    "    <cmdline>console=ttyS0 %s</cmdline></os>"
+    "  <features><acpi/></features>"
+    "  <on_poweroff>destroy</on_poweroff>"
+    "  <devices>"
+    "    <interface type='network'><mac address='%s'/>"
+    "      <source network='" TEST_NETWORK "'/><model type='virtio'/></interface>"
+    "    <serial type='file'><source path='%s'/><target port='0'/></serial>"
+    "  </devices>"
+    "</domain>",
+    kvm_usable () ? "kvm" : "qemu", name, workdir, workdir, cmdline, mac, serial_log);
+}
+
+static void
+remove_domain (virConnectPtr  handle,
+               const char    *name)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+
+  if (dom == NULL)
+    return;
+  if (virDomainIsActive (dom) == 1)
+    virDomainDestroy (dom);
+  virDomainUndefine (dom);
+  virDomainFree (dom);
+}
+
+static int
+raw_state (virDomainPtr dom)
+{
+  int state = -1, reason;
+
+  virDomainGetState (dom, &state, &reason, 0);
+  return state;
+}
+
+static char *
+lease_for (virConnectPtr  handle,
+           const char    *mac)
+{
+  virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
+  virNetworkDHCPLeasePtr *leases = NULL;
+  char *ip = NULL;
+  int n = virNetworkGetDHCPLeases (net, mac, &leases, 0);
+
+  for (int i = 0; i < n; i++)
+    {
+      if (ip == NULL && leases[i]->type == VIR_IP_ADDR_TYPE_IPV4)
+        ip = g_strdup (leases[i]->ipaddr);
+      virNetworkDHCPLeaseFree (leases[i]);
+    }
+  free (leases);
+  virNetworkFree (net);
+  return ip;
+}
+
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
+}
+
+static char *
+run_cli (const char  *name,
+         int         *status,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+  const char *arg;
+
+  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
+  g_ptr_array_add (argv, g_strdup ("--connect=" URI));
+  va_start (args, status);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, status, &error));
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("%s stderr: %s", name, err);
+  return g_steal_pointer (&out);
+}
+
+static void
+test_network_isolated (void)
+{
+  TsrConnection *conn = open_system ();
+  virNetworkPtr net;
+  g_autofree char *xml = NULL;
+  g_autoptr(TsrNetworkInfo) info = NULL;
+
+  ensure_test_network (conn);
+  net = virNetworkLookupByName (tsr_connection_get_handle (conn), TEST_NETWORK);
+  g_assert_nonnull (net);
+  g_assert_cmpint (virNetworkIsActive (net), ==, 1);
+  xml = virNetworkGetXMLDesc (net, 0);
+  /* Isolated: no <forward>, so guests reach nothing but the host. */
+  g_assert_null (strstr (xml, "<forward"));
+  info = tsr_network_info_new_from_xml (xml, NULL);
+  g_assert_true (g_str_has_prefix (info->gateway, "10.137."));
+  virNetworkFree (net);
+  close_connection (conn);
+}
+
+/* Boot the guest; it takes its lease and powers itself off some seconds
+ * later.
+ */
+static void
+test_guest_dhcp (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *mac = tsr_mac_generate (NULL);
+  g_autofree char *log = g_build_filename (workdir, "dhcp-serial.log", NULL);
+  g_autofree char *xml = NULL;
+  g_autofree char *ip = NULL;
+  g_autofree char *lease = NULL;
+  g_autofree char *ls = NULL;
+  g_autofree char *expected_line = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  TsrNetworkInfo *info;
+  virDomainPtr dom;
+  TsrVm *vm;
+  gint64 started, halted_seen;
+  int status;
+
+  remove_domain (handle, "tsr-it-dhcp");
+  ensure_test_network (conn);
+  ip = reserve (conn, mac, "tsr-it-dhcp");
+
+  xml = guest_xml ("tsr-it-dhcp", mac, "tessera.poweroff=4", log);
+  dom = virDomainDefineXML (handle, xml);
+  g_assert_nonnull (dom);
+
+  /* Defined, halted, and already showing its address, netmask and gateway. */
+  WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-dhcp")) != NULL, 10);
+  WAIT_UNTIL (g_strcmp0 (tsr_vm_get_ip (vm), ip) == 0, 10);
+  g_assert_cmpint (tsr_vm_get_state (vm), ==, TSR_VM_STATE_SHUTOFF);
+  {
+    virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
+    g_autofree char *net_xml = virNetworkGetXMLDesc (net, 0);
+    g_autofree char *persistent = virNetworkGetXMLDesc (net, VIR_NETWORK_XML_INACTIVE);
+
+    info = tsr_network_info_new_from_xml (net_xml, NULL);
+    /* The reservation is live and persistent. */
+    g_assert_nonnull (strstr (persistent, ip));
+    virNetworkFree (net);
+  }
+  g_assert_cmpstr (tsr_vm_get_netmask (vm), ==, info->netmask);
+  g_assert_cmpstr (tsr_vm_get_gateway (vm), ==, info->gateway);
+
+  started = g_get_monotonic_time ();
+  tsr_connection_start_vm_async (conn, vm, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_start_vm_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
+
+  /* The guest's DHCP request gets exactly the reserved address. */
+  POLL_UNTIL ((lease = lease_for (handle, mac)) != NULL, 90);
+  g_test_message ("lease %s after %.1f s", lease,
+                  (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
+  g_assert_cmpstr (lease, ==, ip);
+  g_assert_cmpstr (tsr_vm_get_ip (vm), ==, ip);
+  expected_line = g_strdup_printf ("TESSERA-GUEST: ip=%s mask=%s", ip, info->netmask);
+  POLL_UNTIL (file_contains (log, expected_line), 30);
+
+  ls = run_cli ("qvm-ls", &status, "-n", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  {
+    g_auto(GStrv) lines = g_strsplit (ls, "\n", -1);
+    gboolean found = FALSE;
+
+    g_assert_true (g_str_has_prefix (lines[0], "NAME"));
+    g_assert_nonnull (strstr (lines[0], "NETMASK"));
+    for (guint i = 0; lines[i]; i++)
+      {
+        g_auto(GStrv) cols = NULL;
+
+        if (!g_str_has_prefix (lines[i], "tsr-it-dhcp "))
+          continue;
+        cols = g_strsplit_set (lines[i], " ", -1);
+        found = TRUE;
+        g_assert_nonnull (strstr (lines[i], "Running"));
+        g_assert_nonnull (strstr (lines[i], ip));
+        g_assert_nonnull (strstr (lines[i], info->gateway));
+        g_assert_nonnull (strstr (lines[i], info->netmask));
+      }
+    g_assert_true (found);
+  }
+
+  /* The guest powers itself off: the model learns it by event, within 1 s
+   * of libvirt knowing it.
+   */
+  POLL_UNTIL (raw_state (dom) == VIR_DOMAIN_SHUTOFF, 60);
+  halted_seen = g_get_monotonic_time ();
+  while (tsr_vm_get_state (vm) != TSR_VM_STATE_SHUTOFF &&
+         g_get_monotonic_time () - halted_seen < G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (tsr_vm_get_state (vm), ==, TSR_VM_STATE_SHUTOFF);
+  g_test_message ("shut off reached the model %.3f s after libvirt",
+                  (g_get_monotonic_time () - halted_seen) / (double) G_USEC_PER_SEC);
+
+  virDomainUndefine (dom);
+  virDomainFree (dom);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-dhcp") == NULL, 10);
+  release (conn, mac);
+  tsr_network_info_free (info);
+  g_clear_object (&result);
+  close_connection (conn);
+}
+
+/* qvm-start, then qvm-shutdown --wait through the guest's ACPI handling. */
+static void
+test_cli_lifecycle (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *mac = tsr_mac_generate (NULL);
+  g_autofree char *log = g_build_filename (workdir, "acpi-serial.log", NULL);
+  g_autofree char *xml = NULL;
+  g_autofree char *ip = NULL;
+  g_autofree char *out = NULL;
+  virDomainPtr dom;
+  int status;
+
+  remove_domain (handle, "tsr-it-acpi");
+  ensure_test_network (conn);
+  ip = reserve (conn, mac, "tsr-it-acpi");
+  xml = guest_xml ("tsr-it-acpi", mac, "", log);
+  dom = virDomainDefineXML (handle, xml);
+  g_assert_nonnull (dom);
+
+  out = run_cli ("qvm-start", &status, "tsr-it-acpi", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (raw_state (dom), ==, VIR_DOMAIN_RUNNING);
+  g_clear_pointer (&out, g_free);
+
+  /* A second start is refused with exit code 1 and the reason. */
+  out = run_cli ("qvm-start", &status, "tsr-it-acpi", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+  g_clear_pointer (&out, g_free);
+
+  /* An unknown name is bad input: exit code 2. */
+  out = run_cli ("qvm-shutdown", &status, "no-such-vm-here", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+  g_clear_pointer (&out, g_free);
+
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 90);
+  out = run_cli ("qvm-shutdown", &status, "--wait", "--timeout", "60", "tsr-it-acpi", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (raw_state (dom), ==, VIR_DOMAIN_SHUTOFF);
+  g_assert_true (file_contains (log, "power button pressed"));
+  g_clear_pointer (&out, g_free);
+
+  /* qvm-kill of a halted VM: refused, exit code 1. */
+  out = run_cli ("qvm-kill", &status, "tsr-it-acpi", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+
+  virDomainUndefine (dom);
+  virDomainFree (dom);
+  release (conn, mac);
+  close_connection (conn);
+}
+
+static char *
+list_signature (TsrConnection *conn)
+{
+  GListModel *model = tsr_connection_get_vms (conn);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (items, g_strdup_printf ("%s/%s/%d/%s", tsr_vm_get_name (vm),
+                                               tsr_vm_get_uuid (vm), tsr_vm_get_state (vm),
+                                               tsr_vm_get_ip (vm) ? tsr_vm_get_ip (vm) : "-"));
+    }
+  g_ptr_array_sort (items, (GCompareFunc) g_strcmp0);
+  g_ptr_array_add (items, NULL);
+  return g_strjoinv ("\n", (char **) items->pdata);
+}
+
+static gboolean
+libvirtd_running (void)
+{
+  g_autofree char *out = NULL;
+  int status;
+
+  return g_spawn_command_line_sync ("pgrep -x libvirtd", &out, NULL, &status, NULL) &&
+         g_spawn_check_wait_status (status, NULL);
+}
+
+/* Restart libvirtd under a live connection: it notices, reconnects with
+ * back-off, and the list is whole again.
+ */
+static void
+test_connection_restart (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *mac = tsr_mac_generate (NULL);
+  g_autofree char *xml = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *ip = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 restarted;
+  virDomainPtr dom;
+
+  tsr_connection_set_reconnect_delays (conn, 200, 2000);
+  remove_domain (handle, "tsr-it-restart");
+  ensure_test_network (conn);
+  ip = reserve (conn, mac, "tsr-it-restart");
+  xml = guest_xml ("tsr-it-restart", mac, "", "/dev/null");
+  dom = virDomainDefineXML (handle, xml);
+  virDomainFree (dom);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") != NULL, 10);
+  WAIT_UNTIL (tsr_vm_get_ip (tsr_connection_lookup_vm (conn, "tsr-it-restart")) != NULL, 10);
+  before = list_signature (conn);
+
+  g_assert_true (g_spawn_command_line_sync ("pkill -x libvirtd", NULL, NULL, NULL, &error));
+  POLL_UNTIL (!libvirtd_running (), 30);
+  WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED, 30);
+  g_assert_nonnull (tsr_connection_get_last_error (conn));
+  g_test_message ("disconnected: %s", tsr_connection_get_last_error (conn)->message);
+
+  g_assert_true (g_spawn_command_line_sync ("libvirtd -d", NULL, NULL, NULL, &error));
+  restarted = g_get_monotonic_time ();
+  WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED, 60);
+  g_test_message ("reconnected %.2f s after libvirtd was started again",
+                  (g_get_monotonic_time () - restarted) / (double) G_USEC_PER_SEC);
+
+  after = list_signature (conn);
+  g_assert_cmpstr (after, ==, before);
+
+  /* The new handle works, and events flow again. */
+  handle = tsr_connection_get_handle (conn);
+  dom = virDomainLookupByName (handle, "tsr-it-restart");
+  g_assert_nonnull (dom);
+  virDomainUndefine (dom);
+  virDomainFree (dom);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") == NULL, 10);
+  release (conn, mac);
+  close_connection (conn);
+}
+
+static void
+test_cleanup_network (void)
+{
+  virConnectPtr handle = virConnectOpen (URI);
+  virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
+
+  if (net != NULL)
+    {
+      virNetworkDestroy (net);
+      g_assert_cmpint (virNetworkUndefine (net), ==, 0);
+      virNetworkFree (net);
+    }
+  virConnectClose (handle);
+}
+
+static void
+copy_fixture (const char *name)
+{
+  g_autofree char *src = g_build_filename (fixture_dir, name, NULL);
+  g_autofree char *dst = g_build_filename (workdir, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (dst, contents, len, NULL));
+  g_chmod (dst, 0644);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  tsr_init ();
+
+  fixture_dir = g_getenv ("TESSERA_FIXTURE_DIR");
+  cli_dir = g_getenv ("TESSERA_CLI_DIR");
+  g_assert_nonnull (fixture_dir);
+  g_assert_nonnull (cli_dir);
+
+  /* QEMU may run as another user: the guest's files live in a folder it
+   * can read and write.
+   */
+  workdir = g_strdup ("/var/tmp/tessera-it-XXXXXX");
+  g_assert_nonnull (g_mkdtemp_full (workdir, 0755));
+  g_chmod (workdir, 0777);
+  copy_fixture ("vmlinuz");
+  copy_fixture ("initramfs.img");
+
+  if (!kvm_usable ())
+    g_test_message ("KVM is not usable here: guests run under software emulation (TCG)");
+
+  g_test_add_func ("/integration/network/isolated", test_network_isolated);
+  g_test_add_func ("/integration/guest/dhcp", test_guest_dhcp);
+  g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);
+  g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
+  g_test_add_func ("/integration/zz/cleanup", test_cleanup_network);
+
+  ret = g_test_run ();
+
+  {
+    g_autoptr(GDir) dir = g_dir_open (workdir, 0, NULL);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name (dir)))
+      {
+        g_autofree char *path = g_build_filename (workdir, name, NULL);
+
+        g_unlink (path);
+      }
+    g_rmdir (workdir);
+  }
+
+  return ret;
+}
