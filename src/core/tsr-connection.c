@@ -185,6 +185,7 @@ typedef struct
   TsrVmConfig  *config;
   TsrVmState    state;
   char         *agent_ip;
+  TsrVm        *vm;        /* built by the worker for VMs not listed yet */
 } DomainResult;
 
 typedef struct
@@ -199,6 +200,7 @@ typedef struct
   gint           next;
   GPtrArray     *networks;     /* of TsrNetworkInfo */
   char          *kernels_dir;
+  GHashTable    *known;        /* uuids already in the list */
 } LoadData;
 
 static void
@@ -207,6 +209,7 @@ domain_result_clear (DomainResult *r)
   g_clear_pointer (&r->dom, dom_unref);
   g_clear_pointer (&r->config, tsr_vm_config_free);
   g_clear_pointer (&r->agent_ip, g_free);
+  g_clear_object (&r->vm);
 }
 
 static void
@@ -219,8 +222,13 @@ load_data_free (LoadData *data)
   g_clear_pointer (&data->ctx, event_ctx_unref);
   g_clear_pointer (&data->conn, conn_unref);
   g_free (data->kernels_dir);
+  g_clear_pointer (&data->known, g_hash_table_unref);
   g_free (data);
 }
+
+static void compute_address_in (GHashTable *networks,
+                                const char *agent,
+                                TsrVm      *vm);
 
 static gpointer
 load_domains_thread (gpointer user_data)
@@ -286,6 +294,7 @@ fetch_network_info (virNetworkPtr   net,
       virNetworkDHCPLeaseFree (leases[i]);
     }
   free (leases);
+  tsr_network_info_reindex (info);
 
   return info;
 }
@@ -415,6 +424,33 @@ load_worker (GTask        *task,
   for (guint t = 0; t < LOAD_THREADS; t++)
     g_thread_join (threads[t]);
 
+  /* New rows are built here, complete with their addresses, so that the
+   * main thread only has to insert them: with a thousand VMs, building them
+   * there would stall the window for tens of milliseconds.
+   */
+  {
+    g_autoptr(GHashTable) nets = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < data->networks->len; i++)
+      {
+        TsrNetworkInfo *info = g_ptr_array_index (data->networks, i);
+
+        g_hash_table_insert (nets, info->name, info);
+      }
+
+    for (gsize i = 0; i < data->n_results; i++)
+      {
+        DomainResult *r = &data->results[i];
+
+        if (r->config == NULL || g_hash_table_contains (data->known, r->config->uuid))
+          continue;
+        r->vm = tsr_vm_new (r->config->uuid);
+        tsr_vm_set_config (r->vm, r->config);
+        tsr_vm_set_state (r->vm, r->state);
+        compute_address_in (nets, NULL, r->vm);
+      }
+  }
+
   g_task_return_boolean (task, TRUE);
   return;
 
@@ -439,15 +475,23 @@ apply_domain_result (TsrConnection *self,
     return;
 
   vm = g_hash_table_lookup (self->by_uuid, r->config->uuid);
-  if (vm == NULL)
+  if (vm == NULL && r->vm != NULL)
     {
-      vm = tsr_vm_new (r->config->uuid);
+      vm = g_steal_pointer (&r->vm);
       g_hash_table_insert (self->by_uuid, g_strdup (r->config->uuid), vm);
       g_ptr_array_add (added, vm);
     }
-
-  tsr_vm_set_config (vm, r->config);
-  tsr_vm_set_state (vm, r->state);
+  else
+    {
+      if (vm == NULL)
+        {
+          vm = tsr_vm_new (r->config->uuid);
+          g_hash_table_insert (self->by_uuid, g_strdup (r->config->uuid), vm);
+          g_ptr_array_add (added, vm);
+        }
+      tsr_vm_set_config (vm, r->config);
+      tsr_vm_set_state (vm, r->state);
+    }
   g_hash_table_replace (self->domains, g_strdup (r->config->uuid), g_steal_pointer (&r->dom));
   if (r->agent_ip != NULL)
     g_hash_table_replace (self->agent_ips, g_strdup (r->config->uuid),
@@ -545,7 +589,11 @@ load_done_cb (GObject      *object,
     g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
                          added->pdata, added->len);
 
-  recompute_addresses (self, NULL);
+  /* New rows came with their addresses; rows kept over a reconnect may have
+   * new ones.
+   */
+  if (g_hash_table_size (data->known) > 0)
+    recompute_addresses (self, NULL);
 
   set_last_error (self, NULL);
   self->reconnect_delay = self->first_delay;
@@ -572,6 +620,15 @@ start_load (TsrConnection *self,
   data->ctx = event_ctx_ref (self->ctx);
   data->register_events = register_events;
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, self->by_uuid);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_hash_table_add (data->known, g_strdup (key));
+  }
   g_task_set_source_tag (task, start_load);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_run_in_thread (task, load_worker);
@@ -1232,9 +1289,20 @@ static void
 compute_address (TsrConnection *self,
                  TsrVm         *vm)
 {
+  compute_address_in (self->networks, g_hash_table_lookup (self->agent_ips, tsr_vm_get_uuid (vm)),
+                      vm);
+}
+
+/* Reservation first (known even while the VM is halted), then the lease,
+ * then what the guest agent or the ARP table said.
+ */
+static void
+compute_address_in (GHashTable *networks,
+                    const char *agent,
+                    TsrVm      *vm)
+{
   const char *mac = tsr_vm_get_mac (vm);
-  const char *agent = g_hash_table_lookup (self->agent_ips, tsr_vm_get_uuid (vm));
-  TsrNetworkInfo *info = g_hash_table_lookup (self->networks, tsr_vm_get_netvm (vm));
+  TsrNetworkInfo *info = g_hash_table_lookup (networks, tsr_vm_get_netvm (vm));
   const TsrDhcpHost *host = NULL;
   g_autofree char *agent_ip = NULL;
   g_autofree char *agent_mask = NULL;
@@ -1714,6 +1782,7 @@ read_network_for_update (virNetworkPtr   net,
           g_ptr_array_add (info->hosts, copy);
         }
     }
+  tsr_network_info_reindex (info);
 
   return info;
 }

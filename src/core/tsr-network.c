@@ -35,6 +35,8 @@ tsr_network_info_free (TsrNetworkInfo *info)
   g_free (info->netmask);
   g_free (info->dhcp_start);
   g_free (info->dhcp_end);
+  g_clear_pointer (&info->host_index, g_hash_table_unref);
+  g_clear_pointer (&info->lease_index, g_hash_table_unref);
   g_clear_pointer (&info->hosts, g_ptr_array_unref);
   g_clear_pointer (&info->leases, g_ptr_array_unref);
   g_free (info);
@@ -153,26 +155,55 @@ tsr_network_info_new_from_xml (const char  *xml,
 
   info->managed = g_strcmp0 (info->name, TSR_MANAGED_NETWORK_NAME) == 0 ||
                   g_str_has_prefix (info->name, TSR_MANAGED_NETWORK_NAME "-");
+  tsr_network_info_reindex (info);
 
   return g_steal_pointer (&info);
 }
 
-static const TsrDhcpHost *
-find_in (GPtrArray  *array,
-         const char *mac)
+static GHashTable *
+build_index (GPtrArray *array)
 {
-  if (array == NULL || mac == NULL)
-    return NULL;
+  GHashTable *index = g_hash_table_new (g_str_hash, g_str_equal);
 
-  for (guint i = 0; i < array->len; i++)
+  /* The first entry for a MAC wins, as in dnsmasq. */
+  for (guint i = array ? array->len : 0; i > 0; i--)
     {
-      const TsrDhcpHost *host = g_ptr_array_index (array, i);
+      TsrDhcpHost *host = g_ptr_array_index (array, i - 1);
 
-      if (host->mac != NULL && g_ascii_strcasecmp (host->mac, mac) == 0)
-        return host;
+      if (host->mac != NULL)
+        g_hash_table_replace (index, host->mac, host);
     }
 
-  return NULL;
+  return index;
+}
+
+/* Lookups by MAC are hashed: a list of 1000 VMs on one network would
+ * otherwise compare a million strings.
+ */
+void
+tsr_network_info_reindex (TsrNetworkInfo *info)
+{
+  g_return_if_fail (info != NULL);
+
+  g_clear_pointer (&info->host_index, g_hash_table_unref);
+  g_clear_pointer (&info->lease_index, g_hash_table_unref);
+  info->host_index = build_index (info->hosts);
+  info->lease_index = build_index (info->leases);
+}
+
+static const TsrDhcpHost *
+find_in (GHashTable *index,
+         const char *mac)
+{
+  char lower[18];
+
+  if (index == NULL || mac == NULL || strlen (mac) != 17)
+    return NULL;
+
+  for (guint i = 0; i < 17; i++)
+    lower[i] = g_ascii_tolower (mac[i]);
+  lower[17] = '\0';
+  return g_hash_table_lookup (index, lower);
 }
 
 const TsrDhcpHost *
@@ -181,7 +212,7 @@ tsr_network_info_find_host (const TsrNetworkInfo *info,
 {
   g_return_val_if_fail (info != NULL, NULL);
 
-  return find_in (info->hosts, mac);
+  return find_in (info->host_index, mac);
 }
 
 const TsrDhcpHost *
@@ -190,7 +221,7 @@ tsr_network_info_find_lease (const TsrNetworkInfo *info,
 {
   g_return_val_if_fail (info != NULL, NULL);
 
-  return find_in (info->leases, mac);
+  return find_in (info->lease_index, mac);
 }
 
 static gboolean

@@ -28,13 +28,16 @@ typedef struct
   char      *dhcp_end;
   GPtrArray *hosts;         /* of TsrDhcpHost */
   GPtrArray *leases;        /* of TsrDhcpHost, filled from virNetworkGetDHCPLeases */
-  gboolean   managed;       /* carries Tessera's marker */
+  gboolean   managed;       /* named tessera or tessera-* */
   gboolean   active;
+  GHashTable *host_index;   /* lowercase MAC -> TsrDhcpHost in hosts */
+  GHashTable *lease_index;  /* lowercase MAC -> TsrDhcpHost in leases */
 } TsrNetworkInfo;
 
 TsrNetworkInfo    *tsr_network_info_new_from_xml   (const char            *xml,
                                                     GError               **error);
 void               tsr_network_info_free           (TsrNetworkInfo        *info);
+void               tsr_network_info_reindex        (TsrNetworkInfo        *info);
 const TsrDhcpHost *tsr_network_info_find_host      (const TsrNetworkInfo  *info,
                                                     const char            *mac);
 const TsrDhcpHost *tsr_network_info_find_lease     (const TsrNetworkInfo  *info,
