@@ -437,6 +437,13 @@ test_cli_lifecycle (void)
   close_connection (conn);
 }
 
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 static char *
 list_signature (TsrConnection *conn)
 {
@@ -452,7 +459,7 @@ list_signature (TsrConnection *conn)
                                                tsr_vm_get_uuid (vm), tsr_vm_get_state (vm),
                                                tsr_vm_get_ip (vm) ? tsr_vm_get_ip (vm) : "-"));
     }
-  g_ptr_array_sort (items, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (items, compare_strings);
   g_ptr_array_add (items, NULL);
   return g_strjoinv ("\n", (char **) items->pdata);
 }
