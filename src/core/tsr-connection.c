@@ -71,6 +71,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void schedule_reconnect          (TsrConnection *self);
+static void drop_handle                 (TsrConnection *self);
 static void schedule_refresh            (TsrConnection *self,
                                          const char    *uuid);
 static void recompute_addresses         (TsrConnection *self,
@@ -542,8 +543,15 @@ load_done_cb (GObject      *object,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
+          /* The handle opened but could not be read: drop it, so that a
+           * later open or reconnect starts afresh instead of finding a
+           * half-set-up connection.
+           */
+          drop_handle (self);
           set_last_error (self, error);
           set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+          if (self->loaded && !self->closed_by_user)
+            schedule_reconnect (self);
         }
       g_task_return_error (task, g_steal_pointer (&error));
       return;

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "tsr-vm-cell.h"
+#include "tsr-window-private.h"
+
+/* The VM list: its columns, sorting, the search filter, and finding the
+ * cell widgets of a row.
+ */
+
+/* The columns, in the order of the .ui, with the GSettings key that shows them. */
+static const struct {
+  const char *field;
+  gsize       offset;
+} columns[] = {
+  { "label",     G_STRUCT_OFFSET (TsrWindow, label_column) },
+  { "name",      G_STRUCT_OFFSET (TsrWindow, name_column) },
+  { "state",     G_STRUCT_OFFSET (TsrWindow, state_column) },
+  { "class",     G_STRUCT_OFFSET (TsrWindow, class_column) },
+  { "virt-mode", G_STRUCT_OFFSET (TsrWindow, virt_mode_column) },
+  { "network",   G_STRUCT_OFFSET (TsrWindow, network_column) },
+  { "ip",        G_STRUCT_OFFSET (TsrWindow, ip_column) },
+  { "netmask",   G_STRUCT_OFFSET (TsrWindow, netmask_column) },
+  { "gateway",   G_STRUCT_OFFSET (TsrWindow, gateway_column) },
+  { "mac",       G_STRUCT_OFFSET (TsrWindow, mac_column) },
+};
+
+/* The fields the search looks at. */
+static const char * const search_fields[] = {
+  "name", "ip", "mac", "state", "class", "network",
+};
+
+/* Property changes that can move a row in the sorted list or in and out of
+ * the search results.
+ */
+static const char * const listed_properties[] = {
+  "name", "state-text", "label", "class", "virt-mode", "netvm", "ip", "netmask", "gateway", "mac",
+  NULL
+};
+
+GtkColumnViewColumn *
+_tsr_window_get_column (TsrWindow  *self,
+                        const char *field)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
+    if (g_strcmp0 (columns[i].field, field) == 0)
+      return G_STRUCT_MEMBER (GtkColumnViewColumn *, self, columns[i].offset);
+
+  return NULL;
+}
+
+/* Sorting */
+
+static int
+compare_nullable_strings (const char *a,
+                          const char *b)
+{
+  /* Unknown values sort after every known one. */
+  if (a == NULL || b == NULL)
+    return (a == NULL) - (b == NULL);
+
+  return strcmp (a, b);
+}
+
+/* Addresses compare as numbers, so 10.0.0.9 comes before 10.0.0.10. */
+static int
+compare_addresses (const char *a,
+                   const char *b)
+{
+  guint8 bytes_a[16] = { 0 };
+  guint8 bytes_b[16] = { 0 };
+  int family_a;
+  int family_b;
+
+  if (a == NULL || b == NULL)
+    return compare_nullable_strings (a, b);
+
+  family_a = inet_pton (AF_INET, a, bytes_a) == 1 ? 4 : inet_pton (AF_INET6, a, bytes_a) == 1 ? 6 : 0;
+  family_b = inet_pton (AF_INET, b, bytes_b) == 1 ? 4 : inet_pton (AF_INET6, b, bytes_b) == 1 ? 6 : 0;
+
+  if (family_a != family_b || family_a == 0)
+    return family_a != family_b ? family_a - family_b : strcmp (a, b);
+
+  return memcmp (bytes_a, bytes_b, family_a == 4 ? 4 : 16);
+}
+
+static int
+label_rank (const char *label)
+{
+  for (int i = 0; tsr_vm_labels[i] != NULL; i++)
+    if (g_strcmp0 (tsr_vm_labels[i], label) == 0)
+      return i;
+
+  return G_MAXINT;
+}
+
+static int
+tsr_window_compare_label_cb (gconstpointer a,
+                             gconstpointer b,
+                             gpointer      user_data)
+{
+  int rank_a = label_rank (tsr_vm_get_label ((TsrVm *) a));
+  int rank_b = label_rank (tsr_vm_get_label ((TsrVm *) b));
+
+  return gtk_ordering_from_cmpfunc ((rank_a > rank_b) - (rank_a < rank_b));
+}
+
+static int
+tsr_window_compare_address_cb (gconstpointer a,
+                               gconstpointer b,
+                               gpointer      user_data)
+{
+  const char *field = user_data;
+  g_autofree char *value_a = tsr_vm_dup_field_value ((TsrVm *) a, field);
+  g_autofree char *value_b = tsr_vm_dup_field_value ((TsrVm *) b, field);
+
+  return gtk_ordering_from_cmpfunc (compare_addresses (value_a, value_b));
+}
+
+static int
+tsr_window_compare_mac_cb (gconstpointer a,
+                           gconstpointer b,
+                           gpointer      user_data)
+{
+  return gtk_ordering_from_cmpfunc (compare_nullable_strings (tsr_vm_get_mac ((TsrVm *) a),
+                                                              tsr_vm_get_mac ((TsrVm *) b)));
+}
+
+static void
+set_custom_sorter (GtkColumnViewColumn *column,
+                   GCompareDataFunc     func,
+                   const char          *field)
+{
+  g_autoptr(GtkCustomSorter) sorter = gtk_custom_sorter_new (func, (gpointer) field, NULL);
+
+  gtk_column_view_column_set_sorter (column, GTK_SORTER (sorter));
+}
+
+/* The column headers choose the order; rows that tie, and the list before
+ * any header is clicked, go by name, so rows never swap places at random.
+ */
+static void
+tsr_window_setup_sorter (TsrWindow *self)
+{
+  g_autoptr(GtkMultiSorter) sorter = gtk_multi_sorter_new ();
+  GtkExpression *name = gtk_property_expression_new (TSR_TYPE_VM, NULL, "name");
+
+  gtk_multi_sorter_append (sorter, g_object_ref (gtk_column_view_get_sorter (self->column_view)));
+  gtk_multi_sorter_append (sorter, GTK_SORTER (gtk_string_sorter_new (name)));
+  gtk_sort_list_model_set_sorter (self->sort_model, GTK_SORTER (sorter));
+}
+
+/* Filtering */
+
+static gboolean
+tsr_window_vm_matches_cb (gpointer item,
+                          gpointer user_data)
+{
+  TsrWindow *self = user_data;
+  TsrVm *vm = item;
+
+  if (self->search_text == NULL || *self->search_text == '\0')
+    return TRUE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (search_fields); i++)
+    {
+      g_autofree char *value = tsr_vm_dup_field_value (vm, search_fields[i]);
+      g_autofree char *folded = NULL;
+
+      if (value == NULL)
+        continue;
+
+      folded = g_utf8_casefold (value, -1);
+      if (strstr (folded, self->search_text) != NULL)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+void
+_tsr_window_search_changed_cb (TsrWindow      *self,
+                               GtkSearchEntry *entry)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autofree char *folded = g_utf8_casefold (g_strstrip (g_strdup (text)), -1);
+  g_autofree char *old = g_steal_pointer (&self->search_text);
+  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
+
+  g_assert (TSR_IS_WINDOW (self));
+
+  if (g_strcmp0 (old, folded) == 0)
+    {
+      self->search_text = g_steal_pointer (&folded);
+      return;
+    }
+
+  /* Typing on narrows the results, deleting widens them: GTK then only
+   * looks again at the rows that can change.
+   */
+  if (old == NULL || (strstr (folded, old) != NULL))
+    change = GTK_FILTER_CHANGE_MORE_STRICT;
+  else if (strstr (old, folded) != NULL)
+    change = GTK_FILTER_CHANGE_LESS_STRICT;
+
+  self->search_text = g_steal_pointer (&folded);
+  gtk_filter_changed (GTK_FILTER (self->filter), change);
+}
+
+void
+_tsr_window_search_activate_cb (TsrWindow      *self,
+                                GtkSearchEntry *entry)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  /* Enter takes the first result, ready for the row menu's keyboard accels. */
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)) > 0)
+    {
+      gtk_single_selection_set_selected (self->selection, 0);
+      gtk_widget_grab_focus (GTK_WIDGET (self->column_view));
+    }
+}
+
+/* Watching the VMs: GtkSortListModel and GtkFilterListModel only look at an
+ * item when it is added, so a VM whose state or address changes is sorted
+ * and matched again here.
+ */
+
+static gboolean
+tsr_window_resort_cb (gpointer user_data)
+{
+  TsrWindow *self = user_data;
+  self->resort_source = 0;
+
+  gtk_sorter_changed (gtk_sort_list_model_get_sorter (self->sort_model), GTK_SORTER_CHANGE_DIFFERENT);
+  if (self->search_text != NULL && *self->search_text != '\0')
+    gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tsr_window_watched_vm_notify_cb (TsrWindow  *self,
+                                 GParamSpec *pspec,
+                                 TsrVm      *vm)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  if (!g_strv_contains ((const char * const *) listed_properties, pspec->name))
+    return;
+
+  if (self->resort_source == 0)
+    self->resort_source = g_idle_add (tsr_window_resort_cb, self);
+}
+
+static gboolean
+unwatch_vm_cb (gpointer key,
+               gpointer value,
+               gpointer user_data)
+{
+  g_signal_handlers_disconnect_by_func (key, tsr_window_watched_vm_notify_cb, user_data);
+  return TRUE;
+}
+
+void
+_tsr_window_list_unwatch_all (TsrWindow *self)
+{
+  if (self->watched_vms != NULL)
+    g_hash_table_foreach_remove (self->watched_vms, unwatch_vm_cb, self);
+}
+
+static void
+tsr_window_vms_items_changed_cb (TsrWindow  *self,
+                                 guint       position,
+                                 guint       removed,
+                                 guint       added,
+                                 GListModel *model)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  if (removed > 0)
+    {
+      g_autoptr(GHashTable) present = g_hash_table_new (NULL, NULL);
+      GHashTableIter iter;
+      gpointer key;
+
+      for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+        {
+          g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+          g_hash_table_add (present, vm);
+        }
+
+      g_hash_table_iter_init (&iter, self->watched_vms);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (!g_hash_table_contains (present, key))
+          {
+            g_signal_handlers_disconnect_by_func (key, tsr_window_watched_vm_notify_cb, self);
+            g_hash_table_iter_remove (&iter);
+          }
+    }
+
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+      if (g_hash_table_contains (self->watched_vms, vm))
+        continue;
+
+      g_signal_connect_object (vm, "notify",
+                               G_CALLBACK (tsr_window_watched_vm_notify_cb),
+                               self,
+                               G_CONNECT_SWAPPED);
+      g_hash_table_add (self->watched_vms, g_object_ref (vm));
+    }
+}
+
+/* Finding the cell widgets of a row */
+
+static TsrVmCell *
+find_cell_in (GtkWidget  *widget,
+              TsrVm      *vm,
+              const char *field)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      TsrVmCell *found;
+
+      if (TSR_IS_VM_CELL (child))
+        {
+          TsrVmCell *cell = TSR_VM_CELL (child);
+
+          if (tsr_vm_cell_get_vm (cell) == vm &&
+              (field == NULL || g_strcmp0 (tsr_vm_cell_get_field (cell), field) == 0))
+            return cell;
+          continue;
+        }
+
+      if ((found = find_cell_in (child, vm, field)))
+        return found;
+    }
+
+  return NULL;
+}
+
+TsrVmCell *
+_tsr_window_find_cell (TsrWindow  *self,
+                       TsrVm      *vm,
+                       const char *field)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  if (vm == NULL)
+    return NULL;
+
+  return find_cell_in (GTK_WIDGET (self->column_view), vm, field);
+}
+
+/**
+ * _tsr_window_list_init:
+ * @self: a #TsrWindow
+ *
+ * Sets up sorting, filtering and the columns' visibility, which follows the
+ * show-column-* keys.
+ */
+void
+_tsr_window_list_init (TsrWindow *self)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  self->filter = gtk_custom_filter_new (tsr_window_vm_matches_cb, self, NULL);
+  gtk_filter_list_model_set_filter (self->filter_model, GTK_FILTER (self->filter));
+  tsr_window_setup_sorter (self);
+
+  set_custom_sorter (self->label_column, tsr_window_compare_label_cb, "label");
+  set_custom_sorter (self->ip_column, tsr_window_compare_address_cb, "ip");
+  set_custom_sorter (self->netmask_column, tsr_window_compare_address_cb, "netmask");
+  set_custom_sorter (self->gateway_column, tsr_window_compare_address_cb, "gateway");
+  set_custom_sorter (self->mac_column, tsr_window_compare_mac_cb, "mac");
+
+  for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("show-column-%s", columns[i].field);
+
+      g_settings_bind (self->settings, key,
+                       G_STRUCT_MEMBER (GtkColumnViewColumn *, self, columns[i].offset), "visible",
+                       G_SETTINGS_BIND_GET);
+    }
+}
+
+/**
+ * _tsr_window_list_show:
+ * @self: a #TsrWindow
+ * @vms: the connection's VMs
+ *
+ * Lists @vms, and follows their changes.
+ */
+void
+_tsr_window_list_show (TsrWindow  *self,
+                       GListModel *vms)
+{
+  g_assert (TSR_IS_WINDOW (self));
+  g_assert (G_IS_LIST_MODEL (vms));
+
+  _tsr_window_list_unwatch_all (self);
+  g_signal_connect_object (vms, "items-changed",
+                           G_CALLBACK (tsr_window_vms_items_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  tsr_window_vms_items_changed_cb (self, 0, 0, g_list_model_get_n_items (vms), vms);
+  gtk_filter_list_model_set_model (self->filter_model, vms);
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "tsr-connection.h"
+#include "tsr-vm-cell.h"
+#include "tsr-window.h"
+
+G_BEGIN_DECLS
+
+struct _TsrWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template children */
+  AdwWindowTitle       *window_title;
+  GtkToggleButton      *search_button;
+  GtkSearchBar         *search_bar;
+  GtkSearchEntry       *search_entry;
+  GtkMenuButton        *primary_menu_button;
+  GtkButton            *start_button;
+  GtkButton            *shutdown_button;
+  AdwToastOverlay      *toast_overlay;
+  GtkWidget            *main_box;
+  GtkRevealer          *disconnected_revealer;
+  GtkLabel             *disconnected_label;
+  GtkSpinner           *disconnected_spinner;
+  GtkStack             *stack;
+  AdwStatusPage        *loading_page;
+  GtkSpinner           *loading_spinner;
+  AdwStatusPage        *error_page;
+  GtkButton            *demo_button;
+  GtkColumnView        *column_view;
+  GtkSingleSelection   *selection;
+  GtkSortListModel     *sort_model;
+  GtkFilterListModel   *filter_model;
+  GtkColumnViewColumn  *label_column;
+  GtkColumnViewColumn  *name_column;
+  GtkColumnViewColumn  *state_column;
+  GtkColumnViewColumn  *class_column;
+  GtkColumnViewColumn  *virt_mode_column;
+  GtkColumnViewColumn  *network_column;
+  GtkColumnViewColumn  *ip_column;
+  GtkColumnViewColumn  *netmask_column;
+  GtkColumnViewColumn  *gateway_column;
+  GtkColumnViewColumn  *mac_column;
+  GMenuModel           *vm_menu;
+  GMenu                *copy_section;
+
+  /* State */
+  char                 *uri;
+  GSettings            *settings;
+  TsrConnection        *connection;
+  GCancellable         *cancellable;
+  GtkCustomFilter      *filter;
+  char                 *search_text;   /* case-folded */
+  TsrVm                *selected_vm;
+  GHashTable           *watched_vms;   /* TsrVm -> itself, reffed */
+  guint                 resort_source;
+  GtkWidget            *context_menu;
+};
+
+/* tsr-window.c */
+void                 _tsr_window_open_uri             (TsrWindow   *self,
+                                                       const char  *uri);
+
+/* tsr-window-list.c */
+void                 _tsr_window_list_init            (TsrWindow   *self);
+void                 _tsr_window_list_show            (TsrWindow   *self,
+                                                       GListModel  *vms);
+void                 _tsr_window_list_unwatch_all     (TsrWindow   *self);
+GtkColumnViewColumn *_tsr_window_get_column           (TsrWindow   *self,
+                                                       const char  *field);
+TsrVmCell           *_tsr_window_find_cell            (TsrWindow   *self,
+                                                       TsrVm       *vm,
+                                                       const char  *field);
+void                 _tsr_window_search_changed_cb    (TsrWindow      *self,
+                                                       GtkSearchEntry *entry);
+void                 _tsr_window_search_activate_cb   (TsrWindow      *self,
+                                                       GtkSearchEntry *entry);
+
+/* tsr-window-actions.c */
+void                 _tsr_window_class_actions_init   (TsrWindowClass *klass);
+void                 _tsr_window_actions_init         (TsrWindow   *self);
+void                 _tsr_window_actions_dispose      (TsrWindow   *self);
+void                 _tsr_window_actions_update       (TsrWindow   *self);
+void                 _tsr_window_add_error_toast      (TsrWindow   *self,
+                                                       const GError *error);
+void                 _tsr_window_popup_vm_menu        (TsrWindow   *self,
+                                                       const char  *field,
+                                                       double       x,
+                                                       double       y);
+void                 _tsr_window_list_secondary_pressed_cb (TsrWindow  *self,
+                                                            int         n_press,
+                                                            double      x,
+                                                            double      y,
+                                                            GtkGesture *gesture);
+
+/* tsr-window-testing.c: for tests, these look into the window and drive it
+ * the way a user would.
+ */
+TsrConnection       *tsr_window_get_connection        (TsrWindow   *self);
+GtkColumnView       *tsr_window_get_column_view       (TsrWindow   *self);
+GtkColumnViewColumn *tsr_window_get_column            (TsrWindow   *self,
+                                                       const char  *field);
+GListModel          *tsr_window_get_model             (TsrWindow   *self);
+const char          *tsr_window_get_page              (TsrWindow   *self);
+gboolean             tsr_window_wait_for_page         (TsrWindow   *self,
+                                                       const char  *page,
+                                                       guint        timeout_ms);
+GMenuModel          *tsr_window_get_vm_menu           (TsrWindow   *self);
+GtkPopover          *tsr_window_get_context_menu      (TsrWindow   *self);
+gboolean             tsr_window_select_vm             (TsrWindow   *self,
+                                                       TsrVm       *vm);
+TsrVm               *tsr_window_get_selected_vm       (TsrWindow   *self);
+TsrVmCell           *tsr_window_find_cell             (TsrWindow   *self,
+                                                       const char  *vm_name,
+                                                       const char  *field);
+void                 tsr_window_popup_vm_menu         (TsrWindow   *self,
+                                                       const char  *field);
+const char          *tsr_window_get_subtitle          (TsrWindow   *self);
+GtkEditable         *tsr_window_get_search_entry      (TsrWindow   *self);
+gboolean             tsr_window_get_disconnected_shown (TsrWindow  *self);
+const char          *tsr_window_get_disconnected_text (TsrWindow   *self);
+AdwStatusPage       *tsr_window_get_error_page        (TsrWindow   *self);
+GtkWidget           *tsr_window_get_demo_button       (TsrWindow   *self);
+GtkWidget           *tsr_window_get_start_button      (TsrWindow   *self);
+GtkWidget           *tsr_window_get_shutdown_button   (TsrWindow   *self);
+gboolean             tsr_window_write_screenshot      (TsrWindow   *self,
+                                                       const char  *path,
+                                                       GError     **error);
+
+G_END_DECLS
