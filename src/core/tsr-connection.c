@@ -1836,6 +1836,18 @@ reserve_worker (GTask        *task,
   if (!(data->ip = tsr_network_info_next_free_ip (info, &error)))
     goto failed_with_error;
 
+  /* libvirt refuses a second entry with the same host name; a stale one
+   * (from a VM removed behind Tessera's back) must not block the
+   * reservation, which then goes without a name.
+   */
+  for (guint i = 0; data->vm_name != NULL && i < info->hosts->len; i++)
+    {
+      const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
+
+      if (g_strcmp0 (host->name, data->vm_name) == 0)
+        g_clear_pointer (&data->vm_name, g_free);
+    }
+
   host_xml = tsr_network_build_host_xml (data->mac, data->vm_name, data->ip);
   if (info->active)
     flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;

@@ -16,6 +16,17 @@ set -euo pipefail
 builddir=$(readlink -f "${1:?usage: $0 BUILDDIR [N]}")
 n=${2:-1000}
 bench="$builddir/tests/bench/bench-list"
+bench_window="$builddir/tests/bench/bench-window"
+
+window() {
+  # The real window, under Xvfb when there is no display.
+  local run=()
+  if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    run=(xvfb-run -a -s '-screen 0 1280x800x24')
+  fi
+  GSETTINGS_SCHEMA_DIR="$builddir/data" GSETTINGS_BACKEND=memory GDK_BACKEND=x11 \
+    GSK_RENDERER=cairo NO_AT_BRIDGE=1 "${run[@]}" "$bench_window" "$@"
+}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -67,6 +78,7 @@ ms() { echo "$(( ($2 - $1) / 1000000 ))"; }
 echo "== test driver, $n VMs"
 gen node
 "$bench" "test://$tmp/node.xml" "$n"
+window "test://$tmp/node.xml" "$n"
 
 if [ "$(id -u)" != 0 ] || ! virsh -q -c qemu:///system version >/dev/null 2>&1; then
   echo "== qemu:///system: skipped (needs root and a running libvirtd)"
@@ -102,5 +114,6 @@ echo "virsh_floor_ms: $floor"
 
 out=$("$bench" qemu:///system "$n")
 echo "$out"
+window qemu:///system "$n"
 core=$(echo "$out" | sed -n 's/^core_open_to_list_ms: //p')
 python3 -c "print('core_vs_floor: %.2fx' % ($core / max($floor, 1)))"

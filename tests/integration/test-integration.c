@@ -532,7 +532,13 @@ static void
 test_cleanup_network (void)
 {
   virConnectPtr handle = virConnectOpen (URI);
-  virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
+  virNetworkPtr net;
+  const char *domains[] = { "tsr-it-dhcp", "tsr-it-acpi", "tsr-it-restart" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
+    remove_domain (handle, domains[i]);
+
+  net = virNetworkLookupByName (handle, TEST_NETWORK);
 
   if (net != NULL)
     {
@@ -582,6 +588,8 @@ main (int    argc,
   if (!kvm_usable ())
     g_test_message ("KVM is not usable here: guests run under software emulation (TCG)");
 
+  /* What an interrupted earlier run may have left goes first. */
+  g_test_add_func ("/integration/aa/cleanup", test_cleanup_network);
   g_test_add_func ("/integration/network/isolated", test_network_isolated);
   g_test_add_func ("/integration/guest/dhcp", test_guest_dhcp);
   g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);

@@ -564,6 +564,20 @@ test_connection_reserve (void)
   g_clear_object (&result);
   g_assert_null (tsr_vm_get_ip (vm));
 
+  /* A stale entry already holding the VM's name does not block the
+   * reservation: it is made without a host name.
+   */
+  {
+    g_autofree char *renamed = NULL;
+
+    tsr_connection_reserve_address_async (conn, "tessera-unit", "52:54:00:00:00:77",
+                                          "work-web", NULL, store_result_cb, &result);
+    renamed = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (renamed, ==, "10.137.9.4");
+    g_clear_object (&result);
+  }
+
   /* Bad input is refused before anything is touched. */
   tsr_connection_reserve_address_async (conn, "tessera-unit", "01:00:5e:00:00:01",
                                         "x", NULL, store_result_cb, &result);
