@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include "tsr-cli.h"
 #include "tsr-connection.h"
+#include "tsr-creator.h"
 #include "tsr-error.h"
 
 /* Exit codes, as in Qubes' tools: 0 ok, 1 the operation failed, 2 bad usage
@@ -31,6 +34,31 @@ typedef struct
 } Cli;
 
 static char *opt_connect = NULL;
+
+/* Bad input (a name, a value, something that does not exist) is exit code
+ * 2; anything that failed while doing the work is 1.
+ */
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain == TSR_ERROR)
+    {
+      switch (error->code)
+        {
+        case TSR_ERROR_INVALID_NAME:
+        case TSR_ERROR_NAME_IN_USE:
+        case TSR_ERROR_INVALID_MAC:
+        case TSR_ERROR_MAC_IN_USE:
+        case TSR_ERROR_INVALID_VALUE:
+        case TSR_ERROR_MEDIA_NOT_FOUND:
+        case TSR_ERROR_NOT_FOUND:
+          return EXIT_USAGE;
+        default:
+          break;
+        }
+    }
+  return EXIT_FAILED;
+}
 
 static const GOptionEntry common_entries[] = {
   { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect,
@@ -353,7 +381,9 @@ op_done_cb (GObject      *object,
   gboolean ok;
   gpointer tag = g_task_get_source_tag (G_TASK (result));
 
-  if (tag == tsr_connection_start_vm_async)
+  if (tag == tsr_connection_start_vm_with_media_async)
+    ok = tsr_connection_start_vm_with_media_finish (conn, result, &error);
+  else if (tag == tsr_connection_start_vm_async)
     ok = tsr_connection_start_vm_finish (conn, result, &error);
   else if (tag == tsr_connection_shutdown_vm_async)
     ok = tsr_connection_shutdown_vm_finish (conn, result, &error);
@@ -364,7 +394,7 @@ op_done_cb (GObject      *object,
     {
       g_printerr ("%s\n", error->message);
       if (cli->status == EXIT_OK)
-        cli->status = EXIT_FAILED;
+        cli->status = exit_code_for (error);
       /* Waiting is pointless for a VM whose shutdown was refused. */
       g_object_set_data (G_OBJECT (call->vm), "tsr-cli-failed", GINT_TO_POINTER (1));
     }
@@ -412,7 +442,14 @@ cmd_lifecycle (Op     op,
                char **argv)
 {
   gboolean wait = FALSE, all = FALSE;
+  g_autofree char *cdrom = NULL;
   int timeout = 60;
+  const GOptionEntry start_entries[] = {
+    { "cdrom", 0, 0, G_OPTION_ARG_STRING, &cdrom,
+      N_("Boot once from install media: /dev/cdrom, dom0:/path.iso, /path.iso or POOL:VOLUME"),
+      N_("SOURCE") },
+    { NULL }
+  };
   const GOptionEntry shutdown_entries[] = {
     { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, N_("Wait until the VMs have shut down"), NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
@@ -426,7 +463,8 @@ cmd_lifecycle (Op     op,
     N_("Force virtual machines off at once, like pulling the power plug."),
   };
   g_autoptr(GOptionContext) context =
-    make_context (_("VMNAME…"), _(summaries[op]), op == OP_SHUTDOWN ? shutdown_entries : NULL);
+    make_context (_("VMNAME…"), _(summaries[op]),
+                  op == OP_SHUTDOWN ? shutdown_entries : op == OP_START ? start_entries : NULL);
   g_autoptr(GPtrArray) vms = g_ptr_array_new_with_free_func (g_object_unref);
   Cli cli = { 0 };
 
@@ -485,7 +523,9 @@ cmd_lifecycle (Op     op,
       call->cli = &cli;
       call->vm = g_object_ref (vm);
       cli.pending++;
-      if (op == OP_START)
+      if (op == OP_START && cdrom != NULL)
+        tsr_connection_start_vm_with_media_async (cli.conn, vm, cdrom, NULL, op_done_cb, call);
+      else if (op == OP_START)
         tsr_connection_start_vm_async (cli.conn, vm, NULL, op_done_cb, call);
       else if (op == OP_SHUTDOWN)
         tsr_connection_shutdown_vm_async (cli.conn, vm, NULL, op_done_cb, call);
@@ -534,6 +574,211 @@ cmd_lifecycle (Op     op,
   }
 }
 
+/* create */
+
+typedef struct
+{
+  Cli      *cli;
+  gboolean  tty;
+  gboolean  quiet;
+  char     *name;
+  char     *notice;
+} CreateCall;
+
+static void
+create_progress_cb (guint64     done,
+                    guint64     total,
+                    const char *stage,
+                    gpointer    user_data)
+{
+  CreateCall *call = user_data;
+
+  if (call->quiet || !call->tty)
+    return;
+
+  if (total > 0)
+    {
+      g_autofree char *d = g_format_size_full (done, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *t = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_printerr ("\r\033[K%s: %3.0f%% (%s of %s)", stage, 100.0 * done / total, d, t);
+    }
+  else
+    g_printerr ("\r\033[K%s…", stage);
+}
+
+static void
+created_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  CreateCall *call = user_data;
+
+  call->name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &call->notice,
+                                                &call->cli->error);
+  g_main_loop_quit (call->cli->loop);
+}
+
+static void
+cancel_cb (GCancellable *cancellable)
+{
+  g_cancellable_cancel (cancellable);
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  cancel_cb (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_create (int    argc,
+            char **argv)
+{
+  g_autofree char *klass = NULL, *label = NULL, *template_name = NULL, *pool = NULL;
+  g_autofree char *mem = NULL, *copy_from = NULL, *move_from = NULL, *disk_size = NULL;
+  g_auto(GStrv) properties = NULL;
+  gboolean hvm = FALSE, quiet = FALSE, force_mac = FALSE;
+  const GOptionEntry entries[] = {
+    { "class", 'C', 0, G_OPTION_ARG_STRING, &klass,
+      N_("StandaloneVM (default) or TemplateVM"), N_("CLASS") },
+    { "label", 'l', 0, G_OPTION_ARG_STRING, &label,
+      N_("red, orange, yellow, green, gray, blue, purple or black (required)"), N_("LABEL") },
+    { "template", 't', 0, G_OPTION_ARG_STRING, &template_name,
+      N_("Copy the root disk of this TemplateVM"), N_("TEMPLATE") },
+    { "property", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &properties,
+      N_("Set a property: memory, maxmem, vcpus, netvm, mac, kernel, kernelopts, virt_mode, "
+         "firmware, os, disk_size (repeatable)"), N_("KEY=VALUE") },
+    { "prop", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, &properties, NULL, NULL },
+    { "mem", 0, 0, G_OPTION_ARG_STRING, &mem, N_("Initial memory, in MiB"), N_("MIB") },
+    { "hvm", 0, 0, G_OPTION_ARG_NONE, &hvm,
+      N_("A standalone HVM with no kernel (boots its disk or install media)"), NULL },
+    { "pool", 'P', 0, G_OPTION_ARG_STRING, &pool,
+      N_("Storage pool for the disk (default: tessera)"), N_("POOL") },
+    { "disk-size", 0, 0, G_OPTION_ARG_STRING, &disk_size,
+      N_("Size of a new root disk (default 20G)"), N_("SIZE") },
+    { "root-copy-from", 0, 0, G_OPTION_ARG_FILENAME, &copy_from,
+      N_("Use a copy of this raw or qcow2 image as the root disk"), N_("FILE") },
+    { "root-move-from", 0, 0, G_OPTION_ARG_FILENAME, &move_from,
+      N_("Move this raw or qcow2 image into the pool as the root disk"), N_("FILE") },
+    { "force-mac", 0, 0, G_OPTION_ARG_NONE, &force_mac,
+      N_("Accept a MAC address another VM already uses"), NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    make_context (_("VMNAME"), _("Create a virtual machine (Qubes: qvm-create)."), entries);
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  CreateCall call = { 0 };
+  Cli cli = { 0 };
+  guint sigint;
+  int status;
+
+  if (!parse_args (context, &argc, &argv))
+    return EXIT_USAGE;
+
+  if (argc != 2)
+    {
+      g_printerr (_("Name exactly one new VM. Run with --help to see the options.\n"));
+      return EXIT_USAGE;
+    }
+  if (label == NULL)
+    {
+      g_printerr (_("--label is required: red, orange, yellow, green, gray, blue, purple or "
+                    "black.\n"));
+      return EXIT_USAGE;
+    }
+
+  spec = tsr_create_spec_new (argv[1]);
+  g_free (spec->label);
+  spec->label = g_strdup (label);
+  if (klass != NULL)
+    {
+      g_free (spec->klass);
+      spec->klass = g_strdup (klass);
+    }
+  spec->template_name = g_strdup (template_name);
+  if (pool != NULL)
+    {
+      g_free (spec->pool);
+      spec->pool = g_strdup (pool);
+    }
+  spec->root_copy_from = g_strdup (copy_from);
+  spec->root_move_from = g_strdup (move_from);
+  spec->mac_force = force_mac;
+
+  {
+    g_autoptr(GError) error = NULL;
+
+    if (hvm)
+      {
+        g_free (spec->virt_mode);
+        spec->virt_mode = g_strdup ("hvm");
+        g_free (spec->kernel);
+        spec->kernel = g_strdup ("");
+      }
+    if ((mem != NULL && !tsr_create_spec_set_property (spec, "memory", mem, &error)) ||
+        (disk_size != NULL && !tsr_create_spec_set_property (spec, "disk_size", disk_size, &error)))
+      {
+        g_printerr ("%s\n", error->message);
+        return EXIT_USAGE;
+      }
+    for (guint i = 0; properties != NULL && properties[i] != NULL; i++)
+      {
+        g_auto(GStrv) kv = g_strsplit (properties[i], "=", 2);
+
+        if (kv[0] == NULL || kv[1] == NULL)
+          {
+            g_printerr (_("--property takes KEY=VALUE, not “%s”.\n"), properties[i]);
+            return EXIT_USAGE;
+          }
+        /* kernel='' arrives as an empty value: boot from disk or media. */
+        if (!tsr_create_spec_set_property (spec, g_strstrip (kv[0]), kv[1], &error))
+          {
+            g_printerr ("%s\n", error->message);
+            return EXIT_USAGE;
+          }
+      }
+  }
+
+  if (!cli_open (&cli))
+    {
+      cli_clear (&cli);
+      return EXIT_FAILED;
+    }
+
+  call.cli = &cli;
+  call.quiet = quiet;
+  call.tty = isatty (STDERR_FILENO);
+  sigint = g_unix_signal_add (SIGINT, sigint_cb, cancellable);
+  tsr_connection_create_vm_async (cli.conn, spec, create_progress_cb, &call, cancellable,
+                                  created_cb, &call);
+  g_main_loop_run (cli.loop);
+  g_source_remove (sigint);
+  if (call.tty && !quiet)
+    g_printerr ("\r\033[K");
+
+  if (call.name == NULL)
+    {
+      g_printerr ("%s\n", cli.error->message);
+      status = g_error_matches (cli.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+               ? EXIT_FAILED : exit_code_for (cli.error);
+    }
+  else
+    {
+      if (call.notice != NULL)
+        g_printerr (_("Note: %s\n"), call.notice);
+      status = EXIT_OK;
+    }
+
+  g_free (call.name);
+  g_free (call.notice);
+  cli_clear (&cli);
+  return status;
+}
+
 /* Dispatch */
 
 static void
@@ -542,8 +787,9 @@ print_usage (const char *prog)
   g_printerr (_("Usage: %s [--connect URI] COMMAND [ARGS…]\n"
                 "\n"
                 "Commands:\n"
+                "  create --label L VM  create a VM (also as qvm-create)\n"
                 "  ls [-n]            list VMs (also as qvm-ls)\n"
-                "  start VM…          start VMs (also as qvm-start)\n"
+                "  start [--cdrom=SRC] VM…  start VMs (also as qvm-start)\n"
                 "  shutdown [--wait] VM…  shut VMs down (also as qvm-shutdown)\n"
                 "  kill VM…           force VMs off (also as qvm-kill)\n"
                 "\n"
@@ -612,6 +858,8 @@ tsr_cli_main (int    argc,
       sub_argc = argc - i;
     }
 
+  if (strcmp (command, "create") == 0)
+    return cmd_create (sub_argc, sub_argv);
   if (strcmp (command, "ls") == 0)
     return cmd_ls (sub_argc, sub_argv);
   if (strcmp (command, "start") == 0)

@@ -1795,6 +1795,89 @@ read_network_for_update (virNetworkPtr   net,
   return info;
 }
 
+/* Reserves the lowest free address for MAC on NETWORK, live and
+ * persistent. Blocking: workers only. Serialised by LOCK so that two
+ * reservations made at once cannot pick the same address.
+ */
+gboolean
+tsr_reserve_address_sync (GMutex           *lock,
+                          virConnectPtr     conn,
+                          const char       *network,
+                          const char       *mac,
+                          const char       *vm_name,
+                          char            **ip_out,
+                          TsrNetworkInfo  **info_out,
+                          GError          **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autofree char *host_xml = NULL;
+  g_autofree char *name = g_strdup (vm_name);
+  g_autofree char *ip = NULL;
+  const TsrDhcpHost *existing;
+  virNetworkPtr net;
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  net = virNetworkLookupByName (conn, network);
+  if (net == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not find the network"));
+      return FALSE;
+    }
+
+  if (!(info = read_network_for_update (net, error)))
+    goto failed;
+
+  existing = tsr_network_info_find_host (info, mac);
+  if (existing != NULL && existing->ip != NULL)
+    {
+      /* Already reserved for this MAC: nothing to change. */
+      *ip_out = g_strdup (existing->ip);
+      if (info_out != NULL)
+        *info_out = g_steal_pointer (&info);
+      virNetworkFree (net);
+      return TRUE;
+    }
+
+  if (!(ip = tsr_network_info_next_free_ip (info, error)))
+    goto failed;
+
+  /* libvirt refuses a second entry with the same host name; a stale one
+   * (from a VM removed behind Tessera's back) must not block the
+   * reservation, which then goes without a name.
+   */
+  for (guint i = 0; name != NULL && i < info->hosts->len; i++)
+    {
+      const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
+
+      if (g_strcmp0 (host->name, name) == 0)
+        g_clear_pointer (&name, g_free);
+    }
+
+  host_xml = tsr_network_build_host_xml (mac, name, ip);
+  if (info->active)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
+                                               ip, mac, network);
+
+      tsr_error_set_from_libvirt (error, what);
+      goto failed;
+    }
+
+  if (info_out != NULL)
+    *info_out = read_network_for_update (net, NULL);
+  *ip_out = g_steal_pointer (&ip);
+  virNetworkFree (net);
+  return TRUE;
+
+failed:
+  virNetworkFree (net);
+  return FALSE;
+}
+
 static void
 reserve_worker (GTask        *task,
                 gpointer      source_object,
@@ -1803,73 +1886,13 @@ reserve_worker (GTask        *task,
 {
   TsrConnection *self = source_object;
   NetOpData *data = task_data;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->reserve_lock);
-  g_autoptr(TsrNetworkInfo) info = NULL;
-  g_autofree char *host_xml = NULL;
-  const TsrDhcpHost *existing;
-  virNetworkPtr net;
   GError *error = NULL;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
-  net = virNetworkLookupByName (data->conn, data->network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (!(info = read_network_for_update (net, &error)))
-    goto failed_with_error;
-
-  existing = tsr_network_info_find_host (info, data->mac);
-  if (existing != NULL && existing->ip != NULL)
-    {
-      /* Already reserved for this MAC: nothing to change. */
-      data->ip = g_strdup (existing->ip);
-      data->info = g_steal_pointer (&info);
-      virNetworkFree (net);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  if (!(data->ip = tsr_network_info_next_free_ip (info, &error)))
-    goto failed_with_error;
-
-  /* libvirt refuses a second entry with the same host name; a stale one
-   * (from a VM removed behind Tessera's back) must not block the
-   * reservation, which then goes without a name.
-   */
-  for (guint i = 0; data->vm_name != NULL && i < info->hosts->len; i++)
-    {
-      const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
-
-      if (g_strcmp0 (host->name, data->vm_name) == 0)
-        g_clear_pointer (&data->vm_name, g_free);
-    }
-
-  host_xml = tsr_network_build_host_xml (data->mac, data->vm_name, data->ip);
-  if (info->active)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
-    {
-      g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
-                                               data->ip, data->mac, data->network);
-
-      tsr_error_set_from_libvirt (&error, what);
-      goto failed_with_error;
-    }
-
-  g_clear_pointer (&info, tsr_network_info_free);
-  data->info = read_network_for_update (net, NULL);
-  virNetworkFree (net);
-  g_task_return_boolean (task, TRUE);
-  return;
-
-failed_with_error:
-  virNetworkFree (net);
-  g_task_return_error (task, error);
+  if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
+                                data->vm_name, &data->ip, &data->info, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 void
@@ -1912,36 +1935,33 @@ tsr_connection_reserve_address_finish (TsrConnection  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-release_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+gboolean
+tsr_release_address_sync (GMutex           *lock,
+                          virConnectPtr     conn,
+                          const char       *network,
+                          const char       *mac,
+                          TsrNetworkInfo  **info_out,
+                          GError          **error)
 {
-  TsrConnection *self = source_object;
-  NetOpData *data = task_data;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->reserve_lock);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
   g_autoptr(TsrNetworkInfo) info = NULL;
   const TsrDhcpHost *host;
   virNetworkPtr net;
-  GError *error = NULL;
 
-  net = virNetworkLookupByName (data->conn, data->network);
+  net = virNetworkLookupByName (conn, network);
   if (net == NULL)
     {
-      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, _("Could not find the network"));
+      return FALSE;
     }
 
-  if (!(info = read_network_for_update (net, &error)))
+  if (!(info = read_network_for_update (net, error)))
     {
       virNetworkFree (net);
-      g_task_return_error (task, error);
-      return;
+      return FALSE;
     }
 
-  host = tsr_network_info_find_host (info, data->mac);
+  host = tsr_network_info_find_host (info, mac);
   if (host != NULL)
     {
       g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
@@ -1953,16 +1973,33 @@ release_worker (GTask        *task,
       if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
                             VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
         {
-          tsr_error_set_from_libvirt (&error, _("Could not release the address reservation"));
+          tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
           virNetworkFree (net);
-          g_task_return_error (task, error);
-          return;
+          return FALSE;
         }
     }
 
-  data->info = read_network_for_update (net, NULL);
+  if (info_out != NULL)
+    *info_out = read_network_for_update (net, NULL);
   virNetworkFree (net);
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
+}
+
+static void
+release_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  TsrConnection *self = source_object;
+  NetOpData *data = task_data;
+  GError *error = NULL;
+
+  if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
+                                &data->info, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 void
@@ -2198,4 +2235,28 @@ tsr_connection_get_handle (TsrConnection *self)
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
   return self->conn;
+}
+
+GMutex *
+tsr_connection_get_reserve_lock (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return &self->reserve_lock;
+}
+
+/* Takes INFO: what a worker read after changing the network. */
+void
+tsr_connection_take_network_info (TsrConnection  *self,
+                                  TsrNetworkInfo *info)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  if (info == NULL)
+    return;
+  {
+    g_autofree char *name = g_strdup (info->name);
+
+    store_network (self, info);
+    recompute_addresses (self, name);
+  }
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
@@ -528,15 +529,212 @@ test_connection_restart (void)
   close_connection (conn);
 }
 
+
+/* Adds a log file to the serial console of a defined domain, so the test
+ * can read what the guest prints. Observation only: the rest of the
+ * definition is what Tessera made.
+ */
+static void
+log_serial (virConnectPtr  handle,
+            const char    *name,
+            const char    *log)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
+                                          log);
+  g_autoptr(GString) changed = g_string_new (xml);
+
+  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
+  virDomainFree (dom);
+  dom = virDomainDefineXML (handle, changed->str);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+}
+
+static char *
+domain_xml (virConnectPtr handle,
+            const char   *name,
+            unsigned int  flags)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+  char *xml;
+
+  g_assert_nonnull (dom);
+  xml = virDomainGetXMLDesc (dom, flags);
+  virDomainFree (dom);
+  return xml;
+}
+
+static int
+state_of (virConnectPtr handle,
+          const char   *name)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+  int state = raw_state (dom);
+
+  virDomainFree (dom);
+  return state;
+}
+
+static void
+remove_vm_and_volumes (virConnectPtr handle,
+                       const char   *name)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (handle, "tessera");
+  const char *suffixes[] = { "-root.qcow2", "-root.img" };
+
+  remove_domain (handle, name);
+  for (guint i = 0; pool != NULL && i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *vol_name = g_strconcat (name, suffixes[i], NULL);
+      virStorageVolPtr vol = virStorageVolLookupByName (pool, vol_name);
+
+      if (vol != NULL)
+        {
+          virStorageVolDelete (vol, 0);
+          virStorageVolFree (vol);
+        }
+    }
+  if (pool != NULL)
+    virStoragePoolFree (pool);
+  virResetLastError ();
+}
+
+/* The Qubes page, verbatim: create an HVM, install it from an ISO in dom0,
+ * then boot it from its disk.
+ */
+static void
+test_create_install (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *log = g_build_filename (workdir, "install-serial.log", NULL);
+  g_autofree char *iso = g_build_filename (workdir, "installer.iso", NULL);
+  g_autofree char *cdrom = g_strconcat ("--cdrom=dom0:", iso, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *persistent = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *before_start = NULL;
+  int status;
+
+  remove_vm_and_volumes (handle, "my-new-vm");
+  ensure_test_network (conn);
+
+  out = run_cli ("qvm-create", &status, "my-new-vm", "--class", "StandaloneVM", "--property",
+                 "virt_mode=hvm", "--property", "kernel=", "--label=green", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  /* The same name again is bad input: exit code 2, nothing changes. */
+  before_start = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  out = run_cli ("qvm-create", &status, "my-new-vm", "--label=red", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&before_start, g_free);
+
+  log_serial (handle, "my-new-vm", log);
+  before_start = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_null (strstr (before_start, "cdrom"));
+
+  /* Missing media: refused, nothing started, definition unchanged. */
+  out = run_cli ("qvm-start", &status, "my-new-vm", "--cdrom=dom0:/nonexistent/installcd.iso", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+  g_assert_cmpint (state_of (handle, "my-new-vm"), ==, VIR_DOMAIN_SHUTOFF);
+  g_clear_pointer (&out, g_free);
+
+  out = run_cli ("qvm-start", &status, "my-new-vm", cdrom, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  live = domain_xml (handle, "my-new-vm", 0);
+  g_assert_nonnull (strstr (live, "device='cdrom'"));
+  persistent = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_cmpstr (persistent, ==, before_start);
+
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from cdrom"), 120);
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: installed to vda"), 120);
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 120);
+  out = run_cli ("qvm-shutdown", &status, "--wait", "my-new-vm", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  /* A plain start boots the installed disk, with no cdrom attached. */
+  out = run_cli ("qvm-start", &status, "my-new-vm", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&live, g_free);
+  live = domain_xml (handle, "my-new-vm", 0);
+  g_assert_null (strstr (live, "device='cdrom'"));
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+
+  out = run_cli ("qvm-kill", &status, "my-new-vm", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  remove_vm_and_volumes (handle, "my-new-vm");
+  close_connection (conn);
+}
+
+/* qvm-create --hvm … --root-move-from IMAGE boots the moved image. */
+static void
+test_create_move (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *image = g_build_filename (workdir, "win10-root.img", NULL);
+  g_autofree char *src = g_build_filename (fixture_dir, "boot-disk.img", NULL);
+  g_autofree char *log = g_build_filename (workdir, "move-serial.log", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *xml = NULL;
+  gsize len;
+  int status;
+
+  remove_vm_and_volumes (handle, "tsr-it-moved");
+  ensure_test_network (conn);
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (image, contents, len, NULL));
+
+  out = run_cli ("qvm-create", &status, "--hvm", "tsr-it-moved", "--label", "red", "--mem=512",
+                 "--root-move-from", image, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  /* Moved, not copied; a raw image stays raw and is named as such. */
+  g_assert_false (g_file_test (image, G_FILE_TEST_EXISTS));
+  xml = domain_xml (handle, "tsr-it-moved", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_nonnull (strstr (xml, "type='raw'"));
+  g_assert_nonnull (strstr (xml, "<currentMemory unit='KiB'>524288</currentMemory>"));
+
+  log_serial (handle, "tsr-it-moved", log);
+  out = run_cli ("qvm-start", &status, "tsr-it-moved", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-kill", &status, "tsr-it-moved", NULL);
+
+  /* A missing image is bad input and leaves nothing behind. */
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-create", &status, "--hvm", "tsr-it-nothing", "--label", "red",
+                 "--root-move-from", image, NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+  g_assert_null (virDomainLookupByName (handle, "tsr-it-nothing"));
+  virResetLastError ();
+
+  remove_vm_and_volumes (handle, "tsr-it-moved");
+  close_connection (conn);
+}
+
 static void
 test_cleanup_network (void)
 {
   virConnectPtr handle = virConnectOpen (URI);
   virNetworkPtr net;
-  const char *domains[] = { "tsr-it-dhcp", "tsr-it-acpi", "tsr-it-restart" };
+  const char *domains[] = { "tsr-it-dhcp", "tsr-it-acpi", "tsr-it-restart", "my-new-vm",
+                            "tsr-it-moved" };
 
   for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
-    remove_domain (handle, domains[i]);
+    remove_vm_and_volumes (handle, domains[i]);
 
   net = virNetworkLookupByName (handle, TEST_NETWORK);
 
@@ -584,6 +782,11 @@ main (int    argc,
   g_chmod (workdir, 0777);
   copy_fixture ("vmlinuz");
   copy_fixture ("initramfs.img");
+  copy_fixture ("installer.iso");
+  /* VMs made with the Qubes commands verbatim join the isolated test
+   * network, never a NAT one.
+   */
+  g_setenv ("TESSERA_DEFAULT_NETVM", TEST_NETWORK, TRUE);
 
   if (!kvm_usable ())
     g_test_message ("KVM is not usable here: guests run under software emulation (TCG)");
@@ -593,6 +796,8 @@ main (int    argc,
   g_test_add_func ("/integration/network/isolated", test_network_isolated);
   g_test_add_func ("/integration/guest/dhcp", test_guest_dhcp);
   g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);
+  g_test_add_func ("/integration/create/install-from-iso", test_create_install);
+  g_test_add_func ("/integration/create/root-move-from", test_create_move);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
   g_test_add_func ("/integration/zz/cleanup", test_cleanup_network);
 

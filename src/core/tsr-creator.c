@@ -1,0 +1,1685 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libvirt-gconfig/libvirt-gconfig.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-creator.h"
+#include "tsr-error.h"
+#include "tsr-host.h"
+#include "tsr-media.h"
+#include "tsr-network.h"
+#include "tsr-validate.h"
+#include "tsr-vm-private.h"
+#include "tsr-xml-private.h"
+
+/* libvirt-gconfig 4.0 declares no autoptr cleanups. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomain, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainOs, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainDisk, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainDiskDriver, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainSerial, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainConsole, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainChardevSourcePty, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainInterfaceNetwork, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainGraphicsVnc, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainVideo, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainInput, g_object_unref)
+
+#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
+#define GIB (MIB * 1024)
+
+/* Spec */
+
+TsrCreateSpec *
+tsr_create_spec_new (const char *name)
+{
+  TsrCreateSpec *spec = g_new0 (TsrCreateSpec, 1);
+
+  spec->name = g_strdup (name);
+  spec->label = g_strdup ("red");
+  spec->klass = g_strdup ("StandaloneVM");
+  spec->virt_mode = g_strdup ("hvm");
+  spec->kernel = g_strdup ("");
+  spec->kernelopts = g_strdup ("");
+  spec->memory = 400;
+  spec->maxmem = 0;
+  spec->vcpus = 2;
+  /* Tests point new VMs at their isolated network this way, so that the
+   * Qubes commands run verbatim never make a NAT network.
+   */
+  spec->netvm = g_strdup (g_getenv ("TESSERA_DEFAULT_NETVM") ? g_getenv ("TESSERA_DEFAULT_NETVM")
+                                                             : TSR_MANAGED_NETWORK_NAME);
+  spec->disk_size = 20 * GIB;
+  spec->pool = g_strdup (TSR_DEFAULT_POOL);
+  spec->firmware = g_strdup ("bios");
+  spec->os_family = g_strdup ("linux");
+  return spec;
+}
+
+TsrCreateSpec *
+tsr_create_spec_copy (const TsrCreateSpec *spec)
+{
+  TsrCreateSpec *copy = g_memdup2 (spec, sizeof *spec);
+
+  copy->name = g_strdup (spec->name);
+  copy->label = g_strdup (spec->label);
+  copy->klass = g_strdup (spec->klass);
+  copy->template_name = g_strdup (spec->template_name);
+  copy->virt_mode = g_strdup (spec->virt_mode);
+  copy->kernel = g_strdup (spec->kernel);
+  copy->kernelopts = g_strdup (spec->kernelopts);
+  copy->netvm = g_strdup (spec->netvm);
+  copy->mac = g_strdup (spec->mac);
+  copy->pool = g_strdup (spec->pool);
+  copy->root_copy_from = g_strdup (spec->root_copy_from);
+  copy->root_move_from = g_strdup (spec->root_move_from);
+  copy->firmware = g_strdup (spec->firmware);
+  copy->os_family = g_strdup (spec->os_family);
+  return copy;
+}
+
+void
+tsr_create_spec_free (TsrCreateSpec *spec)
+{
+  if (spec == NULL)
+    return;
+  g_free (spec->name);
+  g_free (spec->label);
+  g_free (spec->klass);
+  g_free (spec->template_name);
+  g_free (spec->virt_mode);
+  g_free (spec->kernel);
+  g_free (spec->kernelopts);
+  g_free (spec->netvm);
+  g_free (spec->mac);
+  g_free (spec->pool);
+  g_free (spec->root_copy_from);
+  g_free (spec->root_move_from);
+  g_free (spec->firmware);
+  g_free (spec->os_family);
+  g_free (spec);
+}
+
+/* "400", "400M", "2G", "20GiB", "512MB"; DEFAULT_UNIT applies to a bare
+ * number.
+ */
+gboolean
+tsr_parse_size (const char  *text,
+                guint64      default_unit,
+                guint64     *out,
+                GError     **error)
+{
+  g_autofree char *unit = NULL;
+  char *end = NULL;
+  guint64 value, mult = default_unit;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    goto invalid;
+
+  errno = 0;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    goto invalid;
+
+  unit = g_ascii_strdown (g_strstrip (g_strdup (end)), -1);
+  if (*unit == '\0')
+    mult = default_unit;
+  else if (g_str_equal (unit, "b"))
+    mult = 1;
+  else if (g_str_equal (unit, "k") || g_str_equal (unit, "kib") || g_str_equal (unit, "kb"))
+    mult = 1024;
+  else if (g_str_equal (unit, "m") || g_str_equal (unit, "mib") || g_str_equal (unit, "mb"))
+    mult = MIB;
+  else if (g_str_equal (unit, "g") || g_str_equal (unit, "gib") || g_str_equal (unit, "gb"))
+    mult = GIB;
+  else if (g_str_equal (unit, "t") || g_str_equal (unit, "tib") || g_str_equal (unit, "tb"))
+    mult = GIB * 1024;
+  else
+    goto invalid;
+
+  if (value > G_MAXUINT64 / mult)
+    goto invalid;
+
+  *out = value * mult;
+  return TRUE;
+
+invalid:
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("“%s” is not a size: write a number with an optional unit, like 400, 512M or "
+                 "20G."), text ? text : "");
+  return FALSE;
+}
+
+static gboolean
+parse_uint (const char  *key,
+            const char  *value,
+            guint64     *out,
+            GError     **error)
+{
+  char *end = NULL;
+
+  if (value == NULL || !g_ascii_isdigit (value[0]))
+    goto invalid;
+  *out = g_ascii_strtoull (value, &end, 10);
+  if (*end != '\0')
+    goto invalid;
+  return TRUE;
+
+invalid:
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("%s must be a whole number, not “%s”."), key, value ? value : "");
+  return FALSE;
+}
+
+/* The Qubes property names of `qvm-create --property KEY=VALUE`. Values are
+ * only read here; rules that need the host are checked when creating.
+ */
+gboolean
+tsr_create_spec_set_property (TsrCreateSpec  *spec,
+                              const char     *key,
+                              const char     *value,
+                              GError        **error)
+{
+  guint64 number;
+
+  g_return_val_if_fail (spec != NULL, FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  if (value == NULL)
+    value = "";
+
+  if (g_str_equal (key, "memory") || g_str_equal (key, "maxmem"))
+    {
+      if (!tsr_parse_size (value, MIB, &number, error))
+        return FALSE;
+      if (g_str_equal (key, "memory"))
+        spec->memory = number / MIB;
+      else
+        spec->maxmem = number / MIB;
+      return TRUE;
+    }
+  if (g_str_equal (key, "vcpus"))
+    {
+      if (!parse_uint (key, value, &number, error))
+        return FALSE;
+      spec->vcpus = (guint) MIN (number, G_MAXUINT);
+      return TRUE;
+    }
+  if (g_str_equal (key, "virt_mode"))
+    {
+      g_autofree char *lower = g_ascii_strdown (value, -1);
+
+      if (!g_str_equal (lower, "hvm") && !g_str_equal (lower, "pvh") && !g_str_equal (lower, "pv"))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                       _("virt_mode must be hvm, pvh or pv, not “%s”."), value);
+          return FALSE;
+        }
+      g_free (spec->virt_mode);
+      spec->virt_mode = g_steal_pointer (&lower);
+      return TRUE;
+    }
+  if (g_str_equal (key, "kernel"))
+    {
+      g_free (spec->kernel);
+      spec->kernel = g_strdup (g_str_equal (value, "none") || g_str_equal (value, "(none)")
+                               ? "" : value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "kernelopts"))
+    {
+      g_free (spec->kernelopts);
+      spec->kernelopts = g_strdup (value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "netvm"))
+    {
+      g_free (spec->netvm);
+      spec->netvm = g_strdup (*value == '\0' ? "none" : value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "mac"))
+    {
+      if (!tsr_validate_mac (value, error))
+        return FALSE;
+      g_free (spec->mac);
+      spec->mac = tsr_mac_normalize (value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "label"))
+    {
+      g_free (spec->label);
+      spec->label = g_strdup (value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "firmware"))
+    {
+      g_free (spec->firmware);
+      spec->firmware = g_ascii_strdown (value, -1);
+      return TRUE;
+    }
+  if (g_str_equal (key, "os"))
+    {
+      g_free (spec->os_family);
+      spec->os_family = g_ascii_strdown (value, -1);
+      return TRUE;
+    }
+  if (g_str_equal (key, "disk_size") || g_str_equal (key, "root_size"))
+    return tsr_parse_size (value, GIB, &spec->disk_size, error);
+
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("Unknown property “%s”. Known: memory, maxmem, vcpus, netvm, mac, kernel, "
+                 "kernelopts, virt_mode, label, firmware, os, disk_size."), key);
+  return FALSE;
+}
+
+/* Progress, delivered on the caller's main context */
+
+typedef struct
+{
+  TsrProgressFunc  func;
+  gpointer         data;
+  GMainContext    *context;
+  gint64           last;
+} Progress;
+
+typedef struct
+{
+  Progress *progress;
+  guint64   done;
+  guint64   total;
+  char     *stage;
+} ProgressUpdate;
+
+static gboolean
+progress_dispatch_cb (gpointer user_data)
+{
+  ProgressUpdate *update = user_data;
+
+  update->progress->func (update->done, update->total, update->stage, update->progress->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_update_free (gpointer user_data)
+{
+  ProgressUpdate *update = user_data;
+
+  g_free (update->stage);
+  g_free (update);
+}
+
+static void
+report (Progress   *progress,
+        guint64     done,
+        guint64     total,
+        const char *stage,
+        gboolean    force)
+{
+  ProgressUpdate *update;
+  gint64 now = g_get_monotonic_time ();
+
+  if (progress->func == NULL || (!force && now - progress->last < 100 * 1000))
+    return;
+  progress->last = now;
+
+  update = g_new0 (ProgressUpdate, 1);
+  update->progress = progress;
+  update->done = done;
+  update->total = total;
+  update->stage = g_strdup (stage);
+  g_main_context_invoke_full (progress->context, G_PRIORITY_DEFAULT, progress_dispatch_cb,
+                              update, progress_update_free);
+}
+
+/* Disk images */
+
+/* The format of a root image the user gives, so it can be passed
+ * explicitly afterwards; only raw and qcow2 are taken here.
+ */
+static gboolean
+image_info (const char  *path,
+            char       **format,
+            guint64     *virtual_size,
+            GError     **error)
+{
+  const char *argv[] = { "qemu-img", "info", "--output=json", path, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *p;
+  int status;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_access (path, R_OK) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("The root image “%s” does not exist or cannot be read: check the path "
+                     "and its permissions."), path);
+      return FALSE;
+    }
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &out, &err, &status, error))
+    return FALSE;
+
+  if (!g_spawn_check_wait_status (status, NULL) || out == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a disk image qemu-img can read: %s"), path,
+                   err ? g_strstrip (err) : "");
+      return FALSE;
+    }
+
+  p = strstr (out, "\"format\": \"");
+  if (p == NULL)
+    goto unknown;
+  p += strlen ("\"format\": \"");
+  *format = g_strndup (p, strcspn (p, "\""));
+  if (!g_str_equal (*format, "raw") && !g_str_equal (*format, "qcow2"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s image; a root image must be raw or qcow2 (use “tessera-cli "
+                     "import” for VirtualBox formats)."), path, *format);
+      g_clear_pointer (format, g_free);
+      return FALSE;
+    }
+
+  p = strstr (out, "\"virtual-size\": ");
+  if (p == NULL)
+    goto unknown;
+  *virtual_size = g_ascii_strtoull (p + strlen ("\"virtual-size\": "), NULL, 10);
+  return TRUE;
+
+unknown:
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("Could not read the format of “%s”."), path);
+  return FALSE;
+}
+
+/* qemu-img convert with progress; killed on cancel. The source format is
+ * always given, so a raw image is never probed.
+ */
+static gboolean
+convert_image (const char    *src,
+               const char    *src_format,
+               const char    *dst,
+               const char    *dst_format,
+               guint64        total,
+               Progress      *progress,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GError) local_error = NULL;
+  GInputStream *out;
+  char buf[256];
+  gssize n;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                           error, "qemu-img", "convert", "-p", "-n", "-f", src_format,
+                           "-O", dst_format, src, dst, NULL);
+  if (proc == NULL)
+    return FALSE;
+
+  out = g_subprocess_get_stdout_pipe (proc);
+  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
+    {
+      g_string_append_len (line, buf, n);
+      for (;;)
+        {
+          char *open = strchr (line->str, '(');
+          char *close = open ? strstr (open, "/100%)") : NULL;
+
+          if (close == NULL)
+            break;
+          report (progress, (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * total), total,
+                  _("Copying the root image"), FALSE);
+          g_string_erase (line, 0, close - line->str + 6);
+        }
+      if (line->len > 4096)
+        g_string_erase (line, 0, line->len - 64);
+    }
+
+  if (n < 0)
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("Copying “%s” failed: %s %s"), src, local_error->message, line->str);
+      return FALSE;
+    }
+
+  report (progress, total, total, _("Copying the root image"), TRUE);
+  return TRUE;
+}
+
+/* Creation */
+
+typedef struct
+{
+  TsrCreateSpec  *spec;
+  virConnectPtr   conn;
+  GMutex         *reserve_lock;
+  Progress        progress;
+  char           *kernels_dir;
+  gboolean        local;
+
+  /* made so far, for the rollback */
+  virStorageVolPtr vol;
+  char            *moved_to;    /* where --root-move-from put the image */
+  char            *reserved_mac;
+  char            *reserved_network;
+
+  /* results */
+  char            *notice;
+  TsrNetworkInfo  *info;
+} CreateData;
+
+static void
+create_data_free (CreateData *data)
+{
+  tsr_create_spec_free (data->spec);
+  if (data->conn != NULL)
+    virConnectClose (data->conn);
+  if (data->vol != NULL)
+    virStorageVolFree (data->vol);
+  g_clear_pointer (&data->progress.context, g_main_context_unref);
+  g_free (data->kernels_dir);
+  g_free (data->moved_to);
+  g_free (data->reserved_mac);
+  g_free (data->reserved_network);
+  g_free (data->notice);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  g_free (data);
+}
+
+static TsrHostCaps *
+read_caps (virConnectPtr   conn,
+           gboolean        local,
+           GError        **error)
+{
+  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
+  g_autofree char *domcaps_xml = NULL;
+  virNodeInfo node;
+  guint cpus = 1;
+
+  if (caps_xml == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not read the host’s capabilities"));
+      return NULL;
+    }
+
+  if (virNodeGetInfo (conn, &node) == 0)
+    cpus = node.cpus;
+
+  domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, "x86_64", NULL, NULL, 0);
+  virResetLastError ();
+  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+}
+
+/* Every MAC the connection's domains use, lower case. */
+static GHashTable *
+used_macs (virConnectPtr conn)
+{
+  GHashTable *macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
+      const char *p = xml;
+
+      while (p != NULL && (p = strstr (p, "<mac address=")) != NULL)
+        {
+          p += strlen ("<mac address=") + 1;
+          if (strlen (p) >= 17)
+            g_hash_table_add (macs, g_ascii_strdown (p, 17));
+        }
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  virResetLastError ();
+  return macs;
+}
+
+static char *
+domain_metadata_class (virDomainPtr dom)
+{
+  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  g_autoptr(TsrVmConfig) config = xml ? tsr_vm_config_parse (xml, NULL, NULL) : NULL;
+
+  return config ? g_strdup (config->klass) : NULL;
+}
+
+/* The first file-backed disk (not cdrom) of a domain: its root. */
+static char *
+domain_root_path (virDomainPtr dom)
+{
+  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET) : NULL;
+  xmlNodePtr devices = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "devices") : NULL;
+  char *path = NULL;
+
+  for (xmlNodePtr d = devices ? devices->children : NULL; d && path == NULL; d = d->next)
+    {
+      g_autofree char *device = NULL;
+      xmlNodePtr source;
+
+      if (!tsr_xml_is (d, "disk"))
+        continue;
+      device = tsr_xml_prop (d, "device");
+      if (device != NULL && !g_str_equal (device, "disk"))
+        continue;
+      source = tsr_xml_child (d, "source");
+      if (source != NULL)
+        path = tsr_xml_prop (source, "file");
+      if (path == NULL && source != NULL)
+        path = tsr_xml_prop (source, "dev");
+    }
+
+  if (doc != NULL)
+    xmlFreeDoc (doc);
+  return path;
+}
+
+static gboolean
+validate (CreateData    *data,
+          TsrHostCaps   *caps,
+          char         **root_format,
+          guint64       *root_size,
+          GError       **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  virDomainPtr dom;
+
+  if (!tsr_validate_vm_name (spec->name, error))
+    return FALSE;
+
+  if ((dom = virDomainLookupByName (data->conn, spec->name)) != NULL)
+    {
+      virDomainFree (dom);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("A VM named “%s” already exists: choose another name."), spec->name);
+      return FALSE;
+    }
+  virResetLastError ();
+
+  if (spec->label == NULL || !g_strv_contains (tsr_vm_labels, spec->label))
+    {
+      g_autofree char *labels = g_strjoinv (", ", (char **) tsr_vm_labels);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a label: use one of %s."), spec->label ? spec->label : "",
+                   labels);
+      return FALSE;
+    }
+
+  if (g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Class %s is not available yet: create a StandaloneVM (optionally based "
+                     "on a template with --template) or a TemplateVM."), spec->klass);
+      return FALSE;
+    }
+  if (g_strcmp0 (spec->klass, "StandaloneVM") != 0 && g_strcmp0 (spec->klass, "TemplateVM") != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a class: use StandaloneVM or TemplateVM."),
+                   spec->klass ? spec->klass : "");
+      return FALSE;
+    }
+
+  if (spec->template_name != NULL)
+    {
+      g_autofree char *klass = NULL;
+
+      dom = virDomainLookupByName (data->conn, spec->template_name);
+      virResetLastError ();
+      if (dom == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("No template named “%s”: run “qvm-ls” to see the TemplateVMs."),
+                       spec->template_name);
+          return FALSE;
+        }
+      klass = domain_metadata_class (dom);
+      virDomainFree (dom);
+      if (g_strcmp0 (klass, "TemplateVM") != 0)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                       _("“%s” is a %s, not a TemplateVM: only a TemplateVM can be a template."),
+                       spec->template_name, klass ? klass : "StandaloneVM");
+          return FALSE;
+        }
+    }
+
+  if (spec->memory < 64)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Memory of %" G_GUINT64_FORMAT " MiB is too little: give at least 64 MiB."),
+                   spec->memory);
+      return FALSE;
+    }
+  if (spec->maxmem != 0 && spec->maxmem < spec->memory)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Max memory (%" G_GUINT64_FORMAT " MiB) is below memory (%" G_GUINT64_FORMAT
+                     " MiB): make it 0 (no balloon) or at least the memory."),
+                   spec->maxmem, spec->memory);
+      return FALSE;
+    }
+  if (spec->vcpus < 1 || spec->vcpus > caps->host_cpus)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%u vCPUs is not possible here: give between 1 and %u, the host’s CPUs."),
+                   spec->vcpus, caps->host_cpus);
+      return FALSE;
+    }
+
+  if (strlen (spec->kernelopts) > 512 || strchr (spec->kernelopts, '\n') != NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("Kernel options must be one line of at most 512 characters."));
+      return FALSE;
+    }
+
+  if (*spec->kernel != '\0' && !tsr_kernel_exists (data->kernels_dir, spec->kernel))
+    {
+      g_auto(GStrv) kernels = tsr_kernels_list (data->kernels_dir);
+      g_autofree char *list = g_strjoinv (", ", kernels);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _("Kernel “%s” is not installed in %s. Installed: %s."), spec->kernel,
+                   data->kernels_dir, *list ? list : _("none"));
+      return FALSE;
+    }
+
+  if (g_str_equal (spec->virt_mode, "pv") && !caps->xen_pv)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host cannot run PV VMs (it is not a Xen host): use virt_mode "
+                             "hvm, or pvh with a kernel."));
+      return FALSE;
+    }
+  if (!g_str_equal (spec->virt_mode, "pv") && !caps->hvm)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host lists no HVM guests in its capabilities: check that "
+                             "QEMU is installed (Debian: qemu-system-x86)."));
+      return FALSE;
+    }
+  if (!g_str_equal (spec->virt_mode, "hvm") && *spec->kernel == '\0')
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("virt_mode %s needs a kernel: choose one, or use virt_mode hvm to boot "
+                     "from the disk or install media."), spec->virt_mode);
+      return FALSE;
+    }
+
+  if (spec->mac != NULL)
+    {
+      g_autoptr(GHashTable) macs = NULL;
+
+      if (!tsr_validate_mac (spec->mac, error))
+        return FALSE;
+      macs = used_macs (data->conn);
+      if (!spec->mac_force && g_hash_table_contains (macs, spec->mac))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
+                       _("MAC %s is used by another VM: choose another, or insist if two VMs "
+                         "should share it (only one may run at a time)."), spec->mac);
+          return FALSE;
+        }
+    }
+
+  if (!g_str_equal (spec->netvm, "none") && !g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
+    {
+      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+
+      virResetLastError ();
+      if (net == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("No network named “%s”: use “tessera”, another libvirt network, or "
+                         "none."), spec->netvm);
+          return FALSE;
+        }
+      virNetworkFree (net);
+    }
+
+  if (spec->root_copy_from != NULL && spec->root_move_from != NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("Give either --root-copy-from or --root-move-from, not both."));
+      return FALSE;
+    }
+  if ((spec->root_copy_from || spec->root_move_from) && spec->template_name)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("A VM based on a template gets the template’s root: leave out "
+                             "--root-copy-from and --root-move-from."));
+      return FALSE;
+    }
+  if (spec->root_copy_from || spec->root_move_from)
+    {
+      if (!image_info (spec->root_copy_from ? spec->root_copy_from : spec->root_move_from,
+                       root_format, root_size, error))
+        return FALSE;
+    }
+  else if (spec->disk_size < MIB)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The disk must be at least 1 MiB: give a size like 20G."));
+      return FALSE;
+    }
+
+  if (!g_str_equal (spec->firmware, "bios") && !g_str_equal (spec->firmware, "uefi"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Firmware must be bios or uefi, not “%s”."), spec->firmware);
+      return FALSE;
+    }
+  if (g_str_equal (spec->firmware, "uefi") && !caps->uefi)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host has no UEFI firmware for VMs: install the “ovmf” package, "
+                             "or use bios."));
+      return FALSE;
+    }
+
+  if (!g_str_equal (spec->os_family, "linux") && !g_str_equal (spec->os_family, "windows") &&
+      !g_str_equal (spec->os_family, "other"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Operating system must be linux, windows or other, not “%s”."),
+                   spec->os_family);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static virStoragePoolPtr
+ensure_pool (CreateData  *data,
+             GError     **error)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
+
+  virResetLastError ();
+  if (pool == NULL)
+    {
+      g_autofree char *xml = NULL;
+
+      if (!g_str_equal (data->spec->pool, TSR_DEFAULT_POOL))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("No storage pool named “%s”: leave the pool out to use “%s”."),
+                       data->spec->pool, TSR_DEFAULT_POOL);
+          return NULL;
+        }
+
+      xml = g_strdup_printf ("<pool type='dir'><name>%s</name>"
+                             "<target><path>%s</path></target></pool>",
+                             TSR_DEFAULT_POOL, TSR_DEFAULT_POOL_PATH);
+      pool = virStoragePoolDefineXML (data->conn, xml, 0);
+      if (pool == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not create the storage pool"));
+          return NULL;
+        }
+      virStoragePoolBuild (pool, 0);
+      virStoragePoolSetAutostart (pool, 1);
+      virResetLastError ();
+    }
+
+  if (virStoragePoolIsActive (pool) != 1 && virStoragePoolCreate (pool, 0) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not start the storage pool"));
+      virStoragePoolFree (pool);
+      return NULL;
+    }
+
+  return pool;
+}
+
+static char *
+pool_dir (virStoragePoolPtr pool)
+{
+  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
+  const char *p = xml ? strstr (xml, "<target>") : NULL;
+  const char *start, *end;
+
+  if (p == NULL || (start = strstr (p, "<path>")) == NULL || (end = strstr (start, "</path>")) == NULL)
+    return NULL;
+  start += strlen ("<path>");
+  return g_strndup (start, end - start);
+}
+
+static char *
+volume_xml (const char *name,
+            guint64     capacity,
+            const char *format)
+{
+  return g_strdup_printf ("<volume><name>%s</name>"
+                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
+                          "<allocation unit='bytes'>0</allocation>"
+                          "<target><format type='%s'/></target></volume>",
+                          name, capacity, format);
+}
+
+static gboolean
+make_root_volume (CreateData         *data,
+                  virStoragePoolPtr   pool,
+                  const char         *root_format,
+                  guint64             root_size,
+                  GCancellable       *cancellable,
+                  char              **format_out,
+                  GError            **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  const char *source = spec->root_copy_from ? spec->root_copy_from : spec->root_move_from;
+  const char *format = source ? root_format : "qcow2";
+  g_autofree char *vol_name = g_strdup_printf ("%s-root.%s", spec->name,
+                                               g_str_equal (format, "raw") ? "img" : "qcow2");
+  g_autofree char *xml = NULL;
+  g_autofree char *path = NULL;
+
+  if ((data->vol = virStorageVolLookupByName (pool, vol_name)) != NULL)
+    {
+      virStorageVolFree (g_steal_pointer (&data->vol));
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("Volume “%s” already exists in pool “%s”: remove it, or choose another VM "
+                     "name."), vol_name, spec->pool);
+      return FALSE;
+    }
+  virResetLastError ();
+
+  if (spec->template_name != NULL)
+    {
+      virDomainPtr tpl = virDomainLookupByName (data->conn, spec->template_name);
+      g_autofree char *tpl_path = tpl ? domain_root_path (tpl) : NULL;
+      virStorageVolPtr src = tpl_path ? virStorageVolLookupByPath (data->conn, tpl_path) : NULL;
+      virStorageVolInfo info;
+      g_autofree char *src_xml = NULL;
+
+      if (tpl != NULL)
+        virDomainFree (tpl);
+      if (src == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("Template “%s” has no root volume in a storage pool to copy."),
+                       spec->template_name);
+          return FALSE;
+        }
+
+      src_xml = virStorageVolGetXMLDesc (src, 0);
+      format = src_xml && strstr (src_xml, "type='raw'") ? "raw" : "qcow2";
+      virStorageVolGetInfo (src, &info);
+      g_free (vol_name);
+      vol_name = g_strdup_printf ("%s-root.%s", spec->name,
+                                  g_str_equal (format, "raw") ? "img" : "qcow2");
+      xml = volume_xml (vol_name, info.capacity, format);
+      report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
+      data->vol = virStorageVolCreateXMLFrom (pool, xml, src, 0);
+      virStorageVolFree (src);
+      if (data->vol == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not copy the template’s root"));
+          return FALSE;
+        }
+      report (&data->progress, info.allocation, info.allocation,
+              _("Copying the template’s root"), TRUE);
+      *format_out = g_strdup (format);
+      return TRUE;
+    }
+
+  if (spec->root_move_from != NULL)
+    {
+      /* Within one filesystem a move is a rename: instant, no extra space. */
+      g_autofree char *dir = pool_dir (pool);
+      g_autofree char *target = dir ? g_build_filename (dir, vol_name, NULL) : NULL;
+
+      if (target != NULL && g_rename (spec->root_move_from, target) == 0)
+        {
+          data->moved_to = g_steal_pointer (&target);
+          virStoragePoolRefresh (pool, 0);
+          data->vol = virStorageVolLookupByName (pool, vol_name);
+          if (data->vol == NULL)
+            {
+              tsr_error_set_from_libvirt (error, _("The moved root image did not appear in the pool"));
+              return FALSE;
+            }
+          report (&data->progress, root_size, root_size, _("Moving the root image"), TRUE);
+          *format_out = g_strdup (format);
+          return TRUE;
+        }
+    }
+
+  xml = volume_xml (vol_name, source ? root_size : spec->disk_size, format);
+  report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
+  data->vol = virStorageVolCreateXML (pool, xml, 0);
+  if (data->vol == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not create the root disk"));
+      return FALSE;
+    }
+
+  if (source != NULL)
+    {
+      path = virStorageVolGetPath (data->vol);
+      if (path == NULL ||
+          !convert_image (source, root_format, path, format, root_size, &data->progress,
+                          cancellable, error))
+        return FALSE;
+    }
+
+  *format_out = g_strdup (format);
+  return TRUE;
+}
+
+static char *
+build_domain_xml (CreateData   *data,
+                  TsrHostCaps  *caps,
+                  const char   *disk_path,
+                  const char   *disk_format,
+                  const char   *mac,
+                  GError      **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  gboolean windows = g_str_equal (spec->os_family, "windows");
+  gboolean test_driver = g_str_equal (caps->virt_type, "test");
+  g_autoptr(GVirConfigDomain) domain = gvir_config_domain_new ();
+  g_autoptr(GVirConfigDomainOs) os = gvir_config_domain_os_new ();
+  g_autoptr(GVirConfigDomainDisk) disk = gvir_config_domain_disk_new ();
+  g_autoptr(GVirConfigDomainDiskDriver) driver = gvir_config_domain_disk_driver_new ();
+  g_autoptr(GVirConfigDomainSerial) serial = gvir_config_domain_serial_new ();
+  g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
+  g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
+  g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
+  g_autoptr(GString) metadata = g_string_new ("<vm>");
+  GVirConfigDomainVirtType virt_type;
+  const char *features[] = { "acpi", "apic", NULL };
+  GList *boot = NULL;
+
+  if (g_str_equal (caps->virt_type, "kvm"))
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_KVM;
+  else if (g_str_equal (caps->virt_type, "xen"))
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_XEN;
+  else if (test_driver)
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_TEST;
+  else
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_QEMU;
+
+  gvir_config_domain_set_virt_type (domain, virt_type);
+  gvir_config_domain_set_name (domain, spec->name);
+  gvir_config_domain_set_memory (domain, MAX (spec->maxmem, spec->memory) * 1024);
+  gvir_config_domain_set_current_memory (domain, spec->memory * 1024);
+  gvir_config_domain_set_vcpus (domain, spec->vcpus);
+  gvir_config_domain_set_features (domain, (GStrv) features);
+
+  gvir_config_domain_os_set_os_type (os, g_str_equal (spec->virt_mode, "pv")
+                                         ? GVIR_CONFIG_DOMAIN_OS_TYPE_XEN
+                                         : GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
+  gvir_config_domain_os_set_arch (os, caps->arch);
+  if (!test_driver && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN)
+    gvir_config_domain_os_set_machine (os, "q35");
+  if (g_str_equal (spec->firmware, "uefi"))
+    gvir_config_domain_os_set_firmware (os, GVIR_CONFIG_DOMAIN_OS_FIRMWARE_EFI);
+  if (*spec->kernel != '\0')
+    {
+      g_autofree char *vmlinuz = g_build_filename (data->kernels_dir, spec->kernel, "vmlinuz", NULL);
+      g_autofree char *initramfs = g_build_filename (data->kernels_dir, spec->kernel, "initramfs", NULL);
+
+      gvir_config_domain_os_set_kernel (os, vmlinuz);
+      if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
+        gvir_config_domain_os_set_ramdisk (os, initramfs);
+      gvir_config_domain_os_set_cmdline (os, *spec->kernelopts ? spec->kernelopts
+                                                                : "root=/dev/vda console=ttyS0");
+    }
+  else
+    {
+      boot = g_list_append (boot, GINT_TO_POINTER (GVIR_CONFIG_DOMAIN_OS_BOOT_DEVICE_HD));
+      gvir_config_domain_os_set_boot_devices (os, boot);
+      g_list_free (boot);
+    }
+  gvir_config_domain_set_os (domain, os);
+
+  /* Windows installers have no virtio drivers: SATA disk and e1000e. */
+  gvir_config_domain_disk_set_type (disk, GVIR_CONFIG_DOMAIN_DISK_FILE);
+  gvir_config_domain_disk_set_guest_device_type (disk, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
+  gvir_config_domain_disk_set_source (disk, disk_path);
+  gvir_config_domain_disk_driver_set_name (driver, "qemu");
+  gvir_config_domain_disk_driver_set_format (driver, g_str_equal (disk_format, "raw")
+                                                     ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
+                                                     : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
+  gvir_config_domain_disk_set_driver (disk, driver);
+  gvir_config_domain_disk_set_target_bus (disk, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
+                                                        : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
+  gvir_config_domain_disk_set_target_dev (disk, windows ? "sda" : "vda");
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
+
+  if (mac != NULL)
+    {
+      g_autoptr(GVirConfigDomainInterfaceNetwork) nic = gvir_config_domain_interface_network_new ();
+
+      gvir_config_domain_interface_network_set_source (nic, spec->netvm);
+      gvir_config_domain_interface_set_mac (GVIR_CONFIG_DOMAIN_INTERFACE (nic), mac);
+      gvir_config_domain_interface_set_model (GVIR_CONFIG_DOMAIN_INTERFACE (nic),
+                                              windows ? "e1000e" : "virtio");
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (nic));
+    }
+
+  if (!test_driver)
+    {
+      g_autoptr(GVirConfigDomainGraphicsVnc) vnc = gvir_config_domain_graphics_vnc_new ();
+      g_autoptr(GVirConfigDomainVideo) video = gvir_config_domain_video_new ();
+      g_autoptr(GVirConfigDomainInput) tablet = gvir_config_domain_input_new ();
+
+      /* VNC listens on localhost (libvirt's default vnc_listen). */
+      gvir_config_domain_graphics_vnc_set_autoport (vnc, TRUE);
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (vnc));
+      gvir_config_domain_video_set_model (video, windows ? GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VGA
+                                                         : GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VIRTIO);
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (video));
+      gvir_config_domain_input_set_device_type (tablet, GVIR_CONFIG_DOMAIN_INPUT_DEVICE_TABLET);
+      gvir_config_domain_input_set_bus (tablet, GVIR_CONFIG_DOMAIN_INPUT_BUS_USB);
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (tablet));
+
+      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (serial),
+                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (serial_pty));
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (serial));
+      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (console),
+                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (console_pty));
+      gvir_config_domain_console_set_target_type (console, GVIR_CONFIG_DOMAIN_CONSOLE_TARGET_SERIAL);
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
+    }
+
+  g_string_append_printf (metadata, "<label>%s</label><class>%s</class>", spec->label, spec->klass);
+  if (spec->template_name != NULL)
+    {
+      g_autofree char *escaped = g_markup_escape_text (spec->template_name, -1);
+
+      g_string_append_printf (metadata, "<template>%s</template>", escaped);
+    }
+  g_string_append (metadata, "</vm>");
+  if (!gvir_config_domain_set_custom_xml (domain, metadata->str, TSR_METADATA_PREFIX,
+                                          TSR_METADATA_NS, error))
+    return NULL;
+
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
+}
+
+static void
+rollback (CreateData *data)
+{
+  if (data->reserved_mac != NULL)
+    tsr_release_address_sync (data->reserve_lock, data->conn, data->reserved_network,
+                              data->reserved_mac, NULL, NULL);
+
+  if (data->moved_to != NULL)
+    {
+      /* Put the user's image back where it was; the volume is that file. */
+      if (g_rename (data->moved_to, data->spec->root_move_from) == 0)
+        g_clear_pointer (&data->vol, virStorageVolFree);
+    }
+
+  if (data->vol != NULL)
+    {
+      virStorageVolDelete (data->vol, 0);
+      g_clear_pointer (&data->vol, virStorageVolFree);
+    }
+  virResetLastError ();
+}
+
+static gboolean
+check_cancelled (GCancellable  *cancellable,
+                 GError       **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return FALSE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                       _("Creating the VM was cancelled; nothing was left behind."));
+  return TRUE;
+}
+
+static void
+create_worker (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  CreateData *data = task_data;
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autofree char *root_format = NULL;
+  g_autofree char *disk_format = NULL;
+  g_autofree char *disk_path = NULL;
+  g_autofree char *mac = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *ip = NULL;
+  guint64 root_size = 0;
+  virStoragePoolPtr pool = NULL;
+  virDomainPtr dom;
+  GError *error = NULL;
+
+  if (!(caps = read_caps (data->conn, data->local, &error)))
+    goto failed;
+
+  report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
+  if (!validate (data, caps, &root_format, &root_size, &error))
+    goto failed;
+  if (check_cancelled (cancellable, &error))
+    goto failed;
+
+  /* The managed network is made on first use; it is shared, so a failed
+   * create leaves it in place.
+   */
+  if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
+    {
+      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+
+      virResetLastError ();
+      if (net == NULL)
+        {
+          g_autofree char *net_xml = tsr_network_build_managed_xml (TSR_MANAGED_NETWORK_NAME,
+                                                                    "10.137.0", FALSE);
+
+          net = virNetworkDefineXML (data->conn, net_xml);
+          if (net == NULL || virNetworkCreate (net) < 0)
+            {
+              tsr_error_set_from_libvirt (&error, _("Could not create the network “tessera”"));
+              if (net != NULL)
+                {
+                  virNetworkUndefine (net);
+                  virNetworkFree (net);
+                }
+              goto failed;
+            }
+          virNetworkSetAutostart (net, 1);
+        }
+      virNetworkFree (net);
+    }
+
+  if (!(pool = ensure_pool (data, &error)))
+    goto failed;
+
+  if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, &error))
+    goto failed;
+  if (check_cancelled (cancellable, &error))
+    goto failed;
+  disk_path = virStorageVolGetPath (data->vol);
+
+  if (!g_str_equal (spec->netvm, "none"))
+    {
+      if (spec->mac != NULL)
+        mac = g_strdup (spec->mac);
+      else
+        {
+          g_autoptr(GHashTable) macs = used_macs (data->conn);
+
+          do
+            {
+              g_free (mac);
+              mac = tsr_mac_generate (g_str_equal (caps->virt_type, "xen") ? "00:16:3e" : "52:54:00");
+            }
+          while (g_hash_table_contains (macs, mac));
+        }
+
+      report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
+      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
+                                     &ip, &data->info, &error))
+        goto failed;
+      data->reserved_mac = g_strdup (mac);
+      data->reserved_network = g_strdup (spec->netvm);
+    }
+  if (check_cancelled (cancellable, &error))
+    goto failed;
+
+  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, &error)))
+    goto failed;
+
+  report (&data->progress, 0, 0, _("Defining the VM"), TRUE);
+  dom = virDomainDefineXML (data->conn, xml);
+  if (dom == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not define “%s”"), spec->name);
+
+      tsr_error_set_from_libvirt (&error, what);
+      goto failed;
+    }
+  virDomainFree (dom);
+
+  /* A move across filesystems was a copy: the original goes only now that
+   * nothing can fail any more.
+   */
+  if (spec->root_move_from != NULL && data->moved_to == NULL)
+    g_unlink (spec->root_move_from);
+
+  data->notice = g_strdup (caps->notice);
+  virStoragePoolFree (pool);
+  g_task_return_pointer (task, g_strdup (spec->name), g_free);
+  return;
+
+failed:
+  rollback (data);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  if (pool != NULL)
+    virStoragePoolFree (pool);
+  g_task_return_error (task, error);
+}
+
+static gboolean
+uri_is_local (const char *uri)
+{
+  /* qemu:///system, qemu:///session, test:///…: no host part. */
+  const char *sep = strstr (uri, "://");
+
+  return sep != NULL && sep[3] == '/';
+}
+
+void
+tsr_connection_create_vm_async (TsrConnection       *self,
+                                const TsrCreateSpec *spec,
+                                TsrProgressFunc      progress,
+                                gpointer             progress_data,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  virConnectPtr conn;
+  CreateData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (spec != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_create_vm_async);
+
+  conn = tsr_connection_get_handle (self);
+  if (conn == NULL)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
+                               _("Not connected to %s: wait until Tessera has reconnected, "
+                                 "then try again."), tsr_connection_get_uri (self));
+      return;
+    }
+
+  data = g_new0 (CreateData, 1);
+  data->spec = tsr_create_spec_copy (spec);
+  data->conn = conn;
+  virConnectRef (conn);
+  data->reserve_lock = tsr_connection_get_reserve_lock (self);
+  data->progress.func = progress;
+  data->progress.data = progress_data;
+  data->progress.context = g_main_context_ref_thread_default ();
+  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->local = uri_is_local (tsr_connection_get_uri (self));
+  g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
+  g_task_run_in_thread (task, create_worker);
+}
+
+char *
+tsr_connection_create_vm_finish (TsrConnection  *self,
+                                 GAsyncResult   *result,
+                                 char          **notice,
+                                 GError        **error)
+{
+  CreateData *data;
+  char *name;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  name = g_task_propagate_pointer (G_TASK (result), error);
+  if (name != NULL)
+    {
+      tsr_connection_take_network_info (self, g_steal_pointer (&data->info));
+      if (notice != NULL)
+        *notice = g_steal_pointer (&data->notice);
+    }
+
+  return name;
+}
+
+/* Start with install media, for one boot */
+
+typedef struct
+{
+  virConnectPtr  conn;
+  char          *uuid;
+  TsrMedia      *media;
+} MediaData;
+
+static void
+media_data_free (MediaData *data)
+{
+  if (data->conn != NULL)
+    virConnectClose (data->conn);
+  g_free (data->uuid);
+  tsr_media_free (data->media);
+  g_free (data);
+}
+
+static gboolean
+resolve_media (virConnectPtr   conn,
+               TsrMedia       *media,
+               GError        **error)
+{
+  virStoragePoolPtr pool;
+  virDomainPtr dom;
+
+  if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
+    return tsr_media_check_local (media, error);
+
+  if (media->kind == TSR_MEDIA_VM_FILE)
+    {
+      dom = virDomainLookupByName (conn, media->owner);
+      virResetLastError ();
+      if (dom == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                       _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
+          return FALSE;
+        }
+      virDomainFree (dom);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
+                     "to the host or into a storage pool and use that."), media->spec);
+      return FALSE;
+    }
+
+  pool = virStoragePoolLookupByName (conn, media->owner);
+  virResetLastError ();
+  if (pool == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("No storage pool named “%s” for install media “%s”: use POOL:VOLUME, or a "
+                     "path."), media->owner, media->spec);
+      return FALSE;
+    }
+
+  {
+    virStorageVolPtr vol = virStorageVolLookupByName (pool, media->volume);
+
+    virStoragePoolFree (pool);
+    virResetLastError ();
+    if (vol == NULL)
+      {
+        g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                     _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
+        return FALSE;
+      }
+    media->path = virStorageVolGetPath (vol);
+    virStorageVolFree (vol);
+  }
+
+  return media->path != NULL;
+}
+
+/* The live definition gets a read-only cdrom and boots it first, then the
+ * disk; the persistent one is left alone, so the next plain start boots
+ * from disk. libvirt runs a defined, inactive domain from the XML given to
+ * virDomainCreateXML without touching its persistent definition.
+ */
+static char *
+xml_with_cdrom (const char      *xml,
+                const TsrMedia  *media,
+                GError         **error)
+{
+  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
+  xmlNodePtr root, os, devices, cdrom, node;
+  g_autofree char *machine = NULL;
+  gboolean sata;
+  xmlChar *out = NULL;
+  char *result;
+  int len;
+  guint order = 2;
+  const char *dev = NULL;
+  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (doc == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The VM’s definition could not be read."));
+      return NULL;
+    }
+
+  root = xmlDocGetRootElement (doc);
+  os = tsr_xml_child (root, "os");
+  devices = tsr_xml_child (root, "devices");
+  if (os == NULL || devices == NULL)
+    {
+      xmlFreeDoc (doc);
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The VM’s definition has no <os> or <devices>."));
+      return NULL;
+    }
+
+  if (tsr_xml_child (os, "kernel") != NULL)
+    {
+      xmlFreeDoc (doc);
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("This VM boots a kernel directly (virt mode PVH), so it cannot boot "
+                             "install media: set its kernel to (none) and virt mode to HVM."));
+      return NULL;
+    }
+
+  {
+    xmlNodePtr type = tsr_xml_child (os, "type");
+
+    machine = type ? tsr_xml_prop (type, "machine") : NULL;
+  }
+  sata = machine == NULL || strstr (machine, "q35") != NULL;
+
+  /* Per-device boot order replaces <os><boot>. */
+  for (node = os->children; node != NULL;)
+    {
+      xmlNodePtr next = node->next;
+
+      if (tsr_xml_is (node, "boot"))
+        {
+          xmlUnlinkNode (node);
+          xmlFreeNode (node);
+        }
+      node = next;
+    }
+
+  for (node = devices->children; node != NULL; node = node->next)
+    {
+      xmlNodePtr target, boot;
+      g_autofree char *device = NULL;
+
+      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
+        continue;
+      while ((boot = tsr_xml_child (node, "boot")) != NULL)
+        {
+          xmlUnlinkNode (boot);
+          xmlFreeNode (boot);
+        }
+      if (!tsr_xml_is (node, "disk"))
+        continue;
+      target = tsr_xml_child (node, "target");
+      if (target != NULL)
+        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
+      device = tsr_xml_prop (node, "device");
+      if (device == NULL || g_str_equal (device, "disk"))
+        {
+          g_autofree char *num = g_strdup_printf ("%u", order++);
+          xmlNodePtr b = xmlNewChild (node, NULL, (const xmlChar *) "boot", NULL);
+
+          xmlNewProp (b, (const xmlChar *) "order", (const xmlChar *) num);
+        }
+    }
+
+  {
+    static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
+    static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
+    const char * const *candidates = sata ? sata_devs : ide_devs;
+
+    for (guint i = 0; candidates[i] && dev == NULL; i++)
+      if (!g_hash_table_contains (used, candidates[i]))
+        dev = candidates[i];
+  }
+
+  cdrom = xmlNewChild (devices, NULL, (const xmlChar *) "disk", NULL);
+  xmlNewProp (cdrom, (const xmlChar *) "type",
+              (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "block" : "file"));
+  xmlNewProp (cdrom, (const xmlChar *) "device", (const xmlChar *) "cdrom");
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "driver", NULL);
+  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) "qemu");
+  xmlNewProp (node, (const xmlChar *) "type", (const xmlChar *) "raw");
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "source", NULL);
+  xmlNewProp (node, (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "dev" : "file"),
+              (const xmlChar *) media->path);
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "target", NULL);
+  xmlNewProp (node, (const xmlChar *) "dev", (const xmlChar *) dev);
+  xmlNewProp (node, (const xmlChar *) "bus", (const xmlChar *) (sata ? "sata" : "ide"));
+  xmlNewChild (cdrom, NULL, (const xmlChar *) "readonly", NULL);
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "boot", NULL);
+  xmlNewProp (node, (const xmlChar *) "order", (const xmlChar *) "1");
+
+  xmlDocDumpMemory (doc, &out, &len);
+  result = g_strndup ((const char *) out, len);
+  xmlFree (out);
+  xmlFreeDoc (doc);
+  return result;
+}
+
+static void
+media_worker (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  MediaData *data = task_data;
+  g_autofree char *xml = NULL;
+  g_autofree char *live = NULL;
+  virDomainPtr dom, started;
+  GError *error = NULL;
+
+  if (!resolve_media (data->conn, data->media, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
+  if (dom == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (virDomainIsActive (dom) == 1)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                               _("“%s” is already running: shut it down first to boot it from "
+                                 "install media."), virDomainGetName (dom));
+      virDomainFree (dom);
+      return;
+    }
+
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (xml == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!(live = xml_with_cdrom (xml, data->media, &error)))
+    {
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  started = virDomainCreateXML (data->conn, live, 0);
+  if (started == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
+                                               virDomainGetName (dom), data->media->spec);
+
+      tsr_error_set_from_libvirt (&error, what);
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  virDomainFree (started);
+  virDomainFree (dom);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+tsr_connection_start_vm_with_media_async (TsrConnection       *self,
+                                          TsrVm               *vm,
+                                          const char          *media,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TsrMedia) parsed = NULL;
+  virConnectPtr conn;
+  MediaData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_start_vm_with_media_async);
+
+  if (!(parsed = tsr_media_parse (media, &error)))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  conn = tsr_connection_get_handle (self);
+  if (conn == NULL)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
+                               _("Not connected to %s: wait until Tessera has reconnected, "
+                                 "then try again."), tsr_connection_get_uri (self));
+      return;
+    }
+
+  data = g_new0 (MediaData, 1);
+  data->conn = conn;
+  virConnectRef (conn);
+  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
+  data->media = g_steal_pointer (&parsed);
+  g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
+  g_task_run_in_thread (task, media_worker);
+}
+
+gboolean
+tsr_connection_start_vm_with_media_finish (TsrConnection  *self,
+                                           GAsyncResult   *result,
+                                           GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

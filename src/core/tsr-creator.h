@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tsr-connection.h"
+
+G_BEGIN_DECLS
+
+#define TSR_DEFAULT_POOL       "tessera"
+#define TSR_DEFAULT_POOL_PATH  "/var/lib/tessera/images"
+
+/* Everything a new VM is made from. Defaults are Qubes': 400 MiB, 2 vCPUs,
+ * no balloon, a 20 GiB sparse root disk, virt mode hvm with no kernel.
+ */
+typedef struct
+{
+  char     *name;
+  char     *label;
+  char     *klass;          /* StandaloneVM or TemplateVM */
+  char     *template_name;  /* copy the root disk of this TemplateVM */
+  char     *virt_mode;      /* hvm, pvh, pv */
+  char     *kernel;         /* '' = boot what is on the disk or cdrom */
+  char     *kernelopts;
+  guint64   memory;         /* MiB */
+  guint64   maxmem;         /* MiB, 0 = no balloon */
+  guint     vcpus;
+  char     *netvm;          /* libvirt network, or "none" */
+  char     *mac;            /* NULL = a new unique one */
+  gboolean  mac_force;      /* accept a MAC another VM uses */
+  guint64   disk_size;      /* bytes */
+  char     *pool;
+  char     *root_copy_from;
+  char     *root_move_from;
+  char     *firmware;       /* bios or uefi */
+  char     *os_family;      /* linux, windows or other: picks the device models */
+} TsrCreateSpec;
+
+typedef void (*TsrProgressFunc) (guint64     done,
+                                 guint64     total,
+                                 const char *stage,
+                                 gpointer    user_data);
+
+TsrCreateSpec *tsr_create_spec_new          (const char           *name);
+TsrCreateSpec *tsr_create_spec_copy         (const TsrCreateSpec  *spec);
+void           tsr_create_spec_free         (TsrCreateSpec        *spec);
+gboolean       tsr_create_spec_set_property (TsrCreateSpec        *spec,
+                                             const char           *key,
+                                             const char           *value,
+                                             GError              **error);
+gboolean       tsr_parse_size               (const char           *text,
+                                             guint64               default_unit,
+                                             guint64              *out,
+                                             GError              **error);
+
+void           tsr_connection_create_vm_async  (TsrConnection        *self,
+                                                const TsrCreateSpec  *spec,
+                                                TsrProgressFunc       progress,
+                                                gpointer              progress_data,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+char          *tsr_connection_create_vm_finish (TsrConnection        *self,
+                                                GAsyncResult         *result,
+                                                char                **notice,
+                                                GError              **error);
+
+void           tsr_connection_start_vm_with_media_async  (TsrConnection       *self,
+                                                          TsrVm               *vm,
+                                                          const char          *media,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+gboolean       tsr_connection_start_vm_with_media_finish (TsrConnection       *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrCreateSpec, tsr_create_spec_free)
+
+G_END_DECLS
