@@ -10,35 +10,17 @@
 #include <glib-unix.h>
 
 #include "tsr-cli.h"
+#include "tsr-cli-private.h"
 #include "tsr-connection.h"
 #include "tsr-creator.h"
 #include "tsr-error.h"
-
-/* Exit codes, as in Qubes' tools: 0 ok, 1 the operation failed, 2 bad usage
- * or input.
- */
-enum {
-  EXIT_OK = 0,
-  EXIT_FAILED = 1,
-  EXIT_USAGE = 2,
-};
-
-typedef struct
-{
-  GMainLoop     *loop;
-  TsrConnection *conn;
-  GError        *error;
-  gboolean       done;
-  guint          pending;
-  int            status;
-} Cli;
 
 static char *opt_connect = NULL;
 
 /* Bad input (a name, a value, something that does not exist) is exit code
  * 2; anything that failed while doing the work is 1.
  */
-static int
+int
 exit_code_for (const GError *error)
 {
   if (error->domain == TSR_ERROR)
@@ -91,7 +73,7 @@ opened_cb (GObject      *object,
   g_main_loop_quit (cli->loop);
 }
 
-static gboolean
+gboolean
 cli_open (Cli *cli)
 {
   cli->loop = g_main_loop_new (NULL, FALSE);
@@ -110,7 +92,7 @@ cli_open (Cli *cli)
   return TRUE;
 }
 
-static void
+void
 cli_clear (Cli *cli)
 {
   if (cli->conn != NULL)
@@ -120,7 +102,7 @@ cli_clear (Cli *cli)
   g_clear_error (&cli->error);
 }
 
-static GOptionContext *
+GOptionContext *
 make_context (const char         *parameter_string,
               const char         *summary,
               const GOptionEntry *entries)
@@ -135,7 +117,7 @@ make_context (const char         *parameter_string,
   return context;
 }
 
-static gboolean
+gboolean
 parse_args (GOptionContext   *context,
             int              *argc,
             char           ***argv)
