@@ -18,6 +18,7 @@
 #include "tsr-host.h"
 #include "tsr-media.h"
 #include "tsr-network.h"
+#include "tsr-storage-private.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -283,192 +284,6 @@ tsr_create_spec_set_property (TsrCreateSpec  *spec,
   return FALSE;
 }
 
-/* Progress, delivered on the caller's main context */
-
-typedef struct
-{
-  TsrProgressFunc  func;
-  gpointer         data;
-  GMainContext    *context;
-  gint64           last;
-} Progress;
-
-typedef struct
-{
-  Progress *progress;
-  guint64   done;
-  guint64   total;
-  char     *stage;
-} ProgressUpdate;
-
-static gboolean
-progress_dispatch_cb (gpointer user_data)
-{
-  ProgressUpdate *update = user_data;
-
-  update->progress->func (update->done, update->total, update->stage, update->progress->data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_update_free (gpointer user_data)
-{
-  ProgressUpdate *update = user_data;
-
-  g_free (update->stage);
-  g_free (update);
-}
-
-static void
-report (Progress   *progress,
-        guint64     done,
-        guint64     total,
-        const char *stage,
-        gboolean    force)
-{
-  ProgressUpdate *update;
-  gint64 now = g_get_monotonic_time ();
-
-  if (progress->func == NULL || (!force && now - progress->last < 100 * 1000))
-    return;
-  progress->last = now;
-
-  update = g_new0 (ProgressUpdate, 1);
-  update->progress = progress;
-  update->done = done;
-  update->total = total;
-  update->stage = g_strdup (stage);
-  g_main_context_invoke_full (progress->context, G_PRIORITY_DEFAULT, progress_dispatch_cb,
-                              update, progress_update_free);
-}
-
-/* Disk images */
-
-/* The format of a root image the user gives, so it can be passed
- * explicitly afterwards; only raw and qcow2 are taken here.
- */
-static gboolean
-image_info (const char  *path,
-            char       **format,
-            guint64     *virtual_size,
-            GError     **error)
-{
-  const char *argv[] = { "qemu-img", "info", "--output=json", path, NULL };
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  const char *p;
-  int status;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_access (path, R_OK) != 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                   _("The root image “%s” does not exist or cannot be read: check the path "
-                     "and its permissions."), path);
-      return FALSE;
-    }
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                     &out, &err, &status, error))
-    return FALSE;
-
-  if (!g_spawn_check_wait_status (status, NULL) || out == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is not a disk image qemu-img can read: %s"), path,
-                   err ? g_strstrip (err) : "");
-      return FALSE;
-    }
-
-  p = strstr (out, "\"format\": \"");
-  if (p == NULL)
-    goto unknown;
-  p += strlen ("\"format\": \"");
-  *format = g_strndup (p, strcspn (p, "\""));
-  if (!g_str_equal (*format, "raw") && !g_str_equal (*format, "qcow2"))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is a %s image; a root image must be raw or qcow2 (use “tessera-cli "
-                     "import” for VirtualBox formats)."), path, *format);
-      g_clear_pointer (format, g_free);
-      return FALSE;
-    }
-
-  p = strstr (out, "\"virtual-size\": ");
-  if (p == NULL)
-    goto unknown;
-  *virtual_size = g_ascii_strtoull (p + strlen ("\"virtual-size\": "), NULL, 10);
-  return TRUE;
-
-unknown:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("Could not read the format of “%s”."), path);
-  return FALSE;
-}
-
-/* qemu-img convert with progress; killed on cancel. The source format is
- * always given, so a raw image is never probed.
- */
-static gboolean
-convert_image (const char    *src,
-               const char    *src_format,
-               const char    *dst,
-               const char    *dst_format,
-               guint64        total,
-               Progress      *progress,
-               GCancellable  *cancellable,
-               GError       **error)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autoptr(GError) local_error = NULL;
-  GInputStream *out;
-  char buf[256];
-  gssize n;
-
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                           error, "qemu-img", "convert", "-p", "-n", "-f", src_format,
-                           "-O", dst_format, src, dst, NULL);
-  if (proc == NULL)
-    return FALSE;
-
-  out = g_subprocess_get_stdout_pipe (proc);
-  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
-    {
-      g_string_append_len (line, buf, n);
-      for (;;)
-        {
-          char *open = strchr (line->str, '(');
-          char *close = open ? strstr (open, "/100%)") : NULL;
-
-          if (close == NULL)
-            break;
-          report (progress, (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * total), total,
-                  _("Copying the root image"), FALSE);
-          g_string_erase (line, 0, close - line->str + 6);
-        }
-      if (line->len > 4096)
-        g_string_erase (line, 0, line->len - 64);
-    }
-
-  if (n < 0)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                   _("Copying “%s” failed: %s %s"), src, local_error->message, line->str);
-      return FALSE;
-    }
-
-  report (progress, total, total, _("Copying the root image"), TRUE);
-  return TRUE;
-}
-
 /* Creation */
 
 typedef struct
@@ -476,7 +291,7 @@ typedef struct
   TsrCreateSpec  *spec;
   virConnectPtr   conn;
   GMutex         *reserve_lock;
-  Progress        progress;
+  TsrProgress     progress;
   char           *kernels_dir;
   gboolean        local;
 
@@ -779,7 +594,7 @@ validate (CreateData    *data,
     }
   if (spec->root_copy_from || spec->root_move_from)
     {
-      if (!image_info (spec->root_copy_from ? spec->root_copy_from : spec->root_move_from,
+      if (!tsr_image_info (spec->root_copy_from ? spec->root_copy_from : spec->root_move_from,
                        root_format, root_size, error))
         return FALSE;
     }
@@ -814,74 +629,6 @@ validate (CreateData    *data,
     }
 
   return TRUE;
-}
-
-static virStoragePoolPtr
-ensure_pool (CreateData  *data,
-             GError     **error)
-{
-  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
-
-  virResetLastError ();
-  if (pool == NULL)
-    {
-      g_autofree char *xml = NULL;
-
-      if (!g_str_equal (data->spec->pool, TSR_DEFAULT_POOL))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                       _("No storage pool named “%s”: leave the pool out to use “%s”."),
-                       data->spec->pool, TSR_DEFAULT_POOL);
-          return NULL;
-        }
-
-      xml = g_strdup_printf ("<pool type='dir'><name>%s</name>"
-                             "<target><path>%s</path></target></pool>",
-                             TSR_DEFAULT_POOL, TSR_DEFAULT_POOL_PATH);
-      pool = virStoragePoolDefineXML (data->conn, xml, 0);
-      if (pool == NULL)
-        {
-          tsr_error_set_from_libvirt (error, _("Could not create the storage pool"));
-          return NULL;
-        }
-      virStoragePoolBuild (pool, 0);
-      virStoragePoolSetAutostart (pool, 1);
-      virResetLastError ();
-    }
-
-  if (virStoragePoolIsActive (pool) != 1 && virStoragePoolCreate (pool, 0) < 0)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not start the storage pool"));
-      virStoragePoolFree (pool);
-      return NULL;
-    }
-
-  return pool;
-}
-
-static char *
-pool_dir (virStoragePoolPtr pool)
-{
-  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
-  const char *p = xml ? strstr (xml, "<target>") : NULL;
-  const char *start, *end;
-
-  if (p == NULL || (start = strstr (p, "<path>")) == NULL || (end = strstr (start, "</path>")) == NULL)
-    return NULL;
-  start += strlen ("<path>");
-  return g_strndup (start, end - start);
-}
-
-static char *
-volume_xml (const char *name,
-            guint64     capacity,
-            const char *format)
-{
-  return g_strdup_printf ("<volume><name>%s</name>"
-                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
-                          "<allocation unit='bytes'>0</allocation>"
-                          "<target><format type='%s'/></target></volume>",
-                          name, capacity, format);
 }
 
 static gboolean
@@ -935,8 +682,8 @@ make_root_volume (CreateData         *data,
       g_free (vol_name);
       vol_name = g_strdup_printf ("%s-root.%s", spec->name,
                                   g_str_equal (format, "raw") ? "img" : "qcow2");
-      xml = volume_xml (vol_name, info.capacity, format);
-      report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
+      xml = tsr_storage_volume_xml (vol_name, info.capacity, format);
+      tsr_progress_report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
       data->vol = virStorageVolCreateXMLFrom (pool, xml, src, 0);
       virStorageVolFree (src);
       if (data->vol == NULL)
@@ -944,7 +691,7 @@ make_root_volume (CreateData         *data,
           tsr_error_set_from_libvirt (error, _("Could not copy the template’s root"));
           return FALSE;
         }
-      report (&data->progress, info.allocation, info.allocation,
+      tsr_progress_report (&data->progress, info.allocation, info.allocation,
               _("Copying the template’s root"), TRUE);
       *format_out = g_strdup (format);
       return TRUE;
@@ -953,7 +700,7 @@ make_root_volume (CreateData         *data,
   if (spec->root_move_from != NULL)
     {
       /* Within one filesystem a move is a rename: instant, no extra space. */
-      g_autofree char *dir = pool_dir (pool);
+      g_autofree char *dir = tsr_storage_pool_dir (pool);
       g_autofree char *target = dir ? g_build_filename (dir, vol_name, NULL) : NULL;
 
       if (target != NULL && g_rename (spec->root_move_from, target) == 0)
@@ -966,14 +713,14 @@ make_root_volume (CreateData         *data,
               tsr_error_set_from_libvirt (error, _("The moved root image did not appear in the pool"));
               return FALSE;
             }
-          report (&data->progress, root_size, root_size, _("Moving the root image"), TRUE);
+          tsr_progress_report (&data->progress, root_size, root_size, _("Moving the root image"), TRUE);
           *format_out = g_strdup (format);
           return TRUE;
         }
     }
 
-  xml = volume_xml (vol_name, source ? root_size : spec->disk_size, format);
-  report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
+  xml = tsr_storage_volume_xml (vol_name, source ? root_size : spec->disk_size, format);
+  tsr_progress_report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
   data->vol = virStorageVolCreateXML (pool, xml, 0);
   if (data->vol == NULL)
     {
@@ -985,7 +732,7 @@ make_root_volume (CreateData         *data,
     {
       path = virStorageVolGetPath (data->vol);
       if (path == NULL ||
-          !convert_image (source, root_format, path, format, root_size, &data->progress,
+          !tsr_image_convert (source, root_format, path, format, root_size, &data->progress,
                           cancellable, error))
         return FALSE;
     }
@@ -1182,7 +929,7 @@ create_worker (GTask        *task,
   if (!(caps = read_caps (data->conn, data->local, &error)))
     goto failed;
 
-  report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
   if (!validate (data, caps, &root_format, &root_size, &error))
     goto failed;
   if (check_cancelled (cancellable, &error))
@@ -1217,7 +964,7 @@ create_worker (GTask        *task,
       virNetworkFree (net);
     }
 
-  if (!(pool = ensure_pool (data, &error)))
+  if (!(pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, &error)))
     goto failed;
 
   if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, &error))
@@ -1242,7 +989,7 @@ create_worker (GTask        *task,
           while (g_hash_table_contains (macs, mac));
         }
 
-      report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
+      tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
       if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
                                      &ip, &data->info, &error))
         goto failed;
@@ -1255,7 +1002,7 @@ create_worker (GTask        *task,
   if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, &error)))
     goto failed;
 
-  report (&data->progress, 0, 0, _("Defining the VM"), TRUE);
+  tsr_progress_report (&data->progress, 0, 0, _("Defining the VM"), TRUE);
   dom = virDomainDefineXML (data->conn, xml);
   if (dom == NULL)
     {

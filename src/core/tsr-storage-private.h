@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+
+#include "tsr-creator.h"
+
+G_BEGIN_DECLS
+
+/* Progress of a worker, delivered on the context that started it, at most
+ * every 100 ms unless forced.
+ */
+typedef struct
+{
+  TsrProgressFunc  func;
+  gpointer         data;
+  GMainContext    *context;
+  gint64           last;
+} TsrProgress;
+
+void               tsr_progress_report     (TsrProgress       *progress,
+                                            guint64            done,
+                                            guint64            total,
+                                            const char        *stage,
+                                            gboolean           force);
+
+/* qemu-img info: only raw and qcow2 are accepted. */
+gboolean           tsr_image_info          (const char        *path,
+                                            char             **format,
+                                            guint64           *virtual_size,
+                                            GError           **error);
+/* qemu-img convert -n into an existing DST, formats always explicit,
+ * progress in bytes of TOTAL, killed on cancel.
+ */
+gboolean           tsr_image_convert       (const char        *src,
+                                            const char        *src_format,
+                                            const char        *dst,
+                                            const char        *dst_format,
+                                            guint64            total,
+                                            TsrProgress       *progress,
+                                            GCancellable      *cancellable,
+                                            GError           **error);
+
+/* The pool NAME, started; the default pool is made when missing. */
+virStoragePoolPtr  tsr_storage_ensure_pool (virConnectPtr      conn,
+                                            const char        *name,
+                                            GError           **error);
+char              *tsr_storage_pool_dir    (virStoragePoolPtr  pool);
+char              *tsr_storage_volume_xml  (const char        *name,
+                                            guint64            capacity,
+                                            const char        *format);
+
+G_END_DECLS

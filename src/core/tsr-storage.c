@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-error.h"
+#include "tsr-storage-private.h"
+
+/* Storage pools, volumes and disk images: what create, clone and import
+ * share. Everything here blocks and runs in workers.
+ */
+
+/* Progress, delivered on the caller's main context */
+
+typedef struct
+{
+  TsrProgress *progress;
+  guint64   done;
+  guint64   total;
+  char     *stage;
+} ProgressUpdate;
+
+static gboolean
+progress_dispatch_cb (gpointer user_data)
+{
+  ProgressUpdate *update = user_data;
+
+  update->progress->func (update->done, update->total, update->stage, update->progress->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_update_free (gpointer user_data)
+{
+  ProgressUpdate *update = user_data;
+
+  g_free (update->stage);
+  g_free (update);
+}
+
+void
+tsr_progress_report (TsrProgress *progress,
+                     guint64      done,
+                     guint64      total,
+                     const char  *stage,
+                     gboolean     force)
+{
+  ProgressUpdate *update;
+  gint64 now = g_get_monotonic_time ();
+
+  if (progress->func == NULL || (!force && now - progress->last < 100 * 1000))
+    return;
+  progress->last = now;
+
+  update = g_new0 (ProgressUpdate, 1);
+  update->progress = progress;
+  update->done = done;
+  update->total = total;
+  update->stage = g_strdup (stage);
+  g_main_context_invoke_full (progress->context, G_PRIORITY_DEFAULT, progress_dispatch_cb,
+                              update, progress_update_free);
+}
+
+/* Disk images */
+
+/* The format of a root image the user gives, so it can be passed
+ * explicitly afterwards; only raw and qcow2 are taken here.
+ */
+gboolean
+tsr_image_info (const char  *path,
+                char       **format,
+                guint64     *virtual_size,
+                GError     **error)
+{
+  const char *argv[] = { "qemu-img", "info", "--output=json", path, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *p;
+  int status;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_access (path, R_OK) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("The root image “%s” does not exist or cannot be read: check the path "
+                     "and its permissions."), path);
+      return FALSE;
+    }
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &out, &err, &status, error))
+    return FALSE;
+
+  if (!g_spawn_check_wait_status (status, NULL) || out == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a disk image qemu-img can read: %s"), path,
+                   err ? g_strstrip (err) : "");
+      return FALSE;
+    }
+
+  p = strstr (out, "\"format\": \"");
+  if (p == NULL)
+    goto unknown;
+  p += strlen ("\"format\": \"");
+  *format = g_strndup (p, strcspn (p, "\""));
+  if (!g_str_equal (*format, "raw") && !g_str_equal (*format, "qcow2"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s image; a root image must be raw or qcow2 (use “tessera-cli "
+                     "import” for VirtualBox formats)."), path, *format);
+      g_clear_pointer (format, g_free);
+      return FALSE;
+    }
+
+  p = strstr (out, "\"virtual-size\": ");
+  if (p == NULL)
+    goto unknown;
+  *virtual_size = g_ascii_strtoull (p + strlen ("\"virtual-size\": "), NULL, 10);
+  return TRUE;
+
+unknown:
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("Could not read the format of “%s”."), path);
+  return FALSE;
+}
+
+/* qemu-img convert with progress; killed on cancel. The source format is
+ * always given, so a raw image is never probed.
+ */
+gboolean
+tsr_image_convert (const char    *src,
+                   const char    *src_format,
+                   const char    *dst,
+                   const char    *dst_format,
+                   guint64        total,
+                   TsrProgress   *progress,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GError) local_error = NULL;
+  GInputStream *out;
+  char buf[256];
+  gssize n;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                           error, "qemu-img", "convert", "-p", "-n", "-f", src_format,
+                           "-O", dst_format, src, dst, NULL);
+  if (proc == NULL)
+    return FALSE;
+
+  out = g_subprocess_get_stdout_pipe (proc);
+  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
+    {
+      g_string_append_len (line, buf, n);
+      for (;;)
+        {
+          char *open = strchr (line->str, '(');
+          char *close = open ? strstr (open, "/100%)") : NULL;
+
+          if (close == NULL)
+            break;
+          tsr_progress_report (progress, (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * total), total,
+                  _("Copying the root image"), FALSE);
+          g_string_erase (line, 0, close - line->str + 6);
+        }
+      if (line->len > 4096)
+        g_string_erase (line, 0, line->len - 64);
+    }
+
+  if (n < 0)
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("Copying “%s” failed: %s %s"), src, local_error->message, line->str);
+      return FALSE;
+    }
+
+  tsr_progress_report (progress, total, total, _("Copying the root image"), TRUE);
+  return TRUE;
+}
+
+virStoragePoolPtr
+tsr_storage_ensure_pool (virConnectPtr   conn,
+                         const char     *name,
+                         GError        **error)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, name);
+
+  virResetLastError ();
+  if (pool == NULL)
+    {
+      g_autofree char *xml = NULL;
+
+      if (!g_str_equal (name, TSR_DEFAULT_POOL))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("No storage pool named “%s”: leave the pool out to use “%s”."),
+                       name, TSR_DEFAULT_POOL);
+          return NULL;
+        }
+
+      xml = g_strdup_printf ("<pool type='dir'><name>%s</name>"
+                             "<target><path>%s</path></target></pool>",
+                             TSR_DEFAULT_POOL, TSR_DEFAULT_POOL_PATH);
+      pool = virStoragePoolDefineXML (conn, xml, 0);
+      if (pool == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not create the storage pool"));
+          return NULL;
+        }
+      virStoragePoolBuild (pool, 0);
+      virStoragePoolSetAutostart (pool, 1);
+      virResetLastError ();
+    }
+
+  if (virStoragePoolIsActive (pool) != 1 && virStoragePoolCreate (pool, 0) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not start the storage pool"));
+      virStoragePoolFree (pool);
+      return NULL;
+    }
+
+  return pool;
+}
+
+char *
+tsr_storage_pool_dir (virStoragePoolPtr pool)
+{
+  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
+  const char *p = xml ? strstr (xml, "<target>") : NULL;
+  const char *start, *end;
+
+  if (p == NULL || (start = strstr (p, "<path>")) == NULL || (end = strstr (start, "</path>")) == NULL)
+    return NULL;
+  start += strlen ("<path>");
+  return g_strndup (start, end - start);
+}
+
+char *
+tsr_storage_volume_xml (const char *name,
+                        guint64     capacity,
+                        const char *format)
+{
+  return g_strdup_printf ("<volume><name>%s</name>"
+                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
+                          "<allocation unit='bytes'>0</allocation>"
+                          "<target><format type='%s'/></target></volume>",
+                          name, capacity, format);
+}
+
