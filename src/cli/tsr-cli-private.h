@@ -43,4 +43,10 @@ gboolean        parse_args    (GOptionContext     *context,
 /* 2 for bad input (TSR_ERROR_INVALID_*, *_IN_USE, *NOT_FOUND), else 1. */
 int             exit_code_for (const GError       *error);
 
+/* Commands in their own files. */
+int             tsr_cli_prefs (int                 argc,
+                               char              **argv);
+int             tsr_cli_pci   (int                 argc,
+                               char              **argv);
+
 G_END_DECLS

@@ -771,6 +771,8 @@ print_usage (const char *prog)
                 "Commands:\n"
                 "  create --label L VM  create a VM (also as qvm-create)\n"
                 "  ls [-n]            list VMs (also as qvm-ls)\n"
+                "  prefs VM [PROP [VALUE]]  show or change settings (also as qvm-prefs)\n"
+                "  pci [attach|detach VM DEV]  host PCI devices (also as qvm-pci)\n"
                 "  start [--cdrom=SRC] VM…  start VMs (also as qvm-start)\n"
                 "  shutdown [--wait] VM…  shut VMs down (also as qvm-shutdown)\n"
                 "  kill VM…           force VMs off (also as qvm-kill)\n"
@@ -842,6 +844,10 @@ tsr_cli_main (int    argc,
 
   if (strcmp (command, "create") == 0)
     return cmd_create (sub_argc, sub_argv);
+  if (strcmp (command, "prefs") == 0)
+    return tsr_cli_prefs (sub_argc, sub_argv);
+  if (strcmp (command, "pci") == 0)
+    return tsr_cli_pci (sub_argc, sub_argv);
   if (strcmp (command, "ls") == 0)
     return cmd_ls (sub_argc, sub_argv);
   if (strcmp (command, "start") == 0)

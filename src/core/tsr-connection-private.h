@@ -17,6 +17,8 @@ typedef struct _TsrEventCtx TsrEventCtx;
 gpointer tsr_connection_get_handle (TsrConnection *self);
 
 GMutex  *tsr_connection_get_reserve_lock  (TsrConnection   *self);
+void     tsr_connection_refresh_vm        (TsrConnection   *self,
+                                           const char      *uuid);
 void     tsr_connection_take_network_info (TsrConnection   *self,
                                            TsrNetworkInfo  *info);
 gboolean tsr_reserve_address_sync         (GMutex          *lock,

@@ -919,6 +919,11 @@ domain_event_cb (virConnectPtr  conn,
   switch ((virDomainEventType) event)
     {
     case VIR_DOMAIN_EVENT_UNDEFINED:
+      /* A rename undefines the old name and defines the new one: the row
+       * stays and is read again.
+       */
+      if (detail == VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
+        break;
       remove_vm (self, uuid);
       return 0;
 
@@ -2259,4 +2264,18 @@ tsr_connection_take_network_info (TsrConnection  *self,
     store_network (self, info);
     recompute_addresses (self, name);
   }
+}
+
+/* Reads the VM with UUID again, for changes libvirt sends no event for. */
+void
+tsr_connection_refresh_vm (TsrConnection *self,
+                           const char    *uuid)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  if (g_hash_table_contains (self->domains, uuid))
+    {
+      bump_generation (self, uuid);
+      schedule_refresh (self, uuid);
+    }
 }

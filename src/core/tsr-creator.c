@@ -798,7 +798,7 @@ build_domain_xml (CreateData   *data,
       if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
         gvir_config_domain_os_set_ramdisk (os, initramfs);
       gvir_config_domain_os_set_cmdline (os, *spec->kernelopts ? spec->kernelopts
-                                                                : "root=/dev/vda console=ttyS0");
+                                                                : TSR_DEFAULT_KERNELOPTS);
     }
   else
     {

@@ -8,6 +8,9 @@ G_BEGIN_DECLS
 #define TSR_METADATA_NS     "https://tessera.invalid/xmlns/vm/1.0"
 #define TSR_METADATA_PREFIX "tessera"
 
+/* The command line of a directly booted kernel when none is given. */
+#define TSR_DEFAULT_KERNELOPTS "root=/dev/vda console=ttyS0"
+
 typedef enum
 {
   TSR_VM_STATE_UNKNOWN,

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Settings (qvm-prefs) on libvirt's test driver: every property read, set
+ * and reset; every rule refused with the definition left byte for byte as
+ * it was.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-settings.h"
+
+static char *kernels_dir;
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for: %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT_UNTIL(cond)                                                      \
+  G_STMT_START {                                                              \
+    guint _id = g_timeout_add_seconds (10, timeout_cb, (gpointer) #cond);     \
+    while (!(cond))                                                           \
+      g_main_context_iteration (NULL, TRUE);                                  \
+    g_source_remove (_id);                                                    \
+  } G_STMT_END
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static TsrConnection *
+open_node (void)
+{
+  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
+  TsrConnection *conn = tsr_connection_new (uri);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
+  return conn;
+}
+
+static void
+close_connection (TsrConnection *conn)
+{
+  gpointer weak = conn;
+  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  tsr_connection_close (conn);
+  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
+  g_object_unref (conn);
+  while (weak != NULL && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_null (weak);
+}
+
+static char *
+xml_of (TsrConnection *conn,
+        const char    *name)
+{
+  virDomainPtr dom = virDomainLookupByName (tsr_connection_get_handle (conn), name);
+  char *xml;
+
+  g_assert_nonnull (dom);
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  virDomainFree (dom);
+  return xml;
+}
+
+static GPtrArray *
+get_prefs (TsrConnection *conn,
+           const char    *name)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *prefs;
+
+  tsr_connection_get_prefs_async (conn, tsr_connection_lookup_vm (conn, name), NULL,
+                                  store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  prefs = tsr_connection_get_prefs_finish (conn, result, &error);
+  g_assert_no_error (error);
+  return prefs;
+}
+
+static const TsrPref *
+find_pref (GPtrArray  *prefs,
+           const char *name)
+{
+  for (guint i = 0; i < prefs->len; i++)
+    if (g_str_equal (((TsrPref *) g_ptr_array_index (prefs, i))->name, name))
+      return g_ptr_array_index (prefs, i);
+  g_assert_not_reached ();
+}
+
+/* Sets NAME=VALUE (VALUE NULL: reset) on VM; returns whether it worked. */
+static gboolean
+set_pref (TsrConnection  *conn,
+          const char     *vm,
+          const char     *name,
+          const char     *value,
+          TsrPrefsFlags   flags,
+          char          **warning,
+          GError        **error)
+{
+  g_autoptr(GHashTable) changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_hash_table_insert (changes, g_strdup (name), g_strdup (value));
+  tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, vm), changes, flags,
+                                  NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  return tsr_connection_set_prefs_finish (conn, result, NULL, warning, error);
+}
+
+static void
+test_read (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autoptr(GPtrArray) prefs = get_prefs (conn, "work-web");
+
+  g_assert_cmpuint (prefs->len, ==, g_strv_length ((char **) tsr_pref_names));
+  g_assert_cmpstr (find_pref (prefs, "name")->value, ==, "work-web");
+  g_assert_cmpstr (find_pref (prefs, "label")->value, ==, "green");
+  g_assert_cmpstr (find_pref (prefs, "memory")->value, ==, "400");
+  g_assert_true (find_pref (prefs, "memory")->is_default);
+  g_assert_cmpstr (find_pref (prefs, "maxmem")->value, ==, "1024");
+  g_assert_false (find_pref (prefs, "maxmem")->is_default);
+  g_assert_cmpstr (find_pref (prefs, "vcpus")->value, ==, "2");
+  g_assert_cmpstr (find_pref (prefs, "virt_mode")->value, ==, "hvm");
+  g_assert_true (find_pref (prefs, "virt_mode")->is_default);
+  g_assert_cmpstr (find_pref (prefs, "kernel")->value, ==, "");
+  g_assert_cmpstr (find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+  g_assert_true (find_pref (prefs, "mac")->is_default);
+  g_assert_cmpstr (find_pref (prefs, "netvm")->value, ==, "tessera-unit");
+  g_assert_cmpstr (find_pref (prefs, "ip")->value, ==, "10.137.9.2");
+  g_assert_cmpstr (find_pref (prefs, "visible_netmask")->value, ==, "255.255.255.0");
+  g_assert_cmpstr (find_pref (prefs, "visible_gateway")->value, ==, "10.137.9.1");
+  g_assert_cmpstr (find_pref (prefs, "uuid")->value, ==, "6b1e5c2a-0000-4000-8000-000000000001");
+  g_assert_true (find_pref (prefs, "uuid")->read_only);
+  g_assert_cmpstr (find_pref (prefs, "class")->value, ==, "StandaloneVM");
+  g_assert_cmpstr (find_pref (prefs, "firmware")->value, ==, "bios");
+  g_assert_cmpstr (find_pref (prefs, "debug")->value, ==, "False");
+  g_assert_cmpstr (find_pref (prefs, "include_in_backups")->value, ==, "True");
+  g_assert_cmpstr (find_pref (prefs, "default_user")->value, ==, "user");
+
+  close_connection (conn);
+}
+
+typedef struct
+{
+  const char *name;
+  const char *value;
+  const char *expected;  /* what reading gives afterwards */
+  const char *in_xml;    /* a string the definition must then contain */
+} SetCase;
+
+static void
+test_set_and_reset (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autofree char *kernel = g_strdup_printf ("%s/6.1.0-test/vmlinuz", kernels_dir);
+  const SetCase cases[] = {
+    { "label", "purple", "purple", "purple" },
+    { "memory", "512", "512", "<currentMemory unit='KiB'>524288</currentMemory>" },
+    { "maxmem", "1024", "1024", "<memory unit='KiB'>1048576</memory>" },
+    { "vcpus", "1", "1", ">1</vcpu>" },
+    { "kernelopts", "console=ttyS0 quiet", "", NULL },
+    { "kernel", "6.1.0-test", "6.1.0-test", kernel },
+    { "virt_mode", "pvh", "pvh", "<kernel>" },
+    { "kernelopts", "console=ttyS0 quiet", "console=ttyS0 quiet", "<cmdline>console=ttyS0 quiet</cmdline>" },
+    { "mac", "00:16:3E:5E:6C:05", "00:16:3e:5e:6c:05", "00:16:3e:5e:6c:05" },
+    { "debug", "True", "True", "<tessera:debug>true</tessera:debug>" },
+    { "include_in_backups", "False", "False", "include-in-backups" },
+    { "default_user", "alice", "alice", "alice" },
+    { "netvm", "none", "none", NULL },
+    { "autostart", "true", "True", NULL },
+  };
+  const char *resettable[] = { "memory", "maxmem", "vcpus", "debug", "include_in_backups",
+                               "default_user", "autostart", "kernelopts", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) prefs = NULL;
+      g_autofree char *xml = NULL;
+
+      g_assert_true (set_pref (conn, "vault", cases[i].name, cases[i].value, 0, NULL, &error));
+      g_assert_no_error (error);
+      prefs = get_prefs (conn, "vault");
+      g_assert_cmpstr (find_pref (prefs, cases[i].name)->value, ==, cases[i].expected);
+      xml = xml_of (conn, "vault");
+      if (cases[i].in_xml != NULL)
+        g_assert_nonnull (strstr (xml, cases[i].in_xml));
+    }
+
+  /* The fixed MAC is not the default any more; the network went away. */
+  {
+    g_autoptr(GPtrArray) prefs = get_prefs (conn, "vault");
+    g_autofree char *xml = xml_of (conn, "vault");
+
+    g_assert_false (find_pref (prefs, "mac")->is_default);
+    g_assert_null (strstr (xml, "<interface"));
+  }
+
+  for (guint i = 0; resettable[i]; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) prefs = NULL;
+
+      g_assert_true (set_pref (conn, "vault", resettable[i], NULL, 0, NULL, &error));
+      g_assert_no_error (error);
+      prefs = get_prefs (conn, "vault");
+      if (!find_pref (prefs, resettable[i])->is_default)
+        g_error ("%s is %s after a reset", resettable[i], find_pref (prefs, resettable[i])->value);
+    }
+
+  /* Back to booting from disk: no kernel, HVM, a boot device again. */
+  {
+    g_autoptr(GHashTable) changes = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+
+    g_hash_table_insert (changes, "kernel", "");
+    g_hash_table_insert (changes, "virt_mode", "hvm");
+    tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, "vault"), changes, 0,
+                                    NULL, store_result_cb, &result);
+    WAIT_UNTIL (result != NULL);
+    g_assert_true (tsr_connection_set_prefs_finish (conn, result, NULL, NULL, &error));
+    g_assert_no_error (error);
+    xml = xml_of (conn, "vault");
+    g_assert_null (strstr (xml, "<kernel>"));
+    g_assert_nonnull (strstr (xml, "<boot dev='hd'/>"));
+  }
+
+  close_connection (conn);
+}
+
+typedef struct
+{
+  const char *what;
+  const char *vm;
+  const char *name;
+  const char *value;
+  int         code;
+} BadCase;
+
+static void
+test_rules (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autofree char *long_opts = g_strnfill (513, 'x');
+  const BadCase cases[] = {
+    { "pvh without kernel", "vault", "virt_mode", "pvh", TSR_ERROR_INVALID_VALUE },
+    { "maxmem < memory", "vault", "maxmem", "100", TSR_ERROR_INVALID_VALUE },
+    { "memory too small", "vault", "memory", "10", TSR_ERROR_INVALID_VALUE },
+    { "vcpus 0", "vault", "vcpus", "0", TSR_ERROR_INVALID_VALUE },
+    { "vcpus not a number", "vault", "vcpus", "two", TSR_ERROR_INVALID_VALUE },
+    { "kernelopts too long", "vault", "kernelopts", long_opts, TSR_ERROR_INVALID_VALUE },
+    { "kernelopts newline", "vault", "kernelopts", "a\nb", TSR_ERROR_INVALID_VALUE },
+    { "kernel not installed", "vault", "kernel", "9.9.9-missing", TSR_ERROR_NOT_FOUND },
+    { "bad MAC", "vault", "mac", "01:00:5e:00:00:01", TSR_ERROR_INVALID_MAC },
+    { "garbage MAC", "vault", "mac", "hello", TSR_ERROR_INVALID_MAC },
+    { "duplicate MAC", "vault", "mac", "52:54:00:00:00:01", TSR_ERROR_MAC_IN_USE },
+    { "rename to taken", "vault", "name", "work-web", TSR_ERROR_NAME_IN_USE },
+    { "rename invalid", "vault", "name", "1-bad", TSR_ERROR_INVALID_NAME },
+    { "rename reserved", "vault", "name", "dom0", TSR_ERROR_INVALID_NAME },
+    { "rename running", "work-web", "name", "web2", TSR_ERROR_VM_RUNNING },
+    { "unknown label", "vault", "label", "pink", TSR_ERROR_INVALID_VALUE },
+    { "unknown network", "vault", "netvm", "no-such-net", TSR_ERROR_NOT_FOUND },
+    { "read-only", "vault", "uuid", "x", TSR_ERROR_INVALID_VALUE },
+    { "unknown property", "vault", "colour", "x", TSR_ERROR_INVALID_VALUE },
+    { "bad boolean", "vault", "debug", "maybe", TSR_ERROR_INVALID_VALUE },
+    { "bad firmware", "vault", "firmware", "coreboot", TSR_ERROR_INVALID_VALUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *before = xml_of (conn, cases[i].vm);
+      g_autofree char *after = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (set_pref (conn, cases[i].vm, cases[i].name, cases[i].value, 0, NULL, &error));
+      g_test_message ("%s: %s", cases[i].what, error->message);
+      g_assert_error (error, TSR_ERROR, cases[i].code);
+      after = xml_of (conn, cases[i].vm);
+      g_assert_cmpstr (after, ==, before);
+    }
+
+  close_connection (conn);
+}
+
+static void
+test_force_mac (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autofree char *warning = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) prefs = NULL;
+
+  g_assert_true (set_pref (conn, "vault", "mac", "52:54:00:00:00:01", TSR_PREFS_FORCE_MAC,
+                           &warning, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (warning);
+  g_assert_nonnull (strstr (warning, "work-web"));
+  prefs = get_prefs (conn, "vault");
+  g_assert_cmpstr (find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+  close_connection (conn);
+}
+
+static void
+test_rename (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autoptr(GError) error = NULL;
+  TsrVm *vm = tsr_connection_lookup_vm (conn, "vault");
+
+  g_object_ref (vm);
+  g_assert_true (set_pref (conn, "vault", "name", "vault-2", 0, NULL, &error));
+  g_assert_no_error (error);
+  WAIT_UNTIL (g_strcmp0 (tsr_vm_get_name (vm), "vault-2") == 0);
+  g_assert_null (tsr_connection_lookup_vm (conn, "vault"));
+  /* The reservation follows: same address, the new host name. */
+  WAIT_UNTIL (g_strcmp0 (tsr_vm_get_ip (vm), "10.137.9.3") == 0);
+  {
+    virNetworkPtr net = virNetworkLookupByName (tsr_connection_get_handle (conn), "tessera-unit");
+    g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
+
+    g_assert_nonnull (strstr (xml, "name='vault-2'"));
+    g_assert_null (strstr (xml, "name='vault'"));
+    virNetworkFree (net);
+  }
+  g_object_unref (vm);
+  close_connection (conn);
+}
+
+static void
+test_choices (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_auto(GStrv) modes = NULL;
+  g_auto(GStrv) kernels = NULL;
+
+  tsr_connection_get_choices_async (conn, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  g_assert_true (tsr_connection_get_choices_finish (conn, result, &modes, &kernels, NULL));
+  /* The test driver offers hvm and xen guests. */
+  g_assert_true (g_strv_contains ((const char * const *) modes, "hvm"));
+  g_assert_true (g_strv_contains ((const char * const *) modes, "pv"));
+  g_assert_cmpuint (g_strv_length (kernels), ==, 1);
+  g_assert_cmpstr (kernels[0], ==, "6.1.0-test");
+  g_clear_object (&result);
+  close_connection (conn);
+}
+
+static gboolean
+pci (TsrConnection  *conn,
+     const char     *vm,
+     const char     *device,
+     gboolean        attach,
+     GError        **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tsr_connection_pci_attach_async (conn, tsr_connection_lookup_vm (conn, vm), device, attach,
+                                   NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  return tsr_connection_pci_attach_finish (conn, result, error);
+}
+
+static void
+test_pci (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  TsrPciDevice *dev;
+
+  tsr_connection_list_pci_async (conn, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  devices = tsr_connection_list_pci_finish (conn, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (devices->len, ==, 1);
+  dev = g_ptr_array_index (devices, 0);
+  g_assert_cmpstr (dev->address, ==, "0000:00:1f.2");
+  g_assert_cmpstr (dev->qubes_id, ==, "dom0:00_1f.2");
+  g_assert_null (dev->assigned_to);
+  g_clear_object (&result);
+  g_clear_pointer (&devices, g_ptr_array_unref);
+
+  /* A PVH VM cannot take a PCI device. */
+  g_assert_false (pci (conn, "pvh-guest", "dom0:00_1f.2", TRUE, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  g_assert_false (pci (conn, "vault", "dom0:00_99.0", TRUE, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (pci (conn, "vault", "dom0:00_1f.2", TRUE, &error));
+  g_assert_no_error (error);
+  tsr_connection_list_pci_async (conn, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  devices = tsr_connection_list_pci_finish (conn, result, &error);
+  g_assert_cmpstr (((TsrPciDevice *) g_ptr_array_index (devices, 0))->assigned_to, ==, "vault");
+  g_clear_object (&result);
+
+  /* Assigned PCI devices force HVM: PVH is refused, nothing changes. */
+  {
+    g_autofree char *before = xml_of (conn, "vault");
+    g_autofree char *after = NULL;
+    g_autoptr(GHashTable) changes = g_hash_table_new (g_str_hash, g_str_equal);
+
+    g_hash_table_insert (changes, "kernel", "6.1.0-test");
+    g_hash_table_insert (changes, "virt_mode", "pvh");
+    tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, "vault"), changes, 0,
+                                    NULL, store_result_cb, &result);
+    WAIT_UNTIL (result != NULL);
+    g_assert_false (tsr_connection_set_prefs_finish (conn, result, NULL, NULL, &error));
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+    g_assert_nonnull (strstr (error->message, "PCI"));
+    g_clear_error (&error);
+    g_clear_object (&result);
+    after = xml_of (conn, "vault");
+    g_assert_cmpstr (after, ==, before);
+  }
+
+  g_assert_true (pci (conn, "vault", "0000:00:1f.2", FALSE, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *xml = xml_of (conn, "vault");
+
+    g_assert_null (strstr (xml, "<hostdev"));
+  }
+
+  close_connection (conn);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autofree char *kernel_dir = NULL;
+  g_autofree char *vmlinuz = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  tsr_init ();
+
+  kernels_dir = g_dir_make_tmp ("tessera-kernels-XXXXXX", NULL);
+  kernel_dir = g_build_filename (kernels_dir, "6.1.0-test", NULL);
+  vmlinuz = g_build_filename (kernel_dir, "vmlinuz", NULL);
+  g_mkdir (kernel_dir, 0755);
+  g_file_set_contents (vmlinuz, "not really a kernel", -1, NULL);
+  g_setenv ("TESSERA_KERNELS_DIR", kernels_dir, TRUE);
+
+  g_test_add_func ("/settings/read", test_read);
+  g_test_add_func ("/settings/set-and-reset", test_set_and_reset);
+  g_test_add_func ("/settings/rules", test_rules);
+  g_test_add_func ("/settings/force-mac", test_force_mac);
+  g_test_add_func ("/settings/rename", test_rename);
+  g_test_add_func ("/settings/choices", test_choices);
+  g_test_add_func ("/settings/pci", test_pci);
+
+  ret = g_test_run ();
+
+  g_unlink (vmlinuz);
+  g_rmdir (kernel_dir);
+  g_rmdir (kernels_dir);
+  g_free (kernels_dir);
+  return ret;
+}
