@@ -1004,7 +1004,7 @@ prefs_write_xml (xmlDocPtr    doc,
         }
 
       /* debug: the serial console is logged to a file the user can open. */
-      for (node = devices->children; node != NULL; node = node->next)
+      for (node = p->debug != old->debug ? devices->children : NULL; node != NULL; node = node->next)
         {
           xmlNodePtr log;
 
@@ -1094,6 +1094,7 @@ move_reservation (WriteData    *data,
   g_autofree char *ip = NULL;
   const Prefs *from = undo ? p : old;
   const Prefs *to = undo ? old : p;
+  const char *host_name = to->name;
   gboolean had = FALSE;
 
   if (!g_str_equal (from->netvm, "none") && from->mac != NULL)
@@ -1103,12 +1104,33 @@ move_reservation (WriteData    *data,
       g_autoptr(TsrNetworkInfo) from_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
       const TsrDhcpHost *host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
 
+      had = host != NULL;
+      /* The address stays when only the name changes. A new MAC keeps it too
+       * unless dnsmasq still holds a lease for the old MAC on it: it would
+       * not hand the address to another client before that lease expires.
+       */
+      if (host != NULL && g_str_equal (from->netvm, to->netvm))
+        {
+          gboolean leased = FALSE;
+
+          if (net != NULL && g_strcmp0 (from->mac, to->mac) != 0)
+            {
+              virNetworkDHCPLeasePtr *leases = NULL;
+              int n = virNetworkGetDHCPLeases (net, from->mac, &leases, 0);
+
+              for (int i = 0; i < n; i++)
+                {
+                  leased |= g_strcmp0 (leases[i]->ipaddr, host->ip) == 0;
+                  virNetworkDHCPLeaseFree (leases[i]);
+                }
+              free (leases);
+            }
+          if (!leased)
+            ip = g_strdup (host->ip);
+        }
       if (net != NULL)
         virNetworkFree (net);
       virResetLastError ();
-      had = host != NULL;
-      if (host != NULL && g_str_equal (from->netvm, to->netvm))
-        ip = g_strdup (host->ip);
       if (had && !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
                                             &info, error))
         return FALSE;
@@ -1119,7 +1141,9 @@ move_reservation (WriteData    *data,
   if (!had || g_str_equal (to->netvm, "none") || to->mac == NULL)
     return TRUE;
 
-  /* A MAC shared on purpose with another VM shares its reservation too. */
+  /* A MAC shared on purpose with another VM shares its reservation too; a
+   * stale entry holding the name makes the new one go without a name.
+   */
   {
     virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
     g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
@@ -1130,13 +1154,16 @@ move_reservation (WriteData    *data,
     virResetLastError ();
     if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
       return TRUE;
+    for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
+      if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
+        host_name = NULL;
   }
 
   if (ip != NULL)
     {
       /* Same network: the same address, for the new MAC or name. */
       virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
-      g_autofree char *host_xml = tsr_network_build_host_xml (to->mac, to->name, ip);
+      g_autofree char *host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
       unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
       g_autoptr(GMutexLocker) locker = g_mutex_locker_new (data->reserve_lock);
 
@@ -1311,6 +1338,28 @@ write_worker (GTask        *task,
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (!prefs_apply (p, key, value, &error))
       goto failed;
+
+  /* HVM boots what is on the disk or the install media: choosing it alone
+   * leaves the kernel; asking for both at once is a contradiction.
+   */
+  if (g_str_equal (p->virt_mode, "hvm") && *p->kernel != '\0')
+    {
+      if (g_hash_table_contains (data->changes, "kernel") &&
+          g_hash_table_contains (data->changes, "virt_mode"))
+        {
+          g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                               _("virt_mode hvm boots from the disk or install media, so it takes "
+                                 "no kernel: use virt_mode pvh to boot a kernel directly."));
+          goto failed;
+        }
+      if (g_hash_table_contains (data->changes, "virt_mode"))
+        replace (&p->kernel, "");
+      else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
+        {
+          /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
+          replace (&p->virt_mode, "pvh");
+        }
+    }
 
   /* A VM gaining a network needs a MAC. */
   if (!g_str_equal (p->netvm, "none") && p->mac == NULL)

@@ -725,13 +725,145 @@ test_create_move (void)
   close_connection (conn);
 }
 
+/* qvm-prefs on a real VM: PVH boots a kernel from the kernels folder,
+ * kernel '' with HVM boots the disk again, and a MAC set with the old
+ * "-s" form is the one the guest's DHCP request uses.
+ */
+static void
+test_prefs_boot (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *image = g_build_filename (workdir, "prefs-root.img", NULL);
+  g_autofree char *src = g_build_filename (fixture_dir, "boot-disk.img", NULL);
+  g_autofree char *log = g_build_filename (workdir, "prefs-serial.log", NULL);
+  g_autofree char *kernels = g_build_filename (workdir, "vm-kernels", NULL);
+  g_autofree char *kdir = g_build_filename (kernels, "6.1-fixture", NULL);
+  g_autofree char *mac = tsr_mac_generate (NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *before = NULL;
+  gsize len;
+  int status;
+
+  remove_vm_and_volumes (handle, "tsr-it-prefs");
+  ensure_test_network (conn);
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (image, contents, len, NULL));
+  g_clear_pointer (&contents, g_free);
+
+  /* A kernels folder like /var/lib/qubes/vm-kernels, with the fixture kernel. */
+  g_mkdir_with_parents (kdir, 0755);
+  {
+    const char *names[][2] = { { "vmlinuz", "vmlinuz" }, { "initramfs.img", "initramfs" } };
+
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autofree char *from = g_build_filename (workdir, names[i][0], NULL);
+        g_autofree char *to = g_build_filename (kdir, names[i][1], NULL);
+
+        g_assert_true (g_file_get_contents (from, &contents, &len, NULL));
+        g_assert_true (g_file_set_contents (to, contents, len, NULL));
+        g_chmod (to, 0644);
+        g_clear_pointer (&contents, g_free);
+      }
+  }
+  g_setenv ("TESSERA_KERNELS_DIR", kernels, TRUE);
+
+  out = run_cli ("qvm-create", &status, "--hvm", "tsr-it-prefs", "--label", "blue",
+                 "--root-copy-from", image, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  log_serial (handle, "tsr-it-prefs", log);
+
+  /* PV needs a Xen host: refused, nothing changed. */
+  before = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "virt_mode", "pv", NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) != 0);
+  g_clear_pointer (&out, g_free);
+  xml = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_cmpstr (xml, ==, before);
+  g_clear_pointer (&xml, g_free);
+
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "kernel", "6.1-fixture", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "virt_mode", "pvh", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "virt_mode", NULL);
+  g_assert_cmpstr (out, ==, "pvh\n");
+  g_clear_pointer (&out, g_free);
+
+  out = run_cli ("qvm-start", &status, "tsr-it-prefs", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from kernel"), 120);
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 120);
+  out = run_cli ("qvm-shutdown", &status, "--wait", "tsr-it-prefs", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  /* Back to the disk, and a fixed MAC, the way the Qubes page writes it. */
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "virt_mode", "hvm", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "kernel", "", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  {
+    g_autofree char *upper = g_ascii_strup (mac, -1);
+
+    out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "-s", "mac", upper, NULL);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_clear_pointer (&out, g_free);
+  }
+  out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, mac));
+  {
+    /* "mac  -  …": set, not the default any more. */
+    g_autofree char *line = g_strdup_printf ("-  %s", mac);
+
+    g_assert_nonnull (strstr (out, line));
+  }
+  g_clear_pointer (&out, g_free);
+
+  xml = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_null (strstr (xml, "<kernel>"));
+  g_assert_nonnull (strstr (xml, mac));
+  g_clear_pointer (&xml, g_free);
+
+  g_unlink (log);
+  out = run_cli ("qvm-start", &status, "tsr-it-prefs", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+  {
+    TsrVm *vm;
+
+    WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-prefs")) != NULL &&
+                g_strcmp0 (tsr_vm_get_mac (vm), mac) == 0 && tsr_vm_get_ip (vm) != NULL, 30);
+    expected = g_strdup_printf ("TESSERA-GUEST: ip=%s mask=%s router=none mac=%s",
+                                tsr_vm_get_ip (vm), tsr_vm_get_netmask (vm), mac);
+  }
+  POLL_UNTIL (file_contains (log, expected), 120);
+
+  out = run_cli ("qvm-kill", &status, "tsr-it-prefs", NULL);
+  remove_vm_and_volumes (handle, "tsr-it-prefs");
+  g_unsetenv ("TESSERA_KERNELS_DIR");
+  close_connection (conn);
+}
+
 static void
 test_cleanup_network (void)
 {
   virConnectPtr handle = virConnectOpen (URI);
   virNetworkPtr net;
   const char *domains[] = { "tsr-it-dhcp", "tsr-it-acpi", "tsr-it-restart", "my-new-vm",
-                            "tsr-it-moved" };
+                            "tsr-it-moved", "tsr-it-prefs" };
 
   for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
     remove_vm_and_volumes (handle, domains[i]);
@@ -798,6 +930,7 @@ main (int    argc,
   g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);
   g_test_add_func ("/integration/create/install-from-iso", test_create_install);
   g_test_add_func ("/integration/create/root-move-from", test_create_move);
+  g_test_add_func ("/integration/prefs/pvh-kernel-and-mac", test_prefs_boot);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
   g_test_add_func ("/integration/zz/cleanup", test_cleanup_network);
 
