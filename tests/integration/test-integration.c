@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -857,6 +858,58 @@ test_prefs_boot (void)
   close_connection (conn);
 }
 
+/* Ctrl+C while qvm-create copies a root image: nothing is left behind, and
+ * the image is untouched.
+ */
+static void
+test_create_cancel (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *image = g_build_filename (workdir, "big-root.img", NULL);
+  g_autofree char *qvm_create = g_build_filename (cli_dir, "qvm-create", NULL);
+  g_autofree char *dd = g_strdup_printf ("dd if=/dev/urandom of=%s bs=1M count=768 status=none", image);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  virStoragePoolPtr pool;
+  virStorageVolPtr vol;
+  struct stat st;
+
+  remove_vm_and_volumes (handle, "tsr-it-cancel");
+  ensure_test_network (conn);
+  g_assert_true (g_spawn_command_line_sync (dd, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (truncate (image, 4LL << 30), ==, 0);
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, qvm_create,
+                           "--connect=" URI, "--hvm", "tsr-it-cancel", "--label", "red",
+                           "--root-copy-from", image, NULL);
+  g_assert_no_error (error);
+
+  /* Wait until the copy is under way: the volume exists. */
+  POLL_UNTIL ((pool = virStoragePoolLookupByName (handle, "tessera")) != NULL &&
+              (virStoragePoolRefresh (pool, 0), vol = virStorageVolLookupByName (pool, "tsr-it-cancel-root.img")) != NULL,
+              60);
+  virStorageVolFree (vol);
+  virStoragePoolFree (pool);
+  g_subprocess_send_signal (proc, SIGINT);
+  g_assert_true (g_subprocess_wait (proc, NULL, NULL));
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 1);
+
+  g_assert_null (virDomainLookupByName (handle, "tsr-it-cancel"));
+  pool = virStoragePoolLookupByName (handle, "tessera");
+  virStoragePoolRefresh (pool, 0);
+  g_assert_null (virStorageVolLookupByName (pool, "tsr-it-cancel-root.img"));
+  virStoragePoolFree (pool);
+  virResetLastError ();
+  g_assert_cmpint (stat (image, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 4LL << 30);
+
+  g_unlink (image);
+  close_connection (conn);
+}
+
 static void
 test_cleanup_network (void)
 {
@@ -930,6 +983,7 @@ main (int    argc,
   g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);
   g_test_add_func ("/integration/create/install-from-iso", test_create_install);
   g_test_add_func ("/integration/create/root-move-from", test_create_move);
+  g_test_add_func ("/integration/create/cancel-copy", test_create_cancel);
   g_test_add_func ("/integration/prefs/pvh-kernel-and-mac", test_prefs_boot);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
   g_test_add_func ("/integration/zz/cleanup", test_cleanup_network);
