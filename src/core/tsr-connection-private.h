@@ -10,6 +10,62 @@ G_BEGIN_DECLS
 
 typedef struct _TsrEventCtx TsrEventCtx;
 
+/* Shared by the files of TsrConnection (tsr-connection.c: open, load,
+ * events, reconnect; tsr-connection-actions.c: lifecycle, networks and
+ * reservations).
+ */
+struct _TsrConnection
+{
+  GObject             parent_instance;
+
+  char               *uri;
+  TsrConnectionState  state;
+  GError             *last_error;
+  gboolean            loaded;
+
+  virConnectPtr       conn;
+  TsrEventCtx        *ctx;
+  int                 lifecycle_id;
+  int                 network_id;
+
+  GListStore         *vms;
+  GHashTable         *by_uuid;    /* uuid -> TsrVm (borrowed from vms) */
+  GHashTable         *domains;    /* uuid -> virDomainPtr */
+  GHashTable         *networks;   /* name -> TsrNetworkInfo */
+  GHashTable         *agent_ips;  /* uuid -> char* ip/prefix from the guest agent or ARP */
+  GHashTable         *generation; /* uuid -> event counter */
+  GHashTable         *pending_refresh;
+  guint               refresh_idle;
+
+  GCancellable       *cancellable;
+  guint               reconnect_source;
+  guint               reconnect_delay;
+  guint               first_delay;
+  guint               max_delay;
+  gboolean            closed_by_user;
+
+  GMutex              reserve_lock;
+};
+
+static inline void
+conn_unref (virConnectPtr conn)
+{
+  virConnectClose (conn);
+}
+
+static inline void
+dom_unref (virDomainPtr dom)
+{
+  virDomainFree (dom);
+}
+
+void            _tsr_connection_store_network       (TsrConnection  *self,
+                                                     TsrNetworkInfo *info);
+void            _tsr_connection_recompute_addresses (TsrConnection  *self,
+                                                     const char     *network);
+TsrNetworkInfo *_tsr_fetch_network_info             (virNetworkPtr   net,
+                                                     GError        **error);
+
 /* For tests only: the raw libvirt handle, to make changes behind the
  * connection's back and watch them arrive as events. NULL while
  * disconnected.

@@ -25,38 +25,6 @@
  */
 static const guint lease_retry_seconds[] = { 2, 4, 8, 16, 30 };
 
-struct _TsrConnection
-{
-  GObject             parent_instance;
-
-  char               *uri;
-  TsrConnectionState  state;
-  GError             *last_error;
-  gboolean            loaded;
-
-  virConnectPtr       conn;
-  TsrEventCtx        *ctx;
-  int                 lifecycle_id;
-  int                 network_id;
-
-  GListStore         *vms;
-  GHashTable         *by_uuid;    /* uuid -> TsrVm (borrowed from vms) */
-  GHashTable         *domains;    /* uuid -> virDomainPtr */
-  GHashTable         *networks;   /* name -> TsrNetworkInfo */
-  GHashTable         *agent_ips;  /* uuid -> char* ip/prefix from the guest agent or ARP */
-  GHashTable         *generation; /* uuid -> event counter */
-  GHashTable         *pending_refresh;
-  guint               refresh_idle;
-
-  GCancellable       *cancellable;
-  guint               reconnect_source;
-  guint               reconnect_delay;
-  guint               first_delay;
-  guint               max_delay;
-  gboolean            closed_by_user;
-
-  GMutex              reserve_lock;
-};
 
 G_DEFINE_FINAL_TYPE (TsrConnection, tsr_connection, G_TYPE_OBJECT)
 
@@ -74,8 +42,6 @@ static void schedule_reconnect          (TsrConnection *self);
 static void drop_handle                 (TsrConnection *self);
 static void schedule_refresh            (TsrConnection *self,
                                          const char    *uuid);
-static void recompute_addresses         (TsrConnection *self,
-                                         const char    *network);
 static void refresh_network             (TsrConnection *self,
                                          const char    *name,
                                          guint          attempt);
@@ -141,18 +107,6 @@ tsr_init (void)
       virSetErrorFunc (NULL, silent_error_handler);
       g_once_init_leave (&initialized, 1);
     }
-}
-
-static void
-conn_unref (virConnectPtr conn)
-{
-  virConnectClose (conn);
-}
-
-static void
-dom_unref (virDomainPtr dom)
-{
-  virDomainFree (dom);
 }
 
 static TsrVmState
@@ -256,8 +210,8 @@ load_domains_thread (gpointer user_data)
   return NULL;
 }
 
-static TsrNetworkInfo *
-fetch_network_info (virNetworkPtr   net,
+TsrNetworkInfo *
+_tsr_fetch_network_info (virNetworkPtr   net,
                     GError        **error)
 {
   g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
@@ -414,7 +368,7 @@ load_worker (GTask        *task,
   data->networks = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   for (int i = 0; i < n_nets; i++)
     {
-      TsrNetworkInfo *info = fetch_network_info (nets[i], NULL);
+      TsrNetworkInfo *info = _tsr_fetch_network_info (nets[i], NULL);
 
       if (info != NULL)
         g_ptr_array_add (data->networks, info);
@@ -499,8 +453,8 @@ apply_domain_result (TsrConnection *self,
                           g_steal_pointer (&r->agent_ip));
 }
 
-static void
-store_network (TsrConnection  *self,
+void
+_tsr_connection_store_network (TsrConnection  *self,
                TsrNetworkInfo *info)
 {
   g_hash_table_replace (self->networks, g_strdup (info->name), info);
@@ -565,7 +519,7 @@ load_done_cb (GObject      *object,
 
   g_hash_table_remove_all (self->networks);
   while (data->networks->len > 0)
-    store_network (self, g_ptr_array_steal_index_fast (data->networks, 0));
+    _tsr_connection_store_network (self, g_ptr_array_steal_index_fast (data->networks, 0));
 
   /* After a reconnect the list is reconciled, not rebuilt: rows that still
    * exist keep their objects, so selections and open dialogs survive.
@@ -601,7 +555,7 @@ load_done_cb (GObject      *object,
    * new ones.
    */
   if (g_hash_table_size (data->known) > 0)
-    recompute_addresses (self, NULL);
+    _tsr_connection_recompute_addresses (self, NULL);
 
   set_last_error (self, NULL);
   self->reconnect_delay = self->first_delay;
@@ -998,7 +952,7 @@ network_event_cb (virConnectPtr  conn,
   if (event == VIR_NETWORK_EVENT_UNDEFINED)
     {
       g_hash_table_remove (self->networks, name);
-      recompute_addresses (self, name);
+      _tsr_connection_recompute_addresses (self, name);
     }
   else
     refresh_network (self, name, G_N_ELEMENTS (lease_retry_seconds));
@@ -1103,7 +1057,7 @@ refresh_done_cb (GObject      *object,
     TsrVm *vm = g_hash_table_lookup (self->by_uuid, data->uuid);
 
     if (vm != NULL)
-      recompute_addresses (self, tsr_vm_get_netvm (vm));
+      _tsr_connection_recompute_addresses (self, tsr_vm_get_netvm (vm));
   }
 }
 
@@ -1191,7 +1145,7 @@ network_worker (GTask        *task,
       return;
     }
 
-  data->info = fetch_network_info (net, &error);
+  data->info = _tsr_fetch_network_info (net, &error);
   virNetworkFree (net);
   if (data->info == NULL)
     g_task_return_error (task, error);
@@ -1248,8 +1202,8 @@ network_done_cb (GObject      *object,
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     return;
 
-  store_network (self, g_steal_pointer (&data->info));
-  recompute_addresses (self, data->name);
+  _tsr_connection_store_network (self, g_steal_pointer (&data->info));
+  _tsr_connection_recompute_addresses (self, data->name);
 
   if (data->attempt < G_N_ELEMENTS (lease_retry_seconds) &&
       vm_lacks_address_on (self, data->name))
@@ -1347,8 +1301,8 @@ compute_address_in (GHashTable *networks,
   tsr_vm_set_address (vm, NULL, NULL, NULL);
 }
 
-static void
-recompute_addresses (TsrConnection *self,
+void
+_tsr_connection_recompute_addresses (TsrConnection *self,
                      const char    *network)
 {
   GHashTableIter iter;
@@ -1360,679 +1314,6 @@ recompute_addresses (TsrConnection *self,
       if (network == NULL || g_strcmp0 (tsr_vm_get_netvm (value), network) == 0)
         compute_address (self, value);
     }
-}
-
-/* Lifecycle operations */
-
-typedef enum
-{
-  OP_START,
-  OP_SHUTDOWN,
-  OP_FORCE_OFF,
-} LifecycleOp;
-
-typedef struct
-{
-  virDomainPtr  dom;
-  LifecycleOp   op;
-  char         *name;
-} LifecycleData;
-
-static void
-lifecycle_data_free (LifecycleData *data)
-{
-  g_clear_pointer (&data->dom, dom_unref);
-  g_free (data->name);
-  g_free (data);
-}
-
-static void
-lifecycle_worker (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
-{
-  LifecycleData *data = task_data;
-  GError *error = NULL;
-  g_autofree char *what = NULL;
-  int ret = -1;
-
-  switch (data->op)
-    {
-    case OP_START:
-      ret = virDomainCreate (data->dom);
-      what = g_strdup_printf (_("Could not start “%s”"), data->name);
-      break;
-    case OP_SHUTDOWN:
-      ret = virDomainShutdown (data->dom);
-      what = g_strdup_printf (_("Could not shut down “%s”"), data->name);
-      break;
-    case OP_FORCE_OFF:
-      ret = virDomainDestroy (data->dom);
-      what = g_strdup_printf (_("Could not force off “%s”"), data->name);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  if (ret < 0)
-    {
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-    }
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-run_lifecycle (TsrConnection       *self,
-               TsrVm               *vm,
-               LifecycleOp          op,
-               gpointer             source_tag,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
-{
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  virDomainPtr dom = g_hash_table_lookup (self->domains, tsr_vm_get_uuid (vm));
-  LifecycleData *data;
-
-  g_task_set_source_tag (task, source_tag);
-
-  if (self->conn == NULL || dom == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), self->uri);
-      return;
-    }
-
-  if (op == OP_START && tsr_vm_is_active (vm))
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                               _("“%s” is already running."), tsr_vm_get_name (vm));
-      return;
-    }
-  if (op != OP_START && !tsr_vm_is_active (vm))
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING,
-                               _("“%s” is not running."), tsr_vm_get_name (vm));
-      return;
-    }
-
-  data = g_new0 (LifecycleData, 1);
-  data->dom = dom;
-  virDomainRef (dom);
-  data->op = op;
-  data->name = g_strdup (tsr_vm_get_name (vm));
-  g_task_set_task_data (task, data, (GDestroyNotify) lifecycle_data_free);
-  g_task_run_in_thread (task, lifecycle_worker);
-}
-
-void
-tsr_connection_start_vm_async (TsrConnection       *self,
-                               TsrVm               *vm,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_START, tsr_connection_start_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_start_vm_finish (TsrConnection  *self,
-                                GAsyncResult   *result,
-                                GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_shutdown_vm_async (TsrConnection       *self,
-                                  TsrVm               *vm,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_SHUTDOWN, tsr_connection_shutdown_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_shutdown_vm_finish (TsrConnection  *self,
-                                   GAsyncResult   *result,
-                                   GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_force_off_vm_async (TsrConnection       *self,
-                                   TsrVm               *vm,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_FORCE_OFF, tsr_connection_force_off_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_force_off_vm_finish (TsrConnection  *self,
-                                    GAsyncResult   *result,
-                                    GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* Managed network and address reservations */
-
-typedef struct
-{
-  virConnectPtr   conn;
-  char           *network;
-  char           *mac;
-  char           *vm_name;
-  gboolean        isolated;
-  char           *ip;
-  TsrNetworkInfo *info;
-} NetOpData;
-
-static void
-net_op_data_free (NetOpData *data)
-{
-  g_clear_pointer (&data->conn, conn_unref);
-  g_free (data->network);
-  g_free (data->mac);
-  g_free (data->vm_name);
-  g_free (data->ip);
-  g_clear_pointer (&data->info, tsr_network_info_free);
-  g_free (data);
-}
-
-static NetOpData *
-net_op_data_new (TsrConnection *self,
-                 const char    *network,
-                 const char    *mac)
-{
-  NetOpData *data = g_new0 (NetOpData, 1);
-
-  data->conn = self->conn;
-  virConnectRef (data->conn);
-  data->network = g_strdup (network);
-  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
-  return data;
-}
-
-/* The managed network is 10.137.0.0/24; other Tessera networks (the test
- * network among them) take the next free 10.137.N.0/24.
- */
-static char *
-pick_subnet (virConnectPtr  conn,
-             const char    *name)
-{
-  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  virNetworkPtr *nets = NULL;
-  int n;
-
-  if (g_strcmp0 (name, TSR_MANAGED_NETWORK_NAME) == 0)
-    return g_strdup ("10.137.0");
-
-  n = virConnectListAllNetworks (conn, &nets, 0);
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *xml = virNetworkGetXMLDesc (nets[i], 0);
-      g_autoptr(TsrNetworkInfo) info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-
-      if (info != NULL && info->gateway != NULL)
-        {
-          char *dot = strrchr (info->gateway, '.');
-
-          if (dot != NULL)
-            g_hash_table_add (used, g_strndup (info->gateway, dot - info->gateway));
-        }
-      virNetworkFree (nets[i]);
-    }
-  free (nets);
-
-  for (guint i = 1; i < 255; i++)
-    {
-      g_autofree char *candidate = g_strdup_printf ("10.137.%u", i);
-
-      if (!g_hash_table_contains (used, candidate))
-        return g_steal_pointer (&candidate);
-    }
-
-  return NULL;
-}
-
-static void
-ensure_network_worker (GTask        *task,
-                       gpointer      source_object,
-                       gpointer      task_data,
-                       GCancellable *cancellable)
-{
-  NetOpData *data = task_data;
-  virNetworkPtr net;
-  GError *error = NULL;
-
-  net = virNetworkLookupByName (data->conn, data->network);
-  if (net == NULL)
-    {
-      g_autofree char *subnet = pick_subnet (data->conn, data->network);
-      g_autofree char *xml = NULL;
-
-      if (subnet == NULL)
-        {
-          g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
-                                   _("No free 10.137.N.0/24 subnet is left for network “%s”: "
-                                     "remove an unused libvirt network."), data->network);
-          return;
-        }
-
-      xml = tsr_network_build_managed_xml (data->network, subnet, data->isolated);
-      net = virNetworkDefineXML (data->conn, xml);
-      if (net == NULL)
-        {
-          tsr_error_set_from_libvirt (&error, _("Could not define the network"));
-          g_task_return_error (task, error);
-          return;
-        }
-      virNetworkSetAutostart (net, 1);
-    }
-
-  if (virNetworkIsActive (net) != 1 && virNetworkCreate (net) < 0)
-    {
-      g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
-
-      tsr_error_set_from_libvirt (&error, what);
-      virNetworkFree (net);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  data->info = fetch_network_info (net, &error);
-  virNetworkFree (net);
-  if (data->info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-net_op_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  TsrConnection *self = TSR_CONNECTION (object);
-  g_autoptr(GTask) task = user_data;
-  NetOpData *data = g_task_get_task_data (G_TASK (result));
-  GError *error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (data->info != NULL)
-    {
-      store_network (self, g_steal_pointer (&data->info));
-      recompute_addresses (self, data->network);
-    }
-
-  if (data->ip != NULL)
-    g_task_return_pointer (task, g_steal_pointer (&data->ip), g_free);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-run_net_op (TsrConnection       *self,
-            NetOpData           *data,
-            GTaskThreadFunc      worker,
-            gpointer             source_tag,
-            GCancellable        *cancellable,
-            GAsyncReadyCallback  callback,
-            gpointer             user_data)
-{
-  GTask *outer = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, net_op_done_cb, outer);
-
-  g_task_set_source_tag (outer, source_tag);
-  g_task_set_source_tag (task, worker);
-  g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
-  g_task_run_in_thread (task, worker);
-}
-
-static gboolean
-check_connected (TsrConnection        *self,
-                 GAsyncReadyCallback   callback,
-                 gpointer              user_data,
-                 gpointer              source_tag)
-{
-  g_autoptr(GTask) task = NULL;
-
-  if (self->conn != NULL)
-    return TRUE;
-
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
-  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                           _("Not connected to %s: wait until Tessera has reconnected, then "
-                             "try again."), self->uri);
-  return FALSE;
-}
-
-void
-tsr_connection_ensure_network_async (TsrConnection       *self,
-                                     const char          *name,
-                                     gboolean             isolated,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
-{
-  NetOpData *data;
-
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-
-  if (!check_connected (self, callback, user_data, tsr_connection_ensure_network_async))
-    return;
-
-  data = net_op_data_new (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL);
-  data->isolated = isolated;
-  run_net_op (self, data, ensure_network_worker, tsr_connection_ensure_network_async,
-              cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_ensure_network_finish (TsrConnection  *self,
-                                      GAsyncResult   *result,
-                                      GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static TsrNetworkInfo *
-read_network_for_update (virNetworkPtr   net,
-                         GError        **error)
-{
-  TsrNetworkInfo *info = fetch_network_info (net, error);
-  g_autofree char *inactive_xml = NULL;
-  g_autoptr(TsrNetworkInfo) inactive = NULL;
-
-  if (info == NULL)
-    return NULL;
-
-  /* Reservations made only in the persistent definition count as taken too. */
-  inactive_xml = virNetworkGetXMLDesc (net, VIR_NETWORK_XML_INACTIVE);
-  inactive = inactive_xml ? tsr_network_info_new_from_xml (inactive_xml, NULL) : NULL;
-  for (guint i = 0; inactive != NULL && i < inactive->hosts->len; i++)
-    {
-      TsrDhcpHost *host = g_ptr_array_index (inactive->hosts, i);
-
-      if (tsr_network_info_find_host (info, host->mac) == NULL)
-        {
-          TsrDhcpHost *copy = g_new0 (TsrDhcpHost, 1);
-
-          copy->mac = g_strdup (host->mac);
-          copy->ip = g_strdup (host->ip);
-          copy->name = g_strdup (host->name);
-          g_ptr_array_add (info->hosts, copy);
-        }
-    }
-  tsr_network_info_reindex (info);
-
-  return info;
-}
-
-/* Reserves the lowest free address for MAC on NETWORK, live and
- * persistent. Blocking: workers only. Serialised by LOCK so that two
- * reservations made at once cannot pick the same address.
- */
-gboolean
-tsr_reserve_address_sync (GMutex           *lock,
-                          virConnectPtr     conn,
-                          const char       *network,
-                          const char       *mac,
-                          const char       *vm_name,
-                          char            **ip_out,
-                          TsrNetworkInfo  **info_out,
-                          GError          **error)
-{
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
-  g_autoptr(TsrNetworkInfo) info = NULL;
-  g_autofree char *host_xml = NULL;
-  g_autofree char *name = g_strdup (vm_name);
-  g_autofree char *ip = NULL;
-  const TsrDhcpHost *existing;
-  virNetworkPtr net;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
-
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
-
-  if (!(info = read_network_for_update (net, error)))
-    goto failed;
-
-  existing = tsr_network_info_find_host (info, mac);
-  if (existing != NULL && existing->ip != NULL)
-    {
-      /* Already reserved for this MAC: nothing to change. */
-      *ip_out = g_strdup (existing->ip);
-      if (info_out != NULL)
-        *info_out = g_steal_pointer (&info);
-      virNetworkFree (net);
-      return TRUE;
-    }
-
-  if (!(ip = tsr_network_info_next_free_ip (info, error)))
-    goto failed;
-
-  /* libvirt refuses a second entry with the same host name; a stale one
-   * (from a VM removed behind Tessera's back) must not block the
-   * reservation, which then goes without a name.
-   */
-  for (guint i = 0; name != NULL && i < info->hosts->len; i++)
-    {
-      const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
-
-      if (g_strcmp0 (host->name, name) == 0)
-        g_clear_pointer (&name, g_free);
-    }
-
-  host_xml = tsr_network_build_host_xml (mac, name, ip);
-  if (info->active)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
-    {
-      g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
-                                               ip, mac, network);
-
-      tsr_error_set_from_libvirt (error, what);
-      goto failed;
-    }
-
-  if (info_out != NULL)
-    *info_out = read_network_for_update (net, NULL);
-  *ip_out = g_steal_pointer (&ip);
-  virNetworkFree (net);
-  return TRUE;
-
-failed:
-  virNetworkFree (net);
-  return FALSE;
-}
-
-static void
-reserve_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  TsrConnection *self = source_object;
-  NetOpData *data = task_data;
-  GError *error = NULL;
-
-  if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                data->vm_name, &data->ip, &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-void
-tsr_connection_reserve_address_async (TsrConnection       *self,
-                                      const char          *network,
-                                      const char          *mac,
-                                      const char          *vm_name,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
-{
-  g_autoptr(GError) error = NULL;
-  NetOpData *data;
-
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (network != NULL);
-
-  if (!tsr_validate_mac (mac, &error))
-    {
-      g_task_report_error (self, callback, user_data, tsr_connection_reserve_address_async,
-                           g_steal_pointer (&error));
-      return;
-    }
-
-  if (!check_connected (self, callback, user_data, tsr_connection_reserve_address_async))
-    return;
-
-  data = net_op_data_new (self, network, mac);
-  data->vm_name = g_strdup (vm_name);
-  run_net_op (self, data, reserve_worker, tsr_connection_reserve_address_async,
-              cancellable, callback, user_data);
-}
-
-char *
-tsr_connection_reserve_address_finish (TsrConnection  *self,
-                                       GAsyncResult   *result,
-                                       GError        **error)
-{
-  g_return_val_if_fail (G_IS_TASK (result), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-gboolean
-tsr_release_address_sync (GMutex           *lock,
-                          virConnectPtr     conn,
-                          const char       *network,
-                          const char       *mac,
-                          TsrNetworkInfo  **info_out,
-                          GError          **error)
-{
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
-  g_autoptr(TsrNetworkInfo) info = NULL;
-  const TsrDhcpHost *host;
-  virNetworkPtr net;
-
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
-
-  if (!(info = read_network_for_update (net, error)))
-    {
-      virNetworkFree (net);
-      return FALSE;
-    }
-
-  host = tsr_network_info_find_host (info, mac);
-  if (host != NULL)
-    {
-      g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
-      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
-
-      if (info->active)
-        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-
-      if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
-                            VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
-        {
-          tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
-          virNetworkFree (net);
-          return FALSE;
-        }
-    }
-
-  if (info_out != NULL)
-    *info_out = read_network_for_update (net, NULL);
-  virNetworkFree (net);
-  return TRUE;
-}
-
-static void
-release_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  TsrConnection *self = source_object;
-  NetOpData *data = task_data;
-  GError *error = NULL;
-
-  if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-void
-tsr_connection_release_address_async (TsrConnection       *self,
-                                      const char          *network,
-                                      const char          *mac,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (network != NULL);
-  g_return_if_fail (mac != NULL);
-
-  if (!check_connected (self, callback, user_data, tsr_connection_release_address_async))
-    return;
-
-  run_net_op (self, net_op_data_new (self, network, mac), release_worker,
-              tsr_connection_release_address_async, cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_release_address_finish (TsrConnection  *self,
-                                       GAsyncResult   *result,
-                                       GError        **error)
-{
-  g_return_val_if_fail (G_IS_TASK (result), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* GObject */
@@ -2261,8 +1542,8 @@ tsr_connection_take_network_info (TsrConnection  *self,
   {
     g_autofree char *name = g_strdup (info->name);
 
-    store_network (self, info);
-    recompute_addresses (self, name);
+    _tsr_connection_store_network (self, info);
+    _tsr_connection_recompute_addresses (self, name);
   }
 }
 
