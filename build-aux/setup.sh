@@ -26,6 +26,10 @@ packages=(
   xvfb xauth dbus
   desktop-file-utils appstream gettext libglib2.0-dev-bin
   busybox-static cpio iproute2 iptables binutils
+  # fuzzing the OVF/tar reader (libFuzzer), zip appliances in the import tests
+  clang libclang-rt-14-dev zip
+  # the clone benchmark compares with virt-clone
+  virtinst
 )
 
 # Extra packages the test fixtures need, one per line; '#' starts a comment.
