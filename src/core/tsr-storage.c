@@ -115,6 +115,18 @@ tsr_image_info (const char  *path,
       return FALSE;
     }
 
+  /* An image that reads another file (a qcow2 backing file or external
+   * data file) could pull any host file into the VM: refused.
+   */
+  if (strstr (out, "\"backing-filename\"") != NULL || strstr (out, "\"data-file\"") != NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” depends on another image file (a backing or data file): convert it "
+                     "to a standalone image first (qemu-img convert -O qcow2)."), path);
+      g_clear_pointer (format, g_free);
+      return FALSE;
+    }
+
   p = strstr (out, "\"virtual-size\": ");
   if (p == NULL)
     goto unknown;

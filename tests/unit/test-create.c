@@ -272,6 +272,38 @@ test_create_invalid (void)
   close_connection (conn);
 }
 
+/* A qcow2 image with a backing file could read any host file: refused. */
+static void
+test_create_backing_file (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autofree char *dir = g_dir_make_tmp ("tessera-backing-XXXXXX", NULL);
+  g_autofree char *base = g_build_filename (dir, "base.qcow2", NULL);
+  g_autofree char *overlay = g_build_filename (dir, "overlay.qcow2", NULL);
+  g_autofree char *cmd1 = g_strdup_printf ("qemu-img create -q -f qcow2 %s 16M", base);
+  g_autofree char *cmd2 = g_strdup_printf ("qemu-img create -q -f qcow2 -b %s -F qcow2 %s", base, overlay);
+  g_autofree char *before = snapshot (conn);
+  g_autofree char *after = NULL;
+  g_autoptr(TsrCreateSpec) spec = base_spec ("backed-vm");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+
+  g_assert_true (g_spawn_command_line_sync (cmd1, NULL, NULL, NULL, NULL));
+  g_assert_true (g_spawn_command_line_sync (cmd2, NULL, NULL, NULL, NULL));
+  spec->root_copy_from = g_strdup (overlay);
+  name = create (conn, spec, NULL, &error);
+  g_assert_null (name);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "backing"));
+  after = snapshot (conn);
+  g_assert_cmpstr (after, ==, before);
+
+  g_unlink (overlay);
+  g_unlink (base);
+  g_rmdir (dir);
+  close_connection (conn);
+}
+
 static void
 test_create_cancelled (void)
 {
@@ -430,6 +462,7 @@ main (int    argc,
   g_test_add_func ("/create/ok", test_create_ok);
   g_test_add_func ("/create/invalid", test_create_invalid);
   g_test_add_func ("/create/cancelled", test_create_cancelled);
+  g_test_add_func ("/create/backing-file", test_create_backing_file);
   g_test_add_func ("/media/parse", test_media_parse);
   g_test_add_func ("/media/start", test_media_start);
 
