@@ -17,10 +17,15 @@ struct _TsrVmCell
   TsrVm     *vm;
   char      *field;
 
-  GtkWidget *mark;
+  GtkWidget *mark;        /* only in the label and state columns */
   GtkWidget *label;
   char      *mark_class;
-  gboolean   monospace;
+  guint      monospace : 1;
+  guint      is_label : 1;
+  guint      is_state : 1;
+  guint      is_name : 1;
+  guint      is_network : 1;
+  guint      dim : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TsrVmCell, tsr_vm_cell, GTK_TYPE_WIDGET)
@@ -136,6 +141,8 @@ static void
 set_mark_class (TsrVmCell  *self,
                 const char *css_class)
 {
+  g_assert (self->mark != NULL);
+
   if (g_strcmp0 (self->mark_class, css_class) == 0)
     return;
 
@@ -148,64 +155,87 @@ set_mark_class (TsrVmCell  *self,
 }
 
 static void
+set_dim (TsrVmCell *self,
+         gboolean   dim)
+{
+  if (self->dim == !!dim)
+    return;
+
+  self->dim = !!dim;
+  if (dim)
+    gtk_widget_add_css_class (self->label, "dim-label");
+  else
+    gtk_widget_remove_css_class (self->label, "dim-label");
+}
+
+static void
+set_monospace (TsrVmCell *self,
+               gboolean   monospace)
+{
+  if (monospace)
+    gtk_widget_add_css_class (self->label, "monospace");
+  else
+    gtk_widget_remove_css_class (self->label, "monospace");
+}
+
+/* Called for every row the list binds, so it changes only what differs:
+ * each text or style class change makes GTK measure and restyle the cell.
+ */
+static void
 tsr_vm_cell_update (TsrVmCell *self)
 {
   g_autofree char *value = NULL;
-  gboolean is_label;
-  gboolean is_state;
 
   if (self->vm == NULL || self->field == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->label), "");
-      gtk_widget_set_visible (self->mark, FALSE);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self), NULL);
+      if (self->mark != NULL)
+        gtk_widget_set_visible (self->mark, FALSE);
       return;
     }
 
-  is_label = strcmp (self->field, "label") == 0;
-  is_state = strcmp (self->field, "state") == 0;
   value = tsr_vm_dup_field_value (self->vm, self->field);
 
   /* The dash of an unknown value is the same in every column, so it is not
    * set in the monospace font of the address columns.
    */
-  if (value == NULL)
-    {
-      gtk_label_set_text (GTK_LABEL (self->label), "—");
-      gtk_widget_add_css_class (self->label, "dim-label");
-      gtk_widget_remove_css_class (self->label, "monospace");
-    }
-  else
-    {
-      if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (self->label)), value) != 0)
-        gtk_label_set_text (GTK_LABEL (self->label), value);
-      gtk_widget_remove_css_class (self->label, "dim-label");
-      if (self->monospace)
-        gtk_widget_add_css_class (self->label, "monospace");
-    }
+  if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (self->label)), value != NULL ? value : "—") != 0)
+    gtk_label_set_text (GTK_LABEL (self->label), value != NULL ? value : "—");
+  if (self->monospace)
+    set_monospace (self, value != NULL);
 
-  if (is_label)
+  if (self->is_label)
     set_mark_class (self, tsr_vm_get_label (self->vm));
-  else if (is_state)
+  else if (self->is_state)
     set_mark_class (self, state_class (tsr_vm_get_state (self->vm)));
-  gtk_widget_set_visible (self->mark, is_label || is_state);
+  if (self->mark != NULL)
+    gtk_widget_set_visible (self->mark, TRUE);
 
   /* A halted VM's state reads quieter than a running one's. */
-  if (is_state)
-    {
-      if (tsr_vm_is_active (self->vm))
-        gtk_widget_remove_css_class (self->label, "dim-label");
-      else
-        gtk_widget_add_css_class (self->label, "dim-label");
-    }
-
-  /* Long names are ellipsized; the tooltip shows them whole. */
-  if (strcmp (self->field, "name") == 0)
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self), value);
-  else if (strcmp (self->field, "network") == 0 && value == NULL)
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self), _("Not connected to a network"));
+  if (self->is_state)
+    set_dim (self, !tsr_vm_is_active (self->vm));
   else
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self), NULL);
+    set_dim (self, value == NULL);
+}
+
+/* The tooltip is worked out when it is asked for: setting a tooltip text
+ * on every bound cell would make GTK look for the pointer each time, a
+ * round trip to the display server per cell.
+ */
+static gboolean
+tsr_vm_cell_query_tooltip (GtkWidget  *widget,
+                           int         x,
+                           int         y,
+                           gboolean    keyboard_tooltip,
+                           GtkTooltip *tooltip)
+{
+  g_autofree char *text = tsr_vm_cell_dup_tooltip_text (TSR_VM_CELL (widget));
+
+  if (text == NULL)
+    return FALSE;
+
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
 }
 
 static void
@@ -223,7 +253,9 @@ tsr_vm_cell_dispose (GObject *object)
 {
   TsrVmCell *self = (TsrVmCell *) object;
 
-  tsr_vm_cell_set_vm (self, NULL);
+  if (self->vm != NULL)
+    g_signal_handlers_disconnect_by_func (self->vm, tsr_vm_cell_vm_notify_cb, self);
+  g_clear_object (&self->vm);
   g_clear_pointer (&self->mark, gtk_widget_unparent);
   g_clear_pointer (&self->label, gtk_widget_unparent);
 
@@ -310,6 +342,8 @@ tsr_vm_cell_class_init (TsrVmCellClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  widget_class->query_tooltip = tsr_vm_cell_query_tooltip;
+
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "tsrvmcell");
 }
@@ -320,11 +354,6 @@ tsr_vm_cell_init (TsrVmCell *self)
   GtkLayoutManager *layout = gtk_widget_get_layout_manager (GTK_WIDGET (self));
 
   gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (layout), 8);
-
-  self->mark = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  gtk_widget_set_valign (self->mark, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (self->mark, FALSE);
-  gtk_widget_set_parent (self->mark, GTK_WIDGET (self));
 
   self->label = g_object_new (GTK_TYPE_LABEL,
                               "xalign", 0.0f,
@@ -349,6 +378,16 @@ tsr_vm_cell_get_vm (TsrVmCell *self)
   return self->vm;
 }
 
+/**
+ * tsr_vm_cell_set_vm:
+ * @self: a #TsrVmCell
+ * @vm: (nullable): the VM to show
+ *
+ * Shows @vm and follows its changes. With %NULL the cell only stops
+ * following its VM and keeps showing what it showed: the list unbinds and
+ * binds a row again whenever its position or selection changes, mostly
+ * with the same VM, and the cell then changes nothing.
+ */
 void
 tsr_vm_cell_set_vm (TsrVmCell *self,
                     TsrVm     *vm)
@@ -365,12 +404,14 @@ tsr_vm_cell_set_vm (TsrVmCell *self,
   g_set_object (&self->vm, vm);
 
   if (vm != NULL)
-    g_signal_connect_object (vm, "notify",
-                             G_CALLBACK (tsr_vm_cell_vm_notify_cb),
-                             self,
-                             G_CONNECT_SWAPPED);
+    {
+      g_signal_connect_object (vm, "notify",
+                               G_CALLBACK (tsr_vm_cell_vm_notify_cb),
+                               self,
+                               G_CONNECT_SWAPPED);
+      tsr_vm_cell_update (self);
+    }
 
-  tsr_vm_cell_update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VM]);
 }
 
@@ -404,15 +445,27 @@ tsr_vm_cell_set_field (TsrVmCell  *self,
     gtk_widget_add_css_class (GTK_WIDGET (self), field);
   self->monospace = info != NULL && info->monospace;
   if (!self->monospace)
-    gtk_widget_remove_css_class (self->label, "monospace");
+    set_monospace (self, FALSE);
+  self->is_label = g_strcmp0 (field, "label") == 0;
+  self->is_state = g_strcmp0 (field, "state") == 0;
+  self->is_name = g_strcmp0 (field, "name") == 0;
+  self->is_network = g_strcmp0 (field, "network") == 0;
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), self->is_name || self->is_network);
 
-  gtk_widget_remove_css_class (self->mark, "vm-label");
-  gtk_widget_remove_css_class (self->mark, "vm-state-mark");
-  set_mark_class (self, NULL);
-  if (g_strcmp0 (field, "label") == 0)
-    gtk_widget_add_css_class (self->mark, "vm-label");
-  else if (g_strcmp0 (field, "state") == 0)
-    gtk_widget_add_css_class (self->mark, "vm-state-mark");
+  /* Only the label and state columns have a mark; the other cells save the
+   * widget, since the list keeps some two thousand cells.
+   */
+  g_clear_pointer (&self->mark_class, g_free);
+  g_clear_pointer (&self->mark, gtk_widget_unparent);
+  if (self->is_label || self->is_state)
+    {
+      self->mark = g_object_new (GTK_TYPE_BOX,
+                                 "css-classes", (const char *[]) { self->is_label ? "vm-label" : "vm-state-mark", NULL },
+                                 "valign", GTK_ALIGN_CENTER,
+                                 "visible", FALSE,
+                                 NULL);
+      gtk_widget_insert_before (self->mark, GTK_WIDGET (self), self->label);
+    }
 
   tsr_vm_cell_update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIELD]);
@@ -430,4 +483,28 @@ tsr_vm_cell_get_text (TsrVmCell *self)
   g_return_val_if_fail (TSR_IS_VM_CELL (self), NULL);
 
   return gtk_label_get_text (GTK_LABEL (self->label));
+}
+
+/**
+ * tsr_vm_cell_dup_tooltip_text:
+ * @self: a #TsrVmCell
+ *
+ * Returns: (nullable): the tooltip the cell shows: a name in full, since
+ *   long ones are ellipsized, or why a VM has no network
+ */
+char *
+tsr_vm_cell_dup_tooltip_text (TsrVmCell *self)
+{
+  g_autofree char *value = NULL;
+
+  g_return_val_if_fail (TSR_IS_VM_CELL (self), NULL);
+
+  if (self->vm == NULL || !(self->is_name || self->is_network))
+    return NULL;
+
+  value = tsr_vm_dup_field_value (self->vm, self->field);
+  if (self->is_name)
+    return g_steal_pointer (&value);
+
+  return value == NULL ? g_strdup (_("Not connected to a network")) : NULL;
 }

@@ -19,6 +19,7 @@ const char *tsr_vm_cell_get_field        (TsrVmCell  *self);
 void        tsr_vm_cell_set_field        (TsrVmCell  *self,
                                           const char *field);
 const char *tsr_vm_cell_get_text         (TsrVmCell  *self);
+char       *tsr_vm_cell_dup_tooltip_text (TsrVmCell  *self);
 
 gboolean    tsr_vm_field_is_valid        (const char *field);
 const char *tsr_vm_field_get_copy_label  (const char *field);

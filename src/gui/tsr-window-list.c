@@ -52,6 +52,53 @@ _tsr_window_get_column (TsrWindow  *self,
   return NULL;
 }
 
+/* Cells. The factories are GtkSignalListItemFactory rather than templates:
+ * a GtkBuilderListItemFactory parses its template again for every cell,
+ * and the list makes some two thousand cells when it fills.
+ */
+
+static const char *
+field_of_factory (TsrWindow          *self,
+                  GtkListItemFactory *factory)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
+    {
+      GtkColumnViewColumn *column = G_STRUCT_MEMBER (GtkColumnViewColumn *, self, columns[i].offset);
+
+      if (gtk_column_view_column_get_factory (column) == factory)
+        return columns[i].field;
+    }
+
+  g_return_val_if_reached (NULL);
+}
+
+void
+_tsr_window_cell_setup_cb (TsrWindow          *self,
+                           GtkListItem        *item,
+                           GtkListItemFactory *factory)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  gtk_list_item_set_child (item, tsr_vm_cell_new (field_of_factory (self, factory)));
+  self->n_cells++;
+}
+
+void
+_tsr_window_cell_bind_cb (TsrWindow          *self,
+                          GtkListItem        *item,
+                          GtkListItemFactory *factory)
+{
+  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), gtk_list_item_get_item (item));
+}
+
+void
+_tsr_window_cell_unbind_cb (TsrWindow          *self,
+                            GtkListItem        *item,
+                            GtkListItemFactory *factory)
+{
+  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), NULL);
+}
+
 /* Sorting */
 
 static int
@@ -224,6 +271,163 @@ _tsr_window_search_activate_cb (TsrWindow      *self,
     }
 }
 
+/* Filling the list. When its model grows, GtkColumnView (GTK 4.8) makes
+ * the widgets of up to some two hundred rows at once and lays them all out
+ * in the next frame: for a connection with many VMs, one long stall before
+ * anything moves. So a list that was empty gets its rows a few at a time,
+ * through the slice model between the sorted list and the view, until the
+ * view stops making row widgets; then the slice lets the whole list
+ * through, which costs little, as the view makes no widgets for the rows
+ * it would not show. The models the window works with, filtered and
+ * sorted, are complete all along.
+ *
+ * Rows are made in an idle between frames and laid out in the next frame,
+ * so the two halves of the work stall the main loop separately. (On X11,
+ * GDK measures the whole window in a high-priority idle right after the
+ * rows are made, so that half ends only when sources of default priority
+ * run again.) How many rows fit depends on the machine, and every row the
+ * view adds makes it measure all the others again: the batch follows what
+ * the last round took.
+ */
+
+#define FILL_FIRST_ROWS 6
+#define FILL_MAX_ROWS   32
+#define FILL_BUDGET     (10 * G_TIME_SPAN_MILLISECOND)
+
+static gboolean tsr_window_fill_idle_cb (gpointer user_data);
+
+static gboolean
+tsr_window_fill_made_cb (gpointer user_data)
+{
+  TsrWindow *self = user_data;
+
+  self->fill_probe = 0;
+  self->fill_make_time = g_get_monotonic_time () - self->fill_make_start;
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tsr_window_fill_before_paint_cb (TsrWindow     *self,
+                                 GdkFrameClock *clock)
+{
+  self->fill_frame_start = g_get_monotonic_time ();
+}
+
+static void
+tsr_window_fill_after_paint_cb (TsrWindow     *self,
+                                GdkFrameClock *clock)
+{
+  GTimeSpan spent;
+  guint64 rows;
+
+  /* Only a frame that laid out new rows says how costly they are. */
+  if (!self->fill_pending_layout || self->fill_source != 0)
+    return;
+
+  /* Should the frame come first, the rows' stall lasted until now. */
+  if (self->fill_probe != 0)
+    {
+      g_clear_handle_id (&self->fill_probe, g_source_remove);
+      self->fill_make_time = g_get_monotonic_time () - self->fill_make_start;
+    }
+
+  spent = MAX (MAX (g_get_monotonic_time () - self->fill_frame_start, self->fill_make_time), 1);
+  self->fill_pending_layout = FALSE;
+
+  /* Much of the time goes into the rows already there, so a round over
+   * budget halves the batch at most, and one under it grows it by half.
+   */
+  if (spent > FILL_BUDGET)
+    rows = MAX ((guint64) self->fill_rows * FILL_BUDGET / spent, self->fill_rows / 2);
+  else
+    rows = self->fill_rows + MAX (self->fill_rows / 2, 1);
+  self->fill_rows = CLAMP (rows, 1, FILL_MAX_ROWS);
+
+  self->fill_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, tsr_window_fill_idle_cb, self, NULL);
+}
+
+static void
+stop_filling (TsrWindow *self)
+{
+  g_clear_handle_id (&self->fill_source, g_source_remove);
+  g_clear_handle_id (&self->fill_probe, g_source_remove);
+
+  if (self->fill_clock != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->fill_clock, tsr_window_fill_before_paint_cb, self);
+      g_signal_handlers_disconnect_by_func (self->fill_clock, tsr_window_fill_after_paint_cb, self);
+    }
+  g_clear_object (&self->fill_clock);
+  self->fill_pending_layout = FALSE;
+}
+
+/**
+ * _tsr_window_list_fill_now:
+ * @self: a #TsrWindow
+ *
+ * Shows the whole list at once, where it is still filling.
+ */
+void
+_tsr_window_list_fill_now (TsrWindow *self)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  stop_filling (self);
+  gtk_slice_list_model_set_size (self->slice_model, G_MAXUINT);
+}
+
+static gboolean
+tsr_window_fill_idle_cb (gpointer user_data)
+{
+  TsrWindow *self = user_data;
+  guint size = gtk_slice_list_model_get_size (self->slice_model);
+  guint n_cells = self->n_cells;
+
+  self->fill_source = 0;
+  self->fill_make_start = g_get_monotonic_time ();
+  self->fill_probe = g_idle_add_full (G_PRIORITY_DEFAULT, tsr_window_fill_made_cb, self, NULL);
+
+  gtk_slice_list_model_set_size (self->slice_model, size + self->fill_rows);
+  self->fill_pending_layout = TRUE;
+
+  /* Rows that came without cells: the view has all the row widgets it keeps. */
+  if (self->n_cells == n_cells ||
+      size + self->fill_rows >= g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)))
+    _tsr_window_list_fill_now (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Called before the filter model hears of @added new VMs: the view
+ * then gets only the first rows at once.
+ */
+static void
+start_filling (TsrWindow *self,
+               guint      added)
+{
+  GdkFrameClock *clock;
+
+  if (self->fill_clock != NULL ||
+      added <= FILL_FIRST_ROWS ||
+      g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)) > 0 ||
+      (clock = gtk_widget_get_frame_clock (GTK_WIDGET (self))) == NULL)
+    return;
+
+  self->fill_clock = g_object_ref (clock);
+  g_signal_connect_object (clock, "before-paint",
+                           G_CALLBACK (tsr_window_fill_before_paint_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (clock, "after-paint",
+                           G_CALLBACK (tsr_window_fill_after_paint_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  self->fill_rows = FILL_FIRST_ROWS;
+  self->fill_make_time = 0;
+  self->fill_pending_layout = TRUE;
+  gtk_slice_list_model_set_size (self->slice_model, FILL_FIRST_ROWS);
+}
+
 /* Watching the VMs: GtkSortListModel and GtkFilterListModel only look at an
  * item when it is added, so a VM whose state or address changes is sorted
  * and matched again here.
@@ -265,11 +469,26 @@ unwatch_vm_cb (gpointer key,
   return TRUE;
 }
 
-void
-_tsr_window_list_unwatch_all (TsrWindow *self)
+static void
+unwatch_all (TsrWindow *self)
 {
   if (self->watched_vms != NULL)
     g_hash_table_foreach_remove (self->watched_vms, unwatch_vm_cb, self);
+}
+
+/**
+ * _tsr_window_list_stop:
+ * @self: a #TsrWindow
+ *
+ * Stops following the VMs of the connection that goes away.
+ */
+void
+_tsr_window_list_stop (TsrWindow *self)
+{
+  g_assert (TSR_IS_WINDOW (self));
+
+  unwatch_all (self);
+  stop_filling (self);
 }
 
 static void
@@ -280,6 +499,8 @@ tsr_window_vms_items_changed_cb (TsrWindow  *self,
                                  GListModel *model)
 {
   g_assert (TSR_IS_WINDOW (self));
+
+  start_filling (self, added);
 
   if (removed > 0)
     {
@@ -406,10 +627,12 @@ _tsr_window_list_show (TsrWindow  *self,
   g_assert (TSR_IS_WINDOW (self));
   g_assert (G_IS_LIST_MODEL (vms));
 
-  _tsr_window_list_unwatch_all (self);
+  _tsr_window_list_stop (self);
   g_signal_connect_object (vms, "items-changed",
                            G_CALLBACK (tsr_window_vms_items_changed_cb),
                            self, G_CONNECT_SWAPPED);
+  gtk_filter_list_model_set_model (self->filter_model, NULL);
+  gtk_slice_list_model_set_size (self->slice_model, G_MAXUINT);
   tsr_window_vms_items_changed_cb (self, 0, 0, g_list_model_get_n_items (vms), vms);
   gtk_filter_list_model_set_model (self->filter_model, vms);
 }

@@ -31,6 +31,7 @@ struct _TsrWindow
   GtkButton            *demo_button;
   GtkColumnView        *column_view;
   GtkSingleSelection   *selection;
+  GtkSliceListModel    *slice_model;
   GtkSortListModel     *sort_model;
   GtkFilterListModel   *filter_model;
   GtkColumnViewColumn  *label_column;
@@ -57,6 +58,17 @@ struct _TsrWindow
   GHashTable           *watched_vms;   /* TsrVm -> itself, reffed */
   guint                 resort_source;
   GtkWidget            *context_menu;
+  guint                 n_cells;       /* cells made so far */
+
+  /* While the view gets its first rows a few at a time */
+  GdkFrameClock        *fill_clock;
+  guint                 fill_source;   /* makes the next rows */
+  guint                 fill_probe;    /* runs once making them stalls no more */
+  guint                 fill_rows;     /* how many the next round makes */
+  gint64                fill_make_start;
+  GTimeSpan             fill_make_time;
+  gint64                fill_frame_start;
+  gboolean              fill_pending_layout;
 };
 
 /* tsr-window.c */
@@ -67,12 +79,22 @@ void                 _tsr_window_open_uri             (TsrWindow   *self,
 void                 _tsr_window_list_init            (TsrWindow   *self);
 void                 _tsr_window_list_show            (TsrWindow   *self,
                                                        GListModel  *vms);
-void                 _tsr_window_list_unwatch_all     (TsrWindow   *self);
+void                 _tsr_window_list_stop            (TsrWindow   *self);
+void                 _tsr_window_list_fill_now        (TsrWindow   *self);
 GtkColumnViewColumn *_tsr_window_get_column           (TsrWindow   *self,
                                                        const char  *field);
 TsrVmCell           *_tsr_window_find_cell            (TsrWindow   *self,
                                                        TsrVm       *vm,
                                                        const char  *field);
+void                 _tsr_window_cell_setup_cb        (TsrWindow          *self,
+                                                       GtkListItem        *item,
+                                                       GtkListItemFactory *factory);
+void                 _tsr_window_cell_bind_cb         (TsrWindow          *self,
+                                                       GtkListItem        *item,
+                                                       GtkListItemFactory *factory);
+void                 _tsr_window_cell_unbind_cb       (TsrWindow          *self,
+                                                       GtkListItem        *item,
+                                                       GtkListItemFactory *factory);
 void                 _tsr_window_search_changed_cb    (TsrWindow      *self,
                                                        GtkSearchEntry *entry);
 void                 _tsr_window_search_activate_cb   (TsrWindow      *self,

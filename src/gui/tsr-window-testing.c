@@ -38,7 +38,8 @@ tsr_window_get_column (TsrWindow  *self,
  * @self: a #TsrWindow
  *
  * Returns: (transfer none): the VMs as the list shows them, filtered by the
- *   search and sorted by the column headers
+ *   search and sorted by the column headers; complete even while the view
+ *   still gets its first rows a few at a time
  */
 GListModel *
 tsr_window_get_model (TsrWindow *self)
@@ -134,6 +135,9 @@ tsr_window_select_vm (TsrWindow *self,
 
       if (item == vm)
         {
+          /* The view may not have all the rows yet. */
+          if (i >= g_list_model_get_n_items (G_LIST_MODEL (self->slice_model)))
+            _tsr_window_list_fill_now (self);
           gtk_single_selection_set_selected (self->selection, i);
           return TRUE;
         }

@@ -127,7 +127,7 @@ tsr_window_drop_connection (TsrWindow *self)
 
   g_signal_handlers_disconnect_by_data (self->connection, self);
   g_signal_handlers_disconnect_by_data (tsr_connection_get_vms (self->connection), self);
-  _tsr_window_list_unwatch_all (self);
+  _tsr_window_list_stop (self);
   tsr_connection_close (self->connection);
   g_clear_object (&self->connection);
 }
@@ -389,6 +389,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, demo_button);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, column_view);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, selection);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, slice_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, sort_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, filter_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, label_column);
@@ -409,6 +410,15 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_bind_template_callback_full (widget_class,
                                                 "tsr_window_search_activate_cb",
                                                 G_CALLBACK (_tsr_window_search_activate_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class,
+                                                "tsr_window_cell_setup_cb",
+                                                G_CALLBACK (_tsr_window_cell_setup_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class,
+                                                "tsr_window_cell_bind_cb",
+                                                G_CALLBACK (_tsr_window_cell_bind_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class,
+                                                "tsr_window_cell_unbind_cb",
+                                                G_CALLBACK (_tsr_window_cell_unbind_cb));
   gtk_widget_class_bind_template_callback (widget_class, tsr_window_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_window_filtered_items_changed_cb);
   gtk_widget_class_bind_template_callback_full (widget_class,

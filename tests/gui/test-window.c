@@ -318,6 +318,37 @@ test_list (void)
   g_assert_true (gtk_widget_has_css_class (cell_label (window, "work-web", "mac"), "monospace"));
   g_assert_false (gtk_widget_has_css_class (cell_label (window, "work-web", "name"), "monospace"));
 
+  /* Tooltips are worked out when asked for: names in full, and why a VM
+   * has no network; other cells have none.
+   */
+  {
+    struct {
+      const char *vm;
+      const char *field;
+      const char *tooltip;
+    } tooltips[] = {
+      { "work-web", "name", "work-web" },
+      { "offline", "network", "Not connected to a network" },
+      { "work-web", "network", NULL },
+      { "work-web", "ip", NULL },
+      { "offline", "state", NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (tooltips); i++)
+      {
+        TsrVmCell *cell;
+        g_autofree char *tooltip = NULL;
+
+        cell_text (window, tooltips[i].vm, tooltips[i].field);
+        cell = tsr_window_find_cell (window, tooltips[i].vm, tooltips[i].field);
+        tooltip = tsr_vm_cell_dup_tooltip_text (cell);
+        g_assert_cmpstr (tooltip, ==, tooltips[i].tooltip);
+        g_assert_true (gtk_widget_get_has_tooltip (GTK_WIDGET (cell)) ==
+                       (strcmp (tooltips[i].field, "name") == 0 ||
+                        strcmp (tooltips[i].field, "network") == 0));
+      }
+  }
+
   /* The connection is named in the header bar. */
   g_assert_cmpstr (tsr_window_get_subtitle (window), ==, uri);
 
@@ -730,6 +761,137 @@ test_columns (void)
   g_settings_reset (settings, "show-column-mac");
 }
 
+/* A node file with @n shut-off domains called many-000, many-001, … */
+static char *
+write_many_node (guint   n,
+                 char  **dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) xml = g_string_new ("<node>\n");
+  char *node;
+
+  *dir = g_dir_make_tmp ("tessera-gui-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (xml,
+                            "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
+                            "<name>many-%03u</name><memory unit='KiB'>65536</memory>"
+                            "<os><type arch='x86_64'>hvm</type></os>"
+                            "<test:runstate>5</test:runstate></domain>\n", i);
+  g_string_append (xml, "</node>\n");
+
+  node = g_build_filename (*dir, "many.xml", NULL);
+  g_file_set_contents (node, xml->str, -1, &error);
+  g_assert_no_error (error);
+
+  return node;
+}
+
+static guint
+count_cells (GtkWidget *widget)
+{
+  guint n = TSR_IS_VM_CELL (widget) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_cells (child);
+
+  return n;
+}
+
+static GListModel *
+view_model (TsrWindow *window)
+{
+  return G_LIST_MODEL (gtk_column_view_get_model (tsr_window_get_column_view (window)));
+}
+
+#define MANY_VMS 300
+
+static void
+test_many (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *node = write_many_node (MANY_VMS, &dir);
+  g_autofree char *uri = g_strconcat ("test://", node, NULL);
+  TsrWindow *window = open_window (uri, NULL);
+  GtkWidget *view = GTK_WIDGET (tsr_window_get_column_view (window));
+  gboolean timed_out = FALSE;
+  guint source;
+  guint cells;
+  guint most_made = 0;
+  guint iterations = 0;
+
+  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+
+  /* The window's own models are complete at once, sorted and filtered… */
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), ==, MANY_VMS);
+  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, MANY_VMS - 1)), ==, "many-299");
+
+  /* …while the view gets its rows a few at a time: no main-loop iteration
+   * makes the cells of the hundreds of rows GTK keeps widgets for.
+   */
+  g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), <, MANY_VMS);
+  cells = count_cells (view);
+  source = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
+  while (g_list_model_get_n_items (view_model (window)) < MANY_VMS && !timed_out)
+    {
+      guint now;
+
+      g_main_context_iteration (NULL, TRUE);
+      now = count_cells (view);
+      most_made = MAX (most_made, now - MIN (now, cells));
+      cells = now;
+      iterations++;
+    }
+  g_assert_false (timed_out);
+  g_source_remove (source);
+  g_test_message ("%u cells, at most %u made in one iteration, %u iterations", cells, most_made, iterations);
+  g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), ==, MANY_VMS);
+  g_assert_cmpuint (cells, >=, 10 * 50);
+  g_assert_cmpuint (most_made, <=, 10 * 40);
+  g_assert_cmpuint (iterations, >, 1);
+
+  /* A full list sorts, searches and selects as a short one does. */
+  assert_cell_text (window, "many-000", "name", "many-000");
+  sort_by (window, "name", GTK_SORT_DESCENDING);
+  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "many-299");
+  {
+    g_autoptr(TsrVm) first = g_list_model_get_item (view_model (window), 0);
+    g_autoptr(TsrVm) last = g_list_model_get_item (view_model (window), MANY_VMS - 1);
+
+    g_assert_cmpstr (tsr_vm_get_name (first), ==, "many-299");
+    g_assert_cmpstr (tsr_vm_get_name (last), ==, "many-000");
+  }
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
+  search_for (window, "many-12", 10);
+  g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), ==, 10);
+  search_for (window, "", MANY_VMS);
+  g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), ==, MANY_VMS);
+
+  /* Loading again fills the view again; a row it does not have yet can
+   * still be selected, and the view then shows every row.
+   */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reconnect", NULL));
+  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), <, MANY_VMS);
+  {
+    TsrVm *last = tsr_connection_lookup_vm (tsr_window_get_connection (window), "many-000");
+
+    g_assert_true (model_vm (window, MANY_VMS - 1) == last);
+    g_assert_true (tsr_window_select_vm (window, last));
+    g_assert_true (tsr_window_get_selected_vm (window) == last);
+    g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), ==, MANY_VMS);
+  }
+
+  close_window (window);
+
+  g_unlink (node);
+  g_rmdir (dir);
+}
+
 static void
 test_error (void)
 {
@@ -974,6 +1136,7 @@ main (int   argc,
   g_test_add_func ("/gui/window/context-menu", test_context_menu);
   g_test_add_func ("/gui/window/actions", test_actions);
   g_test_add_func ("/gui/window/columns", test_columns);
+  g_test_add_func ("/gui/window/many", test_many);
   g_test_add_func ("/gui/window/error", test_error);
   g_test_add_func ("/gui/window/empty", test_empty);
   g_test_add_func ("/gui/window/disconnected", test_disconnected);
