@@ -14,6 +14,10 @@
 #include "tsr-connection.h"
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-import.h"
+
+int tsr_cli_clone (int argc, char **argv);  /* tsr-cli-clone.c */
+int tsr_cli_import (int argc, char **argv);  /* tsr-cli-import.c */
 
 static char *opt_connect = NULL;
 
@@ -596,8 +600,8 @@ created_cb (GObject      *object,
 {
   CreateCall *call = user_data;
 
-  call->name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &call->notice,
-                                                &call->cli->error);
+  call->name = tsr_connection_create_vm_from_image_finish (TSR_CONNECTION (object), result,
+                                                           &call->notice, &call->cli->error);
   g_main_loop_quit (call->cli->loop);
 }
 
@@ -641,9 +645,9 @@ cmd_create (int    argc,
     { "disk-size", 0, 0, G_OPTION_ARG_STRING, &disk_size,
       N_("Size of a new root disk (default 20G)"), N_("SIZE") },
     { "root-copy-from", 0, 0, G_OPTION_ARG_FILENAME, &copy_from,
-      N_("Use a copy of this raw or qcow2 image as the root disk"), N_("FILE") },
+      N_("Use a copy of this image as the root disk (raw, qcow2, .vmdk, .vdi, .vhd, .vhdx, .ova…)"), N_("FILE") },
     { "root-move-from", 0, 0, G_OPTION_ARG_FILENAME, &move_from,
-      N_("Move this raw or qcow2 image into the pool as the root disk"), N_("FILE") },
+      N_("Move this image into the pool as the root disk (raw, qcow2, .vmdk, .vdi, .vhd, .vhdx, .ova…)"), N_("FILE") },
     { "force-mac", 0, 0, G_OPTION_ARG_NONE, &force_mac,
       N_("Accept a MAC address another VM already uses"), NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
@@ -735,8 +739,8 @@ cmd_create (int    argc,
   call.quiet = quiet;
   call.tty = isatty (STDERR_FILENO);
   sigint = g_unix_signal_add (SIGINT, sigint_cb, cancellable);
-  tsr_connection_create_vm_async (cli.conn, spec, create_progress_cb, &call, cancellable,
-                                  created_cb, &call);
+  tsr_connection_create_vm_from_image_async (cli.conn, spec, create_progress_cb, &call, cancellable,
+                                             created_cb, &call);
   g_main_loop_run (cli.loop);
   g_source_remove (sigint);
   if (call.tty && !quiet)
@@ -776,6 +780,8 @@ print_usage (const char *prog)
                 "  start [--cdrom=SRC] VM…  start VMs (also as qvm-start)\n"
                 "  shutdown [--wait] VM…  shut VMs down (also as qvm-shutdown)\n"
                 "  kill VM…           force VMs off (also as qvm-kill)\n"
+                "  clone [--linked] SRC DST  clone a VM (also as qvm-clone)\n"
+                "  import FILE [--name N]  import a VirtualBox appliance or disk image\n"
                 "\n"
                 "Run “%s COMMAND --help” for a command’s options.\n"), prog, prog);
 }
@@ -856,6 +862,10 @@ tsr_cli_main (int    argc,
     return cmd_lifecycle (OP_SHUTDOWN, sub_argc, sub_argv);
   if (strcmp (command, "kill") == 0)
     return cmd_lifecycle (OP_KILL, sub_argc, sub_argv);
+  if (strcmp (command, "clone") == 0)
+    return tsr_cli_clone (sub_argc, sub_argv);
+  if (strcmp (command, "import") == 0)
+    return tsr_cli_import (sub_argc, sub_argv);
 
   g_printerr (_("Unknown command “%s”.\n"), command);
   print_usage (prog);

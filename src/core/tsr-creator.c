@@ -86,6 +86,8 @@ tsr_create_spec_copy (const TsrCreateSpec *spec)
   copy->root_move_from = g_strdup (spec->root_move_from);
   copy->firmware = g_strdup (spec->firmware);
   copy->os_family = g_strdup (spec->os_family);
+  copy->root_volume = g_strdup (spec->root_volume);
+  copy->extra_volumes = g_strdupv (spec->extra_volumes);
   return copy;
 }
 
@@ -108,6 +110,8 @@ tsr_create_spec_free (TsrCreateSpec *spec)
   g_free (spec->root_move_from);
   g_free (spec->firmware);
   g_free (spec->os_family);
+  g_free (spec->root_volume);
+  g_strfreev (spec->extra_volumes);
   g_free (spec);
 }
 
@@ -297,6 +301,7 @@ typedef struct
 
   /* made so far, for the rollback */
   virStorageVolPtr vol;
+  GPtrArray       *extra_paths; /* spec->extra_volumes: path, format, path… */
   char            *moved_to;    /* where --root-move-from put the image */
   char            *reserved_mac;
   char            *reserved_network;
@@ -314,6 +319,7 @@ create_data_free (CreateData *data)
     virConnectClose (data->conn);
   if (data->vol != NULL)
     virStorageVolFree (data->vol);
+  g_clear_pointer (&data->extra_paths, g_ptr_array_unref);
   g_clear_pointer (&data->progress.context, g_main_context_unref);
   g_free (data->kernels_dir);
   g_free (data->moved_to);
@@ -585,6 +591,19 @@ validate (CreateData    *data,
                            _("Give either --root-copy-from or --root-move-from, not both."));
       return FALSE;
     }
+  if (spec->root_volume != NULL && (spec->root_copy_from || spec->root_move_from ||
+                                    spec->template_name))
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("A VM with an imported root disk takes no other root."));
+      return FALSE;
+    }
+  if (spec->extra_volumes != NULL && g_strv_length (spec->extra_volumes) > 25)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("A VM takes at most 26 disks: detach some in VirtualBox first."));
+      return FALSE;
+    }
   if ((spec->root_copy_from || spec->root_move_from) && spec->template_name)
     {
       g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
@@ -598,7 +617,7 @@ validate (CreateData    *data,
                        root_format, root_size, error))
         return FALSE;
     }
-  else if (spec->disk_size < MIB)
+  else if (spec->root_volume == NULL && spec->disk_size < MIB)
     {
       g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                            _("The disk must be at least 1 MiB: give a size like 20G."));
@@ -647,6 +666,19 @@ make_root_volume (CreateData         *data,
                                                g_str_equal (format, "raw") ? "img" : "qcow2");
   g_autofree char *xml = NULL;
   g_autofree char *path = NULL;
+
+  if (spec->root_volume != NULL)
+    {
+      data->vol = virStorageVolLookupByName (pool, spec->root_volume);
+      if (data->vol == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("The imported root disk is missing"));
+          return FALSE;
+        }
+      xml = virStorageVolGetXMLDesc (data->vol, 0);
+      *format_out = g_strdup (xml && strstr (xml, "type='raw'") ? "raw" : "qcow2");
+      return TRUE;
+    }
 
   if ((data->vol = virStorageVolLookupByName (pool, vol_name)) != NULL)
     {
@@ -822,6 +854,27 @@ build_domain_xml (CreateData   *data,
   gvir_config_domain_disk_set_target_dev (disk, windows ? "sda" : "vda");
   gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
 
+  for (guint i = 0; data->extra_paths != NULL && i + 1 < data->extra_paths->len; i += 2)
+    {
+      g_autoptr(GVirConfigDomainDisk) extra = gvir_config_domain_disk_new ();
+      g_autoptr(GVirConfigDomainDiskDriver) extra_driver = gvir_config_domain_disk_driver_new ();
+      g_autofree char *dev = g_strdup_printf ("%s%c", windows ? "sd" : "vd", 'b' + i / 2);
+
+      gvir_config_domain_disk_set_type (extra, GVIR_CONFIG_DOMAIN_DISK_FILE);
+      gvir_config_domain_disk_set_guest_device_type (extra, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
+      gvir_config_domain_disk_set_source (extra, g_ptr_array_index (data->extra_paths, i));
+      gvir_config_domain_disk_driver_set_name (extra_driver, "qemu");
+      gvir_config_domain_disk_driver_set_format (extra_driver,
+                                                 g_str_equal (g_ptr_array_index (data->extra_paths, i + 1), "raw")
+                                                 ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
+                                                 : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
+      gvir_config_domain_disk_set_driver (extra, extra_driver);
+      gvir_config_domain_disk_set_target_bus (extra, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
+                                                             : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
+      gvir_config_domain_disk_set_target_dev (extra, dev);
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (extra));
+    }
+
   if (mac != NULL)
     {
       g_autoptr(GVirConfigDomainInterfaceNetwork) nic = gvir_config_domain_interface_network_new ();
@@ -889,7 +942,8 @@ rollback (CreateData *data)
 
   if (data->vol != NULL)
     {
-      virStorageVolDelete (data->vol, 0);
+      if (data->spec->root_volume == NULL)
+        virStorageVolDelete (data->vol, 0);
       g_clear_pointer (&data->vol, virStorageVolFree);
     }
   virResetLastError ();
@@ -934,6 +988,11 @@ create_worker (GTask        *task,
     goto failed;
   if (check_cancelled (cancellable, &error))
     goto failed;
+  if (spec->check_only)
+    {
+      g_task_return_pointer (task, g_strdup (spec->name), g_free);
+      return;
+    }
 
   /* The managed network is made on first use; it is shared, so a failed
    * create leaves it in place.
@@ -972,6 +1031,26 @@ create_worker (GTask        *task,
   if (check_cancelled (cancellable, &error))
     goto failed;
   disk_path = virStorageVolGetPath (data->vol);
+
+  for (guint i = 0; spec->extra_volumes != NULL && spec->extra_volumes[i] != NULL; i++)
+    {
+      virStorageVolPtr extra = virStorageVolLookupByName (pool, spec->extra_volumes[i]);
+      g_autofree char *extra_xml = extra ? virStorageVolGetXMLDesc (extra, 0) : NULL;
+      char *extra_path = extra ? virStorageVolGetPath (extra) : NULL;
+
+      if (extra != NULL)
+        virStorageVolFree (extra);
+      if (extra_path == NULL)
+        {
+          tsr_error_set_from_libvirt (&error, _("An imported disk is missing"));
+          goto failed;
+        }
+      if (data->extra_paths == NULL)
+        data->extra_paths = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (data->extra_paths, extra_path);
+      g_ptr_array_add (data->extra_paths, g_strdup (extra_xml && strstr (extra_xml, "type='raw'")
+                                                    ? "raw" : "qcow2"));
+    }
 
   if (!g_str_equal (spec->netvm, "none"))
     {

@@ -34,6 +34,12 @@ typedef struct
   char     *root_move_from;
   char     *firmware;       /* bios or uefi */
   char     *os_family;      /* linux, windows or other: picks the device models */
+  /* For import: volumes of POOL the caller already made and filled; they
+   * are left in place when creating fails.
+   */
+  char     *root_volume;    /* the root disk, instead of making one */
+  GStrv     extra_volumes;  /* more disks, attached after the root in order */
+  gboolean  check_only;     /* validate everything, make nothing */
 } TsrCreateSpec;
 
 typedef void (*TsrProgressFunc) (guint64     done,

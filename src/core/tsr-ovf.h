@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 #define TSR_ARCHIVE_MAX_MEMBERS  4096
 #define TSR_ARCHIVE_MAX_NAME     1024
 #define TSR_OVF_MAX_SIZE         (16 * 1024 * 1024)
-#define TSR_OVF_MAX_DISKS        64
+#define TSR_OVF_MAX_DISKS        26   /* vda…vdz */
 #define TSR_OVF_MAX_CAPACITY     (G_GUINT64_CONSTANT (1) << 50)   /* 1 PiB */
 #define TSR_OVF_MAX_MEMORY_MIB   (G_GUINT64_CONSTANT (16) << 20)  /* 16 TiB */
 #define TSR_OVF_MAX_VCPUS        4096

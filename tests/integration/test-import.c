@@ -1,0 +1,939 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Importing VirtualBox appliances on a real libvirtd with QEMU: appliances
+ * are built here from the fixture boot disk (streamOptimized VMDK and VDI,
+ * an OVF, tar), imported through the CLI and the core API, and booted; the
+ * serial log must show the disk boot, and the VM must have the OVF's
+ * memory and vCPUs. Broken appliances must fail with a clear message and
+ * leave no domain, volume or temporary file. VMs join only the isolated
+ * network tessera-test.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-import.h"
+
+#define URI          "qemu:///system"
+#define TEST_NETWORK "tessera-test"
+#define POOL         "tessera"
+#define SMALL_POOL   "tessera-import-small"
+
+static char *workdir;
+static char *tempdir;
+static char *small_dir;
+static const char *fixture_dir;
+static const char *cli_dir;
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for: %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT_UNTIL(cond, seconds)                                              \
+  G_STMT_START {                                                               \
+    guint _id = g_timeout_add_seconds ((seconds), timeout_cb, (gpointer) #cond); \
+    while (!(cond))                                                            \
+      g_main_context_iteration (NULL, TRUE);                                   \
+    g_source_remove (_id);                                                     \
+  } G_STMT_END
+
+#define POLL_UNTIL(cond, seconds)                                              \
+  G_STMT_START {                                                               \
+    gint64 _end = g_get_monotonic_time () + (gint64) (seconds) * G_USEC_PER_SEC; \
+    while (!(cond))                                                            \
+      {                                                                        \
+        if (g_get_monotonic_time () > _end)                                    \
+          g_error ("Timed out after %d s waiting for: %s", (seconds), #cond);  \
+        while (g_main_context_iteration (NULL, FALSE));                        \
+        g_usleep (100 * 1000);                                                 \
+      }                                                                        \
+  } G_STMT_END
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  WAIT_UNTIL (*slot != NULL, 300);
+  return *slot;
+}
+
+static TsrConnection *
+open_system (void)
+{
+  TsrConnection *conn = tsr_connection_new (URI);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_open_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+  return conn;
+}
+
+static void
+close_connection (TsrConnection *conn)
+{
+  gpointer weak = conn;
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  tsr_connection_close (conn);
+  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
+  g_object_unref (conn);
+  while (weak != NULL && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_null (weak);
+}
+
+static void
+ensure_test_network (TsrConnection *conn)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
+}
+
+static char *
+run_cli (const char  *name,
+         int         *status,
+         char       **err_out,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+  const char *arg;
+
+  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
+  g_ptr_array_add (argv, g_strdup ("--connect=" URI));
+  va_start (args, err_out);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, status, &error));
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("%s stderr: %s", name, err);
+  if (out != NULL && *out != '\0')
+    g_test_message ("%s stdout: %s", name, out);
+  if (err_out != NULL)
+    *err_out = g_steal_pointer (&err);
+  return g_steal_pointer (&out);
+}
+
+static void
+run (const char *format,
+     ...)
+{
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "sh", "-c", NULL, NULL };
+  va_list args;
+  int status;
+
+  va_start (args, format);
+  command = g_strdup_vprintf (format, args);
+  va_end (args);
+  argv[2] = command;
+  g_assert_true (g_spawn_sync (workdir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", command, err);
+}
+
+static char *
+domain_xml (virConnectPtr handle,
+            const char   *name,
+            unsigned int  flags)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+  char *xml;
+
+  g_assert_nonnull (dom);
+  xml = virDomainGetXMLDesc (dom, flags);
+  virDomainFree (dom);
+  return xml;
+}
+
+/* Adds a log file to the serial console, to read what the guest prints. */
+static void
+log_serial (virConnectPtr  handle,
+            const char    *name,
+            const char    *log)
+{
+  g_autofree char *xml = domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
+                                          log);
+  g_autoptr(GString) changed = g_string_new (xml);
+  virDomainPtr dom;
+
+  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
+  dom = virDomainDefineXML (handle, changed->str);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+}
+
+/* Removes the domain NAME and every volume of NAME in the pools here. */
+static void
+remove_vm (virConnectPtr  handle,
+           const char    *name)
+{
+  const char *pools[] = { POOL, SMALL_POOL };
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+
+  if (dom != NULL)
+    {
+      if (virDomainIsActive (dom) == 1)
+        virDomainDestroy (dom);
+      virDomainUndefine (dom);
+      virDomainFree (dom);
+    }
+  for (guint p = 0; p < G_N_ELEMENTS (pools); p++)
+    {
+      virStoragePoolPtr pool = virStoragePoolLookupByName (handle, pools[p]);
+      virStorageVolPtr *vols = NULL;
+      g_autofree char *prefix = g_strconcat (name, "-", NULL);
+      int n;
+
+      if (pool == NULL)
+        continue;
+      virStoragePoolRefresh (pool, 0);
+      n = virStoragePoolListAllVolumes (pool, &vols, 0);
+      for (int i = 0; i < n; i++)
+        {
+          if (g_str_has_prefix (virStorageVolGetName (vols[i]), prefix))
+            virStorageVolDelete (vols[i], 0);
+          virStorageVolFree (vols[i]);
+        }
+      free (vols);
+      virStoragePoolFree (pool);
+    }
+  virResetLastError ();
+}
+
+/* Volumes of NAME in the pools, and files of NAME in their folders. */
+static char *
+leftovers (virConnectPtr  handle,
+           const char    *name)
+{
+  const char *pools[] = { POOL, SMALL_POOL };
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *prefix = g_strconcat (name, "-", NULL);
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+
+  if (dom != NULL)
+    {
+      g_string_append_printf (out, "domain %s\n", name);
+      virDomainFree (dom);
+    }
+  for (guint p = 0; p < G_N_ELEMENTS (pools); p++)
+    {
+      virStoragePoolPtr pool = virStoragePoolLookupByName (handle, pools[p]);
+      virStorageVolPtr *vols = NULL;
+      g_autofree char *xml = NULL;
+      const char *start, *end;
+      int n;
+
+      if (pool == NULL)
+        continue;
+      virStoragePoolRefresh (pool, 0);
+      n = virStoragePoolListAllVolumes (pool, &vols, 0);
+      for (int i = 0; i < n; i++)
+        {
+          if (g_str_has_prefix (virStorageVolGetName (vols[i]), prefix))
+            g_string_append_printf (out, "volume %s\n", virStorageVolGetName (vols[i]));
+          virStorageVolFree (vols[i]);
+        }
+      free (vols);
+
+      /* and behind libvirt's back, in the folder itself */
+      xml = virStoragePoolGetXMLDesc (pool, 0);
+      start = strstr (xml, "<path>");
+      end = start ? strstr (start, "</path>") : NULL;
+      if (start != NULL && end != NULL)
+        {
+          g_autofree char *dir_path = g_strndup (start + 6, end - start - 6);
+          g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+          const char *entry;
+
+          while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+            if (g_str_has_prefix (entry, prefix) || g_str_has_prefix (entry, ".tessera"))
+              g_string_append_printf (out, "file %s/%s\n", dir_path, entry);
+        }
+      virStoragePoolFree (pool);
+    }
+  virResetLastError ();
+
+  /* temporary files: TMPDIR of the tests and their children */
+  {
+    g_autoptr(GDir) dir = g_dir_open (tempdir, 0, NULL);
+    const char *entry;
+
+    while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+      g_string_append_printf (out, "temp %s\n", entry);
+  }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static guint
+host_cpus (virConnectPtr handle)
+{
+  virNodeInfo info;
+
+  g_assert_cmpint (virNodeGetInfo (handle, &info), ==, 0);
+  return info.cpus;
+}
+
+/* Appliances */
+
+static char *
+ovf_for (const char *href,
+         const char *format_uri,
+         const char *name,
+         guint       memory,
+         guint       vcpus)
+{
+  return g_strdup_printf (
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<Envelope ovf:version='1.0' xml:lang='en-US' xmlns='http://schemas.dmtf.org/ovf/envelope/1'"
+    " xmlns:ovf='http://schemas.dmtf.org/ovf/envelope/1'"
+    " xmlns:rasd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData'"
+    " xmlns:vssd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData'"
+    " xmlns:vbox='http://www.virtualbox.org/ovf/machine'>\n"
+    "  <References><File ovf:id='file1' ovf:href='%s'/></References>\n"
+    "  <DiskSection><Info>disks</Info>\n"
+    "    <Disk ovf:capacity='33554432' ovf:diskId='vmdisk1' ovf:fileRef='file1' ovf:format='%s'/>\n"
+    "  </DiskSection>\n"
+    "  <NetworkSection><Info>n</Info><Network ovf:name='NAT'/></NetworkSection>\n"
+    "  <VirtualSystem ovf:id='%s'>\n"
+    "    <Info>A virtual machine</Info>\n"
+    "    <OperatingSystemSection ovf:id='96'><Info>os</Info><Description>Debian_64</Description>"
+    "<vbox:OSType ovf:required='false'>Debian_64</vbox:OSType></OperatingSystemSection>\n"
+    "    <VirtualHardwareSection><Info>hw</Info>\n"
+    "      <System><vssd:VirtualSystemType>virtualbox-2.2</vssd:VirtualSystemType></System>\n"
+    "      <Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType>"
+    "<rasd:VirtualQuantity>%u</rasd:VirtualQuantity></Item>\n"
+    "      <Item><rasd:AllocationUnits>MegaBytes</rasd:AllocationUnits><rasd:InstanceID>2</rasd:InstanceID>"
+    "<rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>%u</rasd:VirtualQuantity></Item>\n"
+    "      <Item><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>AHCI</rasd:ResourceSubType>"
+    "<rasd:ResourceType>20</rasd:ResourceType></Item>\n"
+    "      <Item><rasd:InstanceID>6</rasd:InstanceID><rasd:ResourceSubType>E1000</rasd:ResourceSubType>"
+    "<rasd:ResourceType>10</rasd:ResourceType></Item>\n"
+    "      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:HostResource>/disk/vmdisk1</rasd:HostResource>"
+    "<rasd:InstanceID>7</rasd:InstanceID><rasd:Parent>5</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>\n"
+    "    </VirtualHardwareSection>\n"
+    "    <vbox:Machine ovf:required='false' name='%s' OSType='Debian_64'><ovf:Info>vbox</ovf:Info>"
+    "<Hardware><CPU count='%u'/><Memory RAMSize='%u'/><Firmware type='BIOS'/></Hardware></vbox:Machine>\n"
+    "  </VirtualSystem>\n"
+    "</Envelope>\n",
+    href, format_uri, name, vcpus, memory, name, vcpus, memory);
+}
+
+#define VMDK_URI "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"
+
+/* NAME.ova in the work folder: NAME.ovf first, then DISK as MEMBER. */
+static char *
+make_ova (const char *name,
+          const char *ovf,
+          const char *disk,
+          const char *member)
+{
+  g_autofree char *ovf_path = g_strdup_printf ("%s/%s.ovf", workdir, name);
+
+  g_assert_true (g_file_set_contents (ovf_path, ovf, -1, NULL));
+  if (g_strcmp0 (disk, member) != 0)
+    run ("cp %s '%s'", disk, member);
+  run ("tar --format=ustar -cf %s.ova %s.ovf '%s'", name, name, member);
+  if (g_strcmp0 (disk, member) != 0)
+    run ("rm -f '%s'", member);
+  g_unlink (ovf_path);
+  return g_strdup_printf ("%s/%s.ova", workdir, name);
+}
+
+static void
+make_disks (void)
+{
+  run ("qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized %s/boot-disk.img boot.vmdk",
+       fixture_dir);
+  run ("qemu-img convert -q -f raw -O vdi %s/boot-disk.img boot.vdi", fixture_dir);
+}
+
+static char *
+checksum (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, len);
+}
+
+/* Starts NAME, waits for the disk boot on its serial line, kills it. */
+static void
+boot_from_disk (virConnectPtr  handle,
+                const char    *name)
+{
+  g_autofree char *log = g_strdup_printf ("%s/%s-serial.log", workdir, name);
+  g_autofree char *out = NULL;
+  int status;
+
+  log_serial (handle, name, log);
+  out = run_cli ("qvm-start", &status, NULL, name, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 180);
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-kill", &status, NULL, name, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+assert_definition (virConnectPtr  handle,
+                   const char    *name,
+                   guint          memory,
+                   guint          vcpus)
+{
+  g_autofree char *xml = domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *mem = g_strdup_printf ("<currentMemory unit='KiB'>%u</currentMemory>", memory * 1024);
+  g_autofree char *cpu = g_strdup_printf (">%u</vcpu>", vcpus);
+  g_autofree char *vol = g_strdup_printf ("/%s-root.qcow2'", name);
+
+  g_assert_nonnull (strstr (xml, mem));
+  g_assert_nonnull (strstr (xml, cpu));
+  g_assert_nonnull (strstr (xml, vol));
+  g_assert_nonnull (strstr (xml, "type='qcow2'"));
+  g_assert_nonnull (strstr (xml, "<source network='" TEST_NETWORK "'/>"));
+}
+
+/* The case: a streamOptimized VMDK in an .ova, through the CLI. */
+static void
+test_ova_vmdk_cli (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  guint vcpus = MIN (2, host_cpus (handle));
+  g_autofree char *ovf = ovf_for ("Tessera Guest-disk001.vmdk", VMDK_URI, "Tessera Guest", 320, vcpus);
+  g_autofree char *ova = make_ova ("vmdk-app", ovf, "boot.vmdk", "Tessera Guest-disk001.vmdk");
+  g_autofree char *before = checksum (ova);
+  g_autofree char *after = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *left = NULL;
+  int status;
+
+  remove_vm (handle, "tsr-imp-ova");
+  ensure_test_network (conn);
+
+  /* What the file holds, changing nothing. */
+  out = run_cli ("tessera-cli", &status, NULL, "import", "--dry-run", ova, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  /* (the test's C locale prints “” and non-breaking spaces as ?) */
+  g_assert_nonnull (strstr (out, "Tessera-Guest (the appliance calls it "));
+  g_assert_nonnull (strstr (out, "320 MiB"));
+  g_assert_nonnull (strstr (out, "vmdk, 32.0"));
+  g_assert_null (virDomainLookupByName (handle, "Tessera-Guest"));
+  virResetLastError ();
+  g_clear_pointer (&out, g_free);
+
+  out = run_cli ("tessera-cli", &status, &err, "import", ova, "--name", "tsr-imp-ova", "--label",
+                 "green", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, "Imported "));
+  g_assert_nonnull (strstr (out, "tsr-imp-ova"));
+
+  assert_definition (handle, "tsr-imp-ova", 320, vcpus);
+  after = checksum (ova);
+  g_assert_cmpstr (after, ==, before);
+  boot_from_disk (handle, "tsr-imp-ova");
+
+  remove_vm (handle, "tsr-imp-ova");
+  left = leftovers (handle, "tsr-imp-ova");
+  g_assert_cmpstr (left, ==, "");
+  close_connection (conn);
+}
+
+typedef struct
+{
+  guint64  last_done;
+  guint64  total;
+  guint    reports;
+  gboolean monotonic;
+  gboolean eta_seen;
+  gboolean cancel_on_convert;
+  GCancellable *cancellable;
+  gboolean converted;
+} Progress;
+
+static void
+progress_cb (guint64     done,
+             guint64     total,
+             const char *stage,
+             gpointer    user_data)
+{
+  Progress *p = user_data;
+
+  g_test_message ("progress %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " %s", done, total, stage);
+  if (g_str_has_prefix (stage, "Disks converted"))
+    p->converted = TRUE;
+  if (total == 0 || !g_str_has_prefix (stage, "Converting"))
+    return;
+  if (p->cancel_on_convert)
+    g_cancellable_cancel (p->cancellable);
+  p->reports++;
+  p->monotonic &= done >= p->last_done && done <= total;
+  p->last_done = done;
+  p->total = total;
+}
+
+/* A VDI in an .ova, through the core API as the GUI uses it: inspect,
+ * spec from the info, import with progress.
+ */
+static void
+test_ova_vdi_api (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  guint vcpus = MIN (2, host_cpus (handle));
+  g_autofree char *ovf = ovf_for ("disk1.vdi", "", "VDI Guest", 272, vcpus);
+  g_autofree char *ova = make_ova ("vdi-app", ovf, "boot.vdi", "disk1.vdi");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) imported = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TsrImportInfo) info = NULL;
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *left = NULL;
+  TsrImportDisk *disk;
+  Progress progress = { 0, 0, 0, TRUE, FALSE, FALSE, NULL, FALSE };
+
+  remove_vm (handle, "tsr-imp-vdi");
+  ensure_test_network (conn);
+
+  tsr_import_inspect_async (ova, NULL, NULL, NULL, store_result_cb, &result);
+  info = tsr_import_inspect_finish (wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->kind, ==, "ova");
+  g_assert_cmpstr (info->name, ==, "VDI-Guest");
+  g_assert_cmpuint (info->memory, ==, 272);
+  g_assert_cmpuint (info->vcpus, ==, vcpus);
+  g_assert_cmpstr (info->firmware, ==, "bios");
+  g_assert_cmpstr (info->os_family, ==, "linux");
+  g_assert_cmpuint (info->disks->len, ==, 1);
+  disk = g_ptr_array_index (info->disks, 0);
+  g_assert_cmpstr (disk->format, ==, "vdi");
+  g_assert_cmpuint (disk->capacity, ==, 32 * 1024 * 1024);
+
+  spec = tsr_import_info_make_spec (info);
+  g_free (spec->name);
+  spec->name = g_strdup ("tsr-imp-vdi");
+  tsr_connection_import_async (conn, info, spec, TSR_IMPORT_FLAGS_NONE, progress_cb, &progress,
+                               NULL, store_result_cb, &imported);
+  name = tsr_connection_import_finish (conn, wait_result (&imported), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (name, ==, "tsr-imp-vdi");
+  g_assert_cmpuint (progress.reports, >=, 1);
+  g_assert_true (progress.monotonic);
+  g_assert_cmpuint (progress.total, ==, 32 * 1024 * 1024);
+
+  g_clear_object (&imported);
+  assert_definition (handle, "tsr-imp-vdi", 272, vcpus);
+  g_assert_true (g_file_test (ova, G_FILE_TEST_EXISTS));
+  boot_from_disk (handle, "tsr-imp-vdi");
+
+  remove_vm (handle, "tsr-imp-vdi");
+  left = leftovers (handle, "tsr-imp-vdi");
+  g_assert_cmpstr (left, ==, "");
+  close_connection (conn);
+}
+
+/* The Qubes form: qvm-create --hvm NAME --label red --mem=… with a VMDK
+ * as the root; moving removes it once the VM exists.
+ */
+static void
+test_qvm_create_move_vmdk (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *vmdk = g_build_filename (workdir, "win10.vmdk", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *left = NULL;
+  g_autofree char *xml = NULL;
+  int status;
+
+  remove_vm (handle, "tsr-imp-qvm");
+  ensure_test_network (conn);
+  run ("cp boot.vmdk win10.vmdk");
+
+  out = run_cli ("qvm-create", &status, NULL, "--hvm", "tsr-imp-qvm", "--label", "red", "--mem=384",
+                 "--root-move-from", vmdk, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_false (g_file_test (vmdk, G_FILE_TEST_EXISTS));
+  xml = domain_xml (handle, "tsr-imp-qvm", VIR_DOMAIN_XML_INACTIVE);
+  g_assert_nonnull (strstr (xml, "<currentMemory unit='KiB'>393216</currentMemory>"));
+  g_assert_nonnull (strstr (xml, "tsr-imp-qvm-root.qcow2"));
+  boot_from_disk (handle, "tsr-imp-qvm");
+
+  remove_vm (handle, "tsr-imp-qvm");
+  left = leftovers (handle, "tsr-imp-qvm");
+  g_assert_cmpstr (left, ==, "");
+  close_connection (conn);
+}
+
+/* A zip holding the .ova, deflated: unpacked to a temporary file that is
+ * gone afterwards. (Not booted: the disk is the one booted above.)
+ */
+static void
+test_zip (void)
+{
+  g_autofree char *zip_program = g_find_program_in_path ("zip");
+  TsrConnection *conn;
+  virConnectPtr handle;
+  g_autofree char *ovf = ovf_for ("disk1.vdi", "", "Zipped", 256, 1);
+  g_autofree char *ova = NULL;
+  g_autofree char *zip = g_build_filename (workdir, "zipped.zip", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *left = NULL;
+  int status;
+
+  if (zip_program == NULL)
+    {
+      g_test_skip ("zip is not installed (Debian: zip)");
+      return;
+    }
+  conn = open_system ();
+  handle = tsr_connection_get_handle (conn);
+  ova = make_ova ("zipped", ovf, "boot.vdi", "disk1.vdi");
+  remove_vm (handle, "tsr-imp-zip");
+  ensure_test_network (conn);
+  run ("zip -q zipped.zip zipped.ova");
+
+  out = run_cli ("tessera-cli", &status, NULL, "import", zip, "--name", "tsr-imp-zip", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, "zip/ova"));
+  g_assert_nonnull (strstr (out, "of temporary files"));
+  assert_definition (handle, "tsr-imp-zip", 256, 1);
+
+  remove_vm (handle, "tsr-imp-zip");
+  left = leftovers (handle, "tsr-imp-zip");
+  g_assert_cmpstr (left, ==, "");
+  close_connection (conn);
+}
+
+/* A pool on a 4 MiB tmpfs, too small for the 10 MiB the disk needs. */
+static void
+make_small_pool (virConnectPtr handle)
+{
+  g_autofree char *xml = g_strdup_printf ("<pool type='dir'><name>" SMALL_POOL "</name>"
+                                          "<target><path>%s</path></target></pool>", small_dir);
+  virStoragePoolPtr pool;
+
+  g_mkdir_with_parents (small_dir, 0755);
+  if (mount ("tmpfs", small_dir, "tmpfs", 0, "size=4m,mode=0755") != 0)
+    g_error ("could not mount a tmpfs on %s: %s", small_dir, g_strerror (errno));
+  pool = virStoragePoolCreateXML (handle, xml, 0);
+  g_assert_nonnull (pool);
+  virStoragePoolFree (pool);
+}
+
+static void
+remove_small_pool (virConnectPtr handle)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (handle, SMALL_POOL);
+
+  if (pool != NULL)
+    {
+      virStoragePoolDestroy (pool);
+      virStoragePoolUndefine (pool);
+      virStoragePoolFree (pool);
+    }
+  virResetLastError ();
+  while (umount (small_dir) == 0)
+    ;
+  g_rmdir (small_dir);
+}
+
+typedef struct
+{
+  const char *what;
+  char     *(*make) (void);
+  const char *pool;
+  int         exit_code;
+  const char *expect;
+} BrokenCase;
+
+static char *
+make_truncated (void)
+{
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "T", 256, 1);
+  char *ova = make_ova ("truncated", ovf, "boot.vmdk", "disk.vmdk");
+
+  g_assert_cmpint (truncate (ova, 512 * 1024), ==, 0);
+  return ova;
+}
+
+static char *
+make_missing_disk (void)
+{
+  g_autofree char *ovf = ovf_for ("not-there.vmdk", VMDK_URI, "T", 256, 1);
+
+  return make_ova ("missing", ovf, "boot.vmdk", "disk.vmdk");
+}
+
+static char *
+make_dotdot (void)
+{
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "T", 256, 1);
+  g_autofree char *ovf_path = g_build_filename (workdir, "dotdot.ovf", NULL);
+
+  g_assert_true (g_file_set_contents (ovf_path, ovf, -1, NULL));
+  run ("cp boot.vmdk disk.vmdk && tar --format=ustar --transform='s,^disk,../x,' "
+       "-cf dotdot.ova dotdot.ovf disk.vmdk && rm -f disk.vmdk dotdot.ovf");
+  return g_build_filename (workdir, "dotdot.ova", NULL);
+}
+
+static char *
+make_not_xml (void)
+{
+  return make_ova ("notxml", "Name: Tessera Guest\nMemory: 256\n", "boot.vmdk", "disk.vmdk");
+}
+
+static char *
+make_raw_as_vmdk (void)
+{
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "T", 256, 1);
+  g_autofree char *raw = g_build_filename (fixture_dir, "boot-disk.img", NULL);
+
+  return make_ova ("rawvmdk", ovf, raw, "disk.vmdk");
+}
+
+static char *
+make_good (void)
+{
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "T", 256, 1);
+
+  return make_ova ("good", ovf, "boot.vmdk", "disk.vmdk");
+}
+
+static const BrokenCase broken[] = {
+  { "truncated OVA", make_truncated, POOL, 2, "truncated" },
+  { "OVF naming a missing disk", make_missing_disk, POOL, 2, "not-there.vmdk" },
+  { "tar member ../x", make_dotdot, POOL, 2, "../x" },
+  { "OVF that is not XML", make_not_xml, POOL, 2, "not valid XML" },
+  { "raw image given as VMDK", make_raw_as_vmdk, POOL, 2, "should be a VMDK image" },
+  { "disk bigger than the pool's free space", make_good, SMALL_POOL, 1, "has only" },
+};
+
+static void
+test_broken (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+
+  remove_small_pool (handle);
+  make_small_pool (handle);
+  ensure_test_network (conn);
+
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
+    {
+      g_autofree char *file = broken[i].make ();
+      g_autofree char *before = checksum (file);
+      g_autofree char *after = NULL;
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *left = NULL;
+      int status;
+
+      remove_vm (handle, "tsr-imp-bad");
+      out = run_cli ("tessera-cli", &status, &err, "import", "-q", file, "--name", "tsr-imp-bad",
+                     "--pool", broken[i].pool, NULL);
+      g_test_message ("%s: exit %d: %s", broken[i].what, WEXITSTATUS (status), err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, broken[i].exit_code);
+      g_assert_nonnull (strstr (err, broken[i].expect));
+      after = checksum (file);
+      g_assert_cmpstr (after, ==, before);
+      left = leftovers (handle, "tsr-imp-bad");
+      g_assert_cmpstr (left, ==, "");
+      g_unlink (file);
+    }
+
+  remove_small_pool (handle);
+  close_connection (conn);
+}
+
+/* Cancelled while converting (from the first progress report, so qemu-img
+ * is killed half-way through 256 MiB of noise): no volume, no domain.
+ */
+static void
+test_cancel (void)
+{
+  TsrConnection *conn = open_system ();
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *ovf = ovf_for ("disk.vdi", "", "Cancelled", 256, 1);
+  g_autofree char *ova = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) imported = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TsrImportInfo) info = NULL;
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *left = NULL;
+  Progress progress = { 0, 0, 0, TRUE, FALSE, TRUE, cancellable, FALSE };
+
+  run ("head -c 256M /dev/urandom > noise.img && qemu-img convert -q -f raw -O vdi noise.img "
+       "noise.vdi && rm noise.img");
+  ova = make_ova ("cancel", ovf, "noise.vdi", "disk.vdi");
+  run ("rm noise.vdi");
+  remove_vm (handle, "tsr-imp-cancel");
+  ensure_test_network (conn);
+  tsr_import_inspect_async (ova, NULL, NULL, NULL, store_result_cb, &result);
+  info = tsr_import_inspect_finish (wait_result (&result), &error);
+  g_assert_no_error (error);
+  spec = tsr_import_info_make_spec (info);
+  g_free (spec->name);
+  spec->name = g_strdup ("tsr-imp-cancel");
+
+  tsr_connection_import_async (conn, info, spec, TSR_IMPORT_FLAGS_NONE, progress_cb, &progress,
+                               cancellable, store_result_cb, &imported);
+  name = tsr_connection_import_finish (conn, wait_result (&imported), NULL, &error);
+  g_assert_null (name);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (progress.converted);
+  g_clear_object (&imported);
+  left = leftovers (handle, "tsr-imp-cancel");
+  g_assert_cmpstr (left, ==, "");
+  g_unlink (ova);
+  close_connection (conn);
+}
+
+static const char * const vm_names[] = {
+  "tsr-imp-ova", "tsr-imp-vdi", "tsr-imp-qvm", "tsr-imp-zip", "tsr-imp-bad", "tsr-imp-cancel",
+};
+
+/* Whether a VM other than these tests' still uses the test network (other
+ * integration tests may share this libvirtd).
+ */
+static gboolean
+network_in_use (virConnectPtr handle)
+{
+  virDomainPtr *doms = NULL;
+  gboolean used = FALSE;
+  int n = virConnectListAllDomains (handle, &doms, 0);
+
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
+
+      used |= xml != NULL && strstr (xml, "<source network='" TEST_NETWORK "'") != NULL;
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  return used;
+}
+
+static void
+test_cleanup (void)
+{
+  virConnectPtr handle = virConnectOpen (URI);
+  virNetworkPtr net;
+
+  for (guint i = 0; i < G_N_ELEMENTS (vm_names); i++)
+    remove_vm (handle, vm_names[i]);
+  remove_small_pool (handle);
+
+  net = virNetworkLookupByName (handle, TEST_NETWORK);
+  if (net != NULL && !network_in_use (handle))
+    {
+      virNetworkDestroy (net);
+      virNetworkUndefine (net);
+    }
+  if (net != NULL)
+    virNetworkFree (net);
+  virResetLastError ();
+  virConnectClose (handle);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  tsr_init ();
+
+  fixture_dir = g_getenv ("TESSERA_FIXTURE_DIR");
+  cli_dir = g_getenv ("TESSERA_CLI_DIR");
+  g_assert_nonnull (fixture_dir);
+  g_assert_nonnull (cli_dir);
+
+  /* Fixed paths, so that a run after an interrupted one finds and removes
+   * what that one left (the tmpfs pool's mount point above all).
+   */
+  workdir = g_strdup ("/var/tmp/tessera-import-it");
+  tempdir = g_build_filename (workdir, "tmp", NULL);
+  small_dir = g_strdup ("/var/tmp/tessera-import-it-small");
+  test_cleanup ();
+  g_assert_cmpint (system ("rm -rf /var/tmp/tessera-import-it"), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (tempdir, 0777), ==, 0);
+  g_chmod (workdir, 0777);
+  /* Where the tool unpacks compressed zip members: this test's and its
+   * children's, checked to be empty after each import.
+   */
+  g_setenv ("TMPDIR", tempdir, TRUE);
+  g_setenv ("TESSERA_DEFAULT_NETVM", TEST_NETWORK, TRUE);
+  make_disks ();
+
+  g_test_add_func ("/import-it/aa/cleanup", test_cleanup);
+  g_test_add_func ("/import-it/ova/vmdk-cli", test_ova_vmdk_cli);
+  g_test_add_func ("/import-it/ova/vdi-api", test_ova_vdi_api);
+  g_test_add_func ("/import-it/qvm-create/root-move-from-vmdk", test_qvm_create_move_vmdk);
+  g_test_add_func ("/import-it/zip/deflated-ova", test_zip);
+  g_test_add_func ("/import-it/broken/each-refused", test_broken);
+  g_test_add_func ("/import-it/cancel/while-converting", test_cancel);
+  g_test_add_func ("/import-it/zz/cleanup", test_cleanup);
+
+  ret = g_test_run ();
+
+  g_assert_cmpint (system ("rm -rf /var/tmp/tessera-import-it"), ==, 0);
+  return ret;
+}
