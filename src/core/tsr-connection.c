@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -99,6 +100,10 @@ tsr_init (void)
 
   if (g_once_init_enter (&initialized))
     {
+      /* libvirt asks applications to ignore SIGPIPE: a write to a daemon
+       * that went away would otherwise kill the process instead of failing.
+       */
+      signal (SIGPIPE, SIG_IGN);
       gvir_init (NULL, NULL);
       gvir_event_register ();
       /* Failed calls are reported as GErrors; libvirt's own printing to
@@ -321,20 +326,28 @@ load_worker (GTask        *task,
 
   if (data->register_events)
     {
+      /* libvirt releases the reference given with a callback only when the
+       * callback was registered.
+       */
       data->lifecycle_id =
         virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                           VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
                                           event_ctx_ref (data->ctx), event_ctx_unref);
+      if (data->lifecycle_id < 0)
+        event_ctx_unref (data->ctx);
       data->network_id =
         virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
                                            VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
                                            event_ctx_ref (data->ctx), event_ctx_unref);
+      if (data->network_id < 0)
+        event_ctx_unref (data->ctx);
       /* Keepalive makes a dead daemon show up within seconds instead of at
        * the next call; the test driver has none, which is fine.
        */
       virConnectSetKeepAlive (data->conn, 3, 2);
-      virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
-                                       event_ctx_ref (data->ctx), event_ctx_unref);
+      if (virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
+                                           event_ctx_ref (data->ctx), event_ctx_unref) < 0)
+        event_ctx_unref (data->ctx);
       virResetLastError ();
     }
 

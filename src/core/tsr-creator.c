@@ -1159,6 +1159,10 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
   data->local = uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
+  /* The worker decides about cancelling: once the VM is defined, a late
+   * cancel must not report a VM that exists as cancelled.
+   */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, create_worker);
 }
 
