@@ -28,4 +28,8 @@ MSG
 fi
 
 export GSETTINGS_SCHEMA_DIR="$PWD/_build/data"
+# As root over sudo or ssh there is often no session bus; GApplication wants one.
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-run-session >/dev/null 2>&1; then
+  exec dbus-run-session -- _build/src/gui/tessera --connect qemu:///system "$@"
+fi
 exec _build/src/gui/tessera --connect qemu:///system "$@"
