@@ -143,7 +143,8 @@ volume_looks_like_media (virStorageVolPtr  vol,
   if (doc == NULL)
     return FALSE;
   {
-    xmlNodePtr node = tsr_xml_child (tsr_xml_child (xmlDocGetRootElement (doc), "target"), "format");
+    xmlNodePtr target = tsr_xml_child (xmlDocGetRootElement (doc), "target");
+    xmlNodePtr node = tsr_xml_child (target, "format");
 
     if (node != NULL)
       format = tsr_xml_prop (node, "type");

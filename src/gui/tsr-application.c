@@ -40,6 +40,10 @@ static const struct {
   { "win.vm-force-off", { "<Control><Shift>k", NULL } },
   { "win.vm-menu", { "<Shift>F10", "Menu", NULL } },
   { "win.copy-ip", { "<Control><Shift>c", NULL } },
+  { "win.vm-clone", { "<Control><Shift>d", NULL } },
+  { "win.import", { "<Control>i", NULL } },
+  { "win.new-vm", { "<Control>n", NULL } },
+  { "win.vm-settings", { "<Alt>Return", NULL } },
 };
 
 static void

@@ -357,6 +357,8 @@ _tsr_window_actions_update (TsrWindow *self)
   gtk_widget_action_set_enabled (widget, "win.vm-menu", vm != NULL);
   gtk_widget_action_set_enabled (widget, "win.copy-value", vm != NULL);
   gtk_widget_action_set_enabled (widget, "win.copy-ip", vm != NULL && tsr_vm_get_ip (vm) != NULL);
+  _tsr_window_dialogs_update (self, connected);
+  _tsr_window_operations_update (self, connected);
 }
 
 void
@@ -384,6 +386,9 @@ _tsr_window_class_actions_init (TsrWindowClass *klass)
                                    tsr_window_use_demo_cb);
   gtk_widget_class_install_action (widget_class, "win.show-error-details", "s",
                                    tsr_window_show_error_details_cb);
+
+  _tsr_window_class_dialogs_init (klass);
+  _tsr_window_class_operations_init (klass);
 }
 
 static const char * const column_keys[] = {
@@ -405,6 +410,7 @@ _tsr_window_actions_init (TsrWindow *self)
       g_action_map_add_action (G_ACTION_MAP (self), action);
     }
 
+  _tsr_window_operations_init (self);
   _tsr_window_actions_update (self);
 }
 
@@ -419,4 +425,6 @@ _tsr_window_actions_dispose (TsrWindow *self)
 
   for (guint i = 0; i < G_N_ELEMENTS (column_keys); i++)
     g_action_map_remove_action (G_ACTION_MAP (self), column_keys[i]);
+
+  _tsr_window_operations_dispose (self);
 }

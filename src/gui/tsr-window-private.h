@@ -69,6 +69,14 @@ struct _TsrWindow
   GTimeSpan             fill_make_time;
   gint64                fill_frame_start;
   gboolean              fill_pending_layout;
+
+  /* Clones and imports (tsr-window-operations.c) */
+  GtkMenuButton        *operations_button;
+  GtkSpinner           *operations_spinner;
+  GtkListBox           *operations_list;
+  GListStore           *operations;      /* TsrOperation, while they run */
+  char                 *pending_select;  /* a new VM to select once listed */
+  guint                 pending_source;
 };
 
 /* tsr-window.c */
@@ -116,6 +124,24 @@ void                 _tsr_window_list_secondary_pressed_cb (TsrWindow  *self,
                                                             double      x,
                                                             double      y,
                                                             GtkGesture *gesture);
+
+/* tsr-window-dialogs.c */
+void                 _tsr_window_class_dialogs_init   (TsrWindowClass *klass);
+void                 _tsr_window_dialogs_update       (TsrWindow   *self,
+                                                       gboolean     connected);
+void                 _tsr_window_open_settings        (TsrWindow   *self,
+                                                       TsrVm       *vm,
+                                                       const char  *page);
+
+/* tsr-window-operations.c */
+void                 _tsr_window_class_operations_init (TsrWindowClass *klass);
+void                 _tsr_window_operations_init      (TsrWindow   *self);
+void                 _tsr_window_operations_dispose   (TsrWindow   *self);
+void                 _tsr_window_operations_update    (TsrWindow   *self,
+                                                       gboolean     connected);
+void                 _tsr_window_open_import          (TsrWindow   *self,
+                                                       GFile       *file);
+GListModel          *tsr_window_get_operations        (TsrWindow   *self);
 
 /* tsr-window-testing.c: for tests, these look into the window and drive it
  * the way a user would.

@@ -180,7 +180,8 @@ test_drives (void)
   g_assert_cmpuint (g_strv_length (drives), ==, 0);
   g_clear_pointer (&drives, g_strfreev);
 
-  if (!g_file_test ("/dev/loop0", G_FILE_TEST_EXISTS) || !g_file_test ("/dev/loop1", G_FILE_TEST_EXISTS))
+  if (!g_file_test ("/dev/loop0", G_FILE_TEST_EXISTS) ||
+      !g_file_test ("/dev/loop1", G_FILE_TEST_EXISTS))
     {
       g_rmdir (dir);
       g_test_skip ("No /dev/loop0 and /dev/loop1 to stand in for optical drives");

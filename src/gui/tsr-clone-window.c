@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tsr-cloner.h"
+#include "tsr-clone-window.h"
+#include "tsr-error.h"
+#include "tsr-inventory.h"
+#include "tsr-progress-view.h"
+
+/* Right-click → Clone…: the name (checked as the user types), full or
+ * linked, keep the MAC, the pool; a source that runs is offered a shutdown
+ * first. Clone starts a TsrOperation that the main window also follows, so
+ * this window may be hidden while the disks are copied.
+ */
+
+/* How long a guest may take to react to a shutdown request before the
+ * dialog offers to force it off.
+ */
+#define FORCE_OFF_AFTER_S 20
+
+struct _TsrCloneWindow
+{
+  AdwWindow            parent_instance;
+
+  /* Template children */
+  AdwToastOverlay     *toast_overlay;
+  AdwWindowTitle      *window_title;
+  GtkButton           *cancel_button;
+  GtkButton           *clone_button;
+  GtkButton           *hide_button;
+  GtkStack            *stack;
+  AdwPreferencesGroup *running_group;
+  AdwActionRow        *running_row;
+  GtkSpinner          *running_spinner;
+  GtkButton           *shutdown_button;
+  AdwEntryRow         *name_row;
+  GtkLabel            *name_error;
+  GtkCheckButton      *full_check;
+  GtkCheckButton      *linked_check;
+  AdwComboRow         *pool_row;
+  GtkStringList       *pool_model;
+  AdwActionRow        *keep_mac_row;
+  GtkSwitch           *keep_mac_switch;
+  GtkLabel            *keep_mac_warning;
+  AdwStatusPage       *progress_page;
+  TsrProgressView     *progress_view;
+
+  /* State */
+  TsrConnection       *connection;
+  TsrVm               *source;
+  GCancellable        *cancellable;   /* the window's, cancelled on close */
+  GPtrArray           *pool_values;   /* char *; NULL first: the source's pools */
+  TsrOperation        *operation;     /* the clone this window started, while it runs */
+  guint                force_source;
+  gboolean             shutting_down;
+  gboolean             offer_force;
+  AdwToast            *toast;                /* the last one shown */
+  gboolean             loading;
+};
+
+G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, ADW_TYPE_WINDOW)
+
+enum {
+  OPERATION_STARTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+show_message (GtkLabel   *label,
+              GtkWidget  *row,
+              const char *message)
+{
+  gtk_label_set_text (label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
+  if (message != NULL)
+    gtk_widget_add_css_class (row, "error");
+  else
+    gtk_widget_remove_css_class (row, "error");
+}
+
+static void
+add_toast (TsrCloneWindow *self,
+           const char     *text,
+           guint           timeout)
+{
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new (markup);
+
+  adw_toast_set_timeout (toast, timeout);
+  g_set_object (&self->toast, toast);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* What it said about the last try is stale once the next one starts. */
+static void
+dismiss_toast (TsrCloneWindow *self)
+{
+  if (self->toast != NULL)
+    adw_toast_dismiss (self->toast);
+  g_clear_object (&self->toast);
+}
+
+/* Checking */
+
+static void
+update_running (TsrCloneWindow *self,
+                gboolean        running)
+{
+  const char *name = tsr_vm_get_name (self->source);
+  g_autofree char *title = NULL;
+  const char *subtitle;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->running_group), running);
+  if (!running)
+    return;
+
+  if (tsr_vm_get_state (self->source) == TSR_VM_STATE_RUNNING)
+    title = g_strdup_printf (_("“%s” is running"), name);
+  else
+    title = g_strdup_printf (_("“%s” is not shut off: %s"), name,
+                             tsr_vm_get_state_text (self->source));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->running_row), title);
+
+  if (self->offer_force)
+    subtitle = _("It has not stopped yet. If its system does not respond, force it off: like "
+                 "pulling the plug, this loses what it has not saved.");
+  else if (self->shutting_down)
+    subtitle = _("Shutting down… Clone becomes available once it has stopped.");
+  else
+    subtitle = _("A VM is cloned while it is shut down, so that its disks do not change "
+                 "while they are copied.");
+  adw_action_row_set_subtitle (self->running_row, subtitle);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->running_spinner), self->shutting_down);
+  gtk_spinner_set_spinning (self->running_spinner, self->shutting_down);
+  gtk_widget_set_visible (GTK_WIDGET (self->shutdown_button),
+                          !self->shutting_down || self->offer_force);
+  if (self->offer_force)
+    {
+      gtk_button_set_label (self->shutdown_button, _("_Force Off"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->shutdown_button), "clone.force-off");
+      gtk_widget_add_css_class (GTK_WIDGET (self->shutdown_button), "destructive-action");
+    }
+  else
+    {
+      gtk_button_set_label (self->shutdown_button, _("_Shut Down"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->shutdown_button), "clone.shutdown");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->shutdown_button), "destructive-action");
+    }
+}
+
+static void
+update_keep_mac (TsrCloneWindow *self)
+{
+  const char *mac = tsr_vm_get_mac (self->source);
+
+  if (mac == NULL)
+    {
+      g_autofree char *subtitle = g_strdup_printf (_("“%s” has no network card"),
+                                                   tsr_vm_get_name (self->source));
+
+      gtk_switch_set_active (self->keep_mac_switch, FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->keep_mac_row), FALSE);
+      adw_action_row_set_subtitle (self->keep_mac_row, subtitle);
+      gtk_widget_set_visible (GTK_WIDGET (self->keep_mac_warning), FALSE);
+      return;
+    }
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->keep_mac_row), TRUE);
+  adw_action_row_set_subtitle (self->keep_mac_row,
+                               _("Otherwise the clone gets a new MAC address and its own IP "
+                                 "address"));
+  if (gtk_switch_get_active (self->keep_mac_switch))
+    {
+      g_autofree char *warning =
+        g_strdup_printf (_("Both VMs will have MAC address %s, and with it the same IP address: "
+                           "do not run them at the same time on the same network."), mac);
+
+      gtk_label_set_text (self->keep_mac_warning, warning);
+      gtk_widget_set_visible (GTK_WIDGET (self->keep_mac_warning), TRUE);
+    }
+  else
+    gtk_widget_set_visible (GTK_WIDGET (self->keep_mac_warning), FALSE);
+}
+
+static void
+tsr_clone_window_update (TsrCloneWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  gboolean running = tsr_vm_is_active (self->source);
+  gboolean busy = self->operation != NULL;
+  gboolean valid;
+
+  /* The rules and the names in use, from the list: no libvirt call. */
+  valid = tsr_connection_check_clone_name (self->connection, name, &error);
+  show_message (self->name_error, GTK_WIDGET (self->name_row), error ? error->message : NULL);
+
+  if (!running)
+    {
+      self->shutting_down = FALSE;
+      self->offer_force = FALSE;
+      g_clear_handle_id (&self->force_source, g_source_remove);
+    }
+  update_running (self, running);
+  update_keep_mac (self);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.clone", valid && !running && !busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.shutdown",
+                                 running && !self->shutting_down && !busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.force-off",
+                                 running && self->offer_force && !busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.cancel",
+                                 !busy || !tsr_operation_get_cancelling (self->operation));
+}
+
+static void
+tsr_clone_window_name_changed_cb (TsrCloneWindow *self)
+{
+  tsr_clone_window_update (self);
+}
+
+static void
+tsr_clone_window_field_changed_cb (TsrCloneWindow *self)
+{
+  tsr_clone_window_update (self);
+}
+
+static void
+tsr_clone_window_source_notify_cb (TsrCloneWindow *self)
+{
+  tsr_clone_window_update (self);
+}
+
+/* Pools */
+
+static void
+fill_pools (TsrCloneWindow *self,
+            GStrv           pools)
+{
+  g_autoptr(GPtrArray) titles = g_ptr_array_new ();
+  guint selected = adw_combo_row_get_selected (self->pool_row);
+  g_autofree char *keep = NULL;
+  guint position = 0;
+
+  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
+    keep = g_strdup (g_ptr_array_index (self->pool_values, selected));
+
+  g_ptr_array_set_size (self->pool_values, 0);
+  g_ptr_array_add (self->pool_values, NULL);
+  g_ptr_array_add (titles, (gpointer) _("Same as the source"));
+  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
+    {
+      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
+      g_ptr_array_add (titles, pools[i]);
+    }
+  g_ptr_array_add (titles, NULL);
+
+  gtk_string_list_splice (self->pool_model, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->pool_model)),
+                          (const char * const *) titles->pdata);
+  for (guint i = 0; i < self->pool_values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), keep) == 0)
+      position = i;
+  adw_combo_row_set_selected (self->pool_row, position);
+}
+
+static void
+tsr_clone_window_inventory_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  g_autoptr(TsrCloneWindow) self = user_data;
+  g_autoptr(TsrInventory) inventory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self->loading = FALSE;
+  if (inventory == NULL)
+    {
+      /* The source's pools still work; say why there is no other. */
+      g_autofree char *markup = g_markup_escape_text (error->message, -1);
+
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row), markup);
+      return;
+    }
+  fill_pools (self, inventory->pools);
+}
+
+/* Shutting the source down */
+
+static gboolean
+tsr_clone_window_force_timeout_cb (gpointer user_data)
+{
+  TsrCloneWindow *self = user_data;
+
+  self->force_source = 0;
+  self->offer_force = TRUE;
+  tsr_clone_window_update (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tsr_clone_window_lifecycle_done_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
+{
+  TsrConnection *connection = TSR_CONNECTION (object);
+  g_autoptr(TsrCloneWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (g_async_result_is_tagged (result, tsr_connection_shutdown_vm_async))
+    ok = tsr_connection_shutdown_vm_finish (connection, result, &error);
+  else
+    ok = tsr_connection_force_off_vm_finish (connection, result, &error);
+
+  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* The VM's state event ends the wait; without it nothing is coming. */
+  self->shutting_down = FALSE;
+  self->offer_force = FALSE;
+  g_clear_handle_id (&self->force_source, g_source_remove);
+  add_toast (self, error->message, 10);
+  tsr_clone_window_update (self);
+}
+
+static void
+tsr_clone_window_shutdown_cb (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *param)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
+
+  if (self->shutting_down || !tsr_vm_is_active (self->source))
+    return;
+
+  self->shutting_down = TRUE;
+  self->offer_force = FALSE;
+  g_clear_handle_id (&self->force_source, g_source_remove);
+  self->force_source = g_timeout_add_seconds (FORCE_OFF_AFTER_S,
+                                              tsr_clone_window_force_timeout_cb, self);
+  tsr_clone_window_update (self);
+
+  tsr_connection_shutdown_vm_async (self->connection, self->source, self->cancellable,
+                                    tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
+}
+
+static void
+tsr_clone_window_force_off_cb (GtkWidget  *widget,
+                               const char *action_name,
+                               GVariant   *param)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
+
+  if (!tsr_vm_is_active (self->source))
+    return;
+
+  self->shutting_down = TRUE;
+  self->offer_force = FALSE;
+  tsr_clone_window_update (self);
+
+  tsr_connection_force_off_vm_async (self->connection, self->source, self->cancellable,
+                                     tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
+}
+
+/* Cloning */
+
+static void
+set_busy (TsrCloneWindow *self,
+          gboolean        busy)
+{
+  if (busy)
+    dismiss_toast (self);
+  gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
+  gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
+                               busy ? _("Stop the clone and remove what it made") : NULL);
+  gtk_window_set_default_widget (GTK_WINDOW (self),
+                                 GTK_WIDGET (busy ? self->hide_button : self->clone_button));
+  tsr_clone_window_update (self);
+}
+
+static void
+tsr_clone_window_operation_notify_cb (TsrCloneWindow *self)
+{
+  tsr_clone_window_update (self);
+}
+
+static void
+show_clone_error (TsrCloneWindow *self,
+                  const GError   *error)
+{
+  g_autofree char *heading = NULL;
+  AdwMessageDialog *dialog;
+
+  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
+      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
+    {
+      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+      return;
+    }
+
+  /* Started meanwhile: the form offers the shutdown again. */
+  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
+    {
+      add_toast (self, error->message, 10);
+      return;
+    }
+
+  heading = g_strdup_printf (_("Could Not Clone “%s”"), tsr_vm_get_name (self->source));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                                       error->message));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The dialog reports what it sees; once hidden, the main window does. */
+static void
+tsr_clone_window_operation_completed_cb (TsrCloneWindow *self,
+                                         TsrOperation   *operation)
+{
+  g_autoptr(TsrOperation) done = NULL;
+  const GError *error;
+
+  if (operation != self->operation)
+    return;
+
+  done = g_steal_pointer (&self->operation);
+  g_signal_handlers_disconnect_by_data (done, self);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
+    return;
+
+  if (tsr_operation_get_result (done) != NULL)
+    {
+      gtk_window_close (GTK_WINDOW (self));
+      return;
+    }
+
+  tsr_operation_set_reported (done, TRUE);
+  tsr_progress_view_set_operation (self->progress_view, NULL);
+  set_busy (self, FALSE);
+
+  error = tsr_operation_get_error (done);
+  if (tsr_operation_was_cancelled (done))
+    add_toast (self, _("Cancelled: nothing was left behind"), 5);
+  else
+    show_clone_error (self, error);
+}
+
+static void
+tsr_clone_window_cloned_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  g_autoptr(TsrOperation) operation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *warning = NULL;
+  g_autofree char *name = NULL;
+
+  name = tsr_connection_clone_vm_finish (TSR_CONNECTION (object), result, &warning, &error);
+  tsr_operation_complete (operation, name, warning, error);
+}
+
+static void
+tsr_clone_window_clone_cb (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *param)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  const char *source = tsr_vm_get_name (self->source);
+  g_autoptr(TsrCloneSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *heading = NULL;
+  guint selected;
+
+  if (self->operation != NULL || tsr_vm_is_active (self->source))
+    return;
+  if (!tsr_connection_check_clone_name (self->connection, name, &error))
+    {
+      tsr_clone_window_update (self);
+      return;
+    }
+
+  spec = tsr_clone_spec_new (name);
+  spec->linked = gtk_check_button_get_active (self->linked_check);
+  spec->keep_mac = gtk_switch_get_active (self->keep_mac_switch) &&
+                   tsr_vm_get_mac (self->source) != NULL;
+  selected = adw_combo_row_get_selected (self->pool_row);
+  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
+    spec->pool = g_strdup (g_ptr_array_index (self->pool_values, selected));
+
+  if (spec->linked)
+    title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
+  else
+    title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
+  heading = g_strdup_printf (_("Cloning “%s”…"), source);
+
+  self->operation = tsr_operation_new (title, TRUE);
+  {
+    g_autofree char *success = spec->linked
+      ? g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source)
+      : g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
+
+    tsr_operation_set_success_title (self->operation, success);
+  }
+  g_signal_connect_object (self->operation, "completed",
+                           G_CALLBACK (tsr_clone_window_operation_completed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->operation, "notify::cancelling",
+                           G_CALLBACK (tsr_clone_window_operation_notify_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  adw_status_page_set_title (self->progress_page, heading);
+  tsr_progress_view_set_operation (self->progress_view, self->operation);
+  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
+  set_busy (self, TRUE);
+
+  /* The main window follows it from now on, even once this one is gone. */
+  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+
+  tsr_connection_clone_vm_async (self->connection, self->source, spec,
+                                 tsr_operation_progress_cb, self->operation,
+                                 tsr_operation_get_cancellable (self->operation),
+                                 tsr_clone_window_cloned_cb,
+                                 g_object_ref (self->operation));
+}
+
+static void
+tsr_clone_window_cancel_cb (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
+
+  /* While cloning, Cancel stops the clone and the core removes what it
+   * made; the form comes back for another try.
+   */
+  if (self->operation != NULL)
+    {
+      tsr_operation_cancel (self->operation);
+      return;
+    }
+
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+tsr_clone_window_hide_cb (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  gtk_window_close (GTK_WINDOW (widget));
+}
+
+/* GObject */
+
+/* A closed dialog may live on a little, held by a call in flight, while
+ * GTK keeps pointing at its parent without a reference: let go of the
+ * parent before it can go away.
+ */
+static void tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self);
+
+static void
+forget_parent (TsrCloneWindow *self)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+
+  if (parent != NULL)
+    g_signal_handlers_disconnect_by_func (parent, tsr_clone_window_parent_destroyed_cb, self);
+  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
+}
+
+static void
+tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self)
+{
+  forget_parent (self);
+}
+
+static gboolean
+tsr_clone_window_close_request (GtkWindow *window)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
+
+  /* The clone itself goes on: the main window follows it. */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->force_source, g_source_remove);
+  if (self->operation != NULL)
+    g_signal_handlers_disconnect_by_data (self->operation, self);
+  g_clear_object (&self->operation);
+
+  if (GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window))
+    return TRUE;
+
+  forget_parent (self);
+  return FALSE;
+}
+
+static void
+tsr_clone_window_dispose (GObject *object)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->force_source, g_source_remove);
+  if (self->operation != NULL)
+    g_signal_handlers_disconnect_by_data (self->operation, self);
+  g_clear_object (&self->operation);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_CLONE_WINDOW);
+
+  g_clear_object (&self->toast);
+  g_clear_object (&self->source);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (tsr_clone_window_parent_class)->dispose (object);
+}
+
+static void
+tsr_clone_window_finalize (GObject *object)
+{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
+
+  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (tsr_clone_window_parent_class)->finalize (object);
+}
+
+static void
+tsr_clone_window_class_init (TsrCloneWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tsr_clone_window_dispose;
+  object_class->finalize = tsr_clone_window_finalize;
+  window_class->close_request = tsr_clone_window_close_request;
+
+  /**
+   * TsrCloneWindow::operation-started:
+   * @self: the dialog
+   * @operation: the clone, which may outlive the dialog
+   *
+   * Emitted when Clone is pressed, before the core starts.
+   */
+  signals[OPERATION_STARTED] =
+    g_signal_new ("operation-started",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
+
+  g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/tessera/Tessera/tsr-clone-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, clone_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, hide_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_group);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, shutdown_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, name_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, name_error);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, full_check);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, linked_check);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_switch);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_warning);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_view);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_name_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_field_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "clone.clone", NULL,
+                                   tsr_clone_window_clone_cb);
+  gtk_widget_class_install_action (widget_class, "clone.cancel", NULL,
+                                   tsr_clone_window_cancel_cb);
+  gtk_widget_class_install_action (widget_class, "clone.hide", NULL,
+                                   tsr_clone_window_hide_cb);
+  gtk_widget_class_install_action (widget_class, "clone.shutdown", NULL,
+                                   tsr_clone_window_shutdown_cb);
+  gtk_widget_class_install_action (widget_class, "clone.force-off", NULL,
+                                   tsr_clone_window_force_off_cb);
+
+  /* Escape closes: before Clone that is Cancel, during the copy Hide. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+tsr_clone_window_init (TsrCloneWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->pool_values = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
+}
+
+/**
+ * tsr_clone_window_new:
+ * @parent: the main window
+ * @connection: the connection of @source
+ * @source: the VM to clone
+ *
+ * Returns: (transfer floating): a new dialog, to be presented
+ */
+TsrCloneWindow *
+tsr_clone_window_new (GtkWindow     *parent,
+                      TsrConnection *connection,
+                      TsrVm         *source)
+{
+  TsrCloneWindow *self;
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autofree char *suggestion = NULL;
+
+  g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
+  g_return_val_if_fail (TSR_IS_VM (source), NULL);
+
+  self = g_object_new (TSR_TYPE_CLONE_WINDOW,
+                       "transient-for", parent,
+                       NULL);
+  if (parent != NULL)
+    g_signal_connect_object (parent, "destroy",
+                             G_CALLBACK (tsr_clone_window_parent_destroyed_cb),
+                             self, G_CONNECT_SWAPPED);
+  self->connection = g_object_ref (connection);
+  self->source = g_object_ref (source);
+
+  title = g_strdup_printf (_("Clone “%s”"), tsr_vm_get_name (source));
+  /* Translators: the source's class and label, "TemplateVM · black" */
+  subtitle = g_strdup_printf (_("%s · %s"), tsr_vm_get_vm_class (source),
+                              tsr_vm_get_label (source));
+  adw_window_title_set_title (self->window_title, title);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+  gtk_window_set_title (GTK_WINDOW (self), title);
+
+  g_signal_connect_object (source, "notify::state",
+                           G_CALLBACK (tsr_clone_window_source_notify_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (source, "notify::mac",
+                           G_CALLBACK (tsr_clone_window_source_notify_cb),
+                           self, G_CONNECT_SWAPPED);
+  /* A VM made meanwhile may take the name. */
+  g_signal_connect_object (tsr_connection_get_vms (connection), "items-changed",
+                           G_CALLBACK (tsr_clone_window_source_notify_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  suggestion = tsr_connection_suggest_clone_name (connection, tsr_vm_get_name (source));
+  gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
+
+  fill_pools (self, NULL);
+  self->loading = TRUE;
+  tsr_connection_get_inventory_async (connection, self->cancellable,
+                                      tsr_clone_window_inventory_cb, g_object_ref (self));
+
+  tsr_clone_window_update (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+
+  return self;
+}
+
+TsrVm *
+tsr_clone_window_get_source (TsrCloneWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), NULL);
+
+  return self->source;
+}
+
+/**
+ * tsr_clone_window_get_operation:
+ * @self: a #TsrCloneWindow
+ *
+ * Returns: (nullable) (transfer none): the clone this dialog started and
+ *   shows, while it runs
+ */
+TsrOperation *
+tsr_clone_window_get_operation (TsrCloneWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), NULL);
+
+  return self->operation;
+}
+
+/* Still listing the connection's pools. */
+gboolean
+tsr_clone_window_get_loading (TsrCloneWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
+
+  return self->loading;
+}
+
+/**
+ * tsr_clone_window_select_pool:
+ * @self: a #TsrCloneWindow
+ * @pool: (nullable): a pool, or %NULL for the source's
+ *
+ * Chooses @pool in the drop-down as the user would.
+ *
+ * Returns: %TRUE if the drop-down offers @pool
+ */
+gboolean
+tsr_clone_window_select_pool (TsrCloneWindow *self,
+                              const char     *pool)
+{
+  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
+
+  for (guint i = 0; i < self->pool_values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), pool) == 0)
+      {
+        adw_combo_row_set_selected (self->pool_row, i);
+        return TRUE;
+      }
+  return FALSE;
+}

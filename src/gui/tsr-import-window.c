@@ -1,0 +1,1229 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tsr-error.h"
+#include "tsr-import-window.h"
+#include "tsr-inventory.h"
+#include "tsr-label-chooser.h"
+#include "tsr-network.h"
+#include "tsr-progress-view.h"
+#include "tsr-validate.h"
+
+/* Import…: the file is read first (never changed), then a form shows what
+ * it holds, with the fields of the New VM wizard filled from it and checked
+ * as the user types; Import starts a TsrOperation that the main window also
+ * follows, so this window may be hidden while the disks are converted.
+ */
+
+static const char * const os_families[] = { "linux", "windows", "other" };
+static const char * const firmwares[] = { "bios", "uefi" };
+
+struct _TsrImportWindow
+{
+  AdwWindow            parent_instance;
+
+  /* Template children */
+  AdwToastOverlay     *toast_overlay;
+  AdwWindowTitle      *window_title;
+  GtkButton           *cancel_button;
+  GtkButton           *import_button;
+  GtkButton           *hide_button;
+  GtkStack            *stack;
+  AdwStatusPage       *reading_page;
+  GtkSpinner          *reading_spinner;
+  AdwStatusPage       *failed_page;
+  AdwPreferencesPage  *form_page;
+  AdwPreferencesGroup *found_group;
+  GtkListBox          *disk_list;
+  AdwPreferencesGroup *warnings_group;
+  GtkListBox          *warning_list;
+  AdwEntryRow         *name_row;
+  GtkLabel            *name_error;
+  TsrLabelChooser     *label_chooser;
+  AdwComboRow         *os_row;
+  AdwComboRow         *firmware_row;
+  AdwActionRow        *memory_row;
+  GtkSpinButton       *memory_spin;
+  AdwActionRow        *vcpus_row;
+  GtkSpinButton       *vcpus_spin;
+  AdwComboRow         *pool_row;
+  GtkStringList       *pool_model;
+  AdwComboRow         *network_row;
+  GtkStringList       *network_model;
+  GtkSwitch           *move_switch;
+  AdwStatusPage       *progress_page;
+  TsrProgressView     *progress_view;
+
+  /* State */
+  TsrConnection       *connection;
+  GCancellable        *cancellable;          /* the window's, cancelled on close */
+  GCancellable        *inspect_cancellable;  /* reading the current file */
+  GFile               *file;
+  TsrImportInfo       *info;
+  GPtrArray           *pool_values;
+  GPtrArray           *network_values;
+  GStrv                pools;                /* from the inventory, once it came */
+  GStrv                networks;
+  char                *inventory_error;      /* why there are no lists, markup */
+  TsrOperation        *operation;            /* the import this window started, while it runs */
+  AdwToast            *toast;                /* the last one shown */
+  gboolean             loading;
+};
+
+G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, ADW_TYPE_WINDOW)
+
+enum {
+  OPERATION_STARTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void tsr_import_window_update (TsrImportWindow *self);
+
+static void
+show_message (GtkLabel   *label,
+              GtkWidget  *row,
+              const char *message)
+{
+  gtk_label_set_text (label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
+  if (message != NULL)
+    gtk_widget_add_css_class (row, "error");
+  else
+    gtk_widget_remove_css_class (row, "error");
+}
+
+static void
+add_toast (TsrImportWindow *self,
+           const char      *text,
+           guint            timeout)
+{
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+  AdwToast *toast = adw_toast_new (markup);
+
+  adw_toast_set_timeout (toast, timeout);
+  g_set_object (&self->toast, toast);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* What it said about the last try is stale once the next one starts. */
+static void
+dismiss_toast (TsrImportWindow *self)
+{
+  if (self->toast != NULL)
+    adw_toast_dismiss (self->toast);
+  g_clear_object (&self->toast);
+}
+
+static guint
+index_of (const char * const *values,
+          guint               n_values,
+          const char         *value)
+{
+  for (guint i = 0; i < n_values; i++)
+    if (g_strcmp0 (values[i], value) == 0)
+      return i;
+  return n_values - 1;
+}
+
+/* Drop-downs whose items stand for values */
+
+static const char *
+selected_value (AdwComboRow *row,
+                GPtrArray   *values)
+{
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
+    return NULL;
+  return g_ptr_array_index (values, selected);
+}
+
+static void
+fill_choices (AdwComboRow   *row,
+              GtkStringList *model,
+              GPtrArray     *values,
+              GPtrArray     *titles,
+              const char    *selected)
+{
+  guint position = 0;
+
+  g_ptr_array_add (titles, NULL);
+  gtk_string_list_splice (model, 0, g_list_model_get_n_items (G_LIST_MODEL (model)),
+                          (const char * const *) titles->pdata);
+  for (guint i = 0; i < values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (values, i), selected) == 0)
+      position = i;
+  adw_combo_row_set_selected (row, position);
+}
+
+static void
+fill_pools (TsrImportWindow *self,
+            const char      *wanted)
+{
+  GStrv pools = self->pools;
+  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->pool_row,
+                                                                      self->pool_values));
+
+  g_ptr_array_set_size (self->pool_values, 0);
+
+  /* Tessera's own pool is made on first use. */
+  if (pools == NULL || !g_strv_contains ((const char * const *) pools, TSR_DEFAULT_POOL))
+    {
+      g_ptr_array_add (self->pool_values, g_strdup (TSR_DEFAULT_POOL));
+      g_ptr_array_add (titles, g_strdup (TSR_DEFAULT_POOL));
+    }
+  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
+    {
+      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
+      g_ptr_array_add (titles, g_strdup (pools[i]));
+    }
+
+  fill_choices (self->pool_row, self->pool_model, self->pool_values, titles,
+                keep ? keep : TSR_DEFAULT_POOL);
+}
+
+static void
+fill_networks (TsrImportWindow *self,
+               const char      *wanted)
+{
+  GStrv networks = self->networks;
+  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(TsrCreateSpec) defaults = tsr_create_spec_new (NULL);
+  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->network_row,
+                                                                      self->network_values));
+
+  g_ptr_array_set_size (self->network_values, 0);
+
+  /* Tessera's managed network first; it is made on first use. */
+  g_ptr_array_add (self->network_values, g_strdup (TSR_MANAGED_NETWORK_NAME));
+  g_ptr_array_add (titles, g_strdup (TSR_MANAGED_NETWORK_NAME));
+
+  for (guint i = 0; networks != NULL && networks[i] != NULL; i++)
+    {
+      if (g_str_equal (networks[i], TSR_MANAGED_NETWORK_NAME))
+        continue;
+      g_ptr_array_add (self->network_values, g_strdup (networks[i]));
+      g_ptr_array_add (titles, g_strdup (networks[i]));
+    }
+
+  g_ptr_array_add (self->network_values, g_strdup ("none"));
+  g_ptr_array_add (titles, g_strdup (_("None (no network)")));
+
+  fill_choices (self->network_row, self->network_model, self->network_values, titles,
+                keep ? keep : defaults->netvm);
+}
+
+static void
+tsr_import_window_inventory_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
+{
+  g_autoptr(TsrImportWindow) self = user_data;
+  g_autoptr(TsrInventory) inventory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self->loading = FALSE;
+  if (inventory == NULL)
+    {
+      /* The defaults still work; say why there is nothing else. */
+      self->inventory_error = g_markup_escape_text (error->message, -1);
+      tsr_import_window_update (self);
+      return;
+    }
+
+  self->pools = g_strdupv (inventory->pools);
+  self->networks = g_strdupv (inventory->networks);
+  fill_pools (self, NULL);
+  fill_networks (self, NULL);
+  tsr_import_window_update (self);
+}
+
+/* What was found */
+
+static const char *
+format_title (const char *format)
+{
+  static const struct { const char *format, *title; } titles[] = {
+    { "vmdk", "VMDK" }, { "vdi", "VDI" }, { "vpc", "VHD" }, { "vhdx", "VHDX" },
+    { "qcow2", "QCOW2" }, { "raw", N_("Raw") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    if (g_strcmp0 (titles[i].format, format) == 0)
+      return _(titles[i].title);
+  return format;
+}
+
+static char *
+describe_kind (const TsrImportInfo *info)
+{
+  const char *kind = info->kind ? info->kind : "disk";
+  const char *inner = g_str_has_prefix (kind, "zip/") ? kind + 4 : kind;
+  const char *what;
+
+  if (g_str_equal (inner, "ova"))
+    what = _("An appliance (OVA)");
+  else if (g_str_equal (inner, "ovf"))
+    what = _("An appliance (OVF)");
+  else
+    what = _("A disk image");
+
+  if (inner != kind)
+    return g_strdup_printf (_("%s inside a .zip archive"), what);
+  return g_strdup (what);
+}
+
+static void
+clear_list (GtkListBox *list)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
+    gtk_list_box_remove (list, child);
+}
+
+static GtkWidget *
+info_row (const char *title,
+          const char *subtitle,
+          const char *icon_name)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *icon = gtk_image_new_from_icon_name (icon_name);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  if (subtitle != NULL)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (icon),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+  return row;
+}
+
+static void
+show_info (TsrImportWindow *self)
+{
+  const TsrImportInfo *info = self->info;
+  g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (info);
+  g_autoptr(GString) description = g_string_new (NULL);
+  g_autofree char *basename = g_file_get_basename (self->file);
+  g_autofree char *found = g_strdup_printf (_("Found in “%s”"), basename);
+  g_autofree char *kind = describe_kind (info);
+  g_autofree char *needed = g_format_size_full (info->required, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *needed_title = NULL;
+  g_autofree char *needed_subtitle = NULL;
+  GtkWidget *row;
+
+  /* The header: what kind of file, the appliance's own name and system. */
+  g_string_append (description, kind);
+  if (info->appliance_name != NULL)
+    g_string_append_printf (description, _(", named “%s”"), info->appliance_name);
+  if (info->os_type != NULL)
+    g_string_append_printf (description, _(", for %s"), info->os_type);
+  {
+    g_autofree char *title = g_markup_escape_text (found, -1);
+    g_autofree char *text = g_markup_escape_text (description->str, -1);
+
+    adw_preferences_group_set_title (self->found_group, title);
+    adw_preferences_group_set_description (self->found_group, text);
+  }
+
+  clear_list (self->disk_list);
+  for (guint i = 0; i < info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (info->disks, i);
+      g_autofree char *capacity = g_format_size_full (disk->capacity, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *subtitle = NULL;
+      g_autofree char *title = NULL;
+
+      if (disk->format == NULL)
+        subtitle = g_strdup_printf (_("New blank disk · %s"), capacity);
+      else
+        {
+          g_autofree char *stored = g_format_size_full (disk->stored_size, G_FORMAT_SIZE_IEC_UNITS);
+
+          /* Translators: format, size the guest sees, bytes to read */
+          subtitle = g_strdup_printf (_("%s · %s disk · %s to read"), format_title (disk->format),
+                                      capacity, stored);
+        }
+      if (i == 0)
+        title = g_strdup_printf (_("%s (system disk)"), disk->name);
+      row = info_row (title ? title : disk->name, subtitle, "drive-harddisk-symbolic");
+      gtk_list_box_append (self->disk_list, row);
+    }
+
+  needed_title = g_strdup_printf (_("Space Needed: %s"), needed);
+  if (info->temp_size > 0)
+    {
+      g_autofree char *temp = g_format_size_full (info->temp_size, G_FORMAT_SIZE_IEC_UNITS);
+
+      needed_subtitle = g_strdup_printf (_("The disks are converted straight into the storage "
+                                           "pool; %s unpacked from the archive stays in a "
+                                           "temporary folder until this window closes"), temp);
+    }
+  else
+    needed_subtitle = g_strdup (_("The disks are converted straight into the storage pool, "
+                                  "with no copy in between"));
+  row = info_row (needed_title, needed_subtitle, "drive-multidisk-symbolic");
+  gtk_list_box_append (self->disk_list, row);
+
+  clear_list (self->warning_list);
+  for (guint i = 0; info->warnings != NULL && info->warnings[i] != NULL; i++)
+    {
+      row = info_row (info->warnings[i], NULL, "dialog-warning-symbolic");
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), info->warnings[i]);
+      adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+      gtk_list_box_append (self->warning_list, row);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->warnings_group),
+                          info->warnings != NULL && info->warnings[0] != NULL);
+
+  /* The form, filled as the appliance asks; the user may change it all. */
+  gtk_editable_set_text (GTK_EDITABLE (self->name_row), spec->name ? spec->name : "");
+  if (spec->label != NULL)
+    tsr_label_chooser_set_label (self->label_chooser, spec->label);
+  adw_combo_row_set_selected (self->os_row,
+                              index_of (os_families, G_N_ELEMENTS (os_families), spec->os_family));
+  adw_combo_row_set_selected (self->firmware_row,
+                              spec->firmware && g_str_equal (spec->firmware, "uefi") ? 1 : 0);
+  gtk_spin_button_set_value (self->memory_spin, (double) spec->memory);
+  gtk_spin_button_set_value (self->vcpus_spin, (double) spec->vcpus);
+  adw_action_row_set_subtitle (self->memory_row,
+                               info->memory > 0 ? _("As the appliance asks")
+                                                : _("The file does not say; Tessera’s default"));
+  adw_action_row_set_subtitle (self->vcpus_row,
+                               info->vcpus > 0 ? _("As the appliance asks")
+                                               : _("The file does not say; Tessera’s default"));
+  fill_pools (self, spec->pool);
+  fill_networks (self, spec->netvm);
+}
+
+/* Reading the file */
+
+static void
+tsr_import_window_inspect_progress_cb (guint64     done,
+                                       guint64     total,
+                                       const char *stage,
+                                       gpointer    user_data)
+{
+  TsrImportWindow *self = user_data;
+  g_autofree char *text = NULL;
+
+  if (total > 0)
+    {
+      g_autofree char *done_text = g_format_size_full (done, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *total_text = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
+
+      text = g_strdup_printf (_("%s: %s of %s"), stage, done_text, total_text);
+    }
+  {
+    g_autofree char *markup = g_markup_escape_text (text ? text : stage, -1);
+
+    adw_status_page_set_description (self->reading_page, markup);
+  }
+}
+
+static void
+tsr_import_window_inspected_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
+{
+  g_autoptr(TsrImportWindow) self = user_data;
+  g_autoptr(TsrImportInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  info = tsr_import_inspect_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->inspect_cancellable);
+  gtk_spinner_set_spinning (self->reading_spinner, FALSE);
+
+  if (info == NULL)
+    {
+      g_autofree char *markup = g_markup_escape_text (error->message, -1);
+
+      adw_status_page_set_description (self->failed_page, markup);
+      gtk_stack_set_visible_child_name (self->stack, "failed");
+      tsr_import_window_update (self);
+      return;
+    }
+
+  g_clear_pointer (&self->info, tsr_import_info_unref);
+  self->info = g_steal_pointer (&info);
+  show_info (self);
+  gtk_stack_set_visible_child_name (self->stack, "form");
+  tsr_import_window_update (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+}
+
+/* Checking */
+
+static gboolean
+check_name (TsrImportWindow  *self,
+            const char       *name,
+            GError          **error)
+{
+  if (!tsr_validate_vm_name (name, error))
+    return FALSE;
+  if (tsr_connection_lookup_vm (self->connection, name) != NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("A VM named “%s” already exists: choose another name."), name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+tsr_import_window_update (TsrImportWindow *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->stack);
+  gboolean form = g_strcmp0 (page, "form") == 0;
+  gboolean busy = self->operation != NULL;
+  gboolean valid = FALSE;
+
+  if (form)
+    {
+      g_autoptr(GError) error = NULL;
+      const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+
+      valid = check_name (self, name, &error);
+      show_message (self->name_error, GTK_WIDGET (self->name_row),
+                    error ? error->message : NULL);
+    }
+
+  if (form)
+    {
+      const char *pool = selected_value (self->pool_row, self->pool_values);
+      const char *network = selected_value (self->network_row, self->network_values);
+      gboolean pool_known = self->pools != NULL && pool != NULL &&
+                            g_strv_contains ((const char * const *) self->pools, pool);
+      gboolean network_known = self->networks != NULL && network != NULL &&
+                               g_strv_contains ((const char * const *) self->networks, network);
+
+      /* Tessera's own pool and network are made on first use. */
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row),
+                                   pool_known || self->loading ? ""
+                                   : _("Made when first needed"));
+      if (g_strcmp0 (network, TSR_MANAGED_NETWORK_NAME) == 0)
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row),
+                                     network_known || self->loading
+                                     ? _("Tessera’s own: a fixed address for the VM")
+                                     : _("Tessera’s own, made when first needed"));
+      else if (g_strcmp0 (network, "none") == 0)
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), _("No network card"));
+      else
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), "");
+      if (self->inventory_error != NULL)
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), self->inventory_error);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->import_button), form && !busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.import",
+                                 form && valid && !busy && self->info != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.cancel",
+                                 !busy || !tsr_operation_get_cancelling (self->operation));
+}
+
+static void
+tsr_import_window_field_changed_cb (TsrImportWindow *self)
+{
+  tsr_import_window_update (self);
+}
+
+/* Importing */
+
+static void
+set_busy (TsrImportWindow *self,
+          gboolean         busy)
+{
+  if (busy)
+    dismiss_toast (self);
+  gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
+                               busy ? _("Stop the import and remove what it made") : NULL);
+  gtk_window_set_default_widget (GTK_WINDOW (self),
+                                 GTK_WIDGET (busy ? self->hide_button : self->import_button));
+  tsr_import_window_update (self);
+}
+
+static void
+show_import_error (TsrImportWindow *self,
+                   const GError    *error)
+{
+  AdwMessageDialog *dialog;
+
+  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
+      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
+    {
+      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+      return;
+    }
+
+  /* The core's message says what was wrong and what to do. */
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
+                                                       _("Could Not Import the VM"),
+                                                       error->message));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+tsr_import_window_operation_notify_cb (TsrImportWindow *self)
+{
+  tsr_import_window_update (self);
+}
+
+/* The dialog reports what it sees; once hidden, the main window does. */
+static void
+tsr_import_window_operation_completed_cb (TsrImportWindow *self,
+                                          TsrOperation    *operation)
+{
+  g_autoptr(TsrOperation) done = NULL;
+
+  if (operation != self->operation)
+    return;
+
+  done = g_steal_pointer (&self->operation);
+  g_signal_handlers_disconnect_by_data (done, self);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
+    return;
+
+  if (tsr_operation_get_result (done) != NULL)
+    {
+      gtk_window_close (GTK_WINDOW (self));
+      return;
+    }
+
+  tsr_operation_set_reported (done, TRUE);
+  tsr_progress_view_set_operation (self->progress_view, NULL);
+  set_busy (self, FALSE);
+
+  if (tsr_operation_was_cancelled (done))
+    add_toast (self, _("Cancelled: nothing was left behind"), 5);
+  else
+    show_import_error (self, tsr_operation_get_error (done));
+}
+
+static void
+tsr_import_window_imported_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  g_autoptr(TsrOperation) operation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *notice = NULL;
+  g_autofree char *name = NULL;
+
+  name = tsr_connection_import_finish (TSR_CONNECTION (object), result, &notice, &error);
+  tsr_operation_complete (operation, name, notice, error);
+}
+
+static TsrCreateSpec *
+build_spec (TsrImportWindow *self)
+{
+  g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (self->info);
+  guint os = adw_combo_row_get_selected (self->os_row);
+  guint firmware = adw_combo_row_get_selected (self->firmware_row);
+  const char *value;
+
+  g_free (spec->name);
+  spec->name = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+  g_free (spec->label);
+  spec->label = g_strdup (tsr_label_chooser_get_label (self->label_chooser));
+  g_free (spec->os_family);
+  spec->os_family = g_strdup (os_families[MIN (os, G_N_ELEMENTS (os_families) - 1)]);
+  g_free (spec->firmware);
+  spec->firmware = g_strdup (firmwares[MIN (firmware, G_N_ELEMENTS (firmwares) - 1)]);
+  spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+  spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
+
+  if ((value = selected_value (self->pool_row, self->pool_values)) != NULL)
+    {
+      g_free (spec->pool);
+      spec->pool = g_strdup (value);
+    }
+  if ((value = selected_value (self->network_row, self->network_values)) != NULL)
+    {
+      g_free (spec->netvm);
+      spec->netvm = g_strdup (value);
+    }
+
+  return g_steal_pointer (&spec);
+}
+
+static void
+tsr_import_window_import_cb (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *param)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *basename = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *heading = NULL;
+  TsrImportFlags flags = TSR_IMPORT_FLAGS_NONE;
+
+  if (self->operation != NULL || self->info == NULL)
+    return;
+
+  spec = build_spec (self);
+  if (!check_name (self, spec->name, &error))
+    {
+      tsr_import_window_update (self);
+      return;
+    }
+  if (gtk_switch_get_active (self->move_switch))
+    flags |= TSR_IMPORT_MOVE;
+
+  basename = g_file_get_basename (self->file);
+  title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
+  heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
+
+  /* The core's stages say the time left themselves. */
+  self->operation = tsr_operation_new (title, FALSE);
+  {
+    g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
+                                                basename);
+
+    tsr_operation_set_success_title (self->operation, success);
+  }
+  g_signal_connect_object (self->operation, "completed",
+                           G_CALLBACK (tsr_import_window_operation_completed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->operation, "notify::cancelling",
+                           G_CALLBACK (tsr_import_window_operation_notify_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  adw_status_page_set_title (self->progress_page, heading);
+  tsr_progress_view_set_operation (self->progress_view, self->operation);
+  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
+  set_busy (self, TRUE);
+
+  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+
+  tsr_connection_import_async (self->connection, self->info, spec, flags,
+                               tsr_operation_progress_cb, self->operation,
+                               tsr_operation_get_cancellable (self->operation),
+                               tsr_import_window_imported_cb,
+                               g_object_ref (self->operation));
+}
+
+static void
+tsr_import_window_cancel_cb (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *param)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
+
+  if (self->operation != NULL)
+    {
+      tsr_operation_cancel (self->operation);
+      return;
+    }
+
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+tsr_import_window_hide_cb (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *param)
+{
+  gtk_window_close (GTK_WINDOW (widget));
+}
+
+static void
+tsr_import_window_file_chosen_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
+{
+  g_autoptr(TsrImportWindow) self = user_data;
+  g_autoptr(GFile) file = tsr_import_choose_file_finish (result, NULL);
+
+  if (file != NULL && gtk_widget_get_visible (GTK_WIDGET (self)))
+    tsr_import_window_set_file (self, file);
+}
+
+static void
+tsr_import_window_choose_file_cb (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *param)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
+
+  tsr_import_choose_file_async (GTK_WINDOW (self), self->cancellable,
+                                tsr_import_window_file_chosen_cb, g_object_ref (self));
+}
+
+/* GObject */
+
+/* A closed dialog may live on a little, held by a call in flight, while
+ * GTK keeps pointing at its parent without a reference: let go of the
+ * parent before it can go away.
+ */
+static void tsr_import_window_parent_destroyed_cb (TsrImportWindow *self);
+
+static void
+forget_parent (TsrImportWindow *self)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+
+  if (parent != NULL)
+    g_signal_handlers_disconnect_by_func (parent, tsr_import_window_parent_destroyed_cb, self);
+  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
+}
+
+static void
+tsr_import_window_parent_destroyed_cb (TsrImportWindow *self)
+{
+  forget_parent (self);
+}
+
+static gboolean
+tsr_import_window_close_request (GtkWindow *window)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
+
+  /* The import itself goes on: the main window follows it. */
+  g_cancellable_cancel (self->cancellable);
+  if (self->operation != NULL)
+    g_signal_handlers_disconnect_by_data (self->operation, self);
+  g_clear_object (&self->operation);
+
+  if (GTK_WINDOW_CLASS (tsr_import_window_parent_class)->close_request (window))
+    return TRUE;
+
+  forget_parent (self);
+  return FALSE;
+}
+
+static void
+tsr_import_window_dispose (GObject *object)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->operation != NULL)
+    g_signal_handlers_disconnect_by_data (self->operation, self);
+  g_clear_object (&self->operation);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_IMPORT_WINDOW);
+
+  g_clear_object (&self->toast);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->inspect_cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->file);
+  g_clear_pointer (&self->info, tsr_import_info_unref);
+
+  G_OBJECT_CLASS (tsr_import_window_parent_class)->dispose (object);
+}
+
+static void
+tsr_import_window_finalize (GObject *object)
+{
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
+
+  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
+  g_clear_pointer (&self->network_values, g_ptr_array_unref);
+  g_strfreev (self->pools);
+  g_strfreev (self->networks);
+  g_free (self->inventory_error);
+
+  G_OBJECT_CLASS (tsr_import_window_parent_class)->finalize (object);
+}
+
+static void
+tsr_import_window_class_init (TsrImportWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tsr_import_window_dispose;
+  object_class->finalize = tsr_import_window_finalize;
+  window_class->close_request = tsr_import_window_close_request;
+
+  /**
+   * TsrImportWindow::operation-started:
+   * @self: the dialog
+   * @operation: the import, which may outlive the dialog
+   *
+   * Emitted when Import is pressed, before the core starts.
+   */
+  signals[OPERATION_STARTED] =
+    g_signal_new ("operation-started",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
+
+  g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
+  g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/tessera/Tessera/tsr-import-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, import_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, hide_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, form_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, found_group);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, disk_list);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, warnings_group);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, warning_list);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, name_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, name_error);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, label_chooser);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, os_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, firmware_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, memory_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, move_switch);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_view);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_import_window_field_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "import.import", NULL,
+                                   tsr_import_window_import_cb);
+  gtk_widget_class_install_action (widget_class, "import.cancel", NULL,
+                                   tsr_import_window_cancel_cb);
+  gtk_widget_class_install_action (widget_class, "import.hide", NULL,
+                                   tsr_import_window_hide_cb);
+  gtk_widget_class_install_action (widget_class, "import.choose-file", NULL,
+                                   tsr_import_window_choose_file_cb);
+
+  /* Escape closes: before Import that is Cancel, during the import Hide. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+tsr_import_window_init (TsrImportWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->pool_values = g_ptr_array_new_with_free_func (g_free);
+  self->network_values = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
+}
+
+/**
+ * tsr_import_window_new:
+ * @parent: the main window
+ * @connection: where the VM is made
+ * @file: the appliance or disk image to import
+ *
+ * Returns: (transfer floating): a new dialog, reading @file, to be presented
+ */
+TsrImportWindow *
+tsr_import_window_new (GtkWindow     *parent,
+                       TsrConnection *connection,
+                       GFile         *file)
+{
+  TsrImportWindow *self;
+
+  g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  self = g_object_new (TSR_TYPE_IMPORT_WINDOW,
+                       "transient-for", parent,
+                       NULL);
+  if (parent != NULL)
+    g_signal_connect_object (parent, "destroy",
+                             G_CALLBACK (tsr_import_window_parent_destroyed_cb),
+                             self, G_CONNECT_SWAPPED);
+  self->connection = g_object_ref (connection);
+
+  /* A VM made meanwhile may take the name. */
+  g_signal_connect_object (tsr_connection_get_vms (connection), "items-changed",
+                           G_CALLBACK (tsr_import_window_field_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  fill_pools (self, NULL);
+  fill_networks (self, NULL);
+  self->loading = TRUE;
+  tsr_connection_get_inventory_async (connection, self->cancellable,
+                                      tsr_import_window_inventory_cb, g_object_ref (self));
+
+  tsr_import_window_set_file (self, file);
+
+  return self;
+}
+
+/**
+ * tsr_import_window_set_file:
+ * @self: a #TsrImportWindow
+ * @file: the appliance or disk image to import
+ *
+ * Reads @file, instead of the one the dialog had.
+ */
+void
+tsr_import_window_set_file (TsrImportWindow *self,
+                            GFile           *file)
+{
+  g_autofree char *basename = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (TSR_IS_IMPORT_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+  g_return_if_fail (self->operation == NULL);
+
+  if (self->inspect_cancellable != NULL)
+    g_cancellable_cancel (self->inspect_cancellable);
+  g_clear_object (&self->inspect_cancellable);
+  g_clear_pointer (&self->info, tsr_import_info_unref);
+  g_set_object (&self->file, file);
+
+  basename = g_file_get_basename (file);
+  adw_window_title_set_subtitle (self->window_title, basename);
+  title = g_strdup_printf (_("Reading “%s”…"), basename);
+  adw_status_page_set_title (self->reading_page, title);
+  adw_status_page_set_description (self->reading_page, NULL);
+  gtk_spinner_set_spinning (self->reading_spinner, TRUE);
+  gtk_stack_set_visible_child_name (self->stack, "reading");
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_autofree char *message =
+        g_markup_printf_escaped (_("“%s” is not a file on this computer: copy it here first, "
+                                   "then import the copy."), uri);
+
+      gtk_spinner_set_spinning (self->reading_spinner, FALSE);
+      adw_status_page_set_description (self->failed_page, message);
+      gtk_stack_set_visible_child_name (self->stack, "failed");
+      tsr_import_window_update (self);
+      return;
+    }
+
+  self->inspect_cancellable = g_cancellable_new ();
+  g_signal_connect_object (self->cancellable, "cancelled",
+                           G_CALLBACK (g_cancellable_cancel),
+                           self->inspect_cancellable, G_CONNECT_SWAPPED);
+  tsr_import_inspect_async (path, tsr_import_window_inspect_progress_cb, self,
+                            self->inspect_cancellable,
+                            tsr_import_window_inspected_cb, g_object_ref (self));
+  tsr_import_window_update (self);
+}
+
+GFile *
+tsr_import_window_get_file (TsrImportWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
+
+  return self->file;
+}
+
+/* "reading", "failed", "form" or "progress" */
+const char *
+tsr_import_window_get_page (TsrImportWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+/**
+ * tsr_import_window_get_info:
+ * @self: a #TsrImportWindow
+ *
+ * Returns: (nullable): what was found in the file, once it was read
+ */
+const TsrImportInfo *
+tsr_import_window_get_info (TsrImportWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
+
+  return self->info;
+}
+
+/**
+ * tsr_import_window_get_operation:
+ * @self: a #TsrImportWindow
+ *
+ * Returns: (nullable) (transfer none): the import this dialog started and
+ *   shows, while it runs
+ */
+TsrOperation *
+tsr_import_window_get_operation (TsrImportWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
+
+  return self->operation;
+}
+
+/* Still listing the connection's networks and pools. */
+gboolean
+tsr_import_window_get_loading (TsrImportWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
+
+  return self->loading;
+}
+
+/**
+ * tsr_import_window_select_value:
+ * @self: a #TsrImportWindow
+ * @row: "pool" or "network"
+ * @value: the pool or network to choose
+ *
+ * Chooses @value in a drop-down as the user would.
+ *
+ * Returns: %TRUE if the drop-down offers @value
+ */
+gboolean
+tsr_import_window_select_value (TsrImportWindow *self,
+                                const char      *row,
+                                const char      *value)
+{
+  GPtrArray *values;
+  AdwComboRow *combo;
+
+  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
+  g_return_val_if_fail (row != NULL && value != NULL, FALSE);
+
+  if (g_str_equal (row, "pool"))
+    {
+      values = self->pool_values;
+      combo = self->pool_row;
+    }
+  else if (g_str_equal (row, "network"))
+    {
+      values = self->network_values;
+      combo = self->network_row;
+    }
+  else
+    g_return_val_if_reached (FALSE);
+
+  for (guint i = 0; i < values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
+      {
+        adw_combo_row_set_selected (combo, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The file chooser */
+
+static const char * const import_suffixes[] = {
+  "ova", "ovf", "vmdk", "vdi", "vhd", "vhdx", "qcow2", "img", "raw", "zip",
+};
+
+static void
+tsr_import_chooser_response_cb (GtkNativeDialog *chooser,
+                                int              response,
+                                gpointer         user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GFile) file = NULL;
+
+  g_signal_handlers_disconnect_by_data (chooser, task);
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  gtk_native_dialog_destroy (chooser);
+
+  if (file == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "No file was chosen");
+  else
+    g_task_return_pointer (task, g_steal_pointer (&file), g_object_unref);
+}
+
+/* The window that asked is gone: the chooser goes too, answering "no". */
+static void
+tsr_import_chooser_cancelled_cb (GCancellable    *cancellable,
+                                 GtkNativeDialog *chooser)
+{
+  gtk_native_dialog_hide (chooser);
+  g_signal_emit_by_name (chooser, "response", GTK_RESPONSE_CANCEL);
+}
+
+/**
+ * tsr_import_choose_file_async:
+ * @parent: the window the chooser belongs to
+ * @cancellable: (nullable): closes the chooser
+ * @callback: called with the choice
+ * @user_data: for @callback
+ *
+ * Asks for a file to import, offering the formats Tessera reads.
+ */
+void
+tsr_import_choose_file_async (GtkWindow           *parent,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GtkFileFilter) importable = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_import_choose_file_async);
+
+  /* GTK 4.8 has no GtkFileDialog; suffixes match in any case. */
+  gtk_file_filter_set_name (importable, _("Appliances and Disk Images"));
+  for (guint i = 0; i < G_N_ELEMENTS (import_suffixes); i++)
+    gtk_file_filter_add_suffix (importable, import_suffixes[i]);
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+
+  chooser = gtk_file_chooser_native_new (_("Import a VM"), parent,
+                                         GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), importable);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
+  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (chooser), importable);
+
+  g_task_set_task_data (task, chooser, g_object_unref);
+  g_signal_connect (chooser, "response",
+                    G_CALLBACK (tsr_import_chooser_response_cb), g_object_ref (task));
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled",
+                             G_CALLBACK (tsr_import_chooser_cancelled_cb), chooser, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+GFile *
+tsr_import_choose_file_finish (GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

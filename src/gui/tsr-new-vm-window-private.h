@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "tsr-label-chooser.h"
+#include "tsr-new-vm-window.h"
+
+G_BEGIN_DECLS
+
+/* Shared by the files of TsrNewVmWindow: tsr-new-vm-window.c (the form and
+ * its rules) and tsr-new-vm-window-create.c (creating, with progress, and
+ * starting with the install media).
+ */
+
+enum {
+  TYPE_STANDALONE,
+  TYPE_STANDALONE_FROM_TEMPLATE,
+  TYPE_TEMPLATE,
+};
+
+struct _TsrNewVmWindow
+{
+  AdwWindow            parent_instance;
+
+  /* Template children */
+  AdwToastOverlay     *toast_overlay;
+  GtkButton           *cancel_button;
+  GtkButton           *create_button;
+  AdwWindowTitle      *window_title;
+  GtkStack            *stack;
+  AdwPreferencesPage  *form_page;
+  AdwEntryRow         *name_row;
+  GtkLabel            *name_error;
+  AdwActionRow        *label_row;
+  TsrLabelChooser     *label_chooser;
+  AdwComboRow         *type_row;
+  AdwComboRow         *template_row;
+  AdwActionRow        *install_row;
+  GtkSwitch           *install_switch;
+  AdwActionRow        *media_row;
+  GtkButton           *media_button;
+  GtkButton           *media_clear_button;
+  AdwComboRow         *os_row;
+  AdwActionRow        *memory_row;
+  GtkSpinButton       *memory_spin;
+  AdwActionRow        *maxmem_row;
+  GtkSpinButton       *maxmem_spin;
+  GtkSpinButton       *vcpus_spin;
+  AdwActionRow        *disk_row;
+  GtkSpinButton       *disk_spin;
+  GtkLabel            *resources_error;
+  AdwComboRow         *pool_row;
+  GtkStringList       *pool_model;
+  AdwComboRow         *network_row;
+  GtkStringList       *network_model;
+  GtkSwitch           *open_settings_switch;
+  AdwStatusPage       *progress_page;
+  GtkProgressBar      *progress_bar;
+  GtkLabel            *stage_label;
+
+  /* State */
+  TsrConnection       *connection;
+  GCancellable        *cancellable;         /* the window's, cancelled on close */
+  GCancellable        *create_cancellable;  /* the Create in progress */
+  GtkFilterListModel  *templates;
+  GPtrArray           *pool_values;
+  GPtrArray           *network_values;
+  char                *media;
+  char                *created_name;
+  char                *notice;
+  gulong               vms_changed_id;
+  guint                appear_source;
+  guint                pulse_source;
+  gboolean             name_touched;
+  gboolean             os_touched;
+  gboolean             setting_os;
+  gboolean             loading;
+  gboolean             busy;
+};
+
+/* tsr-new-vm-window.c */
+void        _tsr_new_vm_window_update            (TsrNewVmWindow *self);
+void        _tsr_new_vm_window_show_message      (GtkLabel       *label,
+                                                  GtkWidget      *row,
+                                                  const char     *message);
+const char *_tsr_new_vm_window_selected_value    (AdwComboRow    *row,
+                                                  GPtrArray      *values);
+TsrVm      *_tsr_new_vm_window_selected_template (TsrNewVmWindow *self);
+void        _tsr_new_vm_window_emit_created      (TsrNewVmWindow *self,
+                                                  TsrVm          *vm);
+
+/* tsr-new-vm-window-create.c */
+void        _tsr_new_vm_window_class_create_init (GtkWidgetClass *widget_class);
+
+G_END_DECLS

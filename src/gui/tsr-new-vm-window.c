@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "tsr-creator.h"
+#include "tsr-error.h"
+#include "tsr-inventory.h"
+#include "tsr-media-picker.h"
+#include "tsr-network.h"
+#include "tsr-new-vm-window-private.h"
+#include "tsr-validate.h"
+
+/* The New VM wizard: one form, checked as the user types, then a progress
+ * page while the core creates the VM (and starts it with its install media
+ * when some was chosen). Everything it makes goes through TsrCreateSpec.
+ */
+
+G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, ADW_TYPE_WINDOW)
+
+enum {
+  VM_CREATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+_tsr_new_vm_window_emit_created (TsrNewVmWindow *self,
+                                 TsrVm          *vm)
+{
+  g_signal_emit (self, signals[VM_CREATED], 0, vm);
+}
+
+/* Field messages: the reason under the group of the row that is wrong. */
+
+void
+_tsr_new_vm_window_show_message (GtkLabel   *label,
+                                 GtkWidget  *row,
+                                 const char *message)
+{
+  gtk_label_set_text (label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
+  if (row == NULL)
+    return;
+  if (message != NULL)
+    gtk_widget_add_css_class (row, "error");
+  else
+    gtk_widget_remove_css_class (row, "error");
+}
+
+/* Drop-downs whose items stand for values: what the selected one stands for. */
+
+const char *
+_tsr_new_vm_window_selected_value (AdwComboRow *row,
+                                   GPtrArray   *values)
+{
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
+    return NULL;
+  return g_ptr_array_index (values, selected);
+}
+
+static void
+fill_choices (AdwComboRow   *row,
+              GtkStringList *model,
+              GPtrArray     *values,
+              GPtrArray     *titles,
+              const char    *selected)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
+  guint position = 0;
+
+  g_ptr_array_add (titles, NULL);
+  gtk_string_list_splice (model, 0, n, (const char * const *) titles->pdata);
+  for (guint i = 0; i < values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (values, i), selected) == 0)
+      position = i;
+  adw_combo_row_set_selected (row, position);
+}
+
+static void
+fill_pools (TsrNewVmWindow *self,
+            GStrv           pools)
+{
+  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *keep = NULL;
+
+  keep = g_strdup (_tsr_new_vm_window_selected_value (self->pool_row, self->pool_values));
+
+  g_ptr_array_set_size (self->pool_values, 0);
+
+  /* Tessera's own pool is made on first use. */
+  if (pools == NULL || !g_strv_contains ((const char * const *) pools, TSR_DEFAULT_POOL))
+    {
+      g_ptr_array_add (self->pool_values, g_strdup (TSR_DEFAULT_POOL));
+      g_ptr_array_add (titles, g_strdup_printf (_("%s (created when needed)"), TSR_DEFAULT_POOL));
+    }
+  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
+    {
+      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
+      g_ptr_array_add (titles, g_strdup (pools[i]));
+    }
+
+  fill_choices (self->pool_row, self->pool_model, self->pool_values, titles,
+                keep ? keep : TSR_DEFAULT_POOL);
+}
+
+static void
+fill_networks (TsrNewVmWindow *self,
+               GStrv           networks)
+{
+  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(TsrCreateSpec) defaults = tsr_create_spec_new (NULL);
+  const char *managed = TSR_MANAGED_NETWORK_NAME;
+  g_autofree char *keep = NULL;
+
+  keep = g_strdup (_tsr_new_vm_window_selected_value (self->network_row, self->network_values));
+  g_ptr_array_set_size (self->network_values, 0);
+
+  /* Tessera's managed network first; it is made on first use. */
+  g_ptr_array_add (self->network_values, g_strdup (managed));
+  if (networks == NULL || !g_strv_contains ((const char * const *) networks, managed))
+    g_ptr_array_add (titles, g_strdup_printf (_("%s (created when needed)"), managed));
+  else
+    g_ptr_array_add (titles, g_strdup_printf (_("%s (managed by Tessera)"), managed));
+
+  for (guint i = 0; networks != NULL && networks[i] != NULL; i++)
+    {
+      if (g_str_equal (networks[i], TSR_MANAGED_NETWORK_NAME))
+        continue;
+      g_ptr_array_add (self->network_values, g_strdup (networks[i]));
+      g_ptr_array_add (titles, g_strdup (networks[i]));
+    }
+
+  /* Before the list arrives, the default is offered by name. */
+  if (networks == NULL && !g_str_equal (defaults->netvm, TSR_MANAGED_NETWORK_NAME) &&
+      !g_str_equal (defaults->netvm, "none"))
+    {
+      g_ptr_array_add (self->network_values, g_strdup (defaults->netvm));
+      g_ptr_array_add (titles, g_strdup (defaults->netvm));
+    }
+
+  g_ptr_array_add (self->network_values, g_strdup ("none"));
+  g_ptr_array_add (titles, g_strdup (_("None (no network)")));
+
+  fill_choices (self->network_row, self->network_model, self->network_values, titles,
+                keep ? keep : defaults->netvm);
+}
+
+static void
+tsr_new_vm_window_inventory_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
+{
+  g_autoptr(TsrNewVmWindow) self = user_data;
+  g_autoptr(TsrInventory) inventory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self->loading = FALSE;
+  if (inventory == NULL)
+    {
+      /* The defaults still work; say why there is nothing else. */
+      g_debug ("Listing networks and pools failed: %s", error->message);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), error->message);
+      return;
+    }
+
+  fill_pools (self, inventory->pools);
+  fill_networks (self, inventory->networks);
+}
+
+/* Templates */
+
+static gboolean
+is_template (gpointer item,
+             gpointer user_data)
+{
+  return g_strcmp0 (tsr_vm_get_vm_class (item), "TemplateVM") == 0;
+}
+
+TsrVm *
+_tsr_new_vm_window_selected_template (TsrNewVmWindow *self)
+{
+  return adw_combo_row_get_selected_item (self->template_row);
+}
+
+/* Checking */
+
+void
+_tsr_new_vm_window_update (TsrNewVmWindow *self)
+{
+  g_autoptr(GError) name_error = NULL;
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  const char *resources = NULL;
+  guint type = adw_combo_row_get_selected (self->type_row);
+  gboolean install = gtk_switch_get_active (self->install_switch);
+  gboolean valid = TRUE;
+  guint64 memory, maxmem;
+
+  /* Name: the core's rule, then the list of this connection. */
+  if (!tsr_validate_vm_name (name, &name_error))
+    valid = FALSE;
+  else if (tsr_connection_lookup_vm (self->connection, name) != NULL)
+    {
+      g_set_error (&name_error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("A VM named “%s” already exists: choose another name."), name);
+      valid = FALSE;
+    }
+  /* An untouched, empty name is not a mistake yet. */
+  _tsr_new_vm_window_show_message (self->name_error, GTK_WIDGET (self->name_row),
+                                   name_error != NULL && self->name_touched
+                                   ? name_error->message : NULL);
+
+  /* Type */
+  gtk_widget_set_visible (GTK_WIDGET (self->template_row), type == TYPE_STANDALONE_FROM_TEMPLATE);
+  /* A VM based on a template gets a copy of the template's root disk. */
+  gtk_widget_set_visible (GTK_WIDGET (self->disk_row), type != TYPE_STANDALONE_FROM_TEMPLATE);
+  if (type == TYPE_STANDALONE_FROM_TEMPLATE)
+    {
+      if (g_list_model_get_n_items (G_LIST_MODEL (self->templates)) == 0)
+        {
+          adw_action_row_set_subtitle (ADW_ACTION_ROW (self->template_row),
+                                       _("There is no TemplateVM on this connection: create one "
+                                         "first, or choose another type"));
+          gtk_widget_add_css_class (GTK_WIDGET (self->template_row), "error");
+          valid = FALSE;
+        }
+      else
+        {
+          adw_action_row_set_subtitle (ADW_ACTION_ROW (self->template_row),
+                                       _("Its root disk is copied into the new VM"));
+          gtk_widget_remove_css_class (GTK_WIDGET (self->template_row), "error");
+          valid = valid && _tsr_new_vm_window_selected_template (self) != NULL;
+        }
+    }
+
+  /* Install media */
+  gtk_widget_set_visible (GTK_WIDGET (self->media_row), install);
+  if (self->media != NULL)
+    {
+      adw_action_row_set_subtitle (self->media_row, self->media);
+      gtk_button_set_label (self->media_button, _("C_hange…"));
+    }
+  else
+    {
+      adw_action_row_set_subtitle (self->media_row,
+                                   _("None yet: the VM can also start with media later, from its "
+                                     "menu"));
+      gtk_button_set_label (self->media_button, _("C_hoose…"));
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->media_clear_button), self->media != NULL);
+
+  /* Resources: the spin buttons keep memory and the rest in range. */
+  memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+  maxmem = (guint64) gtk_spin_button_get_value_as_int (self->maxmem_spin);
+  if (maxmem != 0 && maxmem < memory)
+    {
+      resources = _("Max memory is below the initial memory: make it 0 to turn memory "
+                    "balancing off, or at least the initial memory.");
+      valid = FALSE;
+    }
+  _tsr_new_vm_window_show_message (self->resources_error, GTK_WIDGET (self->maxmem_row), resources);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "new-vm.create", valid && !self->busy);
+}
+
+static void
+tsr_new_vm_window_name_changed_cb (TsrNewVmWindow *self,
+                                   GtkEditable    *editable)
+{
+  self->name_touched = TRUE;
+  _tsr_new_vm_window_update (self);
+}
+
+static void
+tsr_new_vm_window_field_changed_cb (TsrNewVmWindow *self)
+{
+  _tsr_new_vm_window_update (self);
+}
+
+static void
+tsr_new_vm_window_type_changed_cb (TsrNewVmWindow *self)
+{
+  /* As in Qubes, only a standalone VM not based on a template installs its
+   * system by default; the others start from a template's disk.
+   */
+  gtk_switch_set_active (self->install_switch,
+                         adw_combo_row_get_selected (self->type_row) == TYPE_STANDALONE);
+  _tsr_new_vm_window_update (self);
+}
+
+static void
+tsr_new_vm_window_os_changed_cb (TsrNewVmWindow *self)
+{
+  if (!self->setting_os)
+    self->os_touched = TRUE;
+}
+
+static void
+tsr_new_vm_window_vms_changed_cb (TsrNewVmWindow *self)
+{
+  /* A VM made meanwhile elsewhere may take the name. */
+  if (!self->busy)
+    _tsr_new_vm_window_update (self);
+}
+
+/* Install media */
+
+/* No libosinfo here: an installer's file name is a fair guess until the
+ * user says otherwise.
+ */
+static void
+guess_os (TsrNewVmWindow *self)
+{
+  g_autofree char *lower = NULL;
+  guint os;
+
+  if (self->os_touched || self->media == NULL)
+    return;
+
+  lower = g_ascii_strdown (self->media, -1);
+  if (strstr (lower, "win") != NULL)
+    os = 1;
+  else if (strstr (lower, "debian") || strstr (lower, "ubuntu") || strstr (lower, "fedora") ||
+           strstr (lower, "linux") || strstr (lower, "arch") || strstr (lower, "suse"))
+    os = 0;
+  else
+    return;
+
+  self->setting_os = TRUE;
+  adw_combo_row_set_selected (self->os_row, os);
+  self->setting_os = FALSE;
+}
+
+static void
+tsr_new_vm_window_media_chosen_cb (TsrNewVmWindow *self,
+                                   const char     *media,
+                                   TsrMediaPicker *picker)
+{
+  tsr_new_vm_window_set_media (self, media);
+}
+
+static void
+tsr_new_vm_window_choose_media_cb (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *param)
+{
+  TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (widget);
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  TsrMediaPicker *picker;
+
+  picker = tsr_media_picker_new (GTK_WINDOW (self), self->connection,
+                                 *name ? name : NULL, _("_Select"));
+  g_signal_connect_object (picker, "media-chosen",
+                           G_CALLBACK (tsr_new_vm_window_media_chosen_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (picker));
+}
+
+static void
+tsr_new_vm_window_clear_media_cb (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *param)
+{
+  tsr_new_vm_window_set_media (TSR_NEW_VM_WINDOW (widget), NULL);
+}
+
+/* GObject */
+
+static gboolean
+tsr_new_vm_window_close_request (GtkWindow *window)
+{
+  TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (window);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->create_cancellable != NULL)
+    g_cancellable_cancel (self->create_cancellable);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_handle_id (&self->appear_source, g_source_remove);
+  if (self->connection != NULL)
+    g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
+
+  return GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window);
+}
+
+static void
+tsr_new_vm_window_dispose (GObject *object)
+{
+  TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_handle_id (&self->appear_source, g_source_remove);
+  if (self->connection != NULL)
+    g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_NEW_VM_WINDOW);
+
+  g_clear_object (&self->templates);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->create_cancellable);
+
+  G_OBJECT_CLASS (tsr_new_vm_window_parent_class)->dispose (object);
+}
+
+static void
+tsr_new_vm_window_finalize (GObject *object)
+{
+  TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
+
+  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
+  g_clear_pointer (&self->network_values, g_ptr_array_unref);
+  g_free (self->media);
+  g_free (self->created_name);
+  g_free (self->notice);
+
+  G_OBJECT_CLASS (tsr_new_vm_window_parent_class)->finalize (object);
+}
+
+static void
+tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tsr_new_vm_window_dispose;
+  object_class->finalize = tsr_new_vm_window_finalize;
+  window_class->close_request = tsr_new_vm_window_close_request;
+
+  /**
+   * TsrNewVmWindow::vm-created:
+   * @self: the wizard
+   * @vm: the new VM, as the connection's list has it
+   *
+   * Emitted once the VM exists (and was started with its install media, if
+   * any was chosen), just before the wizard closes.
+   */
+  signals[VM_CREATED] =
+    g_signal_new ("vm-created",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TSR_TYPE_VM);
+
+  g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/tessera/Tessera/tsr-new-vm-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, create_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, form_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, name_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, name_error);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, label_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, label_chooser);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, type_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, template_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, install_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, install_switch);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, media_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, media_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, media_clear_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, os_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, memory_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, maxmem_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, maxmem_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, vcpus_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, disk_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, disk_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, resources_error);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, pool_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, pool_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, network_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, network_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, open_settings_switch);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, progress_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, stage_label);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_new_vm_window_name_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_new_vm_window_field_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_new_vm_window_type_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_new_vm_window_os_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "new-vm.choose-media", NULL,
+                                   tsr_new_vm_window_choose_media_cb);
+  gtk_widget_class_install_action (widget_class, "new-vm.clear-media", NULL,
+                                   tsr_new_vm_window_clear_media_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "new-vm.cancel", NULL);
+
+  _tsr_new_vm_window_class_create_init (widget_class);
+}
+
+static void
+tsr_new_vm_window_init (TsrNewVmWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->pool_values = g_ptr_array_new_with_free_func (g_free);
+  self->network_values = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->create_button));
+}
+
+/**
+ * tsr_new_vm_window_new:
+ * @parent: the main window
+ * @connection: where the VM is made
+ *
+ * Returns: (transfer floating): a new wizard, to be presented
+ */
+TsrNewVmWindow *
+tsr_new_vm_window_new (GtkWindow     *parent,
+                       TsrConnection *connection)
+{
+  TsrNewVmWindow *self;
+  GtkCustomFilter *filter;
+  GtkExpression *expression;
+
+  g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
+
+  self = g_object_new (TSR_TYPE_NEW_VM_WINDOW,
+                       "transient-for", parent,
+                       NULL);
+  self->connection = g_object_ref (connection);
+
+  /* The template chooser lists the connection's TemplateVMs as they come
+   * and go.
+   */
+  filter = gtk_custom_filter_new (is_template, NULL, NULL);
+  self->templates = gtk_filter_list_model_new (g_object_ref (tsr_connection_get_vms (connection)),
+                                               GTK_FILTER (filter));
+  expression = gtk_property_expression_new (TSR_TYPE_VM, NULL, "name");
+  adw_combo_row_set_expression (self->template_row, expression);
+  gtk_expression_unref (expression);
+  adw_combo_row_set_model (self->template_row, G_LIST_MODEL (self->templates));
+
+  g_signal_connect_object (tsr_connection_get_vms (connection), "items-changed",
+                           G_CALLBACK (tsr_new_vm_window_vms_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  fill_pools (self, NULL);
+  fill_networks (self, NULL);
+  self->loading = TRUE;
+  tsr_connection_get_inventory_async (connection, self->cancellable,
+                                      tsr_new_vm_window_inventory_cb, g_object_ref (self));
+
+  _tsr_new_vm_window_update (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+
+  return self;
+}
+
+TsrConnection *
+tsr_new_vm_window_get_connection (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), NULL);
+
+  return self->connection;
+}
+
+gboolean
+tsr_new_vm_window_get_open_settings (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+
+  return gtk_switch_get_active (self->open_settings_switch);
+}
+
+/**
+ * tsr_new_vm_window_get_media:
+ * @self: a #TsrNewVmWindow
+ *
+ * Returns: (nullable): the install media chosen for the new VM
+ */
+const char *
+tsr_new_vm_window_get_media (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), NULL);
+
+  return self->media;
+}
+
+void
+tsr_new_vm_window_set_media (TsrNewVmWindow *self,
+                             const char     *media)
+{
+  g_return_if_fail (TSR_IS_NEW_VM_WINDOW (self));
+
+  g_free (self->media);
+  self->media = media && *media ? g_strdup (media) : NULL;
+  if (self->media != NULL)
+    gtk_switch_set_active (self->install_switch, TRUE);
+  guess_os (self);
+  _tsr_new_vm_window_update (self);
+}
+
+/**
+ * tsr_new_vm_window_get_notice:
+ * @self: a #TsrNewVmWindow
+ *
+ * Returns: (nullable): what the core said about the new VM besides success,
+ *   such as falling back to software emulation
+ */
+const char *
+tsr_new_vm_window_get_notice (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), NULL);
+
+  return self->notice;
+}
+
+/* Creating, or starting what was created. */
+gboolean
+tsr_new_vm_window_get_busy (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+
+  return self->busy;
+}
+
+/* Still listing the connection's networks and pools. */
+gboolean
+tsr_new_vm_window_get_loading (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+
+  return self->loading;
+}
+
+/**
+ * tsr_new_vm_window_select_value:
+ * @self: a #TsrNewVmWindow
+ * @row: "pool", "network" or "template"
+ * @value: the pool, network or TemplateVM name to choose
+ *
+ * Chooses @value in a drop-down as the user would.
+ *
+ * Returns: %TRUE if the drop-down offers @value
+ */
+gboolean
+tsr_new_vm_window_select_value (TsrNewVmWindow *self,
+                                const char     *row,
+                                const char     *value)
+{
+  GPtrArray *values = NULL;
+  AdwComboRow *combo = NULL;
+
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+  g_return_val_if_fail (row != NULL && value != NULL, FALSE);
+
+  if (g_str_equal (row, "template"))
+    {
+      GListModel *model = G_LIST_MODEL (self->templates);
+
+      for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+        {
+          g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+          if (g_strcmp0 (tsr_vm_get_name (vm), value) == 0)
+            {
+              adw_combo_row_set_selected (self->template_row, i);
+              return TRUE;
+            }
+        }
+      return FALSE;
+    }
+
+  if (g_str_equal (row, "pool"))
+    {
+      values = self->pool_values;
+      combo = self->pool_row;
+    }
+  else if (g_str_equal (row, "network"))
+    {
+      values = self->network_values;
+      combo = self->network_row;
+    }
+  else
+    g_return_val_if_reached (FALSE);
+
+  for (guint i = 0; i < values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
+      {
+        adw_combo_row_set_selected (combo, i);
+        return TRUE;
+      }
+  return FALSE;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "tsr-connection.h"
+
+G_BEGIN_DECLS
+
+#define TSR_TYPE_NEW_VM_WINDOW (tsr_new_vm_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR, NEW_VM_WINDOW, AdwWindow)
+
+TsrNewVmWindow *tsr_new_vm_window_new               (GtkWindow      *parent,
+                                                     TsrConnection  *connection);
+TsrConnection  *tsr_new_vm_window_get_connection    (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_get_open_settings (TsrNewVmWindow *self);
+const char     *tsr_new_vm_window_get_media         (TsrNewVmWindow *self);
+void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
+                                                     const char     *media);
+const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_get_loading       (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_select_value      (TsrNewVmWindow *self,
+                                                     const char     *row,
+                                                     const char     *value);
+
+G_END_DECLS

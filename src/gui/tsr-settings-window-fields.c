@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "tsr-error.h"
+#include "tsr-settings-window-private.h"
+#include "tsr-validate.h"
+
+/* The widgets of the properties: filled from what the core read, read back
+ * in the core's form, and checked by the same rules as the core, as the
+ * user types.
+ */
+
+const char * const _tsr_settings_window_field_prefs[N_FIELDS] = {
+  "name", "label", "netvm", "include_in_backups", "autostart", "memory", "maxmem", "vcpus",
+  "virt_mode", "kernel", "kernelopts", "firmware", "mac", "debug",
+};
+
+static const char * const firmwares[] = { "bios", "uefi" };
+
+/* Property values */
+
+static const TsrPref *
+find_pref (TsrSettingsWindow *self,
+           const char        *name)
+{
+  for (guint i = 0; self->prefs != NULL && i < self->prefs->len; i++)
+    {
+      const TsrPref *pref = g_ptr_array_index (self->prefs, i);
+
+      if (g_str_equal (pref->name, name))
+        return pref;
+    }
+  return NULL;
+}
+
+const char *
+_tsr_settings_window_pref_value (TsrSettingsWindow *self,
+                                 const char        *name)
+{
+  const TsrPref *pref = find_pref (self, name);
+
+  return pref != NULL && pref->value != NULL ? pref->value : "";
+}
+
+static const char *
+selected_value (AdwComboRow *row,
+                GPtrArray   *values)
+{
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
+    return NULL;
+  return g_ptr_array_index (values, selected);
+}
+
+gboolean
+_tsr_settings_window_select_value (AdwComboRow *row,
+                                   GPtrArray   *values,
+                                   const char  *value)
+{
+  for (guint i = 0; values != NULL && i < values->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
+      {
+        adw_combo_row_set_selected (row, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static const char *
+bool_text (gboolean value)
+{
+  return value ? "True" : "False";
+}
+
+/* The virt mode the widgets stand for, the default resolved. */
+static const char *
+effective_virt_mode (TsrSettingsWindow *self)
+{
+  const char *mode = selected_value (self->virt_mode_row, self->virt_mode_values);
+  const TsrPref *pref = find_pref (self, "virt_mode");
+
+  if (mode != NULL)
+    return mode;
+  return pref != NULL && pref->default_value != NULL ? pref->default_value : "hvm";
+}
+
+static gboolean
+mac_fixed (TsrSettingsWindow *self)
+{
+  return adw_combo_row_get_selected (self->mac_mode_row) == MAC_FIXED;
+}
+
+/* What a field's widget says, in the core's form; NULL for "the default". */
+char *
+_tsr_settings_window_widget_value (TsrSettingsWindow *self,
+                                   Field              field)
+{
+  switch (field)
+    {
+    case FIELD_NAME:
+      return g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+    case FIELD_LABEL:
+      return g_strdup (tsr_label_chooser_get_label (self->label_chooser));
+    case FIELD_NETVM:
+      return g_strdup (selected_value (self->netvm_row, self->netvm_values));
+    case FIELD_BACKUPS:
+      return g_strdup (bool_text (gtk_switch_get_active (self->backups_switch)));
+    case FIELD_AUTOSTART:
+      return g_strdup (bool_text (gtk_switch_get_active (self->autostart_switch)));
+    case FIELD_DEBUG:
+      return g_strdup (bool_text (gtk_switch_get_active (self->debug_switch)));
+    case FIELD_MEMORY:
+      return g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (self->memory_spin));
+    case FIELD_MAXMEM:
+      return g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (self->maxmem_spin));
+    case FIELD_VCPUS:
+      return g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (self->vcpus_spin));
+    case FIELD_VIRT_MODE:
+      return g_strdup (selected_value (self->virt_mode_row, self->virt_mode_values));
+    case FIELD_KERNEL:
+      return g_strdup (selected_value (self->kernel_row, self->kernel_values));
+    case FIELD_KERNELOPTS:
+      return g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->kernelopts_row)));
+    case FIELD_FIRMWARE:
+      return g_strdup (firmwares[MIN (adw_combo_row_get_selected (self->firmware_row), 1)]);
+    case FIELD_MAC:
+      if (!mac_fixed (self))
+        return NULL;
+      return g_ascii_strdown (gtk_editable_get_text (GTK_EDITABLE (self->mac_row)), -1);
+    case N_FIELDS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+gboolean
+_tsr_settings_window_field_changed (TsrSettingsWindow *self,
+                                    Field              field)
+{
+  g_autofree char *value = _tsr_settings_window_widget_value (self, field);
+  const TsrPref *pref = find_pref (self, _tsr_settings_window_field_prefs[field]);
+
+  if (pref == NULL)
+    return FALSE;
+
+  switch (field)
+    {
+    case FIELD_VIRT_MODE:
+      /* "default (HVM)" and "HVM" are the same to the core. */
+      return g_strcmp0 (value ? value : pref->default_value, pref->value) != 0;
+    case FIELD_MAC:
+      /* Automatic keeps the MAC; only fixing or unfixing it changes. */
+      if (value == NULL)
+        return !pref->is_default;
+      return pref->is_default || g_strcmp0 (value, pref->value) != 0;
+    default:
+      return g_strcmp0 (value, pref->value) != 0;
+    }
+}
+
+/* Filling the widgets */
+
+static void
+set_read_only_value (GtkLabel   *label,
+                     GtkWidget  *copy,
+                     const char *value)
+{
+  gboolean known = value != NULL && *value != '\0';
+
+  gtk_label_set_text (label, known ? value : "—");
+  if (known)
+    gtk_widget_remove_css_class (GTK_WIDGET (label), "dim-label");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
+  gtk_widget_set_sensitive (copy, known);
+}
+
+static void
+load_field (TsrSettingsWindow *self,
+            Field              field)
+{
+  const TsrPref *pref = find_pref (self, _tsr_settings_window_field_prefs[field]);
+  const char *value = pref != NULL && pref->value != NULL ? pref->value : "";
+
+  switch (field)
+    {
+    case FIELD_NAME:
+      gtk_editable_set_text (GTK_EDITABLE (self->name_row), value);
+      break;
+    case FIELD_LABEL:
+      tsr_label_chooser_set_label (self->label_chooser, value);
+      break;
+    case FIELD_NETVM:
+      if (!_tsr_settings_window_select_value (self->netvm_row, self->netvm_values, value))
+        _tsr_settings_window_select_value (self->netvm_row, self->netvm_values, "none");
+      break;
+    case FIELD_BACKUPS:
+      gtk_switch_set_active (self->backups_switch, g_str_equal (value, "True"));
+      break;
+    case FIELD_AUTOSTART:
+      gtk_switch_set_active (self->autostart_switch, g_str_equal (value, "True"));
+      break;
+    case FIELD_DEBUG:
+      gtk_switch_set_active (self->debug_switch, g_str_equal (value, "True"));
+      break;
+    case FIELD_MEMORY:
+      gtk_spin_button_set_value (self->memory_spin, g_ascii_strtod (value, NULL));
+      break;
+    case FIELD_MAXMEM:
+      gtk_spin_button_set_value (self->maxmem_spin, g_ascii_strtod (value, NULL));
+      break;
+    case FIELD_VCPUS:
+      gtk_spin_button_set_value (self->vcpus_spin, g_ascii_strtod (value, NULL));
+      break;
+    case FIELD_VIRT_MODE:
+      if (pref != NULL && pref->is_default)
+        adw_combo_row_set_selected (self->virt_mode_row, 0);
+      else
+        _tsr_settings_window_select_value (self->virt_mode_row, self->virt_mode_values, value);
+      break;
+    case FIELD_KERNEL:
+      _tsr_settings_window_select_value (self->kernel_row, self->kernel_values, value);
+      break;
+    case FIELD_KERNELOPTS:
+      gtk_editable_set_text (GTK_EDITABLE (self->kernelopts_row), value);
+      break;
+    case FIELD_FIRMWARE:
+      adw_combo_row_set_selected (self->firmware_row, g_str_equal (value, "uefi") ? 1 : 0);
+      break;
+    case FIELD_MAC:
+      adw_combo_row_set_selected (self->mac_mode_row,
+                                  pref != NULL && !pref->is_default ? MAC_FIXED : MAC_AUTOMATIC);
+      gtk_editable_set_text (GTK_EDITABLE (self->mac_row), value);
+      break;
+    case N_FIELDS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+load_read_only (TsrSettingsWindow *self)
+{
+  const char *klass = _tsr_settings_window_pref_value (self, "class");
+  const char *template_name = _tsr_settings_window_pref_value (self, "template");
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+
+  set_read_only_value (self->ip_label, self->ip_copy, _tsr_settings_window_pref_value (self, "ip"));
+  set_read_only_value (self->netmask_label, self->netmask_copy,
+                       _tsr_settings_window_pref_value (self, "visible_netmask"));
+  set_read_only_value (self->gateway_label, self->gateway_copy,
+                       _tsr_settings_window_pref_value (self, "visible_gateway"));
+  /* As in Qubes, the gateway answers DNS. */
+  set_read_only_value (self->dns_label, self->dns_copy,
+                       _tsr_settings_window_pref_value (self, "visible_gateway"));
+
+  title = g_strdup_printf (_("%s — Settings"), _tsr_settings_window_pref_value (self, "name"));
+  gtk_window_set_title (GTK_WINDOW (self), title);
+  adw_window_title_set_title (self->window_title, _tsr_settings_window_pref_value (self, "name"));
+  if (*template_name != '\0')
+    /* Translators: a VM's class and its template, "AppVM based on debian-12" */
+    subtitle = g_strdup_printf (_("%s based on %s"), klass, template_name);
+  else
+    subtitle = g_strdup (klass);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+}
+
+static char *
+mode_title (const char *mode)
+{
+  return g_ascii_strup (mode, -1);
+}
+
+/* The drop-downs whose choices come from the host, filled once. */
+static void
+fill_choices (TsrSettingsWindow *self)
+{
+  g_autoptr(GStrvBuilder) titles = g_strv_builder_new ();
+  g_auto(GStrv) strv = NULL;
+  const TsrPref *virt_mode = find_pref (self, "virt_mode");
+  const char *kernel = _tsr_settings_window_pref_value (self, "kernel");
+  const char *netvm = _tsr_settings_window_pref_value (self, "netvm");
+
+  /* Virt mode: exactly the host's choices, after the default. */
+  g_ptr_array_set_size (self->virt_mode_values, 0);
+  {
+    g_autofree char *def = mode_title (virt_mode && virt_mode->default_value
+                                       ? virt_mode->default_value : "hvm");
+    g_autofree char *def_title = g_strdup_printf (_("default (%s)"), def);
+
+    g_ptr_array_add (self->virt_mode_values, NULL);
+    g_strv_builder_add (titles, def_title);
+  }
+  for (guint i = 0; self->virt_modes[i] != NULL; i++)
+    {
+      g_autofree char *mode = mode_title (self->virt_modes[i]);
+
+      g_ptr_array_add (self->virt_mode_values, g_strdup (self->virt_modes[i]));
+      g_strv_builder_add (titles, mode);
+    }
+  /* A VM made elsewhere may use a mode this host does not offer. */
+  if (virt_mode != NULL && *virt_mode->value != '\0' &&
+      !g_strv_contains ((const char * const *) self->virt_modes, virt_mode->value))
+    {
+      g_autofree char *mode = mode_title (virt_mode->value);
+      g_autofree char *title = g_strdup_printf (_("%s (not offered by this host)"), mode);
+
+      g_ptr_array_add (self->virt_mode_values, g_strdup (virt_mode->value));
+      g_strv_builder_add (titles, title);
+    }
+  strv = g_strv_builder_end (titles);
+  gtk_string_list_splice (self->virt_mode_model, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->virt_mode_model)),
+                          (const char * const *) strv);
+  g_clear_pointer (&strv, g_strfreev);
+
+  /* Kernel: "(none)" boots what is on the disk or the install media. */
+  g_ptr_array_set_size (self->kernel_values, 0);
+  g_ptr_array_add (self->kernel_values, g_strdup (""));
+  g_strv_builder_add (titles, _("(none)"));
+  for (guint i = 0; self->kernels[i] != NULL; i++)
+    {
+      g_ptr_array_add (self->kernel_values, g_strdup (self->kernels[i]));
+      g_strv_builder_add (titles, self->kernels[i]);
+    }
+  if (*kernel != '\0' && !g_strv_contains ((const char * const *) self->kernels, kernel))
+    {
+      g_autofree char *title = g_strdup_printf (_("%s (not installed)"), kernel);
+
+      g_ptr_array_add (self->kernel_values, g_strdup (kernel));
+      g_strv_builder_add (titles, title);
+    }
+  strv = g_strv_builder_end (titles);
+  gtk_string_list_splice (self->kernel_model, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->kernel_model)),
+                          (const char * const *) strv);
+  g_clear_pointer (&strv, g_strfreev);
+
+  /* Network: the connection's networks, and none. */
+  g_ptr_array_set_size (self->netvm_values, 0);
+  for (guint i = 0; self->networks != NULL && self->networks[i] != NULL; i++)
+    {
+      g_ptr_array_add (self->netvm_values, g_strdup (self->networks[i]));
+      g_strv_builder_add (titles, self->networks[i]);
+    }
+  if (*netvm != '\0' && !g_str_equal (netvm, "none") &&
+      (self->networks == NULL || !g_strv_contains ((const char * const *) self->networks, netvm)))
+    {
+      g_autofree char *title = g_strdup_printf (_("%s (missing)"), netvm);
+
+      g_ptr_array_add (self->netvm_values, g_strdup (netvm));
+      g_strv_builder_add (titles, title);
+    }
+  g_ptr_array_add (self->netvm_values, g_strdup ("none"));
+  g_strv_builder_add (titles, _("None (no network)"));
+  strv = g_strv_builder_end (titles);
+  gtk_string_list_splice (self->netvm_model, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->netvm_model)),
+                          (const char * const *) strv);
+}
+
+/* Takes newly read properties. Fields the user has not edited follow them;
+ * edited ones keep what the user typed.
+ */
+void
+_tsr_settings_window_take_prefs (TsrSettingsWindow *self,
+                                 GPtrArray         *prefs)
+{
+  gboolean unchanged[N_FIELDS];
+  gboolean first = self->prefs == NULL;
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    unchanged[i] = first || !_tsr_settings_window_field_changed (self, i);
+
+  g_clear_pointer (&self->prefs, g_ptr_array_unref);
+  self->prefs = g_ptr_array_ref (prefs);
+
+  self->filling = TRUE;
+  if (first)
+    fill_choices (self);
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (unchanged[i])
+      load_field (self, i);
+  load_read_only (self);
+  self->filling = FALSE;
+}
+
+/* Checking */
+
+void
+_tsr_settings_window_show_message (GtkLabel   *label,
+                                   GtkWidget  *row,
+                                   const char *message,
+                                   gboolean    warning)
+{
+  gtk_label_set_text (label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
+  gtk_widget_remove_css_class (GTK_WIDGET (label), warning ? "error" : "warning");
+  gtk_widget_add_css_class (GTK_WIDGET (label), warning ? "warning" : "error");
+  if (row == NULL)
+    return;
+  if (message != NULL && !warning)
+    gtk_widget_add_css_class (row, "error");
+  else
+    gtk_widget_remove_css_class (row, "error");
+}
+
+static TsrVm *
+vm_with_mac (TsrSettingsWindow *self,
+             const char        *mac)
+{
+  GListModel *vms = tsr_connection_get_vms (self->connection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (vms, i);
+
+      if (vm != self->vm && tsr_vm_get_mac (vm) != NULL &&
+          g_ascii_strcasecmp (tsr_vm_get_mac (vm), mac) == 0)
+        return vm;
+    }
+  return NULL;
+}
+
+gboolean
+_tsr_settings_window_has_pci (TsrSettingsWindow *self)
+{
+  for (guint i = 0; self->pci_devices != NULL && i < self->pci_devices->len; i++)
+    {
+      TsrPciDevice *device = g_ptr_array_index (self->pci_devices, i);
+
+      if (g_strcmp0 (device->assigned_to, tsr_vm_get_name (self->vm)) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+check_name (TsrSettingsWindow *self,
+            gboolean          *valid)
+{
+  g_autoptr(GError) error = NULL;
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  g_autofree char *message = NULL;
+  TsrVm *other;
+
+  if (!_tsr_settings_window_field_changed (self, FIELD_NAME))
+    ;
+  else if (!tsr_validate_vm_name (name, &error))
+    message = g_strdup (error->message);
+  else if ((other = tsr_connection_lookup_vm (self->connection, name)) != NULL && other != self->vm)
+    message = g_strdup_printf (_("A VM named “%s” already exists: choose another name."), name);
+  else if (tsr_vm_is_active (self->vm))
+    message = g_strdup_printf (_("“%s” is running: shut it down to rename it."),
+                               tsr_vm_get_name (self->vm));
+
+  _tsr_settings_window_show_message (self->name_error, GTK_WIDGET (self->name_row), message, FALSE);
+  *valid = *valid && message == NULL;
+}
+
+static void
+check_memory (TsrSettingsWindow *self,
+              gboolean          *valid)
+{
+  int memory = gtk_spin_button_get_value_as_int (self->memory_spin);
+  int maxmem = gtk_spin_button_get_value_as_int (self->maxmem_spin);
+  const char *message = NULL;
+
+  if (maxmem != 0 && maxmem < memory)
+    message = _("Max memory is below the initial memory: make it 0 to turn memory balancing "
+                "off, or at least the initial memory.");
+
+  _tsr_settings_window_show_message (self->memory_error, GTK_WIDGET (self->maxmem_row),
+                                     message, FALSE);
+  *valid = *valid && message == NULL;
+}
+
+static void
+check_boot (TsrSettingsWindow *self,
+            gboolean          *valid)
+{
+  const char *mode = effective_virt_mode (self);
+  const char *kernel = selected_value (self->kernel_row, self->kernel_values);
+  const char *opts = gtk_editable_get_text (GTK_EDITABLE (self->kernelopts_row));
+  g_autofree char *message = NULL;
+  GtkWidget *row = NULL;
+
+  /* Kernel options go to a kernel Tessera boots, so only with one. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->kernelopts_row), kernel != NULL && *kernel != '\0');
+
+  gtk_widget_remove_css_class (GTK_WIDGET (self->virt_mode_row), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->kernel_row), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->kernelopts_row), "error");
+
+  if (!g_str_equal (mode, "hvm") && _tsr_settings_window_has_pci (self))
+    {
+      g_autofree char *upper = mode_title (mode);
+
+      message = g_strdup_printf (_("PCI devices need HVM, and this VM has some: detach them on "
+                                   "the Devices page to use %s."), upper);
+      row = GTK_WIDGET (self->virt_mode_row);
+    }
+  else if (!g_str_equal (mode, "hvm") && (kernel == NULL || *kernel == '\0'))
+    {
+      g_autofree char *upper = mode_title (mode);
+
+      message = g_strdup_printf (_("%s needs a kernel: choose one, or choose HVM to boot from "
+                                   "the disk or install media."), upper);
+      row = GTK_WIDGET (self->kernel_row);
+    }
+  else if (strlen (opts) > 512 || strchr (opts, '\n') != NULL)
+    {
+      message = g_strdup (_("Kernel options must be one line of at most 512 characters."));
+      row = GTK_WIDGET (self->kernelopts_row);
+    }
+
+  _tsr_settings_window_show_message (self->boot_error, row, message, FALSE);
+  *valid = *valid && message == NULL;
+}
+
+static void
+check_mac (TsrSettingsWindow *self,
+           gboolean          *valid)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  gboolean warning = FALSE;
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->mac_row));
+  TsrVm *other;
+
+  self->force_mac = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->mac_row), mac_fixed (self));
+
+  if (!mac_fixed (self))
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->mac_mode_row),
+                                 _tsr_settings_window_pref_value (self, "mac"));
+  else
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->mac_mode_row),
+                                 _("Always the address below, even the same as another VM’s"));
+
+  if (!mac_fixed (self) || !_tsr_settings_window_field_changed (self, FIELD_MAC))
+    ;
+  else if (!tsr_validate_mac (text, &error))
+    message = g_strdup (error->message);
+  else if ((other = vm_with_mac (self, text)) != NULL)
+    {
+      /* Qubes users share a MAC on purpose, e.g. for a licence bound to it. */
+      message = g_strdup_printf (_("“%s” uses this MAC too. Apply gives both VMs the same MAC: "
+                                   "only one of them can run at a time."),
+                                 tsr_vm_get_name (other));
+      warning = TRUE;
+      self->force_mac = TRUE;
+    }
+
+  _tsr_settings_window_show_message (self->mac_error, GTK_WIDGET (self->mac_row), message, warning);
+  *valid = *valid && (message == NULL || warning);
+}
+
+/* Booting from a device starts the saved definition, which must boot
+ * through the firmware: HVM without a kernel, and halted.
+ */
+static void
+update_boot_from_device (TsrSettingsWindow *self)
+{
+  const char *subtitle = _("Start once from an ISO image or a disc, with the saved settings");
+  gboolean firmware_boot;
+
+  firmware_boot = g_str_equal (_tsr_settings_window_pref_value (self, "virt_mode"), "hvm") &&
+                  *_tsr_settings_window_pref_value (self, "kernel") == '\0';
+  if (tsr_vm_is_active (self->vm))
+    subtitle = _("The VM is running: shut it down first");
+  else if (!firmware_boot)
+    subtitle = _("Needs virt mode HVM and kernel (none), applied");
+
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->boot_device_row), subtitle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.boot-from-device",
+                                 firmware_boot && !tsr_vm_is_active (self->vm) && !self->busy);
+}
+
+static gboolean
+has_changes (TsrSettingsWindow *self)
+{
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (_tsr_settings_window_field_changed (self, i))
+      return TRUE;
+  return FALSE;
+}
+
+void
+_tsr_settings_window_update (TsrSettingsWindow *self)
+{
+  const char *network_note;
+  gboolean valid = TRUE;
+  gboolean changes;
+
+  if (!self->loaded || self->filling)
+    return;
+
+  check_name (self, &valid);
+  check_memory (self, &valid);
+  check_boot (self, &valid);
+  check_mac (self, &valid);
+  self->valid = valid;
+
+  network_note = _tsr_settings_window_field_changed (self, FIELD_NETVM)
+                 ? _("The addresses above change when the new network is applied.")
+                 : NULL;
+  _tsr_settings_window_show_message (self->network_note, NULL, network_note, TRUE);
+
+  changes = has_changes (self);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.apply",
+                                 valid && changes && !self->busy);
+  gtk_button_set_label (self->cancel_button, changes ? _("_Cancel") : _("_Close"));
+  update_boot_from_device (self);
+}
+
+static void
+tsr_settings_window_field_changed_cb (TsrSettingsWindow *self)
+{
+  _tsr_settings_window_update (self);
+}
+
+static void
+tsr_settings_window_netvm_selected_cb (TsrSettingsWindow *self)
+{
+  _tsr_settings_window_update (self);
+}
+
+static void
+tsr_settings_window_firmware_selected_cb (TsrSettingsWindow *self)
+{
+  _tsr_settings_window_update (self);
+}
+
+/* HVM boots the disk or the media, so it takes no kernel; a kernel on an
+ * HVM VM makes it PVH. The core has the same rules; here they show at once.
+ */
+static void
+tsr_settings_window_virt_mode_selected_cb (TsrSettingsWindow *self)
+{
+  if (!self->filling && self->loaded && g_str_equal (effective_virt_mode (self), "hvm"))
+    {
+      self->filling = TRUE;
+      adw_combo_row_set_selected (self->kernel_row, 0);
+      self->filling = FALSE;
+    }
+  _tsr_settings_window_update (self);
+}
+
+static void
+tsr_settings_window_kernel_selected_cb (TsrSettingsWindow *self)
+{
+  const char *kernel = selected_value (self->kernel_row, self->kernel_values);
+
+  if (!self->filling && self->loaded && kernel != NULL && *kernel != '\0' &&
+      g_str_equal (effective_virt_mode (self), "hvm"))
+    {
+      self->filling = TRUE;
+      _tsr_settings_window_select_value (self->virt_mode_row, self->virt_mode_values, "pvh");
+      self->filling = FALSE;
+    }
+  _tsr_settings_window_update (self);
+}
+
+static void
+tsr_settings_window_mac_mode_selected_cb (TsrSettingsWindow *self)
+{
+  if (!self->filling && mac_fixed (self) &&
+      *gtk_editable_get_text (GTK_EDITABLE (self->mac_row)) == '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->mac_row),
+                           _tsr_settings_window_pref_value (self, "mac"));
+  _tsr_settings_window_update (self);
+}
+
+void
+_tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_field_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_netvm_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_firmware_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_virt_mode_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_kernel_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_mac_mode_selected_cb);
+}
