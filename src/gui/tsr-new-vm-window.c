@@ -387,6 +387,11 @@ tsr_new_vm_window_close_request (GtkWindow *window)
   if (self->connection != NULL)
     g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
 
+  /* A call in flight may keep this window alive after it closed, while GTK
+   * points at the parent without holding it: let go of the parent now.
+   */
+  gtk_window_set_transient_for (window, NULL);
+
   return GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window);
 }
 

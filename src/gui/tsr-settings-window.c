@@ -410,6 +410,11 @@ tsr_settings_window_close_request (GtkWindow *window)
 
   g_cancellable_cancel (self->cancellable);
 
+  /* A call in flight may keep this window alive after it closed, while GTK
+   * points at the parent without holding it: let go of the parent now.
+   */
+  gtk_window_set_transient_for (window, NULL);
+
   return GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window);
 }
 
