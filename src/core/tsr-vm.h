@@ -49,6 +49,9 @@ char       *tsr_vm_dup_field_text (TsrVm      *self,
 
 const char *tsr_vm_state_to_string (TsrVmState state);
 
+/* The folder of kernels for direct boot (sub-folders with a vmlinuz). */
+void        tsr_set_kernels_dir    (const char *dir);
+
 extern const char * const tsr_vm_labels[];
 
 G_END_DECLS

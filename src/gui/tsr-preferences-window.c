@@ -10,6 +10,7 @@ struct _TsrPreferencesWindow
   AdwPreferencesWindow  parent_instance;
 
   AdwEntryRow          *uri_row;
+  AdwEntryRow          *kernels_row;
 
   GSettings            *settings;
 };
@@ -57,6 +58,7 @@ tsr_preferences_window_class_init (TsrPreferencesWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TsrPreferencesWindow, uri_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrPreferencesWindow, kernels_row);
   /* Offset 0: not kept in the struct, looked up by id in init. */
   for (guint i = 0; i < G_N_ELEMENTS (column_switches); i++)
     gtk_widget_class_bind_template_child_full (widget_class, column_switches[i].switch_id, FALSE, 0);
@@ -72,6 +74,7 @@ tsr_preferences_window_init (TsrPreferencesWindow *self)
   self->settings = g_settings_new (APP_ID);
 
   g_settings_bind (self->settings, "default-uri", self->uri_row, "text", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "kernels-dir", self->kernels_row, "text", G_SETTINGS_BIND_DEFAULT);
 
   for (guint i = 0; i < G_N_ELEMENTS (column_switches); i++)
     {

@@ -648,6 +648,25 @@ test_connection_refused (void)
   close_and_finalize (conn);
 }
 
+static void
+test_kernels_dir (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("TESSERA_KERNELS_DIR"));
+
+  g_unsetenv ("TESSERA_KERNELS_DIR");
+  g_assert_cmpstr (tsr_kernels_dir (), ==, "/var/lib/tessera/vm-kernels");
+  /* The GUI passes its setting on; the environment still wins for tests. */
+  tsr_set_kernels_dir ("/srv/kernels");
+  g_assert_cmpstr (tsr_kernels_dir (), ==, "/srv/kernels");
+  g_setenv ("TESSERA_KERNELS_DIR", "/tmp/k", TRUE);
+  g_assert_cmpstr (tsr_kernels_dir (), ==, "/tmp/k");
+  tsr_set_kernels_dir (NULL);
+  if (saved != NULL)
+    g_setenv ("TESSERA_KERNELS_DIR", saved, TRUE);
+  else
+    g_unsetenv ("TESSERA_KERNELS_DIR");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -665,6 +684,7 @@ main (int    argc,
   g_test_add_func ("/core/vm/parse-foreign", test_vm_parse_foreign);
   g_test_add_func ("/core/vm/parse-tessera", test_vm_parse_tessera);
   g_test_add_func ("/core/vm/parse-invalid", test_vm_parse_invalid);
+  g_test_add_func ("/core/vm/kernels-dir", test_kernels_dir);
   g_test_add_func ("/core/connection/load", test_connection_load);
   g_test_add_func ("/core/connection/events", test_connection_events);
   g_test_add_func ("/core/connection/lifecycle", test_connection_lifecycle);
