@@ -17,10 +17,11 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "tsr-cloner.h"
+#include "tsr-cloner-private.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -31,26 +32,11 @@
  * that a failure or a cancel at any point can remove exactly that and put
  * the source back as it was.
  *
- * Full clones copy what the source's disk files hold and nothing else: the
- * data extents are found with SEEK_DATA / SEEK_HOLE and moved with
- * copy_file_range() (a reflink where the filesystem shares extents), in
- * chunks between which progress is reported, cancellation checked and
- * writeback started. Measured with tests/bench/bench-clone.sh (2 GiB of
- * data in a 20 GiB qcow2, ext4, sync included) this is the fastest way
- * here: about 1.5x faster than cp --sparse=always, 2.5x faster than
- * qemu-img convert and 3x faster than virStorageVolCreateXMLFrom (what
- * virt-clone uses). Disks that are overlays are flattened with qemu-img
- * convert, so that a full clone depends on no other image. Where Tessera
- * cannot reach the files itself (a remote host, another driver, no
- * permission) libvirt copies them with virStorageVolCreateXMLFrom.
+ * Full clones are copied by the engine in tsr-cloner-copy.c.
  *
  * For tests, TESSERA_TEST_CLONE_FAIL=before-define makes a clone fail just
  * before its domain is defined, once everything else is in place.
  */
-
-#define COPY_CHUNK (G_GUINT64_CONSTANT (64) * 1024 * 1024)
-#define READ_CHUNK (8 * 1024 * 1024)
-#define MAX_CHAIN  16
 
 /* Linked clones rewrite the source's definition: two at once from the same
  * source would lose one of the rewrites.
@@ -257,73 +243,6 @@ tsr_domain_xml_linked_bases (const char *domain_xml)
 
 /* The clone's plan and what it has made so far */
 
-typedef struct
-{
-  xmlNodePtr        node;          /* <disk> in the clone's definition */
-  xmlNodePtr        source_node;   /* the same <disk> in the source's (linked) */
-  char             *target;        /* vda */
-  char             *src_path;
-  char             *src_format;
-  virStorageVolPtr  src_vol;       /* NULL for a file in no pool */
-  virStoragePoolPtr src_pool;
-  guint64           capacity;
-  guint64           work;          /* bytes a copy moves: its share of the progress */
-  gboolean          has_backing;   /* an overlay: a full copy flattens it */
-  gboolean          local_copy;    /* Tessera copies the file itself */
-
-  virStoragePoolPtr dst_pool;
-  char             *dst_pool_name;
-  char             *dst_name;
-  char             *dst_path;
-  virStorageVolPtr  dst_vol;       /* made: removed on failure */
-  gboolean          dst_written;   /* a file Tessera wrote */
-
-  /* linked */
-  char             *overlay_name;  /* the source's new top */
-  char             *overlay_path;
-  virStorageVolPtr  overlay_vol;
-  mode_t            base_mode;
-  gboolean          base_mode_changed;
-} CloneDisk;
-
-typedef struct
-{
-  char *network;
-  char *mac;
-} Reservation;
-
-typedef struct
-{
-  TsrCloneSpec   *spec;
-  char           *source_uuid;
-  virConnectPtr   conn;
-  GMutex         *reserve_lock;
-  TsrProgress     progress;
-  gboolean        local;
-
-  char           *source_name;
-  char           *source_xml;     /* as it was, to put back */
-  xmlDocPtr       doc;            /* becomes the clone's definition */
-  xmlDocPtr       source_doc;     /* becomes the source's (linked) */
-  GPtrArray      *disks;          /* of CloneDisk */
-  guint64         total;
-  guint64         done;
-
-  GPtrArray      *planned;        /* of Reservation: addresses to reserve */
-  GThread        *reserve_thread; /* reserves them meanwhile */
-  GError         *reserve_error;
-
-  /* made so far, for the rollback */
-  GPtrArray      *reserved;       /* of Reservation */
-  char           *nvram_copy;
-  gboolean        source_switched;
-  virDomainPtr    clone_dom;
-
-  /* results */
-  GPtrArray      *infos;          /* of TsrNetworkInfo */
-  GString        *warning;
-} CloneData;
-
 static void
 clone_disk_free (CloneDisk *disk)
 {
@@ -385,9 +304,9 @@ add_warning (CloneData  *data,
   g_string_append (data->warning, text);
 }
 
-static gboolean
-check_cancelled (GCancellable  *cancellable,
-                 GError       **error)
+gboolean
+tsr_cloner_check_cancelled (GCancellable  *cancellable,
+                            GError       **error)
 {
   if (!g_cancellable_is_cancelled (cancellable))
     return FALSE;
@@ -396,807 +315,14 @@ check_cancelled (GCancellable  *cancellable,
   return TRUE;
 }
 
-static void
-set_errno_error (GError     **error,
-                 int          errsv,
-                 const char  *what,
-                 const char  *path)
+void
+tsr_cloner_set_errno_error (GError     **error,
+                            int          errsv,
+                            const char  *what,
+                            const char  *path)
 {
   g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("%s “%s”: %s"), what, path,
                g_strerror (errsv));
-}
-
-/* Images */
-
-static guint64
-read_be (const guint8 *p,
-         guint         n)
-{
-  guint64 v = 0;
-
-  for (guint i = 0; i < n; i++)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-/* Size and backing file of a local qcow2 image, from its header. */
-static gboolean
-qcow2_header (const char  *path,
-              guint64     *capacity,
-              char       **backing)
-{
-  guint8 header[32];
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  gboolean ok = FALSE;
-
-  if (fd < 0)
-    return FALSE;
-
-  if (pread (fd, header, sizeof header, 0) == sizeof header && memcmp (header, "QFI\xfb", 4) == 0)
-    {
-      guint64 offset = read_be (header + 8, 8);
-      guint32 size = read_be (header + 16, 4);
-
-      *capacity = read_be (header + 24, 8);
-      if (backing != NULL)
-        {
-          *backing = NULL;
-          if (offset != 0 && size > 0 && size < 4096)
-            {
-              g_autofree char *name = g_malloc0 (size + 1);
-
-              if (pread (fd, name, size, offset) == (ssize_t) size)
-                *backing = g_steal_pointer (&name);
-            }
-        }
-      ok = TRUE;
-    }
-
-  close (fd);
-  return ok;
-}
-
-/* Bytes a sparse copy of FD moves: its data extents. */
-static guint64
-data_bytes (int fd)
-{
-  struct stat st;
-  guint64 total = 0;
-  off_t pos = 0;
-
-  if (fstat (fd, &st) < 0)
-    return 0;
-
-  while (pos < st.st_size)
-    {
-      off_t data = lseek (fd, pos, SEEK_DATA);
-      off_t hole;
-
-      if (data < 0)
-        {
-          /* No SEEK_DATA here: everything counts. */
-          if (errno != ENXIO)
-            total += st.st_size - pos;
-          break;
-        }
-      hole = lseek (fd, data, SEEK_HOLE);
-      if (hole < 0)
-        hole = st.st_size;
-      total += hole - data;
-      pos = hole;
-    }
-
-  return total;
-}
-
-static guint64
-file_allocation (const char *path)
-{
-  struct stat st;
-
-  return g_stat (path, &st) == 0 ? (guint64) st.st_blocks * 512 : 0;
-}
-
-/* What reading the whole chain under a local image costs, roughly. */
-static guint64
-chain_allocation (const char *path,
-                  const char *format)
-{
-  g_autofree char *current = g_strdup (path);
-  guint64 total = 0;
-
-  for (guint depth = 0; current != NULL && depth < MAX_CHAIN; depth++)
-    {
-      g_autofree char *backing = NULL;
-      guint64 size;
-
-      total += file_allocation (current);
-      if (!qcow2_header (current, &size, &backing) || backing == NULL)
-        break;
-      if (!g_path_is_absolute (backing))
-        {
-          g_autofree char *dir = g_path_get_dirname (current);
-
-          g_free (current);
-          current = g_build_filename (dir, backing, NULL);
-        }
-      else
-        {
-          g_free (current);
-          current = g_steal_pointer (&backing);
-        }
-    }
-
-  return total;
-}
-
-static gboolean
-is_no_space (int errsv)
-{
-  return errsv == ENOSPC || errsv == EDQUOT;
-}
-
-static void
-set_no_space_error (GError     **error,
-                    CloneDisk   *disk)
-{
-  g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-               _("Storage pool “%s” ran out of space while copying disk %s: free up space "
-                 "there, or clone into another storage pool."), disk->dst_pool_name, disk->target);
-}
-
-/* The data extents of SRC into DST at the same offsets; holes stay holes.
- * A reflink when the filesystem can share extents, else copy_file_range()
- * (in-kernel, no user-space buffer), else read and write.
- */
-static gboolean
-copy_sparse (CloneData     *data,
-             CloneDisk     *disk,
-             GCancellable  *cancellable,
-             GError       **error)
-{
-  g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  g_autofree char *buf = NULL;
-  gboolean use_cfr = TRUE;
-  struct stat st;
-  off_t pos = 0, prev_start = 0, prev_len = 0;
-  int in = -1, out = -1;
-  gboolean ok = FALSE;
-
-  in = open (disk->src_path, O_RDONLY | O_CLOEXEC);
-  if (in < 0)
-    {
-      set_errno_error (error, errno, _("Could not read"), disk->src_path);
-      goto out;
-    }
-  out = open (disk->dst_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (out < 0)
-    {
-      set_errno_error (error, errno, _("Could not write"), disk->dst_path);
-      goto out;
-    }
-  disk->dst_written = TRUE;
-  if (fstat (in, &st) < 0)
-    {
-      set_errno_error (error, errno, _("Could not read"), disk->src_path);
-      goto out;
-    }
-
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-
-  if (ioctl (out, FICLONE, in) == 0)
-    {
-      data->done += disk->work;
-      tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-      ok = TRUE;
-      goto out;
-    }
-
-  posix_fadvise (in, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-  while (pos < st.st_size)
-    {
-      off_t start = lseek (in, pos, SEEK_DATA);
-      off_t end;
-
-      if (start < 0 && errno == ENXIO)
-        break;
-      if (start < 0)
-        {
-          start = pos;
-          end = st.st_size;
-        }
-      else if ((end = lseek (in, start, SEEK_HOLE)) < 0)
-        end = st.st_size;
-
-      while (start < end)
-        {
-          gsize want = MIN ((guint64) (end - start), COPY_CHUNK);
-          ssize_t n;
-
-          if (check_cancelled (cancellable, error))
-            goto out;
-
-          if (use_cfr)
-            {
-              loff_t in_off = start, out_off = start;
-
-              n = copy_file_range (in, &in_off, out, &out_off, want, 0);
-              if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-                            errno == ENOSYS || errno == EBADF || errno == EPERM))
-                {
-                  use_cfr = FALSE;
-                  continue;
-                }
-            }
-          else
-            {
-              gssize written = 0;
-
-              if (buf == NULL)
-                buf = g_malloc (READ_CHUNK);
-              n = pread (in, buf, MIN (want, READ_CHUNK), start);
-              while (n > 0 && written < n)
-                {
-                  ssize_t w = pwrite (out, buf + written, n - written, start + written);
-
-                  if (w < 0)
-                    {
-                      n = -1;
-                      break;
-                    }
-                  written += w;
-                }
-            }
-
-          if (n < 0)
-            {
-              int errsv = errno;
-
-              if (errsv == EINTR)
-                continue;
-              if (is_no_space (errsv))
-                set_no_space_error (error, disk);
-              else
-                set_errno_error (error, errsv, _("Could not copy"), disk->src_path);
-              goto out;
-            }
-          if (n == 0)
-            break;  /* the source got shorter: what is left is a hole */
-
-          /* Each chunk goes to disk while the next is copied, and the one
-           * before is waited for: the copy ends with little left to flush,
-           * and never fills the page cache with dirty data.
-           */
-          sync_file_range (out, start, n, SYNC_FILE_RANGE_WRITE);
-          if (prev_len > 0)
-            sync_file_range (out, prev_start, prev_len, SYNC_FILE_RANGE_WAIT_BEFORE |
-                             SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-          prev_start = start;
-          prev_len = n;
-
-          start += n;
-          data->done += n;
-          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
-        }
-      pos = end;
-    }
-
-  /* The hole at the end, and the data on disk before the VM is defined. */
-  if (ftruncate (out, st.st_size) < 0 || fdatasync (out) < 0)
-    {
-      int errsv = errno;
-
-      if (is_no_space (errsv))
-        set_no_space_error (error, disk);
-      else
-        set_errno_error (error, errsv, _("Could not write"), disk->dst_path);
-      goto out;
-    }
-
-  ok = TRUE;
-
-out:
-  if (in >= 0)
-    close (in);
-  if (out >= 0 && close (out) < 0 && ok)
-    {
-      ok = FALSE;
-      if (is_no_space (errno))
-        set_no_space_error (error, disk);
-      else
-        set_errno_error (error, errno, _("Could not write"), disk->dst_path);
-    }
-  return ok;
-}
-
-/* qemu-img convert of a whole chain into DST, which then stands alone. */
-static gboolean
-copy_flatten (CloneData     *data,
-              CloneDisk     *disk,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autoptr(GError) local_error = NULL;
-  guint64 base = data->done;
-  GInputStream *out;
-  char buf[256];
-  gssize n;
-
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-  disk->dst_written = TRUE;
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                           error, "qemu-img", "convert", "-p", "-n", "-f", disk->src_format,
-                           "-O", disk->src_format, disk->src_path, disk->dst_path, NULL);
-  if (proc == NULL)
-    return FALSE;
-
-  out = g_subprocess_get_stdout_pipe (proc);
-  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
-    {
-      g_string_append_len (line, buf, n);
-      for (;;)
-        {
-          char *open_paren = strchr (line->str, '(');
-          char *close = open_paren ? strstr (open_paren, "/100%)") : NULL;
-
-          if (close == NULL)
-            break;
-          data->done = base + (guint64) (g_ascii_strtod (open_paren + 1, NULL) / 100.0 * disk->work);
-          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
-          g_string_erase (line, 0, close - line->str + 6);
-        }
-      if (line->len > 4096)
-        g_string_erase (line, 0, line->len - 64);
-    }
-
-  if (n < 0)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        check_cancelled (cancellable, error);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
-    {
-      if (strstr (line->str, "No space left") != NULL)
-        set_no_space_error (error, disk);
-      else
-        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Copying disk %s failed: %s %s"),
-                     disk->target, local_error->message, g_strstrip (line->str));
-      return FALSE;
-    }
-
-  data->done = base + disk->work;
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-  return TRUE;
-}
-
-/* The definition */
-
-static void
-set_text (xmlNodePtr  node,
-          const char *text)
-{
-  xmlChar *escaped = xmlEncodeSpecialChars (node->doc, (const xmlChar *) text);
-
-  xmlNodeSetContent (node, escaped);
-  xmlFree (escaped);
-}
-
-static void
-remove_children (xmlNodePtr  node,
-                 const char *name)
-{
-  xmlNodePtr child;
-
-  while ((child = tsr_xml_child (node, name)) != NULL)
-    {
-      xmlUnlinkNode (child);
-      xmlFreeNode (child);
-    }
-}
-
-/* Points a <disk> at a volume or file, keeping whatever else its <source>
- * says (seclabels, startup policy).
- */
-static void
-set_disk_source (xmlNodePtr        disk,
-                 virStorageVolPtr  vol,
-                 const char       *pool,
-                 const char       *vol_name,
-                 const char       *path,
-                 const char       *format)
-{
-  g_autofree char *type = tsr_xml_prop (disk, "type");
-  xmlNodePtr source = tsr_xml_child (disk, "source");
-  xmlNodePtr driver = tsr_xml_child (disk, "driver");
-  virStorageVolInfo info = { 0 };
-
-  if (source == NULL)
-    source = xmlNewChild (disk, NULL, (const xmlChar *) "source", NULL);
-  xmlUnsetProp (source, (const xmlChar *) "file");
-  xmlUnsetProp (source, (const xmlChar *) "dev");
-  xmlUnsetProp (source, (const xmlChar *) "pool");
-  xmlUnsetProp (source, (const xmlChar *) "volume");
-
-  if (g_strcmp0 (type, "volume") == 0 && pool != NULL && vol_name != NULL)
-    {
-      xmlSetProp (source, (const xmlChar *) "pool", (const xmlChar *) pool);
-      xmlSetProp (source, (const xmlChar *) "volume", (const xmlChar *) vol_name);
-    }
-  else if (vol != NULL && virStorageVolGetInfo (vol, &info) == 0 && info.type == VIR_STORAGE_VOL_BLOCK)
-    {
-      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "block");
-      xmlSetProp (source, (const xmlChar *) "dev", (const xmlChar *) path);
-    }
-  else
-    {
-      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "file");
-      xmlSetProp (source, (const xmlChar *) "file", (const xmlChar *) path);
-    }
-  virResetLastError ();
-
-  if (driver == NULL)
-    {
-      driver = xmlNewChild (disk, NULL, (const xmlChar *) "driver", NULL);
-      xmlSetProp (driver, (const xmlChar *) "name", (const xmlChar *) "qemu");
-    }
-  xmlSetProp (driver, (const xmlChar *) "type", (const xmlChar *) format);
-
-  /* The chain below is read from the image itself. */
-  remove_children (disk, "backingStore");
-}
-
-static char *
-dump_doc (xmlDocPtr doc)
-{
-  xmlChar *out = NULL;
-  char *xml;
-  int len;
-
-  xmlDocDumpMemory (doc, &out, &len);
-  xml = g_strndup ((const char *) out, len);
-  xmlFree (out);
-  return xml;
-}
-
-/* Every MAC the connection's domains use, lower case. */
-static GHashTable *
-used_macs (virConnectPtr conn)
-{
-  GHashTable *macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  virDomainPtr *doms = NULL;
-  int n = virConnectListAllDomains (conn, &doms, 0);
-
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
-      const char *p = xml;
-
-      while (p != NULL && (p = strstr (p, "<mac address=")) != NULL)
-        {
-          p += strlen ("<mac address=") + 1;
-          if (strlen (p) >= 17)
-            g_hash_table_add (macs, g_ascii_strdown (p, 17));
-        }
-      virDomainFree (doms[i]);
-    }
-  free (doms);
-  virResetLastError ();
-  return macs;
-}
-
-static gboolean
-pool_is_local_dir (virStoragePoolPtr pool)
-{
-  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
-  g_autofree char *dir = NULL;
-
-  if (xml == NULL || !(strstr (xml, "<pool type='dir'") || strstr (xml, "<pool type='fs'") ||
-                       strstr (xml, "<pool type='netfs'")))
-    return FALSE;
-  dir = tsr_storage_pool_dir (pool);
-  return dir != NULL && g_file_test (dir, G_FILE_TEST_IS_DIR) && g_access (dir, W_OK) == 0;
-}
-
-static virStoragePoolPtr
-lookup_pool (CloneData   *data,
-             const char  *name,
-             GError     **error)
-{
-  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, name);
-
-  virResetLastError ();
-  if (pool == NULL && !g_str_equal (name, TSR_DEFAULT_POOL))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                   _("No storage pool named “%s”: choose one of the host’s pools, or leave "
-                     "the pool out to keep each disk in its own."), name);
-      return NULL;
-    }
-  if (pool != NULL)
-    virStoragePoolFree (pool);
-  return tsr_storage_ensure_pool (data->conn, name, error);
-}
-
-static char *
-strip_extension (const char *name)
-{
-  const char *dot = strrchr (name, '.');
-
-  return dot != NULL && dot != name ? g_strndup (name, dot - name) : g_strdup (name);
-}
-
-static gboolean
-volume_exists (virStoragePoolPtr  pool,
-               const char        *name)
-{
-  virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
-
-  virResetLastError ();
-  if (vol == NULL)
-    return FALSE;
-  virStorageVolFree (vol);
-  return TRUE;
-}
-
-/* The clone's volume for a source disk: the source's volume name with the
- * source's name replaced by the clone's ("web-root.qcow2" becomes
- * "web-copy-root.qcow2"), else "<clone>-<target>.<ext>".
- */
-static char *
-clone_volume_name (const char *src_name,
-                   const char *source_vm,
-                   const char *clone_vm,
-                   const char *target,
-                   const char *format)
-{
-  gsize len = strlen (source_vm);
-  const char *ext = g_str_equal (format, "qcow2") ? "qcow2" : g_str_equal (format, "raw") ? "img"
-                                                                                           : format;
-  g_autofree char *stem = NULL;
-
-  if (src_name != NULL && g_str_has_prefix (src_name, source_vm) &&
-      (src_name[len] == '-' || src_name[len] == '_' || src_name[len] == '.'))
-    {
-      stem = strip_extension (src_name + len);
-      return g_strdup_printf ("%s%s.%s", clone_vm, stem, ext);
-    }
-  return g_strdup_printf ("%s-%s.%s", clone_vm, target, ext);
-}
-
-/* The source's new overlay next to its base: "web-root-N.qcow2", first
- * free N.
- */
-static char *
-overlay_volume_name (virStoragePoolPtr  pool,
-                     const char        *base_name)
-{
-  g_autofree char *stem = strip_extension (base_name);
-  char *dash = strrchr (stem, '-');
-
-  if (dash != NULL && dash[1] != '\0' && strspn (dash + 1, "0123456789") == strlen (dash + 1))
-    *dash = '\0';
-
-  for (guint n = 1; n < G_MAXUINT; n++)
-    {
-      g_autofree char *name = g_strdup_printf ("%s-%u.qcow2", stem, n);
-
-      if (!volume_exists (pool, name))
-        return g_steal_pointer (&name);
-    }
-  return NULL;
-}
-
-/* Finds the disks the source owns, and where each one's clone goes. */
-static gboolean
-plan_disk (CloneData   *data,
-           xmlNodePtr   node,
-           xmlNodePtr   source_node,
-           GHashTable  *planned,
-           GError     **error)
-{
-  TsrCloneSpec *spec = data->spec;
-  g_autofree char *type = tsr_xml_prop (node, "type");
-  g_autofree char *device = tsr_xml_prop (node, "device");
-  xmlNodePtr source = tsr_xml_child (node, "source");
-  xmlNodePtr target = tsr_xml_child (node, "target");
-  xmlNodePtr driver = tsr_xml_child (node, "driver");
-  g_autofree char *src_vol_name = NULL;
-  CloneDisk *disk;
-  struct stat st;
-
-  /* Shared, not copied: install media, read-only and shareable disks. */
-  if (g_strcmp0 (device, "cdrom") == 0 || tsr_xml_child (node, "readonly") != NULL ||
-      tsr_xml_child (node, "shareable") != NULL || source == NULL)
-    return TRUE;
-
-  disk = g_new0 (CloneDisk, 1);
-  g_ptr_array_add (data->disks, disk);
-  disk->node = node;
-  disk->source_node = source_node;
-  disk->target = target ? tsr_xml_prop (target, "dev") : NULL;
-  if (disk->target == NULL)
-    disk->target = g_strdup_printf ("disk%u", data->disks->len);
-  disk->src_format = driver ? tsr_xml_prop (driver, "type") : NULL;
-
-  if (g_strcmp0 (type, "volume") == 0)
-    {
-      g_autofree char *pool_name = tsr_xml_prop (source, "pool");
-      g_autofree char *vol_name = tsr_xml_prop (source, "volume");
-      virStoragePoolPtr pool = pool_name ? virStoragePoolLookupByName (data->conn, pool_name) : NULL;
-
-      disk->src_vol = pool && vol_name ? virStorageVolLookupByName (pool, vol_name) : NULL;
-      if (pool != NULL)
-        virStoragePoolFree (pool);
-      if (disk->src_vol == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                       _("Disk %s of “%s” is volume “%s” in pool “%s”, which does not exist: fix "
-                         "or remove the disk first."), disk->target, data->source_name,
-                       vol_name ? vol_name : "", pool_name ? pool_name : "");
-          return FALSE;
-        }
-      disk->src_path = virStorageVolGetPath (disk->src_vol);
-    }
-  else if (g_strcmp0 (type, "file") == 0 || g_strcmp0 (type, "block") == 0)
-    {
-      disk->src_path = tsr_xml_prop (source, g_str_equal (type, "file") ? "file" : "dev");
-      if (disk->src_path != NULL)
-        disk->src_vol = virStorageVolLookupByPath (data->conn, disk->src_path);
-    }
-  else
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Disk %s of “%s” is a %s disk, which Tessera cannot copy: make it read-only "
-                     "or shareable to share it with the clone, or remove it first."),
-                   disk->target, data->source_name, type ? type : "");
-      return FALSE;
-    }
-  virResetLastError ();
-
-  if (disk->src_path == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Disk %s of “%s” has no source file."), disk->target, data->source_name);
-      return FALSE;
-    }
-
-  if (disk->src_vol != NULL)
-    {
-      virStorageVolInfo info;
-      g_autofree char *vol_xml = virStorageVolGetXMLDesc (disk->src_vol, 0);
-
-      disk->src_pool = virStoragePoolLookupByVolume (disk->src_vol);
-      src_vol_name = g_strdup (virStorageVolGetName (disk->src_vol));
-      if (virStorageVolGetInfo (disk->src_vol, &info) == 0)
-        {
-          disk->capacity = info.capacity;
-          disk->work = info.allocation;
-        }
-      if (disk->src_format == NULL && vol_xml != NULL)
-        disk->src_format = g_strdup (strstr (vol_xml, "<format type='qcow2'/>") ? "qcow2" : "raw");
-      disk->has_backing = vol_xml != NULL && strstr (vol_xml, "<backingStore>") != NULL;
-      virResetLastError ();
-    }
-  if (disk->src_format == NULL)
-    disk->src_format = g_strdup ("raw");
-
-  /* Tessera copies what it can reach: a regular file on this host, into a
-   * directory pool it can write.
-   */
-  if (data->local && g_stat (disk->src_path, &st) == 0 && S_ISREG (st.st_mode) &&
-      g_access (disk->src_path, R_OK) == 0)
-    {
-      int fd = open (disk->src_path, O_RDONLY | O_CLOEXEC);
-      g_autofree char *backing = NULL;
-
-      if (fd >= 0)
-        {
-          disk->work = data_bytes (fd);
-          close (fd);
-          disk->local_copy = TRUE;
-        }
-      if (g_str_equal (disk->src_format, "qcow2"))
-        {
-          if (qcow2_header (disk->src_path, &disk->capacity, &backing))
-            disk->has_backing = backing != NULL;
-        }
-      else if (disk->capacity == 0)
-        disk->capacity = st.st_size;
-      if (disk->has_backing)
-        disk->work = chain_allocation (disk->src_path, disk->src_format);
-    }
-  else if (disk->src_vol == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Disk %s of “%s” (%s) is in no storage pool of the host: add its folder "
-                     "as a storage pool, then clone again."), disk->target, data->source_name,
-                   disk->src_path);
-      return FALSE;
-    }
-
-  if (spec->linked && !g_str_equal (disk->src_format, "qcow2") &&
-      !g_str_equal (disk->src_format, "raw"))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Disk %s of “%s” is a %s image; a linked clone needs raw or qcow2 disks: "
-                     "make a full clone."), disk->target, data->source_name, disk->src_format);
-      return FALSE;
-    }
-  if (spec->linked && g_strcmp0 (type, "block") == 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Disk %s of “%s” is a block device; a linked clone needs disks in files: "
-                     "make a full clone."), disk->target, data->source_name);
-      return FALSE;
-    }
-
-  /* Where the clone's disk goes. */
-  if (spec->pool != NULL)
-    disk->dst_pool_name = g_strdup (spec->pool);
-  else if (disk->src_pool != NULL)
-    disk->dst_pool_name = g_strdup (virStoragePoolGetName (disk->src_pool));
-  else
-    disk->dst_pool_name = g_strdup (TSR_DEFAULT_POOL);
-  if (!(disk->dst_pool = lookup_pool (data, disk->dst_pool_name, error)))
-    return FALSE;
-  if (disk->local_copy && !spec->linked && !pool_is_local_dir (disk->dst_pool))
-    disk->local_copy = FALSE;
-  if (!disk->local_copy && !spec->linked && disk->src_vol == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Disk %s of “%s” is in no storage pool, and pool “%s” is not a folder "
-                     "Tessera can write: choose a directory pool."), disk->target,
-                   data->source_name, disk->dst_pool_name);
-      return FALSE;
-    }
-
-  disk->dst_name = clone_volume_name (src_vol_name, data->source_name, spec->name, disk->target,
-                                      spec->linked ? "qcow2" : disk->src_format);
-  {
-    g_autofree char *key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
-
-    if (g_hash_table_contains (planned, key))
-      {
-        g_autofree char *stem = strip_extension (disk->dst_name);
-        g_autofree char *ext = g_strdup (strrchr (disk->dst_name, '.') ? strrchr (disk->dst_name, '.') : "");
-
-        g_free (disk->dst_name);
-        disk->dst_name = g_strdup_printf ("%s-%s%s", stem, disk->target, ext);
-        g_free (key);
-        key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
-      }
-    g_hash_table_add (planned, g_steal_pointer (&key));
-  }
-  if (volume_exists (disk->dst_pool, disk->dst_name))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("Volume “%s” already exists in pool “%s”: remove it, or choose another name "
-                     "for the clone."), disk->dst_name, disk->dst_pool_name);
-      return FALSE;
-    }
-
-  if (spec->linked)
-    {
-      virStoragePoolPtr pool = disk->src_pool ? disk->src_pool : disk->dst_pool;
-      g_autofree char *base_name = src_vol_name ? g_strdup (src_vol_name)
-                                                : g_path_get_basename (disk->src_path);
-
-      disk->overlay_name = overlay_volume_name (pool, base_name);
-      disk->work = 0;
-    }
-
-  data->total += disk->work;
-  return TRUE;
 }
 
 /* Enough room in each pool for what is copied into it. libvirt's figures
@@ -1276,8 +402,8 @@ copy_disk (CloneData     *data,
           tsr_error_set_from_libvirt (error, _("Could not find the new volume"));
           return FALSE;
         }
-      return disk->has_backing ? copy_flatten (data, disk, cancellable, error)
-                               : copy_sparse (data, disk, cancellable, error);
+      return disk->has_backing ? tsr_cloner_copy_flatten (data, disk, cancellable, error)
+                               : tsr_cloner_copy_sparse (data, disk, cancellable, error);
     }
 
   /* libvirt copies; it can be neither followed nor interrupted. */
@@ -1288,7 +414,7 @@ copy_disk (CloneData     *data,
       virErrorPtr verr = virGetLastError ();
 
       if (verr != NULL && verr->message != NULL && strstr (verr->message, "No space left"))
-        set_no_space_error (error, disk);
+        tsr_cloner_set_no_space_error (error, disk);
       else
         {
           g_autofree char *what = g_strdup_printf (_("Could not copy disk %s"), disk->target);
@@ -1301,7 +427,7 @@ copy_disk (CloneData     *data,
   disk->dst_path = virStorageVolGetPath (disk->dst_vol);
   data->done += disk->work;
   tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-  return check_cancelled (cancellable, error) == FALSE;
+  return tsr_cloner_check_cancelled (cancellable, error) == FALSE;
 }
 
 static char *
@@ -1384,7 +510,7 @@ plan_interfaces (CloneData   *data,
                  const char  *oui,
                  GError     **error)
 {
-  g_autoptr(GHashTable) macs = used_macs (data->conn);
+  g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
   g_autoptr(GString) kept = g_string_new (NULL);
 
   for (xmlNodePtr n = devices->children; n; n = n->next)
@@ -1421,7 +547,7 @@ plan_interfaces (CloneData   *data,
           mac = tsr_mac_generate (oui);
         }
       while (g_hash_table_contains (macs, mac));
-      g_hash_table_add (macs, g_strdup (mac));
+      g_hash_table_replace (macs, g_strdup (mac), NULL);
       xmlSetProp (mac_node, (const xmlChar *) "address", (const xmlChar *) mac);
 
       /* A new address on the same network: on Tessera's networks always,
@@ -1498,7 +624,7 @@ plan_nvram (CloneData   *data,
       return FALSE;
     }
 
-  set_text (nvram, dst);
+  tsr_cloner_set_text (nvram, dst);
   *src_out = g_steal_pointer (&src);
   *dst_out = g_steal_pointer (&dst);
   return TRUE;
@@ -1721,10 +847,10 @@ clone_steps (CloneData     *data,
   domain_type = tsr_xml_prop (root, "type");
 
   /* Same VM, new identity. */
-  set_text (tsr_xml_child (root, "name"), spec->name);
-  remove_children (root, "uuid");
+  tsr_cloner_set_text (tsr_xml_child (root, "name"), spec->name);
+  tsr_cloner_remove_children (root, "uuid");
   if (tsr_xml_child (root, "genid") != NULL)
-    set_text (tsr_xml_child (root, "genid"), "");
+    tsr_cloner_set_text (tsr_xml_child (root, "genid"), "");
   {
     xmlNodePtr system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
 
@@ -1749,7 +875,7 @@ clone_steps (CloneData     *data,
 
       /* The copy has the same nodes in the same order. */
       for (xmlNodePtr n = devices->children; n; n = n->next, s = s ? s->next : NULL)
-        if (tsr_xml_is (n, "disk") && !plan_disk (data, n, s, planned, error))
+        if (tsr_xml_is (n, "disk") && !tsr_cloner_plan_disk (data, n, s, planned, error))
           return FALSE;
       if (!plan_interfaces (data, devices, g_strcmp0 (domain_type, "xen") == 0 ? "00:16:3e"
                                                                                  : "52:54:00",
@@ -1760,7 +886,7 @@ clone_steps (CloneData     *data,
     return FALSE;
   if (!check_space (data, error))
     return FALSE;
-  if (check_cancelled (cancellable, error))
+  if (tsr_cloner_check_cancelled (cancellable, error))
     return FALSE;
 
   /* libvirt updates a live network slowly (it reloads dnsmasq and the
@@ -1774,27 +900,27 @@ clone_steps (CloneData     *data,
     {
       CloneDisk *disk = g_ptr_array_index (data->disks, i);
 
-      if (check_cancelled (cancellable, error))
+      if (tsr_cloner_check_cancelled (cancellable, error))
         return FALSE;
       if (spec->linked)
         {
           tsr_progress_report (&data->progress, 0, 0, _("Making the overlays"), TRUE);
           if (!link_disk (data, disk, error))
             return FALSE;
-          set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name, disk->dst_name,
-                           disk->dst_path, "qcow2");
+          tsr_cloner_set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name,
+                                      disk->dst_name, disk->dst_path, "qcow2");
           add_base (root, disk->target, disk->src_path);
-          set_disk_source (disk->source_node, disk->overlay_vol,
-                           disk->src_pool ? virStoragePoolGetName (disk->src_pool) : NULL,
-                           disk->overlay_name, disk->overlay_path, "qcow2");
+          tsr_cloner_set_disk_source (disk->source_node, disk->overlay_vol,
+                                      disk->src_pool ? virStoragePoolGetName (disk->src_pool) : NULL,
+                                      disk->overlay_name, disk->overlay_path, "qcow2");
           add_base (source_root, disk->target, disk->src_path);
         }
       else
         {
           if (!copy_disk (data, disk, cancellable, error))
             return FALSE;
-          set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name, disk->dst_name,
-                           disk->dst_path, disk->src_format);
+          tsr_cloner_set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name,
+                                      disk->dst_name, disk->dst_path, disk->src_format);
           if (disk->has_backing)
             remove_bases (root, disk->target);
         }
@@ -1804,7 +930,7 @@ clone_steps (CloneData     *data,
     return FALSE;
   if (!join_reservations (data, error))
     return FALSE;
-  if (check_cancelled (cancellable, error))
+  if (tsr_cloner_check_cancelled (cancellable, error))
     return FALSE;
 
   /* Copying took a while: a source started meanwhile may have changed under
@@ -1824,7 +950,7 @@ clone_steps (CloneData     *data,
 
   if (spec->linked)
     {
-      g_autofree char *source_xml = dump_doc (data->source_doc);
+      g_autofree char *source_xml = tsr_cloner_dump_doc (data->source_doc);
       virDomainPtr switched;
 
       tsr_progress_report (&data->progress, 0, 0, _("Switching the source to its overlay"), TRUE);
@@ -1847,7 +973,7 @@ clone_steps (CloneData     *data,
     }
 
   tsr_progress_report (&data->progress, data->total, data->total, _("Defining the clone"), TRUE);
-  xml = dump_doc (data->doc);
+  xml = tsr_cloner_dump_doc (data->doc);
   data->clone_dom = virDomainDefineXML (data->conn, xml);
   if (data->clone_dom == NULL)
     {

@@ -18,6 +18,7 @@
 #include "tsr-host.h"
 #include "tsr-media.h"
 #include "tsr-network.h"
+#include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -37,256 +38,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainVideo, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainInput, g_object_unref)
 
 #define MIB (G_GUINT64_CONSTANT (1024) * 1024)
-#define GIB (MIB * 1024)
-
-/* Spec */
-
-TsrCreateSpec *
-tsr_create_spec_new (const char *name)
-{
-  TsrCreateSpec *spec = g_new0 (TsrCreateSpec, 1);
-
-  spec->name = g_strdup (name);
-  spec->label = g_strdup ("red");
-  spec->klass = g_strdup ("StandaloneVM");
-  spec->virt_mode = g_strdup ("hvm");
-  spec->kernel = g_strdup ("");
-  spec->kernelopts = g_strdup ("");
-  spec->memory = 400;
-  spec->maxmem = 0;
-  spec->vcpus = 2;
-  /* Tests point new VMs at their isolated network this way, so that the
-   * Qubes commands run verbatim never make a NAT network.
-   */
-  spec->netvm = g_strdup (g_getenv ("TESSERA_DEFAULT_NETVM") ? g_getenv ("TESSERA_DEFAULT_NETVM")
-                                                             : TSR_MANAGED_NETWORK_NAME);
-  spec->disk_size = 20 * GIB;
-  spec->pool = g_strdup (TSR_DEFAULT_POOL);
-  spec->firmware = g_strdup ("bios");
-  spec->os_family = g_strdup ("linux");
-  return spec;
-}
-
-TsrCreateSpec *
-tsr_create_spec_copy (const TsrCreateSpec *spec)
-{
-  TsrCreateSpec *copy = g_memdup2 (spec, sizeof *spec);
-
-  copy->name = g_strdup (spec->name);
-  copy->label = g_strdup (spec->label);
-  copy->klass = g_strdup (spec->klass);
-  copy->template_name = g_strdup (spec->template_name);
-  copy->virt_mode = g_strdup (spec->virt_mode);
-  copy->kernel = g_strdup (spec->kernel);
-  copy->kernelopts = g_strdup (spec->kernelopts);
-  copy->netvm = g_strdup (spec->netvm);
-  copy->mac = g_strdup (spec->mac);
-  copy->pool = g_strdup (spec->pool);
-  copy->root_copy_from = g_strdup (spec->root_copy_from);
-  copy->root_move_from = g_strdup (spec->root_move_from);
-  copy->firmware = g_strdup (spec->firmware);
-  copy->os_family = g_strdup (spec->os_family);
-  copy->root_volume = g_strdup (spec->root_volume);
-  copy->extra_volumes = g_strdupv (spec->extra_volumes);
-  return copy;
-}
-
-void
-tsr_create_spec_free (TsrCreateSpec *spec)
-{
-  if (spec == NULL)
-    return;
-  g_free (spec->name);
-  g_free (spec->label);
-  g_free (spec->klass);
-  g_free (spec->template_name);
-  g_free (spec->virt_mode);
-  g_free (spec->kernel);
-  g_free (spec->kernelopts);
-  g_free (spec->netvm);
-  g_free (spec->mac);
-  g_free (spec->pool);
-  g_free (spec->root_copy_from);
-  g_free (spec->root_move_from);
-  g_free (spec->firmware);
-  g_free (spec->os_family);
-  g_free (spec->root_volume);
-  g_strfreev (spec->extra_volumes);
-  g_free (spec);
-}
-
-/* "400", "400M", "2G", "20GiB", "512MB"; DEFAULT_UNIT applies to a bare
- * number.
- */
-gboolean
-tsr_parse_size (const char  *text,
-                guint64      default_unit,
-                guint64     *out,
-                GError     **error)
-{
-  g_autofree char *unit = NULL;
-  char *end = NULL;
-  guint64 value, mult = default_unit;
-
-  if (text == NULL || !g_ascii_isdigit (text[0]))
-    goto invalid;
-
-  errno = 0;
-  value = g_ascii_strtoull (text, &end, 10);
-  if (errno != 0)
-    goto invalid;
-
-  unit = g_ascii_strdown (g_strstrip (g_strdup (end)), -1);
-  if (*unit == '\0')
-    mult = default_unit;
-  else if (g_str_equal (unit, "b"))
-    mult = 1;
-  else if (g_str_equal (unit, "k") || g_str_equal (unit, "kib") || g_str_equal (unit, "kb"))
-    mult = 1024;
-  else if (g_str_equal (unit, "m") || g_str_equal (unit, "mib") || g_str_equal (unit, "mb"))
-    mult = MIB;
-  else if (g_str_equal (unit, "g") || g_str_equal (unit, "gib") || g_str_equal (unit, "gb"))
-    mult = GIB;
-  else if (g_str_equal (unit, "t") || g_str_equal (unit, "tib") || g_str_equal (unit, "tb"))
-    mult = GIB * 1024;
-  else
-    goto invalid;
-
-  if (value > G_MAXUINT64 / mult)
-    goto invalid;
-
-  *out = value * mult;
-  return TRUE;
-
-invalid:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("“%s” is not a size: write a number with an optional unit, like 400, 512M or "
-                 "20G."), text ? text : "");
-  return FALSE;
-}
-
-static gboolean
-parse_uint (const char  *key,
-            const char  *value,
-            guint64     *out,
-            GError     **error)
-{
-  char *end = NULL;
-
-  if (value == NULL || !g_ascii_isdigit (value[0]))
-    goto invalid;
-  *out = g_ascii_strtoull (value, &end, 10);
-  if (*end != '\0')
-    goto invalid;
-  return TRUE;
-
-invalid:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("%s must be a whole number, not “%s”."), key, value ? value : "");
-  return FALSE;
-}
-
-/* The Qubes property names of `qvm-create --property KEY=VALUE`. Values are
- * only read here; rules that need the host are checked when creating.
- */
-gboolean
-tsr_create_spec_set_property (TsrCreateSpec  *spec,
-                              const char     *key,
-                              const char     *value,
-                              GError        **error)
-{
-  guint64 number;
-
-  g_return_val_if_fail (spec != NULL, FALSE);
-  g_return_val_if_fail (key != NULL, FALSE);
-
-  if (value == NULL)
-    value = "";
-
-  if (g_str_equal (key, "memory") || g_str_equal (key, "maxmem"))
-    {
-      if (!tsr_parse_size (value, MIB, &number, error))
-        return FALSE;
-      if (g_str_equal (key, "memory"))
-        spec->memory = number / MIB;
-      else
-        spec->maxmem = number / MIB;
-      return TRUE;
-    }
-  if (g_str_equal (key, "vcpus"))
-    {
-      if (!parse_uint (key, value, &number, error))
-        return FALSE;
-      spec->vcpus = (guint) MIN (number, G_MAXUINT);
-      return TRUE;
-    }
-  if (g_str_equal (key, "virt_mode"))
-    {
-      g_autofree char *lower = g_ascii_strdown (value, -1);
-
-      if (!g_str_equal (lower, "hvm") && !g_str_equal (lower, "pvh") && !g_str_equal (lower, "pv"))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("virt_mode must be hvm, pvh or pv, not “%s”."), value);
-          return FALSE;
-        }
-      g_free (spec->virt_mode);
-      spec->virt_mode = g_steal_pointer (&lower);
-      return TRUE;
-    }
-  if (g_str_equal (key, "kernel"))
-    {
-      g_free (spec->kernel);
-      spec->kernel = g_strdup (g_str_equal (value, "none") || g_str_equal (value, "(none)")
-                               ? "" : value);
-      return TRUE;
-    }
-  if (g_str_equal (key, "kernelopts"))
-    {
-      g_free (spec->kernelopts);
-      spec->kernelopts = g_strdup (value);
-      return TRUE;
-    }
-  if (g_str_equal (key, "netvm"))
-    {
-      g_free (spec->netvm);
-      spec->netvm = g_strdup (*value == '\0' ? "none" : value);
-      return TRUE;
-    }
-  if (g_str_equal (key, "mac"))
-    {
-      if (!tsr_validate_mac (value, error))
-        return FALSE;
-      g_free (spec->mac);
-      spec->mac = tsr_mac_normalize (value);
-      return TRUE;
-    }
-  if (g_str_equal (key, "label"))
-    {
-      g_free (spec->label);
-      spec->label = g_strdup (value);
-      return TRUE;
-    }
-  if (g_str_equal (key, "firmware"))
-    {
-      g_free (spec->firmware);
-      spec->firmware = g_ascii_strdown (value, -1);
-      return TRUE;
-    }
-  if (g_str_equal (key, "os"))
-    {
-      g_free (spec->os_family);
-      spec->os_family = g_ascii_strdown (value, -1);
-      return TRUE;
-    }
-  if (g_str_equal (key, "disk_size") || g_str_equal (key, "root_size"))
-    return tsr_parse_size (value, GIB, &spec->disk_size, error);
-
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("Unknown property “%s”. Known: memory, maxmem, vcpus, netvm, mac, kernel, "
-                 "kernelopts, virt_mode, label, firmware, os, disk_size."), key);
-  return FALSE;
-}
 
 /* Creation */
 
@@ -354,32 +105,6 @@ read_caps (virConnectPtr   conn,
   return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
 }
 
-/* Every MAC the connection's domains use, lower case. */
-static GHashTable *
-used_macs (virConnectPtr conn)
-{
-  GHashTable *macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  virDomainPtr *doms = NULL;
-  int n = virConnectListAllDomains (conn, &doms, 0);
-
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
-      const char *p = xml;
-
-      while (p != NULL && (p = strstr (p, "<mac address=")) != NULL)
-        {
-          p += strlen ("<mac address=") + 1;
-          if (strlen (p) >= 17)
-            g_hash_table_add (macs, g_ascii_strdown (p, 17));
-        }
-      virDomainFree (doms[i]);
-    }
-  free (doms);
-  virResetLastError ();
-  return macs;
-}
-
 static char *
 domain_metadata_class (virDomainPtr dom)
 {
@@ -442,15 +167,8 @@ validate (CreateData    *data,
     }
   virResetLastError ();
 
-  if (spec->label == NULL || !g_strv_contains (tsr_vm_labels, spec->label))
-    {
-      g_autofree char *labels = g_strjoinv (", ", (char **) tsr_vm_labels);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is not a label: use one of %s."), spec->label ? spec->label : "",
-                   labels);
-      return FALSE;
-    }
+  if (!tsr_rules_check_label (spec->label, error))
+    return FALSE;
 
   if (g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0)
     {
@@ -491,68 +209,15 @@ validate (CreateData    *data,
         }
     }
 
-  if (spec->memory < 64)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Memory of %" G_GUINT64_FORMAT " MiB is too little: give at least 64 MiB."),
-                   spec->memory);
-      return FALSE;
-    }
-  if (spec->maxmem != 0 && spec->maxmem < spec->memory)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Max memory (%" G_GUINT64_FORMAT " MiB) is below memory (%" G_GUINT64_FORMAT
-                     " MiB): make it 0 (no balloon) or at least the memory."),
-                   spec->maxmem, spec->memory);
-      return FALSE;
-    }
-  if (spec->vcpus < 1 || spec->vcpus > caps->host_cpus)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("%u vCPUs is not possible here: give between 1 and %u, the host’s CPUs."),
-                   spec->vcpus, caps->host_cpus);
-      return FALSE;
-    }
+  if (!tsr_rules_check_resources (spec->memory, spec->maxmem, spec->vcpus, spec->kernelopts, caps,
+                                  error))
+    return FALSE;
 
-  if (strlen (spec->kernelopts) > 512 || strchr (spec->kernelopts, '\n') != NULL)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("Kernel options must be one line of at most 512 characters."));
-      return FALSE;
-    }
+  if (!tsr_rules_check_kernel_installed (data->kernels_dir, spec->kernel, error))
+    return FALSE;
 
-  if (*spec->kernel != '\0' && !tsr_kernel_exists (data->kernels_dir, spec->kernel))
-    {
-      g_auto(GStrv) kernels = tsr_kernels_list (data->kernels_dir);
-      g_autofree char *list = g_strjoinv (", ", kernels);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                   _("Kernel “%s” is not installed in %s. Installed: %s."), spec->kernel,
-                   data->kernels_dir, *list ? list : _("none"));
-      return FALSE;
-    }
-
-  if (g_str_equal (spec->virt_mode, "pv") && !caps->xen_pv)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                           _("This host cannot run PV VMs (it is not a Xen host): use virt_mode "
-                             "hvm, or pvh with a kernel."));
-      return FALSE;
-    }
-  if (!g_str_equal (spec->virt_mode, "pv") && !caps->hvm)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                           _("This host lists no HVM guests in its capabilities: check that "
-                             "QEMU is installed (Debian: qemu-system-x86)."));
-      return FALSE;
-    }
-  if (!g_str_equal (spec->virt_mode, "hvm") && *spec->kernel == '\0')
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("virt_mode %s needs a kernel: choose one, or use virt_mode hvm to boot "
-                     "from the disk or install media."), spec->virt_mode);
-      return FALSE;
-    }
+  if (!tsr_rules_check_virt_mode (spec->virt_mode, spec->kernel, caps, TRUE, error))
+    return FALSE;
 
   if (spec->mac != NULL)
     {
@@ -560,7 +225,7 @@ validate (CreateData    *data,
 
       if (!tsr_validate_mac (spec->mac, error))
         return FALSE;
-      macs = used_macs (data->conn);
+      macs = tsr_rules_used_macs (data->conn, NULL);
       if (!spec->mac_force && g_hash_table_contains (macs, spec->mac))
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
@@ -624,19 +289,8 @@ validate (CreateData    *data,
       return FALSE;
     }
 
-  if (!g_str_equal (spec->firmware, "bios") && !g_str_equal (spec->firmware, "uefi"))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Firmware must be bios or uefi, not “%s”."), spec->firmware);
-      return FALSE;
-    }
-  if (g_str_equal (spec->firmware, "uefi") && !caps->uefi)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                           _("This host has no UEFI firmware for VMs: install the “ovmf” package, "
-                             "or use bios."));
-      return FALSE;
-    }
+  if (!tsr_rules_check_firmware (spec->firmware, caps, error))
+    return FALSE;
 
   if (!g_str_equal (spec->os_family, "linux") && !g_str_equal (spec->os_family, "windows") &&
       !g_str_equal (spec->os_family, "other"))
@@ -1058,7 +712,7 @@ create_worker (GTask        *task,
         mac = g_strdup (spec->mac);
       else
         {
-          g_autoptr(GHashTable) macs = used_macs (data->conn);
+          g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
 
           do
             {
@@ -1187,329 +841,4 @@ tsr_connection_create_vm_finish (TsrConnection  *self,
     }
 
   return name;
-}
-
-/* Start with install media, for one boot */
-
-typedef struct
-{
-  virConnectPtr  conn;
-  char          *uuid;
-  TsrMedia      *media;
-} MediaData;
-
-static void
-media_data_free (MediaData *data)
-{
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
-  g_free (data->uuid);
-  tsr_media_free (data->media);
-  g_free (data);
-}
-
-static gboolean
-resolve_media (virConnectPtr   conn,
-               TsrMedia       *media,
-               GError        **error)
-{
-  virStoragePoolPtr pool;
-  virDomainPtr dom;
-
-  if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
-    return tsr_media_check_local (media, error);
-
-  if (media->kind == TSR_MEDIA_VM_FILE)
-    {
-      dom = virDomainLookupByName (conn, media->owner);
-      virResetLastError ();
-      if (dom == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                       _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
-          return FALSE;
-        }
-      virDomainFree (dom);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
-                     "to the host or into a storage pool and use that."), media->spec);
-      return FALSE;
-    }
-
-  pool = virStoragePoolLookupByName (conn, media->owner);
-  virResetLastError ();
-  if (pool == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                   _("No storage pool named “%s” for install media “%s”: use POOL:VOLUME, or a "
-                     "path."), media->owner, media->spec);
-      return FALSE;
-    }
-
-  {
-    virStorageVolPtr vol = virStorageVolLookupByName (pool, media->volume);
-
-    virStoragePoolFree (pool);
-    virResetLastError ();
-    if (vol == NULL)
-      {
-        g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                     _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
-        return FALSE;
-      }
-    media->path = virStorageVolGetPath (vol);
-    virStorageVolFree (vol);
-  }
-
-  return media->path != NULL;
-}
-
-/* The live definition gets a read-only cdrom and boots it first, then the
- * disk; the persistent one is left alone, so the next plain start boots
- * from disk. libvirt runs a defined, inactive domain from the XML given to
- * virDomainCreateXML without touching its persistent definition.
- */
-static char *
-xml_with_cdrom (const char      *xml,
-                const TsrMedia  *media,
-                GError         **error)
-{
-  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
-  xmlNodePtr root, os, devices, cdrom, node;
-  g_autofree char *machine = NULL;
-  gboolean sata;
-  xmlChar *out = NULL;
-  char *result;
-  int len;
-  guint order = 2;
-  const char *dev = NULL;
-  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (doc == NULL)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The VM’s definition could not be read."));
-      return NULL;
-    }
-
-  root = xmlDocGetRootElement (doc);
-  os = tsr_xml_child (root, "os");
-  devices = tsr_xml_child (root, "devices");
-  if (os == NULL || devices == NULL)
-    {
-      xmlFreeDoc (doc);
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The VM’s definition has no <os> or <devices>."));
-      return NULL;
-    }
-
-  if (tsr_xml_child (os, "kernel") != NULL)
-    {
-      xmlFreeDoc (doc);
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("This VM boots a kernel directly (virt mode PVH), so it cannot boot "
-                             "install media: set its kernel to (none) and virt mode to HVM."));
-      return NULL;
-    }
-
-  {
-    xmlNodePtr type = tsr_xml_child (os, "type");
-
-    machine = type ? tsr_xml_prop (type, "machine") : NULL;
-  }
-  sata = machine == NULL || strstr (machine, "q35") != NULL;
-
-  /* Per-device boot order replaces <os><boot>. */
-  for (node = os->children; node != NULL;)
-    {
-      xmlNodePtr next = node->next;
-
-      if (tsr_xml_is (node, "boot"))
-        {
-          xmlUnlinkNode (node);
-          xmlFreeNode (node);
-        }
-      node = next;
-    }
-
-  for (node = devices->children; node != NULL; node = node->next)
-    {
-      xmlNodePtr target, boot;
-      g_autofree char *device = NULL;
-
-      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
-        continue;
-      while ((boot = tsr_xml_child (node, "boot")) != NULL)
-        {
-          xmlUnlinkNode (boot);
-          xmlFreeNode (boot);
-        }
-      if (!tsr_xml_is (node, "disk"))
-        continue;
-      target = tsr_xml_child (node, "target");
-      if (target != NULL)
-        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
-      device = tsr_xml_prop (node, "device");
-      if (device == NULL || g_str_equal (device, "disk"))
-        {
-          g_autofree char *num = g_strdup_printf ("%u", order++);
-          xmlNodePtr b = xmlNewChild (node, NULL, (const xmlChar *) "boot", NULL);
-
-          xmlNewProp (b, (const xmlChar *) "order", (const xmlChar *) num);
-        }
-    }
-
-  {
-    static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
-    static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
-    const char * const *candidates = sata ? sata_devs : ide_devs;
-
-    for (guint i = 0; candidates[i] && dev == NULL; i++)
-      if (!g_hash_table_contains (used, candidates[i]))
-        dev = candidates[i];
-  }
-
-  cdrom = xmlNewChild (devices, NULL, (const xmlChar *) "disk", NULL);
-  xmlNewProp (cdrom, (const xmlChar *) "type",
-              (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "block" : "file"));
-  xmlNewProp (cdrom, (const xmlChar *) "device", (const xmlChar *) "cdrom");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "driver", NULL);
-  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) "qemu");
-  xmlNewProp (node, (const xmlChar *) "type", (const xmlChar *) "raw");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "source", NULL);
-  xmlNewProp (node, (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "dev" : "file"),
-              (const xmlChar *) media->path);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "target", NULL);
-  xmlNewProp (node, (const xmlChar *) "dev", (const xmlChar *) dev);
-  xmlNewProp (node, (const xmlChar *) "bus", (const xmlChar *) (sata ? "sata" : "ide"));
-  xmlNewChild (cdrom, NULL, (const xmlChar *) "readonly", NULL);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "boot", NULL);
-  xmlNewProp (node, (const xmlChar *) "order", (const xmlChar *) "1");
-
-  xmlDocDumpMemory (doc, &out, &len);
-  result = g_strndup ((const char *) out, len);
-  xmlFree (out);
-  xmlFreeDoc (doc);
-  return result;
-}
-
-static void
-media_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  MediaData *data = task_data;
-  g_autofree char *xml = NULL;
-  g_autofree char *live = NULL;
-  virDomainPtr dom, started;
-  GError *error = NULL;
-
-  if (!resolve_media (data->conn, data->media, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (virDomainIsActive (dom) == 1)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                               _("“%s” is already running: shut it down first to boot it from "
-                                 "install media."), virDomainGetName (dom));
-      virDomainFree (dom);
-      return;
-    }
-
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  if (xml == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      virDomainFree (dom);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (!(live = xml_with_cdrom (xml, data->media, &error)))
-    {
-      virDomainFree (dom);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  started = virDomainCreateXML (data->conn, live, 0);
-  if (started == NULL)
-    {
-      g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
-                                               virDomainGetName (dom), data->media->spec);
-
-      tsr_error_set_from_libvirt (&error, what);
-      virDomainFree (dom);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  virDomainFree (started);
-  virDomainFree (dom);
-  g_task_return_boolean (task, TRUE);
-}
-
-void
-tsr_connection_start_vm_with_media_async (TsrConnection       *self,
-                                          TsrVm               *vm,
-                                          const char          *media,
-                                          GCancellable        *cancellable,
-                                          GAsyncReadyCallback  callback,
-                                          gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TsrMedia) parsed = NULL;
-  virConnectPtr conn;
-  MediaData *data;
-
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_start_vm_with_media_async);
-
-  if (!(parsed = tsr_media_parse (media, &error)))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  conn = tsr_connection_get_handle (self);
-  if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
-
-  data = g_new0 (MediaData, 1);
-  data->conn = conn;
-  virConnectRef (conn);
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->media = g_steal_pointer (&parsed);
-  g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
-  g_task_run_in_thread (task, media_worker);
-}
-
-gboolean
-tsr_connection_start_vm_with_media_finish (TsrConnection  *self,
-                                           GAsyncResult   *result,
-                                           GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }

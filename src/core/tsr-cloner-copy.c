@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "tsr-cloner-private.h"
+#include "tsr-error.h"
+#include "tsr-storage-private.h"
+
+/* The copy engine of full clones.
+ *
+ * Full clones copy what the source's disk files hold and nothing else: the
+ * data extents are found with SEEK_DATA / SEEK_HOLE and moved with
+ * copy_file_range() (a reflink where the filesystem shares extents), in
+ * chunks between which progress is reported, cancellation checked and
+ * writeback started. Measured with tests/bench/bench-clone.sh (2 GiB of
+ * data in a 20 GiB qcow2, ext4, sync included) this is the fastest way
+ * here: about 1.5x faster than cp --sparse=always, 2.5x faster than
+ * qemu-img convert and 3x faster than virStorageVolCreateXMLFrom (what
+ * virt-clone uses). Disks that are overlays are flattened with qemu-img
+ * convert, so that a full clone depends on no other image. Where Tessera
+ * cannot reach the files itself (a remote host, another driver, no
+ * permission) libvirt copies them with virStorageVolCreateXMLFrom.
+ */
+
+#define COPY_CHUNK (G_GUINT64_CONSTANT (64) * 1024 * 1024)
+#define READ_CHUNK (8 * 1024 * 1024)
+#define MAX_CHAIN  16
+
+/* Images */
+
+static guint64
+read_be (const guint8 *p,
+         guint         n)
+{
+  guint64 v = 0;
+
+  for (guint i = 0; i < n; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+/* Size and backing file of a local qcow2 image, from its header. */
+gboolean
+tsr_cloner_qcow2_header (const char  *path,
+                         guint64     *capacity,
+                         char       **backing)
+{
+  guint8 header[32];
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  gboolean ok = FALSE;
+
+  if (fd < 0)
+    return FALSE;
+
+  if (pread (fd, header, sizeof header, 0) == sizeof header && memcmp (header, "QFI\xfb", 4) == 0)
+    {
+      guint64 offset = read_be (header + 8, 8);
+      guint32 size = read_be (header + 16, 4);
+
+      *capacity = read_be (header + 24, 8);
+      if (backing != NULL)
+        {
+          *backing = NULL;
+          if (offset != 0 && size > 0 && size < 4096)
+            {
+              g_autofree char *name = g_malloc0 (size + 1);
+
+              if (pread (fd, name, size, offset) == (ssize_t) size)
+                *backing = g_steal_pointer (&name);
+            }
+        }
+      ok = TRUE;
+    }
+
+  close (fd);
+  return ok;
+}
+
+/* Bytes a sparse copy of FD moves: its data extents. */
+guint64
+tsr_cloner_data_bytes (int fd)
+{
+  struct stat st;
+  guint64 total = 0;
+  off_t pos = 0;
+
+  if (fstat (fd, &st) < 0)
+    return 0;
+
+  while (pos < st.st_size)
+    {
+      off_t data = lseek (fd, pos, SEEK_DATA);
+      off_t hole;
+
+      if (data < 0)
+        {
+          /* No SEEK_DATA here: everything counts. */
+          if (errno != ENXIO)
+            total += st.st_size - pos;
+          break;
+        }
+      hole = lseek (fd, data, SEEK_HOLE);
+      if (hole < 0)
+        hole = st.st_size;
+      total += hole - data;
+      pos = hole;
+    }
+
+  return total;
+}
+
+static guint64
+file_allocation (const char *path)
+{
+  struct stat st;
+
+  return g_stat (path, &st) == 0 ? (guint64) st.st_blocks * 512 : 0;
+}
+
+/* What reading the whole chain under a local image costs, roughly. */
+guint64
+tsr_cloner_chain_allocation (const char *path,
+                             const char *format)
+{
+  g_autofree char *current = g_strdup (path);
+  guint64 total = 0;
+
+  for (guint depth = 0; current != NULL && depth < MAX_CHAIN; depth++)
+    {
+      g_autofree char *backing = NULL;
+      guint64 size;
+
+      total += file_allocation (current);
+      if (!tsr_cloner_qcow2_header (current, &size, &backing) || backing == NULL)
+        break;
+      if (!g_path_is_absolute (backing))
+        {
+          g_autofree char *dir = g_path_get_dirname (current);
+
+          g_free (current);
+          current = g_build_filename (dir, backing, NULL);
+        }
+      else
+        {
+          g_free (current);
+          current = g_steal_pointer (&backing);
+        }
+    }
+
+  return total;
+}
+
+static gboolean
+is_no_space (int errsv)
+{
+  return errsv == ENOSPC || errsv == EDQUOT;
+}
+
+void
+tsr_cloner_set_no_space_error (GError     **error,
+                               CloneDisk   *disk)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+               _("Storage pool “%s” ran out of space while copying disk %s: free up space "
+                 "there, or clone into another storage pool."), disk->dst_pool_name, disk->target);
+}
+
+/* The data extents of SRC into DST at the same offsets; holes stay holes.
+ * A reflink when the filesystem can share extents, else copy_file_range()
+ * (in-kernel, no user-space buffer), else read and write.
+ */
+gboolean
+tsr_cloner_copy_sparse (CloneData     *data,
+                        CloneDisk     *disk,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
+  g_autofree char *buf = NULL;
+  gboolean use_cfr = TRUE;
+  struct stat st;
+  off_t pos = 0, prev_start = 0, prev_len = 0;
+  int in = -1, out = -1;
+  gboolean ok = FALSE;
+
+  in = open (disk->src_path, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
+      goto out;
+    }
+  out = open (disk->dst_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not write"), disk->dst_path);
+      goto out;
+    }
+  disk->dst_written = TRUE;
+  if (fstat (in, &st) < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
+      goto out;
+    }
+
+  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
+
+  if (ioctl (out, FICLONE, in) == 0)
+    {
+      data->done += disk->work;
+      tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
+      ok = TRUE;
+      goto out;
+    }
+
+  posix_fadvise (in, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  while (pos < st.st_size)
+    {
+      off_t start = lseek (in, pos, SEEK_DATA);
+      off_t end;
+
+      if (start < 0 && errno == ENXIO)
+        break;
+      if (start < 0)
+        {
+          start = pos;
+          end = st.st_size;
+        }
+      else if ((end = lseek (in, start, SEEK_HOLE)) < 0)
+        end = st.st_size;
+
+      while (start < end)
+        {
+          gsize want = MIN ((guint64) (end - start), COPY_CHUNK);
+          ssize_t n;
+
+          if (tsr_cloner_check_cancelled (cancellable, error))
+            goto out;
+
+          if (use_cfr)
+            {
+              loff_t in_off = start, out_off = start;
+
+              n = copy_file_range (in, &in_off, out, &out_off, want, 0);
+              if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+                            errno == ENOSYS || errno == EBADF || errno == EPERM))
+                {
+                  use_cfr = FALSE;
+                  continue;
+                }
+            }
+          else
+            {
+              gssize written = 0;
+
+              if (buf == NULL)
+                buf = g_malloc (READ_CHUNK);
+              n = pread (in, buf, MIN (want, READ_CHUNK), start);
+              while (n > 0 && written < n)
+                {
+                  ssize_t w = pwrite (out, buf + written, n - written, start + written);
+
+                  if (w < 0)
+                    {
+                      n = -1;
+                      break;
+                    }
+                  written += w;
+                }
+            }
+
+          if (n < 0)
+            {
+              int errsv = errno;
+
+              if (errsv == EINTR)
+                continue;
+              if (is_no_space (errsv))
+                tsr_cloner_set_no_space_error (error, disk);
+              else
+                tsr_cloner_set_errno_error (error, errsv, _("Could not copy"), disk->src_path);
+              goto out;
+            }
+          if (n == 0)
+            break;  /* the source got shorter: what is left is a hole */
+
+          /* Each chunk goes to disk while the next is copied, and the one
+           * before is waited for: the copy ends with little left to flush,
+           * and never fills the page cache with dirty data.
+           */
+          sync_file_range (out, start, n, SYNC_FILE_RANGE_WRITE);
+          if (prev_len > 0)
+            sync_file_range (out, prev_start, prev_len, SYNC_FILE_RANGE_WAIT_BEFORE |
+                             SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+          prev_start = start;
+          prev_len = n;
+
+          start += n;
+          data->done += n;
+          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
+        }
+      pos = end;
+    }
+
+  /* The hole at the end, and the data on disk before the VM is defined. */
+  if (ftruncate (out, st.st_size) < 0 || fdatasync (out) < 0)
+    {
+      int errsv = errno;
+
+      if (is_no_space (errsv))
+        tsr_cloner_set_no_space_error (error, disk);
+      else
+        tsr_cloner_set_errno_error (error, errsv, _("Could not write"), disk->dst_path);
+      goto out;
+    }
+
+  ok = TRUE;
+
+out:
+  if (in >= 0)
+    close (in);
+  if (out >= 0 && close (out) < 0 && ok)
+    {
+      ok = FALSE;
+      if (is_no_space (errno))
+        tsr_cloner_set_no_space_error (error, disk);
+      else
+        tsr_cloner_set_errno_error (error, errno, _("Could not write"), disk->dst_path);
+    }
+  return ok;
+}
+
+/* qemu-img convert of a whole chain into DST, which then stands alone. */
+gboolean
+tsr_cloner_copy_flatten (CloneData     *data,
+                         CloneDisk     *disk,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GError) local_error = NULL;
+  guint64 base = data->done;
+  GInputStream *out;
+  char buf[256];
+  gssize n;
+
+  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
+  disk->dst_written = TRUE;
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                           error, "qemu-img", "convert", "-p", "-n", "-f", disk->src_format,
+                           "-O", disk->src_format, disk->src_path, disk->dst_path, NULL);
+  if (proc == NULL)
+    return FALSE;
+
+  out = g_subprocess_get_stdout_pipe (proc);
+  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
+    {
+      g_string_append_len (line, buf, n);
+      for (;;)
+        {
+          char *open_paren = strchr (line->str, '(');
+          char *close = open_paren ? strstr (open_paren, "/100%)") : NULL;
+
+          if (close == NULL)
+            break;
+          data->done = base + (guint64) (g_ascii_strtod (open_paren + 1, NULL) / 100.0 * disk->work);
+          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
+          g_string_erase (line, 0, close - line->str + 6);
+        }
+      if (line->len > 4096)
+        g_string_erase (line, 0, line->len - 64);
+    }
+
+  if (n < 0)
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        tsr_cloner_check_cancelled (cancellable, error);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
+    {
+      if (strstr (line->str, "No space left") != NULL)
+        tsr_cloner_set_no_space_error (error, disk);
+      else
+        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Copying disk %s failed: %s %s"),
+                     disk->target, local_error->message, g_strstrip (line->str));
+      return FALSE;
+    }
+
+  data->done = base + disk->work;
+  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
+  return TRUE;
+}

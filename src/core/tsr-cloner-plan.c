@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "tsr-cloner-private.h"
+#include "tsr-error.h"
+#include "tsr-storage-private.h"
+#include "tsr-xml-private.h"
+
+/* The clone's definition and the plan of its disks: which volume each one becomes. */
+
+/* The definition */
+
+void
+tsr_cloner_set_text (xmlNodePtr  node,
+                     const char *text)
+{
+  xmlChar *escaped = xmlEncodeSpecialChars (node->doc, (const xmlChar *) text);
+
+  xmlNodeSetContent (node, escaped);
+  xmlFree (escaped);
+}
+
+void
+tsr_cloner_remove_children (xmlNodePtr  node,
+                            const char *name)
+{
+  xmlNodePtr child;
+
+  while ((child = tsr_xml_child (node, name)) != NULL)
+    {
+      xmlUnlinkNode (child);
+      xmlFreeNode (child);
+    }
+}
+
+/* Points a <disk> at a volume or file, keeping whatever else its <source>
+ * says (seclabels, startup policy).
+ */
+void
+tsr_cloner_set_disk_source (xmlNodePtr        disk,
+                            virStorageVolPtr  vol,
+                            const char       *pool,
+                            const char       *vol_name,
+                            const char       *path,
+                            const char       *format)
+{
+  g_autofree char *type = tsr_xml_prop (disk, "type");
+  xmlNodePtr source = tsr_xml_child (disk, "source");
+  xmlNodePtr driver = tsr_xml_child (disk, "driver");
+  virStorageVolInfo info = { 0 };
+
+  if (source == NULL)
+    source = xmlNewChild (disk, NULL, (const xmlChar *) "source", NULL);
+  xmlUnsetProp (source, (const xmlChar *) "file");
+  xmlUnsetProp (source, (const xmlChar *) "dev");
+  xmlUnsetProp (source, (const xmlChar *) "pool");
+  xmlUnsetProp (source, (const xmlChar *) "volume");
+
+  if (g_strcmp0 (type, "volume") == 0 && pool != NULL && vol_name != NULL)
+    {
+      xmlSetProp (source, (const xmlChar *) "pool", (const xmlChar *) pool);
+      xmlSetProp (source, (const xmlChar *) "volume", (const xmlChar *) vol_name);
+    }
+  else if (vol != NULL && virStorageVolGetInfo (vol, &info) == 0 && info.type == VIR_STORAGE_VOL_BLOCK)
+    {
+      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "block");
+      xmlSetProp (source, (const xmlChar *) "dev", (const xmlChar *) path);
+    }
+  else
+    {
+      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "file");
+      xmlSetProp (source, (const xmlChar *) "file", (const xmlChar *) path);
+    }
+  virResetLastError ();
+
+  if (driver == NULL)
+    {
+      driver = xmlNewChild (disk, NULL, (const xmlChar *) "driver", NULL);
+      xmlSetProp (driver, (const xmlChar *) "name", (const xmlChar *) "qemu");
+    }
+  xmlSetProp (driver, (const xmlChar *) "type", (const xmlChar *) format);
+
+  /* The chain below is read from the image itself. */
+  tsr_cloner_remove_children (disk, "backingStore");
+}
+
+char *
+tsr_cloner_dump_doc (xmlDocPtr doc)
+{
+  xmlChar *out = NULL;
+  char *xml;
+  int len;
+
+  xmlDocDumpMemory (doc, &out, &len);
+  xml = g_strndup ((const char *) out, len);
+  xmlFree (out);
+  return xml;
+}
+
+static gboolean
+pool_is_local_dir (virStoragePoolPtr pool)
+{
+  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
+  g_autofree char *dir = NULL;
+
+  if (xml == NULL || !(strstr (xml, "<pool type='dir'") || strstr (xml, "<pool type='fs'") ||
+                       strstr (xml, "<pool type='netfs'")))
+    return FALSE;
+  dir = tsr_storage_pool_dir (pool);
+  return dir != NULL && g_file_test (dir, G_FILE_TEST_IS_DIR) && g_access (dir, W_OK) == 0;
+}
+
+static virStoragePoolPtr
+lookup_pool (CloneData   *data,
+             const char  *name,
+             GError     **error)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, name);
+
+  virResetLastError ();
+  if (pool == NULL && !g_str_equal (name, TSR_DEFAULT_POOL))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _("No storage pool named “%s”: choose one of the host’s pools, or leave "
+                     "the pool out to keep each disk in its own."), name);
+      return NULL;
+    }
+  if (pool != NULL)
+    virStoragePoolFree (pool);
+  return tsr_storage_ensure_pool (data->conn, name, error);
+}
+
+static char *
+strip_extension (const char *name)
+{
+  const char *dot = strrchr (name, '.');
+
+  return dot != NULL && dot != name ? g_strndup (name, dot - name) : g_strdup (name);
+}
+
+static gboolean
+volume_exists (virStoragePoolPtr  pool,
+               const char        *name)
+{
+  virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
+
+  virResetLastError ();
+  if (vol == NULL)
+    return FALSE;
+  virStorageVolFree (vol);
+  return TRUE;
+}
+
+/* The clone's volume for a source disk: the source's volume name with the
+ * source's name replaced by the clone's ("web-root.qcow2" becomes
+ * "web-copy-root.qcow2"), else "<clone>-<target>.<ext>".
+ */
+static char *
+clone_volume_name (const char *src_name,
+                   const char *source_vm,
+                   const char *clone_vm,
+                   const char *target,
+                   const char *format)
+{
+  gsize len = strlen (source_vm);
+  const char *ext = g_str_equal (format, "qcow2") ? "qcow2" : g_str_equal (format, "raw") ? "img"
+                                                                                           : format;
+  g_autofree char *stem = NULL;
+
+  if (src_name != NULL && g_str_has_prefix (src_name, source_vm) &&
+      (src_name[len] == '-' || src_name[len] == '_' || src_name[len] == '.'))
+    {
+      stem = strip_extension (src_name + len);
+      return g_strdup_printf ("%s%s.%s", clone_vm, stem, ext);
+    }
+  return g_strdup_printf ("%s-%s.%s", clone_vm, target, ext);
+}
+
+/* The source's new overlay next to its base: "web-root-N.qcow2", first
+ * free N.
+ */
+static char *
+overlay_volume_name (virStoragePoolPtr  pool,
+                     const char        *base_name)
+{
+  g_autofree char *stem = strip_extension (base_name);
+  char *dash = strrchr (stem, '-');
+
+  if (dash != NULL && dash[1] != '\0' && strspn (dash + 1, "0123456789") == strlen (dash + 1))
+    *dash = '\0';
+
+  for (guint n = 1; n < G_MAXUINT; n++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%u.qcow2", stem, n);
+
+      if (!volume_exists (pool, name))
+        return g_steal_pointer (&name);
+    }
+  return NULL;
+}
+
+/* Finds the disks the source owns, and where each one's clone goes. */
+gboolean
+tsr_cloner_plan_disk (CloneData   *data,
+                      xmlNodePtr   node,
+                      xmlNodePtr   source_node,
+                      GHashTable  *planned,
+                      GError     **error)
+{
+  TsrCloneSpec *spec = data->spec;
+  g_autofree char *type = tsr_xml_prop (node, "type");
+  g_autofree char *device = tsr_xml_prop (node, "device");
+  xmlNodePtr source = tsr_xml_child (node, "source");
+  xmlNodePtr target = tsr_xml_child (node, "target");
+  xmlNodePtr driver = tsr_xml_child (node, "driver");
+  g_autofree char *src_vol_name = NULL;
+  CloneDisk *disk;
+  struct stat st;
+
+  /* Shared, not copied: install media, read-only and shareable disks. */
+  if (g_strcmp0 (device, "cdrom") == 0 || tsr_xml_child (node, "readonly") != NULL ||
+      tsr_xml_child (node, "shareable") != NULL || source == NULL)
+    return TRUE;
+
+  disk = g_new0 (CloneDisk, 1);
+  g_ptr_array_add (data->disks, disk);
+  disk->node = node;
+  disk->source_node = source_node;
+  disk->target = target ? tsr_xml_prop (target, "dev") : NULL;
+  if (disk->target == NULL)
+    disk->target = g_strdup_printf ("disk%u", data->disks->len);
+  disk->src_format = driver ? tsr_xml_prop (driver, "type") : NULL;
+
+  if (g_strcmp0 (type, "volume") == 0)
+    {
+      g_autofree char *pool_name = tsr_xml_prop (source, "pool");
+      g_autofree char *vol_name = tsr_xml_prop (source, "volume");
+      virStoragePoolPtr pool = pool_name ? virStoragePoolLookupByName (data->conn, pool_name) : NULL;
+
+      disk->src_vol = pool && vol_name ? virStorageVolLookupByName (pool, vol_name) : NULL;
+      if (pool != NULL)
+        virStoragePoolFree (pool);
+      if (disk->src_vol == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("Disk %s of “%s” is volume “%s” in pool “%s”, which does not exist: fix "
+                         "or remove the disk first."), disk->target, data->source_name,
+                       vol_name ? vol_name : "", pool_name ? pool_name : "");
+          return FALSE;
+        }
+      disk->src_path = virStorageVolGetPath (disk->src_vol);
+    }
+  else if (g_strcmp0 (type, "file") == 0 || g_strcmp0 (type, "block") == 0)
+    {
+      disk->src_path = tsr_xml_prop (source, g_str_equal (type, "file") ? "file" : "dev");
+      if (disk->src_path != NULL)
+        disk->src_vol = virStorageVolLookupByPath (data->conn, disk->src_path);
+    }
+  else
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Disk %s of “%s” is a %s disk, which Tessera cannot copy: make it read-only "
+                     "or shareable to share it with the clone, or remove it first."),
+                   disk->target, data->source_name, type ? type : "");
+      return FALSE;
+    }
+  virResetLastError ();
+
+  if (disk->src_path == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Disk %s of “%s” has no source file."), disk->target, data->source_name);
+      return FALSE;
+    }
+
+  if (disk->src_vol != NULL)
+    {
+      virStorageVolInfo info;
+      g_autofree char *vol_xml = virStorageVolGetXMLDesc (disk->src_vol, 0);
+
+      disk->src_pool = virStoragePoolLookupByVolume (disk->src_vol);
+      src_vol_name = g_strdup (virStorageVolGetName (disk->src_vol));
+      if (virStorageVolGetInfo (disk->src_vol, &info) == 0)
+        {
+          disk->capacity = info.capacity;
+          disk->work = info.allocation;
+        }
+      if (disk->src_format == NULL && vol_xml != NULL)
+        disk->src_format = g_strdup (strstr (vol_xml, "<format type='qcow2'/>") ? "qcow2" : "raw");
+      disk->has_backing = vol_xml != NULL && strstr (vol_xml, "<backingStore>") != NULL;
+      virResetLastError ();
+    }
+  if (disk->src_format == NULL)
+    disk->src_format = g_strdup ("raw");
+
+  /* Tessera copies what it can reach: a regular file on this host, into a
+   * directory pool it can write.
+   */
+  if (data->local && g_stat (disk->src_path, &st) == 0 && S_ISREG (st.st_mode) &&
+      g_access (disk->src_path, R_OK) == 0)
+    {
+      int fd = open (disk->src_path, O_RDONLY | O_CLOEXEC);
+      g_autofree char *backing = NULL;
+
+      if (fd >= 0)
+        {
+          disk->work = tsr_cloner_data_bytes (fd);
+          close (fd);
+          disk->local_copy = TRUE;
+        }
+      if (g_str_equal (disk->src_format, "qcow2"))
+        {
+          if (tsr_cloner_qcow2_header (disk->src_path, &disk->capacity, &backing))
+            disk->has_backing = backing != NULL;
+        }
+      else if (disk->capacity == 0)
+        disk->capacity = st.st_size;
+      if (disk->has_backing)
+        disk->work = tsr_cloner_chain_allocation (disk->src_path, disk->src_format);
+    }
+  else if (disk->src_vol == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Disk %s of “%s” (%s) is in no storage pool of the host: add its folder "
+                     "as a storage pool, then clone again."), disk->target, data->source_name,
+                   disk->src_path);
+      return FALSE;
+    }
+
+  if (spec->linked && !g_str_equal (disk->src_format, "qcow2") &&
+      !g_str_equal (disk->src_format, "raw"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Disk %s of “%s” is a %s image; a linked clone needs raw or qcow2 disks: "
+                     "make a full clone."), disk->target, data->source_name, disk->src_format);
+      return FALSE;
+    }
+  if (spec->linked && g_strcmp0 (type, "block") == 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Disk %s of “%s” is a block device; a linked clone needs disks in files: "
+                     "make a full clone."), disk->target, data->source_name);
+      return FALSE;
+    }
+
+  /* Where the clone's disk goes. */
+  if (spec->pool != NULL)
+    disk->dst_pool_name = g_strdup (spec->pool);
+  else if (disk->src_pool != NULL)
+    disk->dst_pool_name = g_strdup (virStoragePoolGetName (disk->src_pool));
+  else
+    disk->dst_pool_name = g_strdup (TSR_DEFAULT_POOL);
+  if (!(disk->dst_pool = lookup_pool (data, disk->dst_pool_name, error)))
+    return FALSE;
+  if (disk->local_copy && !spec->linked && !pool_is_local_dir (disk->dst_pool))
+    disk->local_copy = FALSE;
+  if (!disk->local_copy && !spec->linked && disk->src_vol == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Disk %s of “%s” is in no storage pool, and pool “%s” is not a folder "
+                     "Tessera can write: choose a directory pool."), disk->target,
+                   data->source_name, disk->dst_pool_name);
+      return FALSE;
+    }
+
+  disk->dst_name = clone_volume_name (src_vol_name, data->source_name, spec->name, disk->target,
+                                      spec->linked ? "qcow2" : disk->src_format);
+  {
+    g_autofree char *key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
+
+    if (g_hash_table_contains (planned, key))
+      {
+        g_autofree char *stem = strip_extension (disk->dst_name);
+        g_autofree char *ext = g_strdup (strrchr (disk->dst_name, '.') ? strrchr (disk->dst_name, '.') : "");
+
+        g_free (disk->dst_name);
+        disk->dst_name = g_strdup_printf ("%s-%s%s", stem, disk->target, ext);
+        g_free (key);
+        key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
+      }
+    g_hash_table_add (planned, g_steal_pointer (&key));
+  }
+  if (volume_exists (disk->dst_pool, disk->dst_name))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("Volume “%s” already exists in pool “%s”: remove it, or choose another name "
+                     "for the clone."), disk->dst_name, disk->dst_pool_name);
+      return FALSE;
+    }
+
+  if (spec->linked)
+    {
+      virStoragePoolPtr pool = disk->src_pool ? disk->src_pool : disk->dst_pool;
+      g_autofree char *base_name = src_vol_name ? g_strdup (src_vol_name)
+                                                : g_path_get_basename (disk->src_path);
+
+      disk->overlay_name = overlay_volume_name (pool, base_name);
+      disk->work = 0;
+    }
+
+  data->total += disk->work;
+  return TRUE;
+}

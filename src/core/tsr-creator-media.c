@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-creator.h"
+#include "tsr-error.h"
+#include "tsr-media.h"
+#include "tsr-vm-private.h"
+#include "tsr-xml-private.h"
+
+/* Start with install media, for one boot */
+
+typedef struct
+{
+  virConnectPtr  conn;
+  char          *uuid;
+  TsrMedia      *media;
+} MediaData;
+
+static void
+media_data_free (MediaData *data)
+{
+  if (data->conn != NULL)
+    virConnectClose (data->conn);
+  g_free (data->uuid);
+  tsr_media_free (data->media);
+  g_free (data);
+}
+
+static gboolean
+resolve_media (virConnectPtr   conn,
+               TsrMedia       *media,
+               GError        **error)
+{
+  virStoragePoolPtr pool;
+  virDomainPtr dom;
+
+  if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
+    return tsr_media_check_local (media, error);
+
+  if (media->kind == TSR_MEDIA_VM_FILE)
+    {
+      dom = virDomainLookupByName (conn, media->owner);
+      virResetLastError ();
+      if (dom == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                       _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
+          return FALSE;
+        }
+      virDomainFree (dom);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
+                     "to the host or into a storage pool and use that."), media->spec);
+      return FALSE;
+    }
+
+  pool = virStoragePoolLookupByName (conn, media->owner);
+  virResetLastError ();
+  if (pool == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("No storage pool named “%s” for install media “%s”: use POOL:VOLUME, or a "
+                     "path."), media->owner, media->spec);
+      return FALSE;
+    }
+
+  {
+    virStorageVolPtr vol = virStorageVolLookupByName (pool, media->volume);
+
+    virStoragePoolFree (pool);
+    virResetLastError ();
+    if (vol == NULL)
+      {
+        g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                     _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
+        return FALSE;
+      }
+    media->path = virStorageVolGetPath (vol);
+    virStorageVolFree (vol);
+  }
+
+  return media->path != NULL;
+}
+
+/* The live definition gets a read-only cdrom and boots it first, then the
+ * disk; the persistent one is left alone, so the next plain start boots
+ * from disk. libvirt runs a defined, inactive domain from the XML given to
+ * virDomainCreateXML without touching its persistent definition.
+ */
+static char *
+xml_with_cdrom (const char      *xml,
+                const TsrMedia  *media,
+                GError         **error)
+{
+  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
+  xmlNodePtr root, os, devices, cdrom, node;
+  g_autofree char *machine = NULL;
+  gboolean sata;
+  xmlChar *out = NULL;
+  char *result;
+  int len;
+  guint order = 2;
+  const char *dev = NULL;
+  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (doc == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The VM’s definition could not be read."));
+      return NULL;
+    }
+
+  root = xmlDocGetRootElement (doc);
+  os = tsr_xml_child (root, "os");
+  devices = tsr_xml_child (root, "devices");
+  if (os == NULL || devices == NULL)
+    {
+      xmlFreeDoc (doc);
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The VM’s definition has no <os> or <devices>."));
+      return NULL;
+    }
+
+  if (tsr_xml_child (os, "kernel") != NULL)
+    {
+      xmlFreeDoc (doc);
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("This VM boots a kernel directly (virt mode PVH), so it cannot boot "
+                             "install media: set its kernel to (none) and virt mode to HVM."));
+      return NULL;
+    }
+
+  {
+    xmlNodePtr type = tsr_xml_child (os, "type");
+
+    machine = type ? tsr_xml_prop (type, "machine") : NULL;
+  }
+  sata = machine == NULL || strstr (machine, "q35") != NULL;
+
+  /* Per-device boot order replaces <os><boot>. */
+  for (node = os->children; node != NULL;)
+    {
+      xmlNodePtr next = node->next;
+
+      if (tsr_xml_is (node, "boot"))
+        {
+          xmlUnlinkNode (node);
+          xmlFreeNode (node);
+        }
+      node = next;
+    }
+
+  for (node = devices->children; node != NULL; node = node->next)
+    {
+      xmlNodePtr target, boot;
+      g_autofree char *device = NULL;
+
+      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
+        continue;
+      while ((boot = tsr_xml_child (node, "boot")) != NULL)
+        {
+          xmlUnlinkNode (boot);
+          xmlFreeNode (boot);
+        }
+      if (!tsr_xml_is (node, "disk"))
+        continue;
+      target = tsr_xml_child (node, "target");
+      if (target != NULL)
+        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
+      device = tsr_xml_prop (node, "device");
+      if (device == NULL || g_str_equal (device, "disk"))
+        {
+          g_autofree char *num = g_strdup_printf ("%u", order++);
+          xmlNodePtr b = xmlNewChild (node, NULL, (const xmlChar *) "boot", NULL);
+
+          xmlNewProp (b, (const xmlChar *) "order", (const xmlChar *) num);
+        }
+    }
+
+  {
+    static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
+    static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
+    const char * const *candidates = sata ? sata_devs : ide_devs;
+
+    for (guint i = 0; candidates[i] && dev == NULL; i++)
+      if (!g_hash_table_contains (used, candidates[i]))
+        dev = candidates[i];
+  }
+
+  cdrom = xmlNewChild (devices, NULL, (const xmlChar *) "disk", NULL);
+  xmlNewProp (cdrom, (const xmlChar *) "type",
+              (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "block" : "file"));
+  xmlNewProp (cdrom, (const xmlChar *) "device", (const xmlChar *) "cdrom");
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "driver", NULL);
+  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) "qemu");
+  xmlNewProp (node, (const xmlChar *) "type", (const xmlChar *) "raw");
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "source", NULL);
+  xmlNewProp (node, (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "dev" : "file"),
+              (const xmlChar *) media->path);
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "target", NULL);
+  xmlNewProp (node, (const xmlChar *) "dev", (const xmlChar *) dev);
+  xmlNewProp (node, (const xmlChar *) "bus", (const xmlChar *) (sata ? "sata" : "ide"));
+  xmlNewChild (cdrom, NULL, (const xmlChar *) "readonly", NULL);
+  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "boot", NULL);
+  xmlNewProp (node, (const xmlChar *) "order", (const xmlChar *) "1");
+
+  xmlDocDumpMemory (doc, &out, &len);
+  result = g_strndup ((const char *) out, len);
+  xmlFree (out);
+  xmlFreeDoc (doc);
+  return result;
+}
+
+static void
+media_worker (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  MediaData *data = task_data;
+  g_autofree char *xml = NULL;
+  g_autofree char *live = NULL;
+  virDomainPtr dom, started;
+  GError *error = NULL;
+
+  if (!resolve_media (data->conn, data->media, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
+  if (dom == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (virDomainIsActive (dom) == 1)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                               _("“%s” is already running: shut it down first to boot it from "
+                                 "install media."), virDomainGetName (dom));
+      virDomainFree (dom);
+      return;
+    }
+
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (xml == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!(live = xml_with_cdrom (xml, data->media, &error)))
+    {
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  started = virDomainCreateXML (data->conn, live, 0);
+  if (started == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
+                                               virDomainGetName (dom), data->media->spec);
+
+      tsr_error_set_from_libvirt (&error, what);
+      virDomainFree (dom);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  virDomainFree (started);
+  virDomainFree (dom);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+tsr_connection_start_vm_with_media_async (TsrConnection       *self,
+                                          TsrVm               *vm,
+                                          const char          *media,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TsrMedia) parsed = NULL;
+  virConnectPtr conn;
+  MediaData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_start_vm_with_media_async);
+
+  if (!(parsed = tsr_media_parse (media, &error)))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  conn = tsr_connection_get_handle (self);
+  if (conn == NULL)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
+                               _("Not connected to %s: wait until Tessera has reconnected, "
+                                 "then try again."), tsr_connection_get_uri (self));
+      return;
+    }
+
+  data = g_new0 (MediaData, 1);
+  data->conn = conn;
+  virConnectRef (conn);
+  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
+  data->media = g_steal_pointer (&parsed);
+  g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
+  g_task_run_in_thread (task, media_worker);
+}
+
+gboolean
+tsr_connection_start_vm_with_media_finish (TsrConnection  *self,
+                                           GAsyncResult   *result,
+                                           GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-error.h"
+#include "tsr-rules.h"
+#include "tsr-vm.h"
+
+gboolean
+tsr_rules_check_label (const char  *label,
+                       GError     **error)
+{
+  if (label == NULL || !g_strv_contains (tsr_vm_labels, label))
+    {
+      g_autofree char *labels = g_strjoinv (", ", (char **) tsr_vm_labels);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a label: use one of %s."), label ? label : "", labels);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+tsr_rules_check_resources (guint64             memory,
+                           guint64             maxmem,
+                           guint               vcpus,
+                           const char         *kernelopts,
+                           const TsrHostCaps  *caps,
+                           GError            **error)
+{
+  g_return_val_if_fail (kernelopts != NULL, FALSE);
+  g_return_val_if_fail (caps != NULL, FALSE);
+
+  if (memory < 64)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Memory of %" G_GUINT64_FORMAT " MiB is too little: give at least 64 MiB."),
+                   memory);
+      return FALSE;
+    }
+  if (maxmem != 0 && maxmem < memory)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Max memory (%" G_GUINT64_FORMAT " MiB) is below memory (%" G_GUINT64_FORMAT
+                     " MiB): make it 0 (no balloon) or at least the memory."),
+                   maxmem, memory);
+      return FALSE;
+    }
+  if (vcpus < 1 || vcpus > caps->host_cpus)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%u vCPUs is not possible here: give between 1 and %u, the host’s CPUs."),
+                   vcpus, caps->host_cpus);
+      return FALSE;
+    }
+  if (strlen (kernelopts) > 512 || strchr (kernelopts, '\n') != NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("Kernel options must be one line of at most 512 characters."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An empty kernel means none, which is always allowed. */
+gboolean
+tsr_rules_check_kernel_installed (const char  *kernels_dir,
+                                  const char  *kernel,
+                                  GError     **error)
+{
+  if (*kernel != '\0' && !tsr_kernel_exists (kernels_dir, kernel))
+    {
+      g_auto(GStrv) kernels = tsr_kernels_list (kernels_dir);
+      g_autofree char *list = g_strjoinv (", ", kernels);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _("Kernel “%s” is not installed in %s. Installed: %s."), kernel,
+                   kernels_dir, *list ? list : _("none"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* check_hvm: a new VM needs HVM guests in the capabilities; an existing one already ran
+ * somewhere, so changing its settings does not ask again. */
+gboolean
+tsr_rules_check_virt_mode (const char         *virt_mode,
+                           const char         *kernel,
+                           const TsrHostCaps  *caps,
+                           gboolean            check_hvm,
+                           GError            **error)
+{
+  if (g_str_equal (virt_mode, "pv") && !caps->xen_pv)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host cannot run PV VMs (it is not a Xen host): use virt_mode "
+                             "hvm, or pvh with a kernel."));
+      return FALSE;
+    }
+  if (check_hvm && !g_str_equal (virt_mode, "pv") && !caps->hvm)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host lists no HVM guests in its capabilities: check that "
+                             "QEMU is installed (Debian: qemu-system-x86)."));
+      return FALSE;
+    }
+  if (!g_str_equal (virt_mode, "hvm") && *kernel == '\0')
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("virt_mode %s needs a kernel: choose one, or use virt_mode hvm to boot "
+                     "from the disk or install media."), virt_mode);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* caps NULL skips the host check, for a VM that already has this firmware. */
+gboolean
+tsr_rules_check_firmware (const char         *firmware,
+                          const TsrHostCaps  *caps,
+                          GError            **error)
+{
+  if (!g_str_equal (firmware, "bios") && !g_str_equal (firmware, "uefi"))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Firmware must be bios or uefi, not “%s”."), firmware);
+      return FALSE;
+    }
+  if (caps != NULL && g_str_equal (firmware, "uefi") && !caps->uefi)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                           _("This host has no UEFI firmware for VMs: install the “ovmf” package, "
+                             "or use bios."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Every MAC the connection's domains use, lower case, mapped to the name of a domain that
+ * uses it. except_uuid leaves out the VM being edited, which may keep its own MAC. */
+GHashTable *
+tsr_rules_used_macs (virConnectPtr  conn,
+                     const char    *except_uuid)
+{
+  GHashTable *macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+
+  for (int i = 0; i < n; i++)
+    {
+      char other[VIR_UUID_STRING_BUFLEN];
+      g_autofree char *xml = NULL;
+      const char *p;
+
+      if (except_uuid != NULL && virDomainGetUUIDString (doms[i], other) == 0 &&
+          g_str_equal (other, except_uuid))
+        {
+          virDomainFree (doms[i]);
+          continue;
+        }
+      xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
+      for (p = xml; p != NULL && (p = strstr (p, "<mac address=")) != NULL;)
+        {
+          p += strlen ("<mac address=") + 1;
+          if (strlen (p) >= 17)
+            g_hash_table_replace (macs, g_ascii_strdown (p, 17),
+                                  g_strdup (virDomainGetName (doms[i])));
+        }
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  virResetLastError ();
+  return macs;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "tsr-host.h"
+
+G_BEGIN_DECLS
+
+/* The rules a VM's settings obey whether it is being created, cloned or changed, so
+ * that every path refuses the same values with the same error. */
+
+gboolean    tsr_rules_check_label            (const char         *label,
+                                              GError            **error);
+gboolean    tsr_rules_check_resources        (guint64             memory,
+                                              guint64             maxmem,
+                                              guint               vcpus,
+                                              const char         *kernelopts,
+                                              const TsrHostCaps  *caps,
+                                              GError            **error);
+gboolean    tsr_rules_check_kernel_installed (const char         *kernels_dir,
+                                              const char         *kernel,
+                                              GError            **error);
+gboolean    tsr_rules_check_virt_mode        (const char         *virt_mode,
+                                              const char         *kernel,
+                                              const TsrHostCaps  *caps,
+                                              gboolean            check_hvm,
+                                              GError            **error);
+gboolean    tsr_rules_check_firmware         (const char         *firmware,
+                                              const TsrHostCaps  *caps,
+                                              GError            **error);
+GHashTable *tsr_rules_used_macs              (virConnectPtr       conn,
+                                              const char         *except_uuid);
+
+G_END_DECLS

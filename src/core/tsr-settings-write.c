@@ -1,0 +1,988 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-host.h"
+#include "tsr-network.h"
+#include "tsr-rules.h"
+#include "tsr-settings-private.h"
+#include "tsr-validate.h"
+#include "tsr-vm-private.h"
+#include "tsr-xml-private.h"
+
+/* Changing */
+
+static gboolean
+parse_uint_value (const char  *name,
+                  const char  *text,
+                  guint64     *out,
+                  GError     **error)
+{
+  char *end = NULL;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]) ||
+      ((*out = g_ascii_strtoull (text, &end, 10)), *end != '\0'))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s must be a whole number, not “%s”."), name, text ? text : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_bool_value (const char  *name,
+                  const char  *text,
+                  gboolean    *out,
+                  GError     **error)
+{
+  static const char * const yes[] = { "true", "1", "yes", "on", NULL };
+  static const char * const no[] = { "false", "0", "no", "off", "", NULL };
+  g_autofree char *lower = g_ascii_strdown (text ? text : "", -1);
+
+  if (g_strv_contains (yes, lower))
+    *out = TRUE;
+  else if (g_strv_contains (no, lower))
+    *out = FALSE;
+  else
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s must be True or False, not “%s”."), name, text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+replace (char       **field,
+         const char  *value)
+{
+  char *copy = g_strdup (value);
+
+  g_free (*field);
+  *field = copy;
+}
+
+/* Applies one change (or a reset, VALUE NULL) to P; only the form of the
+ * value is checked here, the rules afterwards on the whole.
+ */
+static gboolean
+prefs_apply (Prefs       *p,
+             const char  *name,
+             const char  *value,
+             GError     **error)
+{
+  guint64 number;
+
+  if (!tsr_pref_is_known (name))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) tsr_pref_names);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("No property “%s”. Properties: %s."), name, known);
+      return FALSE;
+    }
+  if (tsr_pref_is_read_only (name))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("Property “%s” is read-only."), name);
+      return FALSE;
+    }
+
+  if (g_str_equal (name, "memory"))
+    {
+      if (value == NULL)
+        number = 400;
+      else if (!parse_uint_value (name, value, &number, error))
+        return FALSE;
+      p->memory = number;
+    }
+  else if (g_str_equal (name, "maxmem"))
+    {
+      if (value == NULL)
+        number = 0;
+      else if (!parse_uint_value (name, value, &number, error))
+        return FALSE;
+      p->maxmem = number;
+    }
+  else if (g_str_equal (name, "vcpus"))
+    {
+      if (value == NULL)
+        number = 2;
+      else if (!parse_uint_value (name, value, &number, error))
+        return FALSE;
+      p->vcpus = (guint) MIN (number, G_MAXUINT);
+    }
+  else if (g_str_equal (name, "virt_mode"))
+    {
+      g_autofree char *lower = g_ascii_strdown (value ? value : "hvm", -1);
+
+      if (!g_str_equal (lower, "hvm") && !g_str_equal (lower, "pvh") && !g_str_equal (lower, "pv"))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                       _("virt_mode must be hvm, pvh or pv, not “%s”."), value);
+          return FALSE;
+        }
+      replace (&p->virt_mode, lower);
+    }
+  else if (g_str_equal (name, "kernel"))
+    replace (&p->kernel, value == NULL || g_str_equal (value, "none") ||
+                         g_str_equal (value, "(none)") ? "" : value);
+  else if (g_str_equal (name, "kernelopts"))
+    replace (&p->kernelopts, value ? value : "");
+  else if (g_str_equal (name, "label"))
+    {
+      if (value == NULL)
+        {
+          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                               _("label has no default: set a colour."));
+          return FALSE;
+        }
+      replace (&p->label, value);
+    }
+  else if (g_str_equal (name, "mac"))
+    {
+      if (value == NULL || g_str_equal (value, "auto") || *value == '\0')
+        {
+          /* Back to automatic: keep the MAC, stop calling it fixed. */
+          p->mac_fixed = FALSE;
+        }
+      else
+        {
+          g_autofree char *mac = NULL;
+
+          if (!tsr_validate_mac (value, error))
+            return FALSE;
+          mac = tsr_mac_normalize (value);
+          replace (&p->mac, mac);
+          p->mac_fixed = TRUE;
+        }
+    }
+  else if (g_str_equal (name, "netvm"))
+    replace (&p->netvm, value == NULL ? tsr_settings_default_netvm () : *value == '\0' ? "none" : value);
+  else if (g_str_equal (name, "firmware"))
+    {
+      g_autofree char *lower = g_ascii_strdown (value ? value : "bios", -1);
+
+      replace (&p->firmware, lower);
+    }
+  else if (g_str_equal (name, "debug"))
+    {
+      if (value == NULL)
+        p->debug = FALSE;
+      else if (!parse_bool_value (name, value, &p->debug, error))
+        return FALSE;
+    }
+  else if (g_str_equal (name, "include_in_backups"))
+    {
+      if (value == NULL)
+        p->include_in_backups = TRUE;
+      else if (!parse_bool_value (name, value, &p->include_in_backups, error))
+        return FALSE;
+    }
+  else if (g_str_equal (name, "autostart"))
+    {
+      if (value == NULL)
+        p->autostart = FALSE;
+      else if (!parse_bool_value (name, value, &p->autostart, error))
+        return FALSE;
+    }
+  else if (g_str_equal (name, "default_user"))
+    replace (&p->default_user, value ? value : "user");
+  else if (g_str_equal (name, "name"))
+    {
+      if (value == NULL)
+        {
+          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                               _("name has no default: give a new name."));
+          return FALSE;
+        }
+      replace (&p->name, value);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+validate_prefs (virConnectPtr   conn,
+                const Prefs    *old,
+                const Prefs    *p,
+                TsrHostCaps    *caps,
+                const char     *kernels_dir,
+                gboolean        running,
+                TsrPrefsFlags   flags,
+                char          **warning,
+                GError        **error)
+{
+  if (!g_str_equal (old->name, p->name))
+    {
+      virDomainPtr other;
+
+      if (!tsr_validate_vm_name (p->name, error))
+        return FALSE;
+      if ((other = virDomainLookupByName (conn, p->name)) != NULL)
+        {
+          virDomainFree (other);
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                       _("A VM named “%s” already exists: choose another name."), p->name);
+          return FALSE;
+        }
+      virResetLastError ();
+      if (running)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                       _("“%s” is running: shut it down (qvm-shutdown --wait %s) before "
+                         "renaming it."), old->name, old->name);
+          return FALSE;
+        }
+    }
+
+  if (!tsr_rules_check_label (p->label, error))
+    return FALSE;
+
+  if (!tsr_rules_check_resources (p->memory, p->maxmem, p->vcpus, p->kernelopts, caps, error))
+    return FALSE;
+  /* A kernel the VM already has may have been removed since; that is not this edit's fault. */
+  if (g_strcmp0 (p->kernel, old->kernel) != 0 &&
+      !tsr_rules_check_kernel_installed (kernels_dir, p->kernel, error))
+    return FALSE;
+
+  if (!tsr_rules_check_virt_mode (p->virt_mode, p->kernel, caps, FALSE, error))
+    return FALSE;
+  if (!g_str_equal (p->virt_mode, "hvm") && p->has_pci)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("This VM has PCI devices assigned, which need virt_mode hvm: detach them "
+                     "first to use %s."), p->virt_mode);
+      return FALSE;
+    }
+
+  /* A VM that already boots UEFI keeps it even where the host's firmware is not listed. */
+  if (!tsr_rules_check_firmware (p->firmware, g_str_equal (old->firmware, "uefi") ? NULL : caps,
+                                 error))
+    return FALSE;
+
+  if (!g_str_equal (p->netvm, "none") && g_strcmp0 (p->netvm, old->netvm) != 0)
+    {
+      virNetworkPtr net = virNetworkLookupByName (conn, p->netvm);
+
+      virResetLastError ();
+      if (net == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                       _("No network named “%s”: use an existing libvirt network, or none."),
+                       p->netvm);
+          return FALSE;
+        }
+      virNetworkFree (net);
+    }
+
+  if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
+    {
+      g_autoptr(GHashTable) macs = tsr_rules_used_macs (conn, p->uuid);
+      const char *owner = g_hash_table_lookup (macs, p->mac);
+
+      if (owner != NULL && !(flags & TSR_PREFS_FORCE_MAC))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
+                       _("MAC %s is used by “%s”. To share it on purpose (for example for "
+                         "licence activation), insist (qvm-prefs --force); only one of the two "
+                         "may run at a time."), p->mac, owner);
+          return FALSE;
+        }
+      if (owner != NULL)
+        *warning = g_strdup_printf (_("“%s” uses MAC %s too: only one of the two may run at a "
+                                      "time."), owner, p->mac);
+    }
+
+  return TRUE;
+}
+
+/* Writes P into the definition in DOC. */
+static void
+prefs_write_xml (xmlDocPtr    doc,
+                 const Prefs *old,
+                 const Prefs *p,
+                 const char  *kernels_dir)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  xmlNodePtr os = tsr_xml_child (root, "os");
+  xmlNodePtr devices = tsr_xml_child (root, "devices");
+  xmlNodePtr node, vm;
+  g_autofree char *text = NULL;
+
+  /* memory: libvirt's memory is the ceiling, currentMemory the start. */
+  node = tsr_xml_child (root, "memory");
+  if (node == NULL)
+    node = xmlNewChild (root, NULL, (const xmlChar *) "memory", NULL);
+  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
+  text = g_strdup_printf ("%" G_GUINT64_FORMAT, MAX (p->maxmem, p->memory) * 1024);
+  xmlNodeSetContent (node, (const xmlChar *) text);
+  g_clear_pointer (&text, g_free);
+  node = tsr_xml_child (root, "currentMemory");
+  if (node == NULL)
+    node = xmlNewChild (root, NULL, (const xmlChar *) "currentMemory", NULL);
+  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
+  text = g_strdup_printf ("%" G_GUINT64_FORMAT, p->memory * 1024);
+  xmlNodeSetContent (node, (const xmlChar *) text);
+  g_clear_pointer (&text, g_free);
+
+  if (p->vcpus != old->vcpus)
+    {
+      node = tsr_xml_child (root, "vcpu");
+      if (node == NULL)
+        node = xmlNewChild (root, NULL, (const xmlChar *) "vcpu", NULL);
+      xmlUnsetProp (node, (const xmlChar *) "current");
+      text = g_strdup_printf ("%u", p->vcpus);
+      xmlNodeSetContent (node, (const xmlChar *) text);
+      g_clear_pointer (&text, g_free);
+    }
+
+  if (os != NULL && (g_strcmp0 (p->kernel, old->kernel) != 0 ||
+                     g_strcmp0 (p->kernelopts, old->kernelopts) != 0 ||
+                     g_strcmp0 (p->virt_mode, old->virt_mode) != 0))
+    {
+      const char *kids[] = { "kernel", "initrd", "cmdline" };
+      xmlNodePtr type = tsr_xml_child (os, "type");
+
+      for (guint i = 0; i < G_N_ELEMENTS (kids); i++)
+        while ((node = tsr_xml_child (os, kids[i])) != NULL)
+          {
+            xmlUnlinkNode (node);
+            xmlFreeNode (node);
+          }
+      if (type != NULL)
+        xmlNodeSetContent (type, (const xmlChar *) (g_str_equal (p->virt_mode, "pv") ? "xen" : "hvm"));
+
+      if (*p->kernel != '\0')
+        {
+          g_autofree char *vmlinuz = g_build_filename (kernels_dir, p->kernel, "vmlinuz", NULL);
+          g_autofree char *initramfs = g_build_filename (kernels_dir, p->kernel, "initramfs", NULL);
+
+          xmlNewTextChild (os, NULL, (const xmlChar *) "kernel", (const xmlChar *) vmlinuz);
+          if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
+            xmlNewTextChild (os, NULL, (const xmlChar *) "initrd", (const xmlChar *) initramfs);
+          xmlNewTextChild (os, NULL, (const xmlChar *) "cmdline",
+                           (const xmlChar *) (*p->kernelopts ? p->kernelopts
+                                                             : TSR_DEFAULT_KERNELOPTS));
+        }
+      else if (tsr_xml_child (os, "boot") == NULL)
+        {
+          node = xmlNewChild (os, NULL, (const xmlChar *) "boot", NULL);
+          xmlSetProp (node, (const xmlChar *) "dev", (const xmlChar *) "hd");
+        }
+    }
+
+  if (os != NULL && g_strcmp0 (p->firmware, old->firmware) != 0)
+    {
+      if (g_str_equal (p->firmware, "uefi"))
+        xmlSetProp (os, (const xmlChar *) "firmware", (const xmlChar *) "efi");
+      else
+        {
+          xmlUnsetProp (os, (const xmlChar *) "firmware");
+          while ((node = tsr_xml_child (os, "loader")) != NULL || (node = tsr_xml_child (os, "nvram")) != NULL)
+            {
+              xmlUnlinkNode (node);
+              xmlFreeNode (node);
+            }
+        }
+    }
+
+  /* Network: the first interface follows netvm and mac. */
+  if (devices != NULL)
+    {
+      xmlNodePtr iface = NULL;
+
+      for (node = devices->children; node != NULL && iface == NULL; node = node->next)
+        if (tsr_xml_is (node, "interface"))
+          iface = node;
+
+      if (g_str_equal (p->netvm, "none"))
+        {
+          if (iface != NULL)
+            {
+              xmlUnlinkNode (iface);
+              xmlFreeNode (iface);
+            }
+        }
+      else
+        {
+          xmlNodePtr source, mac;
+
+          if (iface == NULL)
+            {
+              iface = xmlNewChild (devices, NULL, (const xmlChar *) "interface", NULL);
+              node = xmlNewChild (iface, NULL, (const xmlChar *) "model", NULL);
+              xmlSetProp (node, (const xmlChar *) "type", (const xmlChar *) "virtio");
+            }
+          xmlSetProp (iface, (const xmlChar *) "type", (const xmlChar *) "network");
+          source = tsr_xml_child (iface, "source");
+          if (source == NULL)
+            source = xmlNewChild (iface, NULL, (const xmlChar *) "source", NULL);
+          xmlUnsetProp (source, (const xmlChar *) "bridge");
+          xmlSetProp (source, (const xmlChar *) "network", (const xmlChar *) p->netvm);
+          mac = tsr_xml_child (iface, "mac");
+          if (mac == NULL)
+            mac = xmlNewChild (iface, NULL, (const xmlChar *) "mac", NULL);
+          xmlSetProp (mac, (const xmlChar *) "address", (const xmlChar *) p->mac);
+        }
+
+      /* debug: the serial console is logged to a file the user can open. */
+      for (node = p->debug != old->debug ? devices->children : NULL; node != NULL; node = node->next)
+        {
+          xmlNodePtr log;
+
+          if (!tsr_xml_is (node, "serial"))
+            continue;
+          while ((log = tsr_xml_child (node, "log")) != NULL)
+            {
+              xmlUnlinkNode (log);
+              xmlFreeNode (log);
+            }
+          if (p->debug)
+            {
+              g_autofree char *path = g_strdup_printf ("/var/log/libvirt/qemu/%s-serial.log",
+                                                       p->name);
+
+              log = xmlNewChild (node, NULL, (const xmlChar *) "log", NULL);
+              xmlSetProp (log, (const xmlChar *) "file", (const xmlChar *) path);
+              xmlSetProp (log, (const xmlChar *) "append", (const xmlChar *) "on");
+            }
+          break;
+        }
+    }
+
+  vm = tsr_settings_tessera_metadata (root, TRUE);
+  tsr_settings_metadata_set (vm, "label", p->label);
+  tsr_settings_metadata_set (vm, "class", p->klass);
+  tsr_settings_metadata_set (vm, "debug", p->debug ? "true" : NULL);
+  tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
+  tsr_settings_metadata_set (vm, "default-user", g_str_equal (p->default_user, "user") ? NULL : p->default_user);
+  tsr_settings_metadata_set (vm, "mac-fixed", p->mac_fixed ? "true" : NULL);
+}
+
+typedef struct
+{
+  virConnectPtr   conn;
+  GMutex         *reserve_lock;
+  char           *uuid;
+  char           *kernels_dir;
+  gboolean        local;
+  GHashTable     *changes;
+  TsrPrefsFlags   flags;
+  char           *next_start;
+  char           *warning;
+  GPtrArray      *infos;
+} WriteData;
+
+static void
+write_data_free (WriteData *data)
+{
+  if (data->conn != NULL)
+    virConnectClose (data->conn);
+  g_free (data->uuid);
+  g_free (data->kernels_dir);
+  g_clear_pointer (&data->changes, g_hash_table_unref);
+  g_free (data->next_start);
+  g_free (data->warning);
+  g_clear_pointer (&data->infos, g_ptr_array_unref);
+  g_free (data);
+}
+
+TsrHostCaps *
+tsr_settings_host_caps (virConnectPtr  conn,
+                        gboolean       local)
+{
+  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
+  g_autofree char *domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, NULL, NULL, NULL, 0);
+  virNodeInfo node;
+  guint cpus = 1;
+
+  if (virNodeGetInfo (conn, &node) == 0)
+    cpus = node.cpus;
+  virResetLastError ();
+  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+}
+
+/* Moves the DHCP host entry of OLD (mac, network, name) to NEW, keeping the
+ * address when only the MAC or name changes on the same network.
+ */
+static gboolean
+move_reservation (WriteData    *data,
+                  const Prefs  *old,
+                  const Prefs  *p,
+                  gboolean      undo,
+                  GError      **error)
+{
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autofree char *ip = NULL;
+  const Prefs *from = undo ? p : old;
+  const Prefs *to = undo ? old : p;
+  const char *host_name = to->name;
+  gboolean had = FALSE;
+
+  if (!g_str_equal (from->netvm, "none") && from->mac != NULL)
+    {
+      virNetworkPtr net = virNetworkLookupByName (data->conn, from->netvm);
+      g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
+      g_autoptr(TsrNetworkInfo) from_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+      const TsrDhcpHost *host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
+
+      had = host != NULL;
+      /* The address stays when only the name changes. A new MAC keeps it too
+       * unless dnsmasq still holds a lease for the old MAC on it: it would
+       * not hand the address to another client before that lease expires.
+       */
+      if (host != NULL && g_str_equal (from->netvm, to->netvm))
+        {
+          gboolean leased = FALSE;
+
+          if (net != NULL && g_strcmp0 (from->mac, to->mac) != 0)
+            {
+              virNetworkDHCPLeasePtr *leases = NULL;
+              int n = virNetworkGetDHCPLeases (net, from->mac, &leases, 0);
+
+              for (int i = 0; i < n; i++)
+                {
+                  leased |= g_strcmp0 (leases[i]->ipaddr, host->ip) == 0;
+                  virNetworkDHCPLeaseFree (leases[i]);
+                }
+              free (leases);
+            }
+          if (!leased)
+            ip = g_strdup (host->ip);
+        }
+      if (net != NULL)
+        virNetworkFree (net);
+      virResetLastError ();
+      if (had && !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
+                                            &info, error))
+        return FALSE;
+      if (info != NULL)
+        g_ptr_array_add (data->infos, g_steal_pointer (&info));
+    }
+
+  if (!had || g_str_equal (to->netvm, "none") || to->mac == NULL)
+    return TRUE;
+
+  /* A MAC shared on purpose with another VM shares its reservation too; a
+   * stale entry holding the name makes the new one go without a name.
+   */
+  {
+    virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
+    g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
+    g_autoptr(TsrNetworkInfo) to_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+
+    if (net != NULL)
+      virNetworkFree (net);
+    virResetLastError ();
+    if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
+      return TRUE;
+    for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
+      if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
+        host_name = NULL;
+  }
+
+  if (ip != NULL)
+    {
+      /* Same network: the same address, for the new MAC or name. */
+      virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
+      g_autofree char *host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
+      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+      g_autoptr(GMutexLocker) locker = g_mutex_locker_new (data->reserve_lock);
+
+      if (net != NULL && virNetworkIsActive (net) == 1)
+        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+      if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                                           VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
+                                           flags) < 0)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
+          if (net != NULL)
+            virNetworkFree (net);
+          return FALSE;
+        }
+      {
+        g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
+        TsrNetworkInfo *after = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+
+        if (after != NULL)
+          g_ptr_array_add (data->infos, after);
+      }
+      virNetworkFree (net);
+      return TRUE;
+    }
+
+  {
+    g_autofree char *new_ip = NULL;
+
+    if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
+                                   &new_ip, &info, error))
+      return FALSE;
+    if (info != NULL)
+      g_ptr_array_add (data->infos, g_steal_pointer (&info));
+  }
+  return TRUE;
+}
+
+/* Renames the VM's volumes named NAME-… in their pools' folders, and the
+ * disk paths in DOC with them.
+ */
+static gboolean
+rename_volumes (WriteData   *data,
+                xmlDocPtr    doc,
+                const char  *from,
+                const char  *to,
+                GError     **error)
+{
+  xmlNodePtr devices = tsr_xml_child (xmlDocGetRootElement (doc), "devices");
+  g_autofree char *prefix = g_strconcat (from, "-", NULL);
+
+  for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next)
+    {
+      xmlNodePtr source = tsr_xml_is (d, "disk") ? tsr_xml_child (d, "source") : NULL;
+      g_autofree char *path = source ? tsr_xml_prop (source, "file") : NULL;
+      g_autofree char *base = path ? g_path_get_basename (path) : NULL;
+      g_autofree char *dir = path ? g_path_get_dirname (path) : NULL;
+      g_autofree char *new_base = NULL;
+      g_autofree char *new_path = NULL;
+      virStorageVolPtr vol;
+
+      if (base == NULL || !g_str_has_prefix (base, prefix))
+        continue;
+      vol = virStorageVolLookupByPath (data->conn, path);
+      virResetLastError ();
+      if (vol == NULL)
+        continue;
+      virStorageVolFree (vol);
+
+      new_base = g_strconcat (to, base + strlen (from), NULL);
+      new_path = g_build_filename (dir, new_base, NULL);
+      if (g_file_test (new_path, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                       _("A volume “%s” already exists: remove it or choose another name."),
+                       new_path);
+          return FALSE;
+        }
+      if (g_rename (path, new_path) != 0)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Could not rename “%s”: %s"),
+                       path, g_strerror (errno));
+          return FALSE;
+        }
+      xmlSetProp (source, (const xmlChar *) "file", (const xmlChar *) new_path);
+    }
+
+  return TRUE;
+}
+
+static void
+undo_rename_volumes (xmlDocPtr   doc,
+                     const char *from,
+                     const char *to)
+{
+  xmlNodePtr devices = tsr_xml_child (xmlDocGetRootElement (doc), "devices");
+  g_autofree char *prefix = g_strconcat (to, "-", NULL);
+
+  for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next)
+    {
+      xmlNodePtr source = tsr_xml_is (d, "disk") ? tsr_xml_child (d, "source") : NULL;
+      g_autofree char *path = source ? tsr_xml_prop (source, "file") : NULL;
+      g_autofree char *base = path ? g_path_get_basename (path) : NULL;
+      g_autofree char *dir = path ? g_path_get_dirname (path) : NULL;
+
+      if (base == NULL || !g_str_has_prefix (base, prefix))
+        continue;
+      {
+        g_autofree char *joined = g_strconcat (dir, "/", from, base + strlen (to), NULL);
+
+        if (g_rename (path, joined) == 0)
+          xmlSetProp (source, (const xmlChar *) "file", (const xmlChar *) joined);
+      }
+    }
+}
+
+static void
+refresh_pools (virConnectPtr conn)
+{
+  virStoragePoolPtr *pools = NULL;
+  int n = virConnectListAllStoragePools (conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+
+  for (int i = 0; i < n; i++)
+    {
+      virStoragePoolRefresh (pools[i], 0);
+      virStoragePoolFree (pools[i]);
+    }
+  free (pools);
+  virResetLastError ();
+}
+
+static void
+write_worker (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  WriteData *data = task_data;
+  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autoptr(Prefs) old = NULL;
+  g_autoptr(Prefs) p = NULL;
+  g_autoptr(GString) later = g_string_new (NULL);
+  g_autofree char *old_xml = NULL;
+  g_autofree char *new_xml = NULL;
+  virDomainPtr dom = virDomainLookupByUUIDString (data->conn, data->uuid);
+  xmlDocPtr doc = NULL;
+  xmlChar *dump = NULL;
+  int dump_len = 0;
+  gboolean running, renamed_volumes = FALSE, reservation_moved = FALSE, defined = FALSE;
+  gboolean rename = FALSE;
+  GHashTableIter iter;
+  gpointer key, value;
+  GError *error = NULL;
+
+  if (dom == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  running = virDomainIsActive (dom) == 1;
+  old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (old_xml == NULL || !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)))
+    {
+      if (error == NULL)
+        tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+      goto failed;
+    }
+
+  p = tsr_settings_prefs_copy (old);
+  g_hash_table_iter_init (&iter, data->changes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!prefs_apply (p, key, value, &error))
+      goto failed;
+
+  /* HVM boots what is on the disk or the install media: choosing it alone
+   * leaves the kernel; asking for both at once is a contradiction.
+   */
+  if (g_str_equal (p->virt_mode, "hvm") && *p->kernel != '\0')
+    {
+      if (g_hash_table_contains (data->changes, "kernel") &&
+          g_hash_table_contains (data->changes, "virt_mode"))
+        {
+          g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                               _("virt_mode hvm boots from the disk or install media, so it takes "
+                                 "no kernel: use virt_mode pvh to boot a kernel directly."));
+          goto failed;
+        }
+      if (g_hash_table_contains (data->changes, "virt_mode"))
+        replace (&p->kernel, "");
+      else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
+        {
+          /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
+          replace (&p->virt_mode, "pvh");
+        }
+    }
+
+  /* A VM gaining a network needs a MAC. */
+  if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
+    p->mac = tsr_mac_generate (NULL);
+
+  caps = tsr_settings_host_caps (data->conn, data->local);
+  if (!validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+                       &data->warning, &error))
+    goto failed;
+
+  /* Everything checked: now change. */
+  doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
+  prefs_write_xml (doc, old, p, data->kernels_dir);
+
+  rename = !g_str_equal (old->name, p->name);
+  if (rename)
+    {
+      if (!rename_volumes (data, doc, old->name, p->name, &error))
+        goto rollback;
+      renamed_volumes = TRUE;
+    }
+
+  if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
+    {
+      if (!move_reservation (data, old, p, FALSE, &error))
+        goto rollback;
+      reservation_moved = TRUE;
+    }
+
+  xmlDocDumpMemory (doc, &dump, &dump_len);
+  new_xml = g_strndup ((const char *) dump, dump_len);
+  xmlFree (dump);
+
+  {
+    virDomainPtr redefined = virDomainDefineXML (data->conn, new_xml);
+
+    if (redefined == NULL)
+      {
+        tsr_error_set_from_libvirt (&error, _("The new settings were refused"));
+        goto rollback;
+      }
+    virDomainFree (redefined);
+    defined = TRUE;
+  }
+
+  if (rename && virDomainRename (dom, p->name, 0) < 0)
+    {
+      tsr_error_set_from_libvirt (&error, _("Could not rename the VM"));
+      goto rollback;
+    }
+  if (renamed_volumes)
+    refresh_pools (data->conn);
+
+  if (p->autostart != old->autostart)
+    virDomainSetAutostart (dom, p->autostart ? 1 : 0);
+
+  /* What libvirt can change in a running VM changes now; the rest waits. */
+  if (running)
+    {
+      if (p->memory != old->memory)
+        {
+          if (p->memory <= MAX (old->maxmem, old->memory) &&
+              virDomainSetMemoryFlags (dom, p->memory * 1024, VIR_DOMAIN_AFFECT_LIVE) == 0)
+            ;
+          else
+            g_string_append (later, "memory, ");
+        }
+      if (p->maxmem != old->maxmem) g_string_append (later, "maxmem, ");
+      if (p->vcpus != old->vcpus) g_string_append (later, "vcpus, ");
+      if (g_strcmp0 (p->virt_mode, old->virt_mode) != 0) g_string_append (later, "virt_mode, ");
+      if (g_strcmp0 (p->kernel, old->kernel) != 0) g_string_append (later, "kernel, ");
+      if (g_strcmp0 (p->kernelopts, old->kernelopts) != 0) g_string_append (later, "kernelopts, ");
+      if (g_strcmp0 (p->mac, old->mac) != 0) g_string_append (later, "mac, ");
+      if (g_strcmp0 (p->netvm, old->netvm) != 0) g_string_append (later, "netvm, ");
+      if (g_strcmp0 (p->firmware, old->firmware) != 0) g_string_append (later, "firmware, ");
+      if (p->debug != old->debug) g_string_append (later, "debug, ");
+      virResetLastError ();
+    }
+  if (later->len > 0)
+    {
+      g_string_truncate (later, later->len - 2);
+      data->next_start = g_string_free (g_steal_pointer (&later), FALSE);
+    }
+
+  xmlFreeDoc (doc);
+  virDomainFree (dom);
+  g_task_return_boolean (task, TRUE);
+  return;
+
+rollback:
+  if (defined)
+    {
+      virDomainPtr back = virDomainDefineXML (data->conn, old_xml);
+
+      if (back != NULL)
+        virDomainFree (back);
+    }
+  if (reservation_moved)
+    {
+      g_autoptr(GError) ignored = NULL;
+
+      move_reservation (data, old, p, TRUE, &ignored);
+    }
+  if (renamed_volumes)
+    {
+      undo_rename_volumes (doc, old->name, p->name);
+      refresh_pools (data->conn);
+    }
+  virResetLastError ();
+
+failed:
+  if (doc != NULL)
+    xmlFreeDoc (doc);
+  virDomainFree (dom);
+  g_task_return_error (task, error);
+}
+
+gboolean
+tsr_settings_uri_is_local (const char *uri)
+{
+  const char *sep = strstr (uri, "://");
+
+  return sep != NULL && sep[3] == '/';
+}
+
+void
+tsr_connection_set_prefs_async (TsrConnection       *self,
+                                TsrVm               *vm,
+                                GHashTable          *changes,
+                                TsrPrefsFlags        flags,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  WriteData *data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+  g_return_if_fail (changes != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_set_prefs_async);
+  if (!tsr_settings_need_connection (self, task))
+    return;
+
+  data = g_new0 (WriteData, 1);
+  data->conn = tsr_connection_get_handle (self);
+  virConnectRef (data->conn);
+  data->reserve_lock = tsr_connection_get_reserve_lock (self);
+  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
+  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->local = tsr_settings_uri_is_local (tsr_connection_get_uri (self));
+  data->flags = flags;
+  data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
+  data->changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, changes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (data->changes, g_strdup (key), g_strdup (value));
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_run_in_thread (task, write_worker);
+}
+
+gboolean
+tsr_connection_set_prefs_finish (TsrConnection  *self,
+                                 GAsyncResult   *result,
+                                 char          **next_start,
+                                 char          **warning,
+                                 GError        **error)
+{
+  WriteData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (data != NULL)
+    while (data->infos->len > 0)
+      tsr_connection_take_network_info (self, g_ptr_array_steal_index (data->infos, 0));
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  tsr_connection_refresh_vm (self, data->uuid);
+  if (next_start != NULL)
+    *next_start = g_steal_pointer (&data->next_start);
+  if (warning != NULL)
+    *warning = g_steal_pointer (&data->warning);
+  return TRUE;
+}
