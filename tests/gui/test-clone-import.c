@@ -14,6 +14,7 @@
 #include "tsr-import-window.h"
 #include "tsr-operation.h"
 #include "tsr-window-private.h"
+#include "tsr-test-util.h"
 
 /* Clone… and Import… for real, on libvirt's test driver, under Xvfb: the
  * tests drive the dialogs through their widgets and actions and check the
@@ -34,32 +35,6 @@
 static TsrApplication *app;
 static char *tmpdir;
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-spin_until (Condition condition,
-            gpointer  data)
-{
-  gboolean timed_out = FALSE;
-  guint source = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
-
-  while (!condition (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (source);
-
-  return condition (data);
-}
-
 /* Clones and imports started with held_click() report to CORE_CONTEXT, which
  * only spin_core_until() and spin_all_until() run: between them the
  * window's state stays as the core last left it while GTK draws frames, so
@@ -79,13 +54,13 @@ run_core (gboolean may_block)
 }
 
 static gboolean
-spin_core_until (Condition condition,
+spin_core_until (TsrTestCondition condition,
                  gpointer  data)
 {
   gboolean timed_out = FALSE;
   GSource *source = g_timeout_source_new (TIMEOUT_MS);
 
-  g_source_set_callback (source, timeout_cb, &timed_out, NULL);
+  g_source_set_callback (source, tsr_test_timed_out_cb, &timed_out, NULL);
   g_source_attach (source, core_context);
   while (!condition (data) && !timed_out)
     run_core (TRUE);
@@ -96,7 +71,7 @@ spin_core_until (Condition condition,
 }
 
 static gboolean
-spin_all_until (Condition condition,
+spin_all_until (TsrTestCondition condition,
                 gpointer  data)
 {
   gint64 end = g_get_monotonic_time () + TIMEOUT_MS * 1000;
@@ -111,48 +86,6 @@ spin_all_until (Condition condition,
   return condition (data);
 }
 
-static gboolean
-count_tick_cb (GtkWidget     *widget,
-               GdkFrameClock *clock,
-               gpointer       user_data)
-{
-  guint *ticks = user_data;
-
-  (*ticks)++;
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-two_ticks (gpointer data)
-{
-  return *(guint *) data >= 2;
-}
-
-static void
-wait_for_frames (GtkWidget *widget)
-{
-  guint ticks = 0;
-  guint id = gtk_widget_add_tick_callback (widget, count_tick_cb, &ticks, NULL);
-
-  g_assert_true (spin_until (two_ticks, &ticks));
-  gtk_widget_remove_tick_callback (widget, id);
-}
-
-static gboolean
-widget_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (data);
-}
-
-static char *
-node_uri (void)
-{
-  const char *node = g_getenv ("TESSERA_TEST_NODE");
-
-  g_assert_nonnull (node);
-  return g_strconcat ("test://", node, NULL);
-}
-
 static char *
 tmp_path (const char *name)
 {
@@ -161,57 +94,14 @@ tmp_path (const char *name)
 
 /* Screenshots */
 
-static char *
-screenshot_path (const char *name)
-{
-  const char *build_dir = g_getenv ("TESSERA_BUILD_DIR");
-  g_autofree char *dir = g_build_filename (build_dir ? build_dir : ".", "screenshots", NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-render_widget (GtkWidget  *widget,
-               const char *name)
-{
-  g_autofree char *path = screenshot_path (name);
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GtkSnapshot *snapshot;
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-
-  g_assert_true (gtk_widget_get_mapped (widget));
-  snapshot = gtk_snapshot_new ();
-  paintable = gtk_widget_paintable_new (widget);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Screenshot: %s", path);
-}
-
-static void
-write_window_screenshot (GtkWidget  *window,
-                         const char *name)
-{
-  g_assert_true (spin_until (widget_mapped, window));
-  wait_for_frames (window);
-  render_widget (window, name);
-}
-
 static void
 write_main_screenshot (TsrWindow  *window,
                        const char *name)
 {
-  g_autofree char *path = screenshot_path (name);
+  g_autofree char *path = tsr_test_screenshot_path (name);
   g_autoptr(GError) error = NULL;
 
-  wait_for_frames (GTK_WIDGET (window));
+  tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
   g_assert_true (tsr_window_write_screenshot (window, path, &error));
   g_assert_no_error (error);
   g_test_message ("Screenshot: %s", path);
@@ -222,32 +112,7 @@ write_main_screenshot (TsrWindow  *window,
 static TsrWindow *
 open_window (void)
 {
-  g_autofree char *uri = node_uri ();
-  TsrWindow *window = tsr_window_new (GTK_APPLICATION (app), uri);
-
-  g_object_ref (window);
-  gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
-  wait_for_frames (GTK_WIDGET (window));
-  return window;
-}
-
-static gboolean
-only_one_ref (gpointer data)
-{
-  return G_OBJECT (data)->ref_count == 1;
-}
-
-static void
-close_window (TsrWindow *window)
-{
-  g_autoptr(TsrConnection) connection = g_object_ref (tsr_window_get_connection (window));
-
-  gtk_window_close (GTK_WINDOW (window));
-  g_assert_true (spin_until (only_one_ref, window));
-  g_assert_finalize_object (window);
-  g_assert_true (spin_until (only_one_ref, connection));
-  g_assert_finalize_object (g_steal_pointer (&connection));
+  return tsr_test_open_window (GTK_APPLICATION (app), NULL, "list", 2, TIMEOUT_MS);
 }
 
 static TsrVm *
@@ -313,7 +178,7 @@ cell_text (TsrWindow  *window,
 {
   CellWait wait = { window, vm, field };
 
-  g_assert_true (spin_until (cell_mapped, &wait));
+  g_assert_true (tsr_test_spin_until (cell_mapped, &wait, TIMEOUT_MS));
   return tsr_vm_cell_get_text (tsr_window_find_cell (window, vm, field));
 }
 
@@ -376,7 +241,7 @@ assert_toast (GtkWidget  *window,
 {
   LabelWait wait = { window, text };
 
-  if (!spin_until (label_shown, &wait))
+  if (!tsr_test_spin_until (label_shown, &wait, TIMEOUT_MS))
     g_error ("No toast says “%s”", text);
 }
 
@@ -438,7 +303,7 @@ toplevel_gone (gpointer data)
 static gpointer
 wait_for_toplevel (GType type)
 {
-  if (!spin_until (toplevel_shown, GSIZE_TO_POINTER (type)))
+  if (!tsr_test_spin_until (toplevel_shown, GSIZE_TO_POINTER (type), TIMEOUT_MS))
     {
       GListModel *toplevels = gtk_window_get_toplevels ();
 
@@ -609,13 +474,13 @@ test_clone_vault (void)
   g_assert_true (menu_has_item (menu, "Clone…", "win.vm-clone"));
   g_assert_true (tsr_window_select_vm (window, vault));
   tsr_window_popup_vm_menu (window, "name");
-  g_assert_true (spin_until (widget_mapped, tsr_window_get_context_menu (window)));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_window_get_context_menu (window), TIMEOUT_MS));
   gtk_popover_popdown (tsr_window_get_context_menu (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
 
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_clone_window_get_source (dialog) == vault);
-  g_assert_true (spin_until (clone_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   clone_button = child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button");
 
   /* Pre-filled with the first free suggestion, valid, and Clone ready. */
@@ -626,7 +491,7 @@ test_clone_vault (void)
   g_assert_false (gtk_widget_get_visible (child (dialog, TSR_TYPE_CLONE_WINDOW, "running_group")));
   g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (child (dialog, TSR_TYPE_CLONE_WINDOW,
                                                                        "full_check"))));
-  write_window_screenshot (GTK_WIDGET (dialog), "clone-dialog.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "clone-dialog.png", 2, TIMEOUT_MS);
 
   /* As the user types: the reason, and no Clone. */
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "9lives");
@@ -634,7 +499,7 @@ test_clone_vault (void)
                             "must start with a letter"));
   g_assert_false (gtk_widget_is_sensitive (clone_button));
   g_assert_true (gtk_widget_has_css_class (child (dialog, TSR_TYPE_CLONE_WINDOW, "name_row"), "error"));
-  write_window_screenshot (GTK_WIDGET (dialog), "clone-invalid-name.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "clone-invalid-name.png", 2, TIMEOUT_MS);
 
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "work-web");
   g_assert_nonnull (strstr (shown_message (dialog, TSR_TYPE_CLONE_WINDOW, "name_error"),
@@ -663,15 +528,15 @@ test_clone_vault (void)
   g_assert_true (gtk_widget_get_visible (operations_button));
 
   /* Done: the dialog closes, the row is there and selected, a toast says so. */
-  g_assert_true (spin_until (operation_finished, operation));
+  g_assert_true (tsr_test_spin_until (operation_finished, operation, TIMEOUT_MS));
   g_assert_cmpstr (tsr_operation_get_result (operation), ==, "vault-copy");
   g_assert_null (tsr_operation_get_error (operation));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
-  g_assert_true (spin_until (vm_listed, &wait));
-  g_assert_true (spin_until (vm_selected, &wait));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (vm_listed, &wait, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (vm_selected, &wait, TIMEOUT_MS));
   assert_toast (GTK_WIDGET (window), "Cloned “vault” as “vault-copy”");
-  g_assert_true (spin_until (no_operations, window));
-  g_assert_true (spin_until (widget_hidden, operations_button));
+  g_assert_true (tsr_test_spin_until (no_operations, window, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (widget_hidden, operations_button, TIMEOUT_MS));
 
   g_assert_cmpstr (cell_text (window, "vault-copy", "label"), ==, "black");
   g_assert_cmpstr (cell_text (window, "vault-copy", "class"), ==, "TemplateVM");
@@ -692,10 +557,10 @@ test_clone_vault (void)
                                                                "name_row"))), ==, "vault-copy-clone-1");
   /* Escape closes it before Clone. */
   gtk_widget_activate_action (GTK_WIDGET (dialog), "window.close", NULL);
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
 
   g_object_unref (operation);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 /* Cloning a running VM: the dialog says so and offers to shut it down;
@@ -715,7 +580,7 @@ test_clone_running (void)
   g_assert_true (tsr_window_select_vm (window, lookup (window, "work-web")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
-  g_assert_true (spin_until (clone_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
 
   clone_button = child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button");
   running_group = child (dialog, TSR_TYPE_CLONE_WINDOW, "running_group");
@@ -727,18 +592,18 @@ test_clone_running (void)
   /* The name is fine; the state is what stops Clone. */
   g_assert_null (shown_message (dialog, TSR_TYPE_CLONE_WINDOW, "name_error"));
   g_assert_false (gtk_widget_is_sensitive (clone_button));
-  write_window_screenshot (GTK_WIDGET (dialog), "clone-running.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "clone-running.png", 2, TIMEOUT_MS);
 
   /* Shut Down waits for the VM to halt, then Clone is there. */
   click (shutdown_button);
-  g_assert_true (spin_until (vm_shut_off, &stopped));
-  g_assert_true (spin_until (widget_hidden, running_group));
-  g_assert_true (spin_until (widget_sensitive, clone_button));
+  g_assert_true (tsr_test_spin_until (vm_shut_off, &stopped, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (widget_hidden, running_group, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (widget_sensitive, clone_button, TIMEOUT_MS));
   g_assert_cmpstr (cell_text (window, "work-web", "state"), ==, "Shut off");
 
   gtk_window_close (GTK_WINDOW (dialog));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
-  close_window (window);
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 /* Keep MAC address: the warning in the dialog, the clone with the source's
@@ -760,12 +625,12 @@ test_clone_keep_mac (void)
   g_assert_false (gtk_widget_is_sensitive (child (dialog, TSR_TYPE_CLONE_WINDOW, "keep_mac_row")));
   g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "has no network card"));
   gtk_window_close (GTK_WINDOW (dialog));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
 
   g_assert_true (tsr_window_select_vm (window, lookup (window, "legacy-virsh")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
-  g_assert_true (spin_until (clone_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   keep_mac = child (dialog, TSR_TYPE_CLONE_WINDOW, "keep_mac_switch");
   warning = child (dialog, TSR_TYPE_CLONE_WINDOW, "keep_mac_warning");
   g_assert_false (gtk_widget_get_visible (warning));
@@ -773,16 +638,16 @@ test_clone_keep_mac (void)
   g_assert_true (gtk_widget_get_visible (warning));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (warning)), "52:54:00:00:00:03"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "legacy-twin");
-  write_window_screenshot (GTK_WIDGET (dialog), "clone-keep-mac.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "clone-keep-mac.png", 2, TIMEOUT_MS);
 
   click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-  g_assert_true (spin_until (vm_listed, &wait));
+  g_assert_true (tsr_test_spin_until (vm_listed, &wait, TIMEOUT_MS));
   g_assert_cmpstr (tsr_vm_get_mac (lookup (window, "legacy-twin")), ==, "52:54:00:00:00:03");
   /* The toast carries the core's warning. */
   assert_toast (GTK_WIDGET (window), "only one of the two can be on the network at a time");
-  g_assert_true (spin_until (vm_selected, &wait));
+  g_assert_true (tsr_test_spin_until (vm_selected, &wait, TIMEOUT_MS));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 /* A full clone that copies real bytes: progress in bytes, the dialog hidden
@@ -862,7 +727,7 @@ test_clone_copy (void)
   dom = virDomainDefineXML (handle_of (window), dom_xml);
   g_assert_nonnull (dom);
   virDomainFree (dom);
-  g_assert_true (spin_until (vm_listed, &source));
+  g_assert_true (tsr_test_spin_until (vm_listed, &source, TIMEOUT_MS));
 
   /* Hidden while it copies: the main window follows it and says when it is
    * done. The screenshots are the copy mid-way, in the dialog and in the
@@ -871,7 +736,7 @@ test_clone_copy (void)
   g_assert_true (tsr_window_select_vm (window, lookup (window, "disk-src")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
-  g_assert_true (spin_until (clone_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_clone_window_get_operation (dialog));
@@ -882,10 +747,10 @@ test_clone_copy (void)
   /* Bytes of the data, not of the sparse disk. */
   g_assert_nonnull (strstr (tsr_operation_get_detail (operation), " of 384.0" NBSP "MiB"));
   g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), tsr_operation_get_detail (operation)));
-  write_window_screenshot (GTK_WIDGET (dialog), "clone-progress.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "clone-progress.png", 2, TIMEOUT_MS);
 
   click (child (dialog, TSR_TYPE_CLONE_WINDOW, "hide_button"));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
   {
     GtkMenuButton *button = GTK_MENU_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (window),
                                                                             TSR_TYPE_WINDOW,
@@ -894,19 +759,19 @@ test_clone_copy (void)
 
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (button)));
     gtk_menu_button_popup (button);
-    g_assert_true (spin_until (widget_mapped, popover));
+    g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
     g_assert_nonnull (find_label_containing (popover, "Cloning “disk-src” as “disk-src-clone-1”"));
     g_assert_nonnull (find_label_containing (popover, tsr_operation_get_detail (operation)));
     write_main_screenshot (window, "clone-in-background.png");
-    write_window_screenshot (popover, "operations-popover.png");
+    tsr_test_write_window_screenshot (popover, "operations-popover.png", 2, TIMEOUT_MS);
   }
 
   g_assert_true (spin_all_until (operation_finished, operation));
   g_assert_null (tsr_operation_get_error (operation));
   g_assert_false (tsr_operation_get_reported (operation));
   assert_toast (GTK_WIDGET (window), "Cloned “disk-src” as “disk-src-clone-1”");
-  g_assert_true (spin_until (vm_selected, &copy));
-  g_assert_true (spin_until (no_operations, window));
+  g_assert_true (tsr_test_spin_until (vm_selected, &copy, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (no_operations, window, TIMEOUT_MS));
   g_assert_cmpint (g_stat (dst, &st), ==, 0);
   g_assert_cmpint (st.st_size, ==, 1024 * MIB);
   g_assert_cmpint ((gint64) st.st_blocks * 512, <, 400 * MIB);
@@ -916,14 +781,14 @@ test_clone_copy (void)
   g_assert_true (tsr_window_select_vm (window, lookup (window, "disk-src")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
-  g_assert_true (spin_until (clone_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "disk-src-cancelled");
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_clone_window_get_operation (dialog));
   g_assert_true (spin_core_until (copying_midway, operation));
   g_assert_false (tsr_operation_get_finished (operation));
-  wait_for_frames (GTK_WIDGET (dialog));
+  tsr_test_wait_for_frames (GTK_WIDGET (dialog), 2, TIMEOUT_MS);
   click (child (dialog, TSR_TYPE_CLONE_WINDOW, "cancel_button"));
   /* Cancel cannot be pressed twice. */
   g_assert_false (gtk_widget_is_sensitive (child (dialog, TSR_TYPE_CLONE_WINDOW, "cancel_button")));
@@ -939,14 +804,14 @@ test_clone_copy (void)
   g_assert_false (pool_has_volume (pool, "disk-src-cancelled-root.img"));
   g_clear_object (&operation);
   gtk_window_close (GTK_WINDOW (dialog));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
 
   virStoragePoolDestroy (pool);
   virStoragePoolFree (pool);
   g_unlink (src);
   g_unlink (dst);
   g_rmdir (dir);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static gboolean
@@ -980,7 +845,7 @@ test_clone_several (void)
       g_ptr_array_add (operations, g_object_ref (tsr_clone_window_get_operation (dialog)));
       /* Hidden at once: the clone goes on. */
       click (child (dialog, TSR_TYPE_CLONE_WINDOW, "hide_button"));
-      g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW)));
+      g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
     }
 
   for (guint i = 0; i < operations->len; i++)
@@ -988,23 +853,23 @@ test_clone_several (void)
       g_autofree char *name = g_strdup_printf ("%s-clone-1", sources[i]);
       VmWait wait = { window, name };
 
-      g_assert_true (spin_until (operation_finished, g_ptr_array_index (operations, i)));
+      g_assert_true (tsr_test_spin_until (operation_finished, g_ptr_array_index (operations, i), TIMEOUT_MS));
       g_assert_cmpstr (tsr_operation_get_result (g_ptr_array_index (operations, i)), ==, name);
-      g_assert_true (spin_until (vm_listed, &wait));
+      g_assert_true (tsr_test_spin_until (vm_listed, &wait, TIMEOUT_MS));
     }
   g_assert_cmpuint (operations->len, ==, 3);
   g_assert_true (g_str_has_prefix (tsr_operation_get_title (g_ptr_array_index (operations, 2)),
                                    "Linked clone of “offline”"));
-  g_assert_true (spin_until (no_operations, window));
+  g_assert_true (tsr_test_spin_until (no_operations, window, TIMEOUT_MS));
   /* Each says so in turn (toasts queue); the one that ended last is
    * selected.
    */
   assert_toast (GTK_WIDGET (window), "Cloned “vault” as “vault-clone-1”");
   g_assert_cmpstr (tsr_operation_get_success_title (g_ptr_array_index (operations, 2)), ==,
                    "Made “offline-clone-1”, a linked clone of “offline”");
-  g_assert_true (spin_until (clone_selected, window));
+  g_assert_true (tsr_test_spin_until (clone_selected, window, TIMEOUT_MS));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 /* Import */
@@ -1125,7 +990,7 @@ test_import_ova (void)
   g_assert_true (dropped);
 
   dialog = wait_for_toplevel (TSR_TYPE_IMPORT_WINDOW);
-  g_assert_true (spin_until (import_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (import_loaded, dialog, TIMEOUT_MS));
   g_assert_cmpstr (tsr_import_window_get_page (dialog), ==, "form");
   info = tsr_import_window_get_info (dialog);
   g_assert_nonnull (info);
@@ -1151,14 +1016,14 @@ test_import_ova (void)
                                                                       "os_row"))), ==, 0);
   import_button = child (dialog, TSR_TYPE_IMPORT_WINDOW, "import_button");
   g_assert_true (gtk_widget_is_sensitive (import_button));
-  write_window_screenshot (GTK_WIDGET (dialog), "import-page.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-page.png", 2, TIMEOUT_MS);
   {
     GtkWidget *scrolled = find_descendant (child (dialog, TSR_TYPE_IMPORT_WINDOW, "form_page"),
                                            GTK_TYPE_SCROLLED_WINDOW);
     GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
 
     gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
-    write_window_screenshot (GTK_WIDGET (dialog), "import-page-end.png");
+    tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-page-end.png", 2, TIMEOUT_MS);
     gtk_adjustment_set_value (adjustment, 0);
   }
 
@@ -1187,7 +1052,7 @@ test_import_ova (void)
   g_assert_true (spin_all_until (operation_finished, operation));
   g_assert_true (tsr_operation_was_cancelled (operation));
   assert_toast (GTK_WIDGET (dialog), "Cancelled: nothing was left behind");
-  g_assert_true (spin_until (import_form_shown, dialog));
+  g_assert_true (tsr_test_spin_until (import_form_shown, dialog, TIMEOUT_MS));
   g_assert_null (lookup (window, "imported-app"));
   g_assert_false (pool_has_volume (pool, "imported-app-root.qcow2"));
   g_clear_object (&operation);
@@ -1209,16 +1074,16 @@ test_import_ova (void)
   g_assert_false (tsr_operation_get_finished (operation));
   g_assert_nonnull (strstr (tsr_operation_get_stage (operation), "Converting disk 1 of 1"));
   g_assert_nonnull (strstr (tsr_operation_get_detail (operation), " of 16.0" NBSP "MiB"));
-  write_window_screenshot (GTK_WIDGET (dialog), "import-progress.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-progress.png", 2, TIMEOUT_MS);
   g_assert_true (spin_all_until (operation_finished, operation));
   if (tsr_operation_get_error (operation) != NULL)
     g_error ("Import failed: %s", tsr_operation_get_error (operation)->message);
   g_assert_cmpstr (tsr_operation_get_result (operation), ==, "imported-app");
 
   /* The VM, as the appliance and the form said; selected, and a toast. */
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_IMPORT_WINDOW)));
-  g_assert_true (spin_until (vm_listed, &imported));
-  g_assert_true (spin_until (vm_selected, &imported));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_IMPORT_WINDOW), TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (vm_listed, &imported, TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (vm_selected, &imported, TIMEOUT_MS));
   assert_toast (GTK_WIDGET (window), "Imported “imported-app” from “app.ova”");
   vm = lookup (window, "imported-app");
   g_assert_cmpuint (tsr_vm_get_memory (vm), ==, 640);
@@ -1234,7 +1099,7 @@ test_import_ova (void)
   virStoragePoolFree (pool);
   g_unlink (target);
   g_rmdir (dir);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static gboolean
@@ -1277,20 +1142,20 @@ test_import_chooser (void)
   g_object_unref (filters);
   g_assert_true (gtk_file_chooser_set_file (chooser, file, NULL));
   /* The chooser selects the file once it has read the folder. */
-  g_assert_true (spin_until (chooser_has_file, chooser));
+  g_assert_true (tsr_test_spin_until (chooser_has_file, chooser, TIMEOUT_MS));
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
 
   dialog = wait_for_toplevel (TSR_TYPE_IMPORT_WINDOW);
   g_assert_true (g_file_equal (tsr_import_window_get_file (dialog), file));
-  g_assert_true (spin_until (import_loaded, dialog));
+  g_assert_true (tsr_test_spin_until (import_loaded, dialog, TIMEOUT_MS));
   g_assert_cmpstr (tsr_import_window_get_page (dialog), ==, "failed");
   g_assert_false (gtk_widget_is_sensitive (child (dialog, TSR_TYPE_IMPORT_WINDOW, "import_button")));
-  write_window_screenshot (GTK_WIDGET (dialog), "import-failed.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-failed.png", 2, TIMEOUT_MS);
 
   gtk_window_close (GTK_WINDOW (dialog));
-  g_assert_true (spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_IMPORT_WINDOW)));
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_IMPORT_WINDOW), TIMEOUT_MS));
   g_unlink (bad);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 /* Ctrl+Shift+D clones, Ctrl+I imports, and the shortcuts window says so. */
@@ -1330,7 +1195,7 @@ test_accels (void)
   g_assert_null (find_toplevel (TSR_TYPE_CLONE_WINDOW));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL));
-  g_assert_true (spin_until (widget_mapped, overlay));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, overlay, TIMEOUT_MS));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
       GtkWidget *shortcuts = GTK_WIDGET (overlay);
@@ -1358,7 +1223,7 @@ test_accels (void)
     }
   gtk_window_close (GTK_WINDOW (overlay));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void

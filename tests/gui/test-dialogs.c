@@ -19,6 +19,7 @@
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
 #include "tsr-window-private.h"
+#include "tsr-test-util.h"
 
 #define TIMEOUT_MS 10000
 #define ISO_VOLUME "default-pool:installer.iso"
@@ -27,20 +28,11 @@ static TsrApplication *app;
 static char *kernels_dir;
 static char *dev_dir;
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Runs the main context until COND holds; no sleeping. */
 #define WAIT_FOR(cond)                                                        \
   G_STMT_START {                                                              \
     gboolean _timed_out = FALSE;                                              \
-    guint _source = g_timeout_add (TIMEOUT_MS, timeout_cb, &_timed_out);      \
+    guint _source = g_timeout_add (TIMEOUT_MS, tsr_test_timed_out_cb, &_timed_out);      \
     while (!(cond) && !_timed_out)                                            \
       g_main_context_iteration (NULL, TRUE);                                  \
     if (!_timed_out)                                                          \
@@ -49,105 +41,10 @@ timeout_cb (gpointer user_data)
       g_error ("Timed out waiting for: %s", #cond);                           \
   } G_STMT_END
 
-static gboolean
-count_tick_cb (GtkWidget     *widget,
-               GdkFrameClock *clock,
-               gpointer       user_data)
-{
-  guint *ticks = user_data;
-
-  (*ticks)++;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Lets a window lay out and paint what changed. */
-static void
-wait_for_frames (GtkWidget *widget)
-{
-  guint ticks = 0;
-  guint id = gtk_widget_add_tick_callback (widget, count_tick_cb, &ticks, NULL);
-
-  WAIT_FOR (ticks >= 3);
-  gtk_widget_remove_tick_callback (widget, id);
-}
-
-static char *
-screenshot_path (const char *name)
-{
-  const char *build_dir = g_getenv ("TESSERA_BUILD_DIR");
-  g_autofree char *dir = g_build_filename (build_dir ? build_dir : ".", "screenshots", NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  return g_build_filename (dir, name, NULL);
-}
-
-/* Renders a window as it is on screen into a PNG, and checks the file. */
-static void
-write_screenshot (GtkWidget  *window,
-                  const char *name)
-{
-  g_autofree char *path = screenshot_path (name);
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autoptr(GdkTexture) read_back = NULL;
-  g_autoptr(GError) error = NULL;
-  GtkSnapshot *snapshot;
-  int width, height;
-
-  WAIT_FOR (gtk_widget_get_mapped (window));
-  wait_for_frames (window);
-
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  snapshot = gtk_snapshot_new ();
-  paintable = gtk_widget_paintable_new (window);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-
-  read_back = gdk_texture_new_from_filename (path, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (gdk_texture_get_width (read_back), ==, width);
-  g_test_message ("Screenshot: %s", path);
-}
-
-static char *
-node_uri (void)
-{
-  const char *node = g_getenv ("TESSERA_TEST_NODE");
-
-  g_assert_nonnull (node);
-  return g_strconcat ("test://", node, NULL);
-}
-
 static TsrWindow *
 open_window (void)
 {
-  g_autofree char *uri = node_uri ();
-  TsrWindow *window = tsr_window_new (GTK_APPLICATION (app), uri);
-
-  g_object_ref (window);
-  gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
-  wait_for_frames (GTK_WIDGET (window));
-
-  return window;
-}
-
-static void
-close_window (TsrWindow *window)
-{
-  g_autoptr(TsrConnection) connection = g_object_ref (tsr_window_get_connection (window));
-
-  gtk_window_close (GTK_WINDOW (window));
-  WAIT_FOR (G_OBJECT (window)->ref_count == 1);
-  g_assert_finalize_object (window);
-  WAIT_FOR (G_OBJECT (connection)->ref_count == 1);
-  g_assert_finalize_object (g_steal_pointer (&connection));
+  return tsr_test_open_window (GTK_APPLICATION (app), NULL, "list", 3, TIMEOUT_MS);
 }
 
 /* The dialog of TYPE on screen, with a reference for the caller. */
@@ -171,7 +68,7 @@ wait_for_toplevel (GType type)
 {
   gpointer window = NULL;
   gboolean timed_out = FALSE;
-  guint source = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
+  guint source = g_timeout_add (TIMEOUT_MS, tsr_test_timed_out_cb, &timed_out);
 
   while ((window = find_toplevel (type)) == NULL && !timed_out)
     g_main_context_iteration (NULL, TRUE);
@@ -314,52 +211,13 @@ menu_item_enabled (TsrWindow  *window,
 
 /* The core's view, to check what the dialogs did. */
 
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GPtrArray *
-get_prefs (TsrConnection *connection,
-           const char    *name)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *prefs;
-
-  tsr_connection_get_prefs_async (connection, tsr_connection_lookup_vm (connection, name), NULL,
-                                  store_result_cb, &result);
-  WAIT_FOR (result != NULL);
-  prefs = tsr_connection_get_prefs_finish (connection, result, &error);
-  g_assert_no_error (error);
-  return prefs;
-}
-
-static const TsrPref *
-find_pref (GPtrArray  *prefs,
-           const char *name)
-{
-  for (guint i = 0; i < prefs->len; i++)
-    if (g_str_equal (((TsrPref *) g_ptr_array_index (prefs, i))->name, name))
-      return g_ptr_array_index (prefs, i);
-  g_assert_not_reached ();
-}
-
 static char *
 domain_xml (TsrConnection *connection,
             const char    *name,
             gboolean       inactive)
 {
-  virDomainPtr dom = virDomainLookupByName (tsr_connection_get_handle (connection), name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
-  virDomainFree (dom);
-  return xml;
+  return tsr_test_domain_xml (tsr_connection_get_handle (connection), name,
+                              inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
 }
 
 static gboolean
@@ -443,14 +301,14 @@ test_new_vm_validation (void)
   g_assert_true (gtk_switch_get_active (WIZARD (wizard, "install_switch")));
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "media_row")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
-  write_screenshot (GTK_WIDGET (wizard), "new-vm.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm.png", 3, TIMEOUT_MS);
 
   /* Each rule says why, under the name, as it is typed. */
   type_text (name_row, "1bad");
   g_assert_true (shows_message (name_error, "must start with a letter"));
   g_assert_true (gtk_widget_has_css_class (name_row, "error"));
   g_assert_false (gtk_widget_is_sensitive (create));
-  write_screenshot (GTK_WIDGET (wizard), "new-vm-invalid-name.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-invalid-name.png", 3, TIMEOUT_MS);
 
   type_text (name_row, "vault");
   g_assert_true (shows_message (name_error, "already exists"));
@@ -503,7 +361,7 @@ test_new_vm_validation (void)
     g_assert_true (tsr_new_vm_window_select_value (wizard, "template", "vault"));
     g_assert_false (tsr_new_vm_window_select_value (wizard, "template", "work-web"));
   }
-  write_screenshot (GTK_WIDGET (wizard), "new-vm-from-template.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-from-template.png", 3, TIMEOUT_MS);
 
   /* The pools and networks of the connection, and none. */
   g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
@@ -516,7 +374,7 @@ test_new_vm_validation (void)
   close_dialog (wizard);
   g_assert_false (domain_exists (tsr_window_get_connection (window), "fine-name"));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static const char *
@@ -566,15 +424,15 @@ test_new_vm_create (void)
   g_assert_true (tsr_media_picker_select (picker, ISO_VOLUME));
   g_assert_cmpstr (tsr_media_picker_get_media (picker), ==, ISO_VOLUME);
   g_assert_false (gtk_widget_get_visible (PICKER (picker, "source_error")));
-  write_screenshot (GTK_WIDGET (picker), "media-picker.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (picker), "media-picker.png", 3, TIMEOUT_MS);
   click (PICKER (picker, "accept_button"));
   close_dialog (picker);
 
   g_assert_cmpstr (tsr_new_vm_window_get_media (wizard), ==, ISO_VOLUME);
   g_assert_cmpstr (adw_action_row_get_subtitle (WIZARD (wizard, "media_row")), ==, ISO_VOLUME);
-  write_screenshot (GTK_WIDGET (wizard), "new-vm-media.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-media.png", 3, TIMEOUT_MS);
   scroll_to_end (WIZARD (wizard, "form_page"));
-  write_screenshot (GTK_WIDGET (wizard), "new-vm-resources.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-resources.png", 3, TIMEOUT_MS);
 
   /* Holding the address lock keeps the create at "Reserving an address",
    * so the progress page can be seen.
@@ -584,7 +442,7 @@ test_new_vm_create (void)
   g_assert_true (tsr_new_vm_window_get_busy (wizard));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (WIZARD (wizard, "stack")), ==, "progress");
   WAIT_FOR (g_strcmp0 (stage_text (wizard), "Reserving an address") == 0);
-  write_screenshot (GTK_WIDGET (wizard), "new-vm-progress.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-progress.png", 3, TIMEOUT_MS);
   g_mutex_unlock (reserve_lock);
 
   /* The wizard closes once the VM is in the list and started. */
@@ -625,7 +483,7 @@ test_new_vm_create (void)
   g_assert_cmpstr (gtk_editable_get_text (SETTINGS (settings, "name_row")), ==, "my-new-vm");
   close_dialog (settings);
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -667,7 +525,7 @@ test_new_vm_cancel (void)
     g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (wizard));
     g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "vCPUs"));
     g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "give between 1 and"));
-    write_screenshot (GTK_WIDGET (dialog), "new-vm-error.png");
+    tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "new-vm-error.png", 3, TIMEOUT_MS);
     adw_message_dialog_response (dialog, "close");
     close_dialog (dialog);
   }
@@ -676,7 +534,7 @@ test_new_vm_cancel (void)
   g_assert_false (domain_exists (connection, "doomed"));
 
   close_dialog (wizard);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static TsrSettingsWindow *
@@ -735,7 +593,7 @@ test_settings (void)
   g_assert_false (gtk_switch_get_active (SETTINGS (settings, "autostart_switch")));
   /* Nothing changed yet: nothing to apply. */
   g_assert_false (gtk_widget_is_sensitive (apply));
-  write_screenshot (GTK_WIDGET (settings), "settings-basic.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-basic.png", 3, TIMEOUT_MS);
 
   /* Advanced: exactly the host's virt modes after the default, and the
    * installed kernels after "(none)".
@@ -750,7 +608,7 @@ test_settings (void)
     g_autofree char *kernel_list =
       model_strings (adw_combo_row_get_model (SETTINGS (settings, "kernel_row")));
 
-    tsr_connection_get_choices_async (connection, NULL, store_result_cb, &result);
+    tsr_connection_get_choices_async (connection, NULL, tsr_test_store_result_cb, &result);
     WAIT_FOR (result != NULL);
     g_assert_true (tsr_connection_get_choices_finish (connection, result, &modes, &kernels, NULL));
     for (guint i = 0; modes[i] != NULL; i++)
@@ -765,7 +623,7 @@ test_settings (void)
   }
   g_assert_cmpint (gtk_spin_button_get_value_as_int (SETTINGS (settings, "memory_spin")), ==, 400);
   tsr_settings_window_set_page (settings, "advanced");
-  write_screenshot (GTK_WIDGET (settings), "settings-advanced.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-advanced.png", 3, TIMEOUT_MS);
 
   /* PVH without a kernel is refused at the kernel row. */
   g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", "pvh"));
@@ -791,7 +649,7 @@ test_settings (void)
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (mac_error), "error"));
   g_assert_false (gtk_widget_is_sensitive (apply));
   scroll_to_end (SETTINGS (settings, "advanced_page"));
-  write_screenshot (GTK_WIDGET (settings), "settings-invalid-mac.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-invalid-mac.png", 3, TIMEOUT_MS);
   type_text (mac_row, "52:54:00:zz");
   g_assert_true (shows_message (mac_error, "not a MAC address"));
 
@@ -818,15 +676,15 @@ test_settings (void)
 
   apply_and_wait (settings);
   {
-    g_autoptr(GPtrArray) prefs = get_prefs (connection, "vault");
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (connection, "vault", 10);
     g_autofree char *xml = domain_xml (connection, "vault", TRUE);
     g_autofree char *kernel = g_build_filename (kernels_dir, "6.1.0-test", "vmlinuz", NULL);
 
-    g_assert_cmpstr (find_pref (prefs, "memory")->value, ==, "512");
-    g_assert_cmpstr (find_pref (prefs, "virt_mode")->value, ==, "pvh");
-    g_assert_cmpstr (find_pref (prefs, "kernel")->value, ==, "6.1.0-test");
-    g_assert_cmpstr (find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
-    g_assert_false (find_pref (prefs, "mac")->is_default);
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "memory")->value, ==, "512");
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "virt_mode")->value, ==, "pvh");
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "kernel")->value, ==, "6.1.0-test");
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+    g_assert_false (tsr_test_find_pref (prefs, "mac")->is_default);
     g_assert_nonnull (strstr (xml, kernel));
     g_assert_nonnull (strstr (xml, "<currentMemory unit='KiB'>524288</currentMemory>"));
   }
@@ -840,7 +698,7 @@ test_settings (void)
   g_assert_cmpint (gtk_spin_button_get_value_as_int (SETTINGS (settings, "memory_spin")), ==, 512);
   /* A PVH VM boots its kernel, not a device. */
   g_assert_false (gtk_widget_is_sensitive (SETTINGS (settings, "boot_device_row")));
-  write_screenshot (GTK_WIDGET (settings), "settings-applied.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-applied.png", 3, TIMEOUT_MS);
 
   /* Back to HVM: the kernel goes with it, and the VM boots from disk again. */
   g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
@@ -848,12 +706,12 @@ test_settings (void)
   adw_combo_row_set_selected (SETTINGS (settings, "mac_mode_row"), 0);
   apply_and_wait (settings);
   {
-    g_autoptr(GPtrArray) prefs = get_prefs (connection, "vault");
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (connection, "vault", 10);
     g_autofree char *xml = domain_xml (connection, "vault", TRUE);
 
-    g_assert_cmpstr (find_pref (prefs, "virt_mode")->value, ==, "hvm");
-    g_assert_cmpstr (find_pref (prefs, "kernel")->value, ==, "");
-    g_assert_true (find_pref (prefs, "mac")->is_default);
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "virt_mode")->value, ==, "hvm");
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "kernel")->value, ==, "");
+    g_assert_true (tsr_test_find_pref (prefs, "mac")->is_default);
     g_assert_null (strstr (xml, "<kernel>"));
   }
 
@@ -884,7 +742,7 @@ test_settings (void)
   }
 
   close_dialog (settings);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -911,15 +769,15 @@ test_settings_running (void)
   g_assert_nonnull (strstr (note, "next start"));
   g_assert_nonnull (strstr (note, "virtual CPUs"));
   {
-    g_autoptr(GPtrArray) prefs = get_prefs (connection, "work-web");
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (connection, "work-web", 10);
 
-    g_assert_cmpstr (find_pref (prefs, "vcpus")->value, ==, "1");
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "vcpus")->value, ==, "1");
   }
   tsr_settings_window_set_page (settings, "advanced");
-  write_screenshot (GTK_WIDGET (settings), "settings-next-start.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-next-start.png", 3, TIMEOUT_MS);
 
   close_dialog (settings);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static GtkWidget *
@@ -946,7 +804,7 @@ pci_assigned_to (TsrConnection *connection)
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GError) error = NULL;
 
-  tsr_connection_list_pci_async (connection, NULL, store_result_cb, &result);
+  tsr_connection_list_pci_async (connection, NULL, tsr_test_store_result_cb, &result);
   WAIT_FOR (result != NULL);
   devices = tsr_connection_list_pci_finish (connection, result, &error);
   g_assert_no_error (error);
@@ -978,7 +836,7 @@ test_settings_pci (void)
   tsr_settings_window_set_page (settings, "devices");
   WAIT_FOR (button_in (available, "pci_0000_00_1f_2", "_Attach"));
   g_assert_null (find_named (assigned, "pci_0000_00_1f_2"));
-  write_screenshot (GTK_WIDGET (settings), "settings-devices.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-devices.png", 3, TIMEOUT_MS);
 
   click (find_named (available, "pci_0000_00_1f_2"));
   WAIT_FOR (button_in (assigned, "pci_0000_00_1f_2", "_Detach"));
@@ -990,7 +848,7 @@ test_settings_pci (void)
 
     g_assert_nonnull (strstr (xml, "<hostdev"));
   }
-  write_screenshot (GTK_WIDGET (settings), "settings-devices-assigned.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-devices-assigned.png", 3, TIMEOUT_MS);
 
   /* With a PCI device, PVH is refused with the reason. */
   g_assert_true (tsr_settings_window_select_value (settings, "kernel", "6.1.0-test"));
@@ -1004,7 +862,7 @@ test_settings_pci (void)
   g_assert_null (pci_assigned_to (connection));
 
   close_dialog (settings);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -1040,7 +898,7 @@ test_start_with_media (void)
   }
   g_assert_false (menu_item_enabled (window, "Start with Install Media…"));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static gboolean
@@ -1113,7 +971,7 @@ test_actions (void)
     close_dialog (wizard);
   }
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 int

@@ -7,6 +7,7 @@
 #include "tsr-application.h"
 #include "tsr-preferences-window.h"
 #include "tsr-window-private.h"
+#include "tsr-test-util.h"
 
 /* The window runs for real, on libvirt's test driver, under Xvfb; the tests
  * drive it through its actions and look at the widgets it shows.
@@ -17,85 +18,15 @@
 
 static TsrApplication *app;
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context until @condition holds; no sleeping. */
-static gboolean
-spin_until (Condition condition,
-            gpointer  data)
-{
-  gboolean timed_out = FALSE;
-  guint source = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
-
-  while (!condition (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (source);
-
-  return condition (data);
-}
-
-static gboolean
-count_tick_cb (GtkWidget     *widget,
-               GdkFrameClock *clock,
-               gpointer       user_data)
-{
-  guint *ticks = user_data;
-
-  (*ticks)++;
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-two_ticks (gpointer data)
-{
-  return *(guint *) data >= 2;
-}
-
-/* Lets the window lay out and paint what changed, so that rows exist and a
- * screenshot shows the current state.
- */
-static void
-wait_for_frames (GtkWidget *widget)
-{
-  guint ticks = 0;
-  guint id = gtk_widget_add_tick_callback (widget, count_tick_cb, &ticks, NULL);
-
-  g_assert_true (spin_until (two_ticks, &ticks));
-  gtk_widget_remove_tick_callback (widget, id);
-}
-
-static char *
-node_uri (void)
-{
-  const char *node = g_getenv ("TESSERA_TEST_NODE");
-
-  g_assert_nonnull (node);
-  g_assert_true (g_path_is_absolute (node));
-
-  return g_strconcat ("test://", node, NULL);
-}
-
-static char *screenshot_path (const char *name);
-
 static void
 write_screenshot (TsrWindow  *window,
                   const char *name)
 {
-  g_autofree char *path = screenshot_path (name);
+  g_autofree char *path = tsr_test_screenshot_path (name);
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = NULL;
 
-  wait_for_frames (GTK_WIDGET (window));
+  tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
 
   g_assert_true (tsr_window_write_screenshot (window, path, &error));
   g_assert_no_error (error);
@@ -108,50 +39,11 @@ write_screenshot (TsrWindow  *window,
   g_test_message ("Screenshot: %s", path);
 }
 
-static gboolean
-widget_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (data);
-}
-
 static TsrWindow *
 open_window (const char *uri,
              const char *page)
 {
-  TsrWindow *window = tsr_window_new (GTK_APPLICATION (app), uri);
-
-  /* Our own reference, so that closing can prove the window is freed. */
-  g_object_ref (window);
-  gtk_window_present (GTK_WINDOW (window));
-
-  if (page != NULL)
-    {
-      g_assert_true (tsr_window_wait_for_page (window, page, TIMEOUT_MS));
-      wait_for_frames (GTK_WIDGET (window));
-    }
-
-  return window;
-}
-
-static gboolean
-only_one_ref (gpointer data)
-{
-  return G_OBJECT (data)->ref_count == 1;
-}
-
-static void
-close_window (TsrWindow *window)
-{
-  g_autoptr(TsrConnection) connection = g_object_ref (tsr_window_get_connection (window));
-
-  gtk_window_close (GTK_WINDOW (window));
-
-  /* Calls in flight hold the window until they return, cancelled. */
-  g_assert_true (spin_until (only_one_ref, window));
-  g_assert_finalize_object (window);
-
-  g_assert_true (spin_until (only_one_ref, connection));
-  g_assert_finalize_object (g_steal_pointer (&connection));
+  return tsr_test_open_window (GTK_APPLICATION (app), uri, page, 2, TIMEOUT_MS);
 }
 
 static TsrVm *
@@ -174,46 +66,6 @@ model_names (TsrWindow *window)
   g_ptr_array_add (names, NULL);
 
   return g_strjoinv (" ", (char **) names->pdata);
-}
-
-static char *
-screenshot_path (const char *name)
-{
-  const char *build_dir = g_getenv ("TESSERA_BUILD_DIR");
-  g_autofree char *dir = g_build_filename (build_dir ? build_dir : ".", "screenshots", NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  return g_build_filename (dir, name, NULL);
-}
-
-/* For the other windows (preferences, shortcuts) the same rendering as
- * tsr_window_write_screenshot(), without the popover handling.
- */
-static void
-write_window_screenshot (GtkWidget  *window,
-                         const char *name)
-{
-  g_autofree char *path = screenshot_path (name);
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GtkSnapshot *snapshot;
-  int width, height;
-
-  g_assert_true (spin_until (widget_mapped, window));
-  wait_for_frames (window);
-
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  snapshot = gtk_snapshot_new ();
-  paintable = gtk_widget_paintable_new (window);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Screenshot: %s", path);
 }
 
 typedef struct
@@ -244,7 +96,7 @@ cell_text (TsrWindow  *window,
 {
   CellWait wait = { window, vm, field, NULL };
 
-  g_assert_true (spin_until (cell_shows, &wait));
+  g_assert_true (tsr_test_spin_until (cell_shows, &wait, TIMEOUT_MS));
   return tsr_vm_cell_get_text (tsr_window_find_cell (window, vm, field));
 }
 
@@ -266,7 +118,7 @@ assert_cell_text (TsrWindow  *window,
 {
   CellWait wait = { window, vm, field, text };
 
-  if (!spin_until (cell_shows, &wait))
+  if (!tsr_test_spin_until (cell_shows, &wait, TIMEOUT_MS))
     g_error ("Cell %s/%s shows “%s”, expected “%s”", vm, field,
              cell_text (window, vm, field), text);
 }
@@ -276,7 +128,7 @@ assert_cell_text (TsrWindow  *window,
 static void
 test_list (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   g_autofree char *names = NULL;
   TsrWindow *window = open_window (uri, "list");
   GListModel *model = tsr_window_get_model (window);
@@ -353,7 +205,7 @@ test_list (void)
   g_assert_cmpstr (tsr_window_get_subtitle (window), ==, uri);
 
   write_screenshot (window, "main-window.png");
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 typedef struct
@@ -379,7 +231,7 @@ search_for (TsrWindow  *window,
 
   gtk_editable_set_text (tsr_window_get_search_entry (window), text);
   /* The entry reports changes after a short delay, as it does for typing. */
-  if (!spin_until (model_has_n_items, &wait))
+  if (!tsr_test_spin_until (model_has_n_items, &wait, TIMEOUT_MS))
     g_error ("Searching “%s” lists %u VMs, expected %u", text,
              g_list_model_get_n_items (tsr_window_get_model (window)), expected);
 }
@@ -387,11 +239,11 @@ search_for (TsrWindow  *window,
 static void
 test_search (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
-  g_assert_true (spin_until (widget_mapped, tsr_window_get_search_entry (window)));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_window_get_search_entry (window), TIMEOUT_MS));
 
   search_for (window, "vault", 1);
   g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "vault");
@@ -411,7 +263,7 @@ test_search (void)
   search_for (window, "", 5);
   g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -436,7 +288,7 @@ assert_order (TsrWindow  *window,
 static void
 test_sort (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
 
   sort_by (window, "name", GTK_SORT_ASCENDING);
@@ -472,7 +324,7 @@ test_sort (void)
   assert_order (window, "pvh-guest work-web legacy-virsh offline vault");
 
   write_screenshot (window, "sorted-by-state.png");
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static gboolean
@@ -537,7 +389,7 @@ read_clipboard (TsrWindow *window)
 
   gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (window)), NULL,
                                  clipboard_read_cb, &read);
-  g_assert_true (spin_until (read_done, &read));
+  g_assert_true (tsr_test_spin_until (read_done, &read, TIMEOUT_MS));
 
   return read.text;
 }
@@ -545,7 +397,7 @@ read_clipboard (TsrWindow *window)
 static void
 test_context_menu (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
   TsrConnection *connection = tsr_window_get_connection (window);
   GMenuModel *menu = tsr_window_get_vm_menu (window);
@@ -558,20 +410,20 @@ test_context_menu (void)
 
   sort_by (window, "name", GTK_SORT_ASCENDING);
   g_assert_true (tsr_window_select_vm (window, tsr_connection_lookup_vm (connection, "work-web")));
-  wait_for_frames (GTK_WIDGET (window));
+  tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
 
   /* The copy item names the column the menu was opened on. */
   tsr_window_popup_vm_menu (window, "netmask");
   popover = tsr_window_get_context_menu (window);
   g_assert_nonnull (popover);
-  g_assert_true (spin_until (widget_mapped, popover));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
   g_assert_true (menu_has_item (menu, "Copy Netmask", "win.copy-value", "netmask"));
   g_assert_true (menu_has_item (menu, "Copy IP Address", "win.copy-ip", NULL));
   write_screenshot (window, "context-menu.png");
   gtk_popover_popdown (popover);
 
   tsr_window_popup_vm_menu (window, "mac");
-  g_assert_true (spin_until (widget_mapped, popover));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
   g_assert_true (menu_has_item (menu, "Copy MAC Address", "win.copy-value", "mac"));
   g_assert_false (menu_has_item (menu, "Copy Netmask", "win.copy-value", "netmask"));
 
@@ -617,7 +469,7 @@ test_context_menu (void)
 
     g_signal_emit_by_name (secondary, "pressed", 1, (double) point.x, (double) point.y);
     g_assert_cmpstr (tsr_vm_get_name (tsr_window_get_selected_vm (window)), ==, "vault");
-    g_assert_true (spin_until (widget_mapped, popover));
+    g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
     g_assert_true (menu_has_item (menu, "Copy Gateway", "win.copy-value", "gateway"));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-value", "s", "gateway"));
     copied = read_clipboard (window);
@@ -629,11 +481,11 @@ test_context_menu (void)
   /* The keyboard opens the same menu for the selected row. */
   gtk_popover_popdown (popover);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-menu", NULL));
-  g_assert_true (spin_until (widget_mapped, popover));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
   g_assert_true (menu_has_item (menu, "Copy Name", "win.copy-value", "name"));
   gtk_popover_popdown (popover);
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static GtkWidget *
@@ -674,7 +526,7 @@ label_shown (gpointer data)
 static void
 test_actions (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
   TsrConnection *connection = tsr_window_get_connection (window);
   GtkWidget *start = tsr_window_get_start_button (window);
@@ -712,7 +564,7 @@ test_actions (void)
 
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-force-off", NULL));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-force-off", NULL));
-    g_assert_true (spin_until (label_shown, &wait));
+    g_assert_true (tsr_test_spin_until (label_shown, &wait, TIMEOUT_MS));
     assert_cell_text (window, "work-web", "state", "Shut off");
     write_screenshot (window, "error-toast.png");
   }
@@ -722,13 +574,13 @@ test_actions (void)
   g_assert_true (gtk_widget_get_sensitive (start));
   g_assert_false (gtk_widget_get_sensitive (shutdown));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
 test_columns (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   TsrWindow *window = open_window (uri, "list");
   GtkColumnViewColumn *mac = tsr_window_get_column (window, "mac");
@@ -754,7 +606,7 @@ test_columns (void)
   g_settings_reset (settings, "show-column-mac");
   g_assert_true (gtk_column_view_column_get_visible (klass));
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 
   /* A key changed after the window is gone reaches no window action. */
   g_settings_set_boolean (settings, "show-column-mac", FALSE);
@@ -834,7 +686,7 @@ test_many (void)
    */
   g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), <, MANY_VMS);
   cells = count_cells (view);
-  source = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
+  source = g_timeout_add (TIMEOUT_MS, tsr_test_timed_out_cb, &timed_out);
   while (g_list_model_get_n_items (view_model (window)) < MANY_VMS && !timed_out)
     {
       guint now;
@@ -886,7 +738,7 @@ test_many (void)
     g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), ==, MANY_VMS);
   }
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 
   g_unlink (node);
   g_rmdir (dir);
@@ -919,7 +771,7 @@ test_error (void)
   g_assert_cmpstr (tsr_window_get_subtitle (window), ==, "test:///default");
   g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), >, 0);
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -941,7 +793,7 @@ test_empty (void)
   g_assert_false (tsr_window_get_disconnected_shown (window));
   g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), ==, 0);
   write_screenshot (window, "empty.png");
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 
   g_unlink (node);
   g_rmdir (dir);
@@ -956,7 +808,7 @@ strip_revealed (gpointer data)
 static void
 test_disconnected (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   g_autofree char *expected = NULL;
   TsrWindow *window = open_window (uri, "list");
 
@@ -966,7 +818,7 @@ test_disconnected (void)
    * state as far as the window is concerned: DISCONNECTED after loading.
    */
   tsr_connection_close (tsr_window_get_connection (window));
-  g_assert_true (spin_until (strip_revealed, window));
+  g_assert_true (tsr_test_spin_until (strip_revealed, window, TIMEOUT_MS));
 
   expected = g_strdup_printf ("Disconnected from %s — reconnecting…", uri);
   g_assert_cmpstr (tsr_window_get_disconnected_text (window), ==, expected);
@@ -980,13 +832,13 @@ test_disconnected (void)
   g_assert_false (gtk_widget_get_sensitive (tsr_window_get_start_button (window)));
 
   write_screenshot (window, "disconnected.png");
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
 test_window_size (void)
 {
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   TsrWindow *window = open_window (uri, "list");
   int width, height;
@@ -996,7 +848,7 @@ test_window_size (void)
   g_assert_cmpint (height, ==, g_settings_get_int (settings, "window-height"));
 
   gtk_window_set_default_size (GTK_WINDOW (window), 900, 500);
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 500);
@@ -1007,7 +859,7 @@ test_window_size (void)
   g_assert_cmpint (width, ==, 900);
   g_assert_cmpint (height, ==, 500);
   g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 
   g_settings_reset (settings, "window-width");
   g_settings_reset (settings, "window-height");
@@ -1028,7 +880,7 @@ test_application (void)
     { "win.vm-force-off", "<Shift><Control>k" },
     { "win.vm-menu", "<Shift>F10" },
   };
-  g_autofree char *uri = node_uri ();
+  g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window;
 
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -1063,11 +915,11 @@ test_application (void)
 
     g_assert_nonnull (overlay);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL));
-    write_window_screenshot (GTK_WIDGET (overlay), "shortcuts.png");
+    tsr_test_write_window_screenshot (GTK_WIDGET (overlay), "shortcuts.png", 2, TIMEOUT_MS);
     gtk_window_close (GTK_WINDOW (overlay));
   }
 
-  close_window (window);
+  tsr_test_close_window (window, TIMEOUT_MS);
 }
 
 static void
@@ -1104,7 +956,7 @@ test_preferences (void)
   g_assert_cmpuint (n_switches, ==, 10);
   g_assert_cmpuint (n_active, ==, 9);
 
-  write_window_screenshot (GTK_WIDGET (preferences), "preferences.png");
+  tsr_test_write_window_screenshot (GTK_WIDGET (preferences), "preferences.png", 2, TIMEOUT_MS);
 
   g_settings_reset (settings, "show-column-netmask");
   gtk_window_destroy (GTK_WINDOW (preferences));

@@ -26,6 +26,7 @@
 #include "tsr-cloner.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-test-util.h"
 
 #define URI          "qemu:///system"
 #define TEST_NETWORK "tessera-test"
@@ -38,100 +39,9 @@ static const char *fixture_dir;
 static const char *cli_dir;
 static gboolean made_network;
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond, seconds)                                              \
-  G_STMT_START {                                                               \
-    guint _id = g_timeout_add_seconds ((seconds), timeout_cb, (gpointer) #cond); \
-    while (!(cond))                                                            \
-      g_main_context_iteration (NULL, TRUE);                                   \
-    g_source_remove (_id);                                                     \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static TsrConnection *
-open_system (void)
-{
-  TsrConnection *conn = tsr_connection_new (URI);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, 120);
-  g_assert_true (tsr_connection_open_finish (conn, result, &error));
-  g_assert_no_error (error);
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
-
-static gboolean
-file_contains (const char *path,
-               const char *needle)
-{
-  g_autofree char *contents = NULL;
-
-  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
-}
-
 /* Runs a CLI name from the build with --connect; returns its stdout. */
-static char *
-run_cli (const char  *name,
-         int         *status,
-         char       **err_out,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
-  g_ptr_array_add (argv, g_strdup ("--connect=" URI));
-  va_start (args, err_out);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, g_strdup (arg));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, status, &error));
-  g_assert_no_error (error);
-  if (err != NULL && *err != '\0')
-    g_test_message ("%s stderr: %s", name, err);
-  if (err_out != NULL)
-    *err_out = g_steal_pointer (&err);
-  return g_steal_pointer (&out);
-}
+#define run_cli(name, status, err_out, ...) \
+  tsr_test_run_cli (cli_dir, URI, FALSE, name, status, err_out, __VA_ARGS__)
 
 static gboolean
 exited_with (int status,
@@ -140,25 +50,12 @@ exited_with (int status,
   return WIFEXITED (status) && WEXITSTATUS (status) == code;
 }
 
-static char *
-domain_xml (virConnectPtr handle,
-            const char   *name)
-{
-  virDomainPtr dom = virDomainLookupByName (handle, name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  virDomainFree (dom);
-  return xml;
-}
-
 /* The first file disk's source of a domain. */
 static char *
 disk_path (virConnectPtr handle,
            const char   *name)
 {
-  g_autofree char *xml = domain_xml (handle, name);
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
   const char *p = strstr (xml, "<source file='");
 
   g_assert_nonnull (p);
@@ -166,33 +63,11 @@ disk_path (virConnectPtr handle,
   return g_strndup (p, strchr (p, '\'') - p);
 }
 
-/* Adds a log file to the serial console of a defined domain, so the test
- * can read what the guest prints. Observation only: the rest of the
- * definition is what Tessera made.
- */
-static void
-log_serial (virConnectPtr  handle,
-            const char    *name,
-            const char    *log)
-{
-  g_autofree char *xml = domain_xml (handle, name);
-  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
-                                          log);
-  g_autoptr(GString) changed = g_string_new (xml);
-  virDomainPtr dom;
-
-  g_unlink (log);
-  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
-  dom = virDomainDefineXML (handle, changed->str);
-  g_assert_nonnull (dom);
-  virDomainFree (dom);
-}
-
 static void
 unlog_serial (virConnectPtr  handle,
               const char    *name)
 {
-  g_autofree char *xml = domain_xml (handle, name);
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
   const char *start = strstr (xml, "<log file=");
   g_autoptr(GString) changed = g_string_new (xml);
   virDomainPtr dom;
@@ -215,31 +90,6 @@ sha256_of (const char *path)
   g_checksum_update (sum, (const guchar *) g_mapped_file_get_contents (map),
                      g_mapped_file_get_length (map));
   return g_strdup (g_checksum_get_string (sum));
-}
-
-static void
-copy_file (const char *src,
-           const char *dst)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
-  g_assert_true (g_file_set_contents (dst, contents, len, NULL));
-  g_chmod (dst, 0644);
-}
-
-static void
-run_command (const char *command)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  int status;
-
-  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("“%s” failed: %s", command, err);
 }
 
 /* Clean-up: everything named tsr-ct-* */
@@ -390,13 +240,6 @@ cleanup_everything (void)
   }
 }
 
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
 /* What a failed clone could have left: tsr-ct-* domains and volumes (in
  * libvirt's view and on disk), reservations for them.
  */
@@ -467,7 +310,7 @@ snapshot (virConnectPtr handle)
     }
   virResetLastError ();
 
-  g_ptr_array_sort (lines, compare_strings);
+  g_ptr_array_sort (lines, tsr_test_compare_strings);
   g_ptr_array_add (lines, NULL);
   return g_strjoinv ("\n", (char **) lines->pdata);
 }
@@ -485,8 +328,8 @@ ensure_test_network (TsrConnection *conn)
   else
     made_network = TRUE;
 
-  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, 60);
+  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, tsr_test_store_result_cb, &result);
+  TSR_WAIT_UNTIL (result != NULL, 60);
   g_assert_true (tsr_connection_ensure_network_finish (conn, result, &error));
   g_assert_no_error (error);
 }
@@ -523,11 +366,11 @@ wait_for_guest (const char *name,
   gint64 end = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
   guint restarts = 0;
 
-  while (!file_contains (log, needle))
+  while (!tsr_test_file_contains (log, needle))
     {
       if (g_get_monotonic_time () > end)
         g_error ("Timed out waiting for “%s” in %s", needle, log);
-      if (file_contains (log, "Kernel panic") && restarts < 2)
+      if (tsr_test_file_contains (log, "Kernel panic") && restarts < 2)
         {
           g_autofree char *out = NULL;
           int status;
@@ -552,7 +395,7 @@ wait_for_guest (const char *name,
 static void
 test_full_clone (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *fixture = g_build_filename (fixture_dir, "boot-disk.img", NULL);
   g_autofree char *image = g_build_filename (workdir, "source-root.img", NULL);
@@ -564,12 +407,12 @@ test_full_clone (void)
   int status;
 
   ensure_test_network (conn);
-  copy_file (fixture, image);
+  tsr_test_copy_file (fixture, image);
   out = run_cli ("qvm-create", &status, NULL, "--hvm", PREFIX "src", "--label", "red",
                  "--root-copy-from", image, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
-  before = domain_xml (handle, PREFIX "src");
+  before = tsr_test_domain_xml (handle, PREFIX "src", VIR_DOMAIN_XML_INACTIVE);
 
   out = run_cli ("qvm-clone", &status, &err, PREFIX "src", PREFIX "copy", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -590,7 +433,7 @@ test_full_clone (void)
   g_assert_true (g_str_has_prefix (dst_ip, "10.137."));
 
   /* The source is as it was; the clone's disk reads the same. */
-  after = domain_xml (handle, PREFIX "src");
+  after = tsr_test_domain_xml (handle, PREFIX "src", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (after, ==, before);
   src_disk = disk_path (handle, PREFIX "src");
   dst_disk = disk_path (handle, PREFIX "copy");
@@ -605,37 +448,37 @@ test_full_clone (void)
   }
 
   /* Both boot from their disks, each taking its own reserved address. */
-  log_serial (handle, PREFIX "src", src_log);
-  log_serial (handle, PREFIX "copy", dst_log);
+  tsr_test_log_serial (handle, PREFIX "src", src_log, TRUE);
+  tsr_test_log_serial (handle, PREFIX "copy", dst_log, TRUE);
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-start", &status, NULL, PREFIX "src", PREFIX "copy", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   wait_for_guest (PREFIX "src", src_log, "TESSERA-GUEST: ready");
   wait_for_guest (PREFIX "copy", dst_log, "TESSERA-GUEST: ready");
-  g_assert_true (file_contains (src_log, "TESSERA-GUEST: booted from disk"));
-  g_assert_true (file_contains (dst_log, "TESSERA-GUEST: booted from disk"));
+  g_assert_true (tsr_test_file_contains (src_log, "TESSERA-GUEST: booted from disk"));
+  g_assert_true (tsr_test_file_contains (dst_log, "TESSERA-GUEST: booted from disk"));
   line = g_strdup_printf ("TESSERA-GUEST: ip=%s ", src_ip);
-  g_assert_true (file_contains (src_log, line));
+  g_assert_true (tsr_test_file_contains (src_log, line));
   g_free (line);
   line = g_strdup_printf ("TESSERA-GUEST: ip=%s ", dst_ip);
-  g_assert_true (file_contains (dst_log, line));
+  g_assert_true (tsr_test_file_contains (dst_log, line));
   g_free (line);
   line = g_strdup_printf ("mac=%s", dst_mac);
-  g_assert_true (file_contains (dst_log, line));
+  g_assert_true (tsr_test_file_contains (dst_log, line));
 
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-kill", &status, NULL, PREFIX "src", PREFIX "copy", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   unlog_serial (handle, PREFIX "src");
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* A running source is refused, naming qvm-shutdown --wait. */
 static void
 test_running_refused (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *before = snapshot (handle);
   g_autofree char *after = NULL, *out = NULL, *err = NULL;
@@ -655,7 +498,7 @@ test_running_refused (void)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* qvm-clone --linked: both VMs on fresh overlays over the source's former
@@ -665,7 +508,7 @@ test_running_refused (void)
 static void
 test_linked_clone (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *src_log = g_build_filename (workdir, "lsrc-serial.log", NULL);
   g_autofree char *dst_log = g_build_filename (workdir, "lnk-serial.log", NULL);
@@ -699,8 +542,8 @@ test_linked_clone (void)
   /* The base is read-only, and both VMs say they use it. */
   g_assert_cmpint (g_stat (base, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0222, ==, 0);
-  src_xml = domain_xml (handle, PREFIX "src");
-  dst_xml = domain_xml (handle, PREFIX "lnk");
+  src_xml = tsr_test_domain_xml (handle, PREFIX "src", VIR_DOMAIN_XML_INACTIVE);
+  dst_xml = tsr_test_domain_xml (handle, PREFIX "lnk", VIR_DOMAIN_XML_INACTIVE);
   src_bases = tsr_domain_xml_linked_bases (src_xml);
   dst_bases = tsr_domain_xml_linked_bases (dst_xml);
   g_assert_true (g_strv_contains ((const char * const *) src_bases, base));
@@ -712,7 +555,7 @@ test_linked_clone (void)
     g_autofree char *cmd = g_strdup_printf ("qemu-io -f qcow2 -c 'write -q -s %s 1M 64' %s",
                                             marker, dst_overlay);
 
-    run_command (cmd);
+    tsr_test_run_command (cmd);
   }
 
   mac_and_ip (PREFIX "src", &src_mac, &src_ip);
@@ -720,22 +563,22 @@ test_linked_clone (void)
   g_assert_cmpstr (src_mac, !=, dst_mac);
   g_assert_cmpstr (src_ip, !=, dst_ip);
 
-  log_serial (handle, PREFIX "src", src_log);
-  log_serial (handle, PREFIX "lnk", dst_log);
+  tsr_test_log_serial (handle, PREFIX "src", src_log, TRUE);
+  tsr_test_log_serial (handle, PREFIX "lnk", dst_log, TRUE);
   out = run_cli ("qvm-start", &status, NULL, PREFIX "src", PREFIX "lnk", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   wait_for_guest (PREFIX "src", src_log, "TESSERA-GUEST: ready");
   wait_for_guest (PREFIX "lnk", dst_log, "TESSERA-GUEST: ready");
-  g_assert_true (file_contains (src_log, "TESSERA-GUEST: booted from disk"));
-  g_assert_true (file_contains (dst_log, "TESSERA-GUEST: booted from disk"));
-  g_assert_true (file_contains (dst_log, "TESSERA-GUEST: disk-marker=linked-clone-write"));
-  g_assert_true (file_contains (src_log, "TESSERA-GUEST: disk-marker="));
-  g_assert_false (file_contains (src_log, "linked-clone-write"));
+  g_assert_true (tsr_test_file_contains (src_log, "TESSERA-GUEST: booted from disk"));
+  g_assert_true (tsr_test_file_contains (dst_log, "TESSERA-GUEST: booted from disk"));
+  g_assert_true (tsr_test_file_contains (dst_log, "TESSERA-GUEST: disk-marker=linked-clone-write"));
+  g_assert_true (tsr_test_file_contains (src_log, "TESSERA-GUEST: disk-marker="));
+  g_assert_false (tsr_test_file_contains (src_log, "linked-clone-write"));
   line = g_strdup_printf ("TESSERA-GUEST: ip=%s ", src_ip);
-  g_assert_true (file_contains (src_log, line));
+  g_assert_true (tsr_test_file_contains (src_log, line));
   g_free (line);
   line = g_strdup_printf ("TESSERA-GUEST: ip=%s ", dst_ip);
-  g_assert_true (file_contains (dst_log, line));
+  g_assert_true (tsr_test_file_contains (dst_log, line));
 
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-kill", &status, NULL, PREFIX "src", PREFIX "lnk", NULL);
@@ -746,7 +589,7 @@ test_linked_clone (void)
   g_assert_cmpstr (after_sum, ==, base_sum);
   unlog_serial (handle, PREFIX "src");
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* A linked clone that fails after switching its source: the source is
@@ -755,10 +598,10 @@ test_linked_clone (void)
 static void
 test_linked_rollback (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *before = snapshot (handle);
-  g_autofree char *xml_before = domain_xml (handle, PREFIX "copy");
+  g_autofree char *xml_before = tsr_test_domain_xml (handle, PREFIX "copy", VIR_DOMAIN_XML_INACTIVE);
   g_autofree char *disk = disk_path (handle, PREFIX "copy");
   g_autofree char *after = NULL, *xml_after = NULL, *out = NULL, *err = NULL;
   struct stat st_before, st_after;
@@ -772,12 +615,12 @@ test_linked_rollback (void)
 
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);
-  xml_after = domain_xml (handle, PREFIX "copy");
+  xml_after = tsr_test_domain_xml (handle, PREFIX "copy", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (xml_after, ==, xml_before);
   g_assert_cmpint (g_stat (disk, &st_after), ==, 0);
   g_assert_cmpint (st_after.st_mode, ==, st_before.st_mode);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 typedef struct
@@ -830,7 +673,7 @@ write_urandom (const char *path,
 static void
 test_cancel (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *image = g_build_filename (workdir, "big.img", NULL);
   g_autofree char *before = NULL, *after = NULL, *xml_before = NULL, *xml_after = NULL;
@@ -851,20 +694,20 @@ test_cancel (void)
     g_autofree char *dd = g_strdup_printf ("dd if=/dev/urandom of=%s bs=1M count=1024 seek=1024 "
                                            "conv=notrunc status=none", image);
 
-    run_command (dd);
+    tsr_test_run_command (dd);
   }
   out = run_cli ("qvm-create", &status, NULL, "--hvm", PREFIX "big", "--label", "orange",
                  "--root-move-from", image, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
-  WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, PREFIX "big")) != NULL, 30);
+  TSR_WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, PREFIX "big")) != NULL, 30);
 
   before = snapshot (handle);
-  xml_before = domain_xml (handle, PREFIX "big");
+  xml_before = tsr_test_domain_xml (handle, PREFIX "big", VIR_DOMAIN_XML_INACTIVE);
 
   tsr_connection_clone_vm_async (conn, vm, spec, cancel_progress_cb, &at, cancellable,
-                                 store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, 300);
+                                 tsr_test_store_result_cb, &result);
+  TSR_WAIT_UNTIL (result != NULL, 300);
   name = tsr_connection_clone_vm_finish (conn, result, NULL, &error);
   g_assert_null (name);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -873,7 +716,7 @@ test_cancel (void)
   g_test_message ("cancelled at %" G_GUINT64_FORMAT " bytes: %s", at.done_at_cancel, error->message);
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);
-  xml_after = domain_xml (handle, PREFIX "big");
+  xml_after = tsr_test_domain_xml (handle, PREFIX "big", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (xml_after, ==, xml_before);
   g_clear_object (&result);
 
@@ -901,7 +744,7 @@ test_cancel (void)
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* A pool on a 64 MiB tmpfs: a copy that runs out of space there fails
@@ -911,7 +754,7 @@ test_cancel (void)
 static void
 test_no_space (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *fixture = g_build_filename (fixture_dir, "boot-disk.img", NULL);
   g_autofree char *image = g_build_filename (workdir, "ns-root.img", NULL);
@@ -924,7 +767,7 @@ test_no_space (void)
   int fd, status;
 
   /* The boot disk, with 40 MiB more data: about 50 MiB to copy. */
-  copy_file (fixture, image);
+  tsr_test_copy_file (fixture, image);
   g_assert_cmpint (truncate (image, 128 * 1024 * 1024), ==, 0);
   write_urandom (image, 64 * 1024 * 1024, 40 * 1024 * 1024);
   out = run_cli ("qvm-create", &status, NULL, "--hvm", PREFIX "ns", "--label", "yellow",
@@ -947,7 +790,7 @@ test_no_space (void)
   close (fd);
 
   before = snapshot (handle);
-  xml_before = domain_xml (handle, PREFIX "ns");
+  xml_before = tsr_test_domain_xml (handle, PREFIX "ns", VIR_DOMAIN_XML_INACTIVE);
   out = run_cli ("qvm-clone", &status, &err, "-P", TINY_POOL, PREFIX "ns", PREFIX "ns-copy", NULL);
   g_assert_true (exited_with (status, 1));
   g_assert_nonnull (strstr (err, "ran out of space"));
@@ -973,11 +816,11 @@ test_no_space (void)
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);
 
-  xml_after = domain_xml (handle, PREFIX "ns");
+  xml_after = tsr_test_domain_xml (handle, PREFIX "ns", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (xml_after, ==, xml_before);
 
   /* The source still boots. */
-  log_serial (handle, PREFIX "ns", log);
+  tsr_test_log_serial (handle, PREFIX "ns", log, TRUE);
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-start", &status, NULL, PREFIX "ns", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -991,7 +834,7 @@ test_no_space (void)
   virStoragePoolFree (pool);
   g_assert_cmpint (umount2 (tiny, MNT_DETACH), ==, 0);
   g_rmdir (tiny);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 static void
@@ -1066,18 +909,7 @@ main (int    argc,
 
   ret = g_test_run ();
 
-  {
-    g_autoptr(GDir) dir = g_dir_open (workdir, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name (dir)))
-      {
-        g_autofree char *path = g_build_filename (workdir, name, NULL);
-
-        g_unlink (path);
-      }
-    g_rmdir (workdir);
-  }
+  tsr_test_remove_flat_dir (workdir);
 
   return ret;
 }

@@ -21,6 +21,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-import.h"
+#include "tsr-test-util.h"
 
 #define URI          "qemu:///system"
 #define TEST_NETWORK "tessera-test"
@@ -33,77 +34,9 @@ static char *small_dir;
 static const char *fixture_dir;
 static const char *cli_dir;
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond, seconds)                                              \
-  G_STMT_START {                                                               \
-    guint _id = g_timeout_add_seconds ((seconds), timeout_cb, (gpointer) #cond); \
-    while (!(cond))                                                            \
-      g_main_context_iteration (NULL, TRUE);                                   \
-    g_source_remove (_id);                                                     \
-  } G_STMT_END
-
-#define POLL_UNTIL(cond, seconds)                                              \
-  G_STMT_START {                                                               \
-    gint64 _end = g_get_monotonic_time () + (gint64) (seconds) * G_USEC_PER_SEC; \
-    while (!(cond))                                                            \
-      {                                                                        \
-        if (g_get_monotonic_time () > _end)                                    \
-          g_error ("Timed out after %d s waiting for: %s", (seconds), #cond);  \
-        while (g_main_context_iteration (NULL, FALSE));                        \
-        g_usleep (100 * 1000);                                                 \
-      }                                                                        \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  WAIT_UNTIL (*slot != NULL, 300);
-  return *slot;
-}
-
-static TsrConnection *
-open_system (void)
-{
-  TsrConnection *conn = tsr_connection_new (URI);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_open_finish (conn, wait_result (&result), &error));
-  g_assert_no_error (error);
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
+/* Runs a CLI name from the build with --connect; returns its stdout. */
+#define run_cli(name, status, err_out, ...) \
+  tsr_test_run_cli (cli_dir, URI, TRUE, name, status, err_out, __VA_ARGS__)
 
 static void
 ensure_test_network (TsrConnection *conn)
@@ -111,51 +44,9 @@ ensure_test_network (TsrConnection *conn)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, tsr_test_wait_result (&result, 300), &error));
   g_assert_no_error (error);
-}
-
-static gboolean
-file_contains (const char *path,
-               const char *needle)
-{
-  g_autofree char *contents = NULL;
-
-  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
-}
-
-static char *
-run_cli (const char  *name,
-         int         *status,
-         char       **err_out,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
-  g_ptr_array_add (argv, g_strdup ("--connect=" URI));
-  va_start (args, err_out);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, g_strdup (arg));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, status, &error));
-  g_assert_no_error (error);
-  if (err != NULL && *err != '\0')
-    g_test_message ("%s stderr: %s", name, err);
-  if (out != NULL && *out != '\0')
-    g_test_message ("%s stdout: %s", name, out);
-  if (err_out != NULL)
-    *err_out = g_steal_pointer (&err);
-  return g_steal_pointer (&out);
 }
 
 static void
@@ -178,38 +69,6 @@ run (const char *format,
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
     g_error ("%s failed: %s", command, err);
-}
-
-static char *
-domain_xml (virConnectPtr handle,
-            const char   *name,
-            unsigned int  flags)
-{
-  virDomainPtr dom = virDomainLookupByName (handle, name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, flags);
-  virDomainFree (dom);
-  return xml;
-}
-
-/* Adds a log file to the serial console, to read what the guest prints. */
-static void
-log_serial (virConnectPtr  handle,
-            const char    *name,
-            const char    *log)
-{
-  g_autofree char *xml = domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
-  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
-                                          log);
-  g_autoptr(GString) changed = g_string_new (xml);
-  virDomainPtr dom;
-
-  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
-  dom = virDomainDefineXML (handle, changed->str);
-  g_assert_nonnull (dom);
-  virDomainFree (dom);
 }
 
 /* Removes the domain NAME and every volume of NAME in the pools here. */
@@ -416,10 +275,10 @@ boot_from_disk (virConnectPtr  handle,
   g_autofree char *out = NULL;
   int status;
 
-  log_serial (handle, name, log);
+  tsr_test_log_serial (handle, name, log, FALSE);
   out = run_cli ("qvm-start", &status, NULL, name, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 180);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from disk"), 180);
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-kill", &status, NULL, name, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -431,7 +290,7 @@ assert_definition (virConnectPtr  handle,
                    guint          memory,
                    guint          vcpus)
 {
-  g_autofree char *xml = domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
   g_autofree char *mem = g_strdup_printf ("<currentMemory unit='KiB'>%u</currentMemory>", memory * 1024);
   g_autofree char *cpu = g_strdup_printf (">%u</vcpu>", vcpus);
   g_autofree char *vol = g_strdup_printf ("/%s-root.qcow2'", name);
@@ -447,7 +306,7 @@ assert_definition (virConnectPtr  handle,
 static void
 test_ova_vmdk_cli (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   guint vcpus = MIN (2, host_cpus (handle));
   g_autofree char *ovf = ovf_for ("Tessera Guest-disk001.vmdk", VMDK_URI, "Tessera Guest", 320, vcpus);
@@ -487,7 +346,7 @@ test_ova_vmdk_cli (void)
   remove_vm (handle, "tsr-imp-ova");
   left = leftovers (handle, "tsr-imp-ova");
   g_assert_cmpstr (left, ==, "");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 typedef struct
@@ -529,7 +388,7 @@ progress_cb (guint64     done,
 static void
 test_ova_vdi_api (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   guint vcpus = MIN (2, host_cpus (handle));
   g_autofree char *ovf = ovf_for ("disk1.vdi", "", "VDI Guest", 272, vcpus);
@@ -547,8 +406,8 @@ test_ova_vdi_api (void)
   remove_vm (handle, "tsr-imp-vdi");
   ensure_test_network (conn);
 
-  tsr_import_inspect_async (ova, NULL, NULL, NULL, store_result_cb, &result);
-  info = tsr_import_inspect_finish (wait_result (&result), &error);
+  tsr_import_inspect_async (ova, NULL, NULL, NULL, tsr_test_store_result_cb, &result);
+  info = tsr_import_inspect_finish (tsr_test_wait_result (&result, 300), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (info->kind, ==, "ova");
   g_assert_cmpstr (info->name, ==, "VDI-Guest");
@@ -565,8 +424,8 @@ test_ova_vdi_api (void)
   g_free (spec->name);
   spec->name = g_strdup ("tsr-imp-vdi");
   tsr_connection_import_async (conn, info, spec, TSR_IMPORT_FLAGS_NONE, progress_cb, &progress,
-                               NULL, store_result_cb, &imported);
-  name = tsr_connection_import_finish (conn, wait_result (&imported), NULL, &error);
+                               NULL, tsr_test_store_result_cb, &imported);
+  name = tsr_connection_import_finish (conn, tsr_test_wait_result (&imported, 300), NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (name, ==, "tsr-imp-vdi");
   g_assert_cmpuint (progress.reports, >=, 1);
@@ -581,7 +440,7 @@ test_ova_vdi_api (void)
   remove_vm (handle, "tsr-imp-vdi");
   left = leftovers (handle, "tsr-imp-vdi");
   g_assert_cmpstr (left, ==, "");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* The Qubes form: qvm-create --hvm NAME --label red --mem=… with a VMDK
@@ -590,7 +449,7 @@ test_ova_vdi_api (void)
 static void
 test_qvm_create_move_vmdk (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *vmdk = g_build_filename (workdir, "win10.vmdk", NULL);
   g_autofree char *out = NULL;
@@ -606,7 +465,7 @@ test_qvm_create_move_vmdk (void)
                  "--root-move-from", vmdk, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_assert_false (g_file_test (vmdk, G_FILE_TEST_EXISTS));
-  xml = domain_xml (handle, "tsr-imp-qvm", VIR_DOMAIN_XML_INACTIVE);
+  xml = tsr_test_domain_xml (handle, "tsr-imp-qvm", VIR_DOMAIN_XML_INACTIVE);
   g_assert_nonnull (strstr (xml, "<currentMemory unit='KiB'>393216</currentMemory>"));
   g_assert_nonnull (strstr (xml, "tsr-imp-qvm-root.qcow2"));
   boot_from_disk (handle, "tsr-imp-qvm");
@@ -614,7 +473,7 @@ test_qvm_create_move_vmdk (void)
   remove_vm (handle, "tsr-imp-qvm");
   left = leftovers (handle, "tsr-imp-qvm");
   g_assert_cmpstr (left, ==, "");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* A zip holding the .ova, deflated: unpacked to a temporary file that is
@@ -638,7 +497,7 @@ test_zip (void)
       g_test_skip ("zip is not installed (Debian: zip)");
       return;
     }
-  conn = open_system ();
+  conn = tsr_test_open_connection (URI, 300);
   handle = tsr_connection_get_handle (conn);
   ova = make_ova ("zipped", ovf, "boot.vdi", "disk1.vdi");
   remove_vm (handle, "tsr-imp-zip");
@@ -654,7 +513,7 @@ test_zip (void)
   remove_vm (handle, "tsr-imp-zip");
   left = leftovers (handle, "tsr-imp-zip");
   g_assert_cmpstr (left, ==, "");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* A pool on a 4 MiB tmpfs, too small for the 10 MiB the disk needs. */
@@ -764,7 +623,7 @@ static const BrokenCase broken[] = {
 static void
 test_broken (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
 
   remove_small_pool (handle);
@@ -796,7 +655,7 @@ test_broken (void)
     }
 
   remove_small_pool (handle);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* Cancelled while converting (from the first progress report, so qemu-img
@@ -805,7 +664,7 @@ test_broken (void)
 static void
 test_cancel (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *ovf = ovf_for ("disk.vdi", "", "Cancelled", 256, 1);
   g_autofree char *ova = NULL;
@@ -825,16 +684,16 @@ test_cancel (void)
   run ("rm noise.vdi");
   remove_vm (handle, "tsr-imp-cancel");
   ensure_test_network (conn);
-  tsr_import_inspect_async (ova, NULL, NULL, NULL, store_result_cb, &result);
-  info = tsr_import_inspect_finish (wait_result (&result), &error);
+  tsr_import_inspect_async (ova, NULL, NULL, NULL, tsr_test_store_result_cb, &result);
+  info = tsr_import_inspect_finish (tsr_test_wait_result (&result, 300), &error);
   g_assert_no_error (error);
   spec = tsr_import_info_make_spec (info);
   g_free (spec->name);
   spec->name = g_strdup ("tsr-imp-cancel");
 
   tsr_connection_import_async (conn, info, spec, TSR_IMPORT_FLAGS_NONE, progress_cb, &progress,
-                               cancellable, store_result_cb, &imported);
-  name = tsr_connection_import_finish (conn, wait_result (&imported), NULL, &error);
+                               cancellable, tsr_test_store_result_cb, &imported);
+  name = tsr_connection_import_finish (conn, tsr_test_wait_result (&imported, 300), NULL, &error);
   g_assert_null (name);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (progress.converted);
@@ -842,7 +701,7 @@ test_cancel (void)
   left = leftovers (handle, "tsr-imp-cancel");
   g_assert_cmpstr (left, ==, "");
   g_unlink (ova);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 static const char * const vm_names[] = {

@@ -18,6 +18,7 @@
 #include "tsr-error.h"
 #include "tsr-network.h"
 #include "tsr-validate.h"
+#include "tsr-test-util.h"
 
 #define URI          "qemu:///system"
 #define TEST_NETWORK "tessera-test"
@@ -26,92 +27,9 @@ static char *workdir;
 static const char *fixture_dir;
 static const char *cli_dir;
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond, seconds)                                              \
-  G_STMT_START {                                                               \
-    guint _id = g_timeout_add_seconds ((seconds), timeout_cb, (gpointer) #cond); \
-    while (!(cond))                                                            \
-      g_main_context_iteration (NULL, TRUE);                                   \
-    g_source_remove (_id);                                                     \
-  } G_STMT_END
-
-/* For conditions that only a poll can see (the test's own raw libvirt view). */
-#define POLL_UNTIL(cond, seconds)                                              \
-  G_STMT_START {                                                               \
-    gint64 _end = g_get_monotonic_time () + (gint64) (seconds) * G_USEC_PER_SEC; \
-    while (!(cond))                                                            \
-      {                                                                        \
-        if (g_get_monotonic_time () > _end)                                    \
-          g_error ("Timed out after %d s waiting for: %s", (seconds), #cond);  \
-        while (g_main_context_iteration (NULL, FALSE));                        \
-        g_usleep (100 * 1000);                                                 \
-      }                                                                        \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  WAIT_UNTIL (*slot != NULL, 120);
-  return *slot;
-}
-
-static gboolean
-kvm_usable (void)
-{
-  g_autofree char *cpuinfo = NULL;
-
-  if (g_access ("/dev/kvm", R_OK | W_OK) != 0)
-    return FALSE;
-  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    return FALSE;
-  return strstr (cpuinfo, " vmx") != NULL || strstr (cpuinfo, " svm") != NULL;
-}
-
-static TsrConnection *
-open_system (void)
-{
-  TsrConnection *conn = tsr_connection_new (URI);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_open_finish (conn, wait_result (&result), &error));
-  g_assert_no_error (error);
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  if (weak != NULL)
-    g_test_message ("connection still has %u references", G_OBJECT (weak)->ref_count);
-  g_assert_null (weak);
-}
+/* Runs a CLI name from the build with --connect; returns its stdout. */
+#define run_cli(name, status, ...) \
+  tsr_test_run_cli (cli_dir, URI, FALSE, name, status, NULL, __VA_ARGS__)
 
 static void
 ensure_test_network (TsrConnection *conn)
@@ -119,8 +37,8 @@ ensure_test_network (TsrConnection *conn)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  tsr_connection_ensure_network_async (conn, TEST_NETWORK, TRUE, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, tsr_test_wait_result (&result, 120), &error));
   g_assert_no_error (error);
 }
 
@@ -134,8 +52,8 @@ reserve (TsrConnection *conn,
   char *ip;
 
   tsr_connection_reserve_address_async (conn, TEST_NETWORK, mac, name, NULL,
-                                        store_result_cb, &result);
-  ip = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+                                        tsr_test_store_result_cb, &result);
+  ip = tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 120), &error);
   g_assert_no_error (error);
   return ip;
 }
@@ -147,8 +65,8 @@ release (TsrConnection *conn,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tsr_connection_release_address_async (conn, TEST_NETWORK, mac, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_release_address_finish (conn, wait_result (&result), &error));
+  tsr_connection_release_address_async (conn, TEST_NETWORK, mac, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_release_address_finish (conn, tsr_test_wait_result (&result, 120), &error));
   g_assert_no_error (error);
 }
 
@@ -174,21 +92,7 @@ guest_xml (const char *name,
     "    <serial type='file'><source path='%s'/><target port='0'/></serial>"
     "  </devices>"
     "</domain>",
-    kvm_usable () ? "kvm" : "qemu", name, workdir, workdir, cmdline, mac, serial_log);
-}
-
-static void
-remove_domain (virConnectPtr  handle,
-               const char    *name)
-{
-  virDomainPtr dom = virDomainLookupByName (handle, name);
-
-  if (dom == NULL)
-    return;
-  if (virDomainIsActive (dom) == 1)
-    virDomainDestroy (dom);
-  virDomainUndefine (dom);
-  virDomainFree (dom);
+    tsr_test_kvm_usable () ? "kvm" : "qemu", name, workdir, workdir, cmdline, mac, serial_log);
 }
 
 static int
@@ -220,47 +124,10 @@ lease_for (virConnectPtr  handle,
   return ip;
 }
 
-static gboolean
-file_contains (const char *path,
-               const char *needle)
-{
-  g_autofree char *contents = NULL;
-
-  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
-}
-
-static char *
-run_cli (const char  *name,
-         int         *status,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
-  g_ptr_array_add (argv, g_strdup ("--connect=" URI));
-  va_start (args, status);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, g_strdup (arg));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, status, &error));
-  g_assert_no_error (error);
-  if (err != NULL && *err != '\0')
-    g_test_message ("%s stderr: %s", name, err);
-  return g_steal_pointer (&out);
-}
-
 static void
 test_network_isolated (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virNetworkPtr net;
   g_autofree char *xml = NULL;
   g_autoptr(TsrNetworkInfo) info = NULL;
@@ -275,7 +142,7 @@ test_network_isolated (void)
   info = tsr_network_info_new_from_xml (xml, NULL);
   g_assert_true (g_str_has_prefix (info->gateway, "10.137."));
   virNetworkFree (net);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* Boot the guest; it takes its lease and powers itself off some seconds
@@ -284,7 +151,7 @@ test_network_isolated (void)
 static void
 test_guest_dhcp (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *mac = tsr_mac_generate (NULL);
   g_autofree char *log = g_build_filename (workdir, "dhcp-serial.log", NULL);
@@ -301,7 +168,7 @@ test_guest_dhcp (void)
   gint64 started, halted_seen;
   int status;
 
-  remove_domain (handle, "tsr-it-dhcp");
+  tsr_test_remove_domain (handle, "tsr-it-dhcp");
   ensure_test_network (conn);
   ip = reserve (conn, mac, "tsr-it-dhcp");
 
@@ -310,8 +177,8 @@ test_guest_dhcp (void)
   g_assert_nonnull (dom);
 
   /* Defined, halted, and already showing its address, netmask and gateway. */
-  WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-dhcp")) != NULL, 10);
-  WAIT_UNTIL (g_strcmp0 (tsr_vm_get_ip (vm), ip) == 0, 10);
+  TSR_WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-dhcp")) != NULL, 10);
+  TSR_WAIT_UNTIL (g_strcmp0 (tsr_vm_get_ip (vm), ip) == 0, 10);
   g_assert_cmpint (tsr_vm_get_state (vm), ==, TSR_VM_STATE_SHUTOFF);
   {
     virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
@@ -327,19 +194,19 @@ test_guest_dhcp (void)
   g_assert_cmpstr (tsr_vm_get_gateway (vm), ==, info->gateway);
 
   started = g_get_monotonic_time ();
-  tsr_connection_start_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_start_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_start_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_start_vm_finish (conn, tsr_test_wait_result (&result, 120), &error));
   g_assert_no_error (error);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
 
   /* The guest's DHCP request gets exactly the reserved address. */
-  POLL_UNTIL ((lease = lease_for (handle, mac)) != NULL, 90);
+  TSR_POLL_UNTIL ((lease = lease_for (handle, mac)) != NULL, 90);
   g_test_message ("lease %s after %.1f s", lease,
                   (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
   g_assert_cmpstr (lease, ==, ip);
   g_assert_cmpstr (tsr_vm_get_ip (vm), ==, ip);
   expected_line = g_strdup_printf ("TESSERA-GUEST: ip=%s mask=%s", ip, info->netmask);
-  POLL_UNTIL (file_contains (log, expected_line), 30);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, expected_line), 30);
 
   ls = run_cli ("qvm-ls", &status, "-n", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -368,7 +235,7 @@ test_guest_dhcp (void)
   /* The guest powers itself off: the model learns it by event, within 1 s
    * of libvirt knowing it.
    */
-  POLL_UNTIL (raw_state (dom) == VIR_DOMAIN_SHUTOFF, 60);
+  TSR_POLL_UNTIL (raw_state (dom) == VIR_DOMAIN_SHUTOFF, 60);
   halted_seen = g_get_monotonic_time ();
   while (tsr_vm_get_state (vm) != TSR_VM_STATE_SHUTOFF &&
          g_get_monotonic_time () - halted_seen < G_USEC_PER_SEC)
@@ -379,18 +246,18 @@ test_guest_dhcp (void)
 
   virDomainUndefine (dom);
   virDomainFree (dom);
-  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-dhcp") == NULL, 10);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-dhcp") == NULL, 10);
   release (conn, mac);
   tsr_network_info_free (info);
   g_clear_object (&result);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* qvm-start, then qvm-shutdown --wait through the guest's ACPI handling. */
 static void
 test_cli_lifecycle (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *mac = tsr_mac_generate (NULL);
   g_autofree char *log = g_build_filename (workdir, "acpi-serial.log", NULL);
@@ -400,7 +267,7 @@ test_cli_lifecycle (void)
   virDomainPtr dom;
   int status;
 
-  remove_domain (handle, "tsr-it-acpi");
+  tsr_test_remove_domain (handle, "tsr-it-acpi");
   ensure_test_network (conn);
   ip = reserve (conn, mac, "tsr-it-acpi");
   xml = guest_xml ("tsr-it-acpi", mac, "", log);
@@ -422,11 +289,11 @@ test_cli_lifecycle (void)
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
   g_clear_pointer (&out, g_free);
 
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 90);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: ready"), 90);
   out = run_cli ("qvm-shutdown", &status, "--wait", "--timeout", "60", "tsr-it-acpi", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_assert_cmpint (raw_state (dom), ==, VIR_DOMAIN_SHUTOFF);
-  g_assert_true (file_contains (log, "power button pressed"));
+  g_assert_true (tsr_test_file_contains (log, "power button pressed"));
   g_clear_pointer (&out, g_free);
 
   /* qvm-kill of a halted VM: refused, exit code 1. */
@@ -436,14 +303,7 @@ test_cli_lifecycle (void)
   virDomainUndefine (dom);
   virDomainFree (dom);
   release (conn, mac);
-  close_connection (conn);
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+  tsr_test_close_connection (conn, 5);
 }
 
 static char *
@@ -461,7 +321,7 @@ list_signature (TsrConnection *conn)
                                                tsr_vm_get_uuid (vm), tsr_vm_get_state (vm),
                                                tsr_vm_get_ip (vm) ? tsr_vm_get_ip (vm) : "-"));
     }
-  g_ptr_array_sort (items, compare_strings);
+  g_ptr_array_sort (items, tsr_test_compare_strings);
   g_ptr_array_add (items, NULL);
   return g_strjoinv ("\n", (char **) items->pdata);
 }
@@ -482,7 +342,7 @@ libvirtd_running (void)
 static void
 test_connection_restart (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *mac = tsr_mac_generate (NULL);
   g_autofree char *xml = NULL;
@@ -494,25 +354,25 @@ test_connection_restart (void)
   virDomainPtr dom;
 
   tsr_connection_set_reconnect_delays (conn, 200, 2000);
-  remove_domain (handle, "tsr-it-restart");
+  tsr_test_remove_domain (handle, "tsr-it-restart");
   ensure_test_network (conn);
   ip = reserve (conn, mac, "tsr-it-restart");
   xml = guest_xml ("tsr-it-restart", mac, "", "/dev/null");
   dom = virDomainDefineXML (handle, xml);
   virDomainFree (dom);
-  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") != NULL, 10);
-  WAIT_UNTIL (tsr_vm_get_ip (tsr_connection_lookup_vm (conn, "tsr-it-restart")) != NULL, 10);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") != NULL, 10);
+  TSR_WAIT_UNTIL (tsr_vm_get_ip (tsr_connection_lookup_vm (conn, "tsr-it-restart")) != NULL, 10);
   before = list_signature (conn);
 
   g_assert_true (g_spawn_command_line_sync ("pkill -x libvirtd", NULL, NULL, NULL, &error));
-  POLL_UNTIL (!libvirtd_running (), 30);
-  WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED, 30);
+  TSR_POLL_UNTIL (!libvirtd_running (), 30);
+  TSR_WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED, 30);
   g_assert_nonnull (tsr_connection_get_last_error (conn));
   g_test_message ("disconnected: %s", tsr_connection_get_last_error (conn)->message);
 
   g_assert_true (g_spawn_command_line_sync ("libvirtd -d", NULL, NULL, NULL, &error));
   restarted = g_get_monotonic_time ();
-  WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED, 60);
+  TSR_WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED, 60);
   g_test_message ("reconnected %.2f s after libvirtd was started again",
                   (g_get_monotonic_time () - restarted) / (double) G_USEC_PER_SEC);
 
@@ -525,47 +385,11 @@ test_connection_restart (void)
   g_assert_nonnull (dom);
   virDomainUndefine (dom);
   virDomainFree (dom);
-  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") == NULL, 10);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, "tsr-it-restart") == NULL, 10);
   release (conn, mac);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
-
-/* Adds a log file to the serial console of a defined domain, so the test
- * can read what the guest prints. Observation only: the rest of the
- * definition is what Tessera made.
- */
-static void
-log_serial (virConnectPtr  handle,
-            const char    *name,
-            const char    *log)
-{
-  virDomainPtr dom = virDomainLookupByName (handle, name);
-  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
-                                          log);
-  g_autoptr(GString) changed = g_string_new (xml);
-
-  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
-  virDomainFree (dom);
-  dom = virDomainDefineXML (handle, changed->str);
-  g_assert_nonnull (dom);
-  virDomainFree (dom);
-}
-
-static char *
-domain_xml (virConnectPtr handle,
-            const char   *name,
-            unsigned int  flags)
-{
-  virDomainPtr dom = virDomainLookupByName (handle, name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, flags);
-  virDomainFree (dom);
-  return xml;
-}
 
 static int
 state_of (virConnectPtr handle,
@@ -585,7 +409,7 @@ remove_vm_and_volumes (virConnectPtr handle,
   virStoragePoolPtr pool = virStoragePoolLookupByName (handle, "tessera");
   const char *suffixes[] = { "-root.qcow2", "-root.img" };
 
-  remove_domain (handle, name);
+  tsr_test_remove_domain (handle, name);
   for (guint i = 0; pool != NULL && i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *vol_name = g_strconcat (name, suffixes[i], NULL);
@@ -608,7 +432,7 @@ remove_vm_and_volumes (virConnectPtr handle,
 static void
 test_create_install (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *log = g_build_filename (workdir, "install-serial.log", NULL);
   g_autofree char *iso = g_build_filename (workdir, "installer.iso", NULL);
@@ -628,14 +452,14 @@ test_create_install (void)
   g_clear_pointer (&out, g_free);
 
   /* The same name again is bad input: exit code 2, nothing changes. */
-  before_start = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  before_start = tsr_test_domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
   out = run_cli ("qvm-create", &status, "my-new-vm", "--label=red", NULL);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&before_start, g_free);
 
-  log_serial (handle, "my-new-vm", log);
-  before_start = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  tsr_test_log_serial (handle, "my-new-vm", log, FALSE);
+  before_start = tsr_test_domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
   g_assert_null (strstr (before_start, "cdrom"));
 
   /* Missing media: refused, nothing started, definition unchanged. */
@@ -648,14 +472,14 @@ test_create_install (void)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
 
-  live = domain_xml (handle, "my-new-vm", 0);
+  live = tsr_test_domain_xml (handle, "my-new-vm", 0);
   g_assert_nonnull (strstr (live, "device='cdrom'"));
-  persistent = domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
+  persistent = tsr_test_domain_xml (handle, "my-new-vm", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (persistent, ==, before_start);
 
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from cdrom"), 120);
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: installed to vda"), 120);
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from cdrom"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: installed to vda"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: ready"), 120);
   out = run_cli ("qvm-shutdown", &status, "--wait", "my-new-vm", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
@@ -665,22 +489,22 @@ test_create_install (void)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&live, g_free);
-  live = domain_xml (handle, "my-new-vm", 0);
+  live = tsr_test_domain_xml (handle, "my-new-vm", 0);
   g_assert_null (strstr (live, "device='cdrom'"));
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
 
   out = run_cli ("qvm-kill", &status, "my-new-vm", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 
   remove_vm_and_volumes (handle, "my-new-vm");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* qvm-create --hvm … --root-move-from IMAGE boots the moved image. */
 static void
 test_create_move (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *image = g_build_filename (workdir, "win10-root.img", NULL);
   g_autofree char *src = g_build_filename (fixture_dir, "boot-disk.img", NULL);
@@ -703,14 +527,14 @@ test_create_move (void)
 
   /* Moved, not copied; a raw image stays raw and is named as such. */
   g_assert_false (g_file_test (image, G_FILE_TEST_EXISTS));
-  xml = domain_xml (handle, "tsr-it-moved", VIR_DOMAIN_XML_INACTIVE);
+  xml = tsr_test_domain_xml (handle, "tsr-it-moved", VIR_DOMAIN_XML_INACTIVE);
   g_assert_nonnull (strstr (xml, "type='raw'"));
   g_assert_nonnull (strstr (xml, "<currentMemory unit='KiB'>524288</currentMemory>"));
 
-  log_serial (handle, "tsr-it-moved", log);
+  tsr_test_log_serial (handle, "tsr-it-moved", log, FALSE);
   out = run_cli ("qvm-start", &status, "tsr-it-moved", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
   g_clear_pointer (&out, g_free);
   out = run_cli ("qvm-kill", &status, "tsr-it-moved", NULL);
 
@@ -723,7 +547,7 @@ test_create_move (void)
   virResetLastError ();
 
   remove_vm_and_volumes (handle, "tsr-it-moved");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* qvm-prefs on a real VM: PVH boots a kernel from the kernels folder,
@@ -733,7 +557,7 @@ test_create_move (void)
 static void
 test_prefs_boot (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *image = g_build_filename (workdir, "prefs-root.img", NULL);
   g_autofree char *src = g_build_filename (fixture_dir, "boot-disk.img", NULL);
@@ -777,14 +601,14 @@ test_prefs_boot (void)
                  "--root-copy-from", image, NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
-  log_serial (handle, "tsr-it-prefs", log);
+  tsr_test_log_serial (handle, "tsr-it-prefs", log, FALSE);
 
   /* PV needs a Xen host: refused, nothing changed. */
-  before = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  before = tsr_test_domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
   out = run_cli ("qvm-prefs", &status, "tsr-it-prefs", "virt_mode", "pv", NULL);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) != 0);
   g_clear_pointer (&out, g_free);
-  xml = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  xml = tsr_test_domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
   g_assert_cmpstr (xml, ==, before);
   g_clear_pointer (&xml, g_free);
 
@@ -801,8 +625,8 @@ test_prefs_boot (void)
   out = run_cli ("qvm-start", &status, "tsr-it-prefs", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from kernel"), 120);
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: ready"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from kernel"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: ready"), 120);
   out = run_cli ("qvm-shutdown", &status, "--wait", "tsr-it-prefs", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
@@ -832,7 +656,7 @@ test_prefs_boot (void)
   }
   g_clear_pointer (&out, g_free);
 
-  xml = domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
+  xml = tsr_test_domain_xml (handle, "tsr-it-prefs", VIR_DOMAIN_XML_INACTIVE);
   g_assert_null (strstr (xml, "<kernel>"));
   g_assert_nonnull (strstr (xml, mac));
   g_clear_pointer (&xml, g_free);
@@ -841,21 +665,21 @@ test_prefs_boot (void)
   out = run_cli ("qvm-start", &status, "tsr-it-prefs", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_clear_pointer (&out, g_free);
-  POLL_UNTIL (file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, "TESSERA-GUEST: booted from disk"), 120);
   {
     TsrVm *vm;
 
-    WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-prefs")) != NULL &&
+    TSR_WAIT_UNTIL ((vm = tsr_connection_lookup_vm (conn, "tsr-it-prefs")) != NULL &&
                 g_strcmp0 (tsr_vm_get_mac (vm), mac) == 0 && tsr_vm_get_ip (vm) != NULL, 30);
     expected = g_strdup_printf ("TESSERA-GUEST: ip=%s mask=%s router=none mac=%s",
                                 tsr_vm_get_ip (vm), tsr_vm_get_netmask (vm), mac);
   }
-  POLL_UNTIL (file_contains (log, expected), 120);
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, expected), 120);
 
   out = run_cli ("qvm-kill", &status, "tsr-it-prefs", NULL);
   remove_vm_and_volumes (handle, "tsr-it-prefs");
   g_unsetenv ("TESSERA_KERNELS_DIR");
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 /* Ctrl+C while qvm-create copies a root image: nothing is left behind, and
@@ -864,7 +688,7 @@ test_prefs_boot (void)
 static void
 test_create_cancel (void)
 {
-  TsrConnection *conn = open_system ();
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *image = g_build_filename (workdir, "big-root.img", NULL);
   g_autofree char *qvm_create = g_build_filename (cli_dir, "qvm-create", NULL);
@@ -887,7 +711,7 @@ test_create_cancel (void)
   g_assert_no_error (error);
 
   /* Wait until the copy is under way: the volume exists. */
-  POLL_UNTIL ((pool = virStoragePoolLookupByName (handle, "tessera")) != NULL &&
+  TSR_POLL_UNTIL ((pool = virStoragePoolLookupByName (handle, "tessera")) != NULL &&
               (virStoragePoolRefresh (pool, 0), vol = virStorageVolLookupByName (pool, "tsr-it-cancel-root.img")) != NULL,
               60);
   virStorageVolFree (vol);
@@ -907,7 +731,7 @@ test_create_cancel (void)
   g_assert_cmpint (st.st_size, ==, 4LL << 30);
 
   g_unlink (image);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 5);
 }
 
 static void
@@ -937,12 +761,8 @@ copy_fixture (const char *name)
 {
   g_autofree char *src = g_build_filename (fixture_dir, name, NULL);
   g_autofree char *dst = g_build_filename (workdir, name, NULL);
-  g_autofree char *contents = NULL;
-  gsize len;
 
-  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
-  g_assert_true (g_file_set_contents (dst, contents, len, NULL));
-  g_chmod (dst, 0644);
+  tsr_test_copy_file (src, dst);
 }
 
 int
@@ -973,7 +793,7 @@ main (int    argc,
    */
   g_setenv ("TESSERA_DEFAULT_NETVM", TEST_NETWORK, TRUE);
 
-  if (!kvm_usable ())
+  if (!tsr_test_kvm_usable ())
     g_test_message ("KVM is not usable here: guests run under software emulation (TCG)");
 
   /* What an interrupted earlier run may have left goes first. */
@@ -990,18 +810,7 @@ main (int    argc,
 
   ret = g_test_run ();
 
-  {
-    g_autoptr(GDir) dir = g_dir_open (workdir, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name (dir)))
-      {
-        g_autofree char *path = g_build_filename (workdir, name, NULL);
-
-        g_unlink (path);
-      }
-    g_rmdir (workdir);
-  }
+  tsr_test_remove_flat_dir (workdir);
 
   return ret;
 }

@@ -16,68 +16,11 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-validate.h"
+#include "tsr-test-util.h"
+
+#define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 20)
 
 #define NETWORK "tessera-unit"
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (20, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static TsrConnection *
-open_node (void)
-{
-  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
 
 /* Everything a clone could touch, as one string: each domain's
  * definition, each pool's volumes, each network's definition.
@@ -131,7 +74,7 @@ snapshot (TsrConnection *conn)
     }
   free (nets);
 
-  g_ptr_array_sort (lines, compare_strings);
+  g_ptr_array_sort (lines, tsr_test_compare_strings);
   g_ptr_array_add (lines, NULL);
   return g_strjoinv ("\n", (char **) lines->pdata);
 }
@@ -140,13 +83,7 @@ static char *
 domain_xml (TsrConnection *conn,
             const char    *name)
 {
-  virDomainPtr dom = virDomainLookupByName (tsr_connection_get_handle (conn), name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  virDomainFree (dom);
-  return xml;
+  return tsr_test_domain_xml (tsr_connection_get_handle (conn), name, VIR_DOMAIN_XML_INACTIVE);
 }
 
 static char *
@@ -202,7 +139,7 @@ clone_vm (TsrConnection  *conn,
 
   g_assert_nonnull (vm);
   tsr_connection_clone_vm_async (conn, vm, spec, progress ? progress_cb : NULL, progress,
-                                 cancellable, store_result_cb, &result);
+                                 cancellable, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_clone_vm_finish (conn, result, warning, error);
 }
@@ -279,7 +216,7 @@ define_source (TsrConnection *conn)
   virDomainFree (dom);
 
   tsr_connection_reserve_address_async (conn, NETWORK, "52:54:00:aa:00:01", "clone-src", NULL,
-                                        store_result_cb, &result);
+                                        tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   ip = tsr_connection_reserve_address_finish (conn, result, &error);
   g_assert_no_error (error);
@@ -332,7 +269,7 @@ volume_exists (TsrConnection *conn,
 static void
 test_suggest_name (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   g_autofree char *first = tsr_connection_suggest_clone_name (conn, "vault");
   g_autofree char *long_name = tsr_connection_suggest_clone_name (conn, "a234567890123456789012345678901");
   g_autofree char *weird = tsr_connection_suggest_clone_name (conn, "9lives");
@@ -359,13 +296,13 @@ test_suggest_name (void)
   g_assert_false (tsr_connection_check_clone_name (conn, "x-dm", &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_NAME);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_full (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   g_autoptr(TsrCloneSpec) spec = tsr_clone_spec_new ("clone-dst");
   g_autoptr(GError) error = NULL;
   g_autofree char *before = NULL;
@@ -455,13 +392,13 @@ test_full (void)
   after = domain_xml (conn, "clone-src");
   g_assert_cmpstr (after, ==, before);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_linked (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   virConnectPtr handle;
   g_autoptr(TsrCloneSpec) spec = tsr_clone_spec_new ("clone-lnk");
   g_autoptr(TsrCloneSpec) again = tsr_clone_spec_new ("clone-lnk2");
@@ -547,13 +484,13 @@ test_linked (void)
     g_assert_cmpuint (g_strv_length (flat_bases), ==, 0);
   }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_keep_mac (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   g_autoptr(TsrCloneSpec) spec = tsr_clone_spec_new ("vault-twin");
   g_autoptr(GError) error = NULL;
   g_autofree char *net_before = network_xml (conn);
@@ -576,7 +513,7 @@ test_keep_mac (void)
   net_after = network_xml (conn);
   g_assert_cmpstr (net_after, ==, net_before);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 typedef struct
@@ -608,7 +545,7 @@ static const BadCase bad_cases[] = {
 static void
 test_invalid (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   g_autofree char *before = NULL;
 
   define_source (conn);
@@ -633,7 +570,7 @@ test_invalid (void)
       g_assert_cmpstr (after, ==, before);
     }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 /* A failure at the last step, and a cancel before the first: nothing is
@@ -642,7 +579,7 @@ test_invalid (void)
 static void
 test_rollback (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -681,7 +618,7 @@ test_rollback (void)
     g_assert_cmpstr (after, ==, before);
   }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -716,7 +653,7 @@ files_equal (const char *a,
 static void
 test_local_copy (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (20);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   g_autofree char *dir = g_dir_make_tmp ("tessera-clone-XXXXXX", NULL);
   g_autofree char *src = g_build_filename (dir, "local-src-root.img", NULL);
@@ -818,7 +755,7 @@ test_local_copy (void)
   g_unlink (nvram);
   g_unlink (nvram_copy);
   g_assert_cmpint (g_rmdir (dir), ==, 0);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void

@@ -8,26 +8,11 @@
 #include "tsr-network.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
+#include "tsr-test-util.h"
 
 #define NODE_UUID(n) "6b1e5c2a-0000-4000-8000-0000000000" n
 
 /* Helpers */
-
-static char *
-node_uri (void)
-{
-  const char *node = g_getenv ("TESSERA_TEST_NODE");
-
-  g_assert_nonnull (node);
-  return g_strdup_printf ("test://%s", node);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
 
 #define WAIT_UNTIL_MS(cond, ms)                                               \
   G_STMT_START {                                                              \
@@ -37,57 +22,14 @@ timeout_cb (gpointer user_data)
     g_assert_true (cond);                                                     \
   } G_STMT_END
 
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (10, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  WAIT_UNTIL (*slot != NULL);
-  return *slot;
-}
-
 static TsrConnection *
 open_node (void)
 {
-  g_autofree char *uri = node_uri ();
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
+  TsrConnection *conn = tsr_test_open_node (10);
 
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_open_finish (conn, wait_result (&result), &error));
-  g_assert_no_error (error);
   g_assert_true (tsr_connection_get_loaded (conn));
   g_assert_cmpint (tsr_connection_get_state (conn), ==, TSR_CONNECTION_STATE_CONNECTED);
   return conn;
-}
-
-/* Worker threads drop their reference to the connection just after their
- * result reached the main thread, so finalisation is awaited, not assumed.
- */
-static void
-close_and_finalize (TsrConnection *conn)
-{
-  gpointer weak = conn;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  WAIT_UNTIL_MS (weak == NULL, 2000);
 }
 
 /* Validation */
@@ -390,7 +332,7 @@ test_connection_load (void)
 
   g_assert_null (tsr_connection_lookup_vm (conn, "nope"));
 
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -428,7 +370,7 @@ test_connection_events (void)
   /* define */
   dom = virDomainDefineXML (handle, new_domain_xml);
   g_assert_nonnull (dom);
-  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "fresh") != NULL);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, "fresh") != NULL, 10);
   g_assert_cmpuint (g_list_model_get_n_items (vms), ==, 6);
   g_assert_cmpuint (changes, ==, 1);
   vm = tsr_connection_lookup_vm (conn, "fresh");
@@ -440,9 +382,9 @@ test_connection_events (void)
   /* start and stop, by event */
   g_object_ref (vm);
   g_assert_cmpint (virDomainCreate (dom), ==, 0);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
   g_assert_cmpint (virDomainDestroy (dom), ==, 0);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF, 10);
 
   /* redefine with a new label: the same object updates */
   {
@@ -451,19 +393,19 @@ test_connection_events (void)
 
     memcpy (p, "purple", 6);
     virDomainFree (virDomainDefineXML (handle, xml));
-    WAIT_UNTIL (g_strcmp0 (tsr_vm_get_label (vm), "purple") == 0);
+    TSR_WAIT_UNTIL (g_strcmp0 (tsr_vm_get_label (vm), "purple") == 0, 10);
     g_assert_true (tsr_connection_lookup_vm (conn, "fresh") == vm);
   }
 
   /* undefine */
   g_assert_cmpint (virDomainUndefine (dom), ==, 0);
-  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "fresh") == NULL);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, "fresh") == NULL, 10);
   g_assert_cmpuint (g_list_model_get_n_items (vms), ==, 5);
   virDomainFree (dom);
   g_signal_handlers_disconnect_by_func (vms, items_changed_cb, &changes);
   g_assert_finalize_object (vm);
 
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -475,36 +417,36 @@ test_connection_lifecycle (void)
   g_autoptr(GError) error = NULL;
 
   /* start of a running VM: refused with the reason */
-  tsr_connection_start_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_false (tsr_connection_start_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_start_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_connection_start_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING);
   g_clear_error (&error);
   g_clear_object (&result);
 
-  tsr_connection_shutdown_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_shutdown_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_shutdown_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_shutdown_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF, 10);
 
-  tsr_connection_force_off_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_false (tsr_connection_force_off_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_force_off_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_connection_force_off_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING);
   g_clear_error (&error);
   g_clear_object (&result);
 
-  tsr_connection_start_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_start_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_start_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_start_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
 
-  tsr_connection_force_off_vm_async (conn, vm, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_force_off_vm_finish (conn, wait_result (&result), &error));
+  tsr_connection_force_off_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_force_off_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_clear_object (&result);
-  WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_SHUTOFF, 10);
 
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -522,8 +464,8 @@ test_connection_reserve (void)
 
   /* .2, .3 and .5 are reserved: the lowest free address is .4 */
   tsr_connection_reserve_address_async (conn, "tessera-unit", "52:54:00:00:00:03",
-                                        "legacy-virsh", NULL, store_result_cb, &result);
-  ip = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+                                        "legacy-virsh", NULL, tsr_test_store_result_cb, &result);
+  ip = tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ip, ==, "10.137.9.4");
   g_assert_cmpstr (tsr_vm_get_ip (vm), ==, "10.137.9.4");
@@ -533,14 +475,14 @@ test_connection_reserve (void)
 
   /* Reserving again for the same MAC (any case) gives the same address. */
   tsr_connection_reserve_address_async (conn, "tessera-unit", "52:54:00:00:00:03",
-                                        "legacy-virsh", NULL, store_result_cb, &result);
-  again = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+                                        "legacy-virsh", NULL, tsr_test_store_result_cb, &result);
+  again = tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error);
   g_assert_cmpstr (again, ==, ip);
   g_clear_object (&result);
 
   tsr_connection_reserve_address_async (conn, "tessera-unit", "52:54:00:00:00:99",
-                                        "other", NULL, store_result_cb, &result);
-  other = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+                                        "other", NULL, tsr_test_store_result_cb, &result);
+  other = tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error);
   g_assert_cmpstr (other, ==, "10.137.9.6");
   g_clear_object (&result);
 
@@ -558,8 +500,8 @@ test_connection_reserve (void)
   }
 
   tsr_connection_release_address_async (conn, "tessera-unit", "52:54:00:00:00:03",
-                                        NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_release_address_finish (conn, wait_result (&result), &error));
+                                        NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_release_address_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
   g_assert_null (tsr_vm_get_ip (vm));
@@ -571,8 +513,8 @@ test_connection_reserve (void)
     g_autofree char *renamed = NULL;
 
     tsr_connection_reserve_address_async (conn, "tessera-unit", "52:54:00:00:00:77",
-                                          "work-web", NULL, store_result_cb, &result);
-    renamed = tsr_connection_reserve_address_finish (conn, wait_result (&result), &error);
+                                          "work-web", NULL, tsr_test_store_result_cb, &result);
+    renamed = tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error);
     g_assert_no_error (error);
     g_assert_cmpstr (renamed, ==, "10.137.9.4");
     g_clear_object (&result);
@@ -580,20 +522,20 @@ test_connection_reserve (void)
 
   /* Bad input is refused before anything is touched. */
   tsr_connection_reserve_address_async (conn, "tessera-unit", "01:00:5e:00:00:01",
-                                        "x", NULL, store_result_cb, &result);
-  g_assert_null (tsr_connection_reserve_address_finish (conn, wait_result (&result), &error));
+                                        "x", NULL, tsr_test_store_result_cb, &result);
+  g_assert_null (tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_MAC);
   g_clear_error (&error);
   g_clear_object (&result);
 
   tsr_connection_reserve_address_async (conn, "no-such-net", "52:54:00:00:00:98",
-                                        "x", NULL, store_result_cb, &result);
-  g_assert_null (tsr_connection_reserve_address_finish (conn, wait_result (&result), &error));
+                                        "x", NULL, tsr_test_store_result_cb, &result);
+  g_assert_null (tsr_connection_reserve_address_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
   g_clear_error (&error);
   g_clear_object (&result);
 
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -606,8 +548,8 @@ test_connection_ensure_network (void)
   g_autofree char *xml = NULL;
   g_autoptr(TsrNetworkInfo) info = NULL;
 
-  tsr_connection_ensure_network_async (conn, "tessera-made", TRUE, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  tsr_connection_ensure_network_async (conn, "tessera-made", TRUE, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
 
@@ -623,11 +565,11 @@ test_connection_ensure_network (void)
   virNetworkFree (net);
 
   /* A second call finds it and changes nothing. */
-  tsr_connection_ensure_network_async (conn, "tessera-made", TRUE, NULL, store_result_cb, &result);
-  g_assert_true (tsr_connection_ensure_network_finish (conn, wait_result (&result), &error));
+  tsr_connection_ensure_network_async (conn, "tessera-made", TRUE, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_ensure_network_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_clear_object (&result);
 
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -637,15 +579,15 @@ test_connection_refused (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  g_assert_false (tsr_connection_open_finish (conn, wait_result (&result), &error));
+  tsr_connection_open_async (conn, NULL, tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_connection_open_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_CONNECTION);
   g_assert_nonnull (strstr (error->message, "libvirtd"));
   g_assert_cmpint (tsr_connection_get_state (conn), ==, TSR_CONNECTION_STATE_DISCONNECTED);
   g_assert_nonnull (tsr_connection_get_last_error (conn));
   g_assert_false (tsr_connection_get_loaded (conn));
   g_clear_object (&result);
-  close_and_finalize (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void

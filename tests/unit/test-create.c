@@ -13,59 +13,9 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-test-util.h"
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (10, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static TsrConnection *
-open_node (void)
-{
-  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
+#define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 10)
 
 /* Everything a failed create could have touched, as one string. */
 static char *
@@ -128,7 +78,7 @@ create (TsrConnection  *conn,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tsr_connection_create_vm_async (conn, spec, NULL, NULL, cancellable, store_result_cb, &result);
+  tsr_connection_create_vm_async (conn, spec, NULL, NULL, cancellable, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_create_vm_finish (conn, result, NULL, error);
 }
@@ -149,7 +99,7 @@ base_spec (const char *name)
 static void
 test_create_ok (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(TsrCreateSpec) spec = base_spec ("my-new-vm");
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
@@ -183,7 +133,7 @@ test_create_ok (void)
   g_assert_nonnull (strstr (xml, "https://tessera.invalid/xmlns/vm/1.0"));
   virDomainFree (dom);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 typedef struct
@@ -250,7 +200,7 @@ static const BadCase bad_cases[] = {
 static void
 test_create_invalid (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *before = snapshot (conn);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
@@ -269,14 +219,14 @@ test_create_invalid (void)
       g_assert_cmpstr (after, ==, before);
     }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 /* A qcow2 image with a backing file could read any host file: refused. */
 static void
 test_create_backing_file (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *dir = g_dir_make_tmp ("tessera-backing-XXXXXX", NULL);
   g_autofree char *base = g_build_filename (dir, "base.qcow2", NULL);
   g_autofree char *overlay = g_build_filename (dir, "overlay.qcow2", NULL);
@@ -301,13 +251,13 @@ test_create_backing_file (void)
   g_unlink (overlay);
   g_unlink (base);
   g_rmdir (dir);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_create_cancelled (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *before = snapshot (conn);
   g_autofree char *after = NULL;
   g_autoptr(TsrCreateSpec) spec = base_spec ("cancelled-vm");
@@ -321,7 +271,7 @@ test_create_cancelled (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   after = snapshot (conn);
   g_assert_cmpstr (after, ==, before);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
@@ -392,7 +342,7 @@ start_with (TsrConnection  *conn,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tsr_connection_start_vm_with_media_async (conn, vm, media, NULL, store_result_cb, &result);
+  tsr_connection_start_vm_with_media_async (conn, vm, media, NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_start_vm_with_media_finish (conn, result, error);
 }
@@ -400,7 +350,7 @@ start_with (TsrConnection  *conn,
 static void
 test_media_start (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   TsrVm *vm = tsr_connection_lookup_vm (conn, "vault");
   g_autofree char *iso = NULL;
@@ -447,7 +397,7 @@ test_media_start (void)
   virDomainDestroy (dom);
   virDomainFree (dom);
   g_unlink (iso);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 int

@@ -15,6 +15,9 @@
 #include "tsr-error.h"
 #include "tsr-import.h"
 #include "tsr-ovf.h"
+#include "tsr-test-util.h"
+
+#define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 30)
 
 static char *tmpdir;
 
@@ -861,19 +864,6 @@ tmp_path (const char *name)
   return g_build_filename (tmpdir, name, NULL);
 }
 
-static void
-run (const char *command)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  int status;
-
-  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s", command, err);
-}
-
 static GBytes *
 read_file (const char *path)
 {
@@ -914,31 +904,8 @@ make_images (void)
                          "qemu-img convert -f raw -O qcow2 disk.img disk.qcow2 && "
                          "qemu-img create -q -f qcow2 -b disk.qcow2 -F qcow2 overlay.qcow2 && "
                          "cp disk.img raw.vmdk && cp disk.img nothing.dat'", tmpdir);
-  run (cmd);
+  tsr_test_run_command (cmd);
 }
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (30, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
 
 static TsrImportInfo *
 inspect_file (const char  *name,
@@ -947,7 +914,7 @@ inspect_file (const char  *name,
   g_autofree char *path = tmp_path (name);
   g_autoptr(GAsyncResult) result = NULL;
 
-  tsr_import_inspect_async (path, NULL, NULL, NULL, store_result_cb, &result);
+  tsr_import_inspect_async (path, NULL, NULL, NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_import_inspect_finish (result, error);
 }
@@ -1046,7 +1013,7 @@ test_inspect_flat_vmdk (void)
   g_autoptr(TsrImportInfo) info = NULL;
   TsrImportDisk *disk;
 
-  run (cmd);
+  tsr_test_run_command (cmd);
   info = inspect_file ("split.vmdk", &error);
   g_assert_no_error (error);
   disk = g_ptr_array_index (info->disks, 0);
@@ -1121,7 +1088,7 @@ test_inspect_zip (void)
   g_assert_cmpstr (g_getenv ("TMPDIR"), ==, temp);
   cmd = g_strdup_printf ("sh -c 'cd %s && zip -q -0 stored.zip app.ova && zip -q deflated.zip app.ova "
                          "&& zip -q vdi.zip disk.vdi'", tmpdir);
-  run (cmd);
+  tsr_test_run_command (cmd);
 
   {
     g_autoptr(TsrImportInfo) info = inspect_file ("stored.zip", &error);
@@ -1257,7 +1224,7 @@ make_sparse_escape (void)
   gsize len;
 
   make_descriptor_escape ();   /* makes elsewhere/secret.img */
-  run (cmd);
+  tsr_test_run_command (cmd);
   g_assert_true (g_file_get_contents (path, (char **) &data, &len, NULL));
   memset (data + 12, 0, 8);   /* capacity */
   memcpy (&desc_offset, data + 28, 8);
@@ -1352,36 +1319,6 @@ test_inspect_refused (void)
 
 /* Import on the test driver */
 
-static TsrConnection *
-open_node (void)
-{
-  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
-
 static char *
 snapshot (TsrConnection *conn)
 {
@@ -1435,7 +1372,7 @@ import (TsrConnection  *conn,
   g_autoptr(GAsyncResult) result = NULL;
 
   tsr_connection_import_async (conn, info, spec, TSR_IMPORT_FLAGS_NONE, NULL, NULL, cancellable,
-                               store_result_cb, &result);
+                               tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_import_finish (conn, result, NULL, error);
 }
@@ -1447,7 +1384,7 @@ import (TsrConnection  *conn,
 static void
 test_import_rollback (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (30);
   g_autofree char *before = snapshot (conn);
   g_autofree char *ovf = make_app_ova ();
   g_autoptr(GError) error = NULL;
@@ -1485,7 +1422,7 @@ test_import_rollback (void)
       g_assert_cmpstr (after, ==, before);
     }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 /* Create with volumes the caller made: attached in order, left in place
@@ -1494,7 +1431,7 @@ test_import_rollback (void)
 static void
 test_create_with_volumes (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (30);
   virConnectPtr handle = tsr_connection_get_handle (conn);
   virStoragePoolPtr pool = virStoragePoolLookupByName (handle, "default-pool");
   const char *names[] = { "made-root.qcow2", "made-disk2.qcow2", "made-disk3.img" };
@@ -1536,7 +1473,7 @@ test_create_with_volumes (void)
       else if (round == 1)
         spec->extra_volumes[1][0] = 'X';   /* no such volume: fails after validation */
 
-      tsr_connection_create_vm_async (conn, spec, NULL, NULL, NULL, store_result_cb, &result);
+      tsr_connection_create_vm_async (conn, spec, NULL, NULL, NULL, tsr_test_store_result_cb, &result);
       WAIT_UNTIL (result != NULL);
       name = tsr_connection_create_vm_finish (conn, result, NULL, &error);
       after = snapshot (conn);
@@ -1571,7 +1508,7 @@ test_create_with_volumes (void)
   virDomainUndefine (dom);
   virDomainFree (dom);
   virStoragePoolFree (pool);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 int
@@ -1623,7 +1560,7 @@ main (int    argc,
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf %s", tmpdir);
 
-    run (cmd);
+    tsr_test_run_command (cmd);
   }
   return ret;
 }

@@ -11,59 +11,9 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-inventory.h"
+#include "tsr-test-util.h"
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (10, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static TsrConnection *
-open_node (void)
-{
-  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
+#define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 10)
 
 static TsrInventory *
 get_inventory (TsrConnection  *conn,
@@ -72,7 +22,7 @@ get_inventory (TsrConnection  *conn,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tsr_connection_get_inventory_async (conn, cancellable, store_result_cb, &result);
+  tsr_connection_get_inventory_async (conn, cancellable, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_get_inventory_finish (conn, result, error);
 }
@@ -97,7 +47,7 @@ add_volume (TsrConnection *conn,
 static void
 test_inventory (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(TsrInventory) inventory = NULL;
   g_autoptr(GError) error = NULL;
   TsrInventoryVolume *volume;
@@ -127,13 +77,13 @@ test_inventory (void)
   g_assert_cmpuint (volume->capacity, ==, 4 * 1024 * 1024);
   g_assert_nonnull (inventory->drives);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_cancelled (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(TsrInventory) inventory = NULL;
   g_autoptr(GError) error = NULL;
@@ -143,7 +93,7 @@ test_cancelled (void)
   g_assert_null (inventory);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void

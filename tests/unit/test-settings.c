@@ -11,99 +11,17 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-settings.h"
+#include "tsr-test-util.h"
+
+#define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 10)
 
 static char *kernels_dir;
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for: %s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                      \
-  G_STMT_START {                                                              \
-    guint _id = g_timeout_add_seconds (10, timeout_cb, (gpointer) #cond);     \
-    while (!(cond))                                                           \
-      g_main_context_iteration (NULL, TRUE);                                  \
-    g_source_remove (_id);                                                    \
-  } G_STMT_END
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static TsrConnection *
-open_node (void)
-{
-  g_autofree char *uri = g_strdup_printf ("test://%s", g_getenv ("TESSERA_TEST_NODE"));
-  TsrConnection *conn = tsr_connection_new (uri);
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tsr_connection_open_async (conn, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (tsr_connection_open_finish (conn, result, NULL));
-  return conn;
-}
-
-static void
-close_connection (TsrConnection *conn)
-{
-  gpointer weak = conn;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-
-  tsr_connection_close (conn);
-  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
-  g_object_unref (conn);
-  while (weak != NULL && g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
 
 static char *
 xml_of (TsrConnection *conn,
         const char    *name)
 {
-  virDomainPtr dom = virDomainLookupByName (tsr_connection_get_handle (conn), name);
-  char *xml;
-
-  g_assert_nonnull (dom);
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  virDomainFree (dom);
-  return xml;
-}
-
-static GPtrArray *
-get_prefs (TsrConnection *conn,
-           const char    *name)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *prefs;
-
-  tsr_connection_get_prefs_async (conn, tsr_connection_lookup_vm (conn, name), NULL,
-                                  store_result_cb, &result);
-  WAIT_UNTIL (result != NULL);
-  prefs = tsr_connection_get_prefs_finish (conn, result, &error);
-  g_assert_no_error (error);
-  return prefs;
-}
-
-static const TsrPref *
-find_pref (GPtrArray  *prefs,
-           const char *name)
-{
-  for (guint i = 0; i < prefs->len; i++)
-    if (g_str_equal (((TsrPref *) g_ptr_array_index (prefs, i))->name, name))
-      return g_ptr_array_index (prefs, i);
-  g_assert_not_reached ();
+  return tsr_test_domain_xml (tsr_connection_get_handle (conn), name, VIR_DOMAIN_XML_INACTIVE);
 }
 
 /* Sets NAME=VALUE (VALUE NULL: reset) on VM; returns whether it worked. */
@@ -121,7 +39,7 @@ set_pref (TsrConnection  *conn,
 
   g_hash_table_insert (changes, g_strdup (name), g_strdup (value));
   tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, vm), changes, flags,
-                                  NULL, store_result_cb, &result);
+                                  NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_set_prefs_finish (conn, result, NULL, warning, error);
 }
@@ -129,35 +47,35 @@ set_pref (TsrConnection  *conn,
 static void
 test_read (void)
 {
-  TsrConnection *conn = open_node ();
-  g_autoptr(GPtrArray) prefs = get_prefs (conn, "work-web");
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "work-web", 10);
 
   g_assert_cmpuint (prefs->len, ==, g_strv_length ((char **) tsr_pref_names));
-  g_assert_cmpstr (find_pref (prefs, "name")->value, ==, "work-web");
-  g_assert_cmpstr (find_pref (prefs, "label")->value, ==, "green");
-  g_assert_cmpstr (find_pref (prefs, "memory")->value, ==, "400");
-  g_assert_true (find_pref (prefs, "memory")->is_default);
-  g_assert_cmpstr (find_pref (prefs, "maxmem")->value, ==, "1024");
-  g_assert_false (find_pref (prefs, "maxmem")->is_default);
-  g_assert_cmpstr (find_pref (prefs, "vcpus")->value, ==, "2");
-  g_assert_cmpstr (find_pref (prefs, "virt_mode")->value, ==, "hvm");
-  g_assert_true (find_pref (prefs, "virt_mode")->is_default);
-  g_assert_cmpstr (find_pref (prefs, "kernel")->value, ==, "");
-  g_assert_cmpstr (find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
-  g_assert_true (find_pref (prefs, "mac")->is_default);
-  g_assert_cmpstr (find_pref (prefs, "netvm")->value, ==, "tessera-unit");
-  g_assert_cmpstr (find_pref (prefs, "ip")->value, ==, "10.137.9.2");
-  g_assert_cmpstr (find_pref (prefs, "visible_netmask")->value, ==, "255.255.255.0");
-  g_assert_cmpstr (find_pref (prefs, "visible_gateway")->value, ==, "10.137.9.1");
-  g_assert_cmpstr (find_pref (prefs, "uuid")->value, ==, "6b1e5c2a-0000-4000-8000-000000000001");
-  g_assert_true (find_pref (prefs, "uuid")->read_only);
-  g_assert_cmpstr (find_pref (prefs, "class")->value, ==, "StandaloneVM");
-  g_assert_cmpstr (find_pref (prefs, "firmware")->value, ==, "bios");
-  g_assert_cmpstr (find_pref (prefs, "debug")->value, ==, "False");
-  g_assert_cmpstr (find_pref (prefs, "include_in_backups")->value, ==, "True");
-  g_assert_cmpstr (find_pref (prefs, "default_user")->value, ==, "user");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "name")->value, ==, "work-web");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "label")->value, ==, "green");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "memory")->value, ==, "400");
+  g_assert_true (tsr_test_find_pref (prefs, "memory")->is_default);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "maxmem")->value, ==, "1024");
+  g_assert_false (tsr_test_find_pref (prefs, "maxmem")->is_default);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "vcpus")->value, ==, "2");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "virt_mode")->value, ==, "hvm");
+  g_assert_true (tsr_test_find_pref (prefs, "virt_mode")->is_default);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "kernel")->value, ==, "");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+  g_assert_true (tsr_test_find_pref (prefs, "mac")->is_default);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "netvm")->value, ==, "tessera-unit");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "ip")->value, ==, "10.137.9.2");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "visible_netmask")->value, ==, "255.255.255.0");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "visible_gateway")->value, ==, "10.137.9.1");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "uuid")->value, ==, "6b1e5c2a-0000-4000-8000-000000000001");
+  g_assert_true (tsr_test_find_pref (prefs, "uuid")->read_only);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "class")->value, ==, "StandaloneVM");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "firmware")->value, ==, "bios");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "debug")->value, ==, "False");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "include_in_backups")->value, ==, "True");
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "default_user")->value, ==, "user");
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 typedef struct
@@ -171,7 +89,7 @@ typedef struct
 static void
 test_set_and_reset (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *kernel = g_strdup_printf ("%s/6.1.0-test/vmlinuz", kernels_dir);
   const SetCase cases[] = {
     { "label", "purple", "purple", "purple" },
@@ -200,8 +118,8 @@ test_set_and_reset (void)
 
       g_assert_true (set_pref (conn, "vault", cases[i].name, cases[i].value, 0, NULL, &error));
       g_assert_no_error (error);
-      prefs = get_prefs (conn, "vault");
-      g_assert_cmpstr (find_pref (prefs, cases[i].name)->value, ==, cases[i].expected);
+      prefs = tsr_test_get_prefs (conn, "vault", 10);
+      g_assert_cmpstr (tsr_test_find_pref (prefs, cases[i].name)->value, ==, cases[i].expected);
       xml = xml_of (conn, "vault");
       if (cases[i].in_xml != NULL)
         g_assert_nonnull (strstr (xml, cases[i].in_xml));
@@ -209,10 +127,10 @@ test_set_and_reset (void)
 
   /* The fixed MAC is not the default any more; the network went away. */
   {
-    g_autoptr(GPtrArray) prefs = get_prefs (conn, "vault");
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "vault", 10);
     g_autofree char *xml = xml_of (conn, "vault");
 
-    g_assert_false (find_pref (prefs, "mac")->is_default);
+    g_assert_false (tsr_test_find_pref (prefs, "mac")->is_default);
     g_assert_null (strstr (xml, "<interface"));
   }
 
@@ -223,9 +141,9 @@ test_set_and_reset (void)
 
       g_assert_true (set_pref (conn, "vault", resettable[i], NULL, 0, NULL, &error));
       g_assert_no_error (error);
-      prefs = get_prefs (conn, "vault");
-      if (!find_pref (prefs, resettable[i])->is_default)
-        g_error ("%s is %s after a reset", resettable[i], find_pref (prefs, resettable[i])->value);
+      prefs = tsr_test_get_prefs (conn, "vault", 10);
+      if (!tsr_test_find_pref (prefs, resettable[i])->is_default)
+        g_error ("%s is %s after a reset", resettable[i], tsr_test_find_pref (prefs, resettable[i])->value);
     }
 
   /* Back to booting from disk: no kernel, HVM, a boot device again. */
@@ -238,7 +156,7 @@ test_set_and_reset (void)
     g_hash_table_insert (changes, "kernel", "");
     g_hash_table_insert (changes, "virt_mode", "hvm");
     tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, "vault"), changes, 0,
-                                    NULL, store_result_cb, &result);
+                                    NULL, tsr_test_store_result_cb, &result);
     WAIT_UNTIL (result != NULL);
     g_assert_true (tsr_connection_set_prefs_finish (conn, result, NULL, NULL, &error));
     g_assert_no_error (error);
@@ -247,7 +165,7 @@ test_set_and_reset (void)
     g_assert_nonnull (strstr (xml, "<boot dev='hd'/>"));
   }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 typedef struct
@@ -262,7 +180,7 @@ typedef struct
 static void
 test_rules (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *long_opts = g_strnfill (513, 'x');
   const BadCase cases[] = {
     { "pvh without kernel", "vault", "virt_mode", "pvh", TSR_ERROR_INVALID_VALUE },
@@ -301,13 +219,13 @@ test_rules (void)
       g_assert_cmpstr (after, ==, before);
     }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_force_mac (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autofree char *warning = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) prefs = NULL;
@@ -317,15 +235,15 @@ test_force_mac (void)
   g_assert_no_error (error);
   g_assert_nonnull (warning);
   g_assert_nonnull (strstr (warning, "work-web"));
-  prefs = get_prefs (conn, "vault");
-  g_assert_cmpstr (find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
-  close_connection (conn);
+  prefs = tsr_test_get_prefs (conn, "vault", 10);
+  g_assert_cmpstr (tsr_test_find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_rename (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(GError) error = NULL;
   TsrVm *vm = tsr_connection_lookup_vm (conn, "vault");
 
@@ -345,18 +263,18 @@ test_rename (void)
     virNetworkFree (net);
   }
   g_object_unref (vm);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static void
 test_choices (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(GAsyncResult) result = NULL;
   g_auto(GStrv) modes = NULL;
   g_auto(GStrv) kernels = NULL;
 
-  tsr_connection_get_choices_async (conn, NULL, store_result_cb, &result);
+  tsr_connection_get_choices_async (conn, NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   g_assert_true (tsr_connection_get_choices_finish (conn, result, &modes, &kernels, NULL));
   /* The test driver offers hvm and xen guests. */
@@ -365,7 +283,7 @@ test_choices (void)
   g_assert_cmpuint (g_strv_length (kernels), ==, 1);
   g_assert_cmpstr (kernels[0], ==, "6.1.0-test");
   g_clear_object (&result);
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 static gboolean
@@ -378,7 +296,7 @@ pci (TsrConnection  *conn,
   g_autoptr(GAsyncResult) result = NULL;
 
   tsr_connection_pci_attach_async (conn, tsr_connection_lookup_vm (conn, vm), device, attach,
-                                   NULL, store_result_cb, &result);
+                                   NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   return tsr_connection_pci_attach_finish (conn, result, error);
 }
@@ -386,13 +304,13 @@ pci (TsrConnection  *conn,
 static void
 test_pci (void)
 {
-  TsrConnection *conn = open_node ();
+  TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GError) error = NULL;
   TsrPciDevice *dev;
 
-  tsr_connection_list_pci_async (conn, NULL, store_result_cb, &result);
+  tsr_connection_list_pci_async (conn, NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   devices = tsr_connection_list_pci_finish (conn, result, &error);
   g_assert_no_error (error);
@@ -414,7 +332,7 @@ test_pci (void)
 
   g_assert_true (pci (conn, "vault", "dom0:00_1f.2", TRUE, &error));
   g_assert_no_error (error);
-  tsr_connection_list_pci_async (conn, NULL, store_result_cb, &result);
+  tsr_connection_list_pci_async (conn, NULL, tsr_test_store_result_cb, &result);
   WAIT_UNTIL (result != NULL);
   devices = tsr_connection_list_pci_finish (conn, result, &error);
   g_assert_cmpstr (((TsrPciDevice *) g_ptr_array_index (devices, 0))->assigned_to, ==, "vault");
@@ -429,7 +347,7 @@ test_pci (void)
     g_hash_table_insert (changes, "kernel", "6.1.0-test");
     g_hash_table_insert (changes, "virt_mode", "pvh");
     tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, "vault"), changes, 0,
-                                    NULL, store_result_cb, &result);
+                                    NULL, tsr_test_store_result_cb, &result);
     WAIT_UNTIL (result != NULL);
     g_assert_false (tsr_connection_set_prefs_finish (conn, result, NULL, NULL, &error));
     g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
@@ -448,7 +366,7 @@ test_pci (void)
     g_assert_null (strstr (xml, "<hostdev"));
   }
 
-  close_connection (conn);
+  tsr_test_close_connection (conn, 2);
 }
 
 int

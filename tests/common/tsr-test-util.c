@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Helpers shared by the test programs; see tsr-test-util.h. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "tsr-test-util.h"
+
+gboolean
+tsr_test_timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for: %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+tsr_test_timed_out_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+tsr_test_store_result_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+GAsyncResult *
+tsr_test_wait_result (GAsyncResult **slot,
+                      guint          seconds)
+{
+  TSR_WAIT_UNTIL (*slot != NULL, seconds);
+  return *slot;
+}
+
+char *
+tsr_test_node_uri (void)
+{
+  const char *node = g_getenv ("TESSERA_TEST_NODE");
+
+  g_assert_nonnull (node);
+  g_assert_true (g_path_is_absolute (node));
+
+  return g_strconcat ("test://", node, NULL);
+}
+
+TsrConnection *
+tsr_test_open_connection (const char *uri,
+                          guint       seconds)
+{
+  TsrConnection *conn = tsr_connection_new (uri);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tsr_connection_open_async (conn, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_open_finish (conn, tsr_test_wait_result (&result, seconds),
+                                             &error));
+  g_assert_no_error (error);
+  return conn;
+}
+
+TsrConnection *
+tsr_test_open_node (guint seconds)
+{
+  g_autofree char *uri = tsr_test_node_uri ();
+
+  return tsr_test_open_connection (uri, seconds);
+}
+
+void
+tsr_test_close_connection (TsrConnection *conn,
+                           guint          seconds)
+{
+  gpointer weak = conn;
+  gint64 end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+
+  tsr_connection_close (conn);
+  g_object_add_weak_pointer (G_OBJECT (conn), &weak);
+  g_object_unref (conn);
+  while (weak != NULL && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  if (weak != NULL)
+    g_test_message ("connection still has %u references", G_OBJECT (weak)->ref_count);
+  g_assert_null (weak);
+}
+
+GPtrArray *
+tsr_test_get_prefs (TsrConnection *conn,
+                    const char    *name,
+                    guint          seconds)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *prefs;
+
+  tsr_connection_get_prefs_async (conn, tsr_connection_lookup_vm (conn, name), NULL,
+                                  tsr_test_store_result_cb, &result);
+  TSR_WAIT_UNTIL (result != NULL, seconds);
+  prefs = tsr_connection_get_prefs_finish (conn, result, &error);
+  g_assert_no_error (error);
+  return prefs;
+}
+
+const TsrPref *
+tsr_test_find_pref (GPtrArray  *prefs,
+                    const char *name)
+{
+  for (guint i = 0; i < prefs->len; i++)
+    if (g_str_equal (((TsrPref *) g_ptr_array_index (prefs, i))->name, name))
+      return g_ptr_array_index (prefs, i);
+  g_assert_not_reached ();
+}
+
+int
+tsr_test_compare_strings (gconstpointer a,
+                          gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+gboolean
+tsr_test_file_contains (const char *path,
+                        const char *needle)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, needle) != NULL;
+}
+
+char *
+tsr_test_screenshot_path (const char *name)
+{
+  const char *build_dir = g_getenv ("TESSERA_BUILD_DIR");
+  g_autofree char *dir = g_build_filename (build_dir ? build_dir : ".", "screenshots", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  return g_build_filename (dir, name, NULL);
+}
+
+void
+tsr_test_copy_file (const char *src,
+                    const char *dst)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (dst, contents, len, NULL));
+  g_chmod (dst, 0644);
+}
+
+void
+tsr_test_run_command (const char *command)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("“%s” failed: %s", command, err);
+}
+
+void
+tsr_test_remove_flat_dir (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (handle && (name = g_dir_read_name (handle)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+gboolean
+tsr_test_kvm_usable (void)
+{
+  g_autofree char *cpuinfo = NULL;
+
+  if (g_access ("/dev/kvm", R_OK | W_OK) != 0)
+    return FALSE;
+  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    return FALSE;
+  return strstr (cpuinfo, " vmx") != NULL || strstr (cpuinfo, " svm") != NULL;
+}
+
+char *
+tsr_test_domain_xml (virConnectPtr  handle,
+                     const char    *name,
+                     unsigned int   flags)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+  char *xml;
+
+  g_assert_nonnull (dom);
+  xml = virDomainGetXMLDesc (dom, flags);
+  virDomainFree (dom);
+  return xml;
+}
+
+void
+tsr_test_log_serial (virConnectPtr  handle,
+                     const char    *name,
+                     const char    *log,
+                     gboolean       unlink_first)
+{
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *tag = g_strdup_printf ("<serial type='pty'>\n      <log file='%s' append='on'/>",
+                                          log);
+  g_autoptr(GString) changed = g_string_new (xml);
+  virDomainPtr dom;
+
+  if (unlink_first)
+    g_unlink (log);
+  g_assert_cmpuint (g_string_replace (changed, "<serial type='pty'>", tag, 1), ==, 1);
+  dom = virDomainDefineXML (handle, changed->str);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+}
+
+void
+tsr_test_remove_domain (virConnectPtr  handle,
+                        const char    *name)
+{
+  virDomainPtr dom = virDomainLookupByName (handle, name);
+
+  if (dom == NULL)
+    return;
+  if (virDomainIsActive (dom) == 1)
+    virDomainDestroy (dom);
+  virDomainUndefine (dom);
+  virDomainFree (dom);
+}
+
+char *
+tsr_test_run_cli_valist (const char  *cli_dir,
+                         const char  *uri,
+                         gboolean     log_stdout,
+                         const char  *name,
+                         int         *status,
+                         char       **err_out,
+                         va_list      args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *arg;
+
+  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
+  g_ptr_array_add (argv, g_strconcat ("--connect=", uri, NULL));
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, status, &error));
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("%s stderr: %s", name, err);
+  if (log_stdout && out != NULL && *out != '\0')
+    g_test_message ("%s stdout: %s", name, out);
+  if (err_out != NULL)
+    *err_out = g_steal_pointer (&err);
+  return g_steal_pointer (&out);
+}
+
+char *
+tsr_test_run_cli (const char  *cli_dir,
+                  const char  *uri,
+                  gboolean     log_stdout,
+                  const char  *name,
+                  int         *status,
+                  char       **err_out,
+                  ...)
+{
+  va_list args;
+  char *out;
+
+  va_start (args, err_out);
+  out = tsr_test_run_cli_valist (cli_dir, uri, log_stdout, name, status, err_out, args);
+  va_end (args);
+  return out;
+}
+
+#ifdef TSR_TEST_UTIL_GTK
+
+gboolean
+tsr_test_spin_until (TsrTestCondition condition,
+                     gpointer         data,
+                     guint            timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint source = g_timeout_add (timeout_ms, tsr_test_timed_out_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (source);
+
+  return condition (data);
+}
+
+typedef struct
+{
+  guint ticks;
+  guint wanted;
+} Frames;
+
+static gboolean
+count_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *clock,
+               gpointer       user_data)
+{
+  Frames *frames = user_data;
+
+  frames->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+enough_ticks (gpointer data)
+{
+  Frames *frames = data;
+
+  return frames->ticks >= frames->wanted;
+}
+
+void
+tsr_test_wait_for_frames (GtkWidget *widget,
+                          guint      n_frames,
+                          guint      timeout_ms)
+{
+  Frames frames = { 0, n_frames };
+  guint id = gtk_widget_add_tick_callback (widget, count_tick_cb, &frames, NULL);
+
+  g_assert_true (tsr_test_spin_until (enough_ticks, &frames, timeout_ms));
+  gtk_widget_remove_tick_callback (widget, id);
+}
+
+gboolean
+tsr_test_widget_mapped (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget);
+}
+
+gboolean
+tsr_test_only_one_ref (gpointer object)
+{
+  return G_OBJECT (object)->ref_count == 1;
+}
+
+TsrWindow *
+tsr_test_open_window (GtkApplication *app,
+                      const char     *uri,
+                      const char     *page,
+                      guint           n_frames,
+                      guint           timeout_ms)
+{
+  g_autofree char *node_uri = uri == NULL ? tsr_test_node_uri () : NULL;
+  TsrWindow *window = tsr_window_new (app, uri != NULL ? uri : node_uri);
+
+  /* Our own reference, so that closing can prove the window is freed. */
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+
+  if (page != NULL)
+    {
+      g_assert_true (tsr_window_wait_for_page (window, page, timeout_ms));
+      tsr_test_wait_for_frames (GTK_WIDGET (window), n_frames, timeout_ms);
+    }
+
+  return window;
+}
+
+void
+tsr_test_render_widget (GtkWidget  *widget,
+                        const char *name)
+{
+  g_autofree char *path = tsr_test_screenshot_path (name);
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) read_back = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkSnapshot *snapshot;
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  g_assert_true (gtk_widget_get_mapped (widget));
+  snapshot = gtk_snapshot_new ();
+  paintable = gtk_widget_paintable_new (widget);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+
+  read_back = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (read_back), ==, width);
+  g_test_message ("Screenshot: %s", path);
+}
+
+void
+tsr_test_write_window_screenshot (GtkWidget  *window,
+                                  const char *name,
+                                  guint       n_frames,
+                                  guint       timeout_ms)
+{
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, window, timeout_ms));
+  tsr_test_wait_for_frames (window, n_frames, timeout_ms);
+  tsr_test_render_widget (window, name);
+}
+
+void
+tsr_test_close_window (TsrWindow *window,
+                       guint      timeout_ms)
+{
+  g_autoptr(TsrConnection) connection = g_object_ref (tsr_window_get_connection (window));
+
+  gtk_window_close (GTK_WINDOW (window));
+
+  g_assert_true (tsr_test_spin_until (tsr_test_only_one_ref, window, timeout_ms));
+  g_assert_finalize_object (window);
+
+  g_assert_true (tsr_test_spin_until (tsr_test_only_one_ref, connection, timeout_ms));
+  g_assert_finalize_object (g_steal_pointer (&connection));
+}
+
+#endif
