@@ -13,57 +13,6 @@
  * share. Everything here blocks and runs in workers.
  */
 
-/* Progress, delivered on the caller's main context */
-
-typedef struct
-{
-  TsrProgress *progress;
-  guint64   done;
-  guint64   total;
-  char     *stage;
-} ProgressUpdate;
-
-static gboolean
-progress_dispatch_cb (gpointer user_data)
-{
-  ProgressUpdate *update = user_data;
-
-  update->progress->func (update->done, update->total, update->stage, update->progress->data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_update_free (gpointer user_data)
-{
-  ProgressUpdate *update = user_data;
-
-  g_free (update->stage);
-  g_free (update);
-}
-
-void
-tsr_progress_report (TsrProgress *progress,
-                     guint64      done,
-                     guint64      total,
-                     const char  *stage,
-                     gboolean     force)
-{
-  ProgressUpdate *update;
-  gint64 now = g_get_monotonic_time ();
-
-  if (progress->func == NULL || (!force && now - progress->last < 100 * 1000))
-    return;
-  progress->last = now;
-
-  update = g_new0 (ProgressUpdate, 1);
-  update->progress = progress;
-  update->done = done;
-  update->total = total;
-  update->stage = g_strdup (stage);
-  g_main_context_invoke_full (progress->context, G_PRIORITY_DEFAULT, progress_dispatch_cb,
-                              update, progress_update_free);
-}
-
 /* Disk images */
 
 /* The format of a root image the user gives, so it can be passed

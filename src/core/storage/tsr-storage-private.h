@@ -4,26 +4,10 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
-#include "tsr-creator.h"
+#include "tsr-progress.h"
+#include "tsr-storage.h"
 
 G_BEGIN_DECLS
-
-/* Progress of a worker, delivered on the context that started it, at most
- * every 100 ms unless forced.
- */
-typedef struct
-{
-  TsrProgressFunc  func;
-  gpointer         data;
-  GMainContext    *context;
-  gint64           last;
-} TsrProgress;
-
-void               tsr_progress_report     (TsrProgress       *progress,
-                                            guint64            done,
-                                            guint64            total,
-                                            const char        *stage,
-                                            gboolean           force);
 
 /* qemu-img info: only raw and qcow2 are accepted. */
 gboolean           tsr_image_info          (const char        *path,

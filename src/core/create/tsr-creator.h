@@ -4,11 +4,10 @@
 #include <gio/gio.h>
 
 #include "tsr-connection.h"
+#include "tsr-progress.h"
+#include "tsr-storage.h"
 
 G_BEGIN_DECLS
-
-#define TSR_DEFAULT_POOL       "tessera"
-#define TSR_DEFAULT_POOL_PATH  "/var/lib/tessera/images"
 
 /* Everything a new VM is made from. Defaults are Qubes': 400 MiB, 2 vCPUs,
  * no balloon, a 20 GiB sparse root disk, virt mode hvm with no kernel.
@@ -41,11 +40,6 @@ typedef struct
   GStrv     extra_volumes;  /* more disks, attached after the root in order */
   gboolean  check_only;     /* validate everything, make nothing */
 } TsrCreateSpec;
-
-typedef void (*TsrProgressFunc) (guint64     done,
-                                 guint64     total,
-                                 const char *stage,
-                                 gpointer    user_data);
 
 TsrCreateSpec *tsr_create_spec_new          (const char           *name);
 TsrCreateSpec *tsr_create_spec_copy         (const TsrCreateSpec  *spec);
