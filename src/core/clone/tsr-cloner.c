@@ -20,6 +20,7 @@
 #include "tsr-cloner-private.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-macs.h"
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
@@ -510,7 +511,7 @@ plan_interfaces (CloneData   *data,
                  const char  *oui,
                  GError     **error)
 {
-  g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
+  g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
   g_autoptr(GString) kept = g_string_new (NULL);
 
   for (xmlNodePtr n = devices->children; n; n = n->next)

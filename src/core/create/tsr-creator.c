@@ -16,6 +16,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-host.h"
+#include "tsr-macs.h"
 #include "tsr-media.h"
 #include "tsr-network.h"
 #include "tsr-rules.h"
@@ -225,7 +226,7 @@ validate (CreateData    *data,
 
       if (!tsr_validate_mac (spec->mac, error))
         return FALSE;
-      macs = tsr_rules_used_macs (data->conn, NULL);
+      macs = tsr_macs_in_use (data->conn, NULL);
       if (!spec->mac_force && g_hash_table_contains (macs, spec->mac))
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
@@ -712,7 +713,7 @@ create_worker (GTask        *task,
         mac = g_strdup (spec->mac);
       else
         {
-          g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
+          g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
 
           do
             {

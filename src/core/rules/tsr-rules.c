@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
-#include <libvirt/virterror.h>
 
 #include "tsr-error.h"
 #include "tsr-rules.h"
@@ -139,41 +137,4 @@ tsr_rules_check_firmware (const char         *firmware,
       return FALSE;
     }
   return TRUE;
-}
-
-/* Every MAC the connection's domains use, lower case, mapped to the name of a domain that
- * uses it. except_uuid leaves out the VM being edited, which may keep its own MAC. */
-GHashTable *
-tsr_rules_used_macs (virConnectPtr  conn,
-                     const char    *except_uuid)
-{
-  GHashTable *macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  virDomainPtr *doms = NULL;
-  int n = virConnectListAllDomains (conn, &doms, 0);
-
-  for (int i = 0; i < n; i++)
-    {
-      char other[VIR_UUID_STRING_BUFLEN];
-      g_autofree char *xml = NULL;
-      const char *p;
-
-      if (except_uuid != NULL && virDomainGetUUIDString (doms[i], other) == 0 &&
-          g_str_equal (other, except_uuid))
-        {
-          virDomainFree (doms[i]);
-          continue;
-        }
-      xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
-      for (p = xml; p != NULL && (p = strstr (p, "<mac address=")) != NULL;)
-        {
-          p += strlen ("<mac address=") + 1;
-          if (strlen (p) >= 17)
-            g_hash_table_replace (macs, g_ascii_strdown (p, 17),
-                                  g_strdup (virDomainGetName (doms[i])));
-        }
-      virDomainFree (doms[i]);
-    }
-  free (doms);
-  virResetLastError ();
-  return macs;
 }

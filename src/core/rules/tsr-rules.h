@@ -2,7 +2,6 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
 
 #include "tsr-host.h"
 
@@ -30,7 +29,5 @@ gboolean    tsr_rules_check_virt_mode        (const char         *virt_mode,
 gboolean    tsr_rules_check_firmware         (const char         *firmware,
                                               const TsrHostCaps  *caps,
                                               GError            **error);
-GHashTable *tsr_rules_used_macs              (virConnectPtr       conn,
-                                              const char         *except_uuid);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-host.h"
+#include "tsr-macs.h"
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-settings-private.h"
@@ -291,7 +292,7 @@ validate_prefs (virConnectPtr   conn,
 
   if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
     {
-      g_autoptr(GHashTable) macs = tsr_rules_used_macs (conn, p->uuid);
+      g_autoptr(GHashTable) macs = tsr_macs_in_use (conn, p->uuid);
       const char *owner = g_hash_table_lookup (macs, p->mac);
 
       if (owner != NULL && !(flags & TSR_PREFS_FORCE_MAC))
