@@ -22,29 +22,6 @@
 
 /* The definition */
 
-void
-tsr_cloner_set_text (xmlNodePtr  node,
-                     const char *text)
-{
-  xmlChar *escaped = xmlEncodeSpecialChars (node->doc, (const xmlChar *) text);
-
-  xmlNodeSetContent (node, escaped);
-  xmlFree (escaped);
-}
-
-void
-tsr_cloner_remove_children (xmlNodePtr  node,
-                            const char *name)
-{
-  xmlNodePtr child;
-
-  while ((child = tsr_xml_child (node, name)) != NULL)
-    {
-      xmlUnlinkNode (child);
-      xmlFreeNode (child);
-    }
-}
-
 /* Points a <disk> at a volume or file, keeping whatever else its <source>
  * says (seclabels, startup policy).
  */
@@ -93,20 +70,7 @@ tsr_cloner_set_disk_source (xmlNodePtr        disk,
   xmlSetProp (driver, (const xmlChar *) "type", (const xmlChar *) format);
 
   /* The chain below is read from the image itself. */
-  tsr_cloner_remove_children (disk, "backingStore");
-}
-
-char *
-tsr_cloner_dump_doc (xmlDocPtr doc)
-{
-  xmlChar *out = NULL;
-  char *xml;
-  int len;
-
-  xmlDocDumpMemory (doc, &out, &len);
-  xml = g_strndup ((const char *) out, len);
-  xmlFree (out);
-  return xml;
+  tsr_xml_remove_children (disk, "backingStore");
 }
 
 static gboolean
@@ -115,8 +79,7 @@ pool_is_local_dir (virStoragePoolPtr pool)
   g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
   g_autofree char *dir = NULL;
 
-  if (xml == NULL || !(strstr (xml, "<pool type='dir'") || strstr (xml, "<pool type='fs'") ||
-                       strstr (xml, "<pool type='netfs'")))
+  if (!tsr_xml_pool_holds_files (xml))
     return FALSE;
   dir = tsr_storage_pool_dir (pool);
   return dir != NULL && g_file_test (dir, G_FILE_TEST_IS_DIR) && g_access (dir, W_OK) == 0;
@@ -298,8 +261,12 @@ tsr_cloner_plan_disk (CloneData   *data,
           disk->work = info.allocation;
         }
       if (disk->src_format == NULL && vol_xml != NULL)
-        disk->src_format = g_strdup (strstr (vol_xml, "<format type='qcow2'/>") ? "qcow2" : "raw");
-      disk->has_backing = vol_xml != NULL && strstr (vol_xml, "<backingStore>") != NULL;
+        {
+          g_autofree char *format = tsr_xml_volume_format (vol_xml);
+
+          disk->src_format = g_strdup (g_strcmp0 (format, "qcow2") == 0 ? "qcow2" : "raw");
+        }
+      disk->has_backing = tsr_xml_volume_has_backing (vol_xml);
       virResetLastError ();
     }
   if (disk->src_format == NULL)

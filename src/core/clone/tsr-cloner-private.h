@@ -102,17 +102,12 @@ void     tsr_cloner_set_errno_error    (GError     **error,
                                         const char  *what,
                                         const char  *path);
 
-void     tsr_cloner_set_text        (xmlNodePtr  node,
-                                     const char *text);
-void     tsr_cloner_remove_children (xmlNodePtr  node,
-                                     const char *name);
 void     tsr_cloner_set_disk_source (xmlNodePtr        disk,
                                      virStorageVolPtr  vol,
                                      const char       *pool,
                                      const char       *vol_name,
                                      const char       *path,
                                      const char       *format);
-char    *tsr_cloner_dump_doc        (xmlDocPtr doc);
 gboolean tsr_cloner_plan_disk       (CloneData   *data,
                                      xmlNodePtr   node,
                                      xmlNodePtr   source_node,

@@ -218,13 +218,12 @@ GStrv
 tsr_domain_xml_linked_bases (const char *domain_xml)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  xmlDocPtr doc;
+  g_autoptr(xmlDoc) doc = NULL;
   xmlNodePtr vm;
 
   g_return_val_if_fail (domain_xml != NULL, NULL);
 
-  doc = xmlReadMemory (domain_xml, strlen (domain_xml), "domain.xml", NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  doc = tsr_xml_parse (domain_xml);
   vm = doc ? tessera_element (xmlDocGetRootElement (doc), FALSE) : NULL;
   for (xmlNodePtr n = vm ? vm->children : NULL; n; n = n->next)
     {
@@ -236,8 +235,6 @@ tsr_domain_xml_linked_bases (const char *domain_xml)
       if (path != NULL && *path != '\0')
         g_strv_builder_add (builder, path);
     }
-  if (doc != NULL)
-    xmlFreeDoc (doc);
 
   return g_strv_builder_end (builder);
 }
@@ -437,15 +434,20 @@ overlay_xml (const char *name,
              const char *base,
              const char *base_format)
 {
-  g_autofree char *escaped = g_markup_escape_text (base, -1);
+  g_autoptr(GVirConfigStorageVol) vol = gvir_config_storage_vol_new ();
+  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
+  g_autoptr(GVirConfigStorageVolBackingStore) backing = gvir_config_storage_vol_backing_store_new ();
 
-  return g_strdup_printf ("<volume><name>%s</name>"
-                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
-                          "<allocation unit='bytes'>0</allocation>"
-                          "<target><format type='qcow2'/><compat>1.1</compat></target>"
-                          "<backingStore><path>%s</path><format type='%s'/></backingStore>"
-                          "</volume>",
-                          name, capacity, escaped, base_format);
+  gvir_config_storage_vol_set_name (vol, name);
+  gvir_config_storage_vol_set_capacity (vol, capacity);
+  gvir_config_storage_vol_set_allocation (vol, 0);
+  gvir_config_storage_vol_target_set_format (target, "qcow2");
+  gvir_config_storage_vol_target_set_compat (target, "1.1");
+  gvir_config_storage_vol_set_target (vol, target);
+  gvir_config_storage_vol_backing_store_set_path (backing, base);
+  gvir_config_storage_vol_backing_store_set_format (backing, base_format);
+  gvir_config_storage_vol_set_backing_store (vol, backing);
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
 }
 
 /* The source's current disk becomes a read-only base under two new
@@ -625,7 +627,7 @@ plan_nvram (CloneData   *data,
       return FALSE;
     }
 
-  tsr_cloner_set_text (nvram, dst);
+  tsr_xml_set_text (nvram, dst);
   *src_out = g_steal_pointer (&src);
   *dst_out = g_steal_pointer (&dst);
   return TRUE;
@@ -831,8 +833,7 @@ clone_steps (CloneData     *data,
     }
   virResetLastError ();
 
-  data->doc = xmlReadMemory (data->source_xml, strlen (data->source_xml), "domain.xml", NULL,
-                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  data->doc = tsr_xml_parse (data->source_xml);
   data->source_doc = xmlCopyDoc (data->doc, 1);
   root = data->doc ? xmlDocGetRootElement (data->doc) : NULL;
   source_root = data->source_doc ? xmlDocGetRootElement (data->source_doc) : NULL;
@@ -848,10 +849,10 @@ clone_steps (CloneData     *data,
   domain_type = tsr_xml_prop (root, "type");
 
   /* Same VM, new identity. */
-  tsr_cloner_set_text (tsr_xml_child (root, "name"), spec->name);
-  tsr_cloner_remove_children (root, "uuid");
+  tsr_xml_set_text (tsr_xml_child (root, "name"), spec->name);
+  tsr_xml_remove_children (root, "uuid");
   if (tsr_xml_child (root, "genid") != NULL)
-    tsr_cloner_set_text (tsr_xml_child (root, "genid"), "");
+    tsr_xml_set_text (tsr_xml_child (root, "genid"), "");
   {
     xmlNodePtr system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
 
@@ -951,7 +952,7 @@ clone_steps (CloneData     *data,
 
   if (spec->linked)
     {
-      g_autofree char *source_xml = tsr_cloner_dump_doc (data->source_doc);
+      g_autofree char *source_xml = tsr_xml_dump (data->source_doc);
       virDomainPtr switched;
 
       tsr_progress_report (&data->progress, 0, 0, _("Switching the source to its overlay"), TRUE);
@@ -974,7 +975,7 @@ clone_steps (CloneData     *data,
     }
 
   tsr_progress_report (&data->progress, data->total, data->total, _("Defining the clone"), TRUE);
-  xml = tsr_cloner_dump_doc (data->doc);
+  xml = tsr_xml_dump (data->doc);
   data->clone_dom = virDomainDefineXML (data->conn, xml);
   if (data->clone_dom == NULL)
     {

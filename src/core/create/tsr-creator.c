@@ -147,6 +147,14 @@ domain_root_path (virDomainPtr dom)
 }
 
 static gboolean
+volume_is_raw (const char *volume_xml)
+{
+  g_autofree char *format = tsr_xml_volume_format (volume_xml);
+
+  return g_strcmp0 (format, "raw") == 0;
+}
+
+static gboolean
 validate (CreateData    *data,
           TsrHostCaps   *caps,
           char         **root_format,
@@ -331,7 +339,7 @@ make_root_volume (CreateData         *data,
           return FALSE;
         }
       xml = virStorageVolGetXMLDesc (data->vol, 0);
-      *format_out = g_strdup (xml && strstr (xml, "type='raw'") ? "raw" : "qcow2");
+      *format_out = g_strdup (volume_is_raw (xml) ? "raw" : "qcow2");
       return TRUE;
     }
 
@@ -364,7 +372,7 @@ make_root_volume (CreateData         *data,
         }
 
       src_xml = virStorageVolGetXMLDesc (src, 0);
-      format = src_xml && strstr (src_xml, "type='raw'") ? "raw" : "qcow2";
+      format = volume_is_raw (src_xml) ? "raw" : "qcow2";
       virStorageVolGetInfo (src, &info);
       g_free (vol_name);
       vol_name = g_strdup_printf ("%s-root.%s", spec->name,
@@ -447,7 +455,8 @@ build_domain_xml (CreateData   *data,
   g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
   g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
   g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(GString) metadata = g_string_new ("<vm>");
+  g_autoptr(xmlDoc) metadata = tsr_xml_new ("vm");
+  g_autofree char *metadata_xml = NULL;
   GVirConfigDomainVirtType virt_type;
   const char *features[] = { "acpi", "apic", NULL };
   GList *boot = NULL;
@@ -566,15 +575,12 @@ build_domain_xml (CreateData   *data,
       gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
     }
 
-  g_string_append_printf (metadata, "<label>%s</label><class>%s</class>", spec->label, spec->klass);
+  tsr_xml_add (xmlDocGetRootElement (metadata), "label", spec->label);
+  tsr_xml_add (xmlDocGetRootElement (metadata), "class", spec->klass);
   if (spec->template_name != NULL)
-    {
-      g_autofree char *escaped = g_markup_escape_text (spec->template_name, -1);
-
-      g_string_append_printf (metadata, "<template>%s</template>", escaped);
-    }
-  g_string_append (metadata, "</vm>");
-  if (!gvir_config_domain_set_custom_xml (domain, metadata->str, TSR_METADATA_PREFIX,
+    tsr_xml_add (xmlDocGetRootElement (metadata), "template", spec->template_name);
+  metadata_xml = tsr_xml_dump (metadata);
+  if (!gvir_config_domain_set_custom_xml (domain, metadata_xml, TSR_METADATA_PREFIX,
                                           TSR_METADATA_NS, error))
     return NULL;
 
@@ -703,8 +709,7 @@ create_worker (GTask        *task,
       if (data->extra_paths == NULL)
         data->extra_paths = g_ptr_array_new_with_free_func (g_free);
       g_ptr_array_add (data->extra_paths, extra_path);
-      g_ptr_array_add (data->extra_paths, g_strdup (extra_xml && strstr (extra_xml, "type='raw'")
-                                                    ? "raw" : "qcow2"));
+      g_ptr_array_add (data->extra_paths, g_strdup (volume_is_raw (extra_xml) ? "raw" : "qcow2"));
     }
 
   if (!g_str_equal (spec->netvm, "none"))

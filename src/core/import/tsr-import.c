@@ -17,6 +17,7 @@
 #include "tsr-ovf.h"
 #include "tsr-storage-private.h"
 #include "tsr-validate.h"
+#include "tsr-xml-private.h"
 
 /* Importing appliances and disk images. Inspection reads only headers and
  * the OVF; the disks are converted by qemu-img straight from where they
@@ -249,9 +250,7 @@ prepare_worker (GTask        *step,
 
   /* qcow2 volumes are files: the pool must be a folder of images. */
   pool_xml = virStoragePoolGetXMLDesc (pool, 0);
-  if (pool_xml == NULL || (!strstr (pool_xml, "<pool type='dir'") &&
-                           !strstr (pool_xml, "<pool type='fs'") &&
-                           !strstr (pool_xml, "<pool type='netfs'")))
+  if (!tsr_xml_pool_holds_files (pool_xml))
     {
       g_task_return_new_error (step, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                                _("Pool “%s” is not a folder of disk image files, so imported "

@@ -162,7 +162,7 @@ tsr_settings_metadata_set (xmlNodePtr  vm,
 
   if (child == NULL)
     child = xmlNewChild (vm, vm->ns, (const xmlChar *) key, NULL);
-  xmlNodeSetContent (child, (const xmlChar *) value);
+  tsr_xml_set_text (child, value);
 }
 
 static gboolean
