@@ -37,6 +37,46 @@ tsr_host_kvm_usable_here (void)
   return strstr (cpuinfo, " vmx") != NULL || strstr (cpuinfo, " svm") != NULL;
 }
 
+/* UEFI is there when the domain capabilities offer the "efi" firmware, or
+ * list an OVMF loader (libvirt before firmware autoselection). Loader file
+ * names are "OVMF_CODE…" on Debian, Fedora and Arch, "ovmf-x86_64…" on SUSE.
+ */
+static gboolean
+domcaps_offer_uefi (const char *domcaps_xml)
+{
+  g_autoptr(GVirConfigDomainCapabilities) domcaps = NULL;
+  g_autoptr(GVirConfigDomainCapabilitiesOs) os = NULL;
+  g_autoptr(xmlDoc) doc = NULL;
+  GList *firmwares = NULL;
+  gboolean efi = FALSE;
+  xmlNodePtr loader;
+
+  if (domcaps_xml == NULL)
+    return FALSE;
+  domcaps = gvir_config_domain_capabilities_new_from_xml (domcaps_xml, NULL);
+  if (domcaps != NULL && (os = gvir_config_domain_capabilities_get_os (domcaps)) != NULL)
+    firmwares = gvir_config_domain_capabilities_os_get_firmwares (os);
+  for (GList *l = firmwares; l != NULL; l = l->next)
+    efi = efi || GPOINTER_TO_INT (l->data) == GVIR_CONFIG_DOMAIN_OS_FIRMWARE_EFI;
+  g_list_free (firmwares);
+  if (efi)
+    return TRUE;
+
+  /* libvirt-gconfig 4.0 has no getter for the loader paths. */
+  doc = tsr_xml_parse (domcaps_xml);
+  loader = doc ? tsr_xml_find (xmlDocGetRootElement (doc), "os/loader") : NULL;
+  for (xmlNodePtr v = loader ? loader->children : NULL; v != NULL && !efi; v = v->next)
+    if (tsr_xml_is (v, "value"))
+      {
+        g_autofree char *path = tsr_xml_text (v);
+        g_autofree char *base = g_path_get_basename (path);
+        g_autofree char *lower = g_ascii_strdown (base, -1);
+
+        efi = g_str_has_prefix (lower, "ovmf");
+      }
+  return efi;
+}
+
 TsrHostCaps *
 tsr_host_caps_parse (const char *caps_xml,
                      const char *domcaps_xml,
@@ -115,9 +155,7 @@ tsr_host_caps_parse (const char *caps_xml,
                                    "firmware settings to use KVM."));
     }
 
-  if (domcaps_xml != NULL)
-    caps->uefi = strstr (domcaps_xml, "<value>efi</value>") != NULL ||
-                 strstr (domcaps_xml, "OVMF") != NULL;
+  caps->uefi = domcaps_offer_uefi (domcaps_xml);
 
   return caps;
 }
