@@ -7,12 +7,11 @@
 #include <glib/gi18n-lib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-host.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-settings-private.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -62,7 +61,7 @@ static TsrPciDevice *
 pci_from_xml (const char *name,
               const char *xml)
 {
-  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "n.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+  g_autoptr(xmlDoc) doc = tsr_xml_parse (xml);
   xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
   TsrPciDevice *dev;
   g_autofree char *domain = xml_first_text (root, "domain");
@@ -73,8 +72,6 @@ pci_from_xml (const char *name,
   g_autofree char *product = xml_first_text (root, "product");
   guint d, b, s, f;
 
-  if (doc != NULL)
-    xmlFreeDoc (doc);
   if (domain == NULL || bus == NULL || slot == NULL || function == NULL)
     return NULL;
 
@@ -90,6 +87,37 @@ pci_from_xml (const char *name,
   dev->description = g_strdup_printf ("%s %s", vendor ? vendor : "", product ? product : "");
   g_strstrip (dev->description);
   return dev;
+}
+
+/* The <hostdev> of a domain's DEVICES that passes the host's PCI device at
+ * ADDRESS ("0000:00:1f.2") through, compared as numbers: libvirt writes
+ * them in hex with any padding.
+ */
+static xmlNodePtr
+find_hostdev (xmlNodePtr  devices,
+              const char *address)
+{
+  guint d, b, s, f;
+
+  if (sscanf (address, "%x:%x:%x.%x", &d, &b, &s, &f) != 4)
+    return NULL;
+  for (xmlNodePtr n = devices ? devices->children : NULL; n != NULL; n = n->next)
+    {
+      xmlNodePtr addr = tsr_xml_is (n, "hostdev") ? tsr_xml_find (n, "source/address") : NULL;
+      const char *props[] = { "domain", "bus", "slot", "function" };
+      guint want[] = { d, b, s, f };
+      gboolean same = addr != NULL;
+
+      for (guint i = 0; i < G_N_ELEMENTS (props) && same; i++)
+        {
+          g_autofree char *value = tsr_xml_prop (addr, props[i]);
+
+          same = (guint) g_ascii_strtoull (value ? value : "0", NULL, 0) == want[i];
+        }
+      if (same)
+        return n;
+    }
+  return NULL;
 }
 
 static GPtrArray *
@@ -124,22 +152,21 @@ list_pci_sync (virConnectPtr   conn,
   m = virConnectListAllDomains (conn, &doms, 0);
   for (int i = 0; i < m; i++)
     {
-      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
+      g_autoptr(virDomain) dom = doms[i];
+      g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+      g_autoptr(xmlDoc) doc = tsr_xml_parse (xml);
+      xmlNodePtr devices = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "devices") : NULL;
 
-      for (guint j = 0; xml != NULL && j < list->len; j++)
+      for (guint j = 0; devices != NULL && j < list->len; j++)
         {
           TsrPciDevice *dev = g_ptr_array_index (list, j);
-          guint d, b, s, f;
-          g_autofree char *needle = NULL;
 
-          if (sscanf (dev->address, "%x:%x:%x.%x", &d, &b, &s, &f) != 4)
-            continue;
-          needle = g_strdup_printf ("<address domain='0x%04x' bus='0x%02x' slot='0x%02x' "
-                                    "function='0x%x'/>", d, b, s, f);
-          if (strstr (xml, "<hostdev") && strstr (xml, needle))
-            dev->assigned_to = g_strdup (virDomainGetName (doms[i]));
+          if (find_hostdev (devices, dev->address) != NULL)
+            {
+              g_free (dev->assigned_to);
+              dev->assigned_to = g_strdup (virDomainGetName (dom));
+            }
         }
-      virDomainFree (doms[i]);
     }
   free (doms);
   virResetLastError ();
@@ -201,6 +228,50 @@ tsr_connection_list_pci_finish (TsrConnection  *self,
   return g_steal_pointer (&data->devices);
 }
 
+/* DOMAIN_XML with DEV's <hostdev> added or removed: one new persistent
+ * definition, as for every other setting.
+ */
+static char *
+pci_edit_definition (const char          *domain_xml,
+                     const TsrPciDevice  *dev,
+                     gboolean             attach,
+                     GError             **error)
+{
+  g_autoptr(xmlDoc) doc = tsr_xml_parse (domain_xml);
+  xmlNodePtr devices = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "devices") : NULL;
+  xmlNodePtr match = find_hostdev (devices, dev->address);
+  guint d, b, s, f;
+
+  if (devices == NULL || attach == (match != NULL) ||
+      sscanf (dev->address, "%x:%x:%x.%x", &d, &b, &s, &f) != 4)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   attach ? _("%s is already assigned to this VM.")
+                          : _("%s is not assigned to this VM."),
+                   dev->address);
+      return NULL;
+    }
+
+  if (attach)
+    {
+      xmlNodePtr hostdev = tsr_xml_add_with (devices, "hostdev", "mode", "subsystem",
+                                             "type", "pci", "managed", "yes", NULL);
+      g_autofree char *sd = g_strdup_printf ("0x%04x", d);
+      g_autofree char *sb = g_strdup_printf ("0x%02x", b);
+      g_autofree char *ss = g_strdup_printf ("0x%02x", s);
+      g_autofree char *sf = g_strdup_printf ("0x%x", f);
+
+      tsr_xml_add_with (tsr_xml_add (hostdev, "source", NULL), "address", "domain", sd,
+                        "bus", sb, "slot", ss, "function", sf, NULL);
+    }
+  else
+    {
+      xmlUnlinkNode (match);
+      xmlFreeNode (match);
+    }
+  return tsr_xml_dump (doc);
+}
+
 static void
 pci_attach_worker (GTask        *task,
                    gpointer      source_object,
@@ -210,11 +281,12 @@ pci_attach_worker (GTask        *task,
   PciData *data = task_data;
   g_autoptr(GPtrArray) devices = NULL;
   g_autofree char *xml = NULL;
+  g_autofree char *new_xml = NULL;
   g_autoptr(Prefs) prefs = NULL;
+  g_autoptr(virDomain) dom = NULL;
+  g_autoptr(virDomain) defined = NULL;
   TsrPciDevice *found = NULL;
-  virDomainPtr dom;
   GError *error = NULL;
-  guint d, b, s, f;
 
   if (!(devices = list_pci_sync (data->conn, &error)))
     {
@@ -251,7 +323,6 @@ pci_attach_worker (GTask        *task,
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                                _("%s is already assigned to “%s”: detach it there first."),
                                found->address, found->assigned_to);
-      virDomainFree (dom);
       return;
     }
 
@@ -263,91 +334,22 @@ pci_attach_worker (GTask        *task,
                                _("PCI devices need virt_mode hvm, and “%s” uses %s: set virt_mode "
                                  "hvm and kernel (none) first."), virDomainGetName (dom),
                                prefs->virt_mode);
-      virDomainFree (dom);
       return;
     }
 
-  /* One new persistent definition, as for every other setting. */
-  sscanf (found->address, "%x:%x:%x.%x", &d, &b, &s, &f);
-  {
-    xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
-    xmlNodePtr devices = tsr_xml_child (xmlDocGetRootElement (doc), "devices");
-    g_autofree char *want = g_strdup_printf ("0x%04x:0x%02x:0x%02x:0x%x", d, b, s, f);
-    xmlNodePtr match = NULL;
-    xmlChar *dump = NULL;
-    int len = 0;
-    g_autofree char *new_xml = NULL;
-    virDomainPtr defined;
-
-    for (xmlNodePtr n = devices ? devices->children : NULL; n && match == NULL; n = n->next)
-      {
-        xmlNodePtr addr = tsr_xml_is (n, "hostdev") ? tsr_xml_child (tsr_xml_child (n, "source"), "address") : NULL;
-        g_autofree char *ad = addr ? tsr_xml_prop (addr, "domain") : NULL;
-        g_autofree char *ab = addr ? tsr_xml_prop (addr, "bus") : NULL;
-        g_autofree char *as = addr ? tsr_xml_prop (addr, "slot") : NULL;
-        g_autofree char *af = addr ? tsr_xml_prop (addr, "function") : NULL;
-        g_autofree char *have = NULL;
-
-        if (addr == NULL)
-          continue;
-        have = g_strdup_printf ("0x%04x:0x%02x:0x%02x:0x%x",
-                                (guint) g_ascii_strtoull (ad ? ad : "0", NULL, 0),
-                                (guint) g_ascii_strtoull (ab ? ab : "0", NULL, 0),
-                                (guint) g_ascii_strtoull (as ? as : "0", NULL, 0),
-                                (guint) g_ascii_strtoull (af ? af : "0", NULL, 0));
-        if (g_str_equal (have, want))
-          match = n;
-      }
-
-    if (data->attach && match == NULL)
-      {
-        xmlNodePtr hostdev = xmlNewChild (devices, NULL, (const xmlChar *) "hostdev", NULL);
-        xmlNodePtr source = xmlNewChild (hostdev, NULL, (const xmlChar *) "source", NULL);
-        xmlNodePtr addr = xmlNewChild (source, NULL, (const xmlChar *) "address", NULL);
-        g_autofree char *sd = g_strdup_printf ("0x%04x", d);
-        g_autofree char *sb = g_strdup_printf ("0x%02x", b);
-        g_autofree char *ss = g_strdup_printf ("0x%02x", s);
-        g_autofree char *sf = g_strdup_printf ("0x%x", f);
-
-        xmlSetProp (hostdev, (const xmlChar *) "mode", (const xmlChar *) "subsystem");
-        xmlSetProp (hostdev, (const xmlChar *) "type", (const xmlChar *) "pci");
-        xmlSetProp (hostdev, (const xmlChar *) "managed", (const xmlChar *) "yes");
-        xmlSetProp (addr, (const xmlChar *) "domain", (const xmlChar *) sd);
-        xmlSetProp (addr, (const xmlChar *) "bus", (const xmlChar *) sb);
-        xmlSetProp (addr, (const xmlChar *) "slot", (const xmlChar *) ss);
-        xmlSetProp (addr, (const xmlChar *) "function", (const xmlChar *) sf);
-      }
-    else if (!data->attach && match != NULL)
-      {
-        xmlUnlinkNode (match);
-        xmlFreeNode (match);
-      }
-    else
-      {
-        xmlFreeDoc (doc);
-        virDomainFree (dom);
-        g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                                 data->attach ? _("%s is already assigned to this VM.")
-                                              : _("%s is not assigned to this VM."),
-                                 found->address);
-        return;
-      }
-
-    xmlDocDumpMemory (doc, &dump, &len);
-    new_xml = g_strndup ((const char *) dump, len);
-    xmlFree (dump);
-    xmlFreeDoc (doc);
-    defined = virDomainDefineXML (data->conn, new_xml);
-    virDomainFree (dom);
-    if (defined == NULL)
-      {
-        tsr_error_set_from_libvirt (&error, data->attach ? _("Could not attach the device")
-                                                         : _("Could not detach the device"));
-        g_task_return_error (task, error);
-        return;
-      }
-    virDomainFree (defined);
-  }
+  if (!(new_xml = pci_edit_definition (xml, found, data->attach, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  defined = virDomainDefineXML (data->conn, new_xml);
+  if (defined == NULL)
+    {
+      tsr_error_set_from_libvirt (&error, data->attach ? _("Could not attach the device")
+                                                       : _("Could not detach the device"));
+      g_task_return_error (task, error);
+      return;
+    }
 
   g_task_return_boolean (task, TRUE);
 }
