@@ -317,24 +317,23 @@ tsr_network_build_managed_xml (const char *name,
                                const char *subnet_prefix,
                                gboolean    isolated)
 {
-  g_autofree char *ename = g_markup_escape_text (name, -1);
+  g_autoptr(xmlDoc) doc = tsr_xml_new ("network");
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  g_autofree char *gateway = g_strconcat (subnet_prefix, ".1", NULL);
+  g_autofree char *start = g_strconcat (subnet_prefix, ".2", NULL);
+  g_autofree char *end = g_strconcat (subnet_prefix, ".254", NULL);
+  xmlNodePtr ip;
 
   /* No <bridge>: libvirt picks a free virbrN. An isolated network has no
    * <forward> at all, so nothing leaves the host.
    */
-  return g_strdup_printf ("<network>\n"
-                          "  <name>%s</name>\n"
-                          "%s"
-                          "  <dns enable='yes'/>\n"
-                          "  <ip address='%s.1' netmask='255.255.255.0'>\n"
-                          "    <dhcp>\n"
-                          "      <range start='%s.2' end='%s.254'/>\n"
-                          "    </dhcp>\n"
-                          "  </ip>\n"
-                          "</network>\n",
-                          ename,
-                          isolated ? "" : "  <forward mode='nat'/>\n",
-                          subnet_prefix, subnet_prefix, subnet_prefix);
+  tsr_xml_add (root, "name", name);
+  if (!isolated)
+    tsr_xml_add_with (root, "forward", "mode", "nat", NULL);
+  tsr_xml_add_with (root, "dns", "enable", "yes", NULL);
+  ip = tsr_xml_add_with (root, "ip", "address", gateway, "netmask", "255.255.255.0", NULL);
+  tsr_xml_add_with (tsr_xml_add (ip, "dhcp", NULL), "range", "start", start, "end", end, NULL);
+  return tsr_xml_dump (doc);
 }
 
 char *
@@ -342,9 +341,12 @@ tsr_network_build_host_xml (const char *mac,
                             const char *name,
                             const char *ip)
 {
-  g_autofree char *ename = name ? g_markup_escape_text (name, -1) : NULL;
+  g_autoptr(xmlDoc) doc = tsr_xml_new ("host");
+  xmlNodePtr host = xmlDocGetRootElement (doc);
 
-  if (ename != NULL)
-    return g_strdup_printf ("<host mac='%s' name='%s' ip='%s'/>", mac, ename, ip);
-  return g_strdup_printf ("<host mac='%s' ip='%s'/>", mac, ip);
+  tsr_xml_set (host, "mac", mac);
+  if (name != NULL)
+    tsr_xml_set (host, "name", name);
+  tsr_xml_set (host, "ip", ip);
+  return tsr_xml_dump (doc);
 }
