@@ -99,23 +99,37 @@ test_parse_invalid (void)
   g_assert_null (tsr_xml_parse ("not xml at all"));
 }
 
-/* Tessera's own metadata: free text such as a default user must survive. */
+/* Tessera's own metadata: free text such as a default user must survive,
+ * and another application's element of the same name is left alone.
+ */
 static void
 test_metadata_text (void)
 {
-  g_autoptr(xmlDoc) doc = tsr_xml_parse ("<domain><name>x</name></domain>");
+  g_autoptr(xmlDoc) doc = tsr_xml_parse (
+    "<domain><name>x</name><metadata>"
+    "<other:vm xmlns:other='https://example.invalid/'><default_user>theirs</default_user></other:vm>"
+    "</metadata></domain>");
   g_autoptr(xmlDoc) back = NULL;
   g_autofree char *xml = NULL;
   g_autofree char *value = NULL;
-  xmlNodePtr vm = tsr_settings_tessera_metadata (xmlDocGetRootElement (doc), TRUE);
+  g_autofree char *theirs = NULL;
+  xmlNodePtr vm;
 
+  g_assert_null (tsr_settings_tessera_metadata (xmlDocGetRootElement (doc), FALSE));
+  vm = tsr_settings_tessera_metadata (xmlDocGetRootElement (doc), TRUE);
   tsr_settings_metadata_set (vm, "default_user", ODD_TEXT);
   xml = tsr_xml_dump (doc);
   back = tsr_xml_parse (xml);
   vm = tsr_settings_tessera_metadata (xmlDocGetRootElement (back), FALSE);
   g_assert_nonnull (vm);
+  g_assert_cmpstr ((const char *) vm->ns->href, ==, TSR_METADATA_NS);
   value = tsr_xml_text (tsr_xml_child (vm, "default_user"));
   g_assert_cmpstr (value, ==, ODD_TEXT);
+
+  vm = tsr_xml_metadata (xmlDocGetRootElement (back), "https://example.invalid/", "other", "vm", FALSE);
+  g_assert_nonnull (vm);
+  theirs = tsr_xml_text (tsr_xml_child (vm, "default_user"));
+  g_assert_cmpstr (theirs, ==, "theirs");
 }
 
 /* libvirt's documents */

@@ -85,6 +85,11 @@ void        tsr_xml_set_text           (xmlNodePtr   node,
 void        tsr_xml_remove_children    (xmlNodePtr   node,
                                         const char  *name);
 char       *tsr_xml_dump               (xmlDocPtr    doc);
+xmlNodePtr  tsr_xml_metadata           (xmlNodePtr   root,
+                                        const char  *href,
+                                        const char  *prefix,
+                                        const char  *name,
+                                        gboolean     create);
 
 /* libvirt's documents */
 gboolean    tsr_xml_pool_holds_files   (const char  *pool_xml);

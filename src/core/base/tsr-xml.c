@@ -115,6 +115,32 @@ tsr_xml_remove_children (xmlNodePtr  node,
     }
 }
 
+/* The element NAME in namespace HREF under ROOT's <metadata>, where
+ * libvirt keeps each application's own data; made with PREFIX when CREATE.
+ */
+xmlNodePtr
+tsr_xml_metadata (xmlNodePtr  root,
+                  const char *href,
+                  const char *prefix,
+                  const char *name,
+                  gboolean    create)
+{
+  xmlNodePtr metadata = tsr_xml_child (root, "metadata");
+  xmlNodePtr element;
+
+  for (xmlNodePtr n = metadata ? metadata->children : NULL; n != NULL; n = n->next)
+    if (tsr_xml_is (n, name) && n->ns != NULL && g_strcmp0 ((const char *) n->ns->href, href) == 0)
+      return n;
+  if (!create)
+    return NULL;
+
+  if (metadata == NULL)
+    metadata = tsr_xml_add (root, "metadata", NULL);
+  element = tsr_xml_add (metadata, name, NULL);
+  xmlSetNs (element, xmlNewNs (element, (const xmlChar *) href, (const xmlChar *) prefix));
+  return element;
+}
+
 /* In UTF-8, so that names read back as they were written, and without an
  * XML declaration, which fragments (a network's <host>) may not carry.
  */

@@ -131,25 +131,7 @@ static xmlNodePtr
 tessera_element (xmlNodePtr root,
                  gboolean   create)
 {
-  xmlNodePtr metadata = tsr_xml_child (root, "metadata");
-  xmlNsPtr ns;
-  xmlNodePtr vm;
-
-  for (xmlNodePtr n = metadata ? metadata->children : NULL; n; n = n->next)
-    if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-        strcmp ((const char *) n->ns->href, TSR_METADATA_NS) == 0 &&
-        strcmp ((const char *) n->name, "vm") == 0)
-      return n;
-
-  if (!create)
-    return NULL;
-
-  if (metadata == NULL)
-    metadata = xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL);
-  vm = xmlNewChild (metadata, NULL, (const xmlChar *) "vm", NULL);
-  ns = xmlNewNs (vm, (const xmlChar *) TSR_METADATA_NS, (const xmlChar *) TSR_METADATA_PREFIX);
-  xmlSetNs (vm, ns);
-  return vm;
+  return tsr_xml_metadata (root, TSR_METADATA_NS, TSR_METADATA_PREFIX, "vm", create);
 }
 
 /* Children of <tessera:vm> are unprefixed, like the creator's <label>. */

@@ -111,27 +111,7 @@ xmlNodePtr
 tsr_settings_tessera_metadata (xmlNodePtr root,
                                gboolean   create)
 {
-  xmlNodePtr metadata = tsr_xml_child (root, "metadata");
-
-  if (metadata == NULL && create)
-    metadata = xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL);
-
-  for (xmlNodePtr n = metadata ? metadata->children : NULL; n; n = n->next)
-    if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-        g_strcmp0 ((const char *) n->ns->href, TSR_METADATA_NS) == 0)
-      return n;
-
-  if (create)
-    {
-      xmlNodePtr vm = xmlNewChild (metadata, NULL, (const xmlChar *) "vm", NULL);
-      xmlNsPtr ns = xmlNewNs (vm, (const xmlChar *) TSR_METADATA_NS,
-                              (const xmlChar *) TSR_METADATA_PREFIX);
-
-      xmlSetNs (vm, ns);
-      return vm;
-    }
-
-  return NULL;
+  return tsr_xml_metadata (root, TSR_METADATA_NS, TSR_METADATA_PREFIX, "vm", create);
 }
 
 static char *
