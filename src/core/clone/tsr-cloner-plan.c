@@ -39,7 +39,7 @@ tsr_cloner_set_disk_source (xmlNodePtr        disk,
   virStorageVolInfo info = { 0 };
 
   if (source == NULL)
-    source = xmlNewChild (disk, NULL, (const xmlChar *) "source", NULL);
+    source = tsr_xml_add (disk, "source", NULL);
   xmlUnsetProp (source, (const xmlChar *) "file");
   xmlUnsetProp (source, (const xmlChar *) "dev");
   xmlUnsetProp (source, (const xmlChar *) "pool");
@@ -47,27 +47,27 @@ tsr_cloner_set_disk_source (xmlNodePtr        disk,
 
   if (g_strcmp0 (type, "volume") == 0 && pool != NULL && vol_name != NULL)
     {
-      xmlSetProp (source, (const xmlChar *) "pool", (const xmlChar *) pool);
-      xmlSetProp (source, (const xmlChar *) "volume", (const xmlChar *) vol_name);
+      tsr_xml_set (source, "pool", pool);
+      tsr_xml_set (source, "volume", vol_name);
     }
   else if (vol != NULL && virStorageVolGetInfo (vol, &info) == 0 && info.type == VIR_STORAGE_VOL_BLOCK)
     {
-      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "block");
-      xmlSetProp (source, (const xmlChar *) "dev", (const xmlChar *) path);
+      tsr_xml_set (disk, "type", "block");
+      tsr_xml_set (source, "dev", path);
     }
   else
     {
-      xmlSetProp (disk, (const xmlChar *) "type", (const xmlChar *) "file");
-      xmlSetProp (source, (const xmlChar *) "file", (const xmlChar *) path);
+      tsr_xml_set (disk, "type", "file");
+      tsr_xml_set (source, "file", path);
     }
   virResetLastError ();
 
   if (driver == NULL)
     {
-      driver = xmlNewChild (disk, NULL, (const xmlChar *) "driver", NULL);
-      xmlSetProp (driver, (const xmlChar *) "name", (const xmlChar *) "qemu");
+      driver = tsr_xml_add (disk, "driver", NULL);
+      tsr_xml_set (driver, "name", "qemu");
     }
-  xmlSetProp (driver, (const xmlChar *) "type", (const xmlChar *) format);
+  tsr_xml_set (driver, "type", format);
 
   /* The chain below is read from the image itself. */
   tsr_xml_remove_children (disk, "backingStore");

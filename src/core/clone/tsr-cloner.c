@@ -181,7 +181,7 @@ add_base (xmlNodePtr  root,
   xmlNodePtr first = NULL;
 
   xmlNodeAddContent (node, (const xmlChar *) base);
-  xmlSetProp (node, (const xmlChar *) "disk", (const xmlChar *) disk);
+  tsr_xml_set (node, "disk", disk);
 
   for (xmlNodePtr n = vm->children; n && first == NULL; n = n->next)
     {
@@ -510,7 +510,7 @@ plan_interfaces (CloneData   *data,
 
       mac_node = tsr_xml_child (n, "mac");
       if (mac_node == NULL)
-        mac_node = xmlNewChild (n, NULL, (const xmlChar *) "mac", NULL);
+        mac_node = tsr_xml_add (n, "mac", NULL);
       old_mac = tsr_xml_prop (mac_node, "address");
       if (old_mac != NULL)
         {
@@ -533,7 +533,7 @@ plan_interfaces (CloneData   *data,
         }
       while (g_hash_table_contains (macs, mac));
       g_hash_table_replace (macs, g_strdup (mac), NULL);
-      xmlSetProp (mac_node, (const xmlChar *) "address", (const xmlChar *) mac);
+      tsr_xml_set (mac_node, "address", mac);
 
       /* A new address on the same network: on Tessera's networks always,
        * elsewhere when the source had one reserved.
