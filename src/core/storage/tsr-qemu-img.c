@@ -222,6 +222,8 @@ tsr_qemu_img_parse_measure (const char  *json,
 {
   g_autoptr(JsonNode) root = NULL;
 
+  g_return_val_if_fail (required != NULL, FALSE);
+
   if (!(root = parse_json (json, JSON_NODE_OBJECT, error)))
     return FALSE;
   if (!member_u64 (json_node_get_object (root), "required", required))
