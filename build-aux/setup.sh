@@ -20,7 +20,7 @@ srcdir="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 
 packages=(
   build-essential meson ninja-build pkg-config
-  libgtk-4-dev libadwaita-1-dev libvirt-glib-1.0-dev libvirt-dev libxml2-dev
+  libgtk-4-dev libadwaita-1-dev libvirt-glib-1.0-dev libvirt-dev libxml2-dev libjson-glib-dev
   libvirt-daemon-system libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu
   qemu-system-x86 qemu-utils dnsmasq-base
   xvfb xauth dbus

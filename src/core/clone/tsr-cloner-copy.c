@@ -15,6 +15,7 @@
 
 #include "tsr-cloner-private.h"
 #include "tsr-error.h"
+#include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 
 /* The copy engine of full clones.
@@ -349,63 +350,29 @@ tsr_cloner_copy_flatten (CloneData     *data,
                          GError       **error)
 {
   g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GString) line = g_string_new (NULL);
+  TsrQemuImgProgress progress = { &data->progress, stage, data->done, disk->work, data->total,
+                                  NULL, NULL };
   g_autoptr(GError) local_error = NULL;
-  guint64 base = data->done;
-  GInputStream *out;
-  char buf[256];
-  gssize n;
 
   tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
   disk->dst_written = TRUE;
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                           error, "qemu-img", "convert", "-p", "-n", "-f", disk->src_format,
-                           "-O", disk->src_format, disk->src_path, disk->dst_path, NULL);
-  if (proc == NULL)
-    return FALSE;
-
-  out = g_subprocess_get_stdout_pipe (proc);
-  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
+  if (!tsr_qemu_img_convert (disk->src_path, disk->src_format, disk->dst_path, disk->src_format,
+                             TSR_QEMU_IMG_CONVERT_NONE, &progress, cancellable, &local_error))
     {
-      g_string_append_len (line, buf, n);
-      for (;;)
-        {
-          char *open_paren = strchr (line->str, '(');
-          char *close = open_paren ? strstr (open_paren, "/100%)") : NULL;
-
-          if (close == NULL)
-            break;
-          data->done = base + (guint64) (g_ascii_strtod (open_paren + 1, NULL) / 100.0 * disk->work);
-          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
-          g_string_erase (line, 0, close - line->str + 6);
-        }
-      if (line->len > 4096)
-        g_string_erase (line, 0, line->len - 64);
-    }
-
-  if (n < 0)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        tsr_cloner_check_cancelled (cancellable, error);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+          tsr_cloner_check_cancelled (cancellable, error))
+        return FALSE;
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+        tsr_cloner_set_no_space_error (error, disk);
+      else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Copying disk %s failed: %s"),
+                     disk->target, local_error->message);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
-  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
-    {
-      if (strstr (line->str, "No space left") != NULL)
-        tsr_cloner_set_no_space_error (error, disk);
-      else
-        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Copying disk %s failed: %s %s"),
-                     disk->target, local_error->message, g_strstrip (line->str));
-      return FALSE;
-    }
-
-  data->done = base + disk->work;
+  data->done += disk->work;
   tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
   return TRUE;
 }

@@ -13,6 +13,7 @@
 #include "tsr-error.h"
 #include "tsr-import-private.h"
 #include "tsr-ovf.h"
+#include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 
 /* Inspecting an import's input: its format, its OVF and its disks' headers, without
@@ -85,108 +86,51 @@ typedef struct
   gboolean    whole;
 } Region;
 
-static void
-json_escape_into (GString    *out,
-                  const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (out, "\\%c", *p);
-      else if ((guchar) *p < 0x20)
-        g_string_append_printf (out, "\\u%04x", (guchar) *p);
-      else
-        g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
 static char *
-region_json (const Region *region,
-             const char   *format)
+region_filename (const Region *region,
+                 const char   *format)
 {
-  GString *out = g_string_new ("json:{\"driver\":");
-
-  json_escape_into (out, format);
-  /* No backing file is ever opened. */
-  g_string_append (out, ",\"backing\":null,\"file\":");
-  if (!region->whole)
-    g_string_append_printf (out, "{\"driver\":\"raw\",\"offset\":%" G_GUINT64_FORMAT
-                            ",\"size\":%" G_GUINT64_FORMAT ",\"file\":",
-                            region->offset, region->size);
-  g_string_append (out, "{\"driver\":\"file\",\"filename\":");
-  json_escape_into (out, region->path);
-  g_string_append (out, region->whole ? "}}" : "}}}");
-  return g_string_free (out, FALSE);
+  return tsr_qemu_img_region_filename (format, region->path, region->whole, region->offset,
+                                       region->size);
 }
 
 /* qemu-img */
 
-static char *
-run_qemu_img (const char * const  *argv,
-              const char          *display,
-              GCancellable        *cancellable,
-              GError             **error)
+/* qemu-img's refusal (TSR_ERROR_FAILED) said in terms of the disk. */
+static void
+set_qemu_img_error (GError     **error,
+                    GError      *local_error,
+                    const char  *display)
 {
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
+  const char *colon;
 
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &local_error);
-  if (proc == NULL)
+  if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Could not run qemu-img (%s): install it (Debian: qemu-utils)."),
-                   local_error->message);
-      return NULL;
+      g_propagate_error (error, local_error);
+      return;
     }
-  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &out, &err, error))
-    {
-      g_subprocess_force_exit (proc);
-      return NULL;
-    }
-  if (!g_subprocess_get_successful (proc))
-    {
-      g_autofree char *msg = g_strstrip (g_strdup (err ? err : ""));
-      const char *colon;
-
-      /* "qemu-img: Could not open 'json:{…}': reason" → "reason" */
-      colon = g_strrstr (msg, "': ");
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” cannot be read as a disk image: %s. It may be damaged or "
-                     "truncated."), display, colon ? colon + 3 : msg);
-      return NULL;
-    }
-  return g_steal_pointer (&out);
+  /* "qemu-img: Could not open 'json:{…}': reason" → "reason" */
+  colon = g_strrstr (local_error->message, "': ");
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("“%s” cannot be read as a disk image: %s. It may be damaged or "
+                 "truncated."), display, colon ? colon + 3 : local_error->message);
+  g_error_free (local_error);
 }
 
 static gboolean
-json_u64 (const char *json,
-          const char *key,
-          guint64    *out)
+extent_is_local (const char *name,
+                 const char *dir,
+                 gboolean    in_archive)
 {
-  g_autofree char *needle = g_strdup_printf ("\"%s\": ", key);
-  const char *p = strstr (json, needle);
+  g_autofree char *name_dir = NULL;
 
-  if (p == NULL)
+  if (g_str_has_prefix (name, "json:"))
+    return TRUE;
+  if (in_archive || strchr (name, '\\') != NULL)
     return FALSE;
-  p += strlen (needle);
-  if (!g_ascii_isdigit (*p))
-    return FALSE;
-  *out = g_ascii_strtoull (p, NULL, 10);
-  return TRUE;
-}
-
-static gboolean
-json_has (const char *json,
-          const char *key)
-{
-  g_autofree char *needle = g_strdup_printf ("\"%s\":", key);
-
-  return strstr (json, needle) != NULL;
+  name_dir = g_path_get_dirname (name);
+  return g_str_equal (name_dir, dir) &&
+         g_ascii_strcasecmp (name + strlen (name) - MIN (strlen (name), 5), ".vmdk") == 0;
 }
 
 /* A VMDK descriptor names its extents, and a sparse VMDK of capacity 0
@@ -196,34 +140,17 @@ json_has (const char *json,
  * beside it (a split or flat VMDK), nothing else.
  */
 static gboolean
-extents_are_local (const char *json,
-                   const char *descriptor,
-                   gboolean    in_archive)
+extents_are_local (const TsrImageInfo *info,
+                   const char         *descriptor,
+                   gboolean            in_archive)
 {
   g_autofree char *dir = g_path_get_dirname (descriptor);
-  const char *p = json;
 
-  while ((p = strstr (p, "\"filename\": \"")) != NULL)
-    {
-      g_autofree char *name = NULL;
-      g_autofree char *name_dir = NULL;
-      const char *end;
-
-      p += strlen ("\"filename\": \"");
-      end = strchr (p, '"');
-      if (end == NULL)
-        return FALSE;
-      name = g_strndup (p, end - p);
-      p = end;
-      if (g_str_has_prefix (name, "json:"))
-        continue;
-      if (in_archive || strchr (name, '\\') != NULL)
-        return FALSE;
-      name_dir = g_path_get_dirname (name);
-      if (!g_str_equal (name_dir, dir) || g_ascii_strcasecmp (name + strlen (name) -
-                                                               MIN (strlen (name), 5), ".vmdk") != 0)
-        return FALSE;
-    }
+  if (info->filename != NULL && !extent_is_local (info->filename, dir, in_archive))
+    return FALSE;
+  for (guint i = 0; info->extents != NULL && info->extents[i] != NULL; i++)
+    if (!extent_is_local (info->extents[i], dir, in_archive))
+      return FALSE;
   return TRUE;
 }
 
@@ -255,31 +182,22 @@ set_snapshot_error (GError     **error,
                  "an appliance, and import that."), display);
 }
 
-/* Decides the disk's format from what it claims (EXPECTED, from the OVF or
- * its name) and its header, checks it with qemu-img info and measures the
- * volume it needs.
+/* The disk's format from what it claims (EXPECTED, from the OVF or its
+ * name) and its header; NULL when they disagree or it cannot be imported.
  */
-static TsrImportDisk *
-probe_disk (int            fd,
-            const Region  *region,
-            const char    *display,
-            const char    *expected,
-            gboolean       in_archive,
-            guint64        ovf_capacity,
-            GPtrArray     *warnings,
-            GCancellable  *cancellable,
-            GError       **error)
+static const char *
+check_header (int            fd,
+              const Region  *region,
+              const char    *display,
+              const char    *expected,
+              gboolean       in_archive,
+              GError       **error)
 {
   FileView view = { fd, region->offset, region->size, display };
   guint8 head[1024], tail[512];
   gsize head_len = MIN (region->size, sizeof head);
   gsize tail_len = region->size >= sizeof tail ? sizeof tail : 0;
   const char *sniffed, *format;
-  g_autofree char *json = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *measured = NULL;
-  TsrImportDisk *disk;
-  guint64 capacity = 0, required = 0;
 
   if (region->size == 0)
     {
@@ -357,71 +275,114 @@ probe_disk (int            fd,
       set_snapshot_error (error, display);
       return NULL;
     }
+  return format;
+}
 
-  json = region_json (region, format);
-  {
-    const char *argv[] = { "qemu-img", "info", "--output=json", "-f", format, json, NULL };
-
-    if (!(out = run_qemu_img (argv, display, cancellable, error)))
-      return NULL;
-  }
-  if (json_has (out, "backing-filename") ||
-      (json_u64 (out, "parent-cid", &required) && required != G_MAXUINT32))
+/* What qemu-img info says must leave the disk standing alone, and sized. */
+static gboolean
+check_image_info (const TsrImageInfo  *info,
+                  const Region        *region,
+                  const char          *display,
+                  const char          *format,
+                  gboolean             in_archive,
+                  GError             **error)
+{
+  if (info->backing_filename != NULL ||
+      (info->has_parent_cid && info->parent_cid != G_MAXUINT32))
     {
       set_snapshot_error (error, display);
-      return NULL;
+      return FALSE;
     }
-  if (json_has (out, "data-file"))
+  if (info->data_file != NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("“%s” keeps its data in another file (a qcow2 external data file): "
                      "convert it to a self-contained image with qemu-img first."), display);
-      return NULL;
+      return FALSE;
     }
-  if (g_str_equal (format, "vmdk") && !extents_are_local (out, region->path, in_archive))
+  if (g_str_equal (format, "vmdk") && !extents_are_local (info, region->path, in_archive))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                    _("“%s” is a VMDK that names data files elsewhere (outside its own folder, "
                      "outside the appliance, or not .vmdk files): it is damaged or was made to "
                      "read other files of this computer, so it is refused."), display);
-      return NULL;
+      return FALSE;
     }
-  if (!json_u64 (out, "virtual-size", &capacity) || capacity == 0)
+  if (info->virtual_size == 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                    _("Could not read the size of “%s”."), display);
-      return NULL;
+      return FALSE;
     }
-  if (capacity > TSR_OVF_MAX_CAPACITY)
+  if (info->virtual_size > TSR_OVF_MAX_CAPACITY)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                    _("“%s” claims an absurd size (over 1 PiB): it is damaged."), display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Decides the disk's format from its header, checks it with qemu-img info
+ * and measures the volume it needs.
+ */
+static TsrImportDisk *
+probe_disk (int            fd,
+            const Region  *region,
+            const char    *display,
+            const char    *expected,
+            gboolean       in_archive,
+            guint64        ovf_capacity,
+            GPtrArray     *warnings,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(TsrImageInfo) image = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *filename = NULL;
+  TsrImportDisk *disk;
+  const char *format;
+  guint64 required;
+
+  if (!(format = check_header (fd, region, display, expected, in_archive, error)))
+    return NULL;
+
+  filename = region_filename (region, format);
+  if (!(image = tsr_qemu_img_info (filename, format, cancellable, &local_error)))
+    {
+      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_INVALID_VALUE))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                     _("Could not read the size of “%s”."), display);
+      else
+        set_qemu_img_error (error, g_steal_pointer (&local_error), display);
       return NULL;
     }
-  if (ovf_capacity != 0 && ovf_capacity != capacity)
+  if (!check_image_info (image, region, display, format, in_archive, error))
+    return NULL;
+  if (ovf_capacity != 0 && ovf_capacity != image->virtual_size)
     g_ptr_array_add (warnings,
                      g_strdup_printf (_("The appliance gives “%s” a size of %" G_GUINT64_FORMAT
                                         " bytes, the image itself %" G_GUINT64_FORMAT "; the "
                                         "image’s size is used."), display, ovf_capacity,
-                                      capacity));
+                                      image->virtual_size));
 
-  {
-    const char *argv[] = { "qemu-img", "measure", "--output=json", "-f", format, "-O", "qcow2",
-                           json, NULL };
-
-    if (!(measured = run_qemu_img (argv, display, cancellable, error)))
-      return NULL;
-  }
-  required = capacity;
-  json_u64 (measured, "required", &required);
+  if (!tsr_qemu_img_measure (filename, format, "qcow2", &required, cancellable, &local_error))
+    {
+      if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_INVALID_VALUE))
+        {
+          set_qemu_img_error (error, g_steal_pointer (&local_error), display);
+          return NULL;
+        }
+      required = image->virtual_size;
+    }
 
   disk = g_new0 (TsrImportDisk, 1);
   disk->name = g_strdup (display);
   disk->format = g_strdup (format);
-  disk->capacity = capacity;
+  disk->capacity = image->virtual_size;
   disk->required = required;
   disk->stored_size = region->size;
-  disk->source = g_steal_pointer (&json);
+  disk->source = g_steal_pointer (&filename);
   return disk;
 }
 
@@ -436,34 +397,14 @@ temp_base (void)
   return env && *env ? env : "/var/tmp";
 }
 
-static char *
-extract_member (TsrImportInfo           *info,
-                const char              *archive,
-                const TsrArchiveMember  *member,
-                const char              *display,
-                TsrProgress             *progress,
-                GCancellable            *cancellable,
-                GError                 **error)
+/* The import's temporary folder, made on first use, with room for SIZE. */
+static gboolean
+ensure_temp_dir (TsrImportInfo  *info,
+                 const char     *display,
+                 guint64         size,
+                 GError        **error)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (archive);
-  g_autoptr(GFileInputStream) in = NULL;
-  g_autoptr(GInputStream) inflated = NULL;
-  g_autoptr(GZlibDecompressor) zlib = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *stage = NULL;
-  g_autofree guint8 *buf = NULL;
   struct statvfs fs;
-  guint64 written = 0;
-  int fd = -1;
-
-  if (member->method != 8)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” is compressed with a method Tessera cannot read (%u): unzip it "
-                     "first and import what it holds."), display, member->method);
-      return NULL;
-    }
 
   if (info->temp_dir == NULL)
     {
@@ -477,15 +418,14 @@ extract_member (TsrImportInfo           *info,
                        _("Could not make a temporary folder in %s to unpack “%s”: %s. Set "
                          "TMPDIR to a folder with room."), temp_base (), display,
                        g_strerror (saved));
-          return NULL;
+          return FALSE;
         }
       info->temp_dir = g_steal_pointer (&tmpl);
     }
 
-  if (statvfs (info->temp_dir, &fs) == 0 &&
-      (guint64) fs.f_bavail * fs.f_frsize < member->full_size)
+  if (statvfs (info->temp_dir, &fs) == 0 && (guint64) fs.f_bavail * fs.f_frsize < size)
     {
-      g_autofree char *need = g_format_size_full (member->full_size, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *need = g_format_size_full (size, G_FORMAT_SIZE_IEC_UNITS);
       g_autofree char *have = g_format_size_full ((guint64) fs.f_bavail * fs.f_frsize,
                                                   G_FORMAT_SIZE_IEC_UNITS);
 
@@ -493,8 +433,125 @@ extract_member (TsrImportInfo           *info,
                    _("Unpacking “%s” needs %s of temporary space but %s has %s free: set "
                      "TMPDIR to a folder with room, or unzip it yourself."), display, need,
                    temp_base (), have);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes LEN bytes of BUF at OFFSET of FD, leaving blocks of zeros as
+ * holes so that a raw image stays sparse.
+ */
+static gboolean
+write_sparse (int            fd,
+              const guint8  *buf,
+              gsize          len,
+              guint64        offset,
+              const char    *path,
+              GError       **error)
+{
+  for (gsize off = 0; off < len; off += 4096)
+    {
+      gsize block = MIN (4096, len - off);
+      gboolean zero = TRUE;
+
+      for (gsize i = 0; i < block && zero; i++)
+        zero = buf[off + i] == 0;
+      if (zero)
+        continue;
+      if (pwrite (fd, buf + off, block, offset + off) != (ssize_t) block)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("Could not write “%s”: %s"), path, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Inflates MEMBER of ARCHIVE into FD (the file PATH). */
+static gboolean
+inflate_member (const char              *archive,
+                const TsrArchiveMember  *member,
+                const char              *display,
+                int                      fd,
+                const char              *path,
+                TsrProgress             *progress,
+                GCancellable            *cancellable,
+                GError                 **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (archive);
+  g_autoptr(GFileInputStream) in = NULL;
+  g_autoptr(GInputStream) inflated = NULL;
+  g_autoptr(GZlibDecompressor) zlib = NULL;
+  g_autofree char *stage = NULL;
+  g_autofree guint8 *buf = NULL;
+  guint64 written = 0;
+
+  in = g_file_read (file, cancellable, error);
+  if (in == NULL || !g_seekable_seek (G_SEEKABLE (in), member->offset, G_SEEK_SET, cancellable, error))
+    return FALSE;
+  zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
+  inflated = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (zlib));
+  stage = g_strdup_printf (_("Unpacking %s"), display);
+  buf = g_malloc (1024 * 1024);
+
+  for (;;)
+    {
+      gsize n = 0;
+
+      if (!g_input_stream_read_all (inflated, buf, 1024 * 1024, &n, cancellable, error))
+        return FALSE;
+      if (n == 0)
+        break;
+      if (written + n > member->full_size)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                       _("“%s” is damaged: it unpacks to more than the size the zip archive "
+                         "gives. Copy or download it again."), display);
+          return FALSE;
+        }
+      if (!write_sparse (fd, buf, n, written, path, error))
+        return FALSE;
+      written += n;
+      tsr_progress_report (progress, written, member->full_size, stage, FALSE);
+    }
+
+  if (written != member->full_size || ftruncate (fd, written) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is damaged: it unpacks to a different size than the zip archive "
+                     "gives. Copy or download it again."), display);
+      return FALSE;
+    }
+  tsr_progress_report (progress, written, member->full_size, stage, TRUE);
+  return TRUE;
+}
+
+static char *
+extract_member (TsrImportInfo           *info,
+                const char              *archive,
+                const TsrArchiveMember  *member,
+                const char              *display,
+                TsrProgress             *progress,
+                GCancellable            *cancellable,
+                GError                 **error)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *path = NULL;
+  gboolean ok;
+  int fd;
+
+  if (member->method != 8)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("“%s” is compressed with a method Tessera cannot read (%u): unzip it "
+                     "first and import what it holds."), display, member->method);
       return NULL;
     }
+  if (!ensure_temp_dir (info, display, member->full_size, error))
+    return NULL;
 
   /* Members of different folders may share a name; their offsets differ. */
   base = g_strdup_printf ("%" G_GUINT64_FORMAT "-%s", member->offset,
@@ -510,68 +567,15 @@ extract_member (TsrImportInfo           *info,
       return NULL;
     }
 
-  in = g_file_read (file, cancellable, error);
-  if (in == NULL || !g_seekable_seek (G_SEEKABLE (in), member->offset, G_SEEK_SET, cancellable, error))
-    goto failed;
-  zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
-  inflated = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (zlib));
-  stage = g_strdup_printf (_("Unpacking %s"), display);
-  buf = g_malloc (1024 * 1024);
-
-  for (;;)
-    {
-      gsize n = 0;
-
-      if (!g_input_stream_read_all (inflated, buf, 1024 * 1024, &n, cancellable, error))
-        goto failed;
-      if (n == 0)
-        break;
-      if (written + n > member->full_size)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("“%s” is damaged: it unpacks to more than the size the zip archive "
-                         "gives. Copy or download it again."), display);
-          goto failed;
-        }
-      /* Blocks of zeros stay holes, so a raw image stays sparse. */
-      for (gsize off = 0; off < n; off += 4096)
-        {
-          gsize len = MIN (4096, n - off);
-          gboolean zero = TRUE;
-
-          for (gsize i = 0; i < len && zero; i++)
-            zero = buf[off + i] == 0;
-          if (zero)
-            continue;
-          if (pwrite (fd, buf + off, len, written + off) != (ssize_t) len)
-            {
-              int saved = errno;
-
-              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                           _("Could not write “%s”: %s"), path, g_strerror (saved));
-              goto failed;
-            }
-        }
-      written += n;
-      tsr_progress_report (progress, written, member->full_size, stage, FALSE);
-    }
-
-  if (written != member->full_size || ftruncate (fd, written) != 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is damaged: it unpacks to a different size than the zip archive "
-                     "gives. Copy or download it again."), display);
-      goto failed;
-    }
+  ok = inflate_member (archive, member, display, fd, path, progress, cancellable, error);
   close (fd);
-  tsr_progress_report (progress, written, member->full_size, stage, TRUE);
-  info->temp_size += written;
+  if (!ok)
+    {
+      g_unlink (path);
+      return NULL;
+    }
+  info->temp_size += member->full_size;
   return g_steal_pointer (&path);
-
-failed:
-  close (fd);
-  g_unlink (path);
-  return NULL;
 }
 
 /* Inspection */
@@ -910,6 +914,239 @@ kind_name (InputKind kind)
     }
 }
 
+/* A .zip being inspected, and what its steps share. */
+typedef struct
+{
+  TsrImportInfo *info;
+  int            fd;
+  const char    *display;
+  GPtrArray     *members;
+  GPtrArray     *warnings;
+  TsrProgress   *progress;
+  GCancellable  *cancellable;
+} ZipInput;
+
+static gboolean
+zip_member_is (const TsrArchiveMember *member,
+               InputKind               want)
+{
+  g_autofree char *lower = g_ascii_strdown (member->name, -1);
+
+  if (!member->regular)
+    return FALSE;
+  if (want == INPUT_OVA)
+    return g_str_has_suffix (lower, ".ova");
+  if (want == INPUT_OVF)
+    return g_str_has_suffix (lower, ".ovf");
+  return tsr_image_format_for_name (lower) != NULL;
+}
+
+/* An .ova first, else an .ovf, else one disk image; more than one of the
+ * kind found is refused.
+ */
+static const TsrArchiveMember *
+choose_zip_member (const ZipInput  *zip,
+                   InputKind       *kind,
+                   GError         **error)
+{
+  static const InputKind order[] = { INPUT_OVA, INPUT_OVF, INPUT_DISK };
+
+  for (guint k = 0; k < G_N_ELEMENTS (order); k++)
+    {
+      const TsrArchiveMember *chosen = NULL;
+      guint candidates = 0;
+
+      for (guint i = 0; i < zip->members->len; i++)
+        {
+          const TsrArchiveMember *m = g_ptr_array_index (zip->members, i);
+
+          if (!zip_member_is (m, order[k]))
+            continue;
+          candidates++;
+          if (chosen == NULL)
+            chosen = m;
+        }
+      if (chosen == NULL)
+        continue;
+      if (candidates > 1 && order[k] != INPUT_OVF)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                       _("“%s” holds %u %s files: unzip it and import them one at a time."),
+                       zip->display, candidates, order[k] == INPUT_OVA ? ".ova" : _("disk image"));
+          return NULL;
+        }
+      if (candidates > 1)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                       _("“%s” holds %u OVF descriptors: unzip it and import them one at a "
+                         "time."), zip->display, candidates);
+          return NULL;
+        }
+      *kind = order[k];
+      return chosen;
+    }
+
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("“%s” holds no appliance (.ova, .ovf) and no disk image (.vmdk, .vdi, "
+                 ".vhd, .vhdx, .qcow2, .img)."), zip->display);
+  return NULL;
+}
+
+static gboolean
+read_zip_ovf (const ZipInput          *zip,
+              const TsrArchiveMember  *member,
+              const char              *shown,
+              char                   **xml,
+              GError                 **error)
+{
+  g_autofree char *tmp = NULL;
+
+  if (member->method == 0)
+    {
+      Region r = { zip->info->path, member->offset, member->size, FALSE };
+
+      return read_whole_small (zip->fd, &r, shown, xml, error);
+    }
+  if (member->full_size > TSR_OVF_MAX_SIZE)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("The appliance’s OVF descriptor “%s” is larger than %d MiB: the "
+                     "appliance is damaged."), shown, TSR_OVF_MAX_SIZE / (1024 * 1024));
+      return FALSE;
+    }
+  if (!(tmp = extract_member (zip->info, zip->info->path, member, shown, zip->progress,
+                              zip->cancellable, error)) ||
+      !g_file_get_contents (tmp, xml, NULL, error))
+    return FALSE;
+  g_unlink (tmp);
+  return TRUE;
+}
+
+/* The disk D of the OVF member OVF_NAME: read in place when stored,
+ * unpacked first when compressed.
+ */
+static TsrImportDisk *
+probe_zip_disk (const ZipInput     *zip,
+                const char         *ovf_name,
+                const TsrOvfDisk   *d,
+                GError            **error)
+{
+  g_autofree char *name = member_path (ovf_name, d->href);
+  g_autofree char *shown = g_strdup_printf (_("%s in %s"), d->href, zip->display);
+  g_autofree char *tmp = NULL;
+  const char *expected = d->format ? d->format : tsr_image_format_for_name (d->href);
+  const TsrArchiveMember *m = tsr_archive_find (zip->members, name);
+  TsrImportDisk *disk;
+  int tmp_fd;
+
+  if (m == NULL || !m->regular)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("The appliance names the disk “%s”, but “%s” does not hold it: "
+                     "the archive is incomplete."), d->href, zip->display);
+      return NULL;
+    }
+  if (m->method == 0)
+    {
+      Region r = { zip->info->path, m->offset, m->size, FALSE };
+
+      return probe_disk (zip->fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
+                         zip->cancellable, error);
+    }
+
+  tmp = extract_member (zip->info, zip->info->path, m, shown, zip->progress, zip->cancellable,
+                        error);
+  if (tmp == NULL || (tmp_fd = open_input (tmp, error)) < 0)
+    return NULL;
+  {
+    Region r = { tmp, 0, m->full_size, TRUE };
+
+    disk = probe_disk (tmp_fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
+                       zip->cancellable, error);
+  }
+  close (tmp_fd);
+  return disk;
+}
+
+static gboolean
+inspect_zip_ovf (const ZipInput          *zip,
+                 const TsrArchiveMember  *chosen,
+                 GError                 **error)
+{
+  g_autofree char *xml = NULL;
+  g_autoptr(TsrOvf) ovf = NULL;
+  g_autofree char *shown = g_strdup_printf (_("%s in %s"), chosen->name, zip->display);
+
+  if (!read_zip_ovf (zip, chosen, shown, &xml, error))
+    return FALSE;
+  if (!(ovf = tsr_ovf_parse (xml, strlen (xml), error)))
+    return FALSE;
+  take_ovf (zip->info, ovf, zip->warnings);
+
+  for (guint i = 0; i < ovf->disks->len; i++)
+    {
+      const TsrOvfDisk *d = g_ptr_array_index (ovf->disks, i);
+      TsrImportDisk *disk;
+
+      if (d->href == NULL)
+        {
+          g_ptr_array_add (zip->info->disks, blank_disk (d));
+          continue;
+        }
+      if (!(disk = probe_zip_disk (zip, chosen->name, d, error)))
+        return FALSE;
+      g_ptr_array_add (zip->info->disks, disk);
+    }
+  return TRUE;
+}
+
+/* An .ova or a disk image in the zip, unpacked first when compressed. */
+static gboolean
+inspect_zip_member (const ZipInput          *zip,
+                    const TsrArchiveMember  *chosen,
+                    InputKind                kind,
+                    GError                 **error)
+{
+  g_autofree char *shown = g_strdup_printf (_("%s in %s"), chosen->name, zip->display);
+  g_autofree char *tmp = NULL;
+  int in_fd = zip->fd;
+  Region r = { zip->info->path, chosen->offset, chosen->size, FALSE };
+  gboolean ok;
+
+  if (chosen->method != 0)
+    {
+      if (!(tmp = extract_member (zip->info, zip->info->path, chosen, shown, zip->progress,
+                                  zip->cancellable, error)) ||
+          (in_fd = open_input (tmp, error)) < 0)
+        return FALSE;
+      r.path = tmp;
+      r.offset = 0;
+      r.size = chosen->full_size;
+      r.whole = TRUE;
+    }
+
+  if (kind == INPUT_OVA)
+    ok = inspect_ova (zip->info, in_fd, &r, shown, zip->warnings, zip->cancellable, error);
+  else
+    {
+      g_autofree char *base = g_path_get_basename (chosen->name);
+      g_autofree char *stem = g_strndup (base, strcspn (base, "."));
+      TsrImportDisk *disk = probe_disk (in_fd, &r, shown, tsr_image_format_for_name (chosen->name),
+                                        TRUE, 0, zip->warnings, zip->cancellable, error);
+
+      ok = disk != NULL;
+      if (ok)
+        {
+          g_ptr_array_add (zip->info->disks, disk);
+          g_free (zip->info->name);
+          zip->info->name = tsr_import_suggest_name (stem);
+        }
+    }
+  if (in_fd != zip->fd)
+    close (in_fd);
+  return ok;
+}
+
 static gboolean
 inspect_zip (TsrImportInfo  *info,
              int             fd,
@@ -922,194 +1159,21 @@ inspect_zip (TsrImportInfo  *info,
   g_autofree char *display = g_path_get_basename (info->path);
   FileView view = { fd, 0, size, display };
   g_autoptr(GPtrArray) members = NULL;
-  static const InputKind order[] = { INPUT_OVA, INPUT_OVF, INPUT_DISK };
-  const TsrArchiveMember *chosen = NULL;
-  InputKind chosen_kind = INPUT_DISK;
-  guint candidates = 0;
+  ZipInput zip = { info, fd, display, NULL, warnings, progress, cancellable };
+  const TsrArchiveMember *chosen;
+  InputKind kind = INPUT_DISK;
 
   if (!(members = tsr_zip_index (view_read_at, &view, size, error)))
     return FALSE;
-
-  /* An .ova first, else an .ovf, else one disk image. */
-  for (guint k = 0; chosen == NULL && k < G_N_ELEMENTS (order); k++)
-    {
-      InputKind want = order[k];
-
-      candidates = 0;
-      for (guint i = 0; i < members->len; i++)
-        {
-          const TsrArchiveMember *m = g_ptr_array_index (members, i);
-          g_autofree char *lower = g_ascii_strdown (m->name, -1);
-          gboolean match;
-
-          if (!m->regular)
-            continue;
-          if (want == INPUT_OVA)
-            match = g_str_has_suffix (lower, ".ova");
-          else if (want == INPUT_OVF)
-            match = g_str_has_suffix (lower, ".ovf");
-          else
-            match = tsr_image_format_for_name (lower) != NULL;
-          if (!match)
-            continue;
-          candidates++;
-          if (chosen == NULL)
-            {
-              chosen = m;
-              chosen_kind = want;
-            }
-        }
-      if (chosen != NULL && candidates > 1 && want != INPUT_OVF)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                       _("“%s” holds %u %s files: unzip it and import them one at a time."),
-                       display, candidates, want == INPUT_OVA ? ".ova" : _("disk image"));
-          return FALSE;
-        }
-      if (chosen != NULL && candidates > 1)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                       _("“%s” holds %u OVF descriptors: unzip it and import them one at a "
-                         "time."), display, candidates);
-          return FALSE;
-        }
-    }
-
-  if (chosen == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” holds no appliance (.ova, .ovf) and no disk image (.vmdk, .vdi, "
-                     ".vhd, .vhdx, .qcow2, .img)."), display);
-      return FALSE;
-    }
+  zip.members = members;
+  if (!(chosen = choose_zip_member (&zip, &kind, error)))
+    return FALSE;
 
   g_free (info->kind);
-  info->kind = g_strconcat ("zip/", kind_name (chosen_kind), NULL);
-
-  if (chosen_kind == INPUT_OVF)
-    {
-      g_autofree char *xml = NULL;
-      g_autoptr(TsrOvf) ovf = NULL;
-      g_autofree char *shown = g_strdup_printf (_("%s in %s"), chosen->name, display);
-
-      if (chosen->method == 0)
-        {
-          Region r = { info->path, chosen->offset, chosen->size, FALSE };
-
-          if (!read_whole_small (fd, &r, shown, &xml, error))
-            return FALSE;
-        }
-      else
-        {
-          g_autofree char *tmp = NULL;
-
-          if (chosen->full_size > TSR_OVF_MAX_SIZE)
-            {
-              g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The appliance’s OVF descriptor “%s” is larger than %d MiB: the "
-                             "appliance is damaged."), shown, TSR_OVF_MAX_SIZE / (1024 * 1024));
-              return FALSE;
-            }
-          if (!(tmp = extract_member (info, info->path, chosen, shown, progress, cancellable, error)) ||
-              !g_file_get_contents (tmp, &xml, NULL, error))
-            return FALSE;
-          g_unlink (tmp);
-        }
-      if (!(ovf = tsr_ovf_parse (xml, strlen (xml), error)))
-        return FALSE;
-      take_ovf (info, ovf, warnings);
-
-      for (guint i = 0; i < ovf->disks->len; i++)
-        {
-          const TsrOvfDisk *d = g_ptr_array_index (ovf->disks, i);
-          g_autofree char *name = NULL;
-          g_autofree char *disk_shown = NULL;
-          const char *expected;
-          const TsrArchiveMember *m;
-          TsrImportDisk *disk;
-
-          if (d->href == NULL)
-            {
-              g_ptr_array_add (info->disks, blank_disk (d));
-              continue;
-            }
-          name = member_path (chosen->name, d->href);
-          disk_shown = g_strdup_printf (_("%s in %s"), d->href, display);
-          m = tsr_archive_find (members, name);
-          if (m == NULL || !m->regular)
-            {
-              g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The appliance names the disk “%s”, but “%s” does not hold it: "
-                             "the archive is incomplete."), d->href, display);
-              return FALSE;
-            }
-          expected = d->format ? d->format : tsr_image_format_for_name (d->href);
-          if (m->method == 0)
-            {
-              Region r = { info->path, m->offset, m->size, FALSE };
-
-              disk = probe_disk (fd, &r, disk_shown, expected, TRUE, d->capacity, warnings,
-                                 cancellable, error);
-            }
-          else
-            {
-              g_autofree char *tmp = extract_member (info, info->path, m, disk_shown, progress,
-                                                     cancellable, error);
-              int tmp_fd;
-              Region r = { tmp, 0, m->full_size, TRUE };
-
-              if (tmp == NULL || (tmp_fd = open_input (tmp, error)) < 0)
-                return FALSE;
-              disk = probe_disk (tmp_fd, &r, disk_shown, expected, TRUE, d->capacity, warnings,
-                                 cancellable, error);
-              close (tmp_fd);
-            }
-          if (disk == NULL)
-            return FALSE;
-          g_ptr_array_add (info->disks, disk);
-        }
-      return TRUE;
-    }
-
-  {
-    g_autofree char *shown = g_strdup_printf (_("%s in %s"), chosen->name, display);
-    g_autofree char *tmp = NULL;
-    int in_fd = fd;
-    Region r = { info->path, chosen->offset, chosen->size, FALSE };
-    gboolean ok;
-
-    if (chosen->method != 0)
-      {
-        if (!(tmp = extract_member (info, info->path, chosen, shown, progress, cancellable, error)) ||
-            (in_fd = open_input (tmp, error)) < 0)
-          return FALSE;
-        r.path = tmp;
-        r.offset = 0;
-        r.size = chosen->full_size;
-        r.whole = TRUE;
-      }
-
-    if (chosen_kind == INPUT_OVA)
-      ok = inspect_ova (info, in_fd, &r, shown, warnings, cancellable, error);
-    else
-      {
-        g_autofree char *base = g_path_get_basename (chosen->name);
-        g_autofree char *stem = g_strndup (base, strcspn (base, "."));
-        TsrImportDisk *disk = probe_disk (in_fd, &r, shown, tsr_image_format_for_name (chosen->name),
-                                          TRUE, 0, warnings, cancellable, error);
-
-        ok = disk != NULL;
-        if (ok)
-          {
-            g_ptr_array_add (info->disks, disk);
-            g_free (info->name);
-            info->name = tsr_import_suggest_name (stem);
-          }
-      }
-    if (in_fd != fd)
-      close (in_fd);
-    return ok;
-  }
+  info->kind = g_strconcat ("zip/", kind_name (kind), NULL);
+  if (kind == INPUT_OVF)
+    return inspect_zip_ovf (&zip, chosen, error);
+  return inspect_zip_member (&zip, chosen, kind, error);
 }
 
 TsrImportInfo *

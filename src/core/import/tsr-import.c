@@ -15,6 +15,7 @@
 #include "tsr-error.h"
 #include "tsr-import-private.h"
 #include "tsr-ovf.h"
+#include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 #include "tsr-validate.h"
 #include "tsr-xml-private.h"
@@ -311,6 +312,28 @@ format_remaining (gint64 seconds)
                           (guint) (seconds % 3600 / 60));
 }
 
+typedef struct
+{
+  const char *stage;
+  guint64     total;
+  gint64      started;
+} Remaining;
+
+static char *
+describe_remaining (guint64  done,
+                    gpointer user_data)
+{
+  Remaining *remaining = user_data;
+  gint64 elapsed = g_get_monotonic_time () - remaining->started;
+  g_autofree char *left = NULL;
+
+  if (elapsed <= 2 * G_USEC_PER_SEC || done == 0 || remaining->total <= done)
+    return NULL;
+  left = format_remaining ((gint64) ((double) elapsed / done * (remaining->total - done) /
+                                     G_USEC_PER_SEC));
+  return g_strdup_printf ("%s — %s", remaining->stage, left);
+}
+
 static gboolean
 convert_disk (ImportData    *data,
               TsrImportDisk *disk,
@@ -322,91 +345,31 @@ convert_disk (ImportData    *data,
               GCancellable  *cancellable,
               GError       **error)
 {
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autoptr(GString) messages = g_string_new (NULL);
   g_autoptr(GError) local_error = NULL;
   g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
                                             data->info->disks->len, disk->name);
-  GInputStream *out;
-  char buf[256];
-  gssize n;
-
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                           error, "qemu-img", "convert", "-p", "-n", "--target-is-zero",
-                           "-f", disk->format, "-O", "qcow2", disk->source, dst, NULL);
-  if (proc == NULL)
-    return FALSE;
+  Remaining remaining = { stage, total, started };
+  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total,
+                                  describe_remaining, &remaining };
 
   tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
-  out = g_subprocess_get_stdout_pipe (proc);
-  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
-    {
-      g_string_append_len (line, buf, n);
-      for (;;)
-        {
-          char *open = strchr (line->str, '(');
-          char *close = open ? strstr (open, "/100%)") : NULL;
-          guint64 done;
-          gint64 elapsed;
-          g_autofree char *text = NULL;
+  if (tsr_qemu_img_convert (disk->source, disk->format, dst, "qcow2",
+                            TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO, &progress, cancellable,
+                            &local_error))
+    return TRUE;
 
-          if (open == NULL)
-            break;
-          if (close == NULL)
-            {
-              /* Whatever came before a progress mark is a message. */
-              g_string_append_len (messages, line->str, open - line->str);
-              g_string_erase (line, 0, open - line->str);
-              break;
-            }
-          g_string_append_len (messages, line->str, open - line->str);
-          done = done_before + (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * disk->capacity);
-          elapsed = g_get_monotonic_time () - started;
-          if (elapsed > 2 * G_USEC_PER_SEC && done > 0 && total > done)
-            {
-              g_autofree char *left = format_remaining ((gint64) ((double) elapsed / done *
-                                                                  (total - done) / G_USEC_PER_SEC));
-
-              text = g_strdup_printf ("%s — %s", stage, left);
-            }
-          tsr_progress_report (&data->progress, MIN (done, total), total, text ? text : stage, FALSE);
-          g_string_erase (line, 0, close - line->str + 6);
-        }
-      if (line->len > 4096)
-        g_string_erase (line, 0, line->len - 64);
-      if (messages->len > 4096)
-        g_string_erase (messages, 0, messages->len - 1024);
-    }
-  g_string_append (messages, line->str);
-
-  if (n < 0)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        set_cancelled (cancellable, error);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
-    {
-      g_autofree char *msg = g_strstrip (g_strdup (messages->str));
-
-      if (set_cancelled (cancellable, error))
-        return FALSE;
-      if (strstr (msg, "No space left") != NULL)
-        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                     _("Converting “%s” failed: pool “%s” ran out of space. Make room there, or "
-                       "choose another pool."), disk->name, data->spec->pool);
-      else
-        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                     _("Converting “%s” failed: %s"), disk->name, *msg ? msg : local_error->message);
-      return FALSE;
-    }
-  return TRUE;
+  if (set_cancelled (cancellable, error))
+    return FALSE;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: pool “%s” ran out of space. Make room there, or "
+                   "choose another pool."), disk->name, data->spec->pool);
+  else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: %s"), disk->name, local_error->message);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <libvirt/virterror.h>
 
 #include "tsr-error.h"
+#include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 
 /* Storage pools, volumes and disk images: what create, clone and import
@@ -24,11 +25,8 @@ tsr_image_info (const char  *path,
                 guint64     *virtual_size,
                 GError     **error)
 {
-  const char *argv[] = { "qemu-img", "info", "--output=json", path, NULL };
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  const char *p;
-  int status;
+  g_autoptr(TsrImageInfo) info = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_access (path, R_OK) != 0)
     {
@@ -38,54 +36,42 @@ tsr_image_info (const char  *path,
       return FALSE;
     }
 
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                     &out, &err, &status, error))
-    return FALSE;
-
-  if (!g_spawn_check_wait_status (status, NULL) || out == NULL)
+  if (!(info = tsr_qemu_img_info (path, NULL, NULL, &local_error)))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is not a disk image qemu-img can read: %s"), path,
-                   err ? g_strstrip (err) : "");
+      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                     _("“%s” is not a disk image qemu-img can read: %s"), path,
+                     local_error->message);
+      else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_INVALID_VALUE))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                     _("Could not read the format of “%s”."), path);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
-  p = strstr (out, "\"format\": \"");
-  if (p == NULL)
-    goto unknown;
-  p += strlen ("\"format\": \"");
-  *format = g_strndup (p, strcspn (p, "\""));
-  if (!g_str_equal (*format, "raw") && !g_str_equal (*format, "qcow2"))
+  if (!g_str_equal (info->format, "raw") && !g_str_equal (info->format, "qcow2"))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                    _("“%s” is a %s image; a root image must be raw or qcow2 (use “tessera-cli "
-                     "import” for VirtualBox formats)."), path, *format);
-      g_clear_pointer (format, g_free);
+                     "import” for VirtualBox formats)."), path, info->format);
       return FALSE;
     }
 
   /* An image that reads another file (a qcow2 backing file or external
    * data file) could pull any host file into the VM: refused.
    */
-  if (strstr (out, "\"backing-filename\"") != NULL || strstr (out, "\"data-file\"") != NULL)
+  if (info->backing_filename != NULL || info->data_file != NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                    _("“%s” depends on another image file (a backing or data file): convert it "
                      "to a standalone image first (qemu-img convert -O qcow2)."), path);
-      g_clear_pointer (format, g_free);
       return FALSE;
     }
 
-  p = strstr (out, "\"virtual-size\": ");
-  if (p == NULL)
-    goto unknown;
-  *virtual_size = g_ascii_strtoull (p + strlen ("\"virtual-size\": "), NULL, 10);
+  *format = g_steal_pointer (&info->format);
+  *virtual_size = info->virtual_size;
   return TRUE;
-
-unknown:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("Could not read the format of “%s”."), path);
-  return FALSE;
 }
 
 /* qemu-img convert with progress; killed on cancel. The source format is
@@ -101,54 +87,22 @@ tsr_image_convert (const char    *src,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GString) line = g_string_new (NULL);
+  const char *stage = _("Copying the root image");
+  TsrQemuImgProgress report = { progress, stage, 0, total, total, NULL, NULL };
   g_autoptr(GError) local_error = NULL;
-  GInputStream *out;
-  char buf[256];
-  gssize n;
 
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                           error, "qemu-img", "convert", "-p", "-n", "-f", src_format,
-                           "-O", dst_format, src, dst, NULL);
-  if (proc == NULL)
-    return FALSE;
-
-  out = g_subprocess_get_stdout_pipe (proc);
-  while ((n = g_input_stream_read (out, buf, sizeof buf, cancellable, &local_error)) > 0)
+  if (!tsr_qemu_img_convert (src, src_format, dst, dst_format, TSR_QEMU_IMG_CONVERT_NONE,
+                             &report, cancellable, &local_error))
     {
-      g_string_append_len (line, buf, n);
-      for (;;)
-        {
-          char *open = strchr (line->str, '(');
-          char *close = open ? strstr (open, "/100%)") : NULL;
-
-          if (close == NULL)
-            break;
-          tsr_progress_report (progress, (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * total), total,
-                  _("Copying the root image"), FALSE);
-          g_string_erase (line, 0, close - line->str + 6);
-        }
-      if (line->len > 4096)
-        g_string_erase (line, 0, line->len - 64);
-    }
-
-  if (n < 0)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                     _("Copying “%s” failed: %s"), src, local_error->message);
       return FALSE;
     }
 
-  if (!g_subprocess_wait_check (proc, cancellable, &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                   _("Copying “%s” failed: %s %s"), src, local_error->message, line->str);
-      return FALSE;
-    }
-
-  tsr_progress_report (progress, total, total, _("Copying the root image"), TRUE);
+  tsr_progress_report (progress, total, total, stage, TRUE);
   return TRUE;
 }
 
