@@ -15,6 +15,7 @@
 #include "tsr-macs.h"
 #include "tsr-network.h"
 #include "tsr-settings-private.h"
+#include "tsr-storage-private.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 #include "tsr-test-util.h"
@@ -363,6 +364,42 @@ define_odd_vm (virConnectPtr handle)
   return path;
 }
 
+/* The storage module's pool reader and volume writer on names that need
+ * escaping: libvirt reads back exactly the name, size and format written.
+ */
+static void
+test_libvirt_storage (void)
+{
+  g_autoptr(virConnect) handle = virConnectOpen ("test:///default");
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autoptr(virStorageVol) vol = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *vol_xml = NULL;
+  g_autofree char *back = NULL;
+  g_autofree char *format = NULL;
+  g_autoptr(xmlDoc) doc = NULL;
+  g_autofree char *capacity = NULL;
+
+  g_assert_nonnull (handle);
+  path = define_odd_vm (handle);
+  pool = virStoragePoolLookupByName (handle, "odd-pool");
+  g_assert_nonnull (pool);
+  dir = tsr_storage_pool_dir (pool);
+  g_assert_cmpstr (dir, ==, ODD_DIR);
+
+  vol_xml = tsr_storage_volume_xml (ODD_VM "-private.raw", 3 * 1024 * 1024 + 512, "raw");
+  vol = virStorageVolCreateXML (pool, vol_xml, 0);
+  g_assert_nonnull (vol);
+  g_assert_cmpstr (virStorageVolGetName (vol), ==, ODD_VM "-private.raw");
+  back = virStorageVolGetXMLDesc (vol, 0);
+  format = tsr_xml_volume_format (back);
+  g_assert_cmpstr (format, ==, "raw");
+  doc = tsr_xml_parse (back);
+  capacity = tsr_xml_text (tsr_xml_find (xmlDocGetRootElement (doc), "capacity"));
+  g_assert_cmpstr (capacity, ==, "3146240");
+}
+
 static void
 test_libvirt_macs (void)
 {
@@ -473,6 +510,7 @@ main (int    argc,
   g_test_add_func ("/xml/network/build", test_network_xml);
   g_test_add_func ("/xml/libvirt/macs", test_libvirt_macs);
   g_test_add_func ("/xml/libvirt/linked-clone", test_libvirt_linked_clone);
+  g_test_add_func ("/xml/libvirt/storage", test_libvirt_storage);
 
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include "tsr-error.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-xml-private.h"
 
 /* Storage pools, volumes and disk images: what create, clone and import
  * share. Everything here blocks and runs in workers.
@@ -106,6 +107,19 @@ tsr_image_convert (const char    *src,
   return TRUE;
 }
 
+static char *
+default_pool_xml (void)
+{
+  g_autoptr(GVirConfigStoragePool) config = gvir_config_storage_pool_new ();
+  g_autoptr(GVirConfigStoragePoolTarget) target = gvir_config_storage_pool_target_new ();
+
+  gvir_config_storage_pool_set_pool_type (config, GVIR_CONFIG_STORAGE_POOL_TYPE_DIR);
+  gvir_config_storage_pool_set_name (config, TSR_DEFAULT_POOL);
+  gvir_config_storage_pool_target_set_path (target, TSR_DEFAULT_POOL_PATH);
+  gvir_config_storage_pool_set_target (config, target);
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (config));
+}
+
 virStoragePoolPtr
 tsr_storage_ensure_pool (virConnectPtr   conn,
                          const char     *name,
@@ -126,9 +140,7 @@ tsr_storage_ensure_pool (virConnectPtr   conn,
           return NULL;
         }
 
-      xml = g_strdup_printf ("<pool type='dir'><name>%s</name>"
-                             "<target><path>%s</path></target></pool>",
-                             TSR_DEFAULT_POOL, TSR_DEFAULT_POOL_PATH);
+      xml = default_pool_xml ();
       pool = virStoragePoolDefineXML (conn, xml, 0);
       if (pool == NULL)
         {
@@ -154,24 +166,25 @@ char *
 tsr_storage_pool_dir (virStoragePoolPtr pool)
 {
   g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
-  const char *p = xml ? strstr (xml, "<target>") : NULL;
-  const char *start, *end;
+  g_autoptr(xmlDoc) doc = tsr_xml_parse (xml);
+  xmlNodePtr path = doc ? tsr_xml_find (xmlDocGetRootElement (doc), "target/path") : NULL;
 
-  if (p == NULL || (start = strstr (p, "<path>")) == NULL || (end = strstr (start, "</path>")) == NULL)
-    return NULL;
-  start += strlen ("<path>");
-  return g_strndup (start, end - start);
+  return path ? tsr_xml_text (path) : NULL;
 }
 
+/* A new volume without a backing file: libvirt allocates it sparse. */
 char *
 tsr_storage_volume_xml (const char *name,
                         guint64     capacity,
                         const char *format)
 {
-  return g_strdup_printf ("<volume><name>%s</name>"
-                          "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
-                          "<allocation unit='bytes'>0</allocation>"
-                          "<target><format type='%s'/></target></volume>",
-                          name, capacity, format);
-}
+  g_autoptr(GVirConfigStorageVol) vol = gvir_config_storage_vol_new ();
+  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
 
+  gvir_config_storage_vol_set_name (vol, name);
+  gvir_config_storage_vol_set_capacity (vol, capacity);
+  gvir_config_storage_vol_set_allocation (vol, 0);
+  gvir_config_storage_vol_target_set_format (target, format);
+  gvir_config_storage_vol_set_target (vol, target);
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
+}
