@@ -10,9 +10,12 @@
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-appliance-name.h"
+#include "tsr-archive.h"
 #include "tsr-connection-private.h"
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-image-sniff.h"
 #include "tsr-import.h"
 #include "tsr-ovf.h"
 #include "tsr-test-util.h"
