@@ -58,9 +58,10 @@ gboolean        tsr_cli_parse_args         (GOptionContext     *context,
                                             int                *argc,
                                             char             ***argv);
 
-/* 2 for bad input (TSR_ERROR_INVALID_*, *_IN_USE, *NOT_FOUND), else 1. */
-int             tsr_cli_exit_code_for      (const GError       *error);
-/* Prints ERROR and returns its exit code; a cancelled operation is 1. */
+/* Prints ERROR and returns its exit code: 2 for bad input
+ * (TSR_ERROR_INVALID_*, *_IN_USE, *NOT_FOUND), else 1 (a cancelled
+ * operation included).
+ */
 int             tsr_cli_report_error       (const GError       *error);
 
 /* Replaces *FIELD by a copy of VALUE unless VALUE is NULL (an option not

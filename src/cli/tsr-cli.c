@@ -22,8 +22,8 @@ static char *opt_connect = NULL;
 /* Bad input (a name, a value, something that does not exist) is exit code
  * 2; anything that failed while doing the work, or was cancelled, is 1.
  */
-int
-tsr_cli_exit_code_for (const GError *error)
+static int
+exit_code_for (const GError *error)
 {
   if (error->domain == TSR_ERROR)
     {
@@ -48,7 +48,7 @@ int
 tsr_cli_report_error (const GError *error)
 {
   g_printerr ("%s\n", error->message);
-  return tsr_cli_exit_code_for (error);
+  return exit_code_for (error);
 }
 
 /* Connection and waiting */
