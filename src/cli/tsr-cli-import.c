@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <signal.h>
-#include <unistd.h>
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 
 #include "tsr-cli-private.h"
-#include "tsr-connection.h"
-#include "tsr-error.h"
 #include "tsr-import.h"
 
 /* tessera-cli import FILE: a VirtualBox appliance (.ova, .ovf) or a disk
@@ -17,78 +12,31 @@
  * options override it. Ctrl+C cancels and leaves nothing behind.
  */
 
-int tsr_cli_import (int    argc,
-                    char **argv);
-
 typedef struct
 {
-  GMainLoop     *loop;
-  GCancellable  *cancellable;
-  gboolean       tty;
-  gboolean       quiet;
-  gboolean       cancelled;
-  TsrImportInfo *info;
-  char          *name;
-  char          *notice;
-  GError        *error;
-} ImportCall;
+  char     *name;
+  char     *label;
+  char     *mem;
+  char     *vcpus;
+  char     *pool;
+  char    **properties;
+  gboolean  move;
+  gboolean  dry_run;
+  gboolean  quiet;
+} ImportOptions;
 
 static void
-import_progress_cb (guint64     done,
-                    guint64     total,
-                    const char *stage,
-                    gpointer    user_data)
+import_options_clear (ImportOptions *options)
 {
-  ImportCall *call = user_data;
-
-  if (call->quiet || !call->tty)
-    return;
-
-  if (call->cancelled)
-    g_printerr ("\r\033[K%s", _("Cancelling…"));
-  else if (total > 0)
-    {
-      g_autofree char *d = g_format_size_full (done, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *t = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
-
-      g_printerr ("\r\033[K%s: %3.0f%% (%s of %s)", stage, 100.0 * done / total, d, t);
-    }
-  else
-    g_printerr ("\r\033[K%s…", stage);
+  g_free (options->name);
+  g_free (options->label);
+  g_free (options->mem);
+  g_free (options->vcpus);
+  g_free (options->pool);
+  g_strfreev (options->properties);
 }
 
-static void
-inspected_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  ImportCall *call = user_data;
-
-  call->info = tsr_import_inspect_finish (result, &call->error);
-  g_main_loop_quit (call->loop);
-}
-
-static void
-imported_cb (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  ImportCall *call = user_data;
-
-  call->name = tsr_connection_import_finish (TSR_CONNECTION (object), result, &call->notice,
-                                             &call->error);
-  g_main_loop_quit (call->loop);
-}
-
-static gboolean
-sigint_cb (gpointer user_data)
-{
-  ImportCall *call = user_data;
-
-  call->cancelled = TRUE;
-  g_cancellable_cancel (call->cancellable);
-  return G_SOURCE_CONTINUE;
-}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ImportOptions, import_options_clear)
 
 static void
 print_info (const TsrImportInfo *info)
@@ -132,159 +80,101 @@ print_info (const TsrImportInfo *info)
     g_printerr (_("Note: %s\n"), info->warnings[i]);
 }
 
+/* What the file holds, overridden by the options; NULL after saying what is
+ * wrong.
+ */
+static TsrCreateSpec *
+make_spec (const TsrImportInfo *info,
+           const ImportOptions *options)
+{
+  g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (info);
+
+  tsr_cli_replace_string (&spec->name, options->name);
+  tsr_cli_replace_string (&spec->pool, options->pool);
+  if (!tsr_cli_set_property (spec, "label", options->label)
+      || !tsr_cli_set_property (spec, "memory", options->mem)
+      || !tsr_cli_set_property (spec, "vcpus", options->vcpus)
+      || !tsr_cli_set_properties (spec, options->properties))
+    return NULL;
+
+  return g_steal_pointer (&spec);
+}
+
 int
 tsr_cli_import (int    argc,
                 char **argv)
 {
-  g_autofree char *name = NULL, *label = NULL, *mem = NULL, *vcpus = NULL, *pool = NULL;
-  g_auto(GStrv) properties = NULL;
-  gboolean move = FALSE, dry_run = FALSE, quiet = FALSE;
+  g_auto(ImportOptions) o = { 0 };
   const GOptionEntry entries[] = {
-    { "name", 'n', 0, G_OPTION_ARG_STRING, &name,
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &o.name,
       N_("Name of the new VM (default: the appliance’s or file’s name)"), N_("NAME") },
-    { "label", 'l', 0, G_OPTION_ARG_STRING, &label,
+    { "label", 'l', 0, G_OPTION_ARG_STRING, &o.label,
       N_("red (default), orange, yellow, green, gray, blue, purple or black"), N_("LABEL") },
-    { "mem", 'm', 0, G_OPTION_ARG_STRING, &mem,
+    { "mem", 'm', 0, G_OPTION_ARG_STRING, &o.mem,
       N_("Memory, in MiB (default: what the appliance says)"), N_("MIB") },
-    { "vcpus", 0, 0, G_OPTION_ARG_STRING, &vcpus,
+    { "vcpus", 0, 0, G_OPTION_ARG_STRING, &o.vcpus,
       N_("vCPUs (default: what the appliance says)"), N_("N") },
-    { "pool", 'P', 0, G_OPTION_ARG_STRING, &pool,
+    { "pool", 'P', 0, G_OPTION_ARG_STRING, &o.pool,
       N_("Storage pool for the disks (default: tessera)"), N_("POOL") },
-    { "property", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &properties,
+    { "property", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &o.properties,
       N_("Set a property as qvm-create does: netvm, mac, firmware, os, maxmem… (repeatable)"),
       N_("KEY=VALUE") },
-    { "move", 0, 0, G_OPTION_ARG_NONE, &move,
+    { "move", 0, 0, G_OPTION_ARG_NONE, &o.move,
       N_("Remove the imported file(s) once the VM exists"), NULL },
-    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run,
       N_("Only show what the file holds; change nothing"), NULL },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No summary or progress line"), NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, N_("No summary or progress line"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    make_context (_("FILE"), _("Import a VirtualBox appliance (.ova, .ovf) or a disk image (.vmdk, "
-                               ".vdi, .vhd, .vhdx, .qcow2, .img, or a .zip holding one) as an "
-                               "HVM."), entries);
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    tsr_cli_make_context (_("FILE"), _("Import a VirtualBox appliance (.ova, .ovf) or a disk "
+                                       "image (.vmdk, .vdi, .vhd, .vhdx, .qcow2, .img, or a .zip "
+                                       "holding one) as an HVM."), entries);
+  g_autoptr(TsrImportInfo) info = NULL;
   g_autoptr(TsrCreateSpec) spec = NULL;
-  ImportCall call = { 0 };
-  Cli cli = { 0 };
-  guint sigint, sigterm, sighup;
-  int status;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *notice = NULL;
+  g_auto(TsrCli) cli = { 0 };
+  g_auto(TsrCliJob) job = { 0 };
 
-  if (!parse_args (context, &argc, &argv))
-    return EXIT_USAGE;
+  if (!tsr_cli_parse_args (context, &argc, &argv))
+    return TSR_CLI_EXIT_USAGE;
   if (argc != 2)
     {
       g_printerr (_("Name exactly one file to import. Run with --help to see the options.\n"));
-      return EXIT_USAGE;
+      return TSR_CLI_EXIT_USAGE;
     }
 
-  call.quiet = quiet;
-  call.tty = isatty (STDERR_FILENO);
-  call.loop = g_main_loop_new (NULL, FALSE);
-  call.cancellable = cancellable;
-  /* Ctrl+C, kill and a closed terminal all cancel, so the rollback runs. */
-  sigint = g_unix_signal_add (SIGINT, sigint_cb, &call);
-  sigterm = g_unix_signal_add (SIGTERM, sigint_cb, &call);
-  sighup = g_unix_signal_add (SIGHUP, sigint_cb, &call);
+  tsr_cli_job_init (&job, o.quiet, FALSE);
+  tsr_import_inspect_async (argv[1], tsr_cli_job_progress_cb, &job, job.cancellable,
+                            tsr_cli_async_cb, &cli);
+  info = tsr_import_inspect_finish (tsr_cli_wait (&cli), &error);
+  tsr_cli_job_end_line (&job);
+  if (info == NULL)
+    return tsr_cli_report_error (error);
+  if (!o.quiet || o.dry_run)
+    print_info (info);
 
-  tsr_import_inspect_async (argv[1], import_progress_cb, &call, cancellable, inspected_cb, &call);
-  g_main_loop_run (call.loop);
-  if (call.tty && !quiet)
-    g_printerr ("\r\033[K");
-  if (call.info == NULL)
-    {
-      g_printerr ("%s\n", call.error->message);
-      status = g_error_matches (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-               ? EXIT_FAILED : exit_code_for (call.error);
-      goto out;
-    }
-  if (!quiet || dry_run)
-    print_info (call.info);
+  spec = make_spec (info, &o);
+  if (spec == NULL)
+    return TSR_CLI_EXIT_USAGE;
+  if (o.dry_run)
+    return TSR_CLI_EXIT_OK;
+  if (!tsr_cli_open (&cli))
+    return TSR_CLI_EXIT_FAILED;
 
-  spec = tsr_import_info_make_spec (call.info);
-  {
-    g_autoptr(GError) error = NULL;
+  tsr_connection_import_async (cli.conn, info, spec, o.move ? TSR_IMPORT_MOVE : 0,
+                               tsr_cli_job_progress_cb, &job, job.cancellable,
+                               tsr_cli_async_cb, &cli);
+  name = tsr_connection_import_finish (cli.conn, tsr_cli_wait (&cli), &notice, &error);
+  tsr_cli_job_end_line (&job);
 
-    if (name != NULL)
-      {
-        g_free (spec->name);
-        spec->name = g_strdup (name);
-      }
-    if (pool != NULL)
-      {
-        g_free (spec->pool);
-        spec->pool = g_strdup (pool);
-      }
-    if ((label != NULL && !tsr_create_spec_set_property (spec, "label", label, &error)) ||
-        (mem != NULL && !tsr_create_spec_set_property (spec, "memory", mem, &error)) ||
-        (vcpus != NULL && !tsr_create_spec_set_property (spec, "vcpus", vcpus, &error)))
-      {
-        g_printerr ("%s\n", error->message);
-        status = EXIT_USAGE;
-        goto out;
-      }
-    for (guint i = 0; properties != NULL && properties[i] != NULL; i++)
-      {
-        g_auto(GStrv) kv = g_strsplit (properties[i], "=", 2);
-
-        if (kv[0] == NULL || kv[1] == NULL)
-          {
-            g_printerr (_("--property takes KEY=VALUE, not “%s”.\n"), properties[i]);
-            status = EXIT_USAGE;
-            goto out;
-          }
-        if (!tsr_create_spec_set_property (spec, g_strstrip (kv[0]), kv[1], &error))
-          {
-            g_printerr ("%s\n", error->message);
-            status = EXIT_USAGE;
-            goto out;
-          }
-      }
-  }
-
-  if (dry_run)
-    {
-      status = EXIT_OK;
-      goto out;
-    }
-
-  if (!cli_open (&cli))
-    {
-      status = EXIT_FAILED;
-      goto out;
-    }
-
-  tsr_connection_import_async (cli.conn, call.info, spec, move ? TSR_IMPORT_MOVE : 0,
-                               import_progress_cb, &call, cancellable, imported_cb, &call);
-  g_main_loop_run (call.loop);
-  if (call.tty && !quiet)
-    g_printerr ("\r\033[K");
-
-  if (call.name == NULL)
-    {
-      g_printerr ("%s\n", call.error->message);
-      status = g_error_matches (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-               ? EXIT_FAILED : exit_code_for (call.error);
-    }
-  else
-    {
-      if (call.notice != NULL)
-        g_printerr (_("Note: %s\n"), call.notice);
-      if (!quiet)
-        g_print (_("Imported “%s”.\n"), call.name);
-      status = EXIT_OK;
-    }
-
-out:
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
-  g_source_remove (sighup);
-  cli_clear (&cli);
-  g_clear_pointer (&call.info, tsr_import_info_unref);
-  g_clear_pointer (&call.loop, g_main_loop_unref);
-  g_clear_error (&call.error);
-  g_free (call.name);
-  g_free (call.notice);
-  return status;
+  if (name == NULL)
+    return tsr_cli_report_error (error);
+  if (notice != NULL)
+    g_printerr (_("Note: %s\n"), notice);
+  if (!o.quiet)
+    g_print (_("Imported “%s”.\n"), name);
+  return TSR_CLI_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "tsr-connection.h"
+#include "tsr-creator.h"
 
 G_BEGIN_DECLS
 
@@ -11,42 +12,119 @@ G_BEGIN_DECLS
  * or input.
  */
 enum {
-  EXIT_OK = 0,
-  EXIT_FAILED = 1,
-  EXIT_USAGE = 2,
+  TSR_CLI_EXIT_OK = 0,
+  TSR_CLI_EXIT_FAILED = 1,
+  TSR_CLI_EXIT_USAGE = 2,
 };
 
-/* One command's connection and main loop. */
+/* One command's connection. The commands are written as a sequence of
+ * steps: start a core call with tsr_cli_async_cb, then tsr_cli_wait() for
+ * its result and call its _finish().
+ */
 typedef struct
 {
-  GMainLoop     *loop;
   TsrConnection *conn;
-  GError        *error;
-  gboolean       done;
+  GAsyncResult  *result;
+  GAsyncResult  *last_result;
   guint          pending;
   int            status;
-} Cli;
+} TsrCli;
+
+void            tsr_cli_clear              (TsrCli             *cli);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrCli, tsr_cli_clear)
 
 /* Opens the connection named by --connect, $TESSERA_URI or the default,
  * and waits until the VM list is loaded; prints the error and returns FALSE
  * on failure.
  */
-gboolean        cli_open      (Cli                *cli);
-void            cli_clear     (Cli                *cli);
-/* An option context with --connect and ENTRIES. */
-GOptionContext *make_context  (const char         *parameter_string,
-                               const char         *summary,
-                               const GOptionEntry *entries);
-gboolean        parse_args    (GOptionContext     *context,
-                               int                *argc,
-                               char             ***argv);
-/* 2 for bad input (TSR_ERROR_INVALID_*, *_IN_USE, *NOT_FOUND), else 1. */
-int             exit_code_for (const GError       *error);
+gboolean        tsr_cli_open               (TsrCli             *cli);
+/* The GAsyncReadyCallback for tsr_cli_wait(); user_data is the TsrCli. */
+void            tsr_cli_async_cb           (GObject            *object,
+                                            GAsyncResult       *result,
+                                            gpointer            user_data);
+/* Iterates the main context until the call started with tsr_cli_async_cb
+ * has finished; the result stays valid until the next wait.
+ */
+GAsyncResult   *tsr_cli_wait               (TsrCli             *cli);
+/* The VM named NAME, or NULL after telling the user to run qvm-ls. */
+TsrVm          *tsr_cli_lookup_vm          (TsrCli             *cli,
+                                            const char         *name);
 
-/* Commands in their own files. */
-int             tsr_cli_prefs (int                 argc,
-                               char              **argv);
-int             tsr_cli_pci   (int                 argc,
-                               char              **argv);
+/* An option context with --connect and ENTRIES. */
+GOptionContext *tsr_cli_make_context       (const char         *parameter_string,
+                                            const char         *summary,
+                                            const GOptionEntry *entries);
+gboolean        tsr_cli_parse_args         (GOptionContext     *context,
+                                            int                *argc,
+                                            char             ***argv);
+
+/* Prints ERROR and returns its exit code: 2 for bad input
+ * (TSR_ERROR_INVALID_*, *_IN_USE, *NOT_FOUND), else 1 (a cancelled
+ * operation included).
+ */
+int             tsr_cli_report_error       (const GError       *error);
+
+/* Replaces *FIELD by a copy of VALUE unless VALUE is NULL (an option not
+ * given keeps the spec's default).
+ */
+void            tsr_cli_replace_string     (char              **field,
+                                            const char         *value);
+/* tsr_create_spec_set_property() unless VALUE is NULL (the option was not
+ * given); prints the error and returns FALSE.
+ */
+gboolean        tsr_cli_set_property       (TsrCreateSpec      *spec,
+                                            const char         *key,
+                                            const char         *value);
+/* Each --property KEY=VALUE through tsr_cli_set_property(). */
+gboolean        tsr_cli_set_properties     (TsrCreateSpec      *spec,
+                                            char              **properties);
+
+/* A long operation (create, clone, import) with a progress line on a
+ * terminal. Ctrl+C, kill and a closed terminal cancel it, so its rollback
+ * runs instead of the process dying half way.
+ */
+typedef struct
+{
+  GCancellable *cancellable;
+  gint64        started;
+  gboolean      tty;
+  gboolean      quiet;
+  gboolean      time_left;
+  gboolean      cancelled;
+  guint         signal_sources[3];
+} TsrCliJob;
+
+void            tsr_cli_job_init           (TsrCliJob          *job,
+                                            gboolean            quiet,
+                                            gboolean            time_left);
+void            tsr_cli_job_clear          (TsrCliJob          *job);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrCliJob, tsr_cli_job_clear)
+/* A TsrProgressFunc; progress_data is the TsrCliJob. */
+void            tsr_cli_job_progress_cb    (guint64             done,
+                                            guint64             total,
+                                            const char         *stage,
+                                            gpointer            user_data);
+/* Erases the progress line before the result is printed. */
+void            tsr_cli_job_end_line       (TsrCliJob          *job);
+
+/* The commands, each in its own file: argv[0] is the command's name. */
+int             tsr_cli_ls                 (int                 argc,
+                                            char              **argv);
+int             tsr_cli_create             (int                 argc,
+                                            char              **argv);
+int             tsr_cli_prefs              (int                 argc,
+                                            char              **argv);
+int             tsr_cli_pci                (int                 argc,
+                                            char              **argv);
+int             tsr_cli_start              (int                 argc,
+                                            char              **argv);
+int             tsr_cli_shutdown           (int                 argc,
+                                            char              **argv);
+int             tsr_cli_kill               (int                 argc,
+                                            char              **argv);
+int             tsr_cli_clone              (int                 argc,
+                                            char              **argv);
+int             tsr_cli_import             (int                 argc,
+                                            char              **argv);
 
 G_END_DECLS

@@ -299,6 +299,60 @@ tsr_test_run_cli (const char  *cli_dir,
   return out;
 }
 
+typedef struct
+{
+  GTestFunc   func;
+  GPtrArray  *programs;
+} NeedingTest;
+
+static void
+needing_test_free (gpointer data)
+{
+  NeedingTest *test = data;
+
+  g_ptr_array_unref (test->programs);
+  g_free (test);
+}
+
+static void
+needing_test_run (gconstpointer data)
+{
+  const NeedingTest *test = data;
+
+  for (guint i = 0; i < test->programs->len; i++)
+    {
+      const char *program = g_ptr_array_index (test->programs, i);
+      g_autofree char *found = g_find_program_in_path (program);
+
+      if (found == NULL)
+        {
+          g_autofree char *reason = g_strdup_printf ("%s is not installed", program);
+
+          g_test_skip (reason);
+          return;
+        }
+    }
+  test->func ();
+}
+
+void
+tsr_test_add_func_needing (const char *path,
+                           GTestFunc   func,
+                           const char *program,
+                           ...)
+{
+  NeedingTest *test = g_new0 (NeedingTest, 1);
+  va_list args;
+
+  test->func = func;
+  test->programs = g_ptr_array_new_with_free_func (g_free);
+  va_start (args, program);
+  for (const char *p = program; p != NULL; p = va_arg (args, const char *))
+    g_ptr_array_add (test->programs, g_strdup (p));
+  va_end (args);
+  g_test_add_data_func_full (path, test, needing_test_run, needing_test_free);
+}
+
 #ifdef TSR_TEST_UTIL_GTK
 
 gboolean

@@ -153,6 +153,15 @@ char *tsr_test_run_cli_valist (const char  *cli_dir,
                                char       **err_out,
                                va_list      args);
 
+/* Registers FUNC at PATH whatever is installed; when one of the programs
+ * named after it (NULL-terminated) is not in $PATH, the test is skipped
+ * with that as the reason, so that the count still shows it.
+ */
+void tsr_test_add_func_needing (const char *path,
+                                GTestFunc   func,
+                                const char *program,
+                                ...) G_GNUC_NULL_TERMINATED;
+
 #ifdef TSR_TEST_UTIL_GTK
 
 typedef gboolean (*TsrTestCondition) (gpointer data);

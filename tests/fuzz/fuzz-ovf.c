@@ -11,6 +11,9 @@
 #include <string.h>
 #include <glib.h>
 
+#include "tsr-appliance-name.h"
+#include "tsr-archive.h"
+#include "tsr-image-sniff.h"
 #include "tsr-ovf.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data,

@@ -1288,7 +1288,6 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *qemu_img = g_find_program_in_path ("qemu-img");
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -1313,8 +1312,7 @@ main (int   argc,
   g_test_add_func ("/gui/clone/copy", test_clone_copy);
   g_test_add_func ("/gui/clone/several", test_clone_several);
   g_test_add_func ("/gui/import/chooser", test_import_chooser);
-  if (qemu_img != NULL)
-    g_test_add_func ("/gui/import/ova", test_import_ova);
+  tsr_test_add_func_needing ("/gui/import/ova", test_import_ova, "qemu-img", NULL);
 
   ret = g_test_run ();
 

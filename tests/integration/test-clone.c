@@ -837,14 +837,9 @@ test_no_space (void)
   tsr_test_close_connection (conn, 5);
 }
 
+/* What the tests made can all be removed: nothing is left behind. */
 static void
-test_cleanup (void)
-{
-  cleanup_everything ();
-}
-
-static void
-test_final_cleanup (void)
+test_nothing_left (void)
 {
   virConnectPtr handle;
   g_autofree char *left = NULL;
@@ -853,18 +848,25 @@ test_final_cleanup (void)
   handle = virConnectOpen (URI);
   left = snapshot (handle);
   g_assert_cmpstr (left, ==, "");
+  virConnectClose (handle);
+}
 
-  /* The test network, if this run made it. */
-  if (made_network)
+/* The test network, if this run made it. */
+static void
+remove_test_network (void)
+{
+  virConnectPtr handle;
+  virNetworkPtr net;
+
+  if (!made_network)
+    return;
+  handle = virConnectOpen (URI);
+  net = virNetworkLookupByName (handle, TEST_NETWORK);
+  if (net != NULL)
     {
-      virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
-
-      if (net != NULL)
-        {
-          virNetworkDestroy (net);
-          virNetworkUndefine (net);
-          virNetworkFree (net);
-        }
+      virNetworkDestroy (net);
+      virNetworkUndefine (net);
+      virNetworkFree (net);
     }
   virResetLastError ();
   virConnectClose (handle);
@@ -895,20 +897,22 @@ main (int    argc,
   /* VMs made with the Qubes commands join the isolated test network. */
   g_setenv ("TESSERA_DEFAULT_NETVM", TEST_NETWORK, TRUE);
 
-  /* Sub-suites run in the order they are added; what an interrupted
-   * earlier run left goes first.
-   */
-  g_test_add_func ("/clone-it/aa/cleanup", test_cleanup);
+  /* What an interrupted earlier run left goes first. */
+  cleanup_everything ();
+
+  /* Sub-suites run in the order they are added. */
   g_test_add_func ("/clone-it/full/qvm-clone-and-boot", test_full_clone);
   g_test_add_func ("/clone-it/full/source-running", test_running_refused);
   g_test_add_func ("/clone-it/linked/qvm-clone-and-boot", test_linked_clone);
   g_test_add_func ("/clone-it/linked/rollback", test_linked_rollback);
   g_test_add_func ("/clone-it/cancel/large-sparse-disk", test_cancel);
   g_test_add_func ("/clone-it/no-space/tmpfs-pool", test_no_space);
-  g_test_add_func ("/clone-it/zz/cleanup", test_final_cleanup);
+  g_test_add_func ("/clone-it/zz/nothing-left", test_nothing_left);
 
   ret = g_test_run ();
 
+  cleanup_everything ();
+  remove_test_network ();
   tsr_test_remove_flat_dir (workdir);
 
   return ret;

@@ -734,8 +734,11 @@ test_create_cancel (void)
   tsr_test_close_connection (conn, 5);
 }
 
+/* Before the tests, what an interrupted earlier run left; after them,
+ * what they made.
+ */
 static void
-test_cleanup_network (void)
+cleanup (void)
 {
   virConnectPtr handle = virConnectOpen (URI);
   virNetworkPtr net;
@@ -796,8 +799,8 @@ main (int    argc,
   if (!tsr_test_kvm_usable ())
     g_test_message ("KVM is not usable here: guests run under software emulation (TCG)");
 
-  /* What an interrupted earlier run may have left goes first. */
-  g_test_add_func ("/integration/aa/cleanup", test_cleanup_network);
+  cleanup ();
+
   g_test_add_func ("/integration/network/isolated", test_network_isolated);
   g_test_add_func ("/integration/guest/dhcp", test_guest_dhcp);
   g_test_add_func ("/integration/cli/lifecycle", test_cli_lifecycle);
@@ -806,9 +809,10 @@ main (int    argc,
   g_test_add_func ("/integration/create/cancel-copy", test_create_cancel);
   g_test_add_func ("/integration/prefs/pvh-kernel-and-mac", test_prefs_boot);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
-  g_test_add_func ("/integration/zz/cleanup", test_cleanup_network);
 
   ret = g_test_run ();
+
+  cleanup ();
 
   tsr_test_remove_flat_dir (workdir);
 

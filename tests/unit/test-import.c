@@ -10,9 +10,12 @@
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-appliance-name.h"
+#include "tsr-archive.h"
 #include "tsr-connection-private.h"
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-image-sniff.h"
 #include "tsr-import.h"
 #include "tsr-ovf.h"
 #include "tsr-test-util.h"
@@ -1516,8 +1519,7 @@ main (int    argc,
       char **argv)
 {
   g_autofree char *qemu_img = g_find_program_in_path ("qemu-img");
-  g_autofree char *zip = g_find_program_in_path ("zip");
-  gboolean have_qemu_img = qemu_img != NULL, have_zip = zip != NULL;
+  gboolean have_qemu_img = qemu_img != NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -1542,17 +1544,18 @@ main (int    argc,
   g_test_add_func ("/import/ovf/refused", test_ovf_refused);
   g_test_add_func ("/import/sniff", test_sniff);
   g_test_add_func ("/import/suggest-name", test_suggest_name);
+  /* The images are made with qemu-img; the tests using them are skipped
+   * without it.
+   */
   if (have_qemu_img)
-    {
-      make_images ();
-      g_test_add_func ("/import/inspect/images", test_inspect_images);
-      g_test_add_func ("/import/inspect/flat-vmdk", test_inspect_flat_vmdk);
-      g_test_add_func ("/import/inspect/ova", test_inspect_ova);
-      if (have_zip)
-        g_test_add_func ("/import/inspect/zip", test_inspect_zip);
-      g_test_add_func ("/import/inspect/refused", test_inspect_refused);
-      g_test_add_func ("/import/run/rollback", test_import_rollback);
-    }
+    make_images ();
+  tsr_test_add_func_needing ("/import/inspect/images", test_inspect_images, "qemu-img", NULL);
+  tsr_test_add_func_needing ("/import/inspect/flat-vmdk", test_inspect_flat_vmdk, "qemu-img",
+                             NULL);
+  tsr_test_add_func_needing ("/import/inspect/ova", test_inspect_ova, "qemu-img", NULL);
+  tsr_test_add_func_needing ("/import/inspect/zip", test_inspect_zip, "qemu-img", "zip", NULL);
+  tsr_test_add_func_needing ("/import/inspect/refused", test_inspect_refused, "qemu-img", NULL);
+  tsr_test_add_func_needing ("/import/run/rollback", test_import_rollback, "qemu-img", NULL);
   g_test_add_func ("/import/create/with-volumes", test_create_with_volumes);
 
   ret = g_test_run ();

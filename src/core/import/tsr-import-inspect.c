@@ -10,7 +10,10 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "tsr-appliance-name.h"
+#include "tsr-archive.h"
 #include "tsr-error.h"
+#include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"

@@ -13,8 +13,8 @@
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
-#include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 #include "tsr-validate.h"

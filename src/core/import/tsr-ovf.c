@@ -1,841 +1,22 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "tsr-archive.h"
 #include "tsr-error.h"
 #include "tsr-ovf.h"
-#include "tsr-validate.h"
 
-/* Everything here reads bytes a stranger may have written: every length
- * and offset is checked against what was actually read before it is used,
- * and every refusal says what was wrong with the file.
+/* Everything here reads XML a stranger may have written: every number is
+ * checked against the limits in tsr-ovf.h before it is used, and every
+ * refusal says what was wrong with the descriptor.
  */
 
 #define MIB (G_GUINT64_CONSTANT (1024) * 1024)
-
-void
-tsr_archive_member_free (TsrArchiveMember *member)
-{
-  if (member == NULL)
-    return;
-  g_free (member->name);
-  g_free (member);
-}
-
-gboolean
-tsr_archive_name_is_safe (const char *name)
-{
-  g_auto(GStrv) parts = NULL;
-
-  if (name == NULL || *name == '\0' || *name == '/' || strlen (name) > TSR_ARCHIVE_MAX_NAME)
-    return FALSE;
-  for (const char *p = name; *p; p++)
-    if ((guchar) *p < 0x20 || *p == '\\' || *p == 0x7f)
-      return FALSE;
-  /* A URL (http://…, file:…) is not a member of the appliance either. */
-  if (strchr (name, ':') != NULL)
-    return FALSE;
-
-  parts = g_strsplit (name, "/", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (g_str_equal (parts[i], ".."))
-      return FALSE;
-  return TRUE;
-}
-
-static char *
-normalise_name (const char *name)
-{
-  while (g_str_has_prefix (name, "./"))
-    name += 2;
-  while (*name == '/' && name[1] == '/')
-    name++;
-  return g_strdup (name);
-}
-
-const TsrArchiveMember *
-tsr_archive_find (GPtrArray  *members,
-                  const char *name)
-{
-  g_autofree char *wanted = NULL;
-
-  g_return_val_if_fail (members != NULL, NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  wanted = normalise_name (name);
-  for (guint i = 0; i < members->len; i++)
-    {
-      const TsrArchiveMember *member = g_ptr_array_index (members, i);
-
-      if (g_str_equal (member->name, wanted))
-        return member;
-    }
-  return NULL;
-}
-
-/* Tar */
-
-#define TAR_BLOCK 512
-
-static gboolean
-tar_checksum_ok (const guint8 *h)
-{
-  guint64 stored = 0;
-  guint64 unsigned_sum = 0;
-  gint64 signed_sum = 0;
-  int i = 148;
-
-  while (i < 156 && h[i] == ' ')
-    i++;
-  if (i == 156 || h[i] < '0' || h[i] > '7')
-    return FALSE;
-  for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
-    stored = stored * 8 + (h[i] - '0');
-
-  for (i = 0; i < TAR_BLOCK; i++)
-    {
-      guint8 c = (i >= 148 && i < 156) ? ' ' : h[i];
-
-      unsigned_sum += c;
-      signed_sum += (gint8) c;
-    }
-  return stored == unsigned_sum || (gint64) stored == signed_sum;
-}
-
-/* Octal, or GNU base-256 when the top bit of the first byte is set. */
-static gboolean
-tar_number (const guint8 *field,
-            gsize         len,
-            guint64      *out)
-{
-  guint64 value = 0;
-  gsize i = 0;
-
-  if (field[0] & 0x80)
-    {
-      if (field[0] & 0x40)
-        return FALSE;           /* negative */
-      value = field[0] & 0x3f;
-      for (i = 1; i < len; i++)
-        {
-          if (value > (G_MAXUINT64 >> 8))
-            return FALSE;
-          value = (value << 8) | field[i];
-        }
-      *out = value;
-      return TRUE;
-    }
-
-  while (i < len && field[i] == ' ')
-    i++;
-  for (; i < len && field[i] >= '0' && field[i] <= '7'; i++)
-    {
-      if (value > (G_MAXUINT64 >> 3))
-        return FALSE;
-      value = value * 8 + (field[i] - '0');
-    }
-  for (; i < len; i++)
-    if (field[i] != ' ' && field[i] != '\0')
-      return FALSE;
-  *out = value;
-  return TRUE;
-}
-
-static gboolean
-block_is_zero (const guint8 *h)
-{
-  for (int i = 0; i < TAR_BLOCK; i++)
-    if (h[i] != 0)
-      return FALSE;
-  return TRUE;
-}
-
-/* pax records: "LEN key=value\n", LEN counting the whole record. */
-static gboolean
-pax_parse (const char  *data,
-           gsize        len,
-           char       **path,
-           gboolean    *have_size,
-           guint64     *size)
-{
-  gsize pos = 0;
-
-  while (pos < len)
-    {
-      guint64 rec_len = 0;
-      gsize p = pos;
-      const char *key, *eq, *end;
-
-      while (p < len && g_ascii_isdigit (data[p]))
-        {
-          if (rec_len > G_MAXUINT32)
-            return FALSE;
-          rec_len = rec_len * 10 + (data[p] - '0');
-          p++;
-        }
-      if (p == pos || p >= len || data[p] != ' ' || rec_len > len - pos || rec_len < 4)
-        return FALSE;
-      key = data + p + 1;
-      end = data + pos + rec_len - 1;
-      if (key >= end || *end != '\n')
-        return FALSE;
-      eq = memchr (key, '=', end - key);
-      if (eq == NULL)
-        return FALSE;
-
-      if (eq - key == 4 && memcmp (key, "path", 4) == 0)
-        {
-          if (end - eq - 1 > TSR_ARCHIVE_MAX_NAME || memchr (eq + 1, '\0', end - eq - 1))
-            return FALSE;
-          g_free (*path);
-          *path = g_strndup (eq + 1, end - eq - 1);
-        }
-      else if (eq - key == 4 && memcmp (key, "size", 4) == 0)
-        {
-          guint64 value = 0;
-
-          if (eq + 1 == end)
-            return FALSE;
-          for (const char *c = eq + 1; c < end; c++)
-            {
-              if (!g_ascii_isdigit (*c) || value > (G_MAXUINT64 - 9) / 10)
-                return FALSE;
-              value = value * 10 + (*c - '0');
-            }
-          *size = value;
-          *have_size = TRUE;
-        }
-      pos += rec_len;
-    }
-  return TRUE;
-}
-
-static char *
-read_string (TsrReadAtFunc   read_at,
-             gpointer        data,
-             guint64         offset,
-             gsize           len,
-             GError        **error)
-{
-  g_autofree char *buf = g_malloc (len + 1);
-
-  if (!read_at (data, offset, buf, len, error))
-    return NULL;
-  buf[len] = '\0';
-  return g_steal_pointer (&buf);
-}
-
-static gboolean
-check_member_name (const char  *name,
-                   GError     **error)
-{
-  if (!tsr_archive_name_is_safe (name))
-    {
-      g_autofree char *shown = g_strescape (name, NULL);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("The archive holds a file named “%s”, which points outside the archive: "
-                     "it is damaged or was made to attack the computer that opens it, so "
-                     "nothing was imported."), shown);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-add_member (GPtrArray         *members,
-            GHashTable        *seen,
-            TsrArchiveMember  *member,
-            GError           **error)
-{
-  g_autoptr(TsrArchiveMember) owned = member;
-
-  if (members->len >= TSR_ARCHIVE_MAX_MEMBERS)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("The archive holds more than %d files, far more than an appliance has: "
-                     "it is not a VM export."), TSR_ARCHIVE_MAX_MEMBERS);
-      return FALSE;
-    }
-  if (member->regular)
-    {
-      if (g_hash_table_contains (seen, member->name))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("The archive holds “%s” twice, so it is not clear which one is meant: "
-                         "export the appliance again."), member->name);
-          return FALSE;
-        }
-      g_hash_table_add (seen, g_strdup (member->name));
-    }
-  g_ptr_array_add (members, g_steal_pointer (&owned));
-  return TRUE;
-}
-
-static void
-set_truncated (GError     **error,
-               const char  *member)
-{
-  if (member != NULL)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                 _("The archive is truncated: it ends inside “%s”. Copy or download it "
-                   "again."), member);
-  else
-    g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                         _("The archive is truncated. Copy or download it again."));
-}
-
-GPtrArray *
-tsr_tar_index (TsrReadAtFunc   read_at,
-               gpointer        data,
-               guint64         size,
-               GError        **error)
-{
-  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_archive_member_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree char *long_name = NULL;
-  gboolean have_pax_size = FALSE;
-  guint64 pax_size = 0;
-  guint64 pos = 0;
-  guint headers = 0;
-
-  g_return_val_if_fail (read_at != NULL, NULL);
-
-  if (size < TAR_BLOCK)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The file is too short to be an appliance (.ova): it may be "
-                             "truncated; copy or download it again."));
-      return NULL;
-    }
-
-  for (;;)
-    {
-      guint8 h[TAR_BLOCK];
-      guint64 msize, data_off, padded;
-      guint8 type;
-
-      /* Some writers leave out the two zero blocks at the end. */
-      if (pos == size)
-        break;
-      if (size - pos < TAR_BLOCK)
-        {
-          set_truncated (error, NULL);
-          return NULL;
-        }
-      if (!read_at (data, pos, h, TAR_BLOCK, error))
-        return NULL;
-      if (block_is_zero (h))
-        break;
-
-      if (++headers > 3 * TSR_ARCHIVE_MAX_MEMBERS)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("The archive holds more than %d files, far more than an appliance "
-                         "has: it is not a VM export."), TSR_ARCHIVE_MAX_MEMBERS);
-          return NULL;
-        }
-
-      if (!tar_checksum_ok (h) || !tar_number (h + 124, 12, &msize))
-        {
-          if (pos == 0)
-            g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                                 _("The file is not a tar archive, so it is not an appliance "
-                                   "(.ova): export it from VirtualBox again."));
-          else
-            g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                         _("The archive is damaged at byte %" G_GUINT64_FORMAT ": copy or "
-                           "download it again."), pos);
-          return NULL;
-        }
-
-      type = h[156];
-      data_off = pos + TAR_BLOCK;
-
-      switch (type)
-        {
-        case 'L':               /* GNU: the next member's long name */
-        case 'x':               /* pax: the next member's records */
-          if (msize > (type == 'L' ? TSR_ARCHIVE_MAX_NAME : 1024 * 1024))
-            {
-              g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The archive is damaged at byte %" G_GUINT64_FORMAT ": a file "
-                             "name or header record is absurdly long."), pos);
-              return NULL;
-            }
-          if (msize > size - data_off)
-            {
-              set_truncated (error, NULL);
-              return NULL;
-            }
-          {
-            g_autofree char *text = read_string (read_at, data, data_off, msize, error);
-
-            if (text == NULL)
-              return NULL;
-            if (type == 'L')
-              {
-                g_free (long_name);
-                long_name = g_strdup (text);   /* up to the first NUL */
-              }
-            else if (!pax_parse (text, msize, &long_name, &have_pax_size, &pax_size))
-              {
-                g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                             _("The archive is damaged at byte %" G_GUINT64_FORMAT ": a pax "
-                               "header cannot be read."), pos);
-                return NULL;
-              }
-          }
-          break;
-
-        case 'g':               /* pax global header, and GNU long link names */
-        case 'K':
-          if (msize > size - data_off)
-            {
-              set_truncated (error, NULL);
-              return NULL;
-            }
-          break;
-
-        default:
-          {
-            TsrArchiveMember *member;
-            g_autofree char *raw_name = NULL;
-
-            if (long_name != NULL)
-              raw_name = g_steal_pointer (&long_name);
-            else
-              {
-                g_autofree char *name = g_strndup ((const char *) h, 100);
-
-                if (memcmp (h + 257, "ustar", 5) == 0 && h[345] != '\0')
-                  {
-                    g_autofree char *prefix = g_strndup ((const char *) h + 345, 155);
-
-                    raw_name = g_strconcat (prefix, "/", name, NULL);
-                  }
-                else
-                  raw_name = g_steal_pointer (&name);
-              }
-            if (have_pax_size)
-              msize = pax_size;
-            have_pax_size = FALSE;
-
-            member = g_new0 (TsrArchiveMember, 1);
-            member->name = normalise_name (raw_name);
-            member->offset = data_off;
-            member->size = msize;
-            member->full_size = msize;
-            member->regular = type == '0' || type == '\0' || type == '7';
-
-            /* "./" itself names the archive's top folder. */
-            if (type == '5' && member->name[0] == '\0')
-              {
-                tsr_archive_member_free (member);
-                break;
-              }
-            if (type == '5' && g_str_has_suffix (member->name, "/"))
-              member->name[strlen (member->name) - 1] = '\0';
-
-            if (!check_member_name (member->name, error))
-              {
-                tsr_archive_member_free (member);
-                return NULL;
-              }
-            if (msize > size - data_off)
-              {
-                set_truncated (error, member->name);
-                tsr_archive_member_free (member);
-                return NULL;
-              }
-            /* Only regular files have data; a link's size field is ignored. */
-            if (!member->regular && type != '5')
-              member->size = member->full_size = 0;
-            if (type == '1' || type == '2' || type == '5')
-              msize = 0;
-            if (!add_member (members, seen, member, error))
-              return NULL;
-          }
-          break;
-        }
-
-      padded = (msize + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-      if (padded > size - data_off)
-        {
-          /* The last member's padding may be cut; its data is whole. */
-          pos = size;
-          continue;
-        }
-      pos = data_off + padded;
-    }
-
-  return g_steal_pointer (&members);
-}
-
-/* Zip */
-
-static guint16
-le16 (const guint8 *p)
-{
-  return p[0] | (p[1] << 8);
-}
-
-static guint32
-le32 (const guint8 *p)
-{
-  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
-}
-
-static guint64
-le64 (const guint8 *p)
-{
-  return (guint64) le32 (p) | ((guint64) le32 (p + 4) << 32);
-}
-
-#define ZIP_MAX_DIRECTORY (16 * 1024 * 1024)
-
-static void
-set_not_zip (GError **error)
-{
-  g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("The file is not a zip archive, or it is truncated: copy or download "
-                         "it again."));
-}
-
-GPtrArray *
-tsr_zip_index (TsrReadAtFunc   read_at,
-               gpointer        data,
-               guint64         size,
-               GError        **error)
-{
-  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_archive_member_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree guint8 *tail = NULL;
-  g_autofree guint8 *dir = NULL;
-  gsize tail_len, eocd = 0;
-  guint64 entries, dir_size, dir_offset, pos;
-  gboolean found = FALSE;
-
-  g_return_val_if_fail (read_at != NULL, NULL);
-
-  if (size < 22)
-    {
-      set_not_zip (error);
-      return NULL;
-    }
-
-  tail_len = (gsize) MIN (size, 22 + 65535);
-  tail = g_malloc (tail_len);
-  if (!read_at (data, size - tail_len, tail, tail_len, error))
-    return NULL;
-  for (gsize i = tail_len - 22 + 1; i-- > 0;)
-    if (le32 (tail + i) == 0x06054b50 && i + 22 + le16 (tail + i + 20) <= tail_len)
-      {
-        eocd = i;
-        found = TRUE;
-        break;
-      }
-  if (!found)
-    {
-      set_not_zip (error);
-      return NULL;
-    }
-
-  if (le16 (tail + eocd + 4) != 0 || (le16 (tail + eocd + 6) != 0 && le16 (tail + eocd + 6) != 0xffff))
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                           _("The zip archive is split over several files: join it into one "
-                             "(zip -s 0 in.zip --out whole.zip) and import that."));
-      return NULL;
-    }
-
-  entries = le16 (tail + eocd + 10);
-  dir_size = le32 (tail + eocd + 12);
-  dir_offset = le32 (tail + eocd + 16);
-
-  if (entries == 0xffff || dir_size == 0xffffffff || dir_offset == 0xffffffff)
-    {
-      guint64 locator = size - tail_len + eocd;
-      guint8 loc[20], rec[56];
-      guint64 rec_off;
-
-      if (locator < 20 || !read_at (data, locator - 20, loc, sizeof loc, error))
-        {
-          if (error == NULL || *error == NULL)
-            set_not_zip (error);
-          return NULL;
-        }
-      if (le32 (loc) != 0x07064b50)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-      rec_off = le64 (loc + 8);
-      if (rec_off > size || size - rec_off < sizeof rec)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-      if (!read_at (data, rec_off, rec, sizeof rec, error))
-        return NULL;
-      if (le32 (rec) != 0x06064b50)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-      entries = le64 (rec + 32);
-      dir_size = le64 (rec + 40);
-      dir_offset = le64 (rec + 48);
-    }
-
-  if (entries > TSR_ARCHIVE_MAX_MEMBERS || dir_size > ZIP_MAX_DIRECTORY)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("The zip archive holds more than %d files, far more than an appliance "
-                     "has: it is not a VM export."), TSR_ARCHIVE_MAX_MEMBERS);
-      return NULL;
-    }
-  if (dir_offset > size || dir_size > size - dir_offset)
-    {
-      set_not_zip (error);
-      return NULL;
-    }
-
-  dir = g_malloc (dir_size + 1);
-  if (!read_at (data, dir_offset, dir, dir_size, error))
-    return NULL;
-
-  pos = 0;
-  for (guint64 n = 0; n < entries; n++)
-    {
-      const guint8 *e = dir + pos;
-      guint16 flags, method, name_len, extra_len, comment_len;
-      guint64 csize, usize, local;
-      guint32 mode;
-      guint8 lh[30];
-      TsrArchiveMember *member;
-      g_autofree char *name = NULL;
-
-      if (dir_size - pos < 46 || le32 (e) != 0x02014b50)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-      flags = le16 (e + 8);
-      method = le16 (e + 10);
-      csize = le32 (e + 20);
-      usize = le32 (e + 24);
-      name_len = le16 (e + 28);
-      extra_len = le16 (e + 30);
-      comment_len = le16 (e + 32);
-      mode = le32 (e + 38) >> 16;
-      local = le32 (e + 42);
-      if (dir_size - pos - 46 < (guint64) name_len + extra_len + comment_len)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-
-      name = g_strndup ((const char *) e + 46, name_len);
-      if (strlen (name) != name_len)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-
-      /* zip64 sizes and offset, present only for the fields that overflow */
-      {
-        const guint8 *x = e + 46 + name_len;
-        const guint8 *x_end = x + extra_len;
-
-        while (x_end - x >= 4)
-          {
-            guint16 id = le16 (x), len = le16 (x + 2);
-            const guint8 *v = x + 4;
-
-            if (len > x_end - v)
-              break;
-            if (id == 0x0001)
-              {
-                const guint8 *v_end = v + len;
-
-                if (usize == 0xffffffff && v_end - v >= 8)
-                  usize = le64 (v), v += 8;
-                if (csize == 0xffffffff && v_end - v >= 8)
-                  csize = le64 (v), v += 8;
-                if (local == 0xffffffff && v_end - v >= 8)
-                  local = le64 (v), v += 8;
-              }
-            x = x + 4 + len;
-          }
-      }
-      pos += 46 + (guint64) name_len + extra_len + comment_len;
-
-      if (flags & 0x1)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                       _("“%s” in the zip archive is encrypted: unzip it with its password "
-                         "first, then import what it holds."), name);
-          return NULL;
-        }
-
-      if (local > size || size - local < sizeof lh)
-        {
-          set_truncated (error, name);
-          return NULL;
-        }
-      if (!read_at (data, local, lh, sizeof lh, error))
-        return NULL;
-      if (le32 (lh) != 0x04034b50)
-        {
-          set_not_zip (error);
-          return NULL;
-        }
-
-      member = g_new0 (TsrArchiveMember, 1);
-      member->name = normalise_name (name);
-      member->method = method;
-      member->size = csize;
-      member->full_size = usize;
-      member->offset = local + 30 + le16 (lh + 26) + le16 (lh + 28);
-      /* Unix symlinks are stored as files holding the target. */
-      member->regular = !g_str_has_suffix (member->name, "/") &&
-                        !((le16 (e + 4) >> 8) == 3 && (mode & 0170000) == 0120000);
-      if (g_str_has_suffix (member->name, "/"))
-        member->name[strlen (member->name) - 1] = '\0';
-      if (member->name[0] == '\0' && !member->regular)
-        {
-          tsr_archive_member_free (member);
-          continue;
-        }
-
-      if (!check_member_name (member->name, error))
-        {
-          tsr_archive_member_free (member);
-          return NULL;
-        }
-      if (member->offset > size || member->size > size - member->offset)
-        {
-          set_truncated (error, member->name);
-          tsr_archive_member_free (member);
-          return NULL;
-        }
-      if (method == 0 && member->full_size != member->size)
-        {
-          g_autofree char *shown = g_strdup (member->name);
-
-          tsr_archive_member_free (member);
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("The zip archive is damaged: the sizes of “%s” disagree. Copy or "
-                         "download it again."), shown);
-          return NULL;
-        }
-      if (!add_member (members, seen, member, error))
-        return NULL;
-    }
-
-  return g_steal_pointer (&members);
-}
-
-/* Disk image headers */
-
-const char *
-tsr_image_sniff (const guint8 *head,
-                 gsize         head_len,
-                 const guint8 *tail,
-                 gsize         tail_len)
-{
-  static const char descriptor[] = "# Disk DescriptorFile";
-
-  if (head_len >= 4 && (memcmp (head, "KDMV", 4) == 0 || memcmp (head, "COWD", 4) == 0))
-    return "vmdk";
-  if (head_len >= sizeof descriptor - 1 && memcmp (head, descriptor, sizeof descriptor - 1) == 0)
-    return "vmdk-descriptor";
-  if (head_len >= 8 && memcmp (head, "QFI\xfb", 4) == 0)
-    {
-      guint32 version = ((guint32) head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7];
-
-      return version >= 2 ? "qcow2" : "qcow";
-    }
-  if (head_len >= 8 && memcmp (head, "vhdxfile", 8) == 0)
-    return "vhdx";
-  if (head_len >= 8 && memcmp (head, "conectix", 8) == 0)
-    return "vpc";
-  if (head_len >= 68 && le32 (head + 64) == 0xbeda107f)
-    return "vdi";
-  /* A fixed VHD is a raw image with a 512-byte footer. */
-  if (tail != NULL && tail_len >= 512 && memcmp (tail + tail_len - 512, "conectix", 8) == 0)
-    return "vpc";
-  if (tail != NULL && tail_len >= 511 && memcmp (tail + tail_len - 511, "conectix", 8) == 0)
-    return "vpc";
-  return NULL;
-}
-
-const char *
-tsr_image_format_for_name (const char *name)
-{
-  static const struct { const char *ext, *format; } map[] = {
-    { ".vmdk", "vmdk" }, { ".vdi", "vdi" }, { ".vhd", "vpc" }, { ".vpc", "vpc" },
-    { ".vhdx", "vhdx" }, { ".qcow2", "qcow2" }, { ".img", "raw" }, { ".raw", "raw" },
-    { ".bin", "raw" },
-  };
-  g_autofree char *lower = NULL;
-
-  g_return_val_if_fail (name != NULL, NULL);
-
-  lower = g_ascii_strdown (name, -1);
-  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
-    if (g_str_has_suffix (lower, map[i].ext))
-      return map[i].format;
-  return NULL;
-}
-
-char *
-tsr_import_suggest_name (const char *text)
-{
-  g_autoptr(GString) name = g_string_new (NULL);
-  gboolean dash = FALSE;
-
-  for (const char *p = text ? text : ""; *p; p++)
-    {
-      if (g_ascii_isalnum (*p) || *p == '_' || *p == '.' || *p == '-')
-        {
-          if (name->len == 0 && !g_ascii_isalpha (*p))
-            continue;
-          if (dash && name->len > 0)
-            g_string_append_c (name, '-');
-          dash = FALSE;
-          g_string_append_c (name, *p);
-        }
-      else
-        dash = TRUE;
-    }
-
-  if (name->len > TSR_NAME_MAX_LEN)
-    g_string_truncate (name, TSR_NAME_MAX_LEN);
-  while (name->len > 0 && (name->str[name->len - 1] == '-' || name->str[name->len - 1] == '.'))
-    g_string_truncate (name, name->len - 1);
-  if (g_str_has_suffix (name->str, "-dm"))
-    g_string_truncate (name, name->len - 3);
-  if (name->len == 0)
-    g_string_assign (name, "imported");
-  if (!tsr_validate_vm_name (name->str, NULL))
-    {
-      /* reserved words: none, default, dom0… */
-      if (name->len > TSR_NAME_MAX_LEN - 3)
-        g_string_truncate (name, TSR_NAME_MAX_LEN - 3);
-      g_string_append (name, "-vm");
-    }
-  return g_string_free (g_steal_pointer (&name), FALSE);
-}
-
-/* OVF */
 
 static void
 ovf_disk_free (TsrOvfDisk *disk)
@@ -1314,6 +495,80 @@ find_virtual_system (xmlNodePtr   envelope,
 }
 
 static gboolean
+parse_memory (TsrOvf      *ovf,
+              const char  *quantity_text,
+              const char  *units,
+              GError     **error)
+{
+  guint64 mult = MIB;
+  guint64 quantity = 0;
+
+  if (units != NULL && !parse_units (units, &mult))
+    {
+      set_bad_ovf (error, _("its memory is in unknown units “%s”."), units);
+      return FALSE;
+    }
+  if (!parse_u64 (quantity_text, &quantity) || quantity == 0 ||
+      quantity > TSR_OVF_MAX_MEMORY_MIB * MIB / mult)
+    {
+      set_bad_ovf (error, _("it asks for an absurd amount of memory (“%s”)."),
+                   quantity_text ? quantity_text : "");
+      return FALSE;
+    }
+  ovf->memory = MAX (quantity * mult / MIB, 1);
+  return TRUE;
+}
+
+/* A disk drive ITEM, the INDEX-th item of the hardware, using the disk
+ * HOST (ovf:/disk/ID).
+ */
+static gboolean
+add_attachment (xmlNodePtr    item,
+                const char   *host,
+                guint         index,
+                GHashTable   *disks,
+                GHashTable   *files,
+                GPtrArray    *attachments,
+                GError      **error)
+{
+  const char *ref = host;
+  g_autofree char *parent = child_text (item, "Parent");
+  g_autofree char *address = child_text (item, "AddressOnParent");
+  Attachment *a;
+  guint64 addr = 0;
+
+  if (g_str_has_prefix (ref, "ovf:"))
+    ref += strlen ("ovf:");
+  if (g_str_has_prefix (ref, "/disk/"))
+    ref += strlen ("/disk/");
+  else if (g_str_has_prefix (ref, "/file/") && g_hash_table_contains (files, ref + 6))
+    {
+      set_bad_ovf (error, _("a disk drive uses the file “%s” without a <Disk> "
+                            "describing it."), ref + 6);
+      return FALSE;
+    }
+  if (!g_hash_table_contains (disks, ref))
+    {
+      set_bad_ovf (error, _("a disk drive uses the disk “%s”, which it does not "
+                            "describe."), host);
+      return FALSE;
+    }
+  for (guint i = 0; i < attachments->len; i++)
+    if (g_str_equal (((Attachment *) g_ptr_array_index (attachments, i))->disk_id, ref))
+      {
+        set_bad_ovf (error, _("the disk “%s” is attached twice."), ref);
+        return FALSE;
+      }
+  a = g_new0 (Attachment, 1);
+  a->disk_id = g_strdup (ref);
+  a->index = index;
+  a->parent = g_steal_pointer (&parent);
+  a->address = parse_u64 (address, &addr) && addr < G_MAXINT32 ? (gint64) addr : 0;
+  g_ptr_array_add (attachments, a);
+  return TRUE;
+}
+
+static gboolean
 parse_hardware (xmlNodePtr    system,
                 TsrOvf       *ovf,
                 GHashTable   *disks,
@@ -1358,23 +613,8 @@ parse_hardware (xmlNodePtr    system,
           break;
 
         case 4:                 /* memory */
-          {
-            guint64 mult = MIB;
-
-            if (units != NULL && !parse_units (units, &mult))
-              {
-                set_bad_ovf (error, _("its memory is in unknown units “%s”."), units);
-                return FALSE;
-              }
-            if (!parse_u64 (quantity_text, &quantity) || quantity == 0 ||
-                quantity > TSR_OVF_MAX_MEMORY_MIB * MIB / mult)
-              {
-                set_bad_ovf (error, _("it asks for an absurd amount of memory (“%s”)."),
-                             quantity_text ? quantity_text : "");
-                return FALSE;
-              }
-            ovf->memory = MAX (quantity * mult / MIB, 1);
-          }
+          if (!parse_memory (ovf, quantity_text, units, error))
+            return FALSE;
           break;
 
         case 5: case 6: case 7: case 8: case 20:   /* IDE, SCSI, FC, iSCSI, SATA… */
@@ -1398,44 +638,9 @@ parse_hardware (xmlNodePtr    system,
           break;
 
         case 17:                /* disk drive */
-          {
-            const char *ref = host;
-            g_autofree char *parent = child_text (item, "Parent");
-            g_autofree char *address = child_text (item, "AddressOnParent");
-            Attachment *a;
-            guint64 addr = 0;
-
-            if (host == NULL || *host == '\0')
-              break;
-            if (g_str_has_prefix (ref, "ovf:"))
-              ref += strlen ("ovf:");
-            if (g_str_has_prefix (ref, "/disk/"))
-              ref += strlen ("/disk/");
-            else if (g_str_has_prefix (ref, "/file/") && g_hash_table_contains (files, ref + 6))
-              {
-                set_bad_ovf (error, _("a disk drive uses the file “%s” without a <Disk> "
-                                      "describing it."), ref + 6);
-                return FALSE;
-              }
-            if (!g_hash_table_contains (disks, ref))
-              {
-                set_bad_ovf (error, _("a disk drive uses the disk “%s”, which it does not "
-                                      "describe."), host);
-                return FALSE;
-              }
-            for (guint i = 0; i < attachments->len; i++)
-              if (g_str_equal (((Attachment *) g_ptr_array_index (attachments, i))->disk_id, ref))
-                {
-                  set_bad_ovf (error, _("the disk “%s” is attached twice."), ref);
-                  return FALSE;
-                }
-            a = g_new0 (Attachment, 1);
-            a->disk_id = g_strdup (ref);
-            a->index = index;
-            a->parent = g_steal_pointer (&parent);
-            a->address = parse_u64 (address, &addr) && addr < G_MAXINT32 ? (gint64) addr : 0;
-            g_ptr_array_add (attachments, a);
-          }
+          if (host != NULL && *host != '\0'
+              && !add_attachment (item, host, index, disks, files, attachments, error))
+            return FALSE;
           break;
 
         default:
@@ -1504,24 +709,21 @@ silent_error_cb (void       *context,
 {
 }
 
-TsrOvf *
-tsr_ovf_parse (const char  *data,
-               gsize        len,
-               GError     **error)
+/* The descriptor as an XML tree, parsed with no network, no external
+ * entities or DTDs and no entity substitution: libxml2's defaults plus
+ * NONET, and its limits against entity bombs. OVF is UTF-8 (VirtualBox
+ * writes nothing else), so no other decoder is ever reached, whatever the
+ * file declares.
+ */
+static xmlDocPtr
+read_descriptor (const char  *data,
+                 gsize        len,
+                 GError     **error)
 {
-  g_autoptr(TsrOvf) ovf = NULL;
-  g_autoptr(GHashTable) files = NULL;
-  g_autoptr(GHashTable) disks = NULL;
-  g_autoptr(GPtrArray) disk_order = NULL;
-  g_autoptr(GPtrArray) attachments = NULL;
   xmlParserCtxtPtr ctxt;
   xmlGenericErrorFunc old_handler;
   void *old_context;
   xmlDocPtr doc;
-  xmlNodePtr envelope, system, machine;
-  gboolean ok = FALSE;
-
-  g_return_val_if_fail (data != NULL || len == 0, NULL);
 
   if (len > TSR_OVF_MAX_SIZE)
     {
@@ -1535,11 +737,6 @@ tsr_ovf_parse (const char  *data,
       return NULL;
     }
 
-  /* No network, no external entities or DTDs, no entity substitution:
-   * libxml2's defaults plus NONET, and its limits against entity bombs.
-   * OVF is UTF-8 (VirtualBox writes nothing else), so no other decoder is
-   * ever reached, whatever the file declares.
-   */
   ctxt = xmlNewParserCtxt ();
   if (ctxt == NULL)
     {
@@ -1573,35 +770,22 @@ tsr_ovf_parse (const char  *data,
   if (doc->intSubset != NULL || doc->extSubset != NULL)
     {
       set_bad_ovf (error, _("it declares a DTD, which OVF descriptors never do."));
-      goto out;
+      xmlFreeDoc (doc);
+      return NULL;
     }
+  return doc;
+}
 
-  envelope = xmlDocGetRootElement (doc);
-  if (!is_el (envelope, "Envelope"))
-    {
-      set_bad_ovf (error, _("its root element is <%s>, not <Envelope>."),
-                   envelope ? (const char *) envelope->name : "");
-      goto out;
-    }
-
-  ovf = g_new0 (TsrOvf, 1);
-  ovf->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) ovf_disk_free);
-  ovf->warnings = g_ptr_array_new_with_free_func (g_free);
-  files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ovf_file_free);
-  disks = g_hash_table_new (g_str_hash, g_str_equal);
-  disk_order = g_ptr_array_new_with_free_func ((GDestroyNotify) ovf_disk_free);
-  attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) attachment_free);
-
-  if (!parse_references (envelope, files, error))
-    goto out;
-  if (!parse_disks (envelope, files, disks, disk_order, ovf->warnings, error))
-    goto out;
-  if (!(system = find_virtual_system (envelope, error)))
-    goto out;
-  if (!parse_hardware (system, ovf, disks, files, attachments, error))
-    goto out;
-
-  machine = find_el (system, "Machine", 0);
+/* The name, the VirtualBox fallbacks for vCPUs and memory, the firmware
+ * and the operating system of SYSTEM.
+ */
+static void
+read_identity (TsrOvf     *ovf,
+               xmlNodePtr  system)
+{
+  xmlNodePtr machine = find_el (system, "Machine", 0);
+  xmlNodePtr os = child_el (system, "OperatingSystemSection");
+  g_autofree char *os_type = NULL;
 
   ovf->name = child_text (system, "Name");
   if (ovf->name == NULL || *ovf->name == '\0')
@@ -1633,21 +817,24 @@ tsr_ovf_parse (const char  *data,
 
   ovf->firmware = g_strdup (wants_efi (system, 0) ? "uefi" : "bios");
 
-  {
-    xmlNodePtr os = child_el (system, "OperatingSystemSection");
-    g_autofree char *os_type = child_text (os, "OSType");
+  os_type = child_text (os, "OSType");
+  if (os_type == NULL || *os_type == '\0')
+    {
+      g_free (os_type);
+      os_type = child_text (os, "Description");
+    }
+  if (os_type != NULL && *os_type != '\0')
+    ovf->os_type = g_steal_pointer (&os_type);
+  ovf->os_family = g_strdup (os_family_for (ovf->os_type));
+}
 
-    if (os_type == NULL || *os_type == '\0')
-      {
-        g_free (os_type);
-        os_type = child_text (os, "Description");
-      }
-    if (os_type != NULL && *os_type != '\0')
-      ovf->os_type = g_steal_pointer (&os_type);
-    ovf->os_family = g_strdup (os_family_for (ovf->os_type));
-  }
-
-  /* Attached disks in controller and port order, then any others. */
+/* Attached disks in controller and port order, then any others. */
+static void
+order_disks (TsrOvf     *ovf,
+             GPtrArray  *attachments,
+             GHashTable *disks,
+             GPtrArray  *disk_order)
+{
   g_ptr_array_sort (attachments, attachment_compare);
   for (guint i = 0; i < attachments->len; i++)
     {
@@ -1660,16 +847,67 @@ tsr_ovf_parse (const char  *data,
     }
   while (disk_order->len > 0)
     g_ptr_array_add (ovf->disks, g_ptr_array_steal_index (disk_order, 0));
+}
 
+static TsrOvf *
+parse_envelope (xmlNodePtr   envelope,
+                GError     **error)
+{
+  g_autoptr(TsrOvf) ovf = g_new0 (TsrOvf, 1);
+  g_autoptr(GHashTable) files = NULL;
+  g_autoptr(GHashTable) disks = NULL;
+  g_autoptr(GPtrArray) disk_order = NULL;
+  g_autoptr(GPtrArray) attachments = NULL;
+  xmlNodePtr system;
+
+  ovf->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) ovf_disk_free);
+  ovf->warnings = g_ptr_array_new_with_free_func (g_free);
+  files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ovf_file_free);
+  disks = g_hash_table_new (g_str_hash, g_str_equal);
+  disk_order = g_ptr_array_new_with_free_func ((GDestroyNotify) ovf_disk_free);
+  attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) attachment_free);
+
+  if (!parse_references (envelope, files, error))
+    return NULL;
+  if (!parse_disks (envelope, files, disks, disk_order, ovf->warnings, error))
+    return NULL;
+  if (!(system = find_virtual_system (envelope, error)))
+    return NULL;
+  if (!parse_hardware (system, ovf, disks, files, attachments, error))
+    return NULL;
+
+  read_identity (ovf, system);
+  order_disks (ovf, attachments, disks, disk_order);
   if (ovf->disks->len == 0)
     {
       set_bad_ovf (error, _("it lists no disks."));
-      goto out;
+      return NULL;
     }
+  return g_steal_pointer (&ovf);
+}
 
-  ok = TRUE;
+TsrOvf *
+tsr_ovf_parse (const char  *data,
+               gsize        len,
+               GError     **error)
+{
+  xmlDocPtr doc;
+  xmlNodePtr envelope;
+  TsrOvf *ovf = NULL;
 
-out:
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+
+  doc = read_descriptor (data, len, error);
+  if (doc == NULL)
+    return NULL;
+
+  envelope = xmlDocGetRootElement (doc);
+  if (!is_el (envelope, "Envelope"))
+    set_bad_ovf (error, _("its root element is <%s>, not <Envelope>."),
+                 envelope ? (const char *) envelope->name : "");
+  else
+    ovf = parse_envelope (envelope, error);
+
   xmlFreeDoc (doc);
-  return ok ? g_steal_pointer (&ovf) : NULL;
+  return ovf;
 }
