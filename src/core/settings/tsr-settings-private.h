@@ -22,6 +22,7 @@ typedef struct
   char     *kernel;
   char     *kernelopts;
   char     *mac;
+  char     *mac_auto;  /* the automatic MAC a fixed one replaced */
   char     *netvm;
   char     *firmware;
   char     *default_user;

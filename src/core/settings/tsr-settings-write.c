@@ -75,6 +75,12 @@ replace (char       **field,
   *field = copy;
 }
 
+static gboolean
+mac_value_is_auto (const char *value)
+{
+  return value == NULL || *value == '\0' || g_str_equal (value, "auto");
+}
+
 /* Applies one change (or a reset, VALUE NULL) to P; only the form of the
  * value is checked here, the rules afterwards on the whole.
  */
@@ -154,9 +160,11 @@ prefs_apply (Prefs       *p,
     }
   else if (g_str_equal (name, "mac"))
     {
-      if (value == NULL || g_str_equal (value, "auto") || *value == '\0')
+      if (mac_value_is_auto (value))
         {
-          /* Back to automatic: keep the MAC, stop calling it fixed. */
+          /* Which MAC it gets back depends on the other VMs': the worker
+           * chooses it (choose_automatic_mac).
+           */
           p->mac_fixed = FALSE;
         }
       else
@@ -166,6 +174,9 @@ prefs_apply (Prefs       *p,
           if (!tsr_validate_mac (value, error))
             return FALSE;
           mac = tsr_mac_normalize (value);
+          /* Remembered so that a reset can give it back. */
+          if (!p->mac_fixed && p->mac != NULL)
+            replace (&p->mac_auto, p->mac);
           replace (&p->mac, mac);
           p->mac_fixed = TRUE;
         }
@@ -471,6 +482,38 @@ prefs_write_xml (xmlDocPtr    doc,
   tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
   tsr_settings_metadata_set (vm, "default-user", g_str_equal (p->default_user, "user") ? NULL : p->default_user);
   tsr_settings_metadata_set (vm, "mac-fixed", p->mac_fixed ? "true" : NULL);
+  tsr_settings_metadata_set (vm, "mac-auto", p->mac_fixed ? p->mac_auto : NULL);
+}
+
+/* An automatic MAC is unique. A reset gives back the automatic MAC the
+ * fixed one replaced while no other VM has taken it, else a new one: the
+ * fixed MAC may be shared on purpose and is never automatic.
+ */
+static void
+choose_automatic_mac (virConnectPtr  conn,
+                      const Prefs   *old,
+                      Prefs         *p)
+{
+  g_autoptr(GHashTable) used = NULL;
+  const char *original = old->mac_fixed ? old->mac_auto : old->mac;
+
+  g_clear_pointer (&p->mac_auto, g_free);
+  if (p->mac == NULL)
+    return;
+
+  used = tsr_rules_used_macs (conn, p->uuid);
+  if (original != NULL && !g_hash_table_contains (used, original))
+    {
+      replace (&p->mac, original);
+      return;
+    }
+
+  do
+    {
+      g_free (p->mac);
+      p->mac = tsr_mac_generate (NULL);
+    }
+  while (g_hash_table_contains (used, p->mac) || g_strcmp0 (p->mac, old->mac) == 0);
 }
 
 typedef struct
@@ -535,6 +578,11 @@ move_reservation (WriteData    *data,
 
   if (!g_str_equal (from->netvm, "none") && from->mac != NULL)
     {
+      g_autoptr(GHashTable) used = tsr_rules_used_macs (data->conn, p->uuid);
+      /* A MAC shared on purpose shares its reservation: it stays with the
+       * other VM, and this one gets an address of its own.
+       */
+      gboolean shared = g_hash_table_contains (used, from->mac);
       virNetworkPtr net = virNetworkLookupByName (data->conn, from->netvm);
       g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
       g_autoptr(TsrNetworkInfo) from_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
@@ -545,7 +593,7 @@ move_reservation (WriteData    *data,
        * unless dnsmasq still holds a lease for the old MAC on it: it would
        * not hand the address to another client before that lease expires.
        */
-      if (host != NULL && g_str_equal (from->netvm, to->netvm))
+      if (host != NULL && !shared && g_str_equal (from->netvm, to->netvm))
         {
           gboolean leased = FALSE;
 
@@ -567,8 +615,9 @@ move_reservation (WriteData    *data,
       if (net != NULL)
         virNetworkFree (net);
       virResetLastError ();
-      if (had && !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
-                                            &info, error))
+      if (had && !shared &&
+          !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
+                                     &info, error))
         return FALSE;
       if (info != NULL)
         g_ptr_array_add (data->infos, g_steal_pointer (&info));
@@ -774,6 +823,9 @@ write_worker (GTask        *task,
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (!prefs_apply (p, key, value, &error))
       goto failed;
+  if (g_hash_table_contains (data->changes, "mac") &&
+      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
+    choose_automatic_mac (data->conn, old, p);
 
   /* HVM boots what is on the disk or the install media: choosing it alone
    * leaves the kernel; asking for both at once is a contradiction.

@@ -79,6 +79,7 @@ tsr_settings_prefs_free (Prefs *p)
   g_free (p->kernel);
   g_free (p->kernelopts);
   g_free (p->mac);
+  g_free (p->mac_auto);
   g_free (p->netvm);
   g_free (p->firmware);
   g_free (p->default_user);
@@ -100,6 +101,7 @@ tsr_settings_prefs_copy (const Prefs *p)
   c->kernel = g_strdup (p->kernel);
   c->kernelopts = g_strdup (p->kernelopts);
   c->mac = g_strdup (p->mac);
+  c->mac_auto = g_strdup (p->mac_auto);
   c->netvm = g_strdup (p->netvm);
   c->firmware = g_strdup (p->firmware);
   c->default_user = g_strdup (p->default_user);
@@ -225,6 +227,8 @@ tsr_settings_prefs_parse (const char  *xml,
     p->debug = parse_bool (debug, FALSE);
     p->include_in_backups = parse_bool (backups, TRUE);
     p->mac_fixed = parse_bool (fixed, FALSE);
+    if (p->mac_fixed)
+      p->mac_auto = metadata_get (vm, "mac-auto");
     p->default_user = metadata_get (vm, "default-user");
     if (p->default_user == NULL)
       p->default_user = g_strdup ("user");
