@@ -23,6 +23,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -275,8 +276,7 @@ clone_data_free (CloneData *data)
 {
   tsr_clone_spec_free (data->spec);
   g_free (data->source_uuid);
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_clear_pointer (&data->progress.context, g_main_context_unref);
   g_free (data->source_name);
   g_free (data->source_xml);
@@ -996,6 +996,7 @@ clone_worker (GTask        *task,
   GError *error = NULL;
   gboolean ok;
 
+  tsr_assert_worker_thread ();
   if (data->spec->linked)
     g_mutex_lock (&linked_lock);
 
@@ -1015,14 +1016,6 @@ clone_worker (GTask        *task,
     g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
   else
     g_task_return_error (task, error);
-}
-
-static gboolean
-uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
 }
 
 void
@@ -1050,25 +1043,19 @@ tsr_connection_clone_vm_async (TsrConnection       *self,
    */
   g_task_set_check_cancellable (task, FALSE);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (CloneData, 1);
   data->spec = tsr_clone_spec_copy (spec);
   data->source_uuid = g_strdup (tsr_vm_get_uuid (source));
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->progress.func = progress;
   data->progress.data = progress_data;
   data->progress.context = g_main_context_ref_thread_default ();
-  data->local = uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) clone_disk_free);
   data->planned = g_ptr_array_new_with_free_func ((GDestroyNotify) reservation_free);
   data->reserved = g_ptr_array_new_with_free_func ((GDestroyNotify) reservation_free);

@@ -13,6 +13,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
@@ -28,8 +29,7 @@ typedef struct
 static void
 media_data_free (MediaData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   tsr_media_free (data->media);
   g_free (data);
@@ -232,6 +232,7 @@ media_worker (GTask        *task,
   virDomainPtr dom, started;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (!resolve_media (data->conn, data->media, &error))
     {
       g_task_return_error (task, error);
@@ -314,18 +315,12 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
       return;
     }
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (MediaData, 1);
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->media = g_steal_pointer (&parsed);
   g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);

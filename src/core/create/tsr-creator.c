@@ -20,6 +20,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -66,8 +67,7 @@ static void
 create_data_free (CreateData *data)
 {
   tsr_create_spec_free (data->spec);
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   if (data->vol != NULL)
     virStorageVolFree (data->vol);
   g_clear_pointer (&data->extra_paths, g_ptr_array_unref);
@@ -79,30 +79,6 @@ create_data_free (CreateData *data)
   g_free (data->notice);
   g_clear_pointer (&data->info, tsr_network_info_free);
   g_free (data);
-}
-
-static TsrHostCaps *
-read_caps (virConnectPtr   conn,
-           gboolean        local,
-           GError        **error)
-{
-  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
-  g_autofree char *domcaps_xml = NULL;
-  virNodeInfo node;
-  guint cpus = 1;
-
-  if (caps_xml == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not read the host’s capabilities"));
-      return NULL;
-    }
-
-  if (virNodeGetInfo (conn, &node) == 0)
-    cpus = node.cpus;
-
-  domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, "x86_64", NULL, NULL, 0);
-  virResetLastError ();
-  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
 }
 
 static char *
@@ -634,7 +610,8 @@ create_worker (GTask        *task,
   virDomainPtr dom;
   GError *error = NULL;
 
-  if (!(caps = read_caps (data->conn, data->local, &error)))
+  tsr_assert_worker_thread ();
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
     goto failed;
 
   tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
@@ -765,15 +742,6 @@ failed:
   g_task_return_error (task, error);
 }
 
-static gboolean
-uri_is_local (const char *uri)
-{
-  /* qemu:///system, qemu:///session, test:///…: no host part. */
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
-}
-
 void
 tsr_connection_create_vm_async (TsrConnection       *self,
                                 const TsrCreateSpec *spec,
@@ -793,25 +761,19 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_create_vm_async);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (CreateData, 1);
   data->spec = tsr_create_spec_copy (spec);
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->progress.func = progress;
   data->progress.data = progress_data;
   data->progress.context = g_main_context_ref_thread_default ();
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
-  data->local = uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
   /* The worker decides about cancelling: once the VM is defined, a late
    * cancel must not report a VM that exists as cancelled.

@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 
@@ -52,6 +53,7 @@ lifecycle_worker (GTask        *task,
   g_autofree char *what = NULL;
   int ret = -1;
 
+  tsr_assert_worker_thread ();
   switch (data->op)
     {
     case OP_START:
@@ -96,9 +98,10 @@ run_lifecycle (TsrConnection       *self,
 
   if (self->conn == NULL || dom == NULL)
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), self->uri);
+      GError *error = NULL;
+
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_return_error (task, error);
       return;
     }
 
@@ -209,7 +212,7 @@ typedef struct
 static void
 net_op_data_free (NetOpData *data)
 {
-  g_clear_pointer (&data->conn, conn_unref);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->network);
   g_free (data->mac);
   g_free (data->vm_name);
@@ -284,6 +287,7 @@ ensure_network_worker (GTask        *task,
   virNetworkPtr net;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (data->conn, data->network);
   if (net == NULL)
     {
@@ -380,15 +384,15 @@ check_connected (TsrConnection        *self,
                  gpointer              source_tag)
 {
   g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
 
   if (self->conn != NULL)
     return TRUE;
 
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, source_tag);
-  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                           _("Not connected to %s: wait until Tessera has reconnected, then "
-                             "try again."), self->uri);
+  tsr_error_set_not_connected (&error, self->uri);
+  g_task_return_error (task, error);
   return FALSE;
 }
 
@@ -478,6 +482,7 @@ tsr_reserve_address_sync (GMutex           *lock,
   virNetworkPtr net;
   unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (conn, network);
   if (net == NULL)
     {
@@ -548,6 +553,7 @@ reserve_worker (GTask        *task,
   NetOpData *data = task_data;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
                                 data->vm_name, &data->ip, &data->info, &error))
     g_task_return_boolean (task, TRUE);
@@ -608,6 +614,7 @@ tsr_release_address_sync (GMutex           *lock,
   const TsrDhcpHost *host;
   virNetworkPtr net;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (conn, network);
   if (net == NULL)
     {
@@ -655,6 +662,7 @@ release_worker (GTask        *task,
   NetOpData *data = task_data;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
                                 &data->info, &error))
     g_task_return_boolean (task, TRUE);

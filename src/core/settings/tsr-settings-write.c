@@ -18,6 +18,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-settings-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -533,8 +534,7 @@ typedef struct
 static void
 write_data_free (WriteData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   g_free (data->kernels_dir);
   g_clear_pointer (&data->changes, g_hash_table_unref);
@@ -542,21 +542,6 @@ write_data_free (WriteData *data)
   g_free (data->warning);
   g_clear_pointer (&data->infos, g_ptr_array_unref);
   g_free (data);
-}
-
-TsrHostCaps *
-tsr_settings_host_caps (virConnectPtr  conn,
-                        gboolean       local)
-{
-  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
-  g_autofree char *domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, NULL, NULL, NULL, 0);
-  virNodeInfo node;
-  guint cpus = 1;
-
-  if (virNodeGetInfo (conn, &node) == 0)
-    cpus = node.cpus;
-  virResetLastError ();
-  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
 }
 
 /* Moves the DHCP host entry of OLD (mac, network, name) to NEW, keeping the
@@ -802,6 +787,7 @@ write_worker (GTask        *task,
   gpointer key, value;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (dom == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
@@ -853,7 +839,8 @@ write_worker (GTask        *task,
   if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
     p->mac = tsr_mac_generate (NULL);
 
-  caps = tsr_settings_host_caps (data->conn, data->local);
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
+    goto failed;
   if (!validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
                        &data->warning, &error))
     goto failed;
@@ -965,14 +952,6 @@ failed:
   g_task_return_error (task, error);
 }
 
-gboolean
-tsr_settings_uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
-}
-
 void
 tsr_connection_set_prefs_async (TsrConnection       *self,
                                 TsrVm               *vm,
@@ -984,6 +963,7 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   WriteData *data;
+  virConnectPtr conn;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -993,16 +973,15 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_set_prefs_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (WriteData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
+  data->conn = conn;
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
-  data->local = tsr_settings_uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->flags = flags;
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   data->changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
