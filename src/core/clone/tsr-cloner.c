@@ -114,15 +114,7 @@ tsr_connection_check_clone_name (TsrConnection  *self,
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
 
-  if (!tsr_validate_vm_name (name, error))
-    return FALSE;
-  if (tsr_connection_lookup_vm (self, name) != NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      return FALSE;
-    }
-  return TRUE;
+  return tsr_connection_check_new_vm_name (self, name, error);
 }
 
 /* Linked bases in the metadata */
@@ -783,7 +775,7 @@ clone_steps (CloneData     *data,
   g_autofree char *nvram_dst = NULL;
   g_autofree char *domain_type = NULL;
   g_autofree char *xml = NULL;
-  virDomainPtr dom, other;
+  virDomainPtr dom;
   xmlNodePtr root, source_root, devices, source_devices, os;
 
   dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
@@ -819,16 +811,8 @@ clone_steps (CloneData     *data,
       return FALSE;
     }
 
-  if (!tsr_validate_vm_name (spec->name, error))
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
-  if ((other = virDomainLookupByName (data->conn, spec->name)) != NULL)
-    {
-      virDomainFree (other);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), spec->name);
-      return FALSE;
-    }
-  virResetLastError ();
 
   data->doc = xmlReadMemory (data->source_xml, strlen (data->source_xml), "domain.xml", NULL,
                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);

@@ -131,17 +131,8 @@ validate (CreateData    *data,
   TsrCreateSpec *spec = data->spec;
   virDomainPtr dom;
 
-  if (!tsr_validate_vm_name (spec->name, error))
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
-
-  if ((dom = virDomainLookupByName (data->conn, spec->name)) != NULL)
-    {
-      virDomainFree (dom);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), spec->name);
-      return FALSE;
-    }
-  virResetLastError ();
 
   if (!tsr_rules_check_label (spec->label, error))
     return FALSE;

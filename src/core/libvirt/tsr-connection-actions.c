@@ -698,3 +698,56 @@ tsr_connection_release_address_finish (TsrConnection  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+
+/* New names: create, clone and rename refuse the same names with the same
+ * words.
+ */
+
+static void
+set_name_in_use (GError     **error,
+                 const char  *name)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+               _("A VM named “%s” already exists: choose another name."), name);
+}
+
+/* For dialogs, as the user types: the VMs in the list. */
+gboolean
+tsr_connection_check_new_vm_name (TsrConnection  *self,
+                                  const char     *name,
+                                  GError        **error)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
+
+  if (!tsr_validate_vm_name (name, error))
+    return FALSE;
+  if (tsr_connection_lookup_vm (self, name) != NULL)
+    {
+      set_name_in_use (error, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* For workers, just before the name is used: libvirt itself, which also
+ * knows VMs defined meanwhile by other programs.
+ */
+gboolean
+tsr_check_new_vm_name_sync (virConnectPtr   conn,
+                            const char     *name,
+                            GError        **error)
+{
+  g_autoptr(virDomain) other = NULL;
+
+  tsr_assert_worker_thread ();
+  if (!tsr_validate_vm_name (name, error))
+    return FALSE;
+  other = virDomainLookupByName (conn, name);
+  virResetLastError ();
+  if (other != NULL)
+    {
+      set_name_in_use (error, name);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -70,6 +70,10 @@ gpointer tsr_connection_get_handle (TsrConnection *self);
 virConnectPtr tsr_connection_ref_handle (TsrConnection *self,
                                          GTask         *task);
 
+gboolean tsr_check_new_vm_name_sync (virConnectPtr   conn,
+                                     const char     *name,
+                                     GError        **error);
+
 GMutex  *tsr_connection_get_reserve_lock  (TsrConnection   *self);
 void     tsr_connection_refresh_vm        (TsrConnection   *self,
                                            const char      *uuid);

@@ -240,18 +240,8 @@ validate_prefs (virConnectPtr   conn,
 {
   if (!g_str_equal (old->name, p->name))
     {
-      virDomainPtr other;
-
-      if (!tsr_validate_vm_name (p->name, error))
+      if (!tsr_check_new_vm_name_sync (conn, p->name, error))
         return FALSE;
-      if ((other = virDomainLookupByName (conn, p->name)) != NULL)
-        {
-          virDomainFree (other);
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                       _("A VM named “%s” already exists: choose another name."), p->name);
-          return FALSE;
-        }
-      virResetLastError ();
       if (running)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
