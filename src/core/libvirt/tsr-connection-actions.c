@@ -479,7 +479,7 @@ tsr_reserve_address_sync (GMutex           *lock,
   g_autofree char *name = g_strdup (vm_name);
   g_autofree char *ip = NULL;
   const TsrDhcpHost *existing;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
   unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   tsr_assert_worker_thread ();
@@ -491,7 +491,7 @@ tsr_reserve_address_sync (GMutex           *lock,
     }
 
   if (!(info = read_network_for_update (net, error)))
-    goto failed;
+    return FALSE;
 
   existing = tsr_network_info_find_host (info, mac);
   if (existing != NULL && existing->ip != NULL)
@@ -500,12 +500,11 @@ tsr_reserve_address_sync (GMutex           *lock,
       *ip_out = g_strdup (existing->ip);
       if (info_out != NULL)
         *info_out = g_steal_pointer (&info);
-      virNetworkFree (net);
       return TRUE;
     }
 
   if (!(ip = tsr_network_info_next_free_ip (info, error)))
-    goto failed;
+    return FALSE;
 
   /* libvirt refuses a second entry with the same host name; a stale one
    * (from a VM removed behind Tessera's back) must not block the
@@ -529,18 +528,13 @@ tsr_reserve_address_sync (GMutex           *lock,
                                                ip, mac, network);
 
       tsr_error_set_from_libvirt (error, what);
-      goto failed;
+      return FALSE;
     }
 
   if (info_out != NULL)
     *info_out = read_network_for_update (net, NULL);
   *ip_out = g_steal_pointer (&ip);
-  virNetworkFree (net);
   return TRUE;
-
-failed:
-  virNetworkFree (net);
-  return FALSE;
 }
 
 static void

@@ -313,53 +313,52 @@ fetch_guest_address (virDomainPtr dom)
   return NULL;
 }
 
+/* libvirt releases the reference given with a callback only when the
+ * callback was registered.
+ */
 static void
-load_worker (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+register_events (LoadData *data)
 {
-  LoadData *data = task_data;
-  virDomainPtr *active = NULL, *inactive = NULL;
-  virNetworkPtr *nets = NULL;
-  GThread *threads[LOAD_THREADS];
-  int n_active, n_inactive, n_nets;
-  GError *error = NULL;
+  data->lifecycle_id =
+    virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
+                                      event_ctx_ref (data->ctx), event_ctx_unref);
+  if (data->lifecycle_id < 0)
+    event_ctx_unref (data->ctx);
+  data->network_id =
+    virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                       VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
+                                       event_ctx_ref (data->ctx), event_ctx_unref);
+  if (data->network_id < 0)
+    event_ctx_unref (data->ctx);
+  /* Keepalive makes a dead daemon show up within seconds instead of at
+   * the next call; the test driver has none, which is fine.
+   */
+  virConnectSetKeepAlive (data->conn, 3, 2);
+  if (virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
+                                       event_ctx_ref (data->ctx), event_ctx_unref) < 0)
+    event_ctx_unref (data->ctx);
+  virResetLastError ();
+}
 
-  tsr_assert_worker_thread ();
-  if (data->register_events)
-    {
-      /* libvirt releases the reference given with a callback only when the
-       * callback was registered.
-       */
-      data->lifecycle_id =
-        virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                          VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
-                                          event_ctx_ref (data->ctx), event_ctx_unref);
-      if (data->lifecycle_id < 0)
-        event_ctx_unref (data->ctx);
-      data->network_id =
-        virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
-                                           VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
-                                           event_ctx_ref (data->ctx), event_ctx_unref);
-      if (data->network_id < 0)
-        event_ctx_unref (data->ctx);
-      /* Keepalive makes a dead daemon show up within seconds instead of at
-       * the next call; the test driver has none, which is fine.
-       */
-      virConnectSetKeepAlive (data->conn, 3, 2);
-      if (virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
-                                           event_ctx_ref (data->ctx), event_ctx_unref) < 0)
-        event_ctx_unref (data->ctx);
-      virResetLastError ();
-    }
+/* The results: active domains first, then the others. */
+static gboolean
+list_domains (LoadData *data)
+{
+  virDomainPtr *active = NULL, *inactive = NULL;
+  int n_active, n_inactive;
 
   n_active = virConnectListAllDomains (data->conn, &active, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
   if (n_active < 0)
-    goto failed;
+    return FALSE;
   n_inactive = virConnectListAllDomains (data->conn, &inactive, VIR_CONNECT_LIST_DOMAINS_INACTIVE);
   if (n_inactive < 0)
-    goto failed;
+    {
+      for (int i = 0; i < n_active; i++)
+        virDomainFree (active[i]);
+      free (active);
+      return FALSE;
+    }
 
   data->n_results = n_active + n_inactive;
   data->results = g_new0 (DomainResult, data->n_results);
@@ -373,8 +372,34 @@ load_worker (GTask        *task,
       data->results[n_active + i].dom = inactive[i];
       data->results[n_active + i].state = TSR_VM_STATE_SHUTOFF;
     }
-  g_clear_pointer (&active, free);
-  g_clear_pointer (&inactive, free);
+  free (active);
+  free (inactive);
+  return TRUE;
+}
+
+static void
+load_worker (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  virNetworkPtr *nets = NULL;
+  GThread *threads[LOAD_THREADS];
+  int n_nets;
+
+  tsr_assert_worker_thread ();
+  if (data->register_events)
+    register_events (data);
+
+  if (!list_domains (data))
+    {
+      GError *error = NULL;
+
+      tsr_error_set_from_libvirt (&error, _("Could not list the virtual machines"));
+      g_task_return_error (task, error);
+      return;
+    }
 
   for (guint t = 0; t < LOAD_THREADS; t++)
     threads[t] = g_thread_new ("tsr-load", load_domains_thread, data);
@@ -423,16 +448,6 @@ load_worker (GTask        *task,
   }
 
   g_task_return_boolean (task, TRUE);
-  return;
-
-failed:
-  tsr_error_set_from_libvirt (&error, _("Could not list the virtual machines"));
-  if (active != NULL)
-    for (int i = 0; i < n_active; i++)
-      virDomainFree (active[i]);
-  free (active);
-  free (inactive);
-  g_task_return_error (task, error);
 }
 
 static void
