@@ -581,138 +581,174 @@ check_cancelled (GCancellable  *cancellable,
   return TRUE;
 }
 
-static void
-create_worker (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+/* The managed network is made on first use; it is shared, so a failed
+ * create leaves it in place.
+ */
+static gboolean
+ensure_managed_network (virConnectPtr   conn,
+                        GError        **error)
 {
-  CreateData *data = task_data;
-  TsrCreateSpec *spec = data->spec;
-  g_autoptr(TsrHostCaps) caps = NULL;
-  g_autofree char *root_format = NULL;
-  g_autofree char *disk_format = NULL;
-  g_autofree char *disk_path = NULL;
-  g_autofree char *mac = NULL;
-  g_autofree char *xml = NULL;
-  g_autofree char *ip = NULL;
-  guint64 root_size = 0;
-  virStoragePoolPtr pool = NULL;
-  virDomainPtr dom;
-  GError *error = NULL;
+  g_autoptr(virNetwork) net = virNetworkLookupByName (conn, TSR_MANAGED_NETWORK_NAME);
+  g_autofree char *net_xml = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
-    goto failed;
+  virResetLastError ();
+  if (net != NULL)
+    return TRUE;
 
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
-  if (!validate (data, caps, &root_format, &root_size, &error))
-    goto failed;
-  if (check_cancelled (cancellable, &error))
-    goto failed;
-  if (spec->check_only)
+  net_xml = tsr_network_build_managed_xml (TSR_MANAGED_NETWORK_NAME, "10.137.0", FALSE);
+  net = virNetworkDefineXML (conn, net_xml);
+  if (net == NULL || virNetworkCreate (net) < 0)
     {
-      g_task_return_pointer (task, g_strdup (spec->name), g_free);
-      return;
+      tsr_error_set_from_libvirt (error, _("Could not create the network “tessera”"));
+      if (net != NULL)
+        virNetworkUndefine (net);
+      return FALSE;
     }
+  virNetworkSetAutostart (net, 1);
+  return TRUE;
+}
 
-  /* The managed network is made on first use; it is shared, so a failed
-   * create leaves it in place.
-   */
-  if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
+/* A volume's format, from its definition: raw or qcow2. */
+static const char *
+volume_format (virStorageVolPtr vol)
+{
+  g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
+  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "vol.xml", NULL,
+                                       XML_PARSE_NONET | XML_PARSE_NOERROR) : NULL;
+  xmlNodePtr target = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "target") : NULL;
+  xmlNodePtr format = target ? tsr_xml_child (target, "format") : NULL;
+  g_autofree char *type = format ? tsr_xml_prop (format, "type") : NULL;
+
+  if (doc != NULL)
+    xmlFreeDoc (doc);
+  return g_strcmp0 (type, "raw") == 0 ? "raw" : "qcow2";
+}
+
+/* The imported disks that go with the root: path, format, path… */
+static gboolean
+collect_extra_volumes (CreateData         *data,
+                       virStoragePoolPtr   pool,
+                       GError            **error)
+{
+  char **names = data->spec->extra_volumes;
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
-      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+      g_autoptr(virStorageVol) extra = virStorageVolLookupByName (pool, names[i]);
+      char *path = extra ? virStorageVolGetPath (extra) : NULL;
 
-      virResetLastError ();
-      if (net == NULL)
+      if (path == NULL)
         {
-          g_autofree char *net_xml = tsr_network_build_managed_xml (TSR_MANAGED_NETWORK_NAME,
-                                                                    "10.137.0", FALSE);
-
-          net = virNetworkDefineXML (data->conn, net_xml);
-          if (net == NULL || virNetworkCreate (net) < 0)
-            {
-              tsr_error_set_from_libvirt (&error, _("Could not create the network “tessera”"));
-              if (net != NULL)
-                {
-                  virNetworkUndefine (net);
-                  virNetworkFree (net);
-                }
-              goto failed;
-            }
-          virNetworkSetAutostart (net, 1);
-        }
-      virNetworkFree (net);
-    }
-
-  if (!(pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, &error)))
-    goto failed;
-
-  if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, &error))
-    goto failed;
-  if (check_cancelled (cancellable, &error))
-    goto failed;
-  disk_path = virStorageVolGetPath (data->vol);
-
-  for (guint i = 0; spec->extra_volumes != NULL && spec->extra_volumes[i] != NULL; i++)
-    {
-      virStorageVolPtr extra = virStorageVolLookupByName (pool, spec->extra_volumes[i]);
-      g_autofree char *extra_xml = extra ? virStorageVolGetXMLDesc (extra, 0) : NULL;
-      char *extra_path = extra ? virStorageVolGetPath (extra) : NULL;
-
-      if (extra != NULL)
-        virStorageVolFree (extra);
-      if (extra_path == NULL)
-        {
-          tsr_error_set_from_libvirt (&error, _("An imported disk is missing"));
-          goto failed;
+          tsr_error_set_from_libvirt (error, _("An imported disk is missing"));
+          return FALSE;
         }
       if (data->extra_paths == NULL)
         data->extra_paths = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (data->extra_paths, extra_path);
-      g_ptr_array_add (data->extra_paths, g_strdup (extra_xml && strstr (extra_xml, "type='raw'")
-                                                    ? "raw" : "qcow2"));
+      g_ptr_array_add (data->extra_paths, path);
+      g_ptr_array_add (data->extra_paths, g_strdup (volume_format (extra)));
     }
+  return TRUE;
+}
 
-  if (!g_str_equal (spec->netvm, "none"))
+/* The VM's MAC (the spec's, or a new one no other VM has) and its address. */
+static gboolean
+reserve_address (CreateData   *data,
+                 TsrHostCaps  *caps,
+                 char        **mac_out,
+                 GError      **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autofree char *mac = g_strdup (spec->mac);
+  g_autofree char *ip = NULL;
+
+  if (mac == NULL)
     {
-      if (spec->mac != NULL)
-        mac = g_strdup (spec->mac);
-      else
+      g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
+
+      do
         {
-          g_autoptr(GHashTable) macs = tsr_rules_used_macs (data->conn, NULL);
-
-          do
-            {
-              g_free (mac);
-              mac = tsr_mac_generate (g_str_equal (caps->virt_type, "xen") ? "00:16:3e" : "52:54:00");
-            }
-          while (g_hash_table_contains (macs, mac));
+          g_free (mac);
+          mac = tsr_mac_generate (g_str_equal (caps->virt_type, "xen") ? "00:16:3e" : "52:54:00");
         }
-
-      tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
-      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
-                                     &ip, &data->info, &error))
-        goto failed;
-      data->reserved_mac = g_strdup (mac);
-      data->reserved_network = g_strdup (spec->netvm);
+      while (g_hash_table_contains (macs, mac));
     }
-  if (check_cancelled (cancellable, &error))
-    goto failed;
 
-  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, &error)))
-    goto failed;
+  tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
+  if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
+                                 &ip, &data->info, error))
+    return FALSE;
+  data->reserved_mac = g_strdup (mac);
+  data->reserved_network = g_strdup (spec->netvm);
+  *mac_out = g_steal_pointer (&mac);
+  return TRUE;
+}
+
+static gboolean
+define_domain (CreateData   *data,
+               const char   *xml,
+               GError      **error)
+{
+  g_autoptr(virDomain) dom = NULL;
 
   tsr_progress_report (&data->progress, 0, 0, _("Defining the VM"), TRUE);
   dom = virDomainDefineXML (data->conn, xml);
   if (dom == NULL)
     {
-      g_autofree char *what = g_strdup_printf (_("Could not define “%s”"), spec->name);
+      g_autofree char *what = g_strdup_printf (_("Could not define “%s”"), data->spec->name);
 
-      tsr_error_set_from_libvirt (&error, what);
-      goto failed;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
-  virDomainFree (dom);
+  return TRUE;
+}
+
+/* Every step of a create; on failure the caller rolls back what was done. */
+static gboolean
+create_steps (CreateData    *data,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autofree char *root_format = NULL;
+  g_autofree char *disk_format = NULL;
+  g_autofree char *disk_path = NULL;
+  g_autofree char *mac = NULL;
+  g_autofree char *xml = NULL;
+  guint64 root_size = 0;
+
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)))
+    return FALSE;
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
+  if (!validate (data, caps, &root_format, &root_size, error) ||
+      check_cancelled (cancellable, error))
+    return FALSE;
+  if (spec->check_only)
+    return TRUE;
+
+  if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME) &&
+      !ensure_managed_network (data->conn, error))
+    return FALSE;
+
+  if (!(pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, error)))
+    return FALSE;
+  if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, error) ||
+      check_cancelled (cancellable, error))
+    return FALSE;
+  disk_path = virStorageVolGetPath (data->vol);
+  if (!collect_extra_volumes (data, pool, error))
+    return FALSE;
+
+  if (!g_str_equal (spec->netvm, "none") && !reserve_address (data, caps, &mac, error))
+    return FALSE;
+  if (check_cancelled (cancellable, error))
+    return FALSE;
+
+  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, error)) ||
+      !define_domain (data, xml, error))
+    return FALSE;
 
   /* A move across filesystems was a copy: the original goes only now that
    * nothing can fail any more.
@@ -721,16 +757,27 @@ create_worker (GTask        *task,
     g_unlink (spec->root_move_from);
 
   data->notice = g_strdup (caps->notice);
-  virStoragePoolFree (pool);
-  g_task_return_pointer (task, g_strdup (spec->name), g_free);
-  return;
+  return TRUE;
+}
 
-failed:
-  rollback (data);
-  g_clear_pointer (&data->info, tsr_network_info_free);
-  if (pool != NULL)
-    virStoragePoolFree (pool);
-  g_task_return_error (task, error);
+static void
+create_worker (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  CreateData *data = task_data;
+  GError *error = NULL;
+
+  tsr_assert_worker_thread ();
+  if (!create_steps (data, cancellable, &error))
+    {
+      rollback (data);
+      g_clear_pointer (&data->info, tsr_network_info_free);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
 }
 
 void
