@@ -754,6 +754,185 @@ refresh_pools (virConnectPtr conn)
   virResetLastError ();
 }
 
+/* HVM boots what is on the disk or the install media: choosing it alone
+ * leaves the kernel; asking for both at once is a contradiction.
+ */
+static gboolean
+settle_boot (GHashTable   *changes,
+             const Prefs  *old,
+             Prefs        *p,
+             GError      **error)
+{
+  if (!g_str_equal (p->virt_mode, "hvm") || *p->kernel == '\0')
+    return TRUE;
+
+  if (g_hash_table_contains (changes, "kernel") && g_hash_table_contains (changes, "virt_mode"))
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("virt_mode hvm boots from the disk or install media, so it takes "
+                             "no kernel: use virt_mode pvh to boot a kernel directly."));
+      return FALSE;
+    }
+  if (g_hash_table_contains (changes, "virt_mode"))
+    replace (&p->kernel, "");
+  else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
+    {
+      /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
+      replace (&p->virt_mode, "pvh");
+    }
+  return TRUE;
+}
+
+/* OLD with the changes applied, checked against the rules. */
+static Prefs *
+plan_prefs (WriteData    *data,
+            const Prefs  *old,
+            gboolean      running,
+            GError      **error)
+{
+  g_autoptr(Prefs) p = tsr_settings_prefs_copy (old);
+  g_autoptr(TsrHostCaps) caps = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, data->changes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!prefs_apply (p, key, value, error))
+      return NULL;
+  if (g_hash_table_contains (data->changes, "mac") &&
+      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
+    choose_automatic_mac (data->conn, old, p);
+  if (!settle_boot (data->changes, old, p, error))
+    return NULL;
+
+  /* A VM gaining a network needs a MAC. */
+  if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
+    p->mac = tsr_mac_generate (NULL);
+
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)) ||
+      !validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+                       &data->warning, error))
+    return NULL;
+  return g_steal_pointer (&p);
+}
+
+/* What commit_prefs has done, for roll_back. */
+typedef struct
+{
+  gboolean renamed_volumes;
+  gboolean reservation_moved;
+  gboolean defined;
+} Done;
+
+static gboolean
+commit_prefs (WriteData     *data,
+              virDomainPtr   dom,
+              const Prefs   *old,
+              const Prefs   *p,
+              xmlDocPtr      doc,
+              Done          *done,
+              GError       **error)
+{
+  gboolean rename = !g_str_equal (old->name, p->name);
+  g_autoptr(virDomain) redefined = NULL;
+  g_autofree char *new_xml = NULL;
+  xmlChar *dump = NULL;
+  int dump_len = 0;
+
+  if (rename)
+    {
+      if (!rename_volumes (data, doc, old->name, p->name, error))
+        return FALSE;
+      done->renamed_volumes = TRUE;
+    }
+
+  if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
+    {
+      if (!move_reservation (data, old, p, FALSE, error))
+        return FALSE;
+      done->reservation_moved = TRUE;
+    }
+
+  xmlDocDumpMemory (doc, &dump, &dump_len);
+  new_xml = g_strndup ((const char *) dump, dump_len);
+  xmlFree (dump);
+  if (!(redefined = virDomainDefineXML (data->conn, new_xml)))
+    {
+      tsr_error_set_from_libvirt (error, _("The new settings were refused"));
+      return FALSE;
+    }
+  done->defined = TRUE;
+
+  if (rename && virDomainRename (dom, p->name, 0) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not rename the VM"));
+      return FALSE;
+    }
+  if (done->renamed_volumes)
+    refresh_pools (data->conn);
+  return TRUE;
+}
+
+static void
+roll_back (WriteData   *data,
+           const Prefs *old,
+           const Prefs *p,
+           const char  *old_xml,
+           xmlDocPtr    doc,
+           const Done  *done)
+{
+  /* Best effort: the error that made this necessary is the one to report. */
+  if (done->defined)
+    {
+      g_autoptr(virDomain) back = virDomainDefineXML (data->conn, old_xml);
+    }
+  if (done->reservation_moved)
+    {
+      g_autoptr(GError) ignored = NULL;
+
+      move_reservation (data, old, p, TRUE, &ignored);
+    }
+  if (done->renamed_volumes)
+    {
+      undo_rename_volumes (doc, old->name, p->name);
+      refresh_pools (data->conn);
+    }
+  virResetLastError ();
+}
+
+/* What libvirt can change in a running VM changes now; the rest waits
+ * for the next start, and is named in data->next_start.
+ */
+static void
+apply_live (WriteData    *data,
+            virDomainPtr  dom,
+            const Prefs  *old,
+            const Prefs  *p)
+{
+  g_autoptr(GString) later = g_string_new (NULL);
+
+  if (p->memory != old->memory &&
+      (p->memory > MAX (old->maxmem, old->memory) ||
+       virDomainSetMemoryFlags (dom, p->memory * 1024, VIR_DOMAIN_AFFECT_LIVE) != 0))
+    g_string_append (later, "memory, ");
+  if (p->maxmem != old->maxmem) g_string_append (later, "maxmem, ");
+  if (p->vcpus != old->vcpus) g_string_append (later, "vcpus, ");
+  if (g_strcmp0 (p->virt_mode, old->virt_mode) != 0) g_string_append (later, "virt_mode, ");
+  if (g_strcmp0 (p->kernel, old->kernel) != 0) g_string_append (later, "kernel, ");
+  if (g_strcmp0 (p->kernelopts, old->kernelopts) != 0) g_string_append (later, "kernelopts, ");
+  if (g_strcmp0 (p->mac, old->mac) != 0) g_string_append (later, "mac, ");
+  if (g_strcmp0 (p->netvm, old->netvm) != 0) g_string_append (later, "netvm, ");
+  if (g_strcmp0 (p->firmware, old->firmware) != 0) g_string_append (later, "firmware, ");
+  if (p->debug != old->debug) g_string_append (later, "debug, ");
+  virResetLastError ();
+
+  if (later->len > 0)
+    {
+      g_string_truncate (later, later->len - 2);
+      data->next_start = g_string_free (g_steal_pointer (&later), FALSE);
+    }
+}
+
 static void
 write_worker (GTask        *task,
               gpointer      source_object,
@@ -761,24 +940,17 @@ write_worker (GTask        *task,
               GCancellable *cancellable)
 {
   WriteData *data = task_data;
-  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autoptr(virDomain) dom = NULL;
   g_autoptr(Prefs) old = NULL;
   g_autoptr(Prefs) p = NULL;
-  g_autoptr(GString) later = g_string_new (NULL);
   g_autofree char *old_xml = NULL;
-  g_autofree char *new_xml = NULL;
-  virDomainPtr dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  xmlDocPtr doc = NULL;
-  xmlChar *dump = NULL;
-  int dump_len = 0;
-  gboolean running, renamed_volumes = FALSE, reservation_moved = FALSE, defined = FALSE;
-  gboolean rename = FALSE;
-  GHashTableIter iter;
-  gpointer key, value;
+  Done done = { FALSE, };
+  xmlDocPtr doc;
+  gboolean running;
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
-  if (dom == NULL)
+  if (!(dom = virDomainLookupByUUIDString (data->conn, data->uuid)))
     {
       tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
       g_task_return_error (task, error);
@@ -787,159 +959,33 @@ write_worker (GTask        *task,
 
   running = virDomainIsActive (dom) == 1;
   old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  if (old_xml == NULL || !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)))
+  if (old_xml == NULL)
+    tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+  if (old_xml == NULL ||
+      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)) ||
+      !(p = plan_prefs (data, old, running, &error)))
     {
-      if (error == NULL)
-        tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      goto failed;
+      g_task_return_error (task, error);
+      return;
     }
-
-  p = tsr_settings_prefs_copy (old);
-  g_hash_table_iter_init (&iter, data->changes);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!prefs_apply (p, key, value, &error))
-      goto failed;
-  if (g_hash_table_contains (data->changes, "mac") &&
-      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
-    choose_automatic_mac (data->conn, old, p);
-
-  /* HVM boots what is on the disk or the install media: choosing it alone
-   * leaves the kernel; asking for both at once is a contradiction.
-   */
-  if (g_str_equal (p->virt_mode, "hvm") && *p->kernel != '\0')
-    {
-      if (g_hash_table_contains (data->changes, "kernel") &&
-          g_hash_table_contains (data->changes, "virt_mode"))
-        {
-          g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("virt_mode hvm boots from the disk or install media, so it takes "
-                                 "no kernel: use virt_mode pvh to boot a kernel directly."));
-          goto failed;
-        }
-      if (g_hash_table_contains (data->changes, "virt_mode"))
-        replace (&p->kernel, "");
-      else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
-        {
-          /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
-          replace (&p->virt_mode, "pvh");
-        }
-    }
-
-  /* A VM gaining a network needs a MAC. */
-  if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
-    p->mac = tsr_mac_generate (NULL);
-
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
-    goto failed;
-  if (!validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
-                       &data->warning, &error))
-    goto failed;
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
   prefs_write_xml (doc, old, p, data->kernels_dir);
-
-  rename = !g_str_equal (old->name, p->name);
-  if (rename)
+  if (!commit_prefs (data, dom, old, p, doc, &done, &error))
     {
-      if (!rename_volumes (data, doc, old->name, p->name, &error))
-        goto rollback;
-      renamed_volumes = TRUE;
+      roll_back (data, old, p, old_xml, doc, &done);
+      xmlFreeDoc (doc);
+      g_task_return_error (task, error);
+      return;
     }
-
-  if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
-    {
-      if (!move_reservation (data, old, p, FALSE, &error))
-        goto rollback;
-      reservation_moved = TRUE;
-    }
-
-  xmlDocDumpMemory (doc, &dump, &dump_len);
-  new_xml = g_strndup ((const char *) dump, dump_len);
-  xmlFree (dump);
-
-  {
-    virDomainPtr redefined = virDomainDefineXML (data->conn, new_xml);
-
-    if (redefined == NULL)
-      {
-        tsr_error_set_from_libvirt (&error, _("The new settings were refused"));
-        goto rollback;
-      }
-    virDomainFree (redefined);
-    defined = TRUE;
-  }
-
-  if (rename && virDomainRename (dom, p->name, 0) < 0)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not rename the VM"));
-      goto rollback;
-    }
-  if (renamed_volumes)
-    refresh_pools (data->conn);
+  xmlFreeDoc (doc);
 
   if (p->autostart != old->autostart)
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
-
-  /* What libvirt can change in a running VM changes now; the rest waits. */
   if (running)
-    {
-      if (p->memory != old->memory)
-        {
-          if (p->memory <= MAX (old->maxmem, old->memory) &&
-              virDomainSetMemoryFlags (dom, p->memory * 1024, VIR_DOMAIN_AFFECT_LIVE) == 0)
-            ;
-          else
-            g_string_append (later, "memory, ");
-        }
-      if (p->maxmem != old->maxmem) g_string_append (later, "maxmem, ");
-      if (p->vcpus != old->vcpus) g_string_append (later, "vcpus, ");
-      if (g_strcmp0 (p->virt_mode, old->virt_mode) != 0) g_string_append (later, "virt_mode, ");
-      if (g_strcmp0 (p->kernel, old->kernel) != 0) g_string_append (later, "kernel, ");
-      if (g_strcmp0 (p->kernelopts, old->kernelopts) != 0) g_string_append (later, "kernelopts, ");
-      if (g_strcmp0 (p->mac, old->mac) != 0) g_string_append (later, "mac, ");
-      if (g_strcmp0 (p->netvm, old->netvm) != 0) g_string_append (later, "netvm, ");
-      if (g_strcmp0 (p->firmware, old->firmware) != 0) g_string_append (later, "firmware, ");
-      if (p->debug != old->debug) g_string_append (later, "debug, ");
-      virResetLastError ();
-    }
-  if (later->len > 0)
-    {
-      g_string_truncate (later, later->len - 2);
-      data->next_start = g_string_free (g_steal_pointer (&later), FALSE);
-    }
-
-  xmlFreeDoc (doc);
-  virDomainFree (dom);
+    apply_live (data, dom, old, p);
   g_task_return_boolean (task, TRUE);
-  return;
-
-rollback:
-  if (defined)
-    {
-      virDomainPtr back = virDomainDefineXML (data->conn, old_xml);
-
-      if (back != NULL)
-        virDomainFree (back);
-    }
-  if (reservation_moved)
-    {
-      g_autoptr(GError) ignored = NULL;
-
-      move_reservation (data, old, p, TRUE, &ignored);
-    }
-  if (renamed_volumes)
-    {
-      undo_rename_volumes (doc, old->name, p->name);
-      refresh_pools (data->conn);
-    }
-  virResetLastError ();
-
-failed:
-  if (doc != NULL)
-    xmlFreeDoc (doc);
-  virDomainFree (dom);
-  g_task_return_error (task, error);
 }
 
 void
