@@ -486,6 +486,7 @@ choices_worker (GTask        *task,
   g_autoptr(GStrvBuilder) modes = g_strv_builder_new ();
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
     {
       g_task_return_error (task, error);
