@@ -284,7 +284,7 @@ ensure_network_worker (GTask        *task,
                        GCancellable *cancellable)
 {
   NetOpData *data = task_data;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
@@ -318,13 +318,11 @@ ensure_network_worker (GTask        *task,
       g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
 
       tsr_error_set_from_libvirt (&error, what);
-      virNetworkFree (net);
       g_task_return_error (task, error);
       return;
     }
 
   data->info = _tsr_fetch_network_info (net, &error);
-  virNetworkFree (net);
   if (data->info == NULL)
     g_task_return_error (task, error);
   else
@@ -606,7 +604,7 @@ tsr_release_address_sync (GMutex           *lock,
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
   g_autoptr(TsrNetworkInfo) info = NULL;
   const TsrDhcpHost *host;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
 
   tsr_assert_worker_thread ();
   net = virNetworkLookupByName (conn, network);
@@ -617,10 +615,7 @@ tsr_release_address_sync (GMutex           *lock,
     }
 
   if (!(info = read_network_for_update (net, error)))
-    {
-      virNetworkFree (net);
-      return FALSE;
-    }
+    return FALSE;
 
   host = tsr_network_info_find_host (info, mac);
   if (host != NULL)
@@ -635,14 +630,12 @@ tsr_release_address_sync (GMutex           *lock,
                             VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
         {
           tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
-          virNetworkFree (net);
           return FALSE;
         }
     }
 
   if (info_out != NULL)
     *info_out = read_network_for_update (net, NULL);
-  virNetworkFree (net);
   return TRUE;
 }
 

@@ -1165,7 +1165,7 @@ network_worker (GTask        *task,
                 GCancellable *cancellable)
 {
   NetworkData *data = task_data;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
@@ -1178,7 +1178,6 @@ network_worker (GTask        *task,
     }
 
   data->info = _tsr_fetch_network_info (net, &error);
-  virNetworkFree (net);
   if (data->info == NULL)
     g_task_return_error (task, error);
   else

@@ -278,7 +278,7 @@ validate_prefs (virConnectPtr   conn,
 
   if (!g_str_equal (p->netvm, "none") && g_strcmp0 (p->netvm, old->netvm) != 0)
     {
-      virNetworkPtr net = virNetworkLookupByName (conn, p->netvm);
+      g_autoptr(virNetwork) net = virNetworkLookupByName (conn, p->netvm);
 
       virResetLastError ();
       if (net == NULL)
@@ -288,7 +288,6 @@ validate_prefs (virConnectPtr   conn,
                        p->netvm);
           return FALSE;
         }
-      virNetworkFree (net);
     }
 
   if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
@@ -534,8 +533,141 @@ write_data_free (WriteData *data)
   g_free (data);
 }
 
-/* Moves the DHCP host entry of OLD (mac, network, name) to NEW, keeping the
- * address when only the MAC or name changes on the same network.
+/* NET's reservations, from its definition; NULL if there is none. */
+static TsrNetworkInfo *
+read_reservations (virNetworkPtr net)
+{
+  g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
+
+  return xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+}
+
+/* Whether dnsmasq still holds a lease of IP for MAC: it would not hand the
+ * address to another client before that lease expires.
+ */
+static gboolean
+is_leased (virNetworkPtr  net,
+           const char    *mac,
+           const char    *ip)
+{
+  virNetworkDHCPLeasePtr *leases = NULL;
+  int n = virNetworkGetDHCPLeases (net, mac, &leases, 0);
+  gboolean leased = FALSE;
+
+  for (int i = 0; i < n; i++)
+    {
+      leased |= g_strcmp0 (leases[i]->ipaddr, ip) == 0;
+      virNetworkDHCPLeaseFree (leases[i]);
+    }
+  free (leases);
+  return leased;
+}
+
+/* Releases FROM's reservation. *HAD tells whether FROM had one, *IP the
+ * address TO may keep: the same when only the name changes, and for a new
+ * MAC unless the old one still holds a lease on it. A MAC shared on
+ * purpose shares its reservation: it stays with the other VM, and this
+ * one gets an address of its own.
+ */
+static gboolean
+release_from (WriteData    *data,
+              const Prefs  *from,
+              const Prefs  *to,
+              gboolean     *had,
+              char        **ip,
+              GError      **error)
+{
+  g_autoptr(GHashTable) used = NULL;
+  g_autoptr(virNetwork) net = NULL;
+  g_autoptr(TsrNetworkInfo) from_info = NULL;
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  const TsrDhcpHost *host;
+  gboolean shared;
+
+  *had = FALSE;
+  if (g_str_equal (from->netvm, "none") || from->mac == NULL)
+    return TRUE;
+
+  used = tsr_rules_used_macs (data->conn, from->uuid);
+  shared = g_hash_table_contains (used, from->mac);
+  net = virNetworkLookupByName (data->conn, from->netvm);
+  from_info = read_reservations (net);
+  host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
+  virResetLastError ();
+  if (host == NULL)
+    return TRUE;
+  *had = TRUE;
+
+  if (!shared && g_str_equal (from->netvm, to->netvm) &&
+      (g_strcmp0 (from->mac, to->mac) == 0 || !is_leased (net, from->mac, host->ip)))
+    *ip = g_strdup (host->ip);
+  virResetLastError ();
+  if (shared)
+    return TRUE;
+
+  if (!tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac, &info,
+                                 error))
+    return FALSE;
+  if (info != NULL)
+    g_ptr_array_add (data->infos, g_steal_pointer (&info));
+  return TRUE;
+}
+
+/* Gives TO a reservation: IP if there is one to keep, else the lowest free
+ * address. A MAC shared on purpose with another VM shares its reservation
+ * too; a stale entry holding the name makes the new one go without a name.
+ */
+static gboolean
+reserve_to (WriteData    *data,
+            const Prefs  *to,
+            const char   *ip,
+            GError      **error)
+{
+  g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, to->netvm);
+  g_autoptr(TsrNetworkInfo) to_info = read_reservations (net);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autofree char *host_xml = NULL;
+  const char *host_name = to->name;
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  virResetLastError ();
+  if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
+    return TRUE;
+  for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
+    if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
+      host_name = NULL;
+
+  if (ip == NULL)
+    {
+      g_autofree char *new_ip = NULL;
+
+      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
+                                     &new_ip, &info, error))
+        return FALSE;
+      if (info != NULL)
+        g_ptr_array_add (data->infos, g_steal_pointer (&info));
+      return TRUE;
+    }
+
+  host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
+  locker = g_mutex_locker_new (data->reserve_lock);
+  if (net != NULL && virNetworkIsActive (net) == 1)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                                       VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
+                                       flags) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
+      return FALSE;
+    }
+  if ((info = read_reservations (net)) != NULL)
+    g_ptr_array_add (data->infos, g_steal_pointer (&info));
+  return TRUE;
+}
+
+/* Moves the DHCP host entry of OLD (mac, network, name) to P; UNDO moves
+ * it back.
  */
 static gboolean
 move_reservation (WriteData    *data,
@@ -544,121 +676,16 @@ move_reservation (WriteData    *data,
                   gboolean      undo,
                   GError      **error)
 {
-  g_autoptr(TsrNetworkInfo) info = NULL;
-  g_autofree char *ip = NULL;
   const Prefs *from = undo ? p : old;
   const Prefs *to = undo ? old : p;
-  const char *host_name = to->name;
-  gboolean had = FALSE;
+  g_autofree char *ip = NULL;
+  gboolean had;
 
-  if (!g_str_equal (from->netvm, "none") && from->mac != NULL)
-    {
-      g_autoptr(GHashTable) used = tsr_rules_used_macs (data->conn, p->uuid);
-      /* A MAC shared on purpose shares its reservation: it stays with the
-       * other VM, and this one gets an address of its own.
-       */
-      gboolean shared = g_hash_table_contains (used, from->mac);
-      virNetworkPtr net = virNetworkLookupByName (data->conn, from->netvm);
-      g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-      g_autoptr(TsrNetworkInfo) from_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-      const TsrDhcpHost *host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
-
-      had = host != NULL;
-      /* The address stays when only the name changes. A new MAC keeps it too
-       * unless dnsmasq still holds a lease for the old MAC on it: it would
-       * not hand the address to another client before that lease expires.
-       */
-      if (host != NULL && !shared && g_str_equal (from->netvm, to->netvm))
-        {
-          gboolean leased = FALSE;
-
-          if (net != NULL && g_strcmp0 (from->mac, to->mac) != 0)
-            {
-              virNetworkDHCPLeasePtr *leases = NULL;
-              int n = virNetworkGetDHCPLeases (net, from->mac, &leases, 0);
-
-              for (int i = 0; i < n; i++)
-                {
-                  leased |= g_strcmp0 (leases[i]->ipaddr, host->ip) == 0;
-                  virNetworkDHCPLeaseFree (leases[i]);
-                }
-              free (leases);
-            }
-          if (!leased)
-            ip = g_strdup (host->ip);
-        }
-      if (net != NULL)
-        virNetworkFree (net);
-      virResetLastError ();
-      if (had && !shared &&
-          !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
-                                     &info, error))
-        return FALSE;
-      if (info != NULL)
-        g_ptr_array_add (data->infos, g_steal_pointer (&info));
-    }
-
+  if (!release_from (data, from, to, &had, &ip, error))
+    return FALSE;
   if (!had || g_str_equal (to->netvm, "none") || to->mac == NULL)
     return TRUE;
-
-  /* A MAC shared on purpose with another VM shares its reservation too; a
-   * stale entry holding the name makes the new one go without a name.
-   */
-  {
-    virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
-    g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-    g_autoptr(TsrNetworkInfo) to_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-
-    if (net != NULL)
-      virNetworkFree (net);
-    virResetLastError ();
-    if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
-      return TRUE;
-    for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
-      if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
-        host_name = NULL;
-  }
-
-  if (ip != NULL)
-    {
-      /* Same network: the same address, for the new MAC or name. */
-      virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
-      g_autofree char *host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
-      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
-      g_autoptr(GMutexLocker) locker = g_mutex_locker_new (data->reserve_lock);
-
-      if (net != NULL && virNetworkIsActive (net) == 1)
-        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-      if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                                           VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
-                                           flags) < 0)
-        {
-          tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
-          if (net != NULL)
-            virNetworkFree (net);
-          return FALSE;
-        }
-      {
-        g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
-        TsrNetworkInfo *after = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-
-        if (after != NULL)
-          g_ptr_array_add (data->infos, after);
-      }
-      virNetworkFree (net);
-      return TRUE;
-    }
-
-  {
-    g_autofree char *new_ip = NULL;
-
-    if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
-                                   &new_ip, &info, error))
-      return FALSE;
-    if (info != NULL)
-      g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  }
-  return TRUE;
+  return reserve_to (data, to, ip, error);
 }
 
 /* Renames the VM's volumes named NAME-… in their pools' folders, and the
@@ -682,7 +709,7 @@ rename_volumes (WriteData   *data,
       g_autofree char *dir = path ? g_path_get_dirname (path) : NULL;
       g_autofree char *new_base = NULL;
       g_autofree char *new_path = NULL;
-      virStorageVolPtr vol;
+      g_autoptr(virStorageVol) vol = NULL;
 
       if (base == NULL || !g_str_has_prefix (base, prefix))
         continue;
@@ -690,7 +717,6 @@ rename_volumes (WriteData   *data,
       virResetLastError ();
       if (vol == NULL)
         continue;
-      virStorageVolFree (vol);
 
       new_base = g_strconcat (to, base + strlen (from), NULL);
       new_path = g_build_filename (dir, new_base, NULL);
