@@ -40,15 +40,16 @@ resolve_media (virConnectPtr   conn,
                TsrMedia       *media,
                GError        **error)
 {
-  virStoragePoolPtr pool;
-  virDomainPtr dom;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autoptr(virStorageVol) vol = NULL;
 
   if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
     return tsr_media_check_local (media, error);
 
   if (media->kind == TSR_MEDIA_VM_FILE)
     {
-      dom = virDomainLookupByName (conn, media->owner);
+      g_autoptr(virDomain) dom = virDomainLookupByName (conn, media->owner);
+
       virResetLastError ();
       if (dom == NULL)
         {
@@ -56,7 +57,6 @@ resolve_media (virConnectPtr   conn,
                        _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
           return FALSE;
         }
-      virDomainFree (dom);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
                      "to the host or into a storage pool and use that."), media->spec);
@@ -73,20 +73,15 @@ resolve_media (virConnectPtr   conn,
       return FALSE;
     }
 
-  {
-    virStorageVolPtr vol = virStorageVolLookupByName (pool, media->volume);
-
-    virStoragePoolFree (pool);
-    virResetLastError ();
-    if (vol == NULL)
-      {
-        g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                     _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
-        return FALSE;
-      }
-    media->path = virStorageVolGetPath (vol);
-    virStorageVolFree (vol);
-  }
+  vol = virStorageVolLookupByName (pool, media->volume);
+  virResetLastError ();
+  if (vol == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
+      return FALSE;
+    }
+  media->path = virStorageVolGetPath (vol);
 
   return media->path != NULL;
 }
@@ -229,7 +224,8 @@ media_worker (GTask        *task,
   MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
-  virDomainPtr dom, started;
+  g_autoptr(virDomain) dom = NULL;
+  g_autoptr(virDomain) started = NULL;
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
@@ -252,7 +248,6 @@ media_worker (GTask        *task,
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
                                _("“%s” is already running: shut it down first to boot it from "
                                  "install media."), virDomainGetName (dom));
-      virDomainFree (dom);
       return;
     }
 
@@ -260,14 +255,12 @@ media_worker (GTask        *task,
   if (xml == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
 
   if (!(live = xml_with_cdrom (xml, data->media, &error)))
     {
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
@@ -279,13 +272,10 @@ media_worker (GTask        *task,
                                                virDomainGetName (dom), data->media->spec);
 
       tsr_error_set_from_libvirt (&error, what);
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
 
-  virDomainFree (started);
-  virDomainFree (dom);
   g_task_return_boolean (task, TRUE);
 }
 

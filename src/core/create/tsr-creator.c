@@ -81,6 +81,22 @@ create_data_free (CreateData *data)
   g_free (data);
 }
 
+/* A volume's format, from its definition: raw or qcow2. */
+static const char *
+volume_format (virStorageVolPtr vol)
+{
+  g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
+  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "vol.xml", NULL,
+                                       XML_PARSE_NONET | XML_PARSE_NOERROR) : NULL;
+  xmlNodePtr target = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "target") : NULL;
+  xmlNodePtr format = target ? tsr_xml_child (target, "format") : NULL;
+  g_autofree char *type = format ? tsr_xml_prop (format, "type") : NULL;
+
+  if (doc != NULL)
+    xmlFreeDoc (doc);
+  return g_strcmp0 (type, "raw") == 0 ? "raw" : "qcow2";
+}
+
 static char *
 domain_metadata_class (virDomainPtr dom)
 {
@@ -129,7 +145,6 @@ validate (CreateData    *data,
           GError       **error)
 {
   TsrCreateSpec *spec = data->spec;
-  virDomainPtr dom;
 
   if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
@@ -154,9 +169,9 @@ validate (CreateData    *data,
 
   if (spec->template_name != NULL)
     {
+      g_autoptr(virDomain) dom = virDomainLookupByName (data->conn, spec->template_name);
       g_autofree char *klass = NULL;
 
-      dom = virDomainLookupByName (data->conn, spec->template_name);
       virResetLastError ();
       if (dom == NULL)
         {
@@ -166,7 +181,6 @@ validate (CreateData    *data,
           return FALSE;
         }
       klass = domain_metadata_class (dom);
-      virDomainFree (dom);
       if (g_strcmp0 (klass, "TemplateVM") != 0)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
@@ -204,7 +218,7 @@ validate (CreateData    *data,
 
   if (!g_str_equal (spec->netvm, "none") && !g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
     {
-      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+      g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, spec->netvm);
 
       virResetLastError ();
       if (net == NULL)
@@ -214,7 +228,6 @@ validate (CreateData    *data,
                          "none."), spec->netvm);
           return FALSE;
         }
-      virNetworkFree (net);
     }
 
   if (spec->root_copy_from != NULL && spec->root_move_from != NULL)
@@ -296,8 +309,7 @@ make_root_volume (CreateData         *data,
           tsr_error_set_from_libvirt (error, _("The imported root disk is missing"));
           return FALSE;
         }
-      xml = virStorageVolGetXMLDesc (data->vol, 0);
-      *format_out = g_strdup (xml && strstr (xml, "type='raw'") ? "raw" : "qcow2");
+      *format_out = g_strdup (volume_format (data->vol));
       return TRUE;
     }
 
@@ -313,14 +325,12 @@ make_root_volume (CreateData         *data,
 
   if (spec->template_name != NULL)
     {
-      virDomainPtr tpl = virDomainLookupByName (data->conn, spec->template_name);
+      g_autoptr(virDomain) tpl = virDomainLookupByName (data->conn, spec->template_name);
       g_autofree char *tpl_path = tpl ? domain_root_path (tpl) : NULL;
-      virStorageVolPtr src = tpl_path ? virStorageVolLookupByPath (data->conn, tpl_path) : NULL;
+      g_autoptr(virStorageVol) src = tpl_path ? virStorageVolLookupByPath (data->conn, tpl_path)
+                                              : NULL;
       virStorageVolInfo info;
-      g_autofree char *src_xml = NULL;
 
-      if (tpl != NULL)
-        virDomainFree (tpl);
       if (src == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
@@ -329,8 +339,7 @@ make_root_volume (CreateData         *data,
           return FALSE;
         }
 
-      src_xml = virStorageVolGetXMLDesc (src, 0);
-      format = src_xml && strstr (src_xml, "type='raw'") ? "raw" : "qcow2";
+      format = volume_format (src);
       virStorageVolGetInfo (src, &info);
       g_free (vol_name);
       vol_name = g_strdup_printf ("%s-root.%s", spec->name,
@@ -338,7 +347,6 @@ make_root_volume (CreateData         *data,
       xml = tsr_storage_volume_xml (vol_name, info.capacity, format);
       tsr_progress_report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
       data->vol = virStorageVolCreateXMLFrom (pool, xml, src, 0);
-      virStorageVolFree (src);
       if (data->vol == NULL)
         {
           tsr_error_set_from_libvirt (error, _("Could not copy the template’s root"));
@@ -606,22 +614,6 @@ ensure_managed_network (virConnectPtr   conn,
     }
   virNetworkSetAutostart (net, 1);
   return TRUE;
-}
-
-/* A volume's format, from its definition: raw or qcow2. */
-static const char *
-volume_format (virStorageVolPtr vol)
-{
-  g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
-  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "vol.xml", NULL,
-                                       XML_PARSE_NONET | XML_PARSE_NOERROR) : NULL;
-  xmlNodePtr target = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "target") : NULL;
-  xmlNodePtr format = target ? tsr_xml_child (target, "format") : NULL;
-  g_autofree char *type = format ? tsr_xml_prop (format, "type") : NULL;
-
-  if (doc != NULL)
-    xmlFreeDoc (doc);
-  return g_strcmp0 (type, "raw") == 0 ? "raw" : "qcow2";
 }
 
 /* The imported disks that go with the root: path, format, path… */
