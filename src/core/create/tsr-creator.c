@@ -402,6 +402,30 @@ make_root_volume (CreateData         *data,
   return TRUE;
 }
 
+/* Tessera's metadata element, built as a tree so that every name
+ * round-trips.
+ */
+static char *
+metadata_xml (const TsrCreateSpec *spec)
+{
+  xmlDocPtr doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr vm = xmlNewDocNode (doc, NULL, (const xmlChar *) "vm", NULL);
+  xmlBufferPtr buffer = xmlBufferCreate ();
+  char *xml;
+
+  xmlDocSetRootElement (doc, vm);
+  xmlNewTextChild (vm, NULL, (const xmlChar *) "label", (const xmlChar *) spec->label);
+  xmlNewTextChild (vm, NULL, (const xmlChar *) "class", (const xmlChar *) spec->klass);
+  if (spec->template_name != NULL)
+    xmlNewTextChild (vm, NULL, (const xmlChar *) "template",
+                     (const xmlChar *) spec->template_name);
+  xmlNodeDump (buffer, doc, vm, 0, 0);
+  xml = g_strdup ((const char *) xmlBufferContent (buffer));
+  xmlBufferFree (buffer);
+  xmlFreeDoc (doc);
+  return xml;
+}
+
 static char *
 build_domain_xml (CreateData   *data,
                   TsrHostCaps  *caps,
@@ -421,7 +445,7 @@ build_domain_xml (CreateData   *data,
   g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
   g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
   g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(GString) metadata = g_string_new ("<vm>");
+  g_autofree char *metadata = metadata_xml (spec);
   GVirConfigDomainVirtType virt_type;
   const char *features[] = { "acpi", "apic", NULL };
   GList *boot = NULL;
@@ -540,15 +564,7 @@ build_domain_xml (CreateData   *data,
       gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
     }
 
-  g_string_append_printf (metadata, "<label>%s</label><class>%s</class>", spec->label, spec->klass);
-  if (spec->template_name != NULL)
-    {
-      g_autofree char *escaped = g_markup_escape_text (spec->template_name, -1);
-
-      g_string_append_printf (metadata, "<template>%s</template>", escaped);
-    }
-  g_string_append (metadata, "</vm>");
-  if (!gvir_config_domain_set_custom_xml (domain, metadata->str, TSR_METADATA_PREFIX,
+  if (!gvir_config_domain_set_custom_xml (domain, metadata, TSR_METADATA_PREFIX,
                                           TSR_METADATA_NS, error))
     return NULL;
 
