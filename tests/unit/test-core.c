@@ -658,6 +658,48 @@ test_threads_assert (void)
   tsr_assert_worker_thread ();
 }
 
+typedef struct
+{
+  GThread  *caller;
+  GThread  *closer;
+  gboolean  done;
+} ReleaseProbe;
+
+static void
+release_prepare_cb (virConnectPtr conn,
+                    gpointer      user_data)
+{
+  ReleaseProbe *probe = user_data;
+
+  probe->closer = g_thread_self ();
+  g_atomic_int_set (&probe->done, TRUE);
+  g_main_context_wakeup (NULL);
+}
+
+static gboolean
+release_in_dispatch_cb (gpointer user_data)
+{
+  ReleaseProbe *probe = user_data;
+
+  probe->caller = g_thread_self ();
+  tsr_conn_release_full (virConnectOpen ("test:///default"), release_prepare_cb, probe);
+  return G_SOURCE_REMOVE;
+}
+
+/* A connection let go of from the main loop (as a GTask's data is when the
+ * task is finalised there) is closed in another thread.
+ */
+static void
+test_threads_release (void)
+{
+  ReleaseProbe probe = { NULL, };
+
+  g_idle_add (release_in_dispatch_cb, &probe);
+  TSR_WAIT_UNTIL (g_atomic_int_get (&probe.done), 10);
+  g_assert_nonnull (probe.caller);
+  g_assert_true (probe.closer != probe.caller);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -672,6 +714,7 @@ main (int    argc,
   g_test_add_func ("/core/mac", test_mac);
   g_test_add_func ("/core/uri/local", test_uri_local);
   g_test_add_func ("/core/threads/assert", test_threads_assert);
+  g_test_add_func ("/core/threads/release", test_threads_release);
   g_test_add_func ("/core/network/parse", test_network_parse);
   g_test_add_func ("/core/network/full", test_network_full);
   g_test_add_func ("/core/network/invalid", test_network_invalid);
