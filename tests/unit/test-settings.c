@@ -12,6 +12,7 @@
 #include "tsr-error.h"
 #include "tsr-network.h"
 #include "tsr-validate.h"
+#include "tsr-vm-private.h"
 #include "tsr-settings.h"
 #include "tsr-test-util.h"
 
@@ -371,6 +372,39 @@ test_mac_reset_fresh (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* Before the connection is open every settings call answers with the same
+ * "not connected" error instead of touching libvirt.
+ */
+static void
+test_not_connected (void)
+{
+  TsrConnection *conn = tsr_connection_new ("test:///default");
+  g_autoptr(TsrVm) vm = tsr_vm_new ("6b1e5c2a-0000-4000-8000-000000000001");
+  g_autoptr(GHashTable) changes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GAsyncResult) read = NULL;
+  g_autoptr(GAsyncResult) write = NULL;
+  g_autoptr(GAsyncResult) choices = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autoptr(GError) write_error = NULL;
+  g_autoptr(GError) choices_error = NULL;
+
+  g_hash_table_insert (changes, "memory", "512");
+  tsr_connection_get_prefs_async (conn, vm, NULL, tsr_test_store_result_cb, &read);
+  tsr_connection_set_prefs_async (conn, vm, changes, 0, NULL, tsr_test_store_result_cb, &write);
+  tsr_connection_get_choices_async (conn, NULL, tsr_test_store_result_cb, &choices);
+  WAIT_UNTIL (read != NULL && write != NULL && choices != NULL);
+
+  g_assert_null (tsr_connection_get_prefs_finish (conn, read, &read_error));
+  g_assert_error (read_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_false (tsr_connection_set_prefs_finish (conn, write, NULL, NULL, &write_error));
+  g_assert_error (write_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_false (tsr_connection_get_choices_finish (conn, choices, NULL, NULL, &choices_error));
+  g_assert_error (choices_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_nonnull (strstr (read_error->message, "test:///default"));
+
+  g_object_unref (conn);
+}
+
 static void
 test_rename (void)
 {
@@ -524,6 +558,7 @@ main (int    argc,
   g_test_add_func ("/settings/force-mac", test_force_mac);
   g_test_add_func ("/settings/mac-reset/original", test_mac_reset_original);
   g_test_add_func ("/settings/mac-reset/fresh", test_mac_reset_fresh);
+  g_test_add_func ("/settings/not-connected", test_not_connected);
   g_test_add_func ("/settings/rename", test_rename);
   g_test_add_func ("/settings/choices", test_choices);
   g_test_add_func ("/settings/pci", test_pci);
