@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-libvirt.h"
+
 G_BEGIN_DECLS
 
 typedef void (*TsrConnPrepareFunc) (virConnectPtr conn,
@@ -17,7 +19,6 @@ void     tsr_conn_release      (virConnectPtr       conn);
 void     tsr_conn_release_full (virConnectPtr       conn,
                                 TsrConnPrepareFunc  prepare,
                                 gpointer            data);
-gboolean tsr_uri_is_local      (const char         *uri);
 
 /* libvirt handles freed by g_autoptr, as libvirt's own code does. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, tsr_conn_release)
