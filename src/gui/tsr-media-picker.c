@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-inventory.h"
+#include "tsr-libvirt.h"
 #include "tsr-media.h"
 #include "tsr-media-picker.h"
 
@@ -107,14 +108,6 @@ tsr_media_picker_source_changed_cb (TsrMediaPicker *self,
 
 /* Drives and volumes */
 
-static gboolean
-uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
-}
-
 static GtkWidget *
 add_choice (TsrMediaPicker      *self,
             AdwPreferencesGroup *group,
@@ -183,7 +176,7 @@ tsr_media_picker_inventory_cb (GObject      *object,
 
   for (guint i = 0; inventory->drives[i] != NULL; i++)
     add_choice (self, self->drives_group, inventory->drives[i], NULL, inventory->drives[i]);
-  if (inventory->drives[0] == NULL && !uri_is_local (tsr_connection_get_uri (self->connection)))
+  if (inventory->drives[0] == NULL && !tsr_uri_is_local (tsr_connection_get_uri (self->connection)))
     add_placeholder (self->drives_group, _("Only for connections to this computer"));
   else if (inventory->drives[0] == NULL)
     add_placeholder (self->drives_group, _("No optical drive found"));
@@ -429,7 +422,7 @@ tsr_media_picker_new (GtkWindow     *parent,
   /* A file chooser shows this computer's files, which a remote host does
    * not have.
    */
-  if (!uri_is_local (tsr_connection_get_uri (connection)))
+  if (!tsr_uri_is_local (tsr_connection_get_uri (connection)))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->file_row), FALSE);
       adw_action_row_set_subtitle (self->file_row,

@@ -5,7 +5,9 @@
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-network.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-test-util.h"
@@ -609,16 +611,110 @@ test_kernels_dir (void)
     g_unsetenv ("TESSERA_KERNELS_DIR");
 }
 
+static void
+test_uri_local (void)
+{
+  g_assert_true (tsr_uri_is_local ("qemu:///system"));
+  g_assert_true (tsr_uri_is_local ("qemu:///session"));
+  g_assert_true (tsr_uri_is_local ("test:///default"));
+  g_assert_true (tsr_uri_is_local ("qemu+unix:///system?socket=/run/libvirt/libvirt-sock"));
+  g_assert_false (tsr_uri_is_local ("qemu+ssh://root@host.example/system"));
+  g_assert_false (tsr_uri_is_local ("qemu+tls://10.0.0.1/system"));
+  g_assert_false (tsr_uri_is_local ("not a uri"));
+  g_assert_false (tsr_uri_is_local (NULL));
+}
+
+static gpointer
+assert_in_thread (gpointer data)
+{
+  tsr_assert_worker_thread ();
+  return NULL;
+}
+
+/* Blocking helpers complain on the thread that owns the default main
+ * context (TESSERA_DEBUG=threads, set in main), and only there.
+ */
+static void
+test_threads_assert (void)
+{
+  GMainContext *context = g_main_context_default ();
+
+  g_assert_true (tsr_debug_threads ());
+  if (g_test_subprocess ())
+    {
+      g_assert_true (g_main_context_acquire (context));
+      tsr_assert_worker_thread ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*test_threads_assert*main thread*");
+
+  /* A worker, and the main thread outside the loop, may block. */
+  g_assert_true (g_main_context_acquire (context));
+  g_thread_join (g_thread_new ("worker", assert_in_thread, NULL));
+  g_main_context_release (context);
+  tsr_assert_worker_thread ();
+}
+
+typedef struct
+{
+  GThread  *caller;
+  GThread  *closer;
+  gboolean  done;
+} ReleaseProbe;
+
+static void
+release_prepare_cb (virConnectPtr conn,
+                    gpointer      user_data)
+{
+  ReleaseProbe *probe = user_data;
+
+  probe->closer = g_thread_self ();
+  g_atomic_int_set (&probe->done, TRUE);
+  g_main_context_wakeup (NULL);
+}
+
+static gboolean
+release_in_dispatch_cb (gpointer user_data)
+{
+  ReleaseProbe *probe = user_data;
+
+  probe->caller = g_thread_self ();
+  tsr_conn_release_full (virConnectOpen ("test:///default"), release_prepare_cb, probe);
+  return G_SOURCE_REMOVE;
+}
+
+/* A connection let go of from the main loop (as a GTask's data is when the
+ * task is finalised there) is closed in another thread.
+ */
+static void
+test_threads_release (void)
+{
+  ReleaseProbe probe = { NULL, };
+
+  g_idle_add (release_in_dispatch_cb, &probe);
+  TSR_WAIT_UNTIL (g_atomic_int_get (&probe.done), 10);
+  g_assert_nonnull (probe.caller);
+  g_assert_true (probe.closer != probe.caller);
+}
+
 int
 main (int    argc,
       char **argv)
 {
+  /* Also set by tests/meson.build; here too so that the test can run alone. */
+  g_setenv ("TESSERA_DEBUG", "threads", TRUE);
   g_test_init (&argc, &argv, NULL);
   tsr_init ();
 
   g_test_add_func ("/core/names/valid", test_names_valid);
   g_test_add_func ("/core/names/invalid", test_names_invalid);
   g_test_add_func ("/core/mac", test_mac);
+  g_test_add_func ("/core/uri/local", test_uri_local);
+  g_test_add_func ("/core/threads/assert", test_threads_assert);
+  g_test_add_func ("/core/threads/release", test_threads_release);
   g_test_add_func ("/core/network/parse", test_network_parse);
   g_test_add_func ("/core/network/full", test_network_full);
   g_test_add_func ("/core/network/invalid", test_network_invalid);

@@ -10,6 +10,9 @@
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-network.h"
+#include "tsr-validate.h"
+#include "tsr-vm-private.h"
 #include "tsr-settings.h"
 #include "tsr-test-util.h"
 
@@ -240,6 +243,168 @@ test_force_mac (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* The DHCP reservations of the unit network, read with the core's parser. */
+static TsrNetworkInfo *
+unit_network (TsrConnection *conn)
+{
+  virNetworkPtr net = virNetworkLookupByName (tsr_connection_get_handle (conn), "tessera-unit");
+  g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
+  g_autoptr(GError) error = NULL;
+  TsrNetworkInfo *info = tsr_network_info_new_from_xml (xml, &error);
+
+  g_assert_no_error (error);
+  virNetworkFree (net);
+  return info;
+}
+
+/* Asserts that VM's MAC is listed as default, is used by no other VM, and
+ * carries VM's reservation; returns the MAC.
+ */
+static char *
+assert_automatic_mac (TsrConnection *conn,
+                      const char    *vm)
+{
+  g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, vm, 10);
+  const TsrPref *mac = tsr_test_find_pref (prefs, "mac");
+  g_autoptr(TsrNetworkInfo) info = unit_network (conn);
+  const TsrDhcpHost *host = tsr_network_info_find_host (info, mac->value);
+  const char *others[] = { "work-web", "vault", "legacy-virsh", "pvh-guest", "offline" };
+
+  g_assert_true (mac->is_default);
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autoptr(GPtrArray) other = NULL;
+
+      if (g_str_equal (others[i], vm))
+        continue;
+      other = tsr_test_get_prefs (conn, others[i], 10);
+      g_assert_cmpstr (tsr_test_find_pref (other, "mac")->value, !=, mac->value);
+    }
+  g_assert_nonnull (host);
+  g_assert_cmpstr (host->name, ==, vm);
+  return g_strdup (mac->value);
+}
+
+/* work-web keeps its reservation whatever vault did with its MAC. */
+static void
+assert_work_web_reservation (TsrConnection *conn)
+{
+  g_autoptr(TsrNetworkInfo) info = unit_network (conn);
+  const TsrDhcpHost *host = tsr_network_info_find_host (info, "52:54:00:00:00:01");
+
+  g_assert_nonnull (host);
+  g_assert_cmpstr (host->name, ==, "work-web");
+  g_assert_cmpstr (host->ip, ==, "10.137.9.2");
+}
+
+/* vault shares work-web's MAC, then is reset: it gets its own MAC back,
+ * with a reservation of its own.
+ */
+static void
+test_mac_reset_original (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autofree char *warning = NULL;
+  g_autofree char *mac = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (set_pref (conn, "vault", "mac", "52:54:00:00:00:01", TSR_PREFS_FORCE_MAC,
+                           &warning, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "vault", 10);
+
+    g_assert_cmpstr (tsr_test_find_pref (prefs, "mac")->value, ==, "52:54:00:00:00:01");
+    g_assert_false (tsr_test_find_pref (prefs, "mac")->is_default);
+  }
+
+  g_assert_true (set_pref (conn, "vault", "mac", NULL, 0, NULL, &error));
+  g_assert_no_error (error);
+  mac = assert_automatic_mac (conn, "vault");
+  g_assert_cmpstr (mac, ==, "52:54:00:00:00:02");
+  assert_work_web_reservation (conn);
+
+  /* The remembered MAC went with the fixed one: a second reset keeps the MAC. */
+  {
+    g_autofree char *xml = xml_of (conn, "vault");
+    g_autofree char *again = NULL;
+
+    g_assert_null (strstr (xml, "mac-auto"));
+    g_assert_true (set_pref (conn, "vault", "mac", "auto", 0, NULL, &error));
+    g_assert_no_error (error);
+    again = assert_automatic_mac (conn, "vault");
+    g_assert_cmpstr (again, ==, mac);
+  }
+
+  tsr_test_close_connection (conn, 2);
+}
+
+/* vault's original MAC is taken by pvh-guest meanwhile: the reset gives
+ * vault a new, unique one.
+ */
+static void
+test_mac_reset_fresh (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autofree char *mac = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (set_pref (conn, "vault", "mac", "52:54:00:00:00:01", TSR_PREFS_FORCE_MAC,
+                           NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (set_pref (conn, "pvh-guest", "mac", "52:54:00:00:00:02", 0, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (set_pref (conn, "vault", "mac", NULL, 0, NULL, &error));
+  g_assert_no_error (error);
+  mac = assert_automatic_mac (conn, "vault");
+  g_assert_cmpstr (mac, !=, "52:54:00:00:00:01");
+  g_assert_cmpstr (mac, !=, "52:54:00:00:00:02");
+  g_assert_true (tsr_validate_mac (mac, NULL));
+  assert_work_web_reservation (conn);
+  {
+    g_autoptr(TsrNetworkInfo) info = unit_network (conn);
+
+    g_assert_cmpstr (tsr_network_info_find_host (info, "52:54:00:00:00:02")->name, ==,
+                     "pvh-guest");
+  }
+
+  tsr_test_close_connection (conn, 2);
+}
+
+/* Before the connection is open every settings call answers with the same
+ * "not connected" error instead of touching libvirt.
+ */
+static void
+test_not_connected (void)
+{
+  TsrConnection *conn = tsr_connection_new ("test:///default");
+  g_autoptr(TsrVm) vm = tsr_vm_new ("6b1e5c2a-0000-4000-8000-000000000001");
+  g_autoptr(GHashTable) changes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GAsyncResult) read = NULL;
+  g_autoptr(GAsyncResult) write = NULL;
+  g_autoptr(GAsyncResult) choices = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autoptr(GError) write_error = NULL;
+  g_autoptr(GError) choices_error = NULL;
+
+  g_hash_table_insert (changes, "memory", "512");
+  tsr_connection_get_prefs_async (conn, vm, NULL, tsr_test_store_result_cb, &read);
+  tsr_connection_set_prefs_async (conn, vm, changes, 0, NULL, tsr_test_store_result_cb, &write);
+  tsr_connection_get_choices_async (conn, NULL, tsr_test_store_result_cb, &choices);
+  WAIT_UNTIL (read != NULL && write != NULL && choices != NULL);
+
+  g_assert_null (tsr_connection_get_prefs_finish (conn, read, &read_error));
+  g_assert_error (read_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_false (tsr_connection_set_prefs_finish (conn, write, NULL, NULL, &write_error));
+  g_assert_error (write_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_false (tsr_connection_get_choices_finish (conn, choices, NULL, NULL, &choices_error));
+  g_assert_error (choices_error, TSR_ERROR, TSR_ERROR_CONNECTION);
+  g_assert_nonnull (strstr (read_error->message, "test:///default"));
+
+  g_object_unref (conn);
+}
+
 static void
 test_rename (void)
 {
@@ -391,6 +556,9 @@ main (int    argc,
   g_test_add_func ("/settings/set-and-reset", test_set_and_reset);
   g_test_add_func ("/settings/rules", test_rules);
   g_test_add_func ("/settings/force-mac", test_force_mac);
+  g_test_add_func ("/settings/mac-reset/original", test_mac_reset_original);
+  g_test_add_func ("/settings/mac-reset/fresh", test_mac_reset_fresh);
+  g_test_add_func ("/settings/not-connected", test_not_connected);
   g_test_add_func ("/settings/rename", test_rename);
   g_test_add_func ("/settings/choices", test_choices);
   g_test_add_func ("/settings/pci", test_pci);

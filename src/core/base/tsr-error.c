@@ -84,3 +84,13 @@ tsr_error_set_from_libvirt (GError     **error,
   else
     g_set_error (error, TSR_ERROR, code, "%s: %s", what, msg);
 }
+
+/* While disconnected Tessera reconnects by itself: the user only waits. */
+void
+tsr_error_set_not_connected (GError     **error,
+                             const char  *uri)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CONNECTION,
+               _("Not connected to %s: wait until Tessera has reconnected, then try again."),
+               uri);
+}

@@ -29,5 +29,7 @@ typedef enum
 GQuark   tsr_error_quark            (void);
 void     tsr_error_set_from_libvirt (GError     **error,
                                      const char  *what);
+void     tsr_error_set_not_connected (GError    **error,
+                                      const char *uri);
 
 G_END_DECLS

@@ -4,12 +4,24 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-libvirt.h"
+
 G_BEGIN_DECLS
 
-/* libvirt handles freed by g_autoptr, as libvirt's own code does. A
- * virConnect dropped this way closes the connection: only in workers.
+typedef void (*TsrConnPrepareFunc) (virConnectPtr conn,
+                                    gpointer      data);
+
+/* Drops a reference on CONN in the closer threads, never in the caller's:
+ * the one way to let go of a virConnect. PREPARE, if any, runs there first
+ * (deregistering events talks to the daemon too).
  */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
+void     tsr_conn_release      (virConnectPtr       conn);
+void     tsr_conn_release_full (virConnectPtr       conn,
+                                TsrConnPrepareFunc  prepare,
+                                gpointer            data);
+
+/* libvirt handles freed by g_autoptr, as libvirt's own code does. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, tsr_conn_release)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virNetwork, virNetworkFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)

@@ -64,6 +64,27 @@ tsr_validate_vm_name (const char  *name,
   return TRUE;
 }
 
+/* Six pairs of hex digits separated by colons, read into OCTETS. */
+static gboolean
+mac_parse (const char *mac,
+           guint       octets[6])
+{
+  if (mac == NULL || strlen (mac) != 17)
+    return FALSE;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      const char *p = mac + i * 3;
+
+      if (!g_ascii_isxdigit (p[0]) || !g_ascii_isxdigit (p[1]))
+        return FALSE;
+      if (i < 5 && p[2] != ':')
+        return FALSE;
+      octets[i] = g_ascii_xdigit_value (p[0]) * 16 + g_ascii_xdigit_value (p[1]);
+    }
+  return TRUE;
+}
+
 gboolean
 tsr_validate_mac (const char  *mac,
                   GError     **error)
@@ -71,22 +92,16 @@ tsr_validate_mac (const char  *mac,
   guint octets[6];
   gboolean all_zero = TRUE;
 
-  if (mac == NULL || strlen (mac) != 17)
-    goto bad_format;
-
-  for (guint i = 0; i < 6; i++)
+  if (!mac_parse (mac, octets))
     {
-      const char *p = mac + i * 3;
-
-      if (!g_ascii_isxdigit (p[0]) || !g_ascii_isxdigit (p[1]))
-        goto bad_format;
-      if (i < 5 && p[2] != ':')
-        goto bad_format;
-      octets[i] = g_ascii_xdigit_value (p[0]) * 16 + g_ascii_xdigit_value (p[1]);
-      if (octets[i] != 0)
-        all_zero = FALSE;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_MAC,
+                   _("“%s” is not a MAC address: write six pairs of hex digits separated by "
+                     "colons, like 52:54:00:12:34:56."), mac ? mac : "");
+      return FALSE;
     }
 
+  for (guint i = 0; i < 6; i++)
+    all_zero &= octets[i] == 0;
   if (all_zero)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_MAC,
@@ -103,12 +118,6 @@ tsr_validate_mac (const char  *mac,
     }
 
   return TRUE;
-
-bad_format:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_MAC,
-               _("“%s” is not a MAC address: write six pairs of hex digits separated by "
-                 "colons, like 52:54:00:12:34:56."), mac ? mac : "");
-  return FALSE;
 }
 
 char *

@@ -24,6 +24,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -114,15 +115,7 @@ tsr_connection_check_clone_name (TsrConnection  *self,
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
 
-  if (!tsr_validate_vm_name (name, error))
-    return FALSE;
-  if (tsr_connection_lookup_vm (self, name) != NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      return FALSE;
-    }
-  return TRUE;
+  return tsr_connection_check_new_vm_name (self, name, error);
 }
 
 /* Linked bases in the metadata */
@@ -255,8 +248,7 @@ clone_data_free (CloneData *data)
 {
   tsr_clone_spec_free (data->spec);
   g_free (data->source_uuid);
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_clear_pointer (&data->progress.context, g_main_context_unref);
   g_free (data->source_name);
   g_free (data->source_xml);
@@ -768,7 +760,7 @@ clone_steps (CloneData     *data,
   g_autofree char *nvram_dst = NULL;
   g_autofree char *domain_type = NULL;
   g_autofree char *xml = NULL;
-  virDomainPtr dom, other;
+  virDomainPtr dom;
   xmlNodePtr root, source_root, devices, source_devices, os;
 
   dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
@@ -804,16 +796,8 @@ clone_steps (CloneData     *data,
       return FALSE;
     }
 
-  if (!tsr_validate_vm_name (spec->name, error))
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
-  if ((other = virDomainLookupByName (data->conn, spec->name)) != NULL)
-    {
-      virDomainFree (other);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), spec->name);
-      return FALSE;
-    }
-  virResetLastError ();
 
   data->doc = tsr_xml_parse (data->source_xml);
   data->source_doc = xmlCopyDoc (data->doc, 1);
@@ -980,6 +964,7 @@ clone_worker (GTask        *task,
   GError *error = NULL;
   gboolean ok;
 
+  tsr_assert_worker_thread ();
   if (data->spec->linked)
     g_mutex_lock (&linked_lock);
 
@@ -999,14 +984,6 @@ clone_worker (GTask        *task,
     g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
   else
     g_task_return_error (task, error);
-}
-
-static gboolean
-uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
 }
 
 void
@@ -1034,25 +1011,19 @@ tsr_connection_clone_vm_async (TsrConnection       *self,
    */
   g_task_set_check_cancellable (task, FALSE);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (CloneData, 1);
   data->spec = tsr_clone_spec_copy (spec);
   data->source_uuid = g_strdup (tsr_vm_get_uuid (source));
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->progress.func = progress;
   data->progress.data = progress_data;
   data->progress.context = g_main_context_ref_thread_default ();
-  data->local = uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) clone_disk_free);
   data->planned = g_ptr_array_new_with_free_func ((GDestroyNotify) reservation_free);
   data->reserved = g_ptr_array_new_with_free_func ((GDestroyNotify) reservation_free);

@@ -13,6 +13,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
@@ -28,8 +29,7 @@ typedef struct
 static void
 media_data_free (MediaData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   tsr_media_free (data->media);
   g_free (data);
@@ -40,15 +40,16 @@ resolve_media (virConnectPtr   conn,
                TsrMedia       *media,
                GError        **error)
 {
-  virStoragePoolPtr pool;
-  virDomainPtr dom;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autoptr(virStorageVol) vol = NULL;
 
   if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
     return tsr_media_check_local (media, error);
 
   if (media->kind == TSR_MEDIA_VM_FILE)
     {
-      dom = virDomainLookupByName (conn, media->owner);
+      g_autoptr(virDomain) dom = virDomainLookupByName (conn, media->owner);
+
       virResetLastError ();
       if (dom == NULL)
         {
@@ -56,7 +57,6 @@ resolve_media (virConnectPtr   conn,
                        _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
           return FALSE;
         }
-      virDomainFree (dom);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
                      "to the host or into a storage pool and use that."), media->spec);
@@ -73,20 +73,15 @@ resolve_media (virConnectPtr   conn,
       return FALSE;
     }
 
-  {
-    virStorageVolPtr vol = virStorageVolLookupByName (pool, media->volume);
-
-    virStoragePoolFree (pool);
-    virResetLastError ();
-    if (vol == NULL)
-      {
-        g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                     _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
-        return FALSE;
-      }
-    media->path = virStorageVolGetPath (vol);
-    virStorageVolFree (vol);
-  }
+  vol = virStorageVolLookupByName (pool, media->volume);
+  virResetLastError ();
+  if (vol == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
+                   _("Pool “%s” has no volume “%s”."), media->owner, media->volume);
+      return FALSE;
+    }
+  media->path = virStorageVolGetPath (vol);
 
   return media->path != NULL;
 }
@@ -229,9 +224,11 @@ media_worker (GTask        *task,
   MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
-  virDomainPtr dom, started;
+  g_autoptr(virDomain) dom = NULL;
+  g_autoptr(virDomain) started = NULL;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (!resolve_media (data->conn, data->media, &error))
     {
       g_task_return_error (task, error);
@@ -251,7 +248,6 @@ media_worker (GTask        *task,
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
                                _("“%s” is already running: shut it down first to boot it from "
                                  "install media."), virDomainGetName (dom));
-      virDomainFree (dom);
       return;
     }
 
@@ -259,14 +255,12 @@ media_worker (GTask        *task,
   if (xml == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
 
   if (!(live = xml_with_cdrom (xml, data->media, &error)))
     {
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
@@ -278,13 +272,10 @@ media_worker (GTask        *task,
                                                virDomainGetName (dom), data->media->spec);
 
       tsr_error_set_from_libvirt (&error, what);
-      virDomainFree (dom);
       g_task_return_error (task, error);
       return;
     }
 
-  virDomainFree (started);
-  virDomainFree (dom);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -314,18 +305,12 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
       return;
     }
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (MediaData, 1);
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->media = g_steal_pointer (&parsed);
   g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);

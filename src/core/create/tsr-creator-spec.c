@@ -89,6 +89,60 @@ tsr_create_spec_free (TsrCreateSpec *spec)
   g_free (spec);
 }
 
+/* The bytes in one UNIT ("", "k", "MiB", "GB"…); "" is DEFAULT_UNIT. */
+static gboolean
+size_unit (const char *unit,
+           guint64     default_unit,
+           guint64    *mult)
+{
+  static const struct { const char *names[3]; guint64 bytes; } units[] = {
+    { { "b", NULL, NULL }, 1 },
+    { { "k", "kib", "kb" }, 1024 },
+    { { "m", "mib", "mb" }, MIB },
+    { { "g", "gib", "gb" }, GIB },
+    { { "t", "tib", "tb" }, GIB * 1024 },
+  };
+
+  if (*unit == '\0')
+    {
+      *mult = default_unit;
+      return TRUE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    for (guint n = 0; n < G_N_ELEMENTS (units[i].names) && units[i].names[n]; n++)
+      if (g_str_equal (unit, units[i].names[n]))
+        {
+          *mult = units[i].bytes;
+          return TRUE;
+        }
+  return FALSE;
+}
+
+static gboolean
+size_parse (const char *text,
+            guint64     default_unit,
+            guint64    *out)
+{
+  g_autofree char *unit = NULL;
+  char *end = NULL;
+  guint64 value, mult;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+
+  errno = 0;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+
+  unit = g_ascii_strdown (g_strstrip (g_strdup (end)), -1);
+  if (!size_unit (unit, default_unit, &mult) || value > G_MAXUINT64 / mult)
+    return FALSE;
+
+  *out = value * mult;
+  return TRUE;
+}
+
 /* "400", "400M", "2G", "20GiB", "512MB"; DEFAULT_UNIT applies to a bare
  * number.
  */
@@ -98,41 +152,9 @@ tsr_parse_size (const char  *text,
                 guint64     *out,
                 GError     **error)
 {
-  g_autofree char *unit = NULL;
-  char *end = NULL;
-  guint64 value, mult = default_unit;
+  if (size_parse (text, default_unit, out))
+    return TRUE;
 
-  if (text == NULL || !g_ascii_isdigit (text[0]))
-    goto invalid;
-
-  errno = 0;
-  value = g_ascii_strtoull (text, &end, 10);
-  if (errno != 0)
-    goto invalid;
-
-  unit = g_ascii_strdown (g_strstrip (g_strdup (end)), -1);
-  if (*unit == '\0')
-    mult = default_unit;
-  else if (g_str_equal (unit, "b"))
-    mult = 1;
-  else if (g_str_equal (unit, "k") || g_str_equal (unit, "kib") || g_str_equal (unit, "kb"))
-    mult = 1024;
-  else if (g_str_equal (unit, "m") || g_str_equal (unit, "mib") || g_str_equal (unit, "mb"))
-    mult = MIB;
-  else if (g_str_equal (unit, "g") || g_str_equal (unit, "gib") || g_str_equal (unit, "gb"))
-    mult = GIB;
-  else if (g_str_equal (unit, "t") || g_str_equal (unit, "tib") || g_str_equal (unit, "tb"))
-    mult = GIB * 1024;
-  else
-    goto invalid;
-
-  if (value > G_MAXUINT64 / mult)
-    goto invalid;
-
-  *out = value * mult;
-  return TRUE;
-
-invalid:
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                _("“%s” is not a size: write a number with an optional unit, like 400, 512M or "
                  "20G."), text ? text : "");
@@ -147,14 +169,10 @@ parse_uint (const char  *key,
 {
   char *end = NULL;
 
-  if (value == NULL || !g_ascii_isdigit (value[0]))
-    goto invalid;
-  *out = g_ascii_strtoull (value, &end, 10);
-  if (*end != '\0')
-    goto invalid;
-  return TRUE;
+  if (value != NULL && g_ascii_isdigit (value[0]) &&
+      (*out = g_ascii_strtoull (value, &end, 10), *end == '\0'))
+    return TRUE;
 
-invalid:
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                _("%s must be a whole number, not “%s”."), key, value ? value : "");
   return FALSE;

@@ -21,6 +21,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -67,8 +68,7 @@ static void
 create_data_free (CreateData *data)
 {
   tsr_create_spec_free (data->spec);
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   if (data->vol != NULL)
     virStorageVolFree (data->vol);
   g_clear_pointer (&data->extra_paths, g_ptr_array_unref);
@@ -82,28 +82,14 @@ create_data_free (CreateData *data)
   g_free (data);
 }
 
-static TsrHostCaps *
-read_caps (virConnectPtr   conn,
-           gboolean        local,
-           GError        **error)
+/* A volume's format, from its definition: raw or qcow2. */
+static const char *
+volume_format (virStorageVolPtr vol)
 {
-  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
-  g_autofree char *domcaps_xml = NULL;
-  virNodeInfo node;
-  guint cpus = 1;
+  g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
+  g_autofree char *format = xml ? tsr_xml_volume_format (xml) : NULL;
 
-  if (caps_xml == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not read the host’s capabilities"));
-      return NULL;
-    }
-
-  if (virNodeGetInfo (conn, &node) == 0)
-    cpus = node.cpus;
-
-  domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, "x86_64", NULL, NULL, 0);
-  virResetLastError ();
-  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+  return g_strcmp0 (format, "raw") == 0 ? "raw" : "qcow2";
 }
 
 static char *
@@ -147,14 +133,6 @@ domain_root_path (virDomainPtr dom)
 }
 
 static gboolean
-volume_is_raw (const char *volume_xml)
-{
-  g_autofree char *format = tsr_xml_volume_format (volume_xml);
-
-  return g_strcmp0 (format, "raw") == 0;
-}
-
-static gboolean
 validate (CreateData    *data,
           TsrHostCaps   *caps,
           char         **root_format,
@@ -162,19 +140,9 @@ validate (CreateData    *data,
           GError       **error)
 {
   TsrCreateSpec *spec = data->spec;
-  virDomainPtr dom;
 
-  if (!tsr_validate_vm_name (spec->name, error))
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
-
-  if ((dom = virDomainLookupByName (data->conn, spec->name)) != NULL)
-    {
-      virDomainFree (dom);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), spec->name);
-      return FALSE;
-    }
-  virResetLastError ();
 
   if (!tsr_rules_check_label (spec->label, error))
     return FALSE;
@@ -196,9 +164,9 @@ validate (CreateData    *data,
 
   if (spec->template_name != NULL)
     {
+      g_autoptr(virDomain) dom = virDomainLookupByName (data->conn, spec->template_name);
       g_autofree char *klass = NULL;
 
-      dom = virDomainLookupByName (data->conn, spec->template_name);
       virResetLastError ();
       if (dom == NULL)
         {
@@ -208,7 +176,6 @@ validate (CreateData    *data,
           return FALSE;
         }
       klass = domain_metadata_class (dom);
-      virDomainFree (dom);
       if (g_strcmp0 (klass, "TemplateVM") != 0)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
@@ -246,7 +213,7 @@ validate (CreateData    *data,
 
   if (!g_str_equal (spec->netvm, "none") && !g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
     {
-      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+      g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, spec->netvm);
 
       virResetLastError ();
       if (net == NULL)
@@ -256,7 +223,6 @@ validate (CreateData    *data,
                          "none."), spec->netvm);
           return FALSE;
         }
-      virNetworkFree (net);
     }
 
   if (spec->root_copy_from != NULL && spec->root_move_from != NULL)
@@ -338,8 +304,7 @@ make_root_volume (CreateData         *data,
           tsr_error_set_from_libvirt (error, _("The imported root disk is missing"));
           return FALSE;
         }
-      xml = virStorageVolGetXMLDesc (data->vol, 0);
-      *format_out = g_strdup (volume_is_raw (xml) ? "raw" : "qcow2");
+      *format_out = g_strdup (volume_format (data->vol));
       return TRUE;
     }
 
@@ -355,14 +320,12 @@ make_root_volume (CreateData         *data,
 
   if (spec->template_name != NULL)
     {
-      virDomainPtr tpl = virDomainLookupByName (data->conn, spec->template_name);
+      g_autoptr(virDomain) tpl = virDomainLookupByName (data->conn, spec->template_name);
       g_autofree char *tpl_path = tpl ? domain_root_path (tpl) : NULL;
-      virStorageVolPtr src = tpl_path ? virStorageVolLookupByPath (data->conn, tpl_path) : NULL;
+      g_autoptr(virStorageVol) src = tpl_path ? virStorageVolLookupByPath (data->conn, tpl_path)
+                                              : NULL;
       virStorageVolInfo info;
-      g_autofree char *src_xml = NULL;
 
-      if (tpl != NULL)
-        virDomainFree (tpl);
       if (src == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
@@ -371,8 +334,7 @@ make_root_volume (CreateData         *data,
           return FALSE;
         }
 
-      src_xml = virStorageVolGetXMLDesc (src, 0);
-      format = volume_is_raw (src_xml) ? "raw" : "qcow2";
+      format = volume_format (src);
       virStorageVolGetInfo (src, &info);
       g_free (vol_name);
       vol_name = g_strdup_printf ("%s-root.%s", spec->name,
@@ -380,7 +342,6 @@ make_root_volume (CreateData         *data,
       xml = tsr_storage_volume_xml (vol_name, info.capacity, format);
       tsr_progress_report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
       data->vol = virStorageVolCreateXMLFrom (pool, xml, src, 0);
-      virStorageVolFree (src);
       if (data->vol == NULL)
         {
           tsr_error_set_from_libvirt (error, _("Could not copy the template’s root"));
@@ -436,6 +397,22 @@ make_root_volume (CreateData         *data,
   return TRUE;
 }
 
+/* Tessera's metadata element, built as a tree so that every name
+ * round-trips.
+ */
+static char *
+metadata_xml (const TsrCreateSpec *spec)
+{
+  g_autoptr(xmlDoc) doc = tsr_xml_new ("vm");
+  xmlNodePtr vm = xmlDocGetRootElement (doc);
+
+  tsr_xml_add (vm, "label", spec->label);
+  tsr_xml_add (vm, "class", spec->klass);
+  if (spec->template_name != NULL)
+    tsr_xml_add (vm, "template", spec->template_name);
+  return tsr_xml_dump (doc);
+}
+
 static char *
 build_domain_xml (CreateData   *data,
                   TsrHostCaps  *caps,
@@ -455,8 +432,7 @@ build_domain_xml (CreateData   *data,
   g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
   g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
   g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(xmlDoc) metadata = tsr_xml_new ("vm");
-  g_autofree char *metadata_xml = NULL;
+  g_autofree char *metadata = metadata_xml (spec);
   GVirConfigDomainVirtType virt_type;
   const char *features[] = { "acpi", "apic", NULL };
   GList *boot = NULL;
@@ -575,12 +551,7 @@ build_domain_xml (CreateData   *data,
       gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
     }
 
-  tsr_xml_add (xmlDocGetRootElement (metadata), "label", spec->label);
-  tsr_xml_add (xmlDocGetRootElement (metadata), "class", spec->klass);
-  if (spec->template_name != NULL)
-    tsr_xml_add (xmlDocGetRootElement (metadata), "template", spec->template_name);
-  metadata_xml = tsr_xml_dump (metadata);
-  if (!gvir_config_domain_set_custom_xml (domain, metadata_xml, TSR_METADATA_PREFIX,
+  if (!gvir_config_domain_set_custom_xml (domain, metadata, TSR_METADATA_PREFIX,
                                           TSR_METADATA_NS, error))
     return NULL;
 
@@ -621,136 +592,158 @@ check_cancelled (GCancellable  *cancellable,
   return TRUE;
 }
 
-static void
-create_worker (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+/* The managed network is made on first use; it is shared, so a failed
+ * create leaves it in place.
+ */
+static gboolean
+ensure_managed_network (virConnectPtr   conn,
+                        GError        **error)
 {
-  CreateData *data = task_data;
-  TsrCreateSpec *spec = data->spec;
-  g_autoptr(TsrHostCaps) caps = NULL;
-  g_autofree char *root_format = NULL;
-  g_autofree char *disk_format = NULL;
-  g_autofree char *disk_path = NULL;
-  g_autofree char *mac = NULL;
-  g_autofree char *xml = NULL;
-  g_autofree char *ip = NULL;
-  guint64 root_size = 0;
-  virStoragePoolPtr pool = NULL;
-  virDomainPtr dom;
-  GError *error = NULL;
+  g_autoptr(virNetwork) net = virNetworkLookupByName (conn, TSR_MANAGED_NETWORK_NAME);
+  g_autofree char *net_xml = NULL;
 
-  if (!(caps = read_caps (data->conn, data->local, &error)))
-    goto failed;
+  virResetLastError ();
+  if (net != NULL)
+    return TRUE;
 
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
-  if (!validate (data, caps, &root_format, &root_size, &error))
-    goto failed;
-  if (check_cancelled (cancellable, &error))
-    goto failed;
-  if (spec->check_only)
+  net_xml = tsr_network_build_managed_xml (TSR_MANAGED_NETWORK_NAME, "10.137.0", FALSE);
+  net = virNetworkDefineXML (conn, net_xml);
+  if (net == NULL || virNetworkCreate (net) < 0)
     {
-      g_task_return_pointer (task, g_strdup (spec->name), g_free);
-      return;
+      tsr_error_set_from_libvirt (error, _("Could not create the network “tessera”"));
+      if (net != NULL)
+        virNetworkUndefine (net);
+      return FALSE;
     }
+  virNetworkSetAutostart (net, 1);
+  return TRUE;
+}
 
-  /* The managed network is made on first use; it is shared, so a failed
-   * create leaves it in place.
-   */
-  if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME))
+/* The imported disks that go with the root: path, format, path… */
+static gboolean
+collect_extra_volumes (CreateData         *data,
+                       virStoragePoolPtr   pool,
+                       GError            **error)
+{
+  char **names = data->spec->extra_volumes;
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
-      virNetworkPtr net = virNetworkLookupByName (data->conn, spec->netvm);
+      g_autoptr(virStorageVol) extra = virStorageVolLookupByName (pool, names[i]);
+      char *path = extra ? virStorageVolGetPath (extra) : NULL;
 
-      virResetLastError ();
-      if (net == NULL)
+      if (path == NULL)
         {
-          g_autofree char *net_xml = tsr_network_build_managed_xml (TSR_MANAGED_NETWORK_NAME,
-                                                                    "10.137.0", FALSE);
-
-          net = virNetworkDefineXML (data->conn, net_xml);
-          if (net == NULL || virNetworkCreate (net) < 0)
-            {
-              tsr_error_set_from_libvirt (&error, _("Could not create the network “tessera”"));
-              if (net != NULL)
-                {
-                  virNetworkUndefine (net);
-                  virNetworkFree (net);
-                }
-              goto failed;
-            }
-          virNetworkSetAutostart (net, 1);
-        }
-      virNetworkFree (net);
-    }
-
-  if (!(pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, &error)))
-    goto failed;
-
-  if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, &error))
-    goto failed;
-  if (check_cancelled (cancellable, &error))
-    goto failed;
-  disk_path = virStorageVolGetPath (data->vol);
-
-  for (guint i = 0; spec->extra_volumes != NULL && spec->extra_volumes[i] != NULL; i++)
-    {
-      virStorageVolPtr extra = virStorageVolLookupByName (pool, spec->extra_volumes[i]);
-      g_autofree char *extra_xml = extra ? virStorageVolGetXMLDesc (extra, 0) : NULL;
-      char *extra_path = extra ? virStorageVolGetPath (extra) : NULL;
-
-      if (extra != NULL)
-        virStorageVolFree (extra);
-      if (extra_path == NULL)
-        {
-          tsr_error_set_from_libvirt (&error, _("An imported disk is missing"));
-          goto failed;
+          tsr_error_set_from_libvirt (error, _("An imported disk is missing"));
+          return FALSE;
         }
       if (data->extra_paths == NULL)
         data->extra_paths = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (data->extra_paths, extra_path);
-      g_ptr_array_add (data->extra_paths, g_strdup (volume_is_raw (extra_xml) ? "raw" : "qcow2"));
+      g_ptr_array_add (data->extra_paths, path);
+      g_ptr_array_add (data->extra_paths, g_strdup (volume_format (extra)));
     }
+  return TRUE;
+}
 
-  if (!g_str_equal (spec->netvm, "none"))
+/* The VM's MAC (the spec's, or a new one no other VM has) and its address. */
+static gboolean
+reserve_address (CreateData   *data,
+                 TsrHostCaps  *caps,
+                 char        **mac_out,
+                 GError      **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autofree char *mac = g_strdup (spec->mac);
+  g_autofree char *ip = NULL;
+
+  if (mac == NULL)
     {
-      if (spec->mac != NULL)
-        mac = g_strdup (spec->mac);
-      else
+      g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
+
+      do
         {
-          g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
-
-          do
-            {
-              g_free (mac);
-              mac = tsr_mac_generate (g_str_equal (caps->virt_type, "xen") ? "00:16:3e" : "52:54:00");
-            }
-          while (g_hash_table_contains (macs, mac));
+          g_free (mac);
+          mac = tsr_mac_generate (g_str_equal (caps->virt_type, "xen") ? "00:16:3e" : "52:54:00");
         }
-
-      tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
-      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
-                                     &ip, &data->info, &error))
-        goto failed;
-      data->reserved_mac = g_strdup (mac);
-      data->reserved_network = g_strdup (spec->netvm);
+      while (g_hash_table_contains (macs, mac));
     }
-  if (check_cancelled (cancellable, &error))
-    goto failed;
 
-  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, &error)))
-    goto failed;
+  tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
+  if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
+                                 &ip, &data->info, error))
+    return FALSE;
+  data->reserved_mac = g_strdup (mac);
+  data->reserved_network = g_strdup (spec->netvm);
+  *mac_out = g_steal_pointer (&mac);
+  return TRUE;
+}
+
+static gboolean
+define_domain (CreateData   *data,
+               const char   *xml,
+               GError      **error)
+{
+  g_autoptr(virDomain) dom = NULL;
 
   tsr_progress_report (&data->progress, 0, 0, _("Defining the VM"), TRUE);
   dom = virDomainDefineXML (data->conn, xml);
   if (dom == NULL)
     {
-      g_autofree char *what = g_strdup_printf (_("Could not define “%s”"), spec->name);
+      g_autofree char *what = g_strdup_printf (_("Could not define “%s”"), data->spec->name);
 
-      tsr_error_set_from_libvirt (&error, what);
-      goto failed;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
-  virDomainFree (dom);
+  return TRUE;
+}
+
+/* Every step of a create; on failure the caller rolls back what was done. */
+static gboolean
+create_steps (CreateData    *data,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autofree char *root_format = NULL;
+  g_autofree char *disk_format = NULL;
+  g_autofree char *disk_path = NULL;
+  g_autofree char *mac = NULL;
+  g_autofree char *xml = NULL;
+  guint64 root_size = 0;
+
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)))
+    return FALSE;
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
+  if (!validate (data, caps, &root_format, &root_size, error) ||
+      check_cancelled (cancellable, error))
+    return FALSE;
+  if (spec->check_only)
+    return TRUE;
+
+  if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME) &&
+      !ensure_managed_network (data->conn, error))
+    return FALSE;
+
+  if (!(pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, error)))
+    return FALSE;
+  if (!make_root_volume (data, pool, root_format, root_size, cancellable, &disk_format, error) ||
+      check_cancelled (cancellable, error))
+    return FALSE;
+  disk_path = virStorageVolGetPath (data->vol);
+  if (!collect_extra_volumes (data, pool, error))
+    return FALSE;
+
+  if (!g_str_equal (spec->netvm, "none") && !reserve_address (data, caps, &mac, error))
+    return FALSE;
+  if (check_cancelled (cancellable, error))
+    return FALSE;
+
+  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, error)) ||
+      !define_domain (data, xml, error))
+    return FALSE;
 
   /* A move across filesystems was a copy: the original goes only now that
    * nothing can fail any more.
@@ -759,25 +752,27 @@ create_worker (GTask        *task,
     g_unlink (spec->root_move_from);
 
   data->notice = g_strdup (caps->notice);
-  virStoragePoolFree (pool);
-  g_task_return_pointer (task, g_strdup (spec->name), g_free);
-  return;
-
-failed:
-  rollback (data);
-  g_clear_pointer (&data->info, tsr_network_info_free);
-  if (pool != NULL)
-    virStoragePoolFree (pool);
-  g_task_return_error (task, error);
+  return TRUE;
 }
 
-static gboolean
-uri_is_local (const char *uri)
+static void
+create_worker (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
 {
-  /* qemu:///system, qemu:///session, test:///…: no host part. */
-  const char *sep = strstr (uri, "://");
+  CreateData *data = task_data;
+  GError *error = NULL;
 
-  return sep != NULL && sep[3] == '/';
+  tsr_assert_worker_thread ();
+  if (!create_steps (data, cancellable, &error))
+    {
+      rollback (data);
+      g_clear_pointer (&data->info, tsr_network_info_free);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
 }
 
 void
@@ -799,25 +794,19 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_create_vm_async);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (CreateData, 1);
   data->spec = tsr_create_spec_copy (spec);
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->progress.func = progress;
   data->progress.data = progress_data;
   data->progress.context = g_main_context_ref_thread_default ();
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
-  data->local = uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
   /* The worker decides about cancelling: once the VM is defined, a late
    * cancel must not report a VM that exists as cancelled.

@@ -18,6 +18,7 @@
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 
 /* Inspecting an import's input: its format, its OVF and its disks' headers, without
  * reading the disks themselves (see tsr-import.c).
@@ -1195,6 +1196,7 @@ tsr_import_inspect_sync (const char    *path,
   gboolean ok = FALSE;
   int fd;
 
+  tsr_assert_worker_thread ();
   if (!file_size_of (path, &size, error))
     return NULL;
   if ((fd = open_input (path, error)) < 0)

@@ -17,6 +17,7 @@
 #include "tsr-import-private.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-xml-private.h"
 
@@ -151,8 +152,7 @@ import_data_free (ImportData *data)
 {
   g_clear_object (&data->self);
   g_clear_object (&data->cancellable);
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_clear_pointer (&data->info, tsr_import_info_unref);
   g_clear_pointer (&data->spec, tsr_create_spec_free);
   g_clear_pointer (&data->progress.context, g_main_context_unref);
@@ -206,14 +206,6 @@ run_step (GTask               *outer,
   g_object_unref (step);
 }
 
-static gboolean
-uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
-}
-
 static void
 prepare_worker (GTask        *step,
                 gpointer      source_object,
@@ -228,6 +220,7 @@ prepare_worker (GTask        *step,
   virNodeInfo node;
   g_autofree char *pool_xml = NULL;
 
+  tsr_assert_worker_thread ();
   /* An appliance made on a bigger machine may ask for more vCPUs than this
    * host has; unless the user chose the number, it gets what there is.
    */
@@ -399,6 +392,7 @@ convert_worker (GTask        *step,
   guint64 total = 0, done = 0;
   gint64 started = g_get_monotonic_time ();
 
+  tsr_assert_worker_thread ();
   if (pool == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not open the storage pool"));
@@ -467,6 +461,8 @@ cleanup_worker (GTask        *step,
                 gpointer      task_data,
                 GCancellable *unused)
 {
+  tsr_assert_worker_thread ();
+
   delete_volumes (task_data);
   g_task_return_boolean (step, TRUE);
 }
@@ -479,6 +475,7 @@ remove_input_worker (GTask        *step,
 {
   ImportData *data = task_data;
 
+  tsr_assert_worker_thread ();
   for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
     g_unlink (data->info->move_paths[i]);
   g_task_return_boolean (step, TRUE);
@@ -622,7 +619,7 @@ tsr_connection_import_async (TsrConnection       *self,
                              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  virConnectPtr conn;
+  g_autoptr(virConnect) conn = NULL;
   ImportData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
@@ -636,15 +633,10 @@ tsr_connection_import_async (TsrConnection       *self,
    */
   g_task_set_check_cancellable (task, FALSE);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
-  if (!uri_is_local (tsr_connection_get_uri (self)))
+    return;
+  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
     {
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                                _("Importing converts the disks on this computer, so it needs a "
@@ -671,8 +663,7 @@ tsr_connection_import_async (TsrConnection       *self,
 
   data = g_new0 (ImportData, 1);
   data->self = g_object_ref (self);
-  data->conn = conn;
-  virConnectRef (conn);
+  data->conn = g_steal_pointer (&conn);
   data->info = tsr_import_info_ref (info);
   data->spec = tsr_create_spec_copy (spec);
   g_clear_pointer (&data->spec->root_copy_from, g_free);
@@ -786,6 +777,7 @@ route_worker (GTask        *task,
                                                    : data->spec->root_move_from;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (needs_import (source))
     {
       data->info = tsr_import_inspect_sync (source, &data->progress, cancellable, &error);

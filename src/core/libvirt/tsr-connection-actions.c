@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 
@@ -52,6 +53,7 @@ lifecycle_worker (GTask        *task,
   g_autofree char *what = NULL;
   int ret = -1;
 
+  tsr_assert_worker_thread ();
   switch (data->op)
     {
     case OP_START:
@@ -96,9 +98,10 @@ run_lifecycle (TsrConnection       *self,
 
   if (self->conn == NULL || dom == NULL)
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), self->uri);
+      GError *error = NULL;
+
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_return_error (task, error);
       return;
     }
 
@@ -209,7 +212,7 @@ typedef struct
 static void
 net_op_data_free (NetOpData *data)
 {
-  g_clear_pointer (&data->conn, conn_unref);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->network);
   g_free (data->mac);
   g_free (data->vm_name);
@@ -281,9 +284,10 @@ ensure_network_worker (GTask        *task,
                        GCancellable *cancellable)
 {
   NetOpData *data = task_data;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (data->conn, data->network);
   if (net == NULL)
     {
@@ -314,13 +318,11 @@ ensure_network_worker (GTask        *task,
       g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
 
       tsr_error_set_from_libvirt (&error, what);
-      virNetworkFree (net);
       g_task_return_error (task, error);
       return;
     }
 
   data->info = _tsr_fetch_network_info (net, &error);
-  virNetworkFree (net);
   if (data->info == NULL)
     g_task_return_error (task, error);
   else
@@ -380,15 +382,15 @@ check_connected (TsrConnection        *self,
                  gpointer              source_tag)
 {
   g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
 
   if (self->conn != NULL)
     return TRUE;
 
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, source_tag);
-  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                           _("Not connected to %s: wait until Tessera has reconnected, then "
-                             "try again."), self->uri);
+  tsr_error_set_not_connected (&error, self->uri);
+  g_task_return_error (task, error);
   return FALSE;
 }
 
@@ -475,9 +477,10 @@ tsr_reserve_address_sync (GMutex           *lock,
   g_autofree char *name = g_strdup (vm_name);
   g_autofree char *ip = NULL;
   const TsrDhcpHost *existing;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
   unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (conn, network);
   if (net == NULL)
     {
@@ -486,7 +489,7 @@ tsr_reserve_address_sync (GMutex           *lock,
     }
 
   if (!(info = read_network_for_update (net, error)))
-    goto failed;
+    return FALSE;
 
   existing = tsr_network_info_find_host (info, mac);
   if (existing != NULL && existing->ip != NULL)
@@ -495,12 +498,11 @@ tsr_reserve_address_sync (GMutex           *lock,
       *ip_out = g_strdup (existing->ip);
       if (info_out != NULL)
         *info_out = g_steal_pointer (&info);
-      virNetworkFree (net);
       return TRUE;
     }
 
   if (!(ip = tsr_network_info_next_free_ip (info, error)))
-    goto failed;
+    return FALSE;
 
   /* libvirt refuses a second entry with the same host name; a stale one
    * (from a VM removed behind Tessera's back) must not block the
@@ -524,18 +526,13 @@ tsr_reserve_address_sync (GMutex           *lock,
                                                ip, mac, network);
 
       tsr_error_set_from_libvirt (error, what);
-      goto failed;
+      return FALSE;
     }
 
   if (info_out != NULL)
     *info_out = read_network_for_update (net, NULL);
   *ip_out = g_steal_pointer (&ip);
-  virNetworkFree (net);
   return TRUE;
-
-failed:
-  virNetworkFree (net);
-  return FALSE;
 }
 
 static void
@@ -548,6 +545,7 @@ reserve_worker (GTask        *task,
   NetOpData *data = task_data;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
                                 data->vm_name, &data->ip, &data->info, &error))
     g_task_return_boolean (task, TRUE);
@@ -606,8 +604,9 @@ tsr_release_address_sync (GMutex           *lock,
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
   g_autoptr(TsrNetworkInfo) info = NULL;
   const TsrDhcpHost *host;
-  virNetworkPtr net;
+  g_autoptr(virNetwork) net = NULL;
 
+  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (conn, network);
   if (net == NULL)
     {
@@ -616,10 +615,7 @@ tsr_release_address_sync (GMutex           *lock,
     }
 
   if (!(info = read_network_for_update (net, error)))
-    {
-      virNetworkFree (net);
-      return FALSE;
-    }
+    return FALSE;
 
   host = tsr_network_info_find_host (info, mac);
   if (host != NULL)
@@ -634,14 +630,12 @@ tsr_release_address_sync (GMutex           *lock,
                             VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
         {
           tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
-          virNetworkFree (net);
           return FALSE;
         }
     }
 
   if (info_out != NULL)
     *info_out = read_network_for_update (net, NULL);
-  virNetworkFree (net);
   return TRUE;
 }
 
@@ -655,6 +649,7 @@ release_worker (GTask        *task,
   NetOpData *data = task_data;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
                                 &data->info, &error))
     g_task_return_boolean (task, TRUE);
@@ -690,3 +685,56 @@ tsr_connection_release_address_finish (TsrConnection  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+
+/* New names: create, clone and rename refuse the same names with the same
+ * words.
+ */
+
+static void
+set_name_in_use (GError     **error,
+                 const char  *name)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+               _("A VM named “%s” already exists: choose another name."), name);
+}
+
+/* For dialogs, as the user types: the VMs in the list. */
+gboolean
+tsr_connection_check_new_vm_name (TsrConnection  *self,
+                                  const char     *name,
+                                  GError        **error)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
+
+  if (!tsr_validate_vm_name (name, error))
+    return FALSE;
+  if (tsr_connection_lookup_vm (self, name) != NULL)
+    {
+      set_name_in_use (error, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* For workers, just before the name is used: libvirt itself, which also
+ * knows VMs defined meanwhile by other programs.
+ */
+gboolean
+tsr_check_new_vm_name_sync (virConnectPtr   conn,
+                            const char     *name,
+                            GError        **error)
+{
+  g_autoptr(virDomain) other = NULL;
+
+  tsr_assert_worker_thread ();
+  if (!tsr_validate_vm_name (name, error))
+    return FALSE;
+  other = virDomainLookupByName (conn, name);
+  virResetLastError ();
+  if (other != NULL)
+    {
+      set_name_in_use (error, name);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -4,6 +4,7 @@
 #include <libvirt/libvirt.h>
 
 #include "tsr-connection.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-network.h"
 
 G_BEGIN_DECLS
@@ -48,12 +49,6 @@ struct _TsrConnection
 };
 
 static inline void
-conn_unref (virConnectPtr conn)
-{
-  virConnectClose (conn);
-}
-
-static inline void
 dom_unref (virDomainPtr dom)
 {
   virDomainFree (dom);
@@ -71,6 +66,13 @@ TsrNetworkInfo *_tsr_fetch_network_info             (virNetworkPtr   net,
  * disconnected.
  */
 gpointer tsr_connection_get_handle (TsrConnection *self);
+
+virConnectPtr tsr_connection_ref_handle (TsrConnection *self,
+                                         GTask         *task);
+
+gboolean tsr_check_new_vm_name_sync (virConnectPtr   conn,
+                                     const char     *name,
+                                     GError        **error);
 
 GMutex  *tsr_connection_get_reserve_lock  (TsrConnection   *self);
 void     tsr_connection_refresh_vm        (TsrConnection   *self,

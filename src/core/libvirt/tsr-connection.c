@@ -12,6 +12,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 
@@ -180,7 +181,7 @@ load_data_free (LoadData *data)
   g_free (data->results);
   g_clear_pointer (&data->networks, g_ptr_array_unref);
   g_clear_pointer (&data->ctx, event_ctx_unref);
-  g_clear_pointer (&data->conn, conn_unref);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->kernels_dir);
   g_clear_pointer (&data->known, g_hash_table_unref);
   g_free (data);
@@ -196,6 +197,7 @@ load_domains_thread (gpointer user_data)
   LoadData *data = user_data;
   gint i;
 
+  tsr_assert_worker_thread ();
   while ((i = g_atomic_int_add (&data->next, 1)) < (gint) data->n_results)
     {
       DomainResult *r = &data->results[i];
@@ -311,52 +313,52 @@ fetch_guest_address (virDomainPtr dom)
   return NULL;
 }
 
+/* libvirt releases the reference given with a callback only when the
+ * callback was registered.
+ */
 static void
-load_worker (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+register_events (LoadData *data)
 {
-  LoadData *data = task_data;
-  virDomainPtr *active = NULL, *inactive = NULL;
-  virNetworkPtr *nets = NULL;
-  GThread *threads[LOAD_THREADS];
-  int n_active, n_inactive, n_nets;
-  GError *error = NULL;
+  data->lifecycle_id =
+    virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
+                                      event_ctx_ref (data->ctx), event_ctx_unref);
+  if (data->lifecycle_id < 0)
+    event_ctx_unref (data->ctx);
+  data->network_id =
+    virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                       VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
+                                       event_ctx_ref (data->ctx), event_ctx_unref);
+  if (data->network_id < 0)
+    event_ctx_unref (data->ctx);
+  /* Keepalive makes a dead daemon show up within seconds instead of at
+   * the next call; the test driver has none, which is fine.
+   */
+  virConnectSetKeepAlive (data->conn, 3, 2);
+  if (virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
+                                       event_ctx_ref (data->ctx), event_ctx_unref) < 0)
+    event_ctx_unref (data->ctx);
+  virResetLastError ();
+}
 
-  if (data->register_events)
-    {
-      /* libvirt releases the reference given with a callback only when the
-       * callback was registered.
-       */
-      data->lifecycle_id =
-        virConnectDomainEventRegisterAny (data->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                          VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
-                                          event_ctx_ref (data->ctx), event_ctx_unref);
-      if (data->lifecycle_id < 0)
-        event_ctx_unref (data->ctx);
-      data->network_id =
-        virConnectNetworkEventRegisterAny (data->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
-                                           VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
-                                           event_ctx_ref (data->ctx), event_ctx_unref);
-      if (data->network_id < 0)
-        event_ctx_unref (data->ctx);
-      /* Keepalive makes a dead daemon show up within seconds instead of at
-       * the next call; the test driver has none, which is fine.
-       */
-      virConnectSetKeepAlive (data->conn, 3, 2);
-      if (virConnectRegisterCloseCallback (data->conn, connection_closed_cb,
-                                           event_ctx_ref (data->ctx), event_ctx_unref) < 0)
-        event_ctx_unref (data->ctx);
-      virResetLastError ();
-    }
+/* The results: active domains first, then the others. */
+static gboolean
+list_domains (LoadData *data)
+{
+  virDomainPtr *active = NULL, *inactive = NULL;
+  int n_active, n_inactive;
 
   n_active = virConnectListAllDomains (data->conn, &active, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
   if (n_active < 0)
-    goto failed;
+    return FALSE;
   n_inactive = virConnectListAllDomains (data->conn, &inactive, VIR_CONNECT_LIST_DOMAINS_INACTIVE);
   if (n_inactive < 0)
-    goto failed;
+    {
+      for (int i = 0; i < n_active; i++)
+        virDomainFree (active[i]);
+      free (active);
+      return FALSE;
+    }
 
   data->n_results = n_active + n_inactive;
   data->results = g_new0 (DomainResult, data->n_results);
@@ -370,8 +372,34 @@ load_worker (GTask        *task,
       data->results[n_active + i].dom = inactive[i];
       data->results[n_active + i].state = TSR_VM_STATE_SHUTOFF;
     }
-  g_clear_pointer (&active, free);
-  g_clear_pointer (&inactive, free);
+  free (active);
+  free (inactive);
+  return TRUE;
+}
+
+static void
+load_worker (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  virNetworkPtr *nets = NULL;
+  GThread *threads[LOAD_THREADS];
+  int n_nets;
+
+  tsr_assert_worker_thread ();
+  if (data->register_events)
+    register_events (data);
+
+  if (!list_domains (data))
+    {
+      GError *error = NULL;
+
+      tsr_error_set_from_libvirt (&error, _("Could not list the virtual machines"));
+      g_task_return_error (task, error);
+      return;
+    }
 
   for (guint t = 0; t < LOAD_THREADS; t++)
     threads[t] = g_thread_new ("tsr-load", load_domains_thread, data);
@@ -420,16 +448,6 @@ load_worker (GTask        *task,
   }
 
   g_task_return_boolean (task, TRUE);
-  return;
-
-failed:
-  tsr_error_set_from_libvirt (&error, _("Could not list the virtual machines"));
-  if (active != NULL)
-    for (int i = 0; i < n_active; i++)
-      virDomainFree (active[i]);
-  free (active);
-  free (inactive);
-  g_task_return_error (task, error);
 }
 
 static void
@@ -621,6 +639,7 @@ open_worker (GTask        *task,
   const char *uri = task_data;
   virConnectPtr conn;
 
+  tsr_assert_worker_thread ();
   conn = virConnectOpen (uri);
   if (conn == NULL)
     {
@@ -634,7 +653,7 @@ open_worker (GTask        *task,
       return;
     }
 
-  g_task_return_pointer (task, conn, (GDestroyNotify) conn_unref);
+  g_task_return_pointer (task, conn, (GDestroyNotify) tsr_conn_release);
 }
 
 static void
@@ -722,28 +741,25 @@ tsr_connection_open_finish (TsrConnection  *self,
 
 typedef struct
 {
-  virConnectPtr  conn;
-  int            lifecycle_id;
-  int            network_id;
+  int lifecycle_id;
+  int network_id;
 } CloseData;
 
-static gpointer
-close_thread (gpointer user_data)
+static void
+deregister_events (virConnectPtr conn,
+                   gpointer      user_data)
 {
-  CloseData *data = user_data;
+  g_autofree CloseData *data = user_data;
 
   if (data->lifecycle_id >= 0)
-    virConnectDomainEventDeregisterAny (data->conn, data->lifecycle_id);
+    virConnectDomainEventDeregisterAny (conn, data->lifecycle_id);
   if (data->network_id >= 0)
-    virConnectNetworkEventDeregisterAny (data->conn, data->network_id);
-  virConnectUnregisterCloseCallback (data->conn, connection_closed_cb);
-  virConnectClose (data->conn);
-  g_free (data);
-  return NULL;
+    virConnectNetworkEventDeregisterAny (conn, data->network_id);
+  virConnectUnregisterCloseCallback (conn, connection_closed_cb);
 }
 
-/* Deregistering and closing talk to the daemon, which may be gone; a
- * detached thread does it so that nothing waits.
+/* Deregistering and closing talk to the daemon, which may be gone: the
+ * closer threads do it so that nothing waits.
  */
 static void
 drop_handle (TsrConnection *self)
@@ -754,12 +770,11 @@ drop_handle (TsrConnection *self)
     return;
 
   data = g_new0 (CloseData, 1);
-  data->conn = g_steal_pointer (&self->conn);
   data->lifecycle_id = self->lifecycle_id;
   data->network_id = self->network_id;
   self->lifecycle_id = -1;
   self->network_id = -1;
-  g_thread_unref (g_thread_new ("tsr-close", close_thread, data));
+  tsr_conn_release_full (g_steal_pointer (&self->conn), deregister_events, data);
 }
 
 static void
@@ -1000,9 +1015,11 @@ refresh_worker (GTask        *task,
                 GCancellable *cancellable)
 {
   RefreshData *data = task_data;
-  g_autofree char *xml = virDomainGetXMLDesc (data->dom, 0);
+  g_autofree char *xml = NULL;
   int state, reason;
 
+  tsr_assert_worker_thread ();
+  xml = virDomainGetXMLDesc (data->dom, 0);
   if (xml == NULL)
     {
       virErrorPtr err = virGetLastError ();
@@ -1135,7 +1152,7 @@ typedef struct
 static void
 network_data_free (NetworkData *data)
 {
-  g_clear_pointer (&data->conn, conn_unref);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->name);
   g_clear_pointer (&data->info, tsr_network_info_free);
   g_free (data);
@@ -1148,9 +1165,11 @@ network_worker (GTask        *task,
                 GCancellable *cancellable)
 {
   NetworkData *data = task_data;
-  virNetworkPtr net = virNetworkLookupByName (data->conn, data->name);
+  g_autoptr(virNetwork) net = NULL;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
+  net = virNetworkLookupByName (data->conn, data->name);
   if (net == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not find the network"));
@@ -1159,7 +1178,6 @@ network_worker (GTask        *task,
     }
 
   data->info = _tsr_fetch_network_info (net, &error);
-  virNetworkFree (net);
   if (data->info == NULL)
     g_task_return_error (task, error);
   else
@@ -1533,6 +1551,28 @@ gpointer
 tsr_connection_get_handle (TsrConnection *self)
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return self->conn;
+}
+
+/* A reference on the handle for a worker, or NULL after TASK was answered
+ * with "not connected". The worker's data drops it with tsr_conn_release.
+ */
+virConnectPtr
+tsr_connection_ref_handle (TsrConnection *self,
+                           GTask         *task)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (G_IS_TASK (task), NULL);
+
+  if (self->conn == NULL)
+    {
+      GError *error = NULL;
+
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_return_error (task, error);
+      return NULL;
+    }
+  virConnectRef (self->conn);
   return self->conn;
 }
 

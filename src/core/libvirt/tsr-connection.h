@@ -26,6 +26,9 @@ TsrConnectionState  tsr_connection_get_state             (TsrConnection        *
 const GError       *tsr_connection_get_last_error        (TsrConnection        *self);
 gboolean            tsr_connection_get_loaded            (TsrConnection        *self);
 GListModel         *tsr_connection_get_vms               (TsrConnection        *self);
+gboolean            tsr_connection_check_new_vm_name     (TsrConnection        *self,
+                                                          const char           *name,
+                                                          GError              **error);
 TsrVm              *tsr_connection_lookup_vm             (TsrConnection        *self,
                                                           const char           *name);
 void                tsr_connection_set_reconnect_delays  (TsrConnection        *self,

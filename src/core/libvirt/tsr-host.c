@@ -6,9 +6,12 @@
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 
+#include "tsr-error.h"
 #include "tsr-host.h"
+#include "tsr-threads.h"
 #include "tsr-xml-private.h"
 
 void
@@ -195,4 +198,37 @@ tsr_kernel_exists (const char *dir,
 
   vmlinuz = g_build_filename (dir, name, "vmlinuz", NULL);
   return g_file_test (vmlinuz, G_FILE_TEST_IS_REGULAR);
+}
+
+/* The one reader of the host's capabilities, for every path that checks
+ * settings against them. The domain capabilities (firmware) are those of
+ * the architecture the guests get, which the capabilities name.
+ */
+TsrHostCaps *
+tsr_host_caps_read_sync (virConnectPtr   conn,
+                         gboolean        local,
+                         GError        **error)
+{
+  g_autofree char *caps_xml = NULL;
+  g_autofree char *domcaps_xml = NULL;
+  g_autoptr(TsrHostCaps) caps = NULL;
+  virNodeInfo node;
+  guint cpus = 1;
+
+  tsr_assert_worker_thread ();
+  caps_xml = virConnectGetCapabilities (conn);
+  if (caps_xml == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not read the host’s capabilities"));
+      return NULL;
+    }
+  if (virNodeGetInfo (conn, &node) == 0)
+    cpus = node.cpus;
+
+  caps = tsr_host_caps_parse (caps_xml, NULL, local, cpus);
+  domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, caps->arch, NULL, NULL, 0);
+  virResetLastError ();
+  if (domcaps_xml == NULL)
+    return g_steal_pointer (&caps);
+  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libvirt/libvirt.h>
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,9 @@ TsrHostCaps *tsr_host_caps_parse      (const char  *caps_xml,
                                        const char  *domcaps_xml,
                                        gboolean     local,
                                        guint        host_cpus);
+TsrHostCaps *tsr_host_caps_read_sync  (virConnectPtr  conn,
+                                       gboolean       local,
+                                       GError       **error);
 void         tsr_host_caps_free       (TsrHostCaps *caps);
 gboolean     tsr_host_kvm_usable_here (void);
 GStrv        tsr_kernels_list         (const char  *dir);

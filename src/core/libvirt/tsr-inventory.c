@@ -14,6 +14,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-inventory.h"
+#include "tsr-threads.h"
 #include "tsr-xml-private.h"
 
 void
@@ -214,8 +215,7 @@ typedef struct
 static void
 inventory_data_free (InventoryData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data);
 }
 
@@ -234,6 +234,7 @@ inventory_worker (GTask        *task,
   GError *error = NULL;
   int n;
 
+  tsr_assert_worker_thread ();
   n = virConnectListAllNetworks (data->conn, &nets, 0);
   if (n < 0)
     {
@@ -286,15 +287,6 @@ inventory_worker (GTask        *task,
   g_task_return_pointer (task, g_steal_pointer (&inventory), (GDestroyNotify) tsr_inventory_free);
 }
 
-static gboolean
-uri_is_local (const char *uri)
-{
-  /* qemu:///system, test:///…: no host part. */
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
-}
-
 /**
  * tsr_connection_get_inventory_async:
  * @self: a #TsrConnection
@@ -321,19 +313,13 @@ tsr_connection_get_inventory_async (TsrConnection       *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_get_inventory_async);
 
-  conn = tsr_connection_get_handle (self);
+  conn = tsr_connection_ref_handle (self, task);
   if (conn == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                               _("Not connected to %s: wait until Tessera has reconnected, "
-                                 "then try again."), tsr_connection_get_uri (self));
-      return;
-    }
+    return;
 
   data = g_new0 (InventoryData, 1);
-  data->conn = conn;
-  virConnectRef (conn);
-  data->local = uri_is_local (tsr_connection_get_uri (self));
+  data->conn = g_steal_pointer (&conn);
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) inventory_data_free);
   g_task_run_in_thread (task, inventory_worker);
 }

@@ -13,6 +13,7 @@
 #include "tsr-host.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-settings-private.h"
+#include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
@@ -30,8 +31,7 @@ typedef struct
 static void
 pci_data_free (PciData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   g_free (data->device);
   g_clear_pointer (&data->devices, g_ptr_array_unref);
@@ -127,9 +127,10 @@ list_pci_sync (virConnectPtr   conn,
   GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_pci_device_free);
   virNodeDevicePtr *devs = NULL;
   virDomainPtr *doms = NULL;
-  int n = virConnectListAllNodeDevices (conn, &devs, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV);
-  int m;
+  int n, m;
 
+  tsr_assert_worker_thread ();
+  n = virConnectListAllNodeDevices (conn, &devs, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV);
   if (n < 0)
     {
       tsr_error_set_from_libvirt (error, _("Could not list the host’s PCI devices"));
@@ -183,6 +184,7 @@ list_pci_worker (GTask        *task,
   PciData *data = task_data;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   data->devices = list_pci_sync (data->conn, &error);
   if (data->devices == NULL)
     g_task_return_error (task, error);
@@ -198,17 +200,17 @@ tsr_connection_list_pci_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   PciData *data;
+  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_list_pci_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (PciData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
+  data->conn = conn;
   g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
   g_task_run_in_thread (task, list_pci_worker);
 }
@@ -288,6 +290,7 @@ pci_attach_worker (GTask        *task,
   TsrPciDevice *found = NULL;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
   if (!(devices = list_pci_sync (data->conn, &error)))
     {
       g_task_return_error (task, error);
@@ -365,6 +368,7 @@ tsr_connection_pci_attach_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   PciData *data;
+  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
@@ -372,12 +376,11 @@ tsr_connection_pci_attach_async (TsrConnection       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_pci_attach_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (PciData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
+  data->conn = conn;
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->device = g_strdup (device);
   data->attach = attach;

@@ -22,6 +22,7 @@ typedef struct
   char     *kernel;
   char     *kernelopts;
   char     *mac;
+  char     *mac_auto;  /* the automatic MAC a fixed one replaced */
   char     *netvm;
   char     *firmware;
   char     *default_user;
@@ -51,13 +52,8 @@ Prefs       *tsr_settings_read_prefs_sync  (virConnectPtr   conn,
                                             virDomainPtr    dom,
                                             const char     *kernels_dir,
                                             GError        **error);
-gboolean     tsr_settings_need_connection  (TsrConnection *self,
-                                            GTask         *task);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prefs, tsr_settings_prefs_free)
 
-TsrHostCaps  *tsr_settings_host_caps    (virConnectPtr  conn,
-                                         gboolean       local);
-gboolean      tsr_settings_uri_is_local (const char *uri);
 
 G_END_DECLS

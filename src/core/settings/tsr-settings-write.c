@@ -19,6 +19,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-settings-private.h"
+#include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -74,6 +75,12 @@ replace (char       **field,
 
   g_free (*field);
   *field = copy;
+}
+
+static gboolean
+mac_value_is_auto (const char *value)
+{
+  return value == NULL || *value == '\0' || g_str_equal (value, "auto");
 }
 
 /* Applies one change (or a reset, VALUE NULL) to P; only the form of the
@@ -155,9 +162,11 @@ prefs_apply (Prefs       *p,
     }
   else if (g_str_equal (name, "mac"))
     {
-      if (value == NULL || g_str_equal (value, "auto") || *value == '\0')
+      if (mac_value_is_auto (value))
         {
-          /* Back to automatic: keep the MAC, stop calling it fixed. */
+          /* Which MAC it gets back depends on the other VMs': the worker
+           * chooses it (choose_automatic_mac).
+           */
           p->mac_fixed = FALSE;
         }
       else
@@ -167,6 +176,9 @@ prefs_apply (Prefs       *p,
           if (!tsr_validate_mac (value, error))
             return FALSE;
           mac = tsr_mac_normalize (value);
+          /* Remembered so that a reset can give it back. */
+          if (!p->mac_fixed && p->mac != NULL)
+            replace (&p->mac_auto, p->mac);
           replace (&p->mac, mac);
           p->mac_fixed = TRUE;
         }
@@ -229,18 +241,8 @@ validate_prefs (virConnectPtr   conn,
 {
   if (!g_str_equal (old->name, p->name))
     {
-      virDomainPtr other;
-
-      if (!tsr_validate_vm_name (p->name, error))
+      if (!tsr_check_new_vm_name_sync (conn, p->name, error))
         return FALSE;
-      if ((other = virDomainLookupByName (conn, p->name)) != NULL)
-        {
-          virDomainFree (other);
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                       _("A VM named “%s” already exists: choose another name."), p->name);
-          return FALSE;
-        }
-      virResetLastError ();
       if (running)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
@@ -277,7 +279,7 @@ validate_prefs (virConnectPtr   conn,
 
   if (!g_str_equal (p->netvm, "none") && g_strcmp0 (p->netvm, old->netvm) != 0)
     {
-      virNetworkPtr net = virNetworkLookupByName (conn, p->netvm);
+      g_autoptr(virNetwork) net = virNetworkLookupByName (conn, p->netvm);
 
       virResetLastError ();
       if (net == NULL)
@@ -287,7 +289,6 @@ validate_prefs (virConnectPtr   conn,
                        p->netvm);
           return FALSE;
         }
-      virNetworkFree (net);
     }
 
   if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
@@ -472,6 +473,38 @@ prefs_write_xml (xmlDocPtr    doc,
   tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
   tsr_settings_metadata_set (vm, "default-user", g_str_equal (p->default_user, "user") ? NULL : p->default_user);
   tsr_settings_metadata_set (vm, "mac-fixed", p->mac_fixed ? "true" : NULL);
+  tsr_settings_metadata_set (vm, "mac-auto", p->mac_fixed ? p->mac_auto : NULL);
+}
+
+/* An automatic MAC is unique. A reset gives back the automatic MAC the
+ * fixed one replaced while no other VM has taken it, else a new one: the
+ * fixed MAC may be shared on purpose and is never automatic.
+ */
+static void
+choose_automatic_mac (virConnectPtr  conn,
+                      const Prefs   *old,
+                      Prefs         *p)
+{
+  g_autoptr(GHashTable) used = NULL;
+  const char *original = old->mac_fixed ? old->mac_auto : old->mac;
+
+  g_clear_pointer (&p->mac_auto, g_free);
+  if (p->mac == NULL)
+    return;
+
+  used = tsr_macs_in_use (conn, p->uuid);
+  if (original != NULL && !g_hash_table_contains (used, original))
+    {
+      replace (&p->mac, original);
+      return;
+    }
+
+  do
+    {
+      g_free (p->mac);
+      p->mac = tsr_mac_generate (NULL);
+    }
+  while (g_hash_table_contains (used, p->mac) || g_strcmp0 (p->mac, old->mac) == 0);
 }
 
 typedef struct
@@ -491,8 +524,7 @@ typedef struct
 static void
 write_data_free (WriteData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   g_free (data->kernels_dir);
   g_clear_pointer (&data->changes, g_hash_table_unref);
@@ -502,23 +534,141 @@ write_data_free (WriteData *data)
   g_free (data);
 }
 
-TsrHostCaps *
-tsr_settings_host_caps (virConnectPtr  conn,
-                        gboolean       local)
+/* NET's reservations, from its definition; NULL if there is none. */
+static TsrNetworkInfo *
+read_reservations (virNetworkPtr net)
 {
-  g_autofree char *caps_xml = virConnectGetCapabilities (conn);
-  g_autofree char *domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, NULL, NULL, NULL, 0);
-  virNodeInfo node;
-  guint cpus = 1;
+  g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
 
-  if (virNodeGetInfo (conn, &node) == 0)
-    cpus = node.cpus;
-  virResetLastError ();
-  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+  return xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
 }
 
-/* Moves the DHCP host entry of OLD (mac, network, name) to NEW, keeping the
- * address when only the MAC or name changes on the same network.
+/* Whether dnsmasq still holds a lease of IP for MAC: it would not hand the
+ * address to another client before that lease expires.
+ */
+static gboolean
+is_leased (virNetworkPtr  net,
+           const char    *mac,
+           const char    *ip)
+{
+  virNetworkDHCPLeasePtr *leases = NULL;
+  int n = virNetworkGetDHCPLeases (net, mac, &leases, 0);
+  gboolean leased = FALSE;
+
+  for (int i = 0; i < n; i++)
+    {
+      leased |= g_strcmp0 (leases[i]->ipaddr, ip) == 0;
+      virNetworkDHCPLeaseFree (leases[i]);
+    }
+  free (leases);
+  return leased;
+}
+
+/* Releases FROM's reservation. *HAD tells whether FROM had one, *IP the
+ * address TO may keep: the same when only the name changes, and for a new
+ * MAC unless the old one still holds a lease on it. A MAC shared on
+ * purpose shares its reservation: it stays with the other VM, and this
+ * one gets an address of its own.
+ */
+static gboolean
+release_from (WriteData    *data,
+              const Prefs  *from,
+              const Prefs  *to,
+              gboolean     *had,
+              char        **ip,
+              GError      **error)
+{
+  g_autoptr(GHashTable) used = NULL;
+  g_autoptr(virNetwork) net = NULL;
+  g_autoptr(TsrNetworkInfo) from_info = NULL;
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  const TsrDhcpHost *host;
+  gboolean shared;
+
+  *had = FALSE;
+  if (g_str_equal (from->netvm, "none") || from->mac == NULL)
+    return TRUE;
+
+  used = tsr_macs_in_use (data->conn, from->uuid);
+  shared = g_hash_table_contains (used, from->mac);
+  net = virNetworkLookupByName (data->conn, from->netvm);
+  from_info = read_reservations (net);
+  host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
+  virResetLastError ();
+  if (host == NULL)
+    return TRUE;
+  *had = TRUE;
+
+  if (!shared && g_str_equal (from->netvm, to->netvm) &&
+      (g_strcmp0 (from->mac, to->mac) == 0 || !is_leased (net, from->mac, host->ip)))
+    *ip = g_strdup (host->ip);
+  virResetLastError ();
+  if (shared)
+    return TRUE;
+
+  if (!tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac, &info,
+                                 error))
+    return FALSE;
+  if (info != NULL)
+    g_ptr_array_add (data->infos, g_steal_pointer (&info));
+  return TRUE;
+}
+
+/* Gives TO a reservation: IP if there is one to keep, else the lowest free
+ * address. A MAC shared on purpose with another VM shares its reservation
+ * too; a stale entry holding the name makes the new one go without a name.
+ */
+static gboolean
+reserve_to (WriteData    *data,
+            const Prefs  *to,
+            const char   *ip,
+            GError      **error)
+{
+  g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, to->netvm);
+  g_autoptr(TsrNetworkInfo) to_info = read_reservations (net);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autofree char *host_xml = NULL;
+  const char *host_name = to->name;
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  virResetLastError ();
+  if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
+    return TRUE;
+  for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
+    if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
+      host_name = NULL;
+
+  if (ip == NULL)
+    {
+      g_autofree char *new_ip = NULL;
+
+      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
+                                     &new_ip, &info, error))
+        return FALSE;
+      if (info != NULL)
+        g_ptr_array_add (data->infos, g_steal_pointer (&info));
+      return TRUE;
+    }
+
+  host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
+  locker = g_mutex_locker_new (data->reserve_lock);
+  if (net != NULL && virNetworkIsActive (net) == 1)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                                       VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
+                                       flags) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
+      return FALSE;
+    }
+  if ((info = read_reservations (net)) != NULL)
+    g_ptr_array_add (data->infos, g_steal_pointer (&info));
+  return TRUE;
+}
+
+/* Moves the DHCP host entry of OLD (mac, network, name) to P; UNDO moves
+ * it back.
  */
 static gboolean
 move_reservation (WriteData    *data,
@@ -527,115 +677,16 @@ move_reservation (WriteData    *data,
                   gboolean      undo,
                   GError      **error)
 {
-  g_autoptr(TsrNetworkInfo) info = NULL;
-  g_autofree char *ip = NULL;
   const Prefs *from = undo ? p : old;
   const Prefs *to = undo ? old : p;
-  const char *host_name = to->name;
-  gboolean had = FALSE;
+  g_autofree char *ip = NULL;
+  gboolean had;
 
-  if (!g_str_equal (from->netvm, "none") && from->mac != NULL)
-    {
-      virNetworkPtr net = virNetworkLookupByName (data->conn, from->netvm);
-      g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-      g_autoptr(TsrNetworkInfo) from_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-      const TsrDhcpHost *host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
-
-      had = host != NULL;
-      /* The address stays when only the name changes. A new MAC keeps it too
-       * unless dnsmasq still holds a lease for the old MAC on it: it would
-       * not hand the address to another client before that lease expires.
-       */
-      if (host != NULL && g_str_equal (from->netvm, to->netvm))
-        {
-          gboolean leased = FALSE;
-
-          if (net != NULL && g_strcmp0 (from->mac, to->mac) != 0)
-            {
-              virNetworkDHCPLeasePtr *leases = NULL;
-              int n = virNetworkGetDHCPLeases (net, from->mac, &leases, 0);
-
-              for (int i = 0; i < n; i++)
-                {
-                  leased |= g_strcmp0 (leases[i]->ipaddr, host->ip) == 0;
-                  virNetworkDHCPLeaseFree (leases[i]);
-                }
-              free (leases);
-            }
-          if (!leased)
-            ip = g_strdup (host->ip);
-        }
-      if (net != NULL)
-        virNetworkFree (net);
-      virResetLastError ();
-      if (had && !tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac,
-                                            &info, error))
-        return FALSE;
-      if (info != NULL)
-        g_ptr_array_add (data->infos, g_steal_pointer (&info));
-    }
-
+  if (!release_from (data, from, to, &had, &ip, error))
+    return FALSE;
   if (!had || g_str_equal (to->netvm, "none") || to->mac == NULL)
     return TRUE;
-
-  /* A MAC shared on purpose with another VM shares its reservation too; a
-   * stale entry holding the name makes the new one go without a name.
-   */
-  {
-    virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
-    g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-    g_autoptr(TsrNetworkInfo) to_info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-
-    if (net != NULL)
-      virNetworkFree (net);
-    virResetLastError ();
-    if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
-      return TRUE;
-    for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
-      if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
-        host_name = NULL;
-  }
-
-  if (ip != NULL)
-    {
-      /* Same network: the same address, for the new MAC or name. */
-      virNetworkPtr net = virNetworkLookupByName (data->conn, to->netvm);
-      g_autofree char *host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
-      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
-      g_autoptr(GMutexLocker) locker = g_mutex_locker_new (data->reserve_lock);
-
-      if (net != NULL && virNetworkIsActive (net) == 1)
-        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-      if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                                           VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
-                                           flags) < 0)
-        {
-          tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
-          if (net != NULL)
-            virNetworkFree (net);
-          return FALSE;
-        }
-      {
-        g_autofree char *xml = virNetworkGetXMLDesc (net, 0);
-        TsrNetworkInfo *after = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
-
-        if (after != NULL)
-          g_ptr_array_add (data->infos, after);
-      }
-      virNetworkFree (net);
-      return TRUE;
-    }
-
-  {
-    g_autofree char *new_ip = NULL;
-
-    if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
-                                   &new_ip, &info, error))
-      return FALSE;
-    if (info != NULL)
-      g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  }
-  return TRUE;
+  return reserve_to (data, to, ip, error);
 }
 
 /* Renames the VM's volumes named NAME-… in their pools' folders, and the
@@ -659,7 +710,7 @@ rename_volumes (WriteData   *data,
       g_autofree char *dir = path ? g_path_get_dirname (path) : NULL;
       g_autofree char *new_base = NULL;
       g_autofree char *new_path = NULL;
-      virStorageVolPtr vol;
+      g_autoptr(virStorageVol) vol = NULL;
 
       if (base == NULL || !g_str_has_prefix (base, prefix))
         continue;
@@ -667,7 +718,6 @@ rename_volumes (WriteData   *data,
       virResetLastError ();
       if (vol == NULL)
         continue;
-      virStorageVolFree (vol);
 
       new_base = g_strconcat (to, base + strlen (from), NULL);
       new_path = g_build_filename (dir, new_base, NULL);
@@ -731,6 +781,185 @@ refresh_pools (virConnectPtr conn)
   virResetLastError ();
 }
 
+/* HVM boots what is on the disk or the install media: choosing it alone
+ * leaves the kernel; asking for both at once is a contradiction.
+ */
+static gboolean
+settle_boot (GHashTable   *changes,
+             const Prefs  *old,
+             Prefs        *p,
+             GError      **error)
+{
+  if (!g_str_equal (p->virt_mode, "hvm") || *p->kernel == '\0')
+    return TRUE;
+
+  if (g_hash_table_contains (changes, "kernel") && g_hash_table_contains (changes, "virt_mode"))
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("virt_mode hvm boots from the disk or install media, so it takes "
+                             "no kernel: use virt_mode pvh to boot a kernel directly."));
+      return FALSE;
+    }
+  if (g_hash_table_contains (changes, "virt_mode"))
+    replace (&p->kernel, "");
+  else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
+    {
+      /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
+      replace (&p->virt_mode, "pvh");
+    }
+  return TRUE;
+}
+
+/* OLD with the changes applied, checked against the rules. */
+static Prefs *
+plan_prefs (WriteData    *data,
+            const Prefs  *old,
+            gboolean      running,
+            GError      **error)
+{
+  g_autoptr(Prefs) p = tsr_settings_prefs_copy (old);
+  g_autoptr(TsrHostCaps) caps = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, data->changes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!prefs_apply (p, key, value, error))
+      return NULL;
+  if (g_hash_table_contains (data->changes, "mac") &&
+      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
+    choose_automatic_mac (data->conn, old, p);
+  if (!settle_boot (data->changes, old, p, error))
+    return NULL;
+
+  /* A VM gaining a network needs a MAC. */
+  if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
+    p->mac = tsr_mac_generate (NULL);
+
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)) ||
+      !validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+                       &data->warning, error))
+    return NULL;
+  return g_steal_pointer (&p);
+}
+
+/* What commit_prefs has done, for roll_back. */
+typedef struct
+{
+  gboolean renamed_volumes;
+  gboolean reservation_moved;
+  gboolean defined;
+} Done;
+
+static gboolean
+commit_prefs (WriteData     *data,
+              virDomainPtr   dom,
+              const Prefs   *old,
+              const Prefs   *p,
+              xmlDocPtr      doc,
+              Done          *done,
+              GError       **error)
+{
+  gboolean rename = !g_str_equal (old->name, p->name);
+  g_autoptr(virDomain) redefined = NULL;
+  g_autofree char *new_xml = NULL;
+  xmlChar *dump = NULL;
+  int dump_len = 0;
+
+  if (rename)
+    {
+      if (!rename_volumes (data, doc, old->name, p->name, error))
+        return FALSE;
+      done->renamed_volumes = TRUE;
+    }
+
+  if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
+    {
+      if (!move_reservation (data, old, p, FALSE, error))
+        return FALSE;
+      done->reservation_moved = TRUE;
+    }
+
+  xmlDocDumpMemory (doc, &dump, &dump_len);
+  new_xml = g_strndup ((const char *) dump, dump_len);
+  xmlFree (dump);
+  if (!(redefined = virDomainDefineXML (data->conn, new_xml)))
+    {
+      tsr_error_set_from_libvirt (error, _("The new settings were refused"));
+      return FALSE;
+    }
+  done->defined = TRUE;
+
+  if (rename && virDomainRename (dom, p->name, 0) < 0)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not rename the VM"));
+      return FALSE;
+    }
+  if (done->renamed_volumes)
+    refresh_pools (data->conn);
+  return TRUE;
+}
+
+static void
+roll_back (WriteData   *data,
+           const Prefs *old,
+           const Prefs *p,
+           const char  *old_xml,
+           xmlDocPtr    doc,
+           const Done  *done)
+{
+  /* Best effort: the error that made this necessary is the one to report. */
+  if (done->defined)
+    {
+      g_autoptr(virDomain) back = virDomainDefineXML (data->conn, old_xml);
+    }
+  if (done->reservation_moved)
+    {
+      g_autoptr(GError) ignored = NULL;
+
+      move_reservation (data, old, p, TRUE, &ignored);
+    }
+  if (done->renamed_volumes)
+    {
+      undo_rename_volumes (doc, old->name, p->name);
+      refresh_pools (data->conn);
+    }
+  virResetLastError ();
+}
+
+/* What libvirt can change in a running VM changes now; the rest waits
+ * for the next start, and is named in data->next_start.
+ */
+static void
+apply_live (WriteData    *data,
+            virDomainPtr  dom,
+            const Prefs  *old,
+            const Prefs  *p)
+{
+  g_autoptr(GString) later = g_string_new (NULL);
+
+  if (p->memory != old->memory &&
+      (p->memory > MAX (old->maxmem, old->memory) ||
+       virDomainSetMemoryFlags (dom, p->memory * 1024, VIR_DOMAIN_AFFECT_LIVE) != 0))
+    g_string_append (later, "memory, ");
+  if (p->maxmem != old->maxmem) g_string_append (later, "maxmem, ");
+  if (p->vcpus != old->vcpus) g_string_append (later, "vcpus, ");
+  if (g_strcmp0 (p->virt_mode, old->virt_mode) != 0) g_string_append (later, "virt_mode, ");
+  if (g_strcmp0 (p->kernel, old->kernel) != 0) g_string_append (later, "kernel, ");
+  if (g_strcmp0 (p->kernelopts, old->kernelopts) != 0) g_string_append (later, "kernelopts, ");
+  if (g_strcmp0 (p->mac, old->mac) != 0) g_string_append (later, "mac, ");
+  if (g_strcmp0 (p->netvm, old->netvm) != 0) g_string_append (later, "netvm, ");
+  if (g_strcmp0 (p->firmware, old->firmware) != 0) g_string_append (later, "firmware, ");
+  if (p->debug != old->debug) g_string_append (later, "debug, ");
+  virResetLastError ();
+
+  if (later->len > 0)
+    {
+      g_string_truncate (later, later->len - 2);
+      data->next_start = g_string_free (g_steal_pointer (&later), FALSE);
+    }
+}
+
 static void
 write_worker (GTask        *task,
               gpointer      source_object,
@@ -738,23 +967,17 @@ write_worker (GTask        *task,
               GCancellable *cancellable)
 {
   WriteData *data = task_data;
-  g_autoptr(TsrHostCaps) caps = NULL;
+  g_autoptr(virDomain) dom = NULL;
   g_autoptr(Prefs) old = NULL;
   g_autoptr(Prefs) p = NULL;
-  g_autoptr(GString) later = g_string_new (NULL);
   g_autofree char *old_xml = NULL;
-  g_autofree char *new_xml = NULL;
-  virDomainPtr dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  xmlDocPtr doc = NULL;
-  xmlChar *dump = NULL;
-  int dump_len = 0;
-  gboolean running, renamed_volumes = FALSE, reservation_moved = FALSE, defined = FALSE;
-  gboolean rename = FALSE;
-  GHashTableIter iter;
-  gpointer key, value;
+  Done done = { FALSE, };
+  xmlDocPtr doc;
+  gboolean running;
   GError *error = NULL;
 
-  if (dom == NULL)
+  tsr_assert_worker_thread ();
+  if (!(dom = virDomainLookupByUUIDString (data->conn, data->uuid)))
     {
       tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
       g_task_return_error (task, error);
@@ -763,163 +986,33 @@ write_worker (GTask        *task,
 
   running = virDomainIsActive (dom) == 1;
   old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  if (old_xml == NULL || !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)))
+  if (old_xml == NULL)
+    tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+  if (old_xml == NULL ||
+      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)) ||
+      !(p = plan_prefs (data, old, running, &error)))
     {
-      if (error == NULL)
-        tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      goto failed;
+      g_task_return_error (task, error);
+      return;
     }
-
-  p = tsr_settings_prefs_copy (old);
-  g_hash_table_iter_init (&iter, data->changes);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!prefs_apply (p, key, value, &error))
-      goto failed;
-
-  /* HVM boots what is on the disk or the install media: choosing it alone
-   * leaves the kernel; asking for both at once is a contradiction.
-   */
-  if (g_str_equal (p->virt_mode, "hvm") && *p->kernel != '\0')
-    {
-      if (g_hash_table_contains (data->changes, "kernel") &&
-          g_hash_table_contains (data->changes, "virt_mode"))
-        {
-          g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("virt_mode hvm boots from the disk or install media, so it takes "
-                                 "no kernel: use virt_mode pvh to boot a kernel directly."));
-          goto failed;
-        }
-      if (g_hash_table_contains (data->changes, "virt_mode"))
-        replace (&p->kernel, "");
-      else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
-        {
-          /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
-          replace (&p->virt_mode, "pvh");
-        }
-    }
-
-  /* A VM gaining a network needs a MAC. */
-  if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
-    p->mac = tsr_mac_generate (NULL);
-
-  caps = tsr_settings_host_caps (data->conn, data->local);
-  if (!validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
-                       &data->warning, &error))
-    goto failed;
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
   prefs_write_xml (doc, old, p, data->kernels_dir);
-
-  rename = !g_str_equal (old->name, p->name);
-  if (rename)
+  if (!commit_prefs (data, dom, old, p, doc, &done, &error))
     {
-      if (!rename_volumes (data, doc, old->name, p->name, &error))
-        goto rollback;
-      renamed_volumes = TRUE;
+      roll_back (data, old, p, old_xml, doc, &done);
+      xmlFreeDoc (doc);
+      g_task_return_error (task, error);
+      return;
     }
-
-  if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
-    {
-      if (!move_reservation (data, old, p, FALSE, &error))
-        goto rollback;
-      reservation_moved = TRUE;
-    }
-
-  xmlDocDumpMemory (doc, &dump, &dump_len);
-  new_xml = g_strndup ((const char *) dump, dump_len);
-  xmlFree (dump);
-
-  {
-    virDomainPtr redefined = virDomainDefineXML (data->conn, new_xml);
-
-    if (redefined == NULL)
-      {
-        tsr_error_set_from_libvirt (&error, _("The new settings were refused"));
-        goto rollback;
-      }
-    virDomainFree (redefined);
-    defined = TRUE;
-  }
-
-  if (rename && virDomainRename (dom, p->name, 0) < 0)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not rename the VM"));
-      goto rollback;
-    }
-  if (renamed_volumes)
-    refresh_pools (data->conn);
+  xmlFreeDoc (doc);
 
   if (p->autostart != old->autostart)
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
-
-  /* What libvirt can change in a running VM changes now; the rest waits. */
   if (running)
-    {
-      if (p->memory != old->memory)
-        {
-          if (p->memory <= MAX (old->maxmem, old->memory) &&
-              virDomainSetMemoryFlags (dom, p->memory * 1024, VIR_DOMAIN_AFFECT_LIVE) == 0)
-            ;
-          else
-            g_string_append (later, "memory, ");
-        }
-      if (p->maxmem != old->maxmem) g_string_append (later, "maxmem, ");
-      if (p->vcpus != old->vcpus) g_string_append (later, "vcpus, ");
-      if (g_strcmp0 (p->virt_mode, old->virt_mode) != 0) g_string_append (later, "virt_mode, ");
-      if (g_strcmp0 (p->kernel, old->kernel) != 0) g_string_append (later, "kernel, ");
-      if (g_strcmp0 (p->kernelopts, old->kernelopts) != 0) g_string_append (later, "kernelopts, ");
-      if (g_strcmp0 (p->mac, old->mac) != 0) g_string_append (later, "mac, ");
-      if (g_strcmp0 (p->netvm, old->netvm) != 0) g_string_append (later, "netvm, ");
-      if (g_strcmp0 (p->firmware, old->firmware) != 0) g_string_append (later, "firmware, ");
-      if (p->debug != old->debug) g_string_append (later, "debug, ");
-      virResetLastError ();
-    }
-  if (later->len > 0)
-    {
-      g_string_truncate (later, later->len - 2);
-      data->next_start = g_string_free (g_steal_pointer (&later), FALSE);
-    }
-
-  xmlFreeDoc (doc);
-  virDomainFree (dom);
+    apply_live (data, dom, old, p);
   g_task_return_boolean (task, TRUE);
-  return;
-
-rollback:
-  if (defined)
-    {
-      virDomainPtr back = virDomainDefineXML (data->conn, old_xml);
-
-      if (back != NULL)
-        virDomainFree (back);
-    }
-  if (reservation_moved)
-    {
-      g_autoptr(GError) ignored = NULL;
-
-      move_reservation (data, old, p, TRUE, &ignored);
-    }
-  if (renamed_volumes)
-    {
-      undo_rename_volumes (doc, old->name, p->name);
-      refresh_pools (data->conn);
-    }
-  virResetLastError ();
-
-failed:
-  if (doc != NULL)
-    xmlFreeDoc (doc);
-  virDomainFree (dom);
-  g_task_return_error (task, error);
-}
-
-gboolean
-tsr_settings_uri_is_local (const char *uri)
-{
-  const char *sep = strstr (uri, "://");
-
-  return sep != NULL && sep[3] == '/';
 }
 
 void
@@ -933,6 +1026,7 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   WriteData *data;
+  virConnectPtr conn;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -942,16 +1036,15 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_set_prefs_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (WriteData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
+  data->conn = conn;
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
-  data->local = tsr_settings_uri_is_local (tsr_connection_get_uri (self));
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->flags = flags;
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   data->changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);

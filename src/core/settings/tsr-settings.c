@@ -15,6 +15,7 @@
 #include "tsr-host.h"
 #include "tsr-network.h"
 #include "tsr-settings-private.h"
+#include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
@@ -79,6 +80,7 @@ tsr_settings_prefs_free (Prefs *p)
   g_free (p->kernel);
   g_free (p->kernelopts);
   g_free (p->mac);
+  g_free (p->mac_auto);
   g_free (p->netvm);
   g_free (p->firmware);
   g_free (p->default_user);
@@ -100,6 +102,7 @@ tsr_settings_prefs_copy (const Prefs *p)
   c->kernel = g_strdup (p->kernel);
   c->kernelopts = g_strdup (p->kernelopts);
   c->mac = g_strdup (p->mac);
+  c->mac_auto = g_strdup (p->mac_auto);
   c->netvm = g_strdup (p->netvm);
   c->firmware = g_strdup (p->firmware);
   c->default_user = g_strdup (p->default_user);
@@ -205,6 +208,8 @@ tsr_settings_prefs_parse (const char  *xml,
     p->debug = parse_bool (debug, FALSE);
     p->include_in_backups = parse_bool (backups, TRUE);
     p->mac_fixed = parse_bool (fixed, FALSE);
+    if (p->mac_fixed)
+      p->mac_auto = metadata_get (vm, "mac-auto");
     p->default_user = metadata_get (vm, "default-user");
     if (p->default_user == NULL)
       p->default_user = g_strdup ("user");
@@ -330,8 +335,7 @@ typedef struct
 static void
 read_data_free (ReadData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->uuid);
   g_free (data->kernels_dir);
   tsr_settings_prefs_free (data->prefs);
@@ -344,10 +348,12 @@ tsr_settings_read_prefs_sync (virConnectPtr   conn,
                               const char     *kernels_dir,
                               GError        **error)
 {
-  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  g_autofree char *xml = NULL;
   Prefs *p;
   int autostart = 0;
 
+  tsr_assert_worker_thread ();
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
   if (xml == NULL)
     {
       tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
@@ -368,9 +374,11 @@ read_worker (GTask        *task,
              GCancellable *cancellable)
 {
   ReadData *data = task_data;
-  virDomainPtr dom = virDomainLookupByUUIDString (data->conn, data->uuid);
+  g_autoptr(virDomain) dom = NULL;
   GError *error = NULL;
 
+  tsr_assert_worker_thread ();
+  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
   if (dom == NULL)
     {
       tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
@@ -379,23 +387,10 @@ read_worker (GTask        *task,
     }
 
   data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error);
-  virDomainFree (dom);
   if (data->prefs == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
-}
-
-gboolean
-tsr_settings_need_connection (TsrConnection *self,
-                              GTask         *task)
-{
-  if (tsr_connection_get_handle (self) != NULL)
-    return TRUE;
-  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CONNECTION,
-                           _("Not connected to %s: wait until Tessera has reconnected, then "
-                             "try again."), tsr_connection_get_uri (self));
-  return FALSE;
 }
 
 void
@@ -407,18 +402,18 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   ReadData *data;
+  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_get_prefs_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (ReadData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
+  data->conn = conn;
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->kernels_dir = g_strdup (tsr_kernels_dir ());
   g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
@@ -454,8 +449,7 @@ typedef struct
 static void
 choices_data_free (ChoicesData *data)
 {
-  if (data->conn != NULL)
-    virConnectClose (data->conn);
+  g_clear_pointer (&data->conn, tsr_conn_release);
   g_strfreev (data->virt_modes);
   g_strfreev (data->kernels);
   g_free (data);
@@ -468,9 +462,16 @@ choices_worker (GTask        *task,
                 GCancellable *cancellable)
 {
   ChoicesData *data = task_data;
-  g_autoptr(TsrHostCaps) caps = tsr_settings_host_caps (data->conn, data->local);
+  g_autoptr(TsrHostCaps) caps = NULL;
   g_autoptr(GStrvBuilder) modes = g_strv_builder_new ();
+  GError *error = NULL;
 
+  tsr_assert_worker_thread ();
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   if (caps->hvm)
     {
       g_strv_builder_add (modes, "hvm");
@@ -493,18 +494,18 @@ tsr_connection_get_choices_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   ChoicesData *data;
+  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tsr_connection_get_choices_async);
-  if (!tsr_settings_need_connection (self, task))
+  if (!(conn = tsr_connection_ref_handle (self, task)))
     return;
 
   data = g_new0 (ChoicesData, 1);
-  data->conn = tsr_connection_get_handle (self);
-  virConnectRef (data->conn);
-  data->local = tsr_settings_uri_is_local (tsr_connection_get_uri (self));
+  data->conn = conn;
+  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) choices_data_free);
   g_task_run_in_thread (task, choices_worker);
 }

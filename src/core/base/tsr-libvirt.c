@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "tsr-libvirt-private.h"
+
+typedef struct
+{
+  virConnectPtr        conn;
+  TsrConnPrepareFunc   prepare;
+  gpointer             data;
+} CloseJob;
+
+static void
+close_job_run (gpointer job_data,
+               gpointer unused)
+{
+  CloseJob *job = job_data;
+
+  if (job->prepare != NULL)
+    job->prepare (job->conn, job->data);
+  virConnectClose (job->conn);
+  g_free (job);
+}
+
+/* Dropping the last reference closes the connection, which on a remote
+ * URI is a round trip to a daemon that may be gone. The caller cannot
+ * know whether its reference is the last one, nor, from a GDestroyNotify,
+ * on which thread it runs, so the release always happens here.
+ */
+void
+tsr_conn_release_full (virConnectPtr       conn,
+                       TsrConnPrepareFunc  prepare,
+                       gpointer            data)
+{
+  static gsize created = 0;
+  static GThreadPool *closer = NULL;
+  CloseJob *job;
+
+  if (conn == NULL)
+    return;
+
+  if (g_once_init_enter (&created))
+    {
+      closer = g_thread_pool_new (close_job_run, NULL, 2, FALSE, NULL);
+      g_once_init_leave (&created, 1);
+    }
+
+  job = g_new0 (CloseJob, 1);
+  job->conn = conn;
+  job->prepare = prepare;
+  job->data = data;
+  g_thread_pool_push (closer, job, NULL);
+}
+
+void
+tsr_conn_release (virConnectPtr conn)
+{
+  tsr_conn_release_full (conn, NULL, NULL);
+}
+
+/* libvirt URIs name a host only for remote connections: qemu:///system and
+ * test:///default are local, qemu+ssh://host/system is not.
+ */
+gboolean
+tsr_uri_is_local (const char *uri)
+{
+  g_autoptr(GUri) parsed = NULL;
+  const char *host;
+
+  if (uri == NULL)
+    return FALSE;
+  parsed = g_uri_parse (uri, G_URI_FLAGS_NON_DNS, NULL);
+  if (parsed == NULL)
+    return FALSE;
+  host = g_uri_get_host (parsed);
+  return host == NULL || *host == '\0';
+}
