@@ -114,4 +114,37 @@ gboolean tsr_cloner_plan_disk       (CloneData   *data,
                                      GHashTable  *planned,
                                      GError     **error);
 
+/* tsr-cloner.c */
+void     tsr_cloner_add_warning        (CloneData   *data,
+                                        const char  *text);
+
+/* tsr-cloner-identity.c */
+gboolean tsr_cloner_plan_interfaces    (CloneData   *data,
+                                        xmlNodePtr   devices,
+                                        const char  *oui,
+                                        GError     **error);
+void     tsr_cloner_start_reservations (CloneData   *data);
+gboolean tsr_cloner_join_reservations  (CloneData   *data,
+                                        GError     **error);
+gboolean tsr_cloner_plan_nvram         (CloneData   *data,
+                                        xmlNodePtr   os,
+                                        char       **src_out,
+                                        char       **dst_out,
+                                        GError     **error);
+gboolean tsr_cloner_copy_nvram         (CloneData   *data,
+                                        const char  *src,
+                                        const char  *dst,
+                                        GError     **error);
+
+/* tsr-cloner-disks.c */
+gboolean tsr_cloner_check_space        (CloneData     *data,
+                                        GError       **error);
+gboolean tsr_cloner_make_disk          (CloneData     *data,
+                                        CloneDisk     *disk,
+                                        GCancellable  *cancellable,
+                                        GError       **error);
+
+/* tsr-cloner-rollback.c */
+void     tsr_cloner_rollback           (CloneData   *data);
+
 G_END_DECLS
