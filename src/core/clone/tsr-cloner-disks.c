@@ -304,11 +304,11 @@ link_disk (CloneData     *data,
 /* Makes DISK and points the clone's definition at it (and, linked, the
  * source's at its new overlay).
  */
-gboolean
-tsr_cloner_make_disk (CloneData     *data,
-                      CloneDisk     *disk,
-                      GCancellable  *cancellable,
-                      GError       **error)
+static gboolean
+make_disk (CloneData     *data,
+           CloneDisk     *disk,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   xmlNodePtr root = xmlDocGetRootElement (data->doc);
   xmlNodePtr source_root = xmlDocGetRootElement (data->source_doc);
@@ -336,5 +336,46 @@ tsr_cloner_make_disk (CloneData     *data,
         remove_bases (root, disk->target);
     }
 
+  return TRUE;
+}
+
+/* All the disks, while the addresses are reserved in a thread of their own. */
+gboolean
+tsr_cloner_make_disks (CloneData     *data,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  tsr_cloner_start_reservations (data);
+
+  for (guint i = 0; i < data->disks->len; i++)
+    {
+      CloneDisk *disk = g_ptr_array_index (data->disks, i);
+
+      if (tsr_cloner_check_cancelled (cancellable, error))
+        return FALSE;
+      if (!make_disk (data, disk, cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Linked clones: the source onto its new overlays */
+
+gboolean
+tsr_cloner_switch_source (CloneData  *data,
+                          GError    **error)
+{
+  g_autofree char *source_xml = tsr_xml_dump (data->source_doc);
+  g_autoptr(virDomain) switched = NULL;
+
+  tsr_progress_report (&data->progress, 0, 0, _("Switching the source to its overlay"), TRUE);
+  data->source_switched = TRUE;
+  switched = virDomainDefineXML (data->conn, source_xml);
+  if (switched == NULL)
+    {
+      data->source_switched = FALSE;
+      tsr_error_set_from_libvirt (error, _("Could not switch the source to its overlay"));
+      return FALSE;
+    }
   return TRUE;
 }

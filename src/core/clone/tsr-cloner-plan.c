@@ -18,9 +18,94 @@
 #include "tsr-storage-private.h"
 #include "tsr-xml-private.h"
 
-/* The clone's definition and the plan of its disks: which volume each one becomes. */
+/* The source as it is, the clone's definition, and the plan of the clone:
+ * which volume each disk becomes, with everything that can refuse the clone
+ * checked before anything is made.
+ */
 
-/* The definition */
+/* The source and the clone's definition */
+
+/* The source, which must be shut off, and its definition as it is. */
+gboolean
+tsr_cloner_read_source (CloneData  *data,
+                        GError    **error)
+{
+  g_autoptr(virDomain) dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
+
+  if (dom == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not find the VM to clone"));
+      return FALSE;
+    }
+  data->source_name = g_strdup (virDomainGetName (dom));
+
+  if (virDomainIsActive (dom) == 1)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” is running: shut it down before cloning it."), data->source_name);
+      return FALSE;
+    }
+  if (virDomainHasManagedSaveImage (dom, 0) == 1)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” has a saved state: start it and shut it down, then clone it."),
+                   data->source_name);
+      return FALSE;
+    }
+  virResetLastError ();
+
+  data->source_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (data->source_xml == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not read the definition of the VM to clone"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The clone's definition starts as a copy of the source's with a new
+ * identity; the source's own copy is what a linked clone rewrites.
+ */
+gboolean
+tsr_cloner_new_definitions (CloneData  *data,
+                            GError    **error)
+{
+  xmlNodePtr root, source_root, system;
+
+  data->doc = tsr_xml_parse (data->source_xml);
+  data->source_doc = xmlCopyDoc (data->doc, 1);
+  root = data->doc ? xmlDocGetRootElement (data->doc) : NULL;
+  source_root = data->source_doc ? xmlDocGetRootElement (data->source_doc) : NULL;
+  if (root == NULL || source_root == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The definition of the VM to clone could not be read."));
+      return FALSE;
+    }
+
+  /* Same VM, new identity. */
+  tsr_xml_set_text (tsr_xml_child (root, "name"), data->spec->name);
+  tsr_xml_remove_children (root, "uuid");
+  if (tsr_xml_child (root, "genid") != NULL)
+    tsr_xml_set_text (tsr_xml_child (root, "genid"), "");
+  system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
+  for (xmlNodePtr n = system ? system->children : NULL; n != NULL;)
+    {
+      xmlNodePtr next = n->next;
+      g_autofree char *entry = tsr_xml_is (n, "entry") ? tsr_xml_prop (n, "name") : NULL;
+
+      if (g_strcmp0 (entry, "uuid") == 0)
+        {
+          xmlUnlinkNode (n);
+          xmlFreeNode (n);
+        }
+      n = next;
+    }
+
+  return TRUE;
+}
+
+/* Disks in the definition */
 
 /* Points a <disk> at a volume or file, keeping whatever else its <source>
  * says (seclabels, startup policy).
@@ -379,4 +464,45 @@ tsr_cloner_plan_disk (CloneData   *data,
 
   data->total += disk->work;
   return TRUE;
+}
+
+/* The whole plan */
+
+/* Everything that can be refused before anything is made: where each disk
+ * goes, which addresses to reserve, where the NVRAM goes, and the room for
+ * it all.
+ */
+gboolean
+tsr_cloner_plan (CloneData     *data,
+                 char         **nvram_src,
+                 char         **nvram_dst,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GHashTable) planned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  xmlNodePtr root = xmlDocGetRootElement (data->doc);
+  xmlNodePtr devices = tsr_xml_child (root, "devices");
+  xmlNodePtr source_devices = tsr_xml_child (xmlDocGetRootElement (data->source_doc), "devices");
+  g_autofree char *domain_type = tsr_xml_prop (root, "type");
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the VM"), TRUE);
+  if (devices != NULL)
+    {
+      xmlNodePtr s = source_devices ? source_devices->children : NULL;
+
+      /* The copy has the same nodes in the same order. */
+      for (xmlNodePtr n = devices->children; n; n = n->next, s = s ? s->next : NULL)
+        if (tsr_xml_is (n, "disk") && !tsr_cloner_plan_disk (data, n, s, planned, error))
+          return FALSE;
+      if (!tsr_cloner_plan_interfaces (data, devices,
+                                       g_strcmp0 (domain_type, "xen") == 0 ? "00:16:3e"
+                                                                           : "52:54:00",
+                                       error))
+        return FALSE;
+    }
+  if (!tsr_cloner_plan_nvram (data, tsr_xml_child (root, "os"), nvram_src, nvram_dst, error))
+    return FALSE;
+  if (!tsr_cloner_check_space (data, error))
+    return FALSE;
+  return !tsr_cloner_check_cancelled (cancellable, error);
 }

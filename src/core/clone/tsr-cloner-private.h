@@ -7,6 +7,7 @@
 
 #include "tsr-cloner.h"
 #include "tsr-connection-private.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-storage-private.h"
 
 G_BEGIN_DECLS
@@ -113,6 +114,15 @@ gboolean tsr_cloner_plan_disk       (CloneData   *data,
                                      xmlNodePtr   source_node,
                                      GHashTable  *planned,
                                      GError     **error);
+gboolean tsr_cloner_read_source      (CloneData   *data,
+                                     GError     **error);
+gboolean tsr_cloner_new_definitions (CloneData   *data,
+                                     GError     **error);
+gboolean tsr_cloner_plan            (CloneData     *data,
+                                     char         **nvram_src,
+                                     char         **nvram_dst,
+                                     GCancellable  *cancellable,
+                                     GError       **error);
 
 /* tsr-cloner.c */
 void     tsr_cloner_add_warning        (CloneData   *data,
@@ -139,9 +149,10 @@ gboolean tsr_cloner_copy_nvram         (CloneData   *data,
 /* tsr-cloner-disks.c */
 gboolean tsr_cloner_check_space        (CloneData     *data,
                                         GError       **error);
-gboolean tsr_cloner_make_disk          (CloneData     *data,
-                                        CloneDisk     *disk,
+gboolean tsr_cloner_make_disks         (CloneData     *data,
                                         GCancellable  *cancellable,
+                                        GError       **error);
+gboolean tsr_cloner_switch_source      (CloneData     *data,
                                         GError       **error);
 
 /* tsr-cloner-rollback.c */

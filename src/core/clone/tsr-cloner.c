@@ -217,46 +217,14 @@ clone_steps (CloneData     *data,
              GError       **error)
 {
   TsrCloneSpec *spec = data->spec;
-  g_autoptr(GHashTable) planned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *nvram_src = NULL;
   g_autofree char *nvram_dst = NULL;
-  g_autofree char *domain_type = NULL;
   g_autofree char *xml = NULL;
-  virDomainPtr dom, other;
-  xmlNodePtr root, source_root, devices, source_devices, os;
+  g_autoptr(virDomain) dom = NULL;
+  virDomainPtr other;
 
-  dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the VM to clone"));
-      return FALSE;
-    }
-  data->source_name = g_strdup (virDomainGetName (dom));
-
-  if (virDomainIsActive (dom) == 1)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                   _("“%s” is running: shut it down before cloning it."), data->source_name);
-      virDomainFree (dom);
-      return FALSE;
-    }
-  if (virDomainHasManagedSaveImage (dom, 0) == 1)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                   _("“%s” has a saved state: start it and shut it down, then clone it."),
-                   data->source_name);
-      virDomainFree (dom);
-      return FALSE;
-    }
-  virResetLastError ();
-
-  data->source_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  virDomainFree (dom);
-  if (data->source_xml == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not read the definition of the VM to clone"));
-      return FALSE;
-    }
+  if (!tsr_cloner_read_source (data, error))
+    return FALSE;
 
   if (!tsr_validate_vm_name (spec->name, error))
     return FALSE;
@@ -269,77 +237,12 @@ clone_steps (CloneData     *data,
     }
   virResetLastError ();
 
-  data->doc = tsr_xml_parse (data->source_xml);
-  data->source_doc = xmlCopyDoc (data->doc, 1);
-  root = data->doc ? xmlDocGetRootElement (data->doc) : NULL;
-  source_root = data->source_doc ? xmlDocGetRootElement (data->source_doc) : NULL;
-  if (root == NULL || source_root == NULL)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The definition of the VM to clone could not be read."));
-      return FALSE;
-    }
-  devices = tsr_xml_child (root, "devices");
-  source_devices = tsr_xml_child (source_root, "devices");
-  os = tsr_xml_child (root, "os");
-  domain_type = tsr_xml_prop (root, "type");
-
-  /* Same VM, new identity. */
-  tsr_xml_set_text (tsr_xml_child (root, "name"), spec->name);
-  tsr_xml_remove_children (root, "uuid");
-  if (tsr_xml_child (root, "genid") != NULL)
-    tsr_xml_set_text (tsr_xml_child (root, "genid"), "");
-  {
-    xmlNodePtr system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
-
-    for (xmlNodePtr n = system ? system->children : NULL; n != NULL;)
-      {
-        xmlNodePtr next = n->next;
-        g_autofree char *entry = tsr_xml_is (n, "entry") ? tsr_xml_prop (n, "name") : NULL;
-
-        if (g_strcmp0 (entry, "uuid") == 0)
-          {
-            xmlUnlinkNode (n);
-            xmlFreeNode (n);
-          }
-        n = next;
-      }
-  }
-
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the VM"), TRUE);
-  if (devices != NULL)
-    {
-      xmlNodePtr s = source_devices ? source_devices->children : NULL;
-
-      /* The copy has the same nodes in the same order. */
-      for (xmlNodePtr n = devices->children; n; n = n->next, s = s ? s->next : NULL)
-        if (tsr_xml_is (n, "disk") && !tsr_cloner_plan_disk (data, n, s, planned, error))
-          return FALSE;
-      if (!tsr_cloner_plan_interfaces (data, devices,
-                                       g_strcmp0 (domain_type, "xen") == 0 ? "00:16:3e"
-                                                                           : "52:54:00",
-                                       error))
-        return FALSE;
-    }
-  if (!tsr_cloner_plan_nvram (data, os, &nvram_src, &nvram_dst, error))
+  if (!tsr_cloner_new_definitions (data, error))
     return FALSE;
-  if (!tsr_cloner_check_space (data, error))
+  if (!tsr_cloner_plan (data, &nvram_src, &nvram_dst, cancellable, error))
     return FALSE;
-  if (tsr_cloner_check_cancelled (cancellable, error))
+  if (!tsr_cloner_make_disks (data, cancellable, error))
     return FALSE;
-
-  tsr_cloner_start_reservations (data);
-
-  for (guint i = 0; i < data->disks->len; i++)
-    {
-      CloneDisk *disk = g_ptr_array_index (data->disks, i);
-
-      if (tsr_cloner_check_cancelled (cancellable, error))
-        return FALSE;
-      if (!tsr_cloner_make_disk (data, disk, cancellable, error))
-        return FALSE;
-    }
-
   if (nvram_src != NULL && !tsr_cloner_copy_nvram (data, nvram_src, nvram_dst, error))
     return FALSE;
   if (!tsr_cloner_join_reservations (data, error))
@@ -356,28 +259,11 @@ clone_steps (CloneData     *data,
       g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
                    _("“%s” was started while it was being cloned, so the copy may be "
                      "inconsistent: shut it down and clone it again."), data->source_name);
-      if (dom != NULL)
-        virDomainFree (dom);
       return FALSE;
     }
-  virDomainFree (dom);
 
-  if (spec->linked)
-    {
-      g_autofree char *source_xml = tsr_xml_dump (data->source_doc);
-      virDomainPtr switched;
-
-      tsr_progress_report (&data->progress, 0, 0, _("Switching the source to its overlay"), TRUE);
-      data->source_switched = TRUE;
-      switched = virDomainDefineXML (data->conn, source_xml);
-      if (switched == NULL)
-        {
-          data->source_switched = FALSE;
-          tsr_error_set_from_libvirt (error, _("Could not switch the source to its overlay"));
-          return FALSE;
-        }
-      virDomainFree (switched);
-    }
+  if (spec->linked && !tsr_cloner_switch_source (data, error))
+    return FALSE;
 
   if (fail_point ("before-define"))
     {
