@@ -22,6 +22,33 @@
 
 /* Addresses */
 
+/* A new address on the same network: on Tessera's networks always,
+ * elsewhere when the source had one reserved.
+ */
+static void
+plan_reservation (CloneData   *data,
+                  xmlNodePtr   source,
+                  const char  *old_mac,
+                  const char  *mac)
+{
+  g_autofree char *network = tsr_xml_prop (source, "network");
+  g_autoptr(virNetwork) net = network ? virNetworkLookupByName (data->conn, network) : NULL;
+  g_autofree char *net_xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
+  g_autoptr(TsrNetworkInfo) info = net_xml ? tsr_network_info_new_from_xml (net_xml, NULL)
+                                           : NULL;
+
+  virResetLastError ();
+  if (info != NULL &&
+      (info->managed || (old_mac && tsr_network_info_find_host (info, old_mac) != NULL)))
+    {
+      Reservation *r = g_new0 (Reservation, 1);
+
+      r->network = g_steal_pointer (&network);
+      r->mac = g_strdup (mac);
+      g_ptr_array_add (data->planned, r);
+    }
+}
+
 gboolean
 tsr_cloner_plan_interfaces (CloneData   *data,
                             xmlNodePtr   devices,
@@ -68,32 +95,10 @@ tsr_cloner_plan_interfaces (CloneData   *data,
       g_hash_table_replace (macs, g_strdup (mac), NULL);
       tsr_xml_set (mac_node, "address", mac);
 
-      /* A new address on the same network: on Tessera's networks always,
-       * elsewhere when the source had one reserved.
-       */
       type = tsr_xml_prop (n, "type");
       source = tsr_xml_child (n, "source");
       if (g_strcmp0 (type, "network") == 0 && source != NULL)
-        {
-          g_autofree char *network = tsr_xml_prop (source, "network");
-          virNetworkPtr net = network ? virNetworkLookupByName (data->conn, network) : NULL;
-          g_autofree char *net_xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-          g_autoptr(TsrNetworkInfo) info = net_xml ? tsr_network_info_new_from_xml (net_xml, NULL)
-                                                   : NULL;
-
-          if (net != NULL)
-            virNetworkFree (net);
-          virResetLastError ();
-          if (info != NULL &&
-              (info->managed || (old_mac && tsr_network_info_find_host (info, old_mac) != NULL)))
-            {
-              Reservation *r = g_new0 (Reservation, 1);
-
-              r->network = g_steal_pointer (&network);
-              r->mac = g_steal_pointer (&mac);
-              g_ptr_array_add (data->planned, r);
-            }
-        }
+        plan_reservation (data, source, old_mac, mac);
     }
 
   if (kept->len > 0)

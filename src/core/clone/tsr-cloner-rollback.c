@@ -24,13 +24,10 @@ tsr_cloner_rollback (CloneData *data)
 
   if (data->source_switched)
     {
-      virDomainPtr dom = virDomainDefineXML (data->conn, data->source_xml);
+      g_autoptr(virDomain) dom = virDomainDefineXML (data->conn, data->source_xml);
 
       if (dom != NULL)
-        {
-          virDomainFree (dom);
-          data->source_switched = FALSE;
-        }
+        data->source_switched = FALSE;
     }
 
   for (guint i = 0; data->disks != NULL && i < data->disks->len; i++)
