@@ -23,11 +23,13 @@
  * that a failure or a cancel at any point can remove exactly that and put
  * the source back as it was.
  *
- * This file holds the public API, the task and the order of the steps; the
- * steps themselves are in tsr-cloner-plan.c (the clone's definition and
- * where its disks go), tsr-cloner-identity.c (MACs, address reservations,
- * NVRAM), tsr-cloner-disks.c (copies and overlays, with the engine of full
- * copies in tsr-cloner-copy.c) and tsr-cloner-rollback.c.
+ * This file holds the public API, the task and the order of the steps;
+ * the steps are in tsr-cloner-plan.c (the source, the clone's definition
+ * and its plan), tsr-cloner-identity.c (MACs, address reservations,
+ * NVRAM), tsr-cloner-disks.c (copies and overlays) and
+ * tsr-cloner-rollback.c.
+ *
+ * Full clones are copied by the engine in tsr-cloner-copy.c.
  *
  * For tests, TESSERA_TEST_CLONE_FAIL=before-define makes a clone fail just
  * before its domain is defined, once everything else is in place.
