@@ -177,6 +177,195 @@ tsr_cloner_set_no_space_error (GError     **error,
                  "there, or clone into another storage pool."), disk->dst_pool_name, disk->target);
 }
 
+/* One sparse copy of SRC into DST. */
+typedef struct
+{
+  CloneData  *data;
+  CloneDisk  *disk;
+  const char *stage;
+  int         in;
+  int         out;
+  gboolean    use_cfr;     /* until copy_file_range() says it cannot */
+  char       *buf;         /* for read and write, when it cannot */
+  off_t       prev_start;  /* the chunk whose writeback is waited for next */
+  off_t       prev_len;
+} SparseCopy;
+
+/* Opens both files; whatever opened is closed by the caller. */
+static gboolean
+open_files (SparseCopy   *copy,
+            struct stat  *st,
+            GError      **error)
+{
+  CloneDisk *disk = copy->disk;
+
+  copy->in = open (disk->src_path, O_RDONLY | O_CLOEXEC);
+  if (copy->in < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
+      return FALSE;
+    }
+  copy->out = open (disk->dst_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (copy->out < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not write"), disk->dst_path);
+      return FALSE;
+    }
+  disk->dst_written = TRUE;
+  if (fstat (copy->in, st) < 0)
+    {
+      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Up to WANT bytes at START, at the same offset in DST: the bytes copied,
+ * 0 at the end of the source, or -1 with errno set.
+ */
+static ssize_t
+copy_chunk (SparseCopy *copy,
+            off_t       start,
+            gsize       want)
+{
+  gssize n, written = 0;
+
+  if (copy->use_cfr)
+    {
+      loff_t in_off = start, out_off = start;
+
+      n = copy_file_range (copy->in, &in_off, copy->out, &out_off, want, 0);
+      if (n >= 0 || !(errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+                      errno == ENOSYS || errno == EBADF || errno == EPERM))
+        return n;
+      copy->use_cfr = FALSE;
+    }
+
+  if (copy->buf == NULL)
+    copy->buf = g_malloc (READ_CHUNK);
+  n = pread (copy->in, copy->buf, MIN (want, READ_CHUNK), start);
+  while (n > 0 && written < n)
+    {
+      ssize_t w = pwrite (copy->out, copy->buf + written, n - written, start + written);
+
+      if (w < 0)
+        return -1;
+      written += w;
+    }
+  return n;
+}
+
+/* The data extent from START to END, in chunks between which progress is
+ * reported and cancellation checked.
+ */
+static gboolean
+copy_extent (SparseCopy    *copy,
+             off_t          start,
+             off_t          end,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  CloneData *data = copy->data;
+
+  while (start < end)
+    {
+      gsize want = MIN ((guint64) (end - start), COPY_CHUNK);
+      ssize_t n;
+
+      if (tsr_cloner_check_cancelled (cancellable, error))
+        return FALSE;
+
+      n = copy_chunk (copy, start, want);
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          if (is_no_space (errsv))
+            tsr_cloner_set_no_space_error (error, copy->disk);
+          else
+            tsr_cloner_set_errno_error (error, errsv, _("Could not copy"), copy->disk->src_path);
+          return FALSE;
+        }
+      if (n == 0)
+        break;  /* the source got shorter: what is left is a hole */
+
+      /* Each chunk goes to disk while the next is copied, and the one
+       * before is waited for: the copy ends with little left to flush,
+       * and never fills the page cache with dirty data.
+       */
+      sync_file_range (copy->out, start, n, SYNC_FILE_RANGE_WRITE);
+      if (copy->prev_len > 0)
+        sync_file_range (copy->out, copy->prev_start, copy->prev_len, SYNC_FILE_RANGE_WAIT_BEFORE |
+                         SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      copy->prev_start = start;
+      copy->prev_len = n;
+
+      start += n;
+      data->done += n;
+      tsr_progress_report (&data->progress, data->done, data->total, copy->stage, FALSE);
+    }
+  return TRUE;
+}
+
+/* A reflink when the filesystem can share extents, else the data extents
+ * one by one, then the hole at the end.
+ */
+static gboolean
+copy_file (SparseCopy    *copy,
+           off_t          size,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  CloneData *data = copy->data;
+  off_t pos = 0;
+
+  tsr_progress_report (&data->progress, data->done, data->total, copy->stage, TRUE);
+
+  if (ioctl (copy->out, FICLONE, copy->in) == 0)
+    {
+      data->done += copy->disk->work;
+      tsr_progress_report (&data->progress, data->done, data->total, copy->stage, TRUE);
+      return TRUE;
+    }
+
+  posix_fadvise (copy->in, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  while (pos < size)
+    {
+      off_t start = lseek (copy->in, pos, SEEK_DATA);
+      off_t end;
+
+      if (start < 0 && errno == ENXIO)
+        break;
+      if (start < 0)
+        {
+          start = pos;
+          end = size;
+        }
+      else if ((end = lseek (copy->in, start, SEEK_HOLE)) < 0)
+        end = size;
+
+      if (!copy_extent (copy, start, end, cancellable, error))
+        return FALSE;
+      pos = end;
+    }
+
+  /* The hole at the end, and the data on disk before the VM is defined. */
+  if (ftruncate (copy->out, size) < 0 || fdatasync (copy->out) < 0)
+    {
+      int errsv = errno;
+
+      if (is_no_space (errsv))
+        tsr_cloner_set_no_space_error (error, copy->disk);
+      else
+        tsr_cloner_set_errno_error (error, errsv, _("Could not write"), copy->disk->dst_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The data extents of SRC into DST at the same offsets; holes stay holes.
  * A reflink when the filesystem can share extents, else copy_file_range()
  * (in-kernel, no user-space buffer), else read and write.
@@ -188,150 +377,16 @@ tsr_cloner_copy_sparse (CloneData     *data,
                         GError       **error)
 {
   g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  g_autofree char *buf = NULL;
-  gboolean use_cfr = TRUE;
+  SparseCopy copy = { data, disk, stage, -1, -1, TRUE, NULL, 0, 0 };
   struct stat st;
-  off_t pos = 0, prev_start = 0, prev_len = 0;
-  int in = -1, out = -1;
-  gboolean ok = FALSE;
+  gboolean ok;
 
-  in = open (disk->src_path, O_RDONLY | O_CLOEXEC);
-  if (in < 0)
-    {
-      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
-      goto out;
-    }
-  out = open (disk->dst_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (out < 0)
-    {
-      tsr_cloner_set_errno_error (error, errno, _("Could not write"), disk->dst_path);
-      goto out;
-    }
-  disk->dst_written = TRUE;
-  if (fstat (in, &st) < 0)
-    {
-      tsr_cloner_set_errno_error (error, errno, _("Could not read"), disk->src_path);
-      goto out;
-    }
+  ok = open_files (&copy, &st, error) && copy_file (&copy, st.st_size, cancellable, error);
 
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-
-  if (ioctl (out, FICLONE, in) == 0)
-    {
-      data->done += disk->work;
-      tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-      ok = TRUE;
-      goto out;
-    }
-
-  posix_fadvise (in, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-  while (pos < st.st_size)
-    {
-      off_t start = lseek (in, pos, SEEK_DATA);
-      off_t end;
-
-      if (start < 0 && errno == ENXIO)
-        break;
-      if (start < 0)
-        {
-          start = pos;
-          end = st.st_size;
-        }
-      else if ((end = lseek (in, start, SEEK_HOLE)) < 0)
-        end = st.st_size;
-
-      while (start < end)
-        {
-          gsize want = MIN ((guint64) (end - start), COPY_CHUNK);
-          ssize_t n;
-
-          if (tsr_cloner_check_cancelled (cancellable, error))
-            goto out;
-
-          if (use_cfr)
-            {
-              loff_t in_off = start, out_off = start;
-
-              n = copy_file_range (in, &in_off, out, &out_off, want, 0);
-              if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-                            errno == ENOSYS || errno == EBADF || errno == EPERM))
-                {
-                  use_cfr = FALSE;
-                  continue;
-                }
-            }
-          else
-            {
-              gssize written = 0;
-
-              if (buf == NULL)
-                buf = g_malloc (READ_CHUNK);
-              n = pread (in, buf, MIN (want, READ_CHUNK), start);
-              while (n > 0 && written < n)
-                {
-                  ssize_t w = pwrite (out, buf + written, n - written, start + written);
-
-                  if (w < 0)
-                    {
-                      n = -1;
-                      break;
-                    }
-                  written += w;
-                }
-            }
-
-          if (n < 0)
-            {
-              int errsv = errno;
-
-              if (errsv == EINTR)
-                continue;
-              if (is_no_space (errsv))
-                tsr_cloner_set_no_space_error (error, disk);
-              else
-                tsr_cloner_set_errno_error (error, errsv, _("Could not copy"), disk->src_path);
-              goto out;
-            }
-          if (n == 0)
-            break;  /* the source got shorter: what is left is a hole */
-
-          /* Each chunk goes to disk while the next is copied, and the one
-           * before is waited for: the copy ends with little left to flush,
-           * and never fills the page cache with dirty data.
-           */
-          sync_file_range (out, start, n, SYNC_FILE_RANGE_WRITE);
-          if (prev_len > 0)
-            sync_file_range (out, prev_start, prev_len, SYNC_FILE_RANGE_WAIT_BEFORE |
-                             SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-          prev_start = start;
-          prev_len = n;
-
-          start += n;
-          data->done += n;
-          tsr_progress_report (&data->progress, data->done, data->total, stage, FALSE);
-        }
-      pos = end;
-    }
-
-  /* The hole at the end, and the data on disk before the VM is defined. */
-  if (ftruncate (out, st.st_size) < 0 || fdatasync (out) < 0)
-    {
-      int errsv = errno;
-
-      if (is_no_space (errsv))
-        tsr_cloner_set_no_space_error (error, disk);
-      else
-        tsr_cloner_set_errno_error (error, errsv, _("Could not write"), disk->dst_path);
-      goto out;
-    }
-
-  ok = TRUE;
-
-out:
-  if (in >= 0)
-    close (in);
-  if (out >= 0 && close (out) < 0 && ok)
+  g_free (copy.buf);
+  if (copy.in >= 0)
+    close (copy.in);
+  if (copy.out >= 0 && close (copy.out) < 0 && ok)
     {
       ok = FALSE;
       if (is_no_space (errno))

@@ -18,9 +18,94 @@
 #include "tsr-storage-private.h"
 #include "tsr-xml-private.h"
 
-/* The clone's definition and the plan of its disks: which volume each one becomes. */
+/* The source as it is, the clone's definition, and the plan of the clone:
+ * which volume each disk becomes, with everything that can refuse the clone
+ * checked before anything is made.
+ */
 
-/* The definition */
+/* The source and the clone's definition */
+
+/* The source, which must be shut off, and its definition as it is. */
+gboolean
+tsr_cloner_read_source (CloneData  *data,
+                        GError    **error)
+{
+  g_autoptr(virDomain) dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
+
+  if (dom == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not find the VM to clone"));
+      return FALSE;
+    }
+  data->source_name = g_strdup (virDomainGetName (dom));
+
+  if (virDomainIsActive (dom) == 1)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” is running: shut it down before cloning it."), data->source_name);
+      return FALSE;
+    }
+  if (virDomainHasManagedSaveImage (dom, 0) == 1)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” has a saved state: start it and shut it down, then clone it."),
+                   data->source_name);
+      return FALSE;
+    }
+  virResetLastError ();
+
+  data->source_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (data->source_xml == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not read the definition of the VM to clone"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The clone's definition starts as a copy of the source's with a new
+ * identity; the source's own copy is what a linked clone rewrites.
+ */
+gboolean
+tsr_cloner_new_definitions (CloneData  *data,
+                            GError    **error)
+{
+  xmlNodePtr root, source_root, system;
+
+  data->doc = tsr_xml_parse (data->source_xml);
+  data->source_doc = xmlCopyDoc (data->doc, 1);
+  root = data->doc ? xmlDocGetRootElement (data->doc) : NULL;
+  source_root = data->source_doc ? xmlDocGetRootElement (data->source_doc) : NULL;
+  if (root == NULL || source_root == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("The definition of the VM to clone could not be read."));
+      return FALSE;
+    }
+
+  /* Same VM, new identity. */
+  tsr_xml_set_text (tsr_xml_child (root, "name"), data->spec->name);
+  tsr_xml_remove_children (root, "uuid");
+  if (tsr_xml_child (root, "genid") != NULL)
+    tsr_xml_set_text (tsr_xml_child (root, "genid"), "");
+  system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
+  for (xmlNodePtr n = system ? system->children : NULL; n != NULL;)
+    {
+      xmlNodePtr next = n->next;
+      g_autofree char *entry = tsr_xml_is (n, "entry") ? tsr_xml_prop (n, "name") : NULL;
+
+      if (g_strcmp0 (entry, "uuid") == 0)
+        {
+          xmlUnlinkNode (n);
+          xmlFreeNode (n);
+        }
+      n = next;
+    }
+
+  return TRUE;
+}
+
+/* Disks in the definition */
 
 /* Points a <disk> at a volume or file, keeping whatever else its <source>
  * says (seclabels, startup policy).
@@ -90,7 +175,7 @@ lookup_pool (CloneData   *data,
              const char  *name,
              GError     **error)
 {
-  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, name);
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, name);
 
   virResetLastError ();
   if (pool == NULL && !g_str_equal (name, TSR_DEFAULT_POOL))
@@ -100,8 +185,6 @@ lookup_pool (CloneData   *data,
                      "the pool out to keep each disk in its own."), name);
       return NULL;
     }
-  if (pool != NULL)
-    virStoragePoolFree (pool);
   return tsr_storage_ensure_pool (data->conn, name, error);
 }
 
@@ -117,13 +200,10 @@ static gboolean
 volume_exists (virStoragePoolPtr  pool,
                const char        *name)
 {
-  virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
+  g_autoptr(virStorageVol) vol = virStorageVolLookupByName (pool, name);
 
   virResetLastError ();
-  if (vol == NULL)
-    return FALSE;
-  virStorageVolFree (vol);
-  return TRUE;
+  return vol != NULL;
 }
 
 /* The clone's volume for a source disk: the source's volume name with the
@@ -174,47 +254,32 @@ overlay_volume_name (virStoragePoolPtr  pool,
   return NULL;
 }
 
-/* Finds the disks the source owns, and where each one's clone goes. */
-gboolean
-tsr_cloner_plan_disk (CloneData   *data,
-                      xmlNodePtr   node,
-                      xmlNodePtr   source_node,
-                      GHashTable  *planned,
-                      GError     **error)
+/* Shared, not copied: install media, read-only and shareable disks. */
+static gboolean
+is_shared (xmlNodePtr node)
 {
-  TsrCloneSpec *spec = data->spec;
-  g_autofree char *type = tsr_xml_prop (node, "type");
   g_autofree char *device = tsr_xml_prop (node, "device");
-  xmlNodePtr source = tsr_xml_child (node, "source");
-  xmlNodePtr target = tsr_xml_child (node, "target");
-  xmlNodePtr driver = tsr_xml_child (node, "driver");
-  g_autofree char *src_vol_name = NULL;
-  CloneDisk *disk;
-  struct stat st;
 
-  /* Shared, not copied: install media, read-only and shareable disks. */
-  if (g_strcmp0 (device, "cdrom") == 0 || tsr_xml_child (node, "readonly") != NULL ||
-      tsr_xml_child (node, "shareable") != NULL || source == NULL)
-    return TRUE;
+  return g_strcmp0 (device, "cdrom") == 0 || tsr_xml_child (node, "readonly") != NULL ||
+         tsr_xml_child (node, "shareable") != NULL || tsr_xml_child (node, "source") == NULL;
+}
 
-  disk = g_new0 (CloneDisk, 1);
-  g_ptr_array_add (data->disks, disk);
-  disk->node = node;
-  disk->source_node = source_node;
-  disk->target = target ? tsr_xml_prop (target, "dev") : NULL;
-  if (disk->target == NULL)
-    disk->target = g_strdup_printf ("disk%u", data->disks->len);
-  disk->src_format = driver ? tsr_xml_prop (driver, "type") : NULL;
-
+/* The source disk's file, and its volume when a pool holds it. */
+static gboolean
+find_source (CloneData   *data,
+             CloneDisk   *disk,
+             const char  *type,
+             xmlNodePtr   source,
+             GError     **error)
+{
   if (g_strcmp0 (type, "volume") == 0)
     {
       g_autofree char *pool_name = tsr_xml_prop (source, "pool");
       g_autofree char *vol_name = tsr_xml_prop (source, "volume");
-      virStoragePoolPtr pool = pool_name ? virStoragePoolLookupByName (data->conn, pool_name) : NULL;
+      g_autoptr(virStoragePool) pool = pool_name ? virStoragePoolLookupByName (data->conn, pool_name)
+                                                 : NULL;
 
       disk->src_vol = pool && vol_name ? virStorageVolLookupByName (pool, vol_name) : NULL;
-      if (pool != NULL)
-        virStoragePoolFree (pool);
       if (disk->src_vol == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
@@ -247,6 +312,18 @@ tsr_cloner_plan_disk (CloneData   *data,
                    _("Disk %s of “%s” has no source file."), disk->target, data->source_name);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Size, format and backing of the source disk, and the bytes a copy of it
+ * moves: from libvirt, and from the file itself where Tessera can read it.
+ */
+static gboolean
+measure_source (CloneData   *data,
+                CloneDisk   *disk,
+                GError     **error)
+{
+  struct stat st;
 
   if (disk->src_vol != NULL)
     {
@@ -254,7 +331,6 @@ tsr_cloner_plan_disk (CloneData   *data,
       g_autofree char *vol_xml = virStorageVolGetXMLDesc (disk->src_vol, 0);
 
       disk->src_pool = virStoragePoolLookupByVolume (disk->src_vol);
-      src_vol_name = g_strdup (virStorageVolGetName (disk->src_vol));
       if (virStorageVolGetInfo (disk->src_vol, &info) == 0)
         {
           disk->capacity = info.capacity;
@@ -305,24 +381,41 @@ tsr_cloner_plan_disk (CloneData   *data,
                    disk->src_path);
       return FALSE;
     }
+  return TRUE;
+}
 
-  if (spec->linked && !g_str_equal (disk->src_format, "qcow2") &&
-      !g_str_equal (disk->src_format, "raw"))
+/* Overlays go on raw or qcow2 files only. */
+static gboolean
+check_linkable (CloneData   *data,
+                CloneDisk   *disk,
+                const char  *type,
+                GError     **error)
+{
+  if (!g_str_equal (disk->src_format, "qcow2") && !g_str_equal (disk->src_format, "raw"))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("Disk %s of “%s” is a %s image; a linked clone needs raw or qcow2 disks: "
                      "make a full clone."), disk->target, data->source_name, disk->src_format);
       return FALSE;
     }
-  if (spec->linked && g_strcmp0 (type, "block") == 0)
+  if (g_strcmp0 (type, "block") == 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("Disk %s of “%s” is a block device; a linked clone needs disks in files: "
                      "make a full clone."), disk->target, data->source_name);
       return FALSE;
     }
+  return TRUE;
+}
 
-  /* Where the clone's disk goes. */
+/* The pool the clone's disk goes to, and whether Tessera can copy into it. */
+static gboolean
+choose_pool (CloneData   *data,
+             CloneDisk   *disk,
+             GError     **error)
+{
+  TsrCloneSpec *spec = data->spec;
+
   if (spec->pool != NULL)
     disk->dst_pool_name = g_strdup (spec->pool);
   else if (disk->src_pool != NULL)
@@ -341,24 +434,37 @@ tsr_cloner_plan_disk (CloneData   *data,
                    data->source_name, disk->dst_pool_name);
       return FALSE;
     }
+  return TRUE;
+}
 
-  disk->dst_name = clone_volume_name (src_vol_name, data->source_name, spec->name, disk->target,
-                                      spec->linked ? "qcow2" : disk->src_format);
-  {
-    g_autofree char *key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
+/* The clone's volume name, told apart from the other disks planned into
+ * the same pool, and free in the pool.
+ */
+static gboolean
+name_volume (CloneData   *data,
+             CloneDisk   *disk,
+             const char  *src_vol_name,
+             GHashTable  *planned,
+             GError     **error)
+{
+  g_autofree char *key = NULL;
 
-    if (g_hash_table_contains (planned, key))
-      {
-        g_autofree char *stem = strip_extension (disk->dst_name);
-        g_autofree char *ext = g_strdup (strrchr (disk->dst_name, '.') ? strrchr (disk->dst_name, '.') : "");
+  disk->dst_name = clone_volume_name (src_vol_name, data->source_name, data->spec->name,
+                                      disk->target,
+                                      data->spec->linked ? "qcow2" : disk->src_format);
+  key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
+  if (g_hash_table_contains (planned, key))
+    {
+      g_autofree char *stem = strip_extension (disk->dst_name);
+      g_autofree char *ext = g_strdup (strrchr (disk->dst_name, '.') ? strrchr (disk->dst_name, '.') : "");
 
-        g_free (disk->dst_name);
-        disk->dst_name = g_strdup_printf ("%s-%s%s", stem, disk->target, ext);
-        g_free (key);
-        key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
-      }
-    g_hash_table_add (planned, g_steal_pointer (&key));
-  }
+      g_free (disk->dst_name);
+      disk->dst_name = g_strdup_printf ("%s-%s%s", stem, disk->target, ext);
+      g_free (key);
+      key = g_strconcat (disk->dst_pool_name, "/", disk->dst_name, NULL);
+    }
+  g_hash_table_add (planned, g_steal_pointer (&key));
+
   if (volume_exists (disk->dst_pool, disk->dst_name))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
@@ -366,6 +472,48 @@ tsr_cloner_plan_disk (CloneData   *data,
                      "for the clone."), disk->dst_name, disk->dst_pool_name);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Finds the disks the source owns, and where each one's clone goes. */
+gboolean
+tsr_cloner_plan_disk (CloneData   *data,
+                      xmlNodePtr   node,
+                      xmlNodePtr   source_node,
+                      GHashTable  *planned,
+                      GError     **error)
+{
+  TsrCloneSpec *spec = data->spec;
+  g_autofree char *type = tsr_xml_prop (node, "type");
+  xmlNodePtr target = tsr_xml_child (node, "target");
+  xmlNodePtr driver = tsr_xml_child (node, "driver");
+  g_autofree char *src_vol_name = NULL;
+  CloneDisk *disk;
+
+  if (is_shared (node))
+    return TRUE;
+
+  disk = g_new0 (CloneDisk, 1);
+  g_ptr_array_add (data->disks, disk);
+  disk->node = node;
+  disk->source_node = source_node;
+  disk->target = target ? tsr_xml_prop (target, "dev") : NULL;
+  if (disk->target == NULL)
+    disk->target = g_strdup_printf ("disk%u", data->disks->len);
+  disk->src_format = driver ? tsr_xml_prop (driver, "type") : NULL;
+
+  if (!find_source (data, disk, type, tsr_xml_child (node, "source"), error))
+    return FALSE;
+  if (disk->src_vol != NULL)
+    src_vol_name = g_strdup (virStorageVolGetName (disk->src_vol));
+  if (!measure_source (data, disk, error))
+    return FALSE;
+  if (spec->linked && !check_linkable (data, disk, type, error))
+    return FALSE;
+  if (!choose_pool (data, disk, error))
+    return FALSE;
+  if (!name_volume (data, disk, src_vol_name, planned, error))
+    return FALSE;
 
   if (spec->linked)
     {
@@ -379,4 +527,45 @@ tsr_cloner_plan_disk (CloneData   *data,
 
   data->total += disk->work;
   return TRUE;
+}
+
+/* The whole plan */
+
+/* Everything that can be refused before anything is made: where each disk
+ * goes, which addresses to reserve, where the NVRAM goes, and the room for
+ * it all.
+ */
+gboolean
+tsr_cloner_plan (CloneData     *data,
+                 char         **nvram_src,
+                 char         **nvram_dst,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GHashTable) planned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  xmlNodePtr root = xmlDocGetRootElement (data->doc);
+  xmlNodePtr devices = tsr_xml_child (root, "devices");
+  xmlNodePtr source_devices = tsr_xml_child (xmlDocGetRootElement (data->source_doc), "devices");
+  g_autofree char *domain_type = tsr_xml_prop (root, "type");
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the VM"), TRUE);
+  if (devices != NULL)
+    {
+      xmlNodePtr s = source_devices ? source_devices->children : NULL;
+
+      /* The copy has the same nodes in the same order. */
+      for (xmlNodePtr n = devices->children; n; n = n->next, s = s ? s->next : NULL)
+        if (tsr_xml_is (n, "disk") && !tsr_cloner_plan_disk (data, n, s, planned, error))
+          return FALSE;
+      if (!tsr_cloner_plan_interfaces (data, devices,
+                                       g_strcmp0 (domain_type, "xen") == 0 ? "00:16:3e"
+                                                                           : "52:54:00",
+                                       error))
+        return FALSE;
+    }
+  if (!tsr_cloner_plan_nvram (data, tsr_xml_child (root, "os"), nvram_src, nvram_dst, error))
+    return FALSE;
+  if (!tsr_cloner_check_space (data, error))
+    return FALSE;
+  return !tsr_cloner_check_cancelled (cancellable, error);
 }

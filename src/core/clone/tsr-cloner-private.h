@@ -7,6 +7,7 @@
 
 #include "tsr-cloner.h"
 #include "tsr-connection-private.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-storage-private.h"
 
 G_BEGIN_DECLS
@@ -113,5 +114,48 @@ gboolean tsr_cloner_plan_disk       (CloneData   *data,
                                      xmlNodePtr   source_node,
                                      GHashTable  *planned,
                                      GError     **error);
+gboolean tsr_cloner_read_source      (CloneData   *data,
+                                     GError     **error);
+gboolean tsr_cloner_new_definitions (CloneData   *data,
+                                     GError     **error);
+gboolean tsr_cloner_plan            (CloneData     *data,
+                                     char         **nvram_src,
+                                     char         **nvram_dst,
+                                     GCancellable  *cancellable,
+                                     GError       **error);
+
+/* tsr-cloner.c */
+void     tsr_cloner_add_warning        (CloneData   *data,
+                                        const char  *text);
+
+/* tsr-cloner-identity.c */
+gboolean tsr_cloner_plan_interfaces    (CloneData   *data,
+                                        xmlNodePtr   devices,
+                                        const char  *oui,
+                                        GError     **error);
+void     tsr_cloner_start_reservations (CloneData   *data);
+gboolean tsr_cloner_join_reservations  (CloneData   *data,
+                                        GError     **error);
+gboolean tsr_cloner_plan_nvram         (CloneData   *data,
+                                        xmlNodePtr   os,
+                                        char       **src_out,
+                                        char       **dst_out,
+                                        GError     **error);
+gboolean tsr_cloner_copy_nvram         (CloneData   *data,
+                                        const char  *src,
+                                        const char  *dst,
+                                        GError     **error);
+
+/* tsr-cloner-disks.c */
+gboolean tsr_cloner_check_space        (CloneData     *data,
+                                        GError       **error);
+gboolean tsr_cloner_make_disks         (CloneData     *data,
+                                        GCancellable  *cancellable,
+                                        GError       **error);
+gboolean tsr_cloner_switch_source      (CloneData     *data,
+                                        GError       **error);
+
+/* tsr-cloner-rollback.c */
+void     tsr_cloner_rollback           (CloneData   *data);
 
 G_END_DECLS

@@ -1,17 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define _GNU_SOURCE
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <linux/fs.h>
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -20,7 +11,6 @@
 #include "tsr-cloner-private.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
-#include "tsr-macs.h"
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
@@ -33,6 +23,12 @@
  * connection's raw handle; what the clone made is recorded as it goes, so
  * that a failure or a cancel at any point can remove exactly that and put
  * the source back as it was.
+ *
+ * This file holds the public API, the task and the order of the steps;
+ * the steps are in tsr-cloner-plan.c (the source, the clone's definition
+ * and its plan), tsr-cloner-identity.c (MACs, address reservations,
+ * NVRAM), tsr-cloner-disks.c (copies and overlays) and
+ * tsr-cloner-rollback.c.
  *
  * Full clones are copied by the engine in tsr-cloner-copy.c.
  *
@@ -118,102 +114,6 @@ tsr_connection_check_clone_name (TsrConnection  *self,
   return tsr_connection_check_new_vm_name (self, name, error);
 }
 
-/* Linked bases in the metadata */
-
-static xmlNodePtr
-tessera_element (xmlNodePtr root,
-                 gboolean   create)
-{
-  return tsr_xml_metadata (root, TSR_METADATA_NS, TSR_METADATA_PREFIX, "vm", create);
-}
-
-/* Children of <tessera:vm> are unprefixed, like the creator's <label>. */
-static gboolean
-is_base_element (xmlNodePtr node)
-{
-  return tsr_xml_is (node, "base");
-}
-
-/* Drops the bases recorded for DISK (a target dev), e.g. once it has been
- * flattened by a full copy.
- */
-static void
-remove_bases (xmlNodePtr  root,
-              const char *disk)
-{
-  xmlNodePtr vm = tessera_element (root, FALSE);
-
-  for (xmlNodePtr n = vm ? vm->children : NULL; n != NULL;)
-    {
-      xmlNodePtr next = n->next;
-
-      if (is_base_element (n))
-        {
-          g_autofree char *which = tsr_xml_prop (n, "disk");
-
-          if (g_strcmp0 (which, disk) == 0)
-            {
-              xmlUnlinkNode (n);
-              xmlFreeNode (n);
-            }
-        }
-      n = next;
-    }
-}
-
-/* Records that DISK is now an overlay on BASE, in front of the bases it
- * had: a disk's bases are its whole chain, nearest first.
- */
-static void
-add_base (xmlNodePtr  root,
-          const char *disk,
-          const char *base)
-{
-  xmlNodePtr vm = tessera_element (root, TRUE);
-  xmlNodePtr node = xmlNewNode (NULL, (const xmlChar *) "base");
-  xmlNodePtr first = NULL;
-
-  xmlNodeAddContent (node, (const xmlChar *) base);
-  tsr_xml_set (node, "disk", disk);
-
-  for (xmlNodePtr n = vm->children; n && first == NULL; n = n->next)
-    {
-      g_autofree char *which = is_base_element (n) ? tsr_xml_prop (n, "disk") : NULL;
-
-      if (g_strcmp0 (which, disk) == 0)
-        first = n;
-    }
-  if (first != NULL)
-    xmlAddPrevSibling (first, node);
-  else
-    xmlAddChild (vm, node);
-}
-
-GStrv
-tsr_domain_xml_linked_bases (const char *domain_xml)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(xmlDoc) doc = NULL;
-  xmlNodePtr vm;
-
-  g_return_val_if_fail (domain_xml != NULL, NULL);
-
-  doc = tsr_xml_parse (domain_xml);
-  vm = doc ? tessera_element (xmlDocGetRootElement (doc), FALSE) : NULL;
-  for (xmlNodePtr n = vm ? vm->children : NULL; n; n = n->next)
-    {
-      g_autofree char *path = NULL;
-
-      if (!is_base_element (n))
-        continue;
-      path = tsr_xml_text (n);
-      if (path != NULL && *path != '\0')
-        g_strv_builder_add (builder, path);
-    }
-
-  return g_strv_builder_end (builder);
-}
-
 /* The clone's plan and what it has made so far */
 
 static void
@@ -267,9 +167,9 @@ clone_data_free (CloneData *data)
   g_free (data);
 }
 
-static void
-add_warning (CloneData  *data,
-             const char *text)
+void
+tsr_cloner_add_warning (CloneData  *data,
+                        const char *text)
 {
   if (data->warning->len > 0)
     g_string_append_c (data->warning, '\n');
@@ -297,451 +197,7 @@ tsr_cloner_set_errno_error (GError     **error,
                g_strerror (errsv));
 }
 
-/* Enough room in each pool for what is copied into it. libvirt's figures
- * are its own view; a pool that fills up meanwhile fails the copy itself.
- */
-static gboolean
-check_space (CloneData  *data,
-             GError    **error)
-{
-  g_autoptr(GHashTable) need = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-
-  if (data->spec->linked)
-    return TRUE;
-
-  for (guint i = 0; i < data->disks->len; i++)
-    {
-      CloneDisk *disk = g_ptr_array_index (data->disks, i);
-      guint64 *sum = g_hash_table_lookup (need, disk->dst_pool_name);
-
-      if (sum == NULL)
-        {
-          sum = g_new0 (guint64, 1);
-          g_hash_table_insert (need, disk->dst_pool_name, sum);
-        }
-      *sum += disk->work;
-    }
-
-  for (guint i = 0; i < data->disks->len; i++)
-    {
-      CloneDisk *disk = g_ptr_array_index (data->disks, i);
-      guint64 *sum = g_hash_table_lookup (need, disk->dst_pool_name);
-      virStoragePoolInfo info;
-
-      if (sum == NULL)
-        continue;  /* checked with an earlier disk */
-      if (virStoragePoolGetInfo (disk->dst_pool, &info) == 0 && info.available < *sum)
-        {
-          g_autofree char *have = g_format_size_full (info.available, G_FORMAT_SIZE_IEC_UNITS);
-          g_autofree char *want = g_format_size_full (*sum, G_FORMAT_SIZE_IEC_UNITS);
-
-          g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                       _("Storage pool “%s” has %s free, but the clone’s disks need %s: free up "
-                         "space there, or clone into another storage pool."),
-                       disk->dst_pool_name, have, want);
-          return FALSE;
-        }
-      virResetLastError ();
-      g_hash_table_remove (need, disk->dst_pool_name);
-    }
-
-  return TRUE;
-}
-
-static gboolean
-copy_disk (CloneData     *data,
-           CloneDisk     *disk,
-           GCancellable  *cancellable,
-           GError       **error)
-{
-  g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  g_autofree char *xml = tsr_storage_volume_xml (disk->dst_name, disk->capacity, disk->src_format);
-
-  if (disk->local_copy)
-    {
-      disk->dst_vol = virStorageVolCreateXML (disk->dst_pool, xml, 0);
-      if (disk->dst_vol == NULL)
-        {
-          g_autofree char *what = g_strdup_printf (_("Could not create volume “%s” in pool “%s”"),
-                                                   disk->dst_name, disk->dst_pool_name);
-
-          tsr_error_set_from_libvirt (error, what);
-          return FALSE;
-        }
-      disk->dst_path = virStorageVolGetPath (disk->dst_vol);
-      if (disk->dst_path == NULL)
-        {
-          tsr_error_set_from_libvirt (error, _("Could not find the new volume"));
-          return FALSE;
-        }
-      return disk->has_backing ? tsr_cloner_copy_flatten (data, disk, cancellable, error)
-                               : tsr_cloner_copy_sparse (data, disk, cancellable, error);
-    }
-
-  /* libvirt copies; it can be neither followed nor interrupted. */
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-  disk->dst_vol = virStorageVolCreateXMLFrom (disk->dst_pool, xml, disk->src_vol, 0);
-  if (disk->dst_vol == NULL)
-    {
-      virErrorPtr verr = virGetLastError ();
-
-      if (verr != NULL && verr->message != NULL && strstr (verr->message, "No space left"))
-        tsr_cloner_set_no_space_error (error, disk);
-      else
-        {
-          g_autofree char *what = g_strdup_printf (_("Could not copy disk %s"), disk->target);
-
-          tsr_error_set_from_libvirt (error, what);
-        }
-      virResetLastError ();
-      return FALSE;
-    }
-  disk->dst_path = virStorageVolGetPath (disk->dst_vol);
-  data->done += disk->work;
-  tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
-  return tsr_cloner_check_cancelled (cancellable, error) == FALSE;
-}
-
-static char *
-overlay_xml (const char *name,
-             guint64     capacity,
-             const char *base,
-             const char *base_format)
-{
-  g_autoptr(GVirConfigStorageVol) vol = gvir_config_storage_vol_new ();
-  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
-  g_autoptr(GVirConfigStorageVolBackingStore) backing = gvir_config_storage_vol_backing_store_new ();
-
-  gvir_config_storage_vol_set_name (vol, name);
-  gvir_config_storage_vol_set_capacity (vol, capacity);
-  gvir_config_storage_vol_set_allocation (vol, 0);
-  gvir_config_storage_vol_target_set_format (target, "qcow2");
-  gvir_config_storage_vol_target_set_compat (target, "1.1");
-  gvir_config_storage_vol_set_target (vol, target);
-  gvir_config_storage_vol_backing_store_set_path (backing, base);
-  gvir_config_storage_vol_backing_store_set_format (backing, base_format);
-  gvir_config_storage_vol_set_backing_store (vol, backing);
-  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
-}
-
-/* The source's current disk becomes a read-only base under two new
- * overlays: the clone's, and the source's own, so that neither writes into
- * what the other reads.
- */
-static gboolean
-link_disk (CloneData     *data,
-           CloneDisk     *disk,
-           GError       **error)
-{
-  virStoragePoolPtr base_pool = disk->src_pool ? disk->src_pool : disk->dst_pool;
-  g_autofree char *xml = NULL;
-  struct stat st;
-
-  if (disk->capacity == 0 && disk->src_vol != NULL)
-    {
-      virStorageVolInfo info;
-
-      if (virStorageVolGetInfo (disk->src_vol, &info) == 0)
-        disk->capacity = info.capacity;
-      virResetLastError ();
-    }
-
-  xml = overlay_xml (disk->dst_name, disk->capacity, disk->src_path, disk->src_format);
-  disk->dst_vol = virStorageVolCreateXML (disk->dst_pool, xml, 0);
-  if (disk->dst_vol == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not create the clone’s overlay"));
-      return FALSE;
-    }
-  disk->dst_path = virStorageVolGetPath (disk->dst_vol);
-
-  g_free (xml);
-  xml = overlay_xml (disk->overlay_name, disk->capacity, disk->src_path, disk->src_format);
-  disk->overlay_vol = virStorageVolCreateXML (base_pool, xml, 0);
-  if (disk->overlay_vol == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not create the source’s new overlay"));
-      return FALSE;
-    }
-  disk->overlay_path = virStorageVolGetPath (disk->overlay_vol);
-  if (disk->dst_path == NULL || disk->overlay_path == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the new overlays"));
-      return FALSE;
-    }
-
-  /* Nothing may write the base any more. */
-  if (data->local && g_stat (disk->src_path, &st) == 0 && S_ISREG (st.st_mode) &&
-      (st.st_mode & 0222) != 0 && g_chmod (disk->src_path, st.st_mode & 07555) == 0)
-    {
-      disk->base_mode = st.st_mode & 07777;
-      disk->base_mode_changed = TRUE;
-    }
-
-  return TRUE;
-}
-
-static gboolean
-plan_interfaces (CloneData   *data,
-                 xmlNodePtr   devices,
-                 const char  *oui,
-                 GError     **error)
-{
-  g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
-  g_autoptr(GString) kept = g_string_new (NULL);
-
-  for (xmlNodePtr n = devices->children; n; n = n->next)
-    {
-      g_autofree char *type = NULL;
-      g_autofree char *old_mac = NULL;
-      g_autofree char *mac = NULL;
-      xmlNodePtr mac_node, source;
-
-      if (!tsr_xml_is (n, "interface"))
-        continue;
-
-      mac_node = tsr_xml_child (n, "mac");
-      if (mac_node == NULL)
-        mac_node = tsr_xml_add (n, "mac", NULL);
-      old_mac = tsr_xml_prop (mac_node, "address");
-      if (old_mac != NULL)
-        {
-          char *lower = g_ascii_strdown (old_mac, -1);
-
-          g_free (old_mac);
-          old_mac = lower;
-        }
-
-      if (data->spec->keep_mac && old_mac != NULL)
-        {
-          g_string_append_printf (kept, "%s%s", kept->len ? ", " : "", old_mac);
-          continue;
-        }
-
-      do
-        {
-          g_free (mac);
-          mac = tsr_mac_generate (oui);
-        }
-      while (g_hash_table_contains (macs, mac));
-      g_hash_table_replace (macs, g_strdup (mac), NULL);
-      tsr_xml_set (mac_node, "address", mac);
-
-      /* A new address on the same network: on Tessera's networks always,
-       * elsewhere when the source had one reserved.
-       */
-      type = tsr_xml_prop (n, "type");
-      source = tsr_xml_child (n, "source");
-      if (g_strcmp0 (type, "network") == 0 && source != NULL)
-        {
-          g_autofree char *network = tsr_xml_prop (source, "network");
-          virNetworkPtr net = network ? virNetworkLookupByName (data->conn, network) : NULL;
-          g_autofree char *net_xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
-          g_autoptr(TsrNetworkInfo) info = net_xml ? tsr_network_info_new_from_xml (net_xml, NULL)
-                                                   : NULL;
-
-          if (net != NULL)
-            virNetworkFree (net);
-          virResetLastError ();
-          if (info != NULL &&
-              (info->managed || (old_mac && tsr_network_info_find_host (info, old_mac) != NULL)))
-            {
-              Reservation *r = g_new0 (Reservation, 1);
-
-              r->network = g_steal_pointer (&network);
-              r->mac = g_steal_pointer (&mac);
-              g_ptr_array_add (data->planned, r);
-            }
-        }
-    }
-
-  if (kept->len > 0)
-    {
-      g_autofree char *text =
-        g_strdup_printf (_("“%s” has the same MAC address as “%s” (%s), and so the same IP "
-                           "address: only one of the two can be on the network at a time."),
-                         data->spec->name, data->source_name, kept->str);
-
-      add_warning (data, text);
-    }
-
-  return TRUE;
-}
-
-/* The clone's NVRAM next to the source's: "<clone>_VARS.fd". */
-static gboolean
-plan_nvram (CloneData   *data,
-            xmlNodePtr   os,
-            char       **src_out,
-            char       **dst_out,
-            GError     **error)
-{
-  xmlNodePtr nvram = os ? tsr_xml_child (os, "nvram") : NULL;
-  g_autofree char *src = nvram ? tsr_xml_text (nvram) : NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *dst = NULL;
-  gsize len = strlen (data->source_name);
-
-  if (src == NULL || *src == '\0')
-    return TRUE;
-
-  dir = g_path_get_dirname (src);
-  base = g_path_get_basename (src);
-  if (g_str_has_prefix (base, data->source_name) && base[len] == '_')
-    dst = g_strdup_printf ("%s/%s%s", dir, data->spec->name, base + len);
-  else
-    dst = g_strdup_printf ("%s/%s_VARS.fd", dir, data->spec->name);
-
-  if (data->local && g_file_test (dst, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("The firmware settings file %s already exists (left by an older VM?): "
-                     "remove it, or choose another name for the clone."), dst);
-      return FALSE;
-    }
-
-  tsr_xml_set_text (nvram, dst);
-  *src_out = g_steal_pointer (&src);
-  *dst_out = g_steal_pointer (&dst);
-  return TRUE;
-}
-
-static gboolean
-copy_nvram (CloneData   *data,
-            const char  *src,
-            const char  *dst,
-            GError     **error)
-{
-  g_autoptr(GFile) from = NULL;
-  g_autoptr(GFile) to = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  if (!data->local)
-    {
-      g_autofree char *text =
-        g_strdup_printf (_("The firmware settings (NVRAM) of “%s” could not be copied over a "
-                           "remote connection: “%s” starts with fresh ones."),
-                         data->source_name, data->spec->name);
-
-      add_warning (data, text);
-      return TRUE;
-    }
-  if (!g_file_test (src, G_FILE_TEST_EXISTS))
-    return TRUE;  /* never started: the clone gets a fresh one too */
-
-  from = g_file_new_for_path (src);
-  to = g_file_new_for_path (dst);
-  if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                   _("Could not copy the firmware settings (NVRAM) %s: %s"), src,
-                   local_error->message);
-      return FALSE;
-    }
-  data->nvram_copy = g_strdup (dst);
-  g_chmod (dst, 0600);
-  return TRUE;
-}
-
-/* Rollback */
-
-static void
-rollback (CloneData *data)
-{
-  if (data->clone_dom != NULL)
-    {
-      if (virDomainUndefineFlags (data->clone_dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) < 0)
-        virDomainUndefine (data->clone_dom);
-      g_clear_pointer (&data->clone_dom, virDomainFree);
-    }
-
-  if (data->source_switched)
-    {
-      virDomainPtr dom = virDomainDefineXML (data->conn, data->source_xml);
-
-      if (dom != NULL)
-        {
-          virDomainFree (dom);
-          data->source_switched = FALSE;
-        }
-    }
-
-  for (guint i = 0; data->disks != NULL && i < data->disks->len; i++)
-    {
-      CloneDisk *disk = g_ptr_array_index (data->disks, i);
-
-      /* The source still uses its overlay if it could not be switched back. */
-      if (disk->overlay_vol != NULL && !data->source_switched)
-        {
-          virStorageVolDelete (disk->overlay_vol, 0);
-          g_clear_pointer (&disk->overlay_vol, virStorageVolFree);
-        }
-      if (disk->base_mode_changed && !data->source_switched)
-        g_chmod (disk->src_path, disk->base_mode);
-      if (disk->dst_vol != NULL)
-        {
-          virStorageVolDelete (disk->dst_vol, 0);
-          g_clear_pointer (&disk->dst_vol, virStorageVolFree);
-        }
-      /* Drivers whose volumes are not files (the test driver) leave ours. */
-      if (disk->dst_written && disk->dst_path != NULL)
-        g_unlink (disk->dst_path);
-    }
-
-  if (data->nvram_copy != NULL)
-    g_unlink (data->nvram_copy);
-
-  for (guint i = 0; data->reserved != NULL && i < data->reserved->len; i++)
-    {
-      Reservation *r = g_ptr_array_index (data->reserved, i);
-
-      tsr_release_address_sync (data->reserve_lock, data->conn, r->network, r->mac, NULL, NULL);
-    }
-
-  virResetLastError ();
-}
-
 /* The worker */
-
-/* Until joined, only this thread touches planned, reserved, infos and
- * reserve_error.
- */
-static gpointer
-reserve_thread_func (gpointer user_data)
-{
-  CloneData *data = user_data;
-
-  while (data->planned->len > 0)
-    {
-      Reservation *r = g_ptr_array_index (data->planned, 0);
-      g_autofree char *ip = NULL;
-      TsrNetworkInfo *info = NULL;
-
-      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, r->network, r->mac,
-                                     data->spec->name, &ip, &info, &data->reserve_error))
-        break;
-      g_ptr_array_add (data->reserved, g_ptr_array_steal_index (data->planned, 0));
-      if (info != NULL)
-        g_ptr_array_add (data->infos, info);
-    }
-
-  return NULL;
-}
-
-static gboolean
-join_reservations (CloneData  *data,
-                   GError    **error)
-{
-  if (data->reserve_thread != NULL)
-    g_thread_join (g_steal_pointer (&data->reserve_thread));
-  if (data->reserve_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&data->reserve_error));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static gboolean
 fail_point (const char *name)
@@ -755,148 +211,26 @@ clone_steps (CloneData     *data,
              GError       **error)
 {
   TsrCloneSpec *spec = data->spec;
-  g_autoptr(GHashTable) planned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *nvram_src = NULL;
   g_autofree char *nvram_dst = NULL;
-  g_autofree char *domain_type = NULL;
   g_autofree char *xml = NULL;
-  virDomainPtr dom;
-  xmlNodePtr root, source_root, devices, source_devices, os;
+  g_autoptr(virDomain) dom = NULL;
 
-  dom = virDomainLookupByUUIDString (data->conn, data->source_uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the VM to clone"));
-      return FALSE;
-    }
-  data->source_name = g_strdup (virDomainGetName (dom));
-
-  if (virDomainIsActive (dom) == 1)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                   _("“%s” is running: shut it down before cloning it."), data->source_name);
-      virDomainFree (dom);
-      return FALSE;
-    }
-  if (virDomainHasManagedSaveImage (dom, 0) == 1)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                   _("“%s” has a saved state: start it and shut it down, then clone it."),
-                   data->source_name);
-      virDomainFree (dom);
-      return FALSE;
-    }
-  virResetLastError ();
-
-  data->source_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  virDomainFree (dom);
-  if (data->source_xml == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not read the definition of the VM to clone"));
-      return FALSE;
-    }
+  if (!tsr_cloner_read_source (data, error))
+    return FALSE;
 
   if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
     return FALSE;
 
-  data->doc = tsr_xml_parse (data->source_xml);
-  data->source_doc = xmlCopyDoc (data->doc, 1);
-  root = data->doc ? xmlDocGetRootElement (data->doc) : NULL;
-  source_root = data->source_doc ? xmlDocGetRootElement (data->source_doc) : NULL;
-  if (root == NULL || source_root == NULL)
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                           _("The definition of the VM to clone could not be read."));
-      return FALSE;
-    }
-  devices = tsr_xml_child (root, "devices");
-  source_devices = tsr_xml_child (source_root, "devices");
-  os = tsr_xml_child (root, "os");
-  domain_type = tsr_xml_prop (root, "type");
-
-  /* Same VM, new identity. */
-  tsr_xml_set_text (tsr_xml_child (root, "name"), spec->name);
-  tsr_xml_remove_children (root, "uuid");
-  if (tsr_xml_child (root, "genid") != NULL)
-    tsr_xml_set_text (tsr_xml_child (root, "genid"), "");
-  {
-    xmlNodePtr system = tsr_xml_child (tsr_xml_child (root, "sysinfo"), "system");
-
-    for (xmlNodePtr n = system ? system->children : NULL; n != NULL;)
-      {
-        xmlNodePtr next = n->next;
-        g_autofree char *entry = tsr_xml_is (n, "entry") ? tsr_xml_prop (n, "name") : NULL;
-
-        if (g_strcmp0 (entry, "uuid") == 0)
-          {
-            xmlUnlinkNode (n);
-            xmlFreeNode (n);
-          }
-        n = next;
-      }
-  }
-
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the VM"), TRUE);
-  if (devices != NULL)
-    {
-      xmlNodePtr s = source_devices ? source_devices->children : NULL;
-
-      /* The copy has the same nodes in the same order. */
-      for (xmlNodePtr n = devices->children; n; n = n->next, s = s ? s->next : NULL)
-        if (tsr_xml_is (n, "disk") && !tsr_cloner_plan_disk (data, n, s, planned, error))
-          return FALSE;
-      if (!plan_interfaces (data, devices, g_strcmp0 (domain_type, "xen") == 0 ? "00:16:3e"
-                                                                                 : "52:54:00",
-                            error))
-        return FALSE;
-    }
-  if (!plan_nvram (data, os, &nvram_src, &nvram_dst, error))
+  if (!tsr_cloner_new_definitions (data, error))
     return FALSE;
-  if (!check_space (data, error))
+  if (!tsr_cloner_plan (data, &nvram_src, &nvram_dst, cancellable, error))
     return FALSE;
-  if (tsr_cloner_check_cancelled (cancellable, error))
+  if (!tsr_cloner_make_disks (data, cancellable, error))
     return FALSE;
-
-  /* libvirt updates a live network slowly (it reloads dnsmasq and the
-   * network's firewall rules): the addresses are reserved while the disks
-   * are copied or linked.
-   */
-  if (data->planned->len > 0)
-    data->reserve_thread = g_thread_new ("tsr-clone-reserve", reserve_thread_func, data);
-
-  for (guint i = 0; i < data->disks->len; i++)
-    {
-      CloneDisk *disk = g_ptr_array_index (data->disks, i);
-
-      if (tsr_cloner_check_cancelled (cancellable, error))
-        return FALSE;
-      if (spec->linked)
-        {
-          tsr_progress_report (&data->progress, 0, 0, _("Making the overlays"), TRUE);
-          if (!link_disk (data, disk, error))
-            return FALSE;
-          tsr_cloner_set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name,
-                                      disk->dst_name, disk->dst_path, "qcow2");
-          add_base (root, disk->target, disk->src_path);
-          tsr_cloner_set_disk_source (disk->source_node, disk->overlay_vol,
-                                      disk->src_pool ? virStoragePoolGetName (disk->src_pool) : NULL,
-                                      disk->overlay_name, disk->overlay_path, "qcow2");
-          add_base (source_root, disk->target, disk->src_path);
-        }
-      else
-        {
-          if (!copy_disk (data, disk, cancellable, error))
-            return FALSE;
-          tsr_cloner_set_disk_source (disk->node, disk->dst_vol, disk->dst_pool_name,
-                                      disk->dst_name, disk->dst_path, disk->src_format);
-          if (disk->has_backing)
-            remove_bases (root, disk->target);
-        }
-    }
-
-  if (nvram_src != NULL && !copy_nvram (data, nvram_src, nvram_dst, error))
+  if (nvram_src != NULL && !tsr_cloner_copy_nvram (data, nvram_src, nvram_dst, error))
     return FALSE;
-  if (!join_reservations (data, error))
+  if (!tsr_cloner_join_reservations (data, error))
     return FALSE;
   if (tsr_cloner_check_cancelled (cancellable, error))
     return FALSE;
@@ -910,28 +244,11 @@ clone_steps (CloneData     *data,
       g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
                    _("“%s” was started while it was being cloned, so the copy may be "
                      "inconsistent: shut it down and clone it again."), data->source_name);
-      if (dom != NULL)
-        virDomainFree (dom);
       return FALSE;
     }
-  virDomainFree (dom);
 
-  if (spec->linked)
-    {
-      g_autofree char *source_xml = tsr_xml_dump (data->source_doc);
-      virDomainPtr switched;
-
-      tsr_progress_report (&data->progress, 0, 0, _("Switching the source to its overlay"), TRUE);
-      data->source_switched = TRUE;
-      switched = virDomainDefineXML (data->conn, source_xml);
-      if (switched == NULL)
-        {
-          data->source_switched = FALSE;
-          tsr_error_set_from_libvirt (error, _("Could not switch the source to its overlay"));
-          return FALSE;
-        }
-      virDomainFree (switched);
-    }
+  if (spec->linked && !tsr_cloner_switch_source (data, error))
+    return FALSE;
 
   if (fail_point ("before-define"))
     {
@@ -972,8 +289,8 @@ clone_worker (GTask        *task,
   if (!ok)
     {
       /* Whatever went wrong first is what the user hears about. */
-      join_reservations (data, NULL);
-      rollback (data);
+      tsr_cloner_join_reservations (data, NULL);
+      tsr_cloner_rollback (data);
       g_ptr_array_set_size (data->infos, 0);
     }
 
