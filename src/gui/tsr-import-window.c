@@ -694,8 +694,7 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
   heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
 
-  /* The core's stages say the time left themselves. */
-  self->operation = tsr_operation_new (title, FALSE);
+  self->operation = tsr_operation_new (title, TRUE);
   {
     g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
                                                 basename);

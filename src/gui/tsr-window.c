@@ -159,6 +159,12 @@ _tsr_window_open_uri (TsrWindow  *self,
   adw_status_page_set_title (self->loading_page, loading_title);
 
   self->connection = tsr_connection_new (uri);
+  /* $TESSERA_KERNELS_DIR, which the connection starts from, wins over the
+   * setting, so that tests and one-off runs can point elsewhere.
+   */
+  if (g_getenv ("TESSERA_KERNELS_DIR") == NULL)
+    g_settings_bind (self->settings, "kernels-dir", self->connection, "kernels-dir",
+                     G_SETTINGS_BIND_GET);
   g_signal_connect_object (self->connection, "notify::state",
                            G_CALLBACK (tsr_window_connection_notify_cb),
                            self, G_CONNECT_SWAPPED);

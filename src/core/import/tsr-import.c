@@ -296,22 +296,6 @@ prepare_worker (GTask        *step,
   g_task_return_boolean (step, TRUE);
 }
 
-static char *
-format_remaining (gint64 seconds)
-{
-  if (seconds < 60)
-    return g_strdup (_("less than a minute left"));
-  if (seconds < 3600)
-    {
-      guint minutes = (guint) ((seconds + 30) / 60);
-
-      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "about %u minute left",
-                                           "about %u minutes left", minutes), minutes);
-    }
-  return g_strdup_printf (_("about %u h %02u min left"), (guint) (seconds / 3600),
-                          (guint) (seconds % 3600 / 60));
-}
-
 static gboolean
 convert_disk (ImportData    *data,
               TsrImportDisk *disk,
@@ -319,7 +303,6 @@ convert_disk (ImportData    *data,
               guint          index,
               guint64        done_before,
               guint64        total,
-              gint64         started,
               GCancellable  *cancellable,
               GError       **error)
 {
@@ -349,8 +332,6 @@ convert_disk (ImportData    *data,
           char *open = strchr (line->str, '(');
           char *close = open ? strstr (open, "/100%)") : NULL;
           guint64 done;
-          gint64 elapsed;
-          g_autofree char *text = NULL;
 
           if (open == NULL)
             break;
@@ -363,15 +344,7 @@ convert_disk (ImportData    *data,
             }
           g_string_append_len (messages, line->str, open - line->str);
           done = done_before + (guint64) (g_ascii_strtod (open + 1, NULL) / 100.0 * disk->capacity);
-          elapsed = g_get_monotonic_time () - started;
-          if (elapsed > 2 * G_USEC_PER_SEC && done > 0 && total > done)
-            {
-              g_autofree char *left = format_remaining ((gint64) ((double) elapsed / done *
-                                                                  (total - done) / G_USEC_PER_SEC));
-
-              text = g_strdup_printf ("%s — %s", stage, left);
-            }
-          tsr_progress_report (&data->progress, MIN (done, total), total, text ? text : stage, FALSE);
+          tsr_progress_report (&data->progress, MIN (done, total), total, stage, FALSE);
           g_string_erase (line, 0, close - line->str + 6);
         }
       if (line->len > 4096)
@@ -435,7 +408,6 @@ convert_worker (GTask        *step,
   virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
   GError *error = NULL;
   guint64 total = 0, done = 0;
-  gint64 started = g_get_monotonic_time ();
 
   if (pool == NULL)
     {
@@ -481,7 +453,7 @@ convert_worker (GTask        *step,
           tsr_error_set_from_libvirt (&error, _("Could not find the new volume"));
           goto failed;
         }
-      if (!convert_disk (data, disk, path, i, done, total, started, cancellable, &error))
+      if (!convert_disk (data, disk, path, i, done, total, cancellable, &error))
         goto failed;
       done += disk->capacity;
     }

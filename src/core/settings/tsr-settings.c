@@ -440,7 +440,7 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
   data->conn = tsr_connection_get_handle (self);
   virConnectRef (data->conn);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
   g_object_set_data_full (G_OBJECT (task), "vm", g_object_ref (vm), g_object_unref);
   g_task_run_in_thread (task, read_worker);
@@ -469,6 +469,7 @@ typedef struct
   gboolean       local;
   GStrv          virt_modes;
   GStrv          kernels;
+  char          *kernels_dir;
 } ChoicesData;
 
 static void
@@ -478,6 +479,7 @@ choices_data_free (ChoicesData *data)
     virConnectClose (data->conn);
   g_strfreev (data->virt_modes);
   g_strfreev (data->kernels);
+  g_free (data->kernels_dir);
   g_free (data);
 }
 
@@ -501,7 +503,7 @@ choices_worker (GTask        *task,
   if (caps->xen_pv)
     g_strv_builder_add (modes, "pv");
   data->virt_modes = g_strv_builder_end (modes);
-  data->kernels = tsr_kernels_list (tsr_kernels_dir ());
+  data->kernels = tsr_kernels_list (data->kernels_dir);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -525,6 +527,7 @@ tsr_connection_get_choices_async (TsrConnection       *self,
   data->conn = tsr_connection_get_handle (self);
   virConnectRef (data->conn);
   data->local = tsr_settings_uri_is_local (tsr_connection_get_uri (self));
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) choices_data_free);
   g_task_run_in_thread (task, choices_worker);
 }
