@@ -6,7 +6,8 @@
 #include "tsr-cloner.h"
 #include "tsr-clone-window.h"
 #include "tsr-error.h"
-#include "tsr-inventory.h"
+#include "tsr-gui-util.h"
+#include "tsr-pool-row.h"
 #include "tsr-progress-view.h"
 
 /* Right-click → Clone…: the name (checked as the user types), full or
@@ -39,8 +40,7 @@ struct _TsrCloneWindow
   GtkLabel            *name_error;
   GtkCheckButton      *full_check;
   GtkCheckButton      *linked_check;
-  AdwComboRow         *pool_row;
-  GtkStringList       *pool_model;
+  TsrPoolRow          *pool_row;
   AdwActionRow        *keep_mac_row;
   GtkSwitch           *keep_mac_switch;
   GtkLabel            *keep_mac_warning;
@@ -51,7 +51,6 @@ struct _TsrCloneWindow
   TsrConnection       *connection;
   TsrVm               *source;
   GCancellable        *cancellable;   /* the window's, cancelled on close */
-  GPtrArray           *pool_values;   /* char *; NULL first: the source's pools */
   TsrOperation        *operation;     /* the clone this window started, while it runs */
   guint                force_source;
   gboolean             shutting_down;
@@ -68,41 +67,6 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
-
-static void
-show_message (GtkLabel   *label,
-              GtkWidget  *row,
-              const char *message)
-{
-  gtk_label_set_text (label, message ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  if (message != NULL)
-    gtk_widget_add_css_class (row, "error");
-  else
-    gtk_widget_remove_css_class (row, "error");
-}
-
-static void
-add_toast (TsrCloneWindow *self,
-           const char     *text,
-           guint           timeout)
-{
-  g_autofree char *markup = g_markup_escape_text (text, -1);
-  AdwToast *toast = adw_toast_new (markup);
-
-  adw_toast_set_timeout (toast, timeout);
-  g_set_object (&self->toast, toast);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-/* What it said about the last try is stale once the next one starts. */
-static void
-dismiss_toast (TsrCloneWindow *self)
-{
-  if (self->toast != NULL)
-    adw_toast_dismiss (self->toast);
-  g_clear_object (&self->toast);
-}
 
 /* Checking */
 
@@ -198,7 +162,7 @@ tsr_clone_window_update (TsrCloneWindow *self)
 
   /* The rules and the names in use, from the list: no libvirt call. */
   valid = tsr_connection_check_clone_name (self->connection, name, &error);
-  show_message (self->name_error, GTK_WIDGET (self->name_row), error ? error->message : NULL);
+  tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error ? error->message : NULL);
 
   if (!running)
     {
@@ -239,59 +203,18 @@ tsr_clone_window_source_notify_cb (TsrCloneWindow *self)
 /* Pools */
 
 static void
-fill_pools (TsrCloneWindow *self,
-            GStrv           pools)
+tsr_clone_window_inventory_ready (gpointer      owner,
+                                  TsrInventory *inventory,
+                                  const GError *error)
 {
-  g_autoptr(GPtrArray) titles = g_ptr_array_new ();
-  guint selected = adw_combo_row_get_selected (self->pool_row);
-  g_autofree char *keep = NULL;
-  guint position = 0;
-
-  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
-    keep = g_strdup (g_ptr_array_index (self->pool_values, selected));
-
-  g_ptr_array_set_size (self->pool_values, 0);
-  g_ptr_array_add (self->pool_values, NULL);
-  g_ptr_array_add (titles, (gpointer) _("Same as the source"));
-  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
-      g_ptr_array_add (titles, pools[i]);
-    }
-  g_ptr_array_add (titles, NULL);
-
-  gtk_string_list_splice (self->pool_model, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->pool_model)),
-                          (const char * const *) titles->pdata);
-  for (guint i = 0; i < self->pool_values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), keep) == 0)
-      position = i;
-  adw_combo_row_set_selected (self->pool_row, position);
-}
-
-static void
-tsr_clone_window_inventory_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data)
-{
-  g_autoptr(TsrCloneWindow) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrCloneWindow *self = owner;
 
   self->loading = FALSE;
+  /* The source's pools still work; say why there is no other. */
   if (inventory == NULL)
-    {
-      /* The source's pools still work; say why there is no other. */
-      g_autofree char *markup = g_markup_escape_text (error->message, -1);
-
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row), markup);
-      return;
-    }
-  fill_pools (self, inventory->pools);
+    tsr_choice_row_set_error (TSR_CHOICE_ROW (self->pool_row), error->message);
+  else
+    tsr_pool_row_set_pools (self->pool_row, (const char * const *) inventory->pools);
 }
 
 /* Shutting the source down */
@@ -329,7 +252,7 @@ tsr_clone_window_lifecycle_done_cb (GObject      *object,
   self->shutting_down = FALSE;
   self->offer_force = FALSE;
   g_clear_handle_id (&self->force_source, g_source_remove);
-  add_toast (self, error->message, 10);
+  tsr_gui_add_toast (self->toast_overlay, &self->toast, error->message, 10);
   tsr_clone_window_update (self);
 }
 
@@ -379,7 +302,7 @@ set_busy (TsrCloneWindow *self,
           gboolean        busy)
 {
   if (busy)
-    dismiss_toast (self);
+    tsr_gui_dismiss_toast (&self->toast);
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
   gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
@@ -406,7 +329,7 @@ show_clone_error (TsrCloneWindow *self,
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
-      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -414,7 +337,7 @@ show_clone_error (TsrCloneWindow *self,
   /* Started meanwhile: the form offers the shutdown again. */
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
     {
-      add_toast (self, error->message, 10);
+      tsr_gui_add_toast (self->toast_overlay, &self->toast, error->message, 10);
       return;
     }
 
@@ -454,7 +377,7 @@ tsr_clone_window_operation_completed_cb (TsrCloneWindow *self,
 
   error = tsr_operation_get_error (done);
   if (tsr_operation_was_cancelled (done))
-    add_toast (self, _("Cancelled: nothing was left behind"), 5);
+    tsr_gui_add_toast (self->toast_overlay, &self->toast, _("Cancelled: nothing was left behind"), 5);
   else
     show_clone_error (self, error);
 }
@@ -485,7 +408,6 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
   g_autofree char *heading = NULL;
-  guint selected;
 
   if (self->operation != NULL || tsr_vm_is_active (self->source))
     return;
@@ -499,9 +421,7 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   spec->linked = gtk_check_button_get_active (self->linked_check);
   spec->keep_mac = gtk_switch_get_active (self->keep_mac_switch) &&
                    tsr_vm_get_mac (self->source) != NULL;
-  selected = adw_combo_row_get_selected (self->pool_row);
-  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
-    spec->pool = g_strdup (g_ptr_array_index (self->pool_values, selected));
+  spec->pool = g_strdup (tsr_pool_row_get_pool (self->pool_row));
 
   if (spec->linked)
     title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
@@ -568,28 +488,6 @@ tsr_clone_window_hide_cb (GtkWidget  *widget,
 
 /* GObject */
 
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: let go of the
- * parent before it can go away.
- */
-static void tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self);
-
-static void
-forget_parent (TsrCloneWindow *self)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_clone_window_parent_destroyed_cb, self);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-}
-
-static void
-tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self)
-{
-  forget_parent (self);
-}
-
 static gboolean
 tsr_clone_window_close_request (GtkWindow *window)
 {
@@ -605,7 +503,7 @@ tsr_clone_window_close_request (GtkWindow *window)
   if (GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window))
     return TRUE;
 
-  forget_parent (self);
+  tsr_gui_dialog_forget_parent (window);
   return FALSE;
 }
 
@@ -631,16 +529,6 @@ tsr_clone_window_dispose (GObject *object)
 }
 
 static void
-tsr_clone_window_finalize (GObject *object)
-{
-  TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
-
-  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
-
-  G_OBJECT_CLASS (tsr_clone_window_parent_class)->finalize (object);
-}
-
-static void
 tsr_clone_window_class_init (TsrCloneWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -648,7 +536,6 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_clone_window_dispose;
-  object_class->finalize = tsr_clone_window_finalize;
   window_class->close_request = tsr_clone_window_close_request;
 
   /**
@@ -665,6 +552,7 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
 
+  g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -684,7 +572,6 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, full_check);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, linked_check);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_model);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_row);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_warning);
@@ -714,7 +601,6 @@ tsr_clone_window_init (TsrCloneWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->pool_values = g_ptr_array_new_with_free_func (g_free);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
 }
@@ -741,13 +627,8 @@ tsr_clone_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (TSR_IS_VM (source), NULL);
 
-  self = g_object_new (TSR_TYPE_CLONE_WINDOW,
-                       "transient-for", parent,
-                       NULL);
-  if (parent != NULL)
-    g_signal_connect_object (parent, "destroy",
-                             G_CALLBACK (tsr_clone_window_parent_destroyed_cb),
-                             self, G_CONNECT_SWAPPED);
+  self = g_object_new (TSR_TYPE_CLONE_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
   self->source = g_object_ref (source);
 
@@ -773,10 +654,8 @@ tsr_clone_window_new (GtkWindow     *parent,
   suggestion = tsr_connection_suggest_clone_name (connection, tsr_vm_get_name (source));
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
 
-  fill_pools (self, NULL);
   self->loading = TRUE;
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_clone_window_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_clone_window_inventory_ready);
 
   tsr_clone_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -831,11 +710,5 @@ tsr_clone_window_select_pool (TsrCloneWindow *self,
 {
   g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
 
-  for (guint i = 0; i < self->pool_values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), pool) == 0)
-      {
-        adw_combo_row_set_selected (self->pool_row, i);
-        return TRUE;
-      }
-  return FALSE;
+  return tsr_choice_row_select_value (TSR_CHOICE_ROW (self->pool_row), pool);
 }

@@ -4,10 +4,11 @@
 #include <glib/gi18n.h>
 
 #include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-import-window.h"
-#include "tsr-inventory.h"
 #include "tsr-label-chooser.h"
-#include "tsr-network.h"
+#include "tsr-network-row.h"
+#include "tsr-pool-row.h"
 #include "tsr-progress-view.h"
 #include "tsr-validate.h"
 
@@ -48,10 +49,8 @@ struct _TsrImportWindow
   GtkSpinButton       *memory_spin;
   AdwActionRow        *vcpus_row;
   GtkSpinButton       *vcpus_spin;
-  AdwComboRow         *pool_row;
-  GtkStringList       *pool_model;
-  AdwComboRow         *network_row;
-  GtkStringList       *network_model;
+  TsrPoolRow          *pool_row;
+  TsrNetworkRow       *network_row;
   GtkSwitch           *move_switch;
   AdwStatusPage       *progress_page;
   TsrProgressView     *progress_view;
@@ -62,11 +61,6 @@ struct _TsrImportWindow
   GCancellable        *inspect_cancellable;  /* reading the current file */
   GFile               *file;
   TsrImportInfo       *info;
-  GPtrArray           *pool_values;
-  GPtrArray           *network_values;
-  GStrv                pools;                /* from the inventory, once it came */
-  GStrv                networks;
-  char                *inventory_error;      /* why there are no lists, markup */
   TsrOperation        *operation;            /* the import this window started, while it runs */
   AdwToast            *toast;                /* the last one shown */
   gboolean             loading;
@@ -83,41 +77,6 @@ static guint signals[N_SIGNALS];
 
 static void tsr_import_window_update (TsrImportWindow *self);
 
-static void
-show_message (GtkLabel   *label,
-              GtkWidget  *row,
-              const char *message)
-{
-  gtk_label_set_text (label, message ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  if (message != NULL)
-    gtk_widget_add_css_class (row, "error");
-  else
-    gtk_widget_remove_css_class (row, "error");
-}
-
-static void
-add_toast (TsrImportWindow *self,
-           const char      *text,
-           guint            timeout)
-{
-  g_autofree char *markup = g_markup_escape_text (text, -1);
-  AdwToast *toast = adw_toast_new (markup);
-
-  adw_toast_set_timeout (toast, timeout);
-  g_set_object (&self->toast, toast);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-/* What it said about the last try is stale once the next one starts. */
-static void
-dismiss_toast (TsrImportWindow *self)
-{
-  if (self->toast != NULL)
-    adw_toast_dismiss (self->toast);
-  g_clear_object (&self->toast);
-}
-
 static guint
 index_of (const char * const *values,
           guint               n_values,
@@ -129,122 +88,24 @@ index_of (const char * const *values,
   return n_values - 1;
 }
 
-/* Drop-downs whose items stand for values */
-
-static const char *
-selected_value (AdwComboRow *row,
-                GPtrArray   *values)
-{
-  guint selected = adw_combo_row_get_selected (row);
-
-  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
-    return NULL;
-  return g_ptr_array_index (values, selected);
-}
+/* Pools and networks */
 
 static void
-fill_choices (AdwComboRow   *row,
-              GtkStringList *model,
-              GPtrArray     *values,
-              GPtrArray     *titles,
-              const char    *selected)
+tsr_import_window_inventory_ready (gpointer      owner,
+                                   TsrInventory *inventory,
+                                   const GError *error)
 {
-  guint position = 0;
-
-  g_ptr_array_add (titles, NULL);
-  gtk_string_list_splice (model, 0, g_list_model_get_n_items (G_LIST_MODEL (model)),
-                          (const char * const *) titles->pdata);
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), selected) == 0)
-      position = i;
-  adw_combo_row_set_selected (row, position);
-}
-
-static void
-fill_pools (TsrImportWindow *self,
-            const char      *wanted)
-{
-  GStrv pools = self->pools;
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->pool_row,
-                                                                      self->pool_values));
-
-  g_ptr_array_set_size (self->pool_values, 0);
-
-  /* Tessera's own pool is made on first use. */
-  if (pools == NULL || !g_strv_contains ((const char * const *) pools, TSR_DEFAULT_POOL))
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (TSR_DEFAULT_POOL));
-      g_ptr_array_add (titles, g_strdup (TSR_DEFAULT_POOL));
-    }
-  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
-      g_ptr_array_add (titles, g_strdup (pools[i]));
-    }
-
-  fill_choices (self->pool_row, self->pool_model, self->pool_values, titles,
-                keep ? keep : TSR_DEFAULT_POOL);
-}
-
-static void
-fill_networks (TsrImportWindow *self,
-               const char      *wanted)
-{
-  GStrv networks = self->networks;
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(TsrCreateSpec) defaults = tsr_create_spec_new (NULL);
-  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->network_row,
-                                                                      self->network_values));
-
-  g_ptr_array_set_size (self->network_values, 0);
-
-  /* Tessera's managed network first; it is made on first use. */
-  g_ptr_array_add (self->network_values, g_strdup (TSR_MANAGED_NETWORK_NAME));
-  g_ptr_array_add (titles, g_strdup (TSR_MANAGED_NETWORK_NAME));
-
-  for (guint i = 0; networks != NULL && networks[i] != NULL; i++)
-    {
-      if (g_str_equal (networks[i], TSR_MANAGED_NETWORK_NAME))
-        continue;
-      g_ptr_array_add (self->network_values, g_strdup (networks[i]));
-      g_ptr_array_add (titles, g_strdup (networks[i]));
-    }
-
-  g_ptr_array_add (self->network_values, g_strdup ("none"));
-  g_ptr_array_add (titles, g_strdup (_("None (no network)")));
-
-  fill_choices (self->network_row, self->network_model, self->network_values, titles,
-                keep ? keep : defaults->netvm);
-}
-
-static void
-tsr_import_window_inventory_cb (GObject      *object,
-                                GAsyncResult *result,
-                                gpointer      user_data)
-{
-  g_autoptr(TsrImportWindow) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrImportWindow *self = owner;
 
   self->loading = FALSE;
+  /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
-      /* The defaults still work; say why there is nothing else. */
-      self->inventory_error = g_markup_escape_text (error->message, -1);
-      tsr_import_window_update (self);
+      tsr_choice_row_set_error (TSR_CHOICE_ROW (self->network_row), error->message);
       return;
     }
-
-  self->pools = g_strdupv (inventory->pools);
-  self->networks = g_strdupv (inventory->networks);
-  fill_pools (self, NULL);
-  fill_networks (self, NULL);
-  tsr_import_window_update (self);
+  tsr_pool_row_set_pools (self->pool_row, (const char * const *) inventory->pools);
+  tsr_network_row_set_networks (self->network_row, (const char * const *) inventory->networks);
 }
 
 /* What was found */
@@ -403,8 +264,8 @@ show_info (TsrImportWindow *self)
   adw_action_row_set_subtitle (self->vcpus_row,
                                info->vcpus > 0 ? _("As the appliance asks")
                                                : _("The file does not say; Tessera’s default"));
-  fill_pools (self, spec->pool);
-  fill_networks (self, spec->netvm);
+  tsr_choice_row_select_value (TSR_CHOICE_ROW (self->pool_row), spec->pool);
+  tsr_choice_row_select_value (TSR_CHOICE_ROW (self->network_row), spec->netvm);
 }
 
 /* Reading the file */
@@ -498,34 +359,8 @@ tsr_import_window_update (TsrImportWindow *self)
       const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
 
       valid = check_name (self, name, &error);
-      show_message (self->name_error, GTK_WIDGET (self->name_row),
-                    error ? error->message : NULL);
-    }
-
-  if (form)
-    {
-      const char *pool = selected_value (self->pool_row, self->pool_values);
-      const char *network = selected_value (self->network_row, self->network_values);
-      gboolean pool_known = self->pools != NULL && pool != NULL &&
-                            g_strv_contains ((const char * const *) self->pools, pool);
-      gboolean network_known = self->networks != NULL && network != NULL &&
-                               g_strv_contains ((const char * const *) self->networks, network);
-
-      /* Tessera's own pool and network are made on first use. */
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row),
-                                   pool_known || self->loading ? ""
-                                   : _("Made when first needed"));
-      if (g_strcmp0 (network, TSR_MANAGED_NETWORK_NAME) == 0)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row),
-                                     network_known || self->loading
-                                     ? _("Tessera’s own: a fixed address for the VM")
-                                     : _("Tessera’s own, made when first needed"));
-      else if (g_strcmp0 (network, "none") == 0)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), _("No network card"));
-      else
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), "");
-      if (self->inventory_error != NULL)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), self->inventory_error);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
+                                  error ? error->message : NULL);
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->import_button), form && !busy);
@@ -549,7 +384,7 @@ set_busy (TsrImportWindow *self,
           gboolean         busy)
 {
   if (busy)
-    dismiss_toast (self);
+    tsr_gui_dismiss_toast (&self->toast);
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
                                busy ? _("Stop the import and remove what it made") : NULL);
@@ -567,7 +402,7 @@ show_import_error (TsrImportWindow *self,
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
-      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -613,7 +448,7 @@ tsr_import_window_operation_completed_cb (TsrImportWindow *self,
   set_busy (self, FALSE);
 
   if (tsr_operation_was_cancelled (done))
-    add_toast (self, _("Cancelled: nothing was left behind"), 5);
+    tsr_gui_add_toast (self->toast_overlay, &self->toast, _("Cancelled: nothing was left behind"), 5);
   else
     show_import_error (self, tsr_operation_get_error (done));
 }
@@ -651,12 +486,12 @@ build_spec (TsrImportWindow *self)
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
 
-  if ((value = selected_value (self->pool_row, self->pool_values)) != NULL)
+  if ((value = tsr_pool_row_get_pool (self->pool_row)) != NULL)
     {
       g_free (spec->pool);
       spec->pool = g_strdup (value);
     }
-  if ((value = selected_value (self->network_row, self->network_values)) != NULL)
+  if ((value = tsr_network_row_get_network (self->network_row)) != NULL)
     {
       g_free (spec->netvm);
       spec->netvm = g_strdup (value);
@@ -771,28 +606,6 @@ tsr_import_window_choose_file_cb (GtkWidget  *widget,
 
 /* GObject */
 
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: let go of the
- * parent before it can go away.
- */
-static void tsr_import_window_parent_destroyed_cb (TsrImportWindow *self);
-
-static void
-forget_parent (TsrImportWindow *self)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_import_window_parent_destroyed_cb, self);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-}
-
-static void
-tsr_import_window_parent_destroyed_cb (TsrImportWindow *self)
-{
-  forget_parent (self);
-}
-
 static gboolean
 tsr_import_window_close_request (GtkWindow *window)
 {
@@ -807,7 +620,7 @@ tsr_import_window_close_request (GtkWindow *window)
   if (GTK_WINDOW_CLASS (tsr_import_window_parent_class)->close_request (window))
     return TRUE;
 
-  forget_parent (self);
+  tsr_gui_dialog_forget_parent (window);
   return FALSE;
 }
 
@@ -834,20 +647,6 @@ tsr_import_window_dispose (GObject *object)
 }
 
 static void
-tsr_import_window_finalize (GObject *object)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
-
-  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
-  g_clear_pointer (&self->network_values, g_ptr_array_unref);
-  g_strfreev (self->pools);
-  g_strfreev (self->networks);
-  g_free (self->inventory_error);
-
-  G_OBJECT_CLASS (tsr_import_window_parent_class)->finalize (object);
-}
-
-static void
 tsr_import_window_class_init (TsrImportWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -855,7 +654,6 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_import_window_dispose;
-  object_class->finalize = tsr_import_window_finalize;
   window_class->close_request = tsr_import_window_close_request;
 
   /**
@@ -873,6 +671,8 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
                   G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
 
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
+  g_type_ensure (TSR_TYPE_POOL_ROW);
+  g_type_ensure (TSR_TYPE_NETWORK_ROW);
   g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -901,9 +701,7 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_spin);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_model);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_model);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, move_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_page);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_view);
@@ -928,8 +726,6 @@ tsr_import_window_init (TsrImportWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->pool_values = g_ptr_array_new_with_free_func (g_free);
-  self->network_values = g_ptr_array_new_with_free_func (g_free);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
 }
@@ -953,13 +749,8 @@ tsr_import_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
-  self = g_object_new (TSR_TYPE_IMPORT_WINDOW,
-                       "transient-for", parent,
-                       NULL);
-  if (parent != NULL)
-    g_signal_connect_object (parent, "destroy",
-                             G_CALLBACK (tsr_import_window_parent_destroyed_cb),
-                             self, G_CONNECT_SWAPPED);
+  self = g_object_new (TSR_TYPE_IMPORT_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
 
   /* A VM made meanwhile may take the name. */
@@ -967,11 +758,8 @@ tsr_import_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_import_window_field_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  fill_pools (self, NULL);
-  fill_networks (self, NULL);
   self->loading = TRUE;
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_import_window_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_import_window_inventory_ready);
 
   tsr_import_window_set_file (self, file);
 
@@ -1106,32 +894,19 @@ tsr_import_window_select_value (TsrImportWindow *self,
                                 const char      *row,
                                 const char      *value)
 {
-  GPtrArray *values;
-  AdwComboRow *combo;
+  TsrChoiceRow *combo;
 
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
   g_return_val_if_fail (row != NULL && value != NULL, FALSE);
 
   if (g_str_equal (row, "pool"))
-    {
-      values = self->pool_values;
-      combo = self->pool_row;
-    }
+    combo = TSR_CHOICE_ROW (self->pool_row);
   else if (g_str_equal (row, "network"))
-    {
-      values = self->network_values;
-      combo = self->network_row;
-    }
+    combo = TSR_CHOICE_ROW (self->network_row);
   else
     g_return_val_if_reached (FALSE);
 
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
-      {
-        adw_combo_row_set_selected (combo, i);
-        return TRUE;
-      }
-  return FALSE;
+  return tsr_choice_row_select_value (combo, value);
 }
 
 /* The file chooser */

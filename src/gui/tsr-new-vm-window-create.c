@@ -175,8 +175,7 @@ show_create_error (TsrNewVmWindow *self,
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
       self->name_touched = TRUE;
-      _tsr_new_vm_window_show_message (self->name_error, GTK_WIDGET (self->name_row),
-                                       error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -212,8 +211,7 @@ tsr_new_vm_window_create_done_cb (GObject      *object,
       set_busy (self, FALSE);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
           g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED))
-        adw_toast_overlay_add_toast (self->toast_overlay,
-                                     adw_toast_new (_("Cancelled: nothing was left behind")));
+        tsr_gui_add_toast (self->toast_overlay, NULL, _("Cancelled: nothing was left behind"), 5);
       else
         show_create_error (self, error);
       return;
@@ -278,12 +276,12 @@ build_spec (TsrNewVmWindow *self)
   if (spec->template_name == NULL)
     spec->disk_size = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * GIB;
 
-  if ((value = _tsr_new_vm_window_selected_value (self->pool_row, self->pool_values)) != NULL)
+  if ((value = tsr_pool_row_get_pool (self->pool_row)) != NULL)
     {
       g_free (spec->pool);
       spec->pool = g_strdup (value);
     }
-  if ((value = _tsr_new_vm_window_selected_value (self->network_row, self->network_values)) != NULL)
+  if ((value = tsr_network_row_get_network (self->network_row)) != NULL)
     {
       g_free (spec->netvm);
       spec->netvm = g_strdup (value);

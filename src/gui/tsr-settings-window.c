@@ -6,6 +6,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-inventory.h"
 #include "tsr-media-picker.h"
 #include "tsr-settings-window-private.h"
@@ -410,12 +411,11 @@ tsr_settings_window_close_request (GtkWindow *window)
 
   g_cancellable_cancel (self->cancellable);
 
-  /* A call in flight may keep this window alive after it closed, while GTK
-   * points at the parent without holding it: let go of the parent now.
-   */
-  gtk_window_set_transient_for (window, NULL);
+  if (GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window))
+    return TRUE;
 
-  return GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window);
+  tsr_gui_dialog_forget_parent (window);
+  return FALSE;
 }
 
 static void
@@ -569,9 +569,8 @@ tsr_settings_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (TSR_IS_VM (vm), NULL);
 
-  self = g_object_new (TSR_TYPE_SETTINGS_WINDOW,
-                       "transient-for", parent,
-                       NULL);
+  self = g_object_new (TSR_TYPE_SETTINGS_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
   self->vm = g_object_ref (vm);
 

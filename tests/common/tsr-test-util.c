@@ -301,6 +301,24 @@ tsr_test_run_cli (const char  *cli_dir,
 
 #ifdef TSR_TEST_UTIL_GTK
 
+GtkWidget *
+tsr_test_find_descendant (GtkWidget *widget,
+                          GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type)
+                         ? child : tsr_test_find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
 gboolean
 tsr_test_spin_until (TsrTestCondition condition,
                      gpointer         data,

@@ -171,6 +171,10 @@ void tsr_test_wait_for_frames (GtkWidget *widget,
                                guint      n_frames,
                                guint      timeout_ms);
 
+/* The first widget of TYPE under WIDGET, depth first, or NULL. */
+GtkWidget *tsr_test_find_descendant (GtkWidget *widget,
+                                     GType      type);
+
 /* Conditions. */
 gboolean tsr_test_widget_mapped (gpointer widget);
 gboolean tsr_test_only_one_ref (gpointer object);

@@ -203,23 +203,6 @@ find_label_containing (GtkWidget  *widget,
   return NULL;
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type) ? child
-                                                                 : find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
 
 typedef struct
 {
@@ -1018,8 +1001,8 @@ test_import_ova (void)
   g_assert_true (gtk_widget_is_sensitive (import_button));
   tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-page.png", 2, TIMEOUT_MS);
   {
-    GtkWidget *scrolled = find_descendant (child (dialog, TSR_TYPE_IMPORT_WINDOW, "form_page"),
-                                           GTK_TYPE_SCROLLED_WINDOW);
+    GtkWidget *scrolled = tsr_test_find_descendant (child (dialog, TSR_TYPE_IMPORT_WINDOW, "form_page"),
+                                                    GTK_TYPE_SCROLLED_WINDOW);
     GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
 
     gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));

@@ -15,7 +15,9 @@
 #include "tsr-connection-private.h"
 #include "tsr-label-chooser.h"
 #include "tsr-media-picker.h"
+#include "tsr-network-row.h"
 #include "tsr-new-vm-window.h"
+#include "tsr-pool-row.h"
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
 #include "tsr-window-private.h"
@@ -282,7 +284,97 @@ open_wizard (TsrWindow *window)
   return wizard;
 }
 
+static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static const char *
+subtitle (gpointer row)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+}
+
+static const char *
+item_title (gpointer row,
+            guint    position)
+{
+  g_autoptr(TsrChoice) choice = g_list_model_get_item (adw_combo_row_get_model (ADW_COMBO_ROW (row)),
+                                                       position);
+
+  return choice ? tsr_choice_get_title (choice) : NULL;
+}
+
 /* Tests */
+
+/* The pool and network drop-downs that New VM, Import and Clone share. */
+static void
+test_choice_rows (void)
+{
+  TsrPoolRow *pool = g_object_ref_sink (g_object_new (TSR_TYPE_POOL_ROW, NULL));
+  TsrPoolRow *source = g_object_ref_sink (g_object_new (TSR_TYPE_POOL_ROW, "offer-source", TRUE,
+                                                        "hint", "Where the disks go", NULL));
+  TsrNetworkRow *network = g_object_ref_sink (g_object_new (TSR_TYPE_NETWORK_ROW, NULL));
+  const char * const pools[] = { "default", "fast", NULL };
+  const char * const fewer[] = { "default", NULL };
+  const char * const networks[] = { "default", "tessera", NULL };
+  guint notified = 0;
+
+  /* Before the list comes, Tessera's own pool, made on first use. */
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_cmpstr (subtitle (pool), ==, "");
+  tsr_pool_row_set_pools (pool, pools);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_cmpstr (subtitle (pool), ==, "Made when first needed");
+  g_assert_cmpuint (g_list_model_get_n_items (adw_combo_row_get_model (ADW_COMBO_ROW (pool))), ==, 3);
+
+  g_signal_connect_swapped (pool, "notify::value", G_CALLBACK (count_cb), &notified);
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (pool), "fast"));
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpstr (subtitle (pool), ==, "");
+  /* A new list keeps the choice while it is offered, else falls back. */
+  tsr_pool_row_set_pools (pool, pools);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "fast");
+  tsr_pool_row_set_pools (pool, fewer);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_false (tsr_choice_row_select_value (TSR_CHOICE_ROW (pool), "gone"));
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+
+  /* Clone's: the source's pools first, standing for NULL, and the hint. */
+  g_assert_null (tsr_pool_row_get_pool (source));
+  g_assert_cmpstr (item_title (source, 0), ==, "Same as the source");
+  g_assert_cmpstr (subtitle (source), ==, "Where the disks go");
+  tsr_pool_row_set_pools (source, pools);
+  g_assert_null (tsr_pool_row_get_pool (source));
+  g_assert_cmpstr (item_title (source, 1), ==, "default");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (source), "fast"));
+  g_assert_cmpstr (tsr_pool_row_get_pool (source), ==, "fast");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (source), NULL));
+  g_assert_null (tsr_pool_row_get_pool (source));
+
+  /* Networks: Tessera's first, the others, then none; each says what it is. */
+  tsr_network_row_set_networks (network, networks);
+  g_assert_cmpstr (item_title (network, 0), ==, "tessera");
+  g_assert_cmpstr (item_title (network, 1), ==, "default");
+  g_assert_cmpstr (item_title (network, 2), ==, "None (no network)");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "tessera"));
+  g_assert_cmpstr (subtitle (network), ==, "Tessera’s own: a fixed address for the VM");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "none"));
+  g_assert_cmpstr (tsr_network_row_get_network (network), ==, "none");
+  g_assert_cmpstr (subtitle (network), ==, "No network card");
+  tsr_network_row_set_networks (network, fewer);
+  g_assert_cmpstr (tsr_network_row_get_network (network), ==, "none");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "tessera"));
+  g_assert_cmpstr (subtitle (network), ==, "Tessera’s own, made when first needed");
+  /* Why there is no list wins, as plain text. */
+  tsr_choice_row_set_error (TSR_CHOICE_ROW (network), "No <access> & no list");
+  g_assert_cmpstr (subtitle (network), ==, "No &lt;access&gt; &amp; no list");
+
+  g_assert_finalize_object (pool);
+  g_assert_finalize_object (source);
+  g_assert_finalize_object (network);
+}
 
 static void
 test_new_vm_validation (void)
@@ -302,6 +394,20 @@ test_new_vm_validation (void)
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "media_row")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
   tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm.png", 3, TIMEOUT_MS);
+  {
+    GtkWidget *scrolled = tsr_test_find_descendant (WIZARD (wizard, "form_page"),
+                                                    GTK_TYPE_SCROLLED_WINDOW);
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+    /* The node has no pool or network of Tessera's: made on first use. */
+    g_assert_cmpstr (tsr_pool_row_get_pool (WIZARD (wizard, "pool_row")), ==, "tessera");
+    g_assert_cmpstr (subtitle (WIZARD (wizard, "pool_row")), ==, "Made when first needed");
+    g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "none"));
+    g_assert_cmpstr (subtitle (WIZARD (wizard, "network_row")), ==, "No network card");
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+    tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-storage.png", 3, TIMEOUT_MS);
+    gtk_adjustment_set_value (adjustment, 0);
+  }
 
   /* Each rule says why, under the name, as it is typed. */
   type_text (name_row, "1bad");
@@ -1018,6 +1124,7 @@ main (int   argc,
   /* Screenshots show the end of every transition. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
 
+  g_test_add_func ("/gui/dialogs/choice-rows", test_choice_rows);
   g_test_add_func ("/gui/new-vm/validation", test_new_vm_validation);
   g_test_add_func ("/gui/new-vm/create", test_new_vm_create);
   g_test_add_func ("/gui/new-vm/cancel", test_new_vm_cancel);

@@ -963,6 +963,48 @@ test_preferences (void)
   g_assert_finalize_object (preferences);
 }
 
+/* The kernels folder reaches the window's connection once Preferences
+ * applies it, not while it is being typed.
+ */
+static void
+test_preferences_kernels_dir (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *saved = g_strdup (g_getenv ("TESSERA_KERNELS_DIR"));
+  TsrWindow *window;
+  TsrConnection *connection;
+  TsrPreferencesWindow *preferences;
+  GObject *row;
+
+  g_unsetenv ("TESSERA_KERNELS_DIR");
+  g_settings_set_string (settings, "kernels-dir", "/srv/kernels");
+  window = open_window (NULL, "list");
+  connection = tsr_window_get_connection (window);
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/kernels");
+
+  preferences = g_object_ref (tsr_preferences_window_new ());
+  gtk_window_present (GTK_WINDOW (preferences));
+  row = gtk_widget_get_template_child (GTK_WIDGET (preferences), TSR_TYPE_PREFERENCES_WINDOW,
+                                       "kernels_row");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "/srv/kernels");
+
+  gtk_editable_set_text (GTK_EDITABLE (row), "/srv/ker");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/kernels");
+  gtk_editable_set_text (GTK_EDITABLE (row), "/srv/other-kernels");
+  g_signal_emit_by_name (row, "apply");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/other-kernels");
+
+  /* Back to the default, as the settings say. */
+  g_settings_reset (settings, "kernels-dir");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, TSR_DEFAULT_KERNELS_DIR);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_assert_finalize_object (preferences);
+  tsr_test_close_window (window, TIMEOUT_MS);
+  if (saved != NULL)
+    g_setenv ("TESSERA_KERNELS_DIR", saved, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -995,6 +1037,7 @@ main (int   argc,
   g_test_add_func ("/gui/window/size", test_window_size);
   g_test_add_func ("/gui/application/actions", test_application);
   g_test_add_func ("/gui/preferences/columns", test_preferences);
+  g_test_add_func ("/gui/preferences/kernels-dir", test_preferences_kernels_dir);
 
   ret = g_test_run ();
 
