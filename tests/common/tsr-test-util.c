@@ -400,7 +400,7 @@ tsr_test_open_window (GtkApplication *app,
 
   if (page != NULL)
     {
-      g_assert_true (tsr_window_wait_for_page (window, page, timeout_ms));
+      g_assert_true (tsr_test_window_wait_for_page (window, page, timeout_ms));
       tsr_test_wait_for_frames (GTK_WIDGET (window), n_frames, timeout_ms);
     }
 

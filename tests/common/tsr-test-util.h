@@ -16,7 +16,7 @@
 #ifdef TSR_TEST_UTIL_GTK
 #include <gtk/gtk.h>
 
-#include "tsr-window-private.h"
+#include "tsr-test-window.h"
 #endif
 
 G_BEGIN_DECLS

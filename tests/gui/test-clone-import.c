@@ -13,7 +13,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-import-window.h"
 #include "tsr-operation.h"
-#include "tsr-window-private.h"
+#include "tsr-window.h"
 #include "tsr-test-util.h"
 
 /* Clone… and Import… for real, on libvirt's test driver, under Xvfb: the
@@ -102,7 +102,7 @@ write_main_screenshot (TsrWindow  *window,
   g_autoptr(GError) error = NULL;
 
   tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
-  g_assert_true (tsr_window_write_screenshot (window, path, &error));
+  g_assert_true (tsr_test_window_write_screenshot (window, path, &error));
   g_assert_no_error (error);
   g_test_message ("Screenshot: %s", path);
 }
@@ -165,7 +165,7 @@ static gboolean
 cell_mapped (gpointer data)
 {
   CellWait *wait = data;
-  TsrVmCell *cell = tsr_window_find_cell (wait->window, wait->vm, wait->field);
+  TsrVmCell *cell = tsr_test_window_find_cell (wait->window, wait->vm, wait->field);
 
   return cell != NULL && gtk_widget_get_mapped (GTK_WIDGET (cell));
 }
@@ -179,7 +179,7 @@ cell_text (TsrWindow  *window,
   CellWait wait = { window, vm, field };
 
   g_assert_true (tsr_test_spin_until (cell_mapped, &wait, TIMEOUT_MS));
-  return tsr_vm_cell_get_text (tsr_window_find_cell (window, vm, field));
+  return tsr_vm_cell_get_text (tsr_test_window_find_cell (window, vm, field));
 }
 
 static GtkWidget *
@@ -446,7 +446,7 @@ static void
 test_clone_vault (void)
 {
   TsrWindow *window = open_window ();
-  GMenuModel *menu = tsr_window_get_vm_menu (window);
+  GMenuModel *menu = tsr_test_window_get_vm_menu (window);
   TsrVm *vault = lookup (window, "vault");
   TsrCloneWindow *dialog;
   GtkWidget *clone_button;
@@ -456,9 +456,9 @@ test_clone_vault (void)
 
   g_assert_true (menu_has_item (menu, "Clone…", "win.vm-clone"));
   g_assert_true (tsr_window_select_vm (window, vault));
-  tsr_window_popup_vm_menu (window, "name");
-  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_window_get_context_menu (window), TIMEOUT_MS));
-  gtk_popover_popdown (tsr_window_get_context_menu (window));
+  tsr_test_window_popup_vm_menu (window, "name");
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_test_window_get_context_menu (window), TIMEOUT_MS));
+  gtk_popover_popdown (tsr_test_window_get_context_menu (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
 
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);

@@ -20,7 +20,7 @@
 #include "tsr-pool-row.h"
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
-#include "tsr-window-private.h"
+#include "tsr-window.h"
 #include "tsr-test-util.h"
 
 #define TIMEOUT_MS 10000
@@ -199,8 +199,8 @@ menu_item_enabled (TsrWindow  *window,
   GtkWidget *item;
   gboolean enabled;
 
-  tsr_window_popup_vm_menu (window, "name");
-  menu = GTK_WIDGET (tsr_window_get_context_menu (window));
+  tsr_test_window_popup_vm_menu (window, "name");
+  menu = GTK_WIDGET (tsr_test_window_get_context_menu (window));
   WAIT_FOR (gtk_widget_get_mapped (menu));
   item = find_menu_item (menu, label);
   g_assert_nonnull (item);
@@ -568,8 +568,8 @@ test_new_vm_create (void)
   g_assert_true (volume_exists (connection, "default-pool", "my-new-vm-root.qcow2"));
   g_assert_true (tsr_window_get_selected_vm (window) == vm);
   /* The list shows it, with its label. */
-  WAIT_FOR (tsr_window_find_cell (window, "my-new-vm", "label") != NULL &&
-            g_strcmp0 (tsr_vm_cell_get_text (tsr_window_find_cell (window, "my-new-vm", "label")),
+  WAIT_FOR (tsr_test_window_find_cell (window, "my-new-vm", "label") != NULL &&
+            g_strcmp0 (tsr_vm_cell_get_text (tsr_test_window_find_cell (window, "my-new-vm", "label")),
                        "green") == 0);
 
   /* Started once with the ISO as a cdrom; the saved definition has none. */
@@ -1052,8 +1052,8 @@ test_actions (void)
       g_assert_cmpuint (mods_a, ==, mods_b);
     }
 
-  g_assert_true (menu_has_action (tsr_window_get_vm_menu (window), "win.vm-settings"));
-  g_assert_true (menu_has_action (tsr_window_get_vm_menu (window), "win.vm-start-with-media"));
+  g_assert_true (menu_has_action (tsr_test_window_get_vm_menu (window), "win.vm-settings"));
+  g_assert_true (menu_has_action (tsr_test_window_get_vm_menu (window), "win.vm-start-with-media"));
 
   /* The header bar's New VM button. */
   {
