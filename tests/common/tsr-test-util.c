@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include <libvirt-gconfig/libvirt-gconfig.h>
 
+#include "tsr-connection-private.h"
 #include "tsr-test-util.h"
 
 gboolean
@@ -297,6 +299,77 @@ tsr_test_run_cli (const char  *cli_dir,
   out = tsr_test_run_cli_valist (cli_dir, uri, log_stdout, name, status, err_out, args);
   va_end (args);
   return out;
+}
+
+static void
+count_reports_cb (guint64     done,
+                  guint64     total,
+                  const char *stage,
+                  gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* A small domain of the connection's own kind, called NAME. */
+static virDomainPtr
+define_other_domain (virConnectPtr  handle,
+                     const char    *name)
+{
+  GVirConfigDomain *domain = gvir_config_domain_new ();
+  GVirConfigDomainOs *os = gvir_config_domain_os_new ();
+  g_autofree char *xml = NULL;
+  gboolean test_driver = g_ascii_strcasecmp (virConnectGetType (handle), "Test") == 0;
+
+  gvir_config_domain_set_virt_type (domain, test_driver ? GVIR_CONFIG_DOMAIN_VIRT_TEST
+                                                        : GVIR_CONFIG_DOMAIN_VIRT_QEMU);
+  gvir_config_domain_set_name (domain, name);
+  gvir_config_domain_set_memory (domain, 64 * 1024);
+  gvir_config_domain_os_set_os_type (os, GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
+  gvir_config_domain_os_set_arch (os, "x86_64");
+  gvir_config_domain_set_os (domain, os);
+  xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
+  g_object_unref (os);
+  g_object_unref (domain);
+
+  return virDomainDefineXML (handle, xml);
+}
+
+char *
+tsr_test_clone_failing_at_define (TsrConnection *conn,
+                                  const char    *source,
+                                  TsrCloneSpec  *spec,
+                                  guint          seconds,
+                                  GError       **error)
+{
+  GMutex *reserve_lock = tsr_connection_get_reserve_lock (conn);
+  TsrVm *vm = tsr_connection_lookup_vm (conn, source);
+  g_autoptr(GAsyncResult) result = NULL;
+  virDomainPtr other;
+  guint reports = 0;
+  char *name;
+
+  g_assert_nonnull (vm);
+
+  /* The clone's address reservation waits on this lock, and the clone
+   * waits for its reservation right before it defines the domain.
+   */
+  g_mutex_lock (reserve_lock);
+  tsr_connection_clone_vm_async (conn, vm, spec, count_reports_cb, &reports, NULL,
+                                 tsr_test_store_result_cb, &result);
+  /* The first report comes after the clone checked that the name is free. */
+  TSR_WAIT_UNTIL (reports > 0 || result != NULL, seconds);
+  other = result == NULL ? define_other_domain (tsr_connection_get_handle (conn), spec->name) : NULL;
+  g_mutex_unlock (reserve_lock);
+  g_assert_nonnull (other);
+
+  tsr_test_wait_result (&result, seconds);
+  name = tsr_connection_clone_vm_finish (conn, result, NULL, error);
+
+  g_assert_cmpint (virDomainUndefine (other), ==, 0);
+  virDomainFree (other);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, spec->name) == NULL, seconds);
+
+  return name;
 }
 
 #ifdef TSR_TEST_UTIL_GTK

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-cloner.h"
 #include "tsr-connection.h"
 #include "tsr-settings.h"
 
@@ -152,6 +153,20 @@ char *tsr_test_run_cli_valist (const char  *cli_dir,
                                int         *status,
                                char       **err_out,
                                va_list      args);
+
+/* Clones SOURCE as SPEC, and makes the clone fail for a real reason at its
+ * very last step: another domain takes SPEC's name right before the clone
+ * defines its own, so libvirt refuses the definition once everything else
+ * (disks, overlays, the switched source, addresses) is in place. The other
+ * domain is removed again before this returns. SOURCE must have an address
+ * reserved: the clone reserves one too, and waits for that just before it
+ * defines. Returns the clone's name, NULL with ERROR set when it failed.
+ */
+char *tsr_test_clone_failing_at_define (TsrConnection *conn,
+                                        const char    *source,
+                                        TsrCloneSpec  *spec,
+                                        guint          seconds,
+                                        GError       **error);
 
 #ifdef TSR_TEST_UTIL_GTK
 

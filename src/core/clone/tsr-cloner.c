@@ -33,9 +33,6 @@
  * the source back as it was.
  *
  * Full clones are copied by the engine in tsr-cloner-copy.c.
- *
- * For tests, TESSERA_TEST_CLONE_FAIL=before-define makes a clone fail just
- * before its domain is defined, once everything else is in place.
  */
 
 /* Linked clones rewrite the source's definition: two at once from the same
@@ -767,12 +764,6 @@ join_reservations (CloneData  *data,
 }
 
 static gboolean
-fail_point (const char *name)
-{
-  return g_strcmp0 (g_getenv ("TESSERA_TEST_CLONE_FAIL"), name) == 0;
-}
-
-static gboolean
 clone_steps (CloneData     *data,
              GCancellable  *cancellable,
              GError       **error)
@@ -963,13 +954,6 @@ clone_steps (CloneData     *data,
           return FALSE;
         }
       virDomainFree (switched);
-    }
-
-  if (fail_point ("before-define"))
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_FAILED,
-                           "Failed on purpose (TESSERA_TEST_CLONE_FAIL=before-define).");
-      return FALSE;
     }
 
   tsr_progress_report (&data->progress, data->total, data->total, _("Defining the clone"), TRUE);
