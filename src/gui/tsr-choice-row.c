@@ -378,6 +378,29 @@ tsr_choice_row_select_value (TsrChoiceRow *self,
 }
 
 /**
+ * tsr_choice_row_store_value:
+ * @self: a #TsrChoiceRow
+ * @field: (inout): a string field, such as a spec's pool
+ *
+ * Replaces *@field with the chosen value; a choice that stands for %NULL
+ * leaves the field as it was (its default).
+ */
+void
+tsr_choice_row_store_value (TsrChoiceRow  *self,
+                            char         **field)
+{
+  const char *value;
+
+  g_return_if_fail (TSR_IS_CHOICE_ROW (self));
+  g_return_if_fail (field != NULL);
+
+  if ((value = tsr_choice_row_get_value (self)) == NULL)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+/**
  * tsr_choice_row_set_error:
  * @self: a #TsrChoiceRow
  * @message: (nullable): why the items could not be listed, or %NULL

@@ -31,6 +31,8 @@ void        tsr_choice_row_set_choices   (TsrChoiceRow *self,
 const char *tsr_choice_row_get_value     (TsrChoiceRow *self);
 gboolean    tsr_choice_row_select_value  (TsrChoiceRow *self,
                                           const char   *value);
+void        tsr_choice_row_store_value   (TsrChoiceRow *self,
+                                          char        **field);
 void        tsr_choice_row_set_error     (TsrChoiceRow *self,
                                           const char   *message);
 gboolean    tsr_choice_row_get_listed    (TsrChoiceRow *self);

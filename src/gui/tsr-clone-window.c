@@ -695,20 +695,3 @@ tsr_clone_window_get_loading (TsrCloneWindow *self)
   return self->loading;
 }
 
-/**
- * tsr_clone_window_select_pool:
- * @self: a #TsrCloneWindow
- * @pool: (nullable): a pool, or %NULL for the source's
- *
- * Chooses @pool in the drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @pool
- */
-gboolean
-tsr_clone_window_select_pool (TsrCloneWindow *self,
-                              const char     *pool)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
-
-  return tsr_choice_row_select_value (TSR_CHOICE_ROW (self->pool_row), pool);
-}

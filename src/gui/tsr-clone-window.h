@@ -18,7 +18,5 @@ TsrCloneWindow *tsr_clone_window_new           (GtkWindow      *parent,
 TsrVm          *tsr_clone_window_get_source    (TsrCloneWindow *self);
 TsrOperation   *tsr_clone_window_get_operation (TsrCloneWindow *self);
 gboolean        tsr_clone_window_get_loading   (TsrCloneWindow *self);
-gboolean        tsr_clone_window_select_pool   (TsrCloneWindow *self,
-                                                const char     *pool);
 
 G_END_DECLS

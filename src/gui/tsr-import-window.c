@@ -473,7 +473,6 @@ build_spec (TsrImportWindow *self)
   g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (self->info);
   guint os = adw_combo_row_get_selected (self->os_row);
   guint firmware = adw_combo_row_get_selected (self->firmware_row);
-  const char *value;
 
   g_free (spec->name);
   spec->name = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
@@ -486,16 +485,8 @@ build_spec (TsrImportWindow *self)
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
 
-  if ((value = tsr_pool_row_get_pool (self->pool_row)) != NULL)
-    {
-      g_free (spec->pool);
-      spec->pool = g_strdup (value);
-    }
-  if ((value = tsr_network_row_get_network (self->network_row)) != NULL)
-    {
-      g_free (spec->netvm);
-      spec->netvm = g_strdup (value);
-    }
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->pool_row), &spec->pool);
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->network_row), &spec->netvm);
 
   return g_steal_pointer (&spec);
 }
@@ -877,36 +868,6 @@ tsr_import_window_get_loading (TsrImportWindow *self)
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
 
   return self->loading;
-}
-
-/**
- * tsr_import_window_select_value:
- * @self: a #TsrImportWindow
- * @row: "pool" or "network"
- * @value: the pool or network to choose
- *
- * Chooses @value in a drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @value
- */
-gboolean
-tsr_import_window_select_value (TsrImportWindow *self,
-                                const char      *row,
-                                const char      *value)
-{
-  TsrChoiceRow *combo;
-
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
-  g_return_val_if_fail (row != NULL && value != NULL, FALSE);
-
-  if (g_str_equal (row, "pool"))
-    combo = TSR_CHOICE_ROW (self->pool_row);
-  else if (g_str_equal (row, "network"))
-    combo = TSR_CHOICE_ROW (self->network_row);
-  else
-    g_return_val_if_reached (FALSE);
-
-  return tsr_choice_row_select_value (combo, value);
 }
 
 /* The file chooser */

@@ -23,9 +23,6 @@ const char          *tsr_import_window_get_page      (TsrImportWindow     *self)
 const TsrImportInfo *tsr_import_window_get_info      (TsrImportWindow     *self);
 TsrOperation        *tsr_import_window_get_operation (TsrImportWindow     *self);
 gboolean             tsr_import_window_get_loading   (TsrImportWindow     *self);
-gboolean             tsr_import_window_select_value  (TsrImportWindow     *self,
-                                                      const char          *row,
-                                                      const char          *value);
 
 /* The file chooser for Import…, filtered to what can be imported. */
 void                 tsr_import_choose_file_async    (GtkWindow           *parent,

@@ -243,7 +243,6 @@ build_spec (TsrNewVmWindow *self)
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   guint type = adw_combo_row_get_selected (self->type_row);
   guint os = adw_combo_row_get_selected (self->os_row);
-  const char *value;
 
   spec = tsr_create_spec_new (name);
 
@@ -276,16 +275,8 @@ build_spec (TsrNewVmWindow *self)
   if (spec->template_name == NULL)
     spec->disk_size = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * GIB;
 
-  if ((value = tsr_pool_row_get_pool (self->pool_row)) != NULL)
-    {
-      g_free (spec->pool);
-      spec->pool = g_strdup (value);
-    }
-  if ((value = tsr_network_row_get_network (self->network_row)) != NULL)
-    {
-      g_free (spec->netvm);
-      spec->netvm = g_strdup (value);
-    }
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->pool_row), &spec->pool);
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->network_row), &spec->netvm);
 
   return g_steal_pointer (&spec);
 }

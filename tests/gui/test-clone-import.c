@@ -9,6 +9,7 @@
 #include <libvirt/virterror.h>
 
 #include "tsr-application.h"
+#include "tsr-choice-row.h"
 #include "tsr-clone-window.h"
 #include "tsr-connection-private.h"
 #include "tsr-import-window.h"
@@ -311,6 +312,16 @@ child (gpointer    dialog,
 
   g_assert_nonnull (object);
   return GTK_WIDGET (object);
+}
+
+/* Chooses VALUE in the drop-down ID of DIALOG, as the user would. */
+static gboolean
+select_choice (gpointer    dialog,
+               GType       type,
+               const char *id,
+               const char *value)
+{
+  return tsr_choice_row_select_value (TSR_CHOICE_ROW (child (dialog, type, id)), value);
 }
 
 /* The reason under the name, or NULL when none is shown. */
@@ -720,7 +731,7 @@ test_clone_copy (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
-  g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_clone_window_get_operation (dialog));
   g_assert_true (spin_core_until (copying_midway, operation));
@@ -765,7 +776,7 @@ test_clone_copy (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
-  g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "disk-src-cancelled");
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_clone_window_get_operation (dialog));
@@ -1023,8 +1034,8 @@ test_import_ova (void)
   g_assert_null (shown_message (dialog, TSR_TYPE_IMPORT_WINDOW, "name_error"));
   g_assert_true (gtk_widget_is_sensitive (import_button));
 
-  g_assert_true (tsr_import_window_select_value (dialog, "pool", "import-pool"));
-  g_assert_true (tsr_import_window_select_value (dialog, "network", "tessera-unit"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_IMPORT_WINDOW, "pool_row", "import-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_IMPORT_WINDOW, "network_row", "tessera-unit"));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (child (dialog, TSR_TYPE_IMPORT_WINDOW, "memory_spin")), 640);
 
   /* Cancelled as it starts: the form again, no VM, no volume. */

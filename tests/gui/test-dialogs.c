@@ -306,6 +306,27 @@ item_title (gpointer row,
   return choice ? tsr_choice_get_title (choice) : NULL;
 }
 
+/* Chooses the TemplateVM called NAME, as the user would. */
+static gboolean
+select_template (TsrNewVmWindow *wizard,
+                 const char     *name)
+{
+  AdwComboRow *row = WIZARD (wizard, "template_row");
+  GListModel *model = adw_combo_row_get_model (row);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (tsr_vm_get_name (vm), name) == 0)
+        {
+          adw_combo_row_set_selected (row, i);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* Tests */
 
 /* The pool and network drop-downs that New VM, Import and Clone share. */
@@ -402,7 +423,7 @@ test_new_vm_validation (void)
     /* The node has no pool or network of Tessera's: made on first use. */
     g_assert_cmpstr (tsr_pool_row_get_pool (WIZARD (wizard, "pool_row")), ==, "tessera");
     g_assert_cmpstr (subtitle (WIZARD (wizard, "pool_row")), ==, "Made when first needed");
-    g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "none"));
+    g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "none"));
     g_assert_cmpstr (subtitle (WIZARD (wizard, "network_row")), ==, "No network card");
     gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
     tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-storage.png", 3, TIMEOUT_MS);
@@ -464,16 +485,16 @@ test_new_vm_validation (void)
     GListModel *templates = adw_combo_row_get_model (WIZARD (wizard, "template_row"));
 
     g_assert_cmpuint (g_list_model_get_n_items (templates), ==, 1);
-    g_assert_true (tsr_new_vm_window_select_value (wizard, "template", "vault"));
-    g_assert_false (tsr_new_vm_window_select_value (wizard, "template", "work-web"));
+    g_assert_true (select_template (wizard, "vault"));
+    g_assert_false (select_template (wizard, "work-web"));
   }
   tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-from-template.png", 3, TIMEOUT_MS);
 
   /* The pools and networks of the connection, and none. */
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "none"));
-  g_assert_false (tsr_new_vm_window_select_value (wizard, "network", "no-such-network"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "none"));
+  g_assert_false (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "no-such-network"));
 
   /* Cancel closes without making anything. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (wizard), "new-vm.cancel", NULL));
@@ -510,8 +531,8 @@ test_new_vm_create (void)
   gtk_spin_button_set_value (WIZARD (wizard, "maxmem_spin"), 1024);
   gtk_spin_button_set_value (WIZARD (wizard, "vcpus_spin"), 1);
   gtk_spin_button_set_value (WIZARD (wizard, "disk_spin"), 2);
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
   gtk_switch_set_active (WIZARD (wizard, "open_settings_switch"), TRUE);
 
   /* The media picker lists the pool's ISO and gives it in the core's syntax. */
@@ -601,8 +622,8 @@ test_new_vm_cancel (void)
   TsrNewVmWindow *wizard = open_wizard (window);
 
   type_text (WIZARD (wizard, "name_row"), "doomed");
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
 
   g_mutex_lock (reserve_lock);
   click (WIZARD (wizard, "create_button"));
