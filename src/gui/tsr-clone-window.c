@@ -7,13 +7,14 @@
 #include "tsr-clone-window.h"
 #include "tsr-error.h"
 #include "tsr-gui-util.h"
+#include "tsr-operation-window.h"
 #include "tsr-pool-row.h"
-#include "tsr-progress-view.h"
 
 /* Right-click → Clone…: the name (checked as the user types), full or
  * linked, keep the MAC, the pool; a source that runs is offered a shutdown
- * first. Clone starts a TsrOperation that the main window also follows, so
- * this window may be hidden while the disks are copied.
+ * first. Clone starts a TsrOperation that the main window also follows
+ * (TsrOperationWindow), so this window may be hidden while the disks are
+ * copied.
  */
 
 /* How long a guest may take to react to a shutdown request before the
@@ -23,7 +24,7 @@
 
 struct _TsrCloneWindow
 {
-  AdwWindow            parent_instance;
+  TsrOperationWindow   parent_instance;
 
   /* Template children */
   AdwToastOverlay     *toast_overlay;
@@ -50,23 +51,16 @@ struct _TsrCloneWindow
   /* State */
   TsrConnection       *connection;
   TsrVm               *source;
-  GCancellable        *cancellable;   /* the window's, cancelled on close */
-  TsrOperation        *operation;     /* the clone this window started, while it runs */
   guint                force_source;
   gboolean             shutting_down;
   gboolean             offer_force;
-  AdwToast            *toast;                /* the last one shown */
   gboolean             loading;
 };
 
-G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, TSR_TYPE_OPERATION_WINDOW)
 
-enum {
-  OPERATION_STARTED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+#define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
+#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
 
 /* Checking */
 
@@ -157,7 +151,7 @@ tsr_clone_window_update (TsrCloneWindow *self)
   g_autoptr(GError) error = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   gboolean running = tsr_vm_is_active (self->source);
-  gboolean busy = self->operation != NULL;
+  gboolean busy = tsr_operation_window_get_operation (OPERATION_WINDOW (self)) != NULL;
   gboolean valid;
 
   /* The rules and the names in use, from the list: no libvirt call. */
@@ -178,8 +172,6 @@ tsr_clone_window_update (TsrCloneWindow *self)
                                  running && !self->shutting_down && !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.force-off",
                                  running && self->offer_force && !busy);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.cancel",
-                                 !busy || !tsr_operation_get_cancelling (self->operation));
 }
 
 static void
@@ -252,7 +244,7 @@ tsr_clone_window_lifecycle_done_cb (GObject      *object,
   self->shutting_down = FALSE;
   self->offer_force = FALSE;
   g_clear_handle_id (&self->force_source, g_source_remove);
-  tsr_gui_add_toast (self->toast_overlay, &self->toast, error->message, 10);
+  tsr_operation_window_add_toast (OPERATION_WINDOW (self), error->message, 10);
   tsr_clone_window_update (self);
 }
 
@@ -273,7 +265,7 @@ tsr_clone_window_shutdown_cb (GtkWidget  *widget,
                                               tsr_clone_window_force_timeout_cb, self);
   tsr_clone_window_update (self);
 
-  tsr_connection_shutdown_vm_async (self->connection, self->source, self->cancellable,
+  tsr_connection_shutdown_vm_async (self->connection, self->source, CANCELLABLE (self),
                                     tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
 }
 
@@ -291,18 +283,18 @@ tsr_clone_window_force_off_cb (GtkWidget  *widget,
   self->offer_force = FALSE;
   tsr_clone_window_update (self);
 
-  tsr_connection_force_off_vm_async (self->connection, self->source, self->cancellable,
+  tsr_connection_force_off_vm_async (self->connection, self->source, CANCELLABLE (self),
                                      tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
 }
 
 /* Cloning */
 
 static void
-set_busy (TsrCloneWindow *self,
-          gboolean        busy)
+tsr_clone_window_set_busy (TsrOperationWindow *window,
+                           gboolean            busy)
 {
-  if (busy)
-    tsr_gui_dismiss_toast (&self->toast);
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
+
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
   gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
@@ -314,15 +306,10 @@ set_busy (TsrCloneWindow *self,
 }
 
 static void
-tsr_clone_window_operation_notify_cb (TsrCloneWindow *self)
+tsr_clone_window_failed (TsrOperationWindow *window,
+                         const GError       *error)
 {
-  tsr_clone_window_update (self);
-}
-
-static void
-show_clone_error (TsrCloneWindow *self,
-                  const GError   *error)
-{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
   g_autofree char *heading = NULL;
   AdwMessageDialog *dialog;
 
@@ -337,7 +324,7 @@ show_clone_error (TsrCloneWindow *self,
   /* Started meanwhile: the form offers the shutdown again. */
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
     {
-      tsr_gui_add_toast (self->toast_overlay, &self->toast, error->message, 10);
+      tsr_operation_window_add_toast (OPERATION_WINDOW (self), error->message, 10);
       return;
     }
 
@@ -346,40 +333,6 @@ show_clone_error (TsrCloneWindow *self,
                                                        error->message));
   adw_message_dialog_add_response (dialog, "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-/* The dialog reports what it sees; once hidden, the main window does. */
-static void
-tsr_clone_window_operation_completed_cb (TsrCloneWindow *self,
-                                         TsrOperation   *operation)
-{
-  g_autoptr(TsrOperation) done = NULL;
-  const GError *error;
-
-  if (operation != self->operation)
-    return;
-
-  done = g_steal_pointer (&self->operation);
-  g_signal_handlers_disconnect_by_data (done, self);
-
-  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
-    return;
-
-  if (tsr_operation_get_result (done) != NULL)
-    {
-      gtk_window_close (GTK_WINDOW (self));
-      return;
-    }
-
-  tsr_operation_set_reported (done, TRUE);
-  tsr_progress_view_set_operation (self->progress_view, NULL);
-  set_busy (self, FALSE);
-
-  error = tsr_operation_get_error (done);
-  if (tsr_operation_was_cancelled (done))
-    tsr_gui_add_toast (self->toast_overlay, &self->toast, _("Cancelled: nothing was left behind"), 5);
-  else
-    show_clone_error (self, error);
 }
 
 static void
@@ -408,8 +361,10 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
   g_autofree char *heading = NULL;
+  g_autoptr(TsrOperation) operation = NULL;
 
-  if (self->operation != NULL || tsr_vm_is_active (self->source))
+  if (tsr_operation_window_get_operation (OPERATION_WINDOW (self)) != NULL ||
+      tsr_vm_is_active (self->source))
     return;
   if (!tsr_connection_check_clone_name (self->connection, name, &error))
     {
@@ -429,61 +384,21 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
     title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
   heading = g_strdup_printf (_("Cloning “%s”…"), source);
 
-  self->operation = tsr_operation_new (title, TRUE);
+  operation = tsr_operation_new (title, TRUE);
   {
     g_autofree char *success = spec->linked
       ? g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source)
       : g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
 
-    tsr_operation_set_success_title (self->operation, success);
+    tsr_operation_set_success_title (operation, success);
   }
-  g_signal_connect_object (self->operation, "completed",
-                           G_CALLBACK (tsr_clone_window_operation_completed_cb),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->operation, "notify::cancelling",
-                           G_CALLBACK (tsr_clone_window_operation_notify_cb),
-                           self, G_CONNECT_SWAPPED);
-
-  adw_status_page_set_title (self->progress_page, heading);
-  tsr_progress_view_set_operation (self->progress_view, self->operation);
-  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
-  set_busy (self, TRUE);
-
-  /* The main window follows it from now on, even once this one is gone. */
-  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
 
   tsr_connection_clone_vm_async (self->connection, self->source, spec,
-                                 tsr_operation_progress_cb, self->operation,
-                                 tsr_operation_get_cancellable (self->operation),
+                                 tsr_operation_progress_cb, operation,
+                                 tsr_operation_get_cancellable (operation),
                                  tsr_clone_window_cloned_cb,
-                                 g_object_ref (self->operation));
-}
-
-static void
-tsr_clone_window_cancel_cb (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *param)
-{
-  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
-
-  /* While cloning, Cancel stops the clone and the core removes what it
-   * made; the form comes back for another try.
-   */
-  if (self->operation != NULL)
-    {
-      tsr_operation_cancel (self->operation);
-      return;
-    }
-
-  gtk_window_close (GTK_WINDOW (self));
-}
-
-static void
-tsr_clone_window_hide_cb (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *param)
-{
-  gtk_window_close (GTK_WINDOW (widget));
+                                 g_object_ref (operation));
 }
 
 /* GObject */
@@ -493,18 +408,9 @@ tsr_clone_window_close_request (GtkWindow *window)
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
 
-  /* The clone itself goes on: the main window follows it. */
-  g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->force_source, g_source_remove);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
 
-  if (GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window);
 }
 
 static void
@@ -512,18 +418,13 @@ tsr_clone_window_dispose (GObject *object)
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (CANCELLABLE (self));
   g_clear_handle_id (&self->force_source, g_source_remove);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_CLONE_WINDOW);
 
-  g_clear_object (&self->toast);
   g_clear_object (&self->source);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tsr_clone_window_parent_class)->dispose (object);
 }
@@ -534,23 +435,12 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  TsrOperationWindowClass *operation_class = TSR_OPERATION_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_clone_window_dispose;
   window_class->close_request = tsr_clone_window_close_request;
-
-  /**
-   * TsrCloneWindow::operation-started:
-   * @self: the dialog
-   * @operation: the clone, which may outlive the dialog
-   *
-   * Emitted when Clone is pressed, before the core starts.
-   */
-  signals[OPERATION_STARTED] =
-    g_signal_new ("operation-started",
-                  G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
+  operation_class->set_busy = tsr_clone_window_set_busy;
+  operation_class->failed = tsr_clone_window_failed;
 
   g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
@@ -582,25 +472,18 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "clone.clone", NULL,
                                    tsr_clone_window_clone_cb);
-  gtk_widget_class_install_action (widget_class, "clone.cancel", NULL,
-                                   tsr_clone_window_cancel_cb);
-  gtk_widget_class_install_action (widget_class, "clone.hide", NULL,
-                                   tsr_clone_window_hide_cb);
   gtk_widget_class_install_action (widget_class, "clone.shutdown", NULL,
                                    tsr_clone_window_shutdown_cb);
   gtk_widget_class_install_action (widget_class, "clone.force-off", NULL,
                                    tsr_clone_window_force_off_cb);
-
-  /* Escape closes: before Clone that is Cancel, during the copy Hide. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
 tsr_clone_window_init (TsrCloneWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
+  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
+                                  self->progress_page, self->progress_view);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
 }
@@ -655,7 +538,7 @@ tsr_clone_window_new (GtkWindow     *parent,
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
 
   self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_clone_window_inventory_ready);
+  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_clone_window_inventory_ready);
 
   tsr_clone_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -669,21 +552,6 @@ tsr_clone_window_get_source (TsrCloneWindow *self)
   g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), NULL);
 
   return self->source;
-}
-
-/**
- * tsr_clone_window_get_operation:
- * @self: a #TsrCloneWindow
- *
- * Returns: (nullable) (transfer none): the clone this dialog started and
- *   shows, while it runs
- */
-TsrOperation *
-tsr_clone_window_get_operation (TsrCloneWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), NULL);
-
-  return self->operation;
 }
 
 /* Still listing the connection's pools. */

@@ -9,7 +9,7 @@
 #include "tsr-label-chooser.h"
 #include "tsr-network-row.h"
 #include "tsr-pool-row.h"
-#include "tsr-progress-view.h"
+#include "tsr-operation-window.h"
 #include "tsr-validate.h"
 
 /* Import…: the file is read first (never changed), then a form shows what
@@ -23,7 +23,7 @@ static const char * const firmwares[] = { "bios", "uefi" };
 
 struct _TsrImportWindow
 {
-  AdwWindow            parent_instance;
+  TsrOperationWindow   parent_instance;
 
   /* Template children */
   AdwToastOverlay     *toast_overlay;
@@ -57,23 +57,17 @@ struct _TsrImportWindow
 
   /* State */
   TsrConnection       *connection;
-  GCancellable        *cancellable;          /* the window's, cancelled on close */
   GCancellable        *inspect_cancellable;  /* reading the current file */
   GFile               *file;
   TsrImportInfo       *info;
-  TsrOperation        *operation;            /* the import this window started, while it runs */
-  AdwToast            *toast;                /* the last one shown */
   gboolean             loading;
 };
 
-G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WINDOW)
 
-enum {
-  OPERATION_STARTED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+#define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
+#define OPERATION(self)        tsr_operation_window_get_operation (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
 
 static void tsr_import_window_update (TsrImportWindow *self);
 
@@ -350,7 +344,7 @@ tsr_import_window_update (TsrImportWindow *self)
 {
   const char *page = gtk_stack_get_visible_child_name (self->stack);
   gboolean form = g_strcmp0 (page, "form") == 0;
-  gboolean busy = self->operation != NULL;
+  gboolean busy = OPERATION (self) != NULL;
   gboolean valid = FALSE;
 
   if (form)
@@ -367,8 +361,6 @@ tsr_import_window_update (TsrImportWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.import",
                                  form && valid && !busy && self->info != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.cancel",
-                                 !busy || !tsr_operation_get_cancelling (self->operation));
 }
 
 static void
@@ -380,11 +372,11 @@ tsr_import_window_field_changed_cb (TsrImportWindow *self)
 /* Importing */
 
 static void
-set_busy (TsrImportWindow *self,
-          gboolean         busy)
+tsr_import_window_set_busy (TsrOperationWindow *window,
+                            gboolean            busy)
 {
-  if (busy)
-    tsr_gui_dismiss_toast (&self->toast);
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
+
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
                                busy ? _("Stop the import and remove what it made") : NULL);
@@ -394,9 +386,10 @@ set_busy (TsrImportWindow *self,
 }
 
 static void
-show_import_error (TsrImportWindow *self,
-                   const GError    *error)
+tsr_import_window_failed (TsrOperationWindow *window,
+                          const GError       *error)
 {
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
   AdwMessageDialog *dialog;
 
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
@@ -413,44 +406,6 @@ show_import_error (TsrImportWindow *self,
                                                        error->message));
   adw_message_dialog_add_response (dialog, "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-tsr_import_window_operation_notify_cb (TsrImportWindow *self)
-{
-  tsr_import_window_update (self);
-}
-
-/* The dialog reports what it sees; once hidden, the main window does. */
-static void
-tsr_import_window_operation_completed_cb (TsrImportWindow *self,
-                                          TsrOperation    *operation)
-{
-  g_autoptr(TsrOperation) done = NULL;
-
-  if (operation != self->operation)
-    return;
-
-  done = g_steal_pointer (&self->operation);
-  g_signal_handlers_disconnect_by_data (done, self);
-
-  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
-    return;
-
-  if (tsr_operation_get_result (done) != NULL)
-    {
-      gtk_window_close (GTK_WINDOW (self));
-      return;
-    }
-
-  tsr_operation_set_reported (done, TRUE);
-  tsr_progress_view_set_operation (self->progress_view, NULL);
-  set_busy (self, FALSE);
-
-  if (tsr_operation_was_cancelled (done))
-    tsr_gui_add_toast (self->toast_overlay, &self->toast, _("Cancelled: nothing was left behind"), 5);
-  else
-    show_import_error (self, tsr_operation_get_error (done));
 }
 
 static void
@@ -503,8 +458,9 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   g_autofree char *title = NULL;
   g_autofree char *heading = NULL;
   TsrImportFlags flags = TSR_IMPORT_FLAGS_NONE;
+  g_autoptr(TsrOperation) operation = NULL;
 
-  if (self->operation != NULL || self->info == NULL)
+  if (OPERATION (self) != NULL || self->info == NULL)
     return;
 
   spec = build_spec (self);
@@ -520,56 +476,20 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
   heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
 
-  self->operation = tsr_operation_new (title, TRUE);
+  operation = tsr_operation_new (title, TRUE);
   {
     g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
                                                 basename);
 
-    tsr_operation_set_success_title (self->operation, success);
+    tsr_operation_set_success_title (operation, success);
   }
-  g_signal_connect_object (self->operation, "completed",
-                           G_CALLBACK (tsr_import_window_operation_completed_cb),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->operation, "notify::cancelling",
-                           G_CALLBACK (tsr_import_window_operation_notify_cb),
-                           self, G_CONNECT_SWAPPED);
-
-  adw_status_page_set_title (self->progress_page, heading);
-  tsr_progress_view_set_operation (self->progress_view, self->operation);
-  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
-  set_busy (self, TRUE);
-
-  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
 
   tsr_connection_import_async (self->connection, self->info, spec, flags,
-                               tsr_operation_progress_cb, self->operation,
-                               tsr_operation_get_cancellable (self->operation),
+                               tsr_operation_progress_cb, operation,
+                               tsr_operation_get_cancellable (operation),
                                tsr_import_window_imported_cb,
-                               g_object_ref (self->operation));
-}
-
-static void
-tsr_import_window_cancel_cb (GtkWidget  *widget,
-                             const char *action_name,
-                             GVariant   *param)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
-
-  if (self->operation != NULL)
-    {
-      tsr_operation_cancel (self->operation);
-      return;
-    }
-
-  gtk_window_close (GTK_WINDOW (self));
-}
-
-static void
-tsr_import_window_hide_cb (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *param)
-{
-  gtk_window_close (GTK_WINDOW (widget));
+                               g_object_ref (operation));
 }
 
 static void
@@ -591,46 +511,23 @@ tsr_import_window_choose_file_cb (GtkWidget  *widget,
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
 
-  tsr_import_choose_file_async (GTK_WINDOW (self), self->cancellable,
+  tsr_import_choose_file_async (GTK_WINDOW (self), CANCELLABLE (self),
                                 tsr_import_window_file_chosen_cb, g_object_ref (self));
 }
 
 /* GObject */
-
-static gboolean
-tsr_import_window_close_request (GtkWindow *window)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
-
-  /* The import itself goes on: the main window follows it. */
-  g_cancellable_cancel (self->cancellable);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
-
-  if (GTK_WINDOW_CLASS (tsr_import_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
-}
 
 static void
 tsr_import_window_dispose (GObject *object)
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
+  g_cancellable_cancel (CANCELLABLE (self));
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_IMPORT_WINDOW);
 
-  g_clear_object (&self->toast);
   g_clear_object (&self->connection);
   g_clear_object (&self->inspect_cancellable);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->file);
   g_clear_pointer (&self->info, tsr_import_info_unref);
 
@@ -642,24 +539,11 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  TsrOperationWindowClass *operation_class = TSR_OPERATION_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_import_window_dispose;
-  window_class->close_request = tsr_import_window_close_request;
-
-  /**
-   * TsrImportWindow::operation-started:
-   * @self: the dialog
-   * @operation: the import, which may outlive the dialog
-   *
-   * Emitted when Import is pressed, before the core starts.
-   */
-  signals[OPERATION_STARTED] =
-    g_signal_new ("operation-started",
-                  G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
+  operation_class->set_busy = tsr_import_window_set_busy;
+  operation_class->failed = tsr_import_window_failed;
 
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
   g_type_ensure (TSR_TYPE_POOL_ROW);
@@ -700,23 +584,16 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "import.import", NULL,
                                    tsr_import_window_import_cb);
-  gtk_widget_class_install_action (widget_class, "import.cancel", NULL,
-                                   tsr_import_window_cancel_cb);
-  gtk_widget_class_install_action (widget_class, "import.hide", NULL,
-                                   tsr_import_window_hide_cb);
   gtk_widget_class_install_action (widget_class, "import.choose-file", NULL,
                                    tsr_import_window_choose_file_cb);
-
-  /* Escape closes: before Import that is Cancel, during the import Hide. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
 tsr_import_window_init (TsrImportWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
+  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
+                                  self->progress_page, self->progress_view);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
 }
@@ -750,7 +627,7 @@ tsr_import_window_new (GtkWindow     *parent,
                            self, G_CONNECT_SWAPPED);
 
   self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_import_window_inventory_ready);
+  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_import_window_inventory_ready);
 
   tsr_import_window_set_file (self, file);
 
@@ -774,7 +651,7 @@ tsr_import_window_set_file (TsrImportWindow *self,
 
   g_return_if_fail (TSR_IS_IMPORT_WINDOW (self));
   g_return_if_fail (G_IS_FILE (file));
-  g_return_if_fail (self->operation == NULL);
+  g_return_if_fail (OPERATION (self) == NULL);
 
   if (self->inspect_cancellable != NULL)
     g_cancellable_cancel (self->inspect_cancellable);
@@ -806,7 +683,7 @@ tsr_import_window_set_file (TsrImportWindow *self,
     }
 
   self->inspect_cancellable = g_cancellable_new ();
-  g_signal_connect_object (self->cancellable, "cancelled",
+  g_signal_connect_object (CANCELLABLE (self), "cancelled",
                            G_CALLBACK (g_cancellable_cancel),
                            self->inspect_cancellable, G_CONNECT_SWAPPED);
   tsr_import_inspect_async (path, tsr_import_window_inspect_progress_cb, self,
@@ -844,21 +721,6 @@ tsr_import_window_get_info (TsrImportWindow *self)
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
 
   return self->info;
-}
-
-/**
- * tsr_import_window_get_operation:
- * @self: a #TsrImportWindow
- *
- * Returns: (nullable) (transfer none): the import this dialog started and
- *   shows, while it runs
- */
-TsrOperation *
-tsr_import_window_get_operation (TsrImportWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
-
-  return self->operation;
 }
 
 /* Still listing the connection's networks and pools. */

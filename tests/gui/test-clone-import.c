@@ -511,7 +511,7 @@ test_clone_vault (void)
 
   /* Clone: the progress page, and the operation the main window follows. */
   click (clone_button);
-  operation = tsr_clone_window_get_operation (dialog);
+  operation = tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog));
   g_assert_nonnull (operation);
   g_object_ref (operation);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (dialog, TSR_TYPE_CLONE_WINDOW,
@@ -733,7 +733,7 @@ test_clone_copy (void)
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-  operation = g_object_ref (tsr_clone_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_true (spin_core_until (copying_midway, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   g_test_message ("Mid-copy: %.2f, “%s”", tsr_operation_get_fraction (operation),
@@ -779,7 +779,7 @@ test_clone_copy (void)
   g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "disk-src-cancelled");
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-  operation = g_object_ref (tsr_clone_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_true (spin_core_until (copying_midway, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   tsr_test_wait_for_frames (GTK_WIDGET (dialog), 2, TIMEOUT_MS);
@@ -836,7 +836,7 @@ test_clone_several (void)
         gtk_check_button_set_active (GTK_CHECK_BUTTON (child (dialog, TSR_TYPE_CLONE_WINDOW,
                                                               "linked_check")), TRUE);
       click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-      g_ptr_array_add (operations, g_object_ref (tsr_clone_window_get_operation (dialog)));
+      g_ptr_array_add (operations, g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog))));
       /* Hidden at once: the clone goes on. */
       click (child (dialog, TSR_TYPE_CLONE_WINDOW, "hide_button"));
       g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
@@ -1040,7 +1040,7 @@ test_import_ova (void)
 
   /* Cancelled as it starts: the form again, no VM, no volume. */
   held_click (import_button);
-  operation = g_object_ref (tsr_import_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_cmpstr (tsr_import_window_get_page (dialog), ==, "progress");
   click (child (dialog, TSR_TYPE_IMPORT_WINDOW, "cancel_button"));
   g_assert_true (spin_all_until (operation_finished, operation));
@@ -1062,7 +1062,7 @@ test_import_ova (void)
   }
 
   held_click (import_button);
-  operation = g_object_ref (tsr_import_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_operations (window)), ==, 1);
   g_assert_true (spin_core_until (has_size, operation));
   g_assert_false (tsr_operation_get_finished (operation));
