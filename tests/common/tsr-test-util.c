@@ -365,6 +365,8 @@ tsr_test_clone_failing_at_define (TsrConnection *conn,
   tsr_test_wait_result (&result, seconds);
   name = tsr_connection_clone_vm_finish (conn, result, NULL, error);
 
+  /* Seen come and go, so that the connection's list is as before. */
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, spec->name) != NULL, seconds);
   g_assert_cmpint (virDomainUndefine (other), ==, 0);
   virDomainFree (other);
   TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, spec->name) == NULL, seconds);
