@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "tsr-choice-row.h"
 
 /* A drop-down whose items stand for values (a pool, a network): each item
@@ -121,6 +123,20 @@ tsr_choice_get_subtitle (TsrChoice *self)
   g_return_val_if_fail (TSR_IS_CHOICE (self), NULL);
   return self->subtitle;
 }
+
+/* The families TsrCreateSpec's os_family takes. */
+const TsrChoiceEntry tsr_os_family_choices[] = {
+  { "linux", N_("Linux") },
+  { "windows", N_("Windows") },
+  { "other", N_("Other") },
+  { NULL, NULL }
+};
+
+const TsrChoiceEntry tsr_firmware_choices[] = {
+  { "bios", N_("BIOS") },
+  { "uefi", N_("UEFI") },
+  { NULL, NULL }
+};
 
 /* The row */
 
@@ -334,6 +350,29 @@ tsr_choice_row_set_choices (TsrChoiceRow *self,
   g_signal_handlers_unblock_by_func (self, tsr_choice_row_selected_notify_cb, NULL);
 
   tsr_choice_row_selected_notify_cb (self);
+}
+
+/**
+ * tsr_choice_row_set_entries:
+ * @self: a #TsrChoiceRow
+ * @entries: fixed items, up to one whose value is %NULL
+ * @fallback: (nullable): the value to choose when the current one is gone
+ *
+ * Offers @entries, with their titles translated.
+ */
+void
+tsr_choice_row_set_entries (TsrChoiceRow         *self,
+                            const TsrChoiceEntry *entries,
+                            const char           *fallback)
+{
+  g_autoptr(GPtrArray) choices = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_if_fail (TSR_IS_CHOICE_ROW (self));
+  g_return_if_fail (entries != NULL);
+
+  for (guint i = 0; entries[i].value != NULL; i++)
+    g_ptr_array_add (choices, tsr_choice_new (entries[i].value, _(entries[i].title), NULL));
+  tsr_choice_row_set_choices (self, choices, fallback);
 }
 
 /**

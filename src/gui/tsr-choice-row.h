@@ -16,6 +16,17 @@ const char *tsr_choice_get_value    (TsrChoice  *self);
 const char *tsr_choice_get_title    (TsrChoice  *self);
 const char *tsr_choice_get_subtitle (TsrChoice  *self);
 
+/* A fixed item: the value and its title, untranslated (N_()). */
+typedef struct
+{
+  const char *value;
+  const char *title;
+} TsrChoiceEntry;
+
+/* The systems and firmwares a VM may be made for, NULL-terminated. */
+extern const TsrChoiceEntry tsr_os_family_choices[];
+extern const TsrChoiceEntry tsr_firmware_choices[];
+
 #define TSR_TYPE_CHOICE_ROW (tsr_choice_row_get_type ())
 
 G_DECLARE_DERIVABLE_TYPE (TsrChoiceRow, tsr_choice_row, TSR, CHOICE_ROW, AdwComboRow)
@@ -28,6 +39,9 @@ struct _TsrChoiceRowClass
 void        tsr_choice_row_set_choices   (TsrChoiceRow *self,
                                           GPtrArray    *choices,
                                           const char   *fallback);
+void        tsr_choice_row_set_entries   (TsrChoiceRow         *self,
+                                          const TsrChoiceEntry *entries,
+                                          const char           *fallback);
 const char *tsr_choice_row_get_value     (TsrChoiceRow *self);
 gboolean    tsr_choice_row_select_value  (TsrChoiceRow *self,
                                           const char   *value);

@@ -18,9 +18,6 @@
  * follows, so this window may be hidden while the disks are converted.
  */
 
-static const char * const os_families[] = { "linux", "windows", "other" };
-static const char * const firmwares[] = { "bios", "uefi" };
-
 struct _TsrImportWindow
 {
   TsrOperationWindow   parent_instance;
@@ -43,8 +40,8 @@ struct _TsrImportWindow
   AdwEntryRow         *name_row;
   GtkLabel            *name_error;
   TsrLabelChooser     *label_chooser;
-  AdwComboRow         *os_row;
-  AdwComboRow         *firmware_row;
+  TsrChoiceRow        *os_row;
+  TsrChoiceRow        *firmware_row;
   AdwActionRow        *memory_row;
   GtkSpinButton       *memory_spin;
   AdwActionRow        *vcpus_row;
@@ -70,17 +67,6 @@ G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WIND
 #define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
 
 static void tsr_import_window_update (TsrImportWindow *self);
-
-static guint
-index_of (const char * const *values,
-          guint               n_values,
-          const char         *value)
-{
-  for (guint i = 0; i < n_values; i++)
-    if (g_strcmp0 (values[i], value) == 0)
-      return i;
-  return n_values - 1;
-}
 
 /* Pools and networks */
 
@@ -246,10 +232,10 @@ show_info (TsrImportWindow *self)
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), spec->name ? spec->name : "");
   if (spec->label != NULL)
     tsr_label_chooser_set_label (self->label_chooser, spec->label);
-  adw_combo_row_set_selected (self->os_row,
-                              index_of (os_families, G_N_ELEMENTS (os_families), spec->os_family));
-  adw_combo_row_set_selected (self->firmware_row,
-                              spec->firmware && g_str_equal (spec->firmware, "uefi") ? 1 : 0);
+  if (!tsr_choice_row_select_value (self->os_row, spec->os_family))
+    tsr_choice_row_select_value (self->os_row, "other");
+  if (!tsr_choice_row_select_value (self->firmware_row, spec->firmware))
+    tsr_choice_row_select_value (self->firmware_row, "bios");
   gtk_spin_button_set_value (self->memory_spin, (double) spec->memory);
   gtk_spin_button_set_value (self->vcpus_spin, (double) spec->vcpus);
   adw_action_row_set_subtitle (self->memory_row,
@@ -426,17 +412,13 @@ static TsrCreateSpec *
 build_spec (TsrImportWindow *self)
 {
   g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (self->info);
-  guint os = adw_combo_row_get_selected (self->os_row);
-  guint firmware = adw_combo_row_get_selected (self->firmware_row);
 
   g_free (spec->name);
   spec->name = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
   g_free (spec->label);
   spec->label = g_strdup (tsr_label_chooser_get_label (self->label_chooser));
-  g_free (spec->os_family);
-  spec->os_family = g_strdup (os_families[MIN (os, G_N_ELEMENTS (os_families) - 1)]);
-  g_free (spec->firmware);
-  spec->firmware = g_strdup (firmwares[MIN (firmware, G_N_ELEMENTS (firmwares) - 1)]);
+  tsr_choice_row_store_value (self->os_row, &spec->os_family);
+  tsr_choice_row_store_value (self->firmware_row, &spec->firmware);
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
 
@@ -545,6 +527,7 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   operation_class->set_busy = tsr_import_window_set_busy;
   operation_class->failed = tsr_import_window_failed;
 
+  g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
   g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_NETWORK_ROW);
@@ -592,6 +575,8 @@ static void
 tsr_import_window_init (TsrImportWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
+  tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
   tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
                                   self->progress_page, self->progress_view);
 

@@ -20,7 +20,6 @@
  */
 #define APPEAR_TIMEOUT_S 15
 
-static const char * const os_families[] = { "linux", "windows", "other" };
 
 static void
 set_busy (TsrNewVmWindow *self,
@@ -242,7 +241,6 @@ build_spec (TsrNewVmWindow *self)
   g_autoptr(TsrCreateSpec) spec = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   guint type = adw_combo_row_get_selected (self->type_row);
-  guint os = adw_combo_row_get_selected (self->os_row);
 
   spec = tsr_create_spec_new (name);
 
@@ -265,8 +263,7 @@ build_spec (TsrNewVmWindow *self)
       spec->kernel = g_strdup ("");
     }
 
-  g_free (spec->os_family);
-  spec->os_family = g_strdup (os_families[MIN (os, G_N_ELEMENTS (os_families) - 1)]);
+  tsr_choice_row_store_value (self->os_row, &spec->os_family);
 
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->maxmem = (guint64) gtk_spin_button_get_value_as_int (self->maxmem_spin);

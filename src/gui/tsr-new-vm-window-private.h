@@ -42,7 +42,7 @@ struct _TsrNewVmWindow
   AdwActionRow        *media_row;
   GtkButton           *media_button;
   GtkButton           *media_clear_button;
-  AdwComboRow         *os_row;
+  TsrChoiceRow        *os_row;
   AdwActionRow        *memory_row;
   GtkSpinButton       *memory_spin;
   AdwActionRow        *maxmem_row;

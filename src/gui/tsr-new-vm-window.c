@@ -196,22 +196,22 @@ static void
 guess_os (TsrNewVmWindow *self)
 {
   g_autofree char *lower = NULL;
-  guint os;
+  const char *os;
 
   if (self->os_touched || self->media == NULL)
     return;
 
   lower = g_ascii_strdown (self->media, -1);
   if (strstr (lower, "win") != NULL)
-    os = 1;
+    os = "windows";
   else if (strstr (lower, "debian") || strstr (lower, "ubuntu") || strstr (lower, "fedora") ||
            strstr (lower, "linux") || strstr (lower, "arch") || strstr (lower, "suse"))
-    os = 0;
+    os = "linux";
   else
     return;
 
   self->setting_os = TRUE;
-  adw_combo_row_set_selected (self->os_row, os);
+  tsr_choice_row_select_value (self->os_row, os);
   self->setting_os = FALSE;
 }
 
@@ -329,6 +329,7 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TSR_TYPE_VM);
 
+  g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
   g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_NETWORK_ROW);
@@ -385,6 +386,9 @@ static void
 tsr_new_vm_window_init (TsrNewVmWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->setting_os = TRUE;
+  tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
+  self->setting_os = FALSE;
 
   self->cancellable = g_cancellable_new ();
 

@@ -495,6 +495,15 @@ test_new_vm_validation (void)
     tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-storage.png", 3, TIMEOUT_MS);
   }
 
+  /* The installer's file name suggests the system, until the user chose one. */
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "linux");
+  tsr_new_vm_window_set_media (wizard, "/srv/iso/Win11_English_x64.iso");
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "windows");
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "os_row"), "other"));
+  tsr_new_vm_window_set_media (wizard, "/srv/iso/debian-12.iso");
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "other");
+  tsr_new_vm_window_set_media (wizard, NULL);
+
   /* Cancel closes without making anything. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (wizard), "new-vm.cancel", NULL));
   close_dialog (wizard);
