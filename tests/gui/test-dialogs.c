@@ -702,7 +702,11 @@ model_strings (GListModel *model)
   g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-    g_ptr_array_add (strings, g_strdup (gtk_string_list_get_string (GTK_STRING_LIST (model), i)));
+    {
+      g_autoptr(TsrChoice) choice = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (strings, g_strdup (tsr_choice_get_title (choice)));
+    }
   g_ptr_array_add (strings, NULL);
   return g_strjoinv (", ", (char **) strings->pdata);
 }
@@ -761,16 +765,16 @@ test_settings (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-advanced.png", 3, TIMEOUT_MS);
 
   /* PVH without a kernel is refused at the kernel row. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", "pvh"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), "pvh"));
   g_assert_true (shows_message (SETTINGS (settings, "boot_error"), "needs a kernel"));
   g_assert_true (gtk_widget_has_css_class (SETTINGS (settings, "kernel_row"), "error"));
   g_assert_false (gtk_widget_is_sensitive (apply));
   /* HVM again drops the complaint. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
   g_assert_false (gtk_widget_get_visible (SETTINGS (settings, "boot_error")));
 
   /* A kernel on an HVM VM makes it PVH, as in Qubes. */
-  g_assert_true (tsr_settings_window_select_value (settings, "kernel", "6.1.0-test"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "kernel_row"), "6.1.0-test"));
   g_assert_cmpuint (adw_combo_row_get_selected (SETTINGS (settings, "virt_mode_row")), !=, 0);
   g_assert_false (gtk_widget_get_visible (SETTINGS (settings, "boot_error")));
 
@@ -836,7 +840,7 @@ test_settings (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-applied.png", 3, TIMEOUT_MS);
 
   /* Back to HVM: the kernel goes with it, and the VM boots from disk again. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
   g_assert_cmpuint (adw_combo_row_get_selected (SETTINGS (settings, "kernel_row")), ==, 0);
   adw_combo_row_set_selected (SETTINGS (settings, "mac_mode_row"), 0);
   apply_and_wait (settings);
@@ -986,10 +990,10 @@ test_settings_pci (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-devices-assigned.png", 3, TIMEOUT_MS);
 
   /* With a PCI device, PVH is refused with the reason. */
-  g_assert_true (tsr_settings_window_select_value (settings, "kernel", "6.1.0-test"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "kernel_row"), "6.1.0-test"));
   g_assert_true (shows_message (SETTINGS (settings, "boot_error"), "PCI"));
   g_assert_false (gtk_widget_is_sensitive (SETTINGS (settings, "apply_button")));
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
 
   click (find_named (assigned, "pci_0000_00_1f_2"));
   WAIT_FOR (button_in (available, "pci_0000_00_1f_2", "_Attach"));
