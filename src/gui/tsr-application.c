@@ -190,14 +190,6 @@ tsr_application_activate (GApplication *application)
 }
 
 static void
-tsr_application_kernels_dir_changed_cb (TsrApplication *self)
-{
-  g_autofree char *dir = g_settings_get_string (self->settings, "kernels-dir");
-
-  tsr_set_kernels_dir (dir);
-}
-
-static void
 tsr_application_startup (GApplication *application)
 {
   TsrApplication *self = TSR_APPLICATION (application);
@@ -208,10 +200,6 @@ tsr_application_startup (GApplication *application)
   self->settings = g_settings_new (APP_ID);
 
   tsr_init ();
-  tsr_application_kernels_dir_changed_cb (self);
-  g_signal_connect_object (self->settings, "changed::kernels-dir",
-                           G_CALLBACK (tsr_application_kernels_dir_changed_cb), self,
-                           G_CONNECT_SWAPPED);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);

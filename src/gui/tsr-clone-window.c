@@ -6,13 +6,15 @@
 #include "tsr-cloner.h"
 #include "tsr-clone-window.h"
 #include "tsr-error.h"
-#include "tsr-inventory.h"
-#include "tsr-progress-view.h"
+#include "tsr-gui-util.h"
+#include "tsr-operation-window.h"
+#include "tsr-pool-row.h"
 
 /* Right-click → Clone…: the name (checked as the user types), full or
  * linked, keep the MAC, the pool; a source that runs is offered a shutdown
- * first. Clone starts a TsrOperation that the main window also follows, so
- * this window may be hidden while the disks are copied.
+ * first. Clone starts a TsrOperation that the main window also follows
+ * (TsrOperationWindow), so this window may be hidden while the disks are
+ * copied.
  */
 
 /* How long a guest may take to react to a shutdown request before the
@@ -22,7 +24,7 @@
 
 struct _TsrCloneWindow
 {
-  AdwWindow            parent_instance;
+  TsrOperationWindow   parent_instance;
 
   /* Template children */
   AdwToastOverlay     *toast_overlay;
@@ -39,8 +41,7 @@ struct _TsrCloneWindow
   GtkLabel            *name_error;
   GtkCheckButton      *full_check;
   GtkCheckButton      *linked_check;
-  AdwComboRow         *pool_row;
-  GtkStringList       *pool_model;
+  TsrPoolRow          *pool_row;
   AdwActionRow        *keep_mac_row;
   GtkSwitch           *keep_mac_switch;
   GtkLabel            *keep_mac_warning;
@@ -50,59 +51,16 @@ struct _TsrCloneWindow
   /* State */
   TsrConnection       *connection;
   TsrVm               *source;
-  GCancellable        *cancellable;   /* the window's, cancelled on close */
-  GPtrArray           *pool_values;   /* char *; NULL first: the source's pools */
-  TsrOperation        *operation;     /* the clone this window started, while it runs */
   guint                force_source;
   gboolean             shutting_down;
   gboolean             offer_force;
-  AdwToast            *toast;                /* the last one shown */
   gboolean             loading;
 };
 
-G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, TSR_TYPE_OPERATION_WINDOW)
 
-enum {
-  OPERATION_STARTED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
-
-static void
-show_message (GtkLabel   *label,
-              GtkWidget  *row,
-              const char *message)
-{
-  gtk_label_set_text (label, message ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  if (message != NULL)
-    gtk_widget_add_css_class (row, "error");
-  else
-    gtk_widget_remove_css_class (row, "error");
-}
-
-static void
-add_toast (TsrCloneWindow *self,
-           const char     *text,
-           guint           timeout)
-{
-  g_autofree char *markup = g_markup_escape_text (text, -1);
-  AdwToast *toast = adw_toast_new (markup);
-
-  adw_toast_set_timeout (toast, timeout);
-  g_set_object (&self->toast, toast);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-/* What it said about the last try is stale once the next one starts. */
-static void
-dismiss_toast (TsrCloneWindow *self)
-{
-  if (self->toast != NULL)
-    adw_toast_dismiss (self->toast);
-  g_clear_object (&self->toast);
-}
+#define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
+#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
 
 /* Checking */
 
@@ -193,12 +151,12 @@ tsr_clone_window_update (TsrCloneWindow *self)
   g_autoptr(GError) error = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   gboolean running = tsr_vm_is_active (self->source);
-  gboolean busy = self->operation != NULL;
+  gboolean busy = tsr_operation_window_get_operation (OPERATION_WINDOW (self)) != NULL;
   gboolean valid;
 
   /* The rules and the names in use, from the list: no libvirt call. */
   valid = tsr_connection_check_clone_name (self->connection, name, &error);
-  show_message (self->name_error, GTK_WIDGET (self->name_row), error ? error->message : NULL);
+  tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error ? error->message : NULL);
 
   if (!running)
     {
@@ -214,8 +172,6 @@ tsr_clone_window_update (TsrCloneWindow *self)
                                  running && !self->shutting_down && !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.force-off",
                                  running && self->offer_force && !busy);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "clone.cancel",
-                                 !busy || !tsr_operation_get_cancelling (self->operation));
 }
 
 static void
@@ -239,59 +195,18 @@ tsr_clone_window_source_notify_cb (TsrCloneWindow *self)
 /* Pools */
 
 static void
-fill_pools (TsrCloneWindow *self,
-            GStrv           pools)
+tsr_clone_window_inventory_ready (gpointer      owner,
+                                  TsrInventory *inventory,
+                                  const GError *error)
 {
-  g_autoptr(GPtrArray) titles = g_ptr_array_new ();
-  guint selected = adw_combo_row_get_selected (self->pool_row);
-  g_autofree char *keep = NULL;
-  guint position = 0;
-
-  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
-    keep = g_strdup (g_ptr_array_index (self->pool_values, selected));
-
-  g_ptr_array_set_size (self->pool_values, 0);
-  g_ptr_array_add (self->pool_values, NULL);
-  g_ptr_array_add (titles, (gpointer) _("Same as the source"));
-  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
-      g_ptr_array_add (titles, pools[i]);
-    }
-  g_ptr_array_add (titles, NULL);
-
-  gtk_string_list_splice (self->pool_model, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->pool_model)),
-                          (const char * const *) titles->pdata);
-  for (guint i = 0; i < self->pool_values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), keep) == 0)
-      position = i;
-  adw_combo_row_set_selected (self->pool_row, position);
-}
-
-static void
-tsr_clone_window_inventory_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data)
-{
-  g_autoptr(TsrCloneWindow) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrCloneWindow *self = owner;
 
   self->loading = FALSE;
+  /* The source's pools still work; say why there is no other. */
   if (inventory == NULL)
-    {
-      /* The source's pools still work; say why there is no other. */
-      g_autofree char *markup = g_markup_escape_text (error->message, -1);
-
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row), markup);
-      return;
-    }
-  fill_pools (self, inventory->pools);
+    tsr_choice_row_set_error (TSR_CHOICE_ROW (self->pool_row), error->message);
+  else
+    tsr_pool_row_set_pools (self->pool_row, (const char * const *) inventory->pools);
 }
 
 /* Shutting the source down */
@@ -329,7 +244,7 @@ tsr_clone_window_lifecycle_done_cb (GObject      *object,
   self->shutting_down = FALSE;
   self->offer_force = FALSE;
   g_clear_handle_id (&self->force_source, g_source_remove);
-  add_toast (self, error->message, 10);
+  tsr_operation_window_add_toast (OPERATION_WINDOW (self), error->message, 10);
   tsr_clone_window_update (self);
 }
 
@@ -350,7 +265,7 @@ tsr_clone_window_shutdown_cb (GtkWidget  *widget,
                                               tsr_clone_window_force_timeout_cb, self);
   tsr_clone_window_update (self);
 
-  tsr_connection_shutdown_vm_async (self->connection, self->source, self->cancellable,
+  tsr_connection_shutdown_vm_async (self->connection, self->source, CANCELLABLE (self),
                                     tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
 }
 
@@ -368,18 +283,18 @@ tsr_clone_window_force_off_cb (GtkWidget  *widget,
   self->offer_force = FALSE;
   tsr_clone_window_update (self);
 
-  tsr_connection_force_off_vm_async (self->connection, self->source, self->cancellable,
+  tsr_connection_force_off_vm_async (self->connection, self->source, CANCELLABLE (self),
                                      tsr_clone_window_lifecycle_done_cb, g_object_ref (self));
 }
 
 /* Cloning */
 
 static void
-set_busy (TsrCloneWindow *self,
-          gboolean        busy)
+tsr_clone_window_set_busy (TsrOperationWindow *window,
+                           gboolean            busy)
 {
-  if (busy)
-    dismiss_toast (self);
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
+
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
   gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
@@ -391,22 +306,17 @@ set_busy (TsrCloneWindow *self,
 }
 
 static void
-tsr_clone_window_operation_notify_cb (TsrCloneWindow *self)
+tsr_clone_window_failed (TsrOperationWindow *window,
+                         const GError       *error)
 {
-  tsr_clone_window_update (self);
-}
-
-static void
-show_clone_error (TsrCloneWindow *self,
-                  const GError   *error)
-{
+  TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
   g_autofree char *heading = NULL;
   AdwMessageDialog *dialog;
 
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
-      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -414,7 +324,7 @@ show_clone_error (TsrCloneWindow *self,
   /* Started meanwhile: the form offers the shutdown again. */
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
     {
-      add_toast (self, error->message, 10);
+      tsr_operation_window_add_toast (OPERATION_WINDOW (self), error->message, 10);
       return;
     }
 
@@ -423,40 +333,6 @@ show_clone_error (TsrCloneWindow *self,
                                                        error->message));
   adw_message_dialog_add_response (dialog, "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-/* The dialog reports what it sees; once hidden, the main window does. */
-static void
-tsr_clone_window_operation_completed_cb (TsrCloneWindow *self,
-                                         TsrOperation   *operation)
-{
-  g_autoptr(TsrOperation) done = NULL;
-  const GError *error;
-
-  if (operation != self->operation)
-    return;
-
-  done = g_steal_pointer (&self->operation);
-  g_signal_handlers_disconnect_by_data (done, self);
-
-  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
-    return;
-
-  if (tsr_operation_get_result (done) != NULL)
-    {
-      gtk_window_close (GTK_WINDOW (self));
-      return;
-    }
-
-  tsr_operation_set_reported (done, TRUE);
-  tsr_progress_view_set_operation (self->progress_view, NULL);
-  set_busy (self, FALSE);
-
-  error = tsr_operation_get_error (done);
-  if (tsr_operation_was_cancelled (done))
-    add_toast (self, _("Cancelled: nothing was left behind"), 5);
-  else
-    show_clone_error (self, error);
 }
 
 static void
@@ -485,9 +361,10 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
   g_autofree char *heading = NULL;
-  guint selected;
+  g_autoptr(TsrOperation) operation = NULL;
 
-  if (self->operation != NULL || tsr_vm_is_active (self->source))
+  if (tsr_operation_window_get_operation (OPERATION_WINDOW (self)) != NULL ||
+      tsr_vm_is_active (self->source))
     return;
   if (!tsr_connection_check_clone_name (self->connection, name, &error))
     {
@@ -499,9 +376,7 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   spec->linked = gtk_check_button_get_active (self->linked_check);
   spec->keep_mac = gtk_switch_get_active (self->keep_mac_switch) &&
                    tsr_vm_get_mac (self->source) != NULL;
-  selected = adw_combo_row_get_selected (self->pool_row);
-  if (selected != GTK_INVALID_LIST_POSITION && selected < self->pool_values->len)
-    spec->pool = g_strdup (g_ptr_array_index (self->pool_values, selected));
+  spec->pool = g_strdup (tsr_pool_row_get_pool (self->pool_row));
 
   if (spec->linked)
     title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
@@ -509,104 +384,33 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
     title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
   heading = g_strdup_printf (_("Cloning “%s”…"), source);
 
-  self->operation = tsr_operation_new (title, TRUE);
+  operation = tsr_operation_new (title, TRUE);
   {
     g_autofree char *success = spec->linked
       ? g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source)
       : g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
 
-    tsr_operation_set_success_title (self->operation, success);
+    tsr_operation_set_success_title (operation, success);
   }
-  g_signal_connect_object (self->operation, "completed",
-                           G_CALLBACK (tsr_clone_window_operation_completed_cb),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->operation, "notify::cancelling",
-                           G_CALLBACK (tsr_clone_window_operation_notify_cb),
-                           self, G_CONNECT_SWAPPED);
-
-  adw_status_page_set_title (self->progress_page, heading);
-  tsr_progress_view_set_operation (self->progress_view, self->operation);
-  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
-  set_busy (self, TRUE);
-
-  /* The main window follows it from now on, even once this one is gone. */
-  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
 
   tsr_connection_clone_vm_async (self->connection, self->source, spec,
-                                 tsr_operation_progress_cb, self->operation,
-                                 tsr_operation_get_cancellable (self->operation),
+                                 tsr_operation_progress_cb, operation,
+                                 tsr_operation_get_cancellable (operation),
                                  tsr_clone_window_cloned_cb,
-                                 g_object_ref (self->operation));
-}
-
-static void
-tsr_clone_window_cancel_cb (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *param)
-{
-  TsrCloneWindow *self = TSR_CLONE_WINDOW (widget);
-
-  /* While cloning, Cancel stops the clone and the core removes what it
-   * made; the form comes back for another try.
-   */
-  if (self->operation != NULL)
-    {
-      tsr_operation_cancel (self->operation);
-      return;
-    }
-
-  gtk_window_close (GTK_WINDOW (self));
-}
-
-static void
-tsr_clone_window_hide_cb (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *param)
-{
-  gtk_window_close (GTK_WINDOW (widget));
+                                 g_object_ref (operation));
 }
 
 /* GObject */
-
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: let go of the
- * parent before it can go away.
- */
-static void tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self);
-
-static void
-forget_parent (TsrCloneWindow *self)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_clone_window_parent_destroyed_cb, self);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-}
-
-static void
-tsr_clone_window_parent_destroyed_cb (TsrCloneWindow *self)
-{
-  forget_parent (self);
-}
 
 static gboolean
 tsr_clone_window_close_request (GtkWindow *window)
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
 
-  /* The clone itself goes on: the main window follows it. */
-  g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->force_source, g_source_remove);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
 
-  if (GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window))
-    return TRUE;
-
-  forget_parent (self);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_clone_window_parent_class)->close_request (window);
 }
 
 static void
@@ -614,30 +418,15 @@ tsr_clone_window_dispose (GObject *object)
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (CANCELLABLE (self));
   g_clear_handle_id (&self->force_source, g_source_remove);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_CLONE_WINDOW);
 
-  g_clear_object (&self->toast);
   g_clear_object (&self->source);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tsr_clone_window_parent_class)->dispose (object);
-}
-
-static void
-tsr_clone_window_finalize (GObject *object)
-{
-  TsrCloneWindow *self = TSR_CLONE_WINDOW (object);
-
-  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
-
-  G_OBJECT_CLASS (tsr_clone_window_parent_class)->finalize (object);
 }
 
 static void
@@ -646,25 +435,14 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  TsrOperationWindowClass *operation_class = TSR_OPERATION_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_clone_window_dispose;
-  object_class->finalize = tsr_clone_window_finalize;
   window_class->close_request = tsr_clone_window_close_request;
+  operation_class->set_busy = tsr_clone_window_set_busy;
+  operation_class->failed = tsr_clone_window_failed;
 
-  /**
-   * TsrCloneWindow::operation-started:
-   * @self: the dialog
-   * @operation: the clone, which may outlive the dialog
-   *
-   * Emitted when Clone is pressed, before the core starts.
-   */
-  signals[OPERATION_STARTED] =
-    g_signal_new ("operation-started",
-                  G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
-
+  g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -684,7 +462,6 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, full_check);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, linked_check);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, pool_model);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_row);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_warning);
@@ -695,26 +472,18 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "clone.clone", NULL,
                                    tsr_clone_window_clone_cb);
-  gtk_widget_class_install_action (widget_class, "clone.cancel", NULL,
-                                   tsr_clone_window_cancel_cb);
-  gtk_widget_class_install_action (widget_class, "clone.hide", NULL,
-                                   tsr_clone_window_hide_cb);
   gtk_widget_class_install_action (widget_class, "clone.shutdown", NULL,
                                    tsr_clone_window_shutdown_cb);
   gtk_widget_class_install_action (widget_class, "clone.force-off", NULL,
                                    tsr_clone_window_force_off_cb);
-
-  /* Escape closes: before Clone that is Cancel, during the copy Hide. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
 tsr_clone_window_init (TsrCloneWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
-  self->pool_values = g_ptr_array_new_with_free_func (g_free);
+  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
+                                  self->progress_page, self->progress_view);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
 }
@@ -741,13 +510,8 @@ tsr_clone_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (TSR_IS_VM (source), NULL);
 
-  self = g_object_new (TSR_TYPE_CLONE_WINDOW,
-                       "transient-for", parent,
-                       NULL);
-  if (parent != NULL)
-    g_signal_connect_object (parent, "destroy",
-                             G_CALLBACK (tsr_clone_window_parent_destroyed_cb),
-                             self, G_CONNECT_SWAPPED);
+  self = g_object_new (TSR_TYPE_CLONE_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
   self->source = g_object_ref (source);
 
@@ -773,10 +537,8 @@ tsr_clone_window_new (GtkWindow     *parent,
   suggestion = tsr_connection_suggest_clone_name (connection, tsr_vm_get_name (source));
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
 
-  fill_pools (self, NULL);
   self->loading = TRUE;
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_clone_window_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_clone_window_inventory_ready);
 
   tsr_clone_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -792,21 +554,6 @@ tsr_clone_window_get_source (TsrCloneWindow *self)
   return self->source;
 }
 
-/**
- * tsr_clone_window_get_operation:
- * @self: a #TsrCloneWindow
- *
- * Returns: (nullable) (transfer none): the clone this dialog started and
- *   shows, while it runs
- */
-TsrOperation *
-tsr_clone_window_get_operation (TsrCloneWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), NULL);
-
-  return self->operation;
-}
-
 /* Still listing the connection's pools. */
 gboolean
 tsr_clone_window_get_loading (TsrCloneWindow *self)
@@ -816,26 +563,3 @@ tsr_clone_window_get_loading (TsrCloneWindow *self)
   return self->loading;
 }
 
-/**
- * tsr_clone_window_select_pool:
- * @self: a #TsrCloneWindow
- * @pool: (nullable): a pool, or %NULL for the source's
- *
- * Chooses @pool in the drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @pool
- */
-gboolean
-tsr_clone_window_select_pool (TsrCloneWindow *self,
-                              const char     *pool)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
-
-  for (guint i = 0; i < self->pool_values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->pool_values, i), pool) == 0)
-      {
-        adw_combo_row_set_selected (self->pool_row, i);
-        return TRUE;
-      }
-  return FALSE;
-}

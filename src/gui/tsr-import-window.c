@@ -4,11 +4,12 @@
 #include <glib/gi18n.h>
 
 #include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-import-window.h"
-#include "tsr-inventory.h"
 #include "tsr-label-chooser.h"
-#include "tsr-network.h"
-#include "tsr-progress-view.h"
+#include "tsr-network-row.h"
+#include "tsr-pool-row.h"
+#include "tsr-operation-window.h"
 #include "tsr-validate.h"
 
 /* Import…: the file is read first (never changed), then a form shows what
@@ -17,12 +18,9 @@
  * follows, so this window may be hidden while the disks are converted.
  */
 
-static const char * const os_families[] = { "linux", "windows", "other" };
-static const char * const firmwares[] = { "bios", "uefi" };
-
 struct _TsrImportWindow
 {
-  AdwWindow            parent_instance;
+  TsrOperationWindow   parent_instance;
 
   /* Template children */
   AdwToastOverlay     *toast_overlay;
@@ -42,209 +40,52 @@ struct _TsrImportWindow
   AdwEntryRow         *name_row;
   GtkLabel            *name_error;
   TsrLabelChooser     *label_chooser;
-  AdwComboRow         *os_row;
-  AdwComboRow         *firmware_row;
+  TsrChoiceRow        *os_row;
+  TsrChoiceRow        *firmware_row;
   AdwActionRow        *memory_row;
   GtkSpinButton       *memory_spin;
   AdwActionRow        *vcpus_row;
   GtkSpinButton       *vcpus_spin;
-  AdwComboRow         *pool_row;
-  GtkStringList       *pool_model;
-  AdwComboRow         *network_row;
-  GtkStringList       *network_model;
+  TsrPoolRow          *pool_row;
+  TsrNetworkRow       *network_row;
   GtkSwitch           *move_switch;
   AdwStatusPage       *progress_page;
   TsrProgressView     *progress_view;
 
   /* State */
   TsrConnection       *connection;
-  GCancellable        *cancellable;          /* the window's, cancelled on close */
   GCancellable        *inspect_cancellable;  /* reading the current file */
   GFile               *file;
   TsrImportInfo       *info;
-  GPtrArray           *pool_values;
-  GPtrArray           *network_values;
-  GStrv                pools;                /* from the inventory, once it came */
-  GStrv                networks;
-  char                *inventory_error;      /* why there are no lists, markup */
-  TsrOperation        *operation;            /* the import this window started, while it runs */
-  AdwToast            *toast;                /* the last one shown */
   gboolean             loading;
 };
 
-G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WINDOW)
 
-enum {
-  OPERATION_STARTED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+#define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
+#define OPERATION(self)        tsr_operation_window_get_operation (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
 
 static void tsr_import_window_update (TsrImportWindow *self);
 
-static void
-show_message (GtkLabel   *label,
-              GtkWidget  *row,
-              const char *message)
-{
-  gtk_label_set_text (label, message ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  if (message != NULL)
-    gtk_widget_add_css_class (row, "error");
-  else
-    gtk_widget_remove_css_class (row, "error");
-}
+/* Pools and networks */
 
 static void
-add_toast (TsrImportWindow *self,
-           const char      *text,
-           guint            timeout)
+tsr_import_window_inventory_ready (gpointer      owner,
+                                   TsrInventory *inventory,
+                                   const GError *error)
 {
-  g_autofree char *markup = g_markup_escape_text (text, -1);
-  AdwToast *toast = adw_toast_new (markup);
-
-  adw_toast_set_timeout (toast, timeout);
-  g_set_object (&self->toast, toast);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-/* What it said about the last try is stale once the next one starts. */
-static void
-dismiss_toast (TsrImportWindow *self)
-{
-  if (self->toast != NULL)
-    adw_toast_dismiss (self->toast);
-  g_clear_object (&self->toast);
-}
-
-static guint
-index_of (const char * const *values,
-          guint               n_values,
-          const char         *value)
-{
-  for (guint i = 0; i < n_values; i++)
-    if (g_strcmp0 (values[i], value) == 0)
-      return i;
-  return n_values - 1;
-}
-
-/* Drop-downs whose items stand for values */
-
-static const char *
-selected_value (AdwComboRow *row,
-                GPtrArray   *values)
-{
-  guint selected = adw_combo_row_get_selected (row);
-
-  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
-    return NULL;
-  return g_ptr_array_index (values, selected);
-}
-
-static void
-fill_choices (AdwComboRow   *row,
-              GtkStringList *model,
-              GPtrArray     *values,
-              GPtrArray     *titles,
-              const char    *selected)
-{
-  guint position = 0;
-
-  g_ptr_array_add (titles, NULL);
-  gtk_string_list_splice (model, 0, g_list_model_get_n_items (G_LIST_MODEL (model)),
-                          (const char * const *) titles->pdata);
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), selected) == 0)
-      position = i;
-  adw_combo_row_set_selected (row, position);
-}
-
-static void
-fill_pools (TsrImportWindow *self,
-            const char      *wanted)
-{
-  GStrv pools = self->pools;
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->pool_row,
-                                                                      self->pool_values));
-
-  g_ptr_array_set_size (self->pool_values, 0);
-
-  /* Tessera's own pool is made on first use. */
-  if (pools == NULL || !g_strv_contains ((const char * const *) pools, TSR_DEFAULT_POOL))
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (TSR_DEFAULT_POOL));
-      g_ptr_array_add (titles, g_strdup (TSR_DEFAULT_POOL));
-    }
-  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
-      g_ptr_array_add (titles, g_strdup (pools[i]));
-    }
-
-  fill_choices (self->pool_row, self->pool_model, self->pool_values, titles,
-                keep ? keep : TSR_DEFAULT_POOL);
-}
-
-static void
-fill_networks (TsrImportWindow *self,
-               const char      *wanted)
-{
-  GStrv networks = self->networks;
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(TsrCreateSpec) defaults = tsr_create_spec_new (NULL);
-  g_autofree char *keep = g_strdup (wanted ? wanted : selected_value (self->network_row,
-                                                                      self->network_values));
-
-  g_ptr_array_set_size (self->network_values, 0);
-
-  /* Tessera's managed network first; it is made on first use. */
-  g_ptr_array_add (self->network_values, g_strdup (TSR_MANAGED_NETWORK_NAME));
-  g_ptr_array_add (titles, g_strdup (TSR_MANAGED_NETWORK_NAME));
-
-  for (guint i = 0; networks != NULL && networks[i] != NULL; i++)
-    {
-      if (g_str_equal (networks[i], TSR_MANAGED_NETWORK_NAME))
-        continue;
-      g_ptr_array_add (self->network_values, g_strdup (networks[i]));
-      g_ptr_array_add (titles, g_strdup (networks[i]));
-    }
-
-  g_ptr_array_add (self->network_values, g_strdup ("none"));
-  g_ptr_array_add (titles, g_strdup (_("None (no network)")));
-
-  fill_choices (self->network_row, self->network_model, self->network_values, titles,
-                keep ? keep : defaults->netvm);
-}
-
-static void
-tsr_import_window_inventory_cb (GObject      *object,
-                                GAsyncResult *result,
-                                gpointer      user_data)
-{
-  g_autoptr(TsrImportWindow) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrImportWindow *self = owner;
 
   self->loading = FALSE;
+  /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
-      /* The defaults still work; say why there is nothing else. */
-      self->inventory_error = g_markup_escape_text (error->message, -1);
-      tsr_import_window_update (self);
+      tsr_choice_row_set_error (TSR_CHOICE_ROW (self->network_row), error->message);
       return;
     }
-
-  self->pools = g_strdupv (inventory->pools);
-  self->networks = g_strdupv (inventory->networks);
-  fill_pools (self, NULL);
-  fill_networks (self, NULL);
-  tsr_import_window_update (self);
+  tsr_pool_row_set_pools (self->pool_row, (const char * const *) inventory->pools);
+  tsr_network_row_set_networks (self->network_row, (const char * const *) inventory->networks);
 }
 
 /* What was found */
@@ -391,10 +232,10 @@ show_info (TsrImportWindow *self)
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), spec->name ? spec->name : "");
   if (spec->label != NULL)
     tsr_label_chooser_set_label (self->label_chooser, spec->label);
-  adw_combo_row_set_selected (self->os_row,
-                              index_of (os_families, G_N_ELEMENTS (os_families), spec->os_family));
-  adw_combo_row_set_selected (self->firmware_row,
-                              spec->firmware && g_str_equal (spec->firmware, "uefi") ? 1 : 0);
+  if (!tsr_choice_row_select_value (self->os_row, spec->os_family))
+    tsr_choice_row_select_value (self->os_row, "other");
+  if (!tsr_choice_row_select_value (self->firmware_row, spec->firmware))
+    tsr_choice_row_select_value (self->firmware_row, "bios");
   gtk_spin_button_set_value (self->memory_spin, (double) spec->memory);
   gtk_spin_button_set_value (self->vcpus_spin, (double) spec->vcpus);
   adw_action_row_set_subtitle (self->memory_row,
@@ -403,8 +244,8 @@ show_info (TsrImportWindow *self)
   adw_action_row_set_subtitle (self->vcpus_row,
                                info->vcpus > 0 ? _("As the appliance asks")
                                                : _("The file does not say; Tessera’s default"));
-  fill_pools (self, spec->pool);
-  fill_networks (self, spec->netvm);
+  tsr_choice_row_select_value (TSR_CHOICE_ROW (self->pool_row), spec->pool);
+  tsr_choice_row_select_value (TSR_CHOICE_ROW (self->network_row), spec->netvm);
 }
 
 /* Reading the file */
@@ -489,7 +330,7 @@ tsr_import_window_update (TsrImportWindow *self)
 {
   const char *page = gtk_stack_get_visible_child_name (self->stack);
   gboolean form = g_strcmp0 (page, "form") == 0;
-  gboolean busy = self->operation != NULL;
+  gboolean busy = OPERATION (self) != NULL;
   gboolean valid = FALSE;
 
   if (form)
@@ -498,42 +339,14 @@ tsr_import_window_update (TsrImportWindow *self)
       const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
 
       valid = check_name (self, name, &error);
-      show_message (self->name_error, GTK_WIDGET (self->name_row),
-                    error ? error->message : NULL);
-    }
-
-  if (form)
-    {
-      const char *pool = selected_value (self->pool_row, self->pool_values);
-      const char *network = selected_value (self->network_row, self->network_values);
-      gboolean pool_known = self->pools != NULL && pool != NULL &&
-                            g_strv_contains ((const char * const *) self->pools, pool);
-      gboolean network_known = self->networks != NULL && network != NULL &&
-                               g_strv_contains ((const char * const *) self->networks, network);
-
-      /* Tessera's own pool and network are made on first use. */
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->pool_row),
-                                   pool_known || self->loading ? ""
-                                   : _("Made when first needed"));
-      if (g_strcmp0 (network, TSR_MANAGED_NETWORK_NAME) == 0)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row),
-                                     network_known || self->loading
-                                     ? _("Tessera’s own: a fixed address for the VM")
-                                     : _("Tessera’s own, made when first needed"));
-      else if (g_strcmp0 (network, "none") == 0)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), _("No network card"));
-      else
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), "");
-      if (self->inventory_error != NULL)
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), self->inventory_error);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
+                                  error ? error->message : NULL);
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->import_button), form && !busy);
   gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.import",
                                  form && valid && !busy && self->info != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.cancel",
-                                 !busy || !tsr_operation_get_cancelling (self->operation));
 }
 
 static void
@@ -545,11 +358,11 @@ tsr_import_window_field_changed_cb (TsrImportWindow *self)
 /* Importing */
 
 static void
-set_busy (TsrImportWindow *self,
-          gboolean         busy)
+tsr_import_window_set_busy (TsrOperationWindow *window,
+                            gboolean            busy)
 {
-  if (busy)
-    dismiss_toast (self);
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
+
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
                                busy ? _("Stop the import and remove what it made") : NULL);
@@ -559,15 +372,16 @@ set_busy (TsrImportWindow *self,
 }
 
 static void
-show_import_error (TsrImportWindow *self,
-                   const GError    *error)
+tsr_import_window_failed (TsrOperationWindow *window,
+                          const GError       *error)
 {
+  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
   AdwMessageDialog *dialog;
 
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
-      show_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -578,44 +392,6 @@ show_import_error (TsrImportWindow *self,
                                                        error->message));
   adw_message_dialog_add_response (dialog, "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-tsr_import_window_operation_notify_cb (TsrImportWindow *self)
-{
-  tsr_import_window_update (self);
-}
-
-/* The dialog reports what it sees; once hidden, the main window does. */
-static void
-tsr_import_window_operation_completed_cb (TsrImportWindow *self,
-                                          TsrOperation    *operation)
-{
-  g_autoptr(TsrOperation) done = NULL;
-
-  if (operation != self->operation)
-    return;
-
-  done = g_steal_pointer (&self->operation);
-  g_signal_handlers_disconnect_by_data (done, self);
-
-  if (!gtk_widget_get_visible (GTK_WIDGET (self)))
-    return;
-
-  if (tsr_operation_get_result (done) != NULL)
-    {
-      gtk_window_close (GTK_WINDOW (self));
-      return;
-    }
-
-  tsr_operation_set_reported (done, TRUE);
-  tsr_progress_view_set_operation (self->progress_view, NULL);
-  set_busy (self, FALSE);
-
-  if (tsr_operation_was_cancelled (done))
-    add_toast (self, _("Cancelled: nothing was left behind"), 5);
-  else
-    show_import_error (self, tsr_operation_get_error (done));
 }
 
 static void
@@ -636,31 +412,18 @@ static TsrCreateSpec *
 build_spec (TsrImportWindow *self)
 {
   g_autoptr(TsrCreateSpec) spec = tsr_import_info_make_spec (self->info);
-  guint os = adw_combo_row_get_selected (self->os_row);
-  guint firmware = adw_combo_row_get_selected (self->firmware_row);
-  const char *value;
 
   g_free (spec->name);
   spec->name = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
   g_free (spec->label);
   spec->label = g_strdup (tsr_label_chooser_get_label (self->label_chooser));
-  g_free (spec->os_family);
-  spec->os_family = g_strdup (os_families[MIN (os, G_N_ELEMENTS (os_families) - 1)]);
-  g_free (spec->firmware);
-  spec->firmware = g_strdup (firmwares[MIN (firmware, G_N_ELEMENTS (firmwares) - 1)]);
+  tsr_choice_row_store_value (self->os_row, &spec->os_family);
+  tsr_choice_row_store_value (self->firmware_row, &spec->firmware);
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
 
-  if ((value = selected_value (self->pool_row, self->pool_values)) != NULL)
-    {
-      g_free (spec->pool);
-      spec->pool = g_strdup (value);
-    }
-  if ((value = selected_value (self->network_row, self->network_values)) != NULL)
-    {
-      g_free (spec->netvm);
-      spec->netvm = g_strdup (value);
-    }
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->pool_row), &spec->pool);
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->network_row), &spec->netvm);
 
   return g_steal_pointer (&spec);
 }
@@ -677,8 +440,9 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   g_autofree char *title = NULL;
   g_autofree char *heading = NULL;
   TsrImportFlags flags = TSR_IMPORT_FLAGS_NONE;
+  g_autoptr(TsrOperation) operation = NULL;
 
-  if (self->operation != NULL || self->info == NULL)
+  if (OPERATION (self) != NULL || self->info == NULL)
     return;
 
   spec = build_spec (self);
@@ -694,57 +458,20 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
   heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
 
-  /* The core's stages say the time left themselves. */
-  self->operation = tsr_operation_new (title, FALSE);
+  operation = tsr_operation_new (title, TRUE);
   {
     g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
                                                 basename);
 
-    tsr_operation_set_success_title (self->operation, success);
+    tsr_operation_set_success_title (operation, success);
   }
-  g_signal_connect_object (self->operation, "completed",
-                           G_CALLBACK (tsr_import_window_operation_completed_cb),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->operation, "notify::cancelling",
-                           G_CALLBACK (tsr_import_window_operation_notify_cb),
-                           self, G_CONNECT_SWAPPED);
-
-  adw_status_page_set_title (self->progress_page, heading);
-  tsr_progress_view_set_operation (self->progress_view, self->operation);
-  tsr_operation_report_at (self->operation, 0, 0, _("Starting"), g_get_monotonic_time ());
-  set_busy (self, TRUE);
-
-  g_signal_emit (self, signals[OPERATION_STARTED], 0, self->operation);
+  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
 
   tsr_connection_import_async (self->connection, self->info, spec, flags,
-                               tsr_operation_progress_cb, self->operation,
-                               tsr_operation_get_cancellable (self->operation),
+                               tsr_operation_progress_cb, operation,
+                               tsr_operation_get_cancellable (operation),
                                tsr_import_window_imported_cb,
-                               g_object_ref (self->operation));
-}
-
-static void
-tsr_import_window_cancel_cb (GtkWidget  *widget,
-                             const char *action_name,
-                             GVariant   *param)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
-
-  if (self->operation != NULL)
-    {
-      tsr_operation_cancel (self->operation);
-      return;
-    }
-
-  gtk_window_close (GTK_WINDOW (self));
-}
-
-static void
-tsr_import_window_hide_cb (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *param)
-{
-  gtk_window_close (GTK_WINDOW (widget));
+                               g_object_ref (operation));
 }
 
 static void
@@ -766,68 +493,23 @@ tsr_import_window_choose_file_cb (GtkWidget  *widget,
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (widget);
 
-  tsr_import_choose_file_async (GTK_WINDOW (self), self->cancellable,
+  tsr_import_choose_file_async (GTK_WINDOW (self), CANCELLABLE (self),
                                 tsr_import_window_file_chosen_cb, g_object_ref (self));
 }
 
 /* GObject */
-
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: let go of the
- * parent before it can go away.
- */
-static void tsr_import_window_parent_destroyed_cb (TsrImportWindow *self);
-
-static void
-forget_parent (TsrImportWindow *self)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_import_window_parent_destroyed_cb, self);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-}
-
-static void
-tsr_import_window_parent_destroyed_cb (TsrImportWindow *self)
-{
-  forget_parent (self);
-}
-
-static gboolean
-tsr_import_window_close_request (GtkWindow *window)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
-
-  /* The import itself goes on: the main window follows it. */
-  g_cancellable_cancel (self->cancellable);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
-
-  if (GTK_WINDOW_CLASS (tsr_import_window_parent_class)->close_request (window))
-    return TRUE;
-
-  forget_parent (self);
-  return FALSE;
-}
 
 static void
 tsr_import_window_dispose (GObject *object)
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
-  if (self->operation != NULL)
-    g_signal_handlers_disconnect_by_data (self->operation, self);
-  g_clear_object (&self->operation);
+  g_cancellable_cancel (CANCELLABLE (self));
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_IMPORT_WINDOW);
 
-  g_clear_object (&self->toast);
   g_clear_object (&self->connection);
   g_clear_object (&self->inspect_cancellable);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->file);
   g_clear_pointer (&self->info, tsr_import_info_unref);
 
@@ -835,45 +517,20 @@ tsr_import_window_dispose (GObject *object)
 }
 
 static void
-tsr_import_window_finalize (GObject *object)
-{
-  TsrImportWindow *self = TSR_IMPORT_WINDOW (object);
-
-  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
-  g_clear_pointer (&self->network_values, g_ptr_array_unref);
-  g_strfreev (self->pools);
-  g_strfreev (self->networks);
-  g_free (self->inventory_error);
-
-  G_OBJECT_CLASS (tsr_import_window_parent_class)->finalize (object);
-}
-
-static void
 tsr_import_window_class_init (TsrImportWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  TsrOperationWindowClass *operation_class = TSR_OPERATION_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_import_window_dispose;
-  object_class->finalize = tsr_import_window_finalize;
-  window_class->close_request = tsr_import_window_close_request;
+  operation_class->set_busy = tsr_import_window_set_busy;
+  operation_class->failed = tsr_import_window_failed;
 
-  /**
-   * TsrImportWindow::operation-started:
-   * @self: the dialog
-   * @operation: the import, which may outlive the dialog
-   *
-   * Emitted when Import is pressed, before the core starts.
-   */
-  signals[OPERATION_STARTED] =
-    g_signal_new ("operation-started",
-                  G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, TSR_TYPE_OPERATION);
-
+  g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
+  g_type_ensure (TSR_TYPE_POOL_ROW);
+  g_type_ensure (TSR_TYPE_NETWORK_ROW);
   g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -902,9 +559,7 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, vcpus_spin);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_model);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_model);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, move_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_page);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_view);
@@ -912,25 +567,18 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "import.import", NULL,
                                    tsr_import_window_import_cb);
-  gtk_widget_class_install_action (widget_class, "import.cancel", NULL,
-                                   tsr_import_window_cancel_cb);
-  gtk_widget_class_install_action (widget_class, "import.hide", NULL,
-                                   tsr_import_window_hide_cb);
   gtk_widget_class_install_action (widget_class, "import.choose-file", NULL,
                                    tsr_import_window_choose_file_cb);
-
-  /* Escape closes: before Import that is Cancel, during the import Hide. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
 tsr_import_window_init (TsrImportWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
-  self->pool_values = g_ptr_array_new_with_free_func (g_free);
-  self->network_values = g_ptr_array_new_with_free_func (g_free);
+  tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
+  tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
+  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
+                                  self->progress_page, self->progress_view);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
 }
@@ -954,13 +602,8 @@ tsr_import_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
-  self = g_object_new (TSR_TYPE_IMPORT_WINDOW,
-                       "transient-for", parent,
-                       NULL);
-  if (parent != NULL)
-    g_signal_connect_object (parent, "destroy",
-                             G_CALLBACK (tsr_import_window_parent_destroyed_cb),
-                             self, G_CONNECT_SWAPPED);
+  self = g_object_new (TSR_TYPE_IMPORT_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
 
   /* A VM made meanwhile may take the name. */
@@ -968,11 +611,8 @@ tsr_import_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_import_window_field_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  fill_pools (self, NULL);
-  fill_networks (self, NULL);
   self->loading = TRUE;
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_import_window_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_import_window_inventory_ready);
 
   tsr_import_window_set_file (self, file);
 
@@ -996,7 +636,7 @@ tsr_import_window_set_file (TsrImportWindow *self,
 
   g_return_if_fail (TSR_IS_IMPORT_WINDOW (self));
   g_return_if_fail (G_IS_FILE (file));
-  g_return_if_fail (self->operation == NULL);
+  g_return_if_fail (OPERATION (self) == NULL);
 
   if (self->inspect_cancellable != NULL)
     g_cancellable_cancel (self->inspect_cancellable);
@@ -1028,7 +668,7 @@ tsr_import_window_set_file (TsrImportWindow *self,
     }
 
   self->inspect_cancellable = g_cancellable_new ();
-  g_signal_connect_object (self->cancellable, "cancelled",
+  g_signal_connect_object (CANCELLABLE (self), "cancelled",
                            G_CALLBACK (g_cancellable_cancel),
                            self->inspect_cancellable, G_CONNECT_SWAPPED);
   tsr_import_inspect_async (path, tsr_import_window_inspect_progress_cb, self,
@@ -1068,21 +708,6 @@ tsr_import_window_get_info (TsrImportWindow *self)
   return self->info;
 }
 
-/**
- * tsr_import_window_get_operation:
- * @self: a #TsrImportWindow
- *
- * Returns: (nullable) (transfer none): the import this dialog started and
- *   shows, while it runs
- */
-TsrOperation *
-tsr_import_window_get_operation (TsrImportWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
-
-  return self->operation;
-}
-
 /* Still listing the connection's networks and pools. */
 gboolean
 tsr_import_window_get_loading (TsrImportWindow *self)
@@ -1090,49 +715,6 @@ tsr_import_window_get_loading (TsrImportWindow *self)
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
 
   return self->loading;
-}
-
-/**
- * tsr_import_window_select_value:
- * @self: a #TsrImportWindow
- * @row: "pool" or "network"
- * @value: the pool or network to choose
- *
- * Chooses @value in a drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @value
- */
-gboolean
-tsr_import_window_select_value (TsrImportWindow *self,
-                                const char      *row,
-                                const char      *value)
-{
-  GPtrArray *values;
-  AdwComboRow *combo;
-
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
-  g_return_val_if_fail (row != NULL && value != NULL, FALSE);
-
-  if (g_str_equal (row, "pool"))
-    {
-      values = self->pool_values;
-      combo = self->pool_row;
-    }
-  else if (g_str_equal (row, "network"))
-    {
-      values = self->network_values;
-      combo = self->network_row;
-    }
-  else
-    g_return_val_if_reached (FALSE);
-
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
-      {
-        adw_combo_row_set_selected (combo, i);
-        return TRUE;
-      }
-  return FALSE;
 }
 
 /* The file chooser */

@@ -5,13 +5,13 @@
 
 #include "tsr-connection.h"
 #include "tsr-import.h"
-#include "tsr-operation.h"
+#include "tsr-operation-window.h"
 
 G_BEGIN_DECLS
 
 #define TSR_TYPE_IMPORT_WINDOW (tsr_import_window_get_type ())
 
-G_DECLARE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR, IMPORT_WINDOW, AdwWindow)
+G_DECLARE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR, IMPORT_WINDOW, TsrOperationWindow)
 
 TsrImportWindow     *tsr_import_window_new           (GtkWindow           *parent,
                                                       TsrConnection       *connection,
@@ -21,11 +21,7 @@ void                 tsr_import_window_set_file      (TsrImportWindow     *self,
 GFile               *tsr_import_window_get_file      (TsrImportWindow     *self);
 const char          *tsr_import_window_get_page      (TsrImportWindow     *self);
 const TsrImportInfo *tsr_import_window_get_info      (TsrImportWindow     *self);
-TsrOperation        *tsr_import_window_get_operation (TsrImportWindow     *self);
 gboolean             tsr_import_window_get_loading   (TsrImportWindow     *self);
-gboolean             tsr_import_window_select_value  (TsrImportWindow     *self,
-                                                      const char          *row,
-                                                      const char          *value);
 
 /* The file chooser for Import…, filtered to what can be imported. */
 void                 tsr_import_choose_file_async    (GtkWindow           *parent,

@@ -6,6 +6,7 @@
 
 #include "tsr-inventory.h"
 #include "tsr-libvirt.h"
+#include "tsr-gui-util.h"
 #include "tsr-media.h"
 #include "tsr-media-picker.h"
 
@@ -148,17 +149,11 @@ add_placeholder (AdwPreferencesGroup *group,
 }
 
 static void
-tsr_media_picker_inventory_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data)
+tsr_media_picker_inventory_ready (gpointer      owner,
+                                  TsrInventory *inventory,
+                                  const GError *error)
 {
-  g_autoptr(TsrMediaPicker) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrMediaPicker *self = owner;
 
   self->loading = FALSE;
   gtk_spinner_set_spinning (self->drives_spinner, FALSE);
@@ -294,7 +289,11 @@ tsr_media_picker_close_request (GtkWindow *window)
   if (self->file_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->file_chooser));
 
-  return GTK_WINDOW_CLASS (tsr_media_picker_parent_class)->close_request (window);
+  if (GTK_WINDOW_CLASS (tsr_media_picker_parent_class)->close_request (window))
+    return TRUE;
+
+  tsr_gui_dialog_forget_parent (window);
+  return FALSE;
 }
 
 static void
@@ -409,9 +408,8 @@ tsr_media_picker_new (GtkWindow     *parent,
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
 
-  self = g_object_new (TSR_TYPE_MEDIA_PICKER,
-                       "transient-for", parent,
-                       NULL);
+  self = g_object_new (TSR_TYPE_MEDIA_PICKER, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
 
   if (subtitle != NULL)
@@ -433,8 +431,7 @@ tsr_media_picker_new (GtkWindow     *parent,
   self->loading = TRUE;
   gtk_spinner_set_spinning (self->drives_spinner, TRUE);
   gtk_spinner_set_spinning (self->volumes_spinner, TRUE);
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_media_picker_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_media_picker_inventory_ready);
 
   return self;
 }

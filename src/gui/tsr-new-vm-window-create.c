@@ -20,7 +20,6 @@
  */
 #define APPEAR_TIMEOUT_S 15
 
-static const char * const os_families[] = { "linux", "windows", "other" };
 
 static void
 set_busy (TsrNewVmWindow *self,
@@ -175,8 +174,7 @@ show_create_error (TsrNewVmWindow *self,
       g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
     {
       self->name_touched = TRUE;
-      _tsr_new_vm_window_show_message (self->name_error, GTK_WIDGET (self->name_row),
-                                       error->message);
+      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
       gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
       return;
     }
@@ -212,8 +210,7 @@ tsr_new_vm_window_create_done_cb (GObject      *object,
       set_busy (self, FALSE);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
           g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED))
-        adw_toast_overlay_add_toast (self->toast_overlay,
-                                     adw_toast_new (_("Cancelled: nothing was left behind")));
+        tsr_gui_add_toast (self->toast_overlay, NULL, _("Cancelled: nothing was left behind"), 5);
       else
         show_create_error (self, error);
       return;
@@ -244,8 +241,6 @@ build_spec (TsrNewVmWindow *self)
   g_autoptr(TsrCreateSpec) spec = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   guint type = adw_combo_row_get_selected (self->type_row);
-  guint os = adw_combo_row_get_selected (self->os_row);
-  const char *value;
 
   spec = tsr_create_spec_new (name);
 
@@ -268,8 +263,7 @@ build_spec (TsrNewVmWindow *self)
       spec->kernel = g_strdup ("");
     }
 
-  g_free (spec->os_family);
-  spec->os_family = g_strdup (os_families[MIN (os, G_N_ELEMENTS (os_families) - 1)]);
+  tsr_choice_row_store_value (self->os_row, &spec->os_family);
 
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->maxmem = (guint64) gtk_spin_button_get_value_as_int (self->maxmem_spin);
@@ -278,16 +272,8 @@ build_spec (TsrNewVmWindow *self)
   if (spec->template_name == NULL)
     spec->disk_size = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * GIB;
 
-  if ((value = _tsr_new_vm_window_selected_value (self->pool_row, self->pool_values)) != NULL)
-    {
-      g_free (spec->pool);
-      spec->pool = g_strdup (value);
-    }
-  if ((value = _tsr_new_vm_window_selected_value (self->network_row, self->network_values)) != NULL)
-    {
-      g_free (spec->netvm);
-      spec->netvm = g_strdup (value);
-    }
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->pool_row), &spec->pool);
+  tsr_choice_row_store_value (TSR_CHOICE_ROW (self->network_row), &spec->netvm);
 
   return g_steal_pointer (&spec);
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "tsr-gui-util.h"
 #include "tsr-label-chooser.h"
+#include "tsr-network-row.h"
+#include "tsr-pool-row.h"
 #include "tsr-new-vm-window.h"
 
 G_BEGIN_DECLS
@@ -39,7 +42,7 @@ struct _TsrNewVmWindow
   AdwActionRow        *media_row;
   GtkButton           *media_button;
   GtkButton           *media_clear_button;
-  AdwComboRow         *os_row;
+  TsrChoiceRow        *os_row;
   AdwActionRow        *memory_row;
   GtkSpinButton       *memory_spin;
   AdwActionRow        *maxmem_row;
@@ -48,10 +51,8 @@ struct _TsrNewVmWindow
   AdwActionRow        *disk_row;
   GtkSpinButton       *disk_spin;
   GtkLabel            *resources_error;
-  AdwComboRow         *pool_row;
-  GtkStringList       *pool_model;
-  AdwComboRow         *network_row;
-  GtkStringList       *network_model;
+  TsrPoolRow          *pool_row;
+  TsrNetworkRow       *network_row;
   GtkSwitch           *open_settings_switch;
   AdwStatusPage       *progress_page;
   GtkProgressBar      *progress_bar;
@@ -62,8 +63,6 @@ struct _TsrNewVmWindow
   GCancellable        *cancellable;         /* the window's, cancelled on close */
   GCancellable        *create_cancellable;  /* the Create in progress */
   GtkFilterListModel  *templates;
-  GPtrArray           *pool_values;
-  GPtrArray           *network_values;
   char                *media;
   char                *created_name;
   char                *notice;
@@ -79,11 +78,6 @@ struct _TsrNewVmWindow
 
 /* tsr-new-vm-window.c */
 void        _tsr_new_vm_window_update            (TsrNewVmWindow *self);
-void        _tsr_new_vm_window_show_message      (GtkLabel       *label,
-                                                  GtkWidget      *row,
-                                                  const char     *message);
-const char *_tsr_new_vm_window_selected_value    (AdwComboRow    *row,
-                                                  GPtrArray      *values);
 TsrVm      *_tsr_new_vm_window_selected_template (TsrNewVmWindow *self);
 void        _tsr_new_vm_window_emit_created      (TsrNewVmWindow *self,
                                                   TsrVm          *vm);

@@ -6,9 +6,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-error.h"
-#include "tsr-inventory.h"
 #include "tsr-media-picker.h"
-#include "tsr-network.h"
 #include "tsr-new-vm-window-private.h"
 #include "tsr-validate.h"
 
@@ -33,147 +31,25 @@ _tsr_new_vm_window_emit_created (TsrNewVmWindow *self,
   g_signal_emit (self, signals[VM_CREATED], 0, vm);
 }
 
-/* Field messages: the reason under the group of the row that is wrong. */
-
-void
-_tsr_new_vm_window_show_message (GtkLabel   *label,
-                                 GtkWidget  *row,
-                                 const char *message)
-{
-  gtk_label_set_text (label, message ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
-  if (row == NULL)
-    return;
-  if (message != NULL)
-    gtk_widget_add_css_class (row, "error");
-  else
-    gtk_widget_remove_css_class (row, "error");
-}
-
-/* Drop-downs whose items stand for values: what the selected one stands for. */
-
-const char *
-_tsr_new_vm_window_selected_value (AdwComboRow *row,
-                                   GPtrArray   *values)
-{
-  guint selected = adw_combo_row_get_selected (row);
-
-  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
-    return NULL;
-  return g_ptr_array_index (values, selected);
-}
+/* Pools and networks */
 
 static void
-fill_choices (AdwComboRow   *row,
-              GtkStringList *model,
-              GPtrArray     *values,
-              GPtrArray     *titles,
-              const char    *selected)
+tsr_new_vm_window_inventory_ready (gpointer      owner,
+                                   TsrInventory *inventory,
+                                   const GError *error)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
-  guint position = 0;
-
-  g_ptr_array_add (titles, NULL);
-  gtk_string_list_splice (model, 0, n, (const char * const *) titles->pdata);
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), selected) == 0)
-      position = i;
-  adw_combo_row_set_selected (row, position);
-}
-
-static void
-fill_pools (TsrNewVmWindow *self,
-            GStrv           pools)
-{
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *keep = NULL;
-
-  keep = g_strdup (_tsr_new_vm_window_selected_value (self->pool_row, self->pool_values));
-
-  g_ptr_array_set_size (self->pool_values, 0);
-
-  /* Tessera's own pool is made on first use. */
-  if (pools == NULL || !g_strv_contains ((const char * const *) pools, TSR_DEFAULT_POOL))
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (TSR_DEFAULT_POOL));
-      g_ptr_array_add (titles, g_strdup_printf (_("%s (created when needed)"), TSR_DEFAULT_POOL));
-    }
-  for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->pool_values, g_strdup (pools[i]));
-      g_ptr_array_add (titles, g_strdup (pools[i]));
-    }
-
-  fill_choices (self->pool_row, self->pool_model, self->pool_values, titles,
-                keep ? keep : TSR_DEFAULT_POOL);
-}
-
-static void
-fill_networks (TsrNewVmWindow *self,
-               GStrv           networks)
-{
-  g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(TsrCreateSpec) defaults = tsr_create_spec_new (NULL);
-  const char *managed = TSR_MANAGED_NETWORK_NAME;
-  g_autofree char *keep = NULL;
-
-  keep = g_strdup (_tsr_new_vm_window_selected_value (self->network_row, self->network_values));
-  g_ptr_array_set_size (self->network_values, 0);
-
-  /* Tessera's managed network first; it is made on first use. */
-  g_ptr_array_add (self->network_values, g_strdup (managed));
-  if (networks == NULL || !g_strv_contains ((const char * const *) networks, managed))
-    g_ptr_array_add (titles, g_strdup_printf (_("%s (created when needed)"), managed));
-  else
-    g_ptr_array_add (titles, g_strdup_printf (_("%s (managed by Tessera)"), managed));
-
-  for (guint i = 0; networks != NULL && networks[i] != NULL; i++)
-    {
-      if (g_str_equal (networks[i], TSR_MANAGED_NETWORK_NAME))
-        continue;
-      g_ptr_array_add (self->network_values, g_strdup (networks[i]));
-      g_ptr_array_add (titles, g_strdup (networks[i]));
-    }
-
-  /* Before the list arrives, the default is offered by name. */
-  if (networks == NULL && !g_str_equal (defaults->netvm, TSR_MANAGED_NETWORK_NAME) &&
-      !g_str_equal (defaults->netvm, "none"))
-    {
-      g_ptr_array_add (self->network_values, g_strdup (defaults->netvm));
-      g_ptr_array_add (titles, g_strdup (defaults->netvm));
-    }
-
-  g_ptr_array_add (self->network_values, g_strdup ("none"));
-  g_ptr_array_add (titles, g_strdup (_("None (no network)")));
-
-  fill_choices (self->network_row, self->network_model, self->network_values, titles,
-                keep ? keep : defaults->netvm);
-}
-
-static void
-tsr_new_vm_window_inventory_cb (GObject      *object,
-                                GAsyncResult *result,
-                                gpointer      user_data)
-{
-  g_autoptr(TsrNewVmWindow) self = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  TsrNewVmWindow *self = owner;
 
   self->loading = FALSE;
+  /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
-      /* The defaults still work; say why there is nothing else. */
       g_debug ("Listing networks and pools failed: %s", error->message);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->network_row), error->message);
+      tsr_choice_row_set_error (TSR_CHOICE_ROW (self->network_row), error->message);
       return;
     }
-
-  fill_pools (self, inventory->pools);
-  fill_networks (self, inventory->networks);
+  tsr_pool_row_set_pools (self->pool_row, (const char * const *) inventory->pools);
+  tsr_network_row_set_networks (self->network_row, (const char * const *) inventory->networks);
 }
 
 /* Templates */
@@ -214,9 +90,9 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
       valid = FALSE;
     }
   /* An untouched, empty name is not a mistake yet. */
-  _tsr_new_vm_window_show_message (self->name_error, GTK_WIDGET (self->name_row),
-                                   name_error != NULL && self->name_touched
-                                   ? name_error->message : NULL);
+  tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
+                              name_error != NULL && self->name_touched
+                              ? name_error->message : NULL);
 
   /* Type */
   gtk_widget_set_visible (GTK_WIDGET (self->template_row), type == TYPE_STANDALONE_FROM_TEMPLATE);
@@ -266,7 +142,7 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
                     "balancing off, or at least the initial memory.");
       valid = FALSE;
     }
-  _tsr_new_vm_window_show_message (self->resources_error, GTK_WIDGET (self->maxmem_row), resources);
+  tsr_gui_show_field_message (self->resources_error, GTK_WIDGET (self->maxmem_row), resources);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "new-vm.create", valid && !self->busy);
 }
@@ -320,22 +196,22 @@ static void
 guess_os (TsrNewVmWindow *self)
 {
   g_autofree char *lower = NULL;
-  guint os;
+  const char *os;
 
   if (self->os_touched || self->media == NULL)
     return;
 
   lower = g_ascii_strdown (self->media, -1);
   if (strstr (lower, "win") != NULL)
-    os = 1;
+    os = "windows";
   else if (strstr (lower, "debian") || strstr (lower, "ubuntu") || strstr (lower, "fedora") ||
            strstr (lower, "linux") || strstr (lower, "arch") || strstr (lower, "suse"))
-    os = 0;
+    os = "linux";
   else
     return;
 
   self->setting_os = TRUE;
-  adw_combo_row_set_selected (self->os_row, os);
+  tsr_choice_row_select_value (self->os_row, os);
   self->setting_os = FALSE;
 }
 
@@ -387,12 +263,11 @@ tsr_new_vm_window_close_request (GtkWindow *window)
   if (self->connection != NULL)
     g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
 
-  /* A call in flight may keep this window alive after it closed, while GTK
-   * points at the parent without holding it: let go of the parent now.
-   */
-  gtk_window_set_transient_for (window, NULL);
+  if (GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window))
+    return TRUE;
 
-  return GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window);
+  tsr_gui_dialog_forget_parent (window);
+  return FALSE;
 }
 
 static void
@@ -421,8 +296,6 @@ tsr_new_vm_window_finalize (GObject *object)
 {
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
 
-  g_clear_pointer (&self->pool_values, g_ptr_array_unref);
-  g_clear_pointer (&self->network_values, g_ptr_array_unref);
   g_free (self->media);
   g_free (self->created_name);
   g_free (self->notice);
@@ -456,7 +329,10 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TSR_TYPE_VM);
 
+  g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
+  g_type_ensure (TSR_TYPE_POOL_ROW);
+  g_type_ensure (TSR_TYPE_NETWORK_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-new-vm-window.ui");
@@ -487,9 +363,7 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, disk_spin);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, resources_error);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, pool_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, pool_model);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, network_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, network_model);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, open_settings_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, progress_page);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, progress_bar);
@@ -512,10 +386,11 @@ static void
 tsr_new_vm_window_init (TsrNewVmWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->setting_os = TRUE;
+  tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
+  self->setting_os = FALSE;
 
   self->cancellable = g_cancellable_new ();
-  self->pool_values = g_ptr_array_new_with_free_func (g_free);
-  self->network_values = g_ptr_array_new_with_free_func (g_free);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->create_button));
 }
@@ -538,9 +413,8 @@ tsr_new_vm_window_new (GtkWindow     *parent,
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
 
-  self = g_object_new (TSR_TYPE_NEW_VM_WINDOW,
-                       "transient-for", parent,
-                       NULL);
+  self = g_object_new (TSR_TYPE_NEW_VM_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
 
   /* The template chooser lists the connection's TemplateVMs as they come
@@ -558,11 +432,8 @@ tsr_new_vm_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_new_vm_window_vms_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  fill_pools (self, NULL);
-  fill_networks (self, NULL);
   self->loading = TRUE;
-  tsr_connection_get_inventory_async (connection, self->cancellable,
-                                      tsr_new_vm_window_inventory_cb, g_object_ref (self));
+  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_new_vm_window_inventory_ready);
 
   _tsr_new_vm_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -647,62 +518,3 @@ tsr_new_vm_window_get_loading (TsrNewVmWindow *self)
   return self->loading;
 }
 
-/**
- * tsr_new_vm_window_select_value:
- * @self: a #TsrNewVmWindow
- * @row: "pool", "network" or "template"
- * @value: the pool, network or TemplateVM name to choose
- *
- * Chooses @value in a drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @value
- */
-gboolean
-tsr_new_vm_window_select_value (TsrNewVmWindow *self,
-                                const char     *row,
-                                const char     *value)
-{
-  GPtrArray *values = NULL;
-  AdwComboRow *combo = NULL;
-
-  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
-  g_return_val_if_fail (row != NULL && value != NULL, FALSE);
-
-  if (g_str_equal (row, "template"))
-    {
-      GListModel *model = G_LIST_MODEL (self->templates);
-
-      for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-        {
-          g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
-
-          if (g_strcmp0 (tsr_vm_get_name (vm), value) == 0)
-            {
-              adw_combo_row_set_selected (self->template_row, i);
-              return TRUE;
-            }
-        }
-      return FALSE;
-    }
-
-  if (g_str_equal (row, "pool"))
-    {
-      values = self->pool_values;
-      combo = self->pool_row;
-    }
-  else if (g_str_equal (row, "network"))
-    {
-      values = self->network_values;
-      combo = self->network_row;
-    }
-  else
-    g_return_val_if_reached (FALSE);
-
-  for (guint i = 0; i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
-      {
-        adw_combo_row_set_selected (combo, i);
-        return TRUE;
-      }
-  return FALSE;
-}

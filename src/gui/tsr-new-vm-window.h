@@ -21,8 +21,5 @@ void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
 const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_loading       (TsrNewVmWindow *self);
-gboolean        tsr_new_vm_window_select_value      (TsrNewVmWindow *self,
-                                                     const char     *row,
-                                                     const char     *value);
 
 G_END_DECLS

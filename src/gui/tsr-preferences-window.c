@@ -37,6 +37,14 @@ static const struct {
 };
 
 static void
+tsr_preferences_window_kernels_applied_cb (TsrPreferencesWindow *self,
+                                           AdwEntryRow          *row)
+{
+  g_settings_set_string (self->settings, "kernels-dir",
+                         gtk_editable_get_text (GTK_EDITABLE (row)));
+}
+
+static void
 tsr_preferences_window_dispose (GObject *object)
 {
   TsrPreferencesWindow *self = (TsrPreferencesWindow *) object;
@@ -59,6 +67,7 @@ tsr_preferences_window_class_init (TsrPreferencesWindowClass *klass)
                                                "/org/tessera/Tessera/tsr-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TsrPreferencesWindow, uri_row);
   gtk_widget_class_bind_template_child (widget_class, TsrPreferencesWindow, kernels_row);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_preferences_window_kernels_applied_cb);
   /* Offset 0: not kept in the struct, looked up by id in init. */
   for (guint i = 0; i < G_N_ELEMENTS (column_switches); i++)
     gtk_widget_class_bind_template_child_full (widget_class, column_switches[i].switch_id, FALSE, 0);
@@ -74,7 +83,8 @@ tsr_preferences_window_init (TsrPreferencesWindow *self)
   self->settings = g_settings_new (APP_ID);
 
   g_settings_bind (self->settings, "default-uri", self->uri_row, "text", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "kernels-dir", self->kernels_row, "text", G_SETTINGS_BIND_DEFAULT);
+  /* Half-typed folders are not applied: only Apply (or Enter) stores it. */
+  g_settings_bind (self->settings, "kernels-dir", self->kernels_row, "text", G_SETTINGS_BIND_GET);
 
   for (guint i = 0; i < G_N_ELEMENTS (column_switches); i++)
     {

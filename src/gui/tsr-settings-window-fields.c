@@ -18,7 +18,6 @@ const char * const _tsr_settings_window_field_prefs[N_FIELDS] = {
   "virt_mode", "kernel", "kernelopts", "firmware", "mac", "debug",
 };
 
-static const char * const firmwares[] = { "bios", "uefi" };
 
 /* Property values */
 
@@ -46,31 +45,6 @@ _tsr_settings_window_pref_value (TsrSettingsWindow *self,
 }
 
 static const char *
-selected_value (AdwComboRow *row,
-                GPtrArray   *values)
-{
-  guint selected = adw_combo_row_get_selected (row);
-
-  if (values == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= values->len)
-    return NULL;
-  return g_ptr_array_index (values, selected);
-}
-
-gboolean
-_tsr_settings_window_select_value (AdwComboRow *row,
-                                   GPtrArray   *values,
-                                   const char  *value)
-{
-  for (guint i = 0; values != NULL && i < values->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (values, i), value) == 0)
-      {
-        adw_combo_row_set_selected (row, i);
-        return TRUE;
-      }
-  return FALSE;
-}
-
-static const char *
 bool_text (gboolean value)
 {
   return value ? "True" : "False";
@@ -80,7 +54,7 @@ bool_text (gboolean value)
 static const char *
 effective_virt_mode (TsrSettingsWindow *self)
 {
-  const char *mode = selected_value (self->virt_mode_row, self->virt_mode_values);
+  const char *mode = tsr_choice_row_get_value (self->virt_mode_row);
   const TsrPref *pref = find_pref (self, "virt_mode");
 
   if (mode != NULL)
@@ -106,7 +80,7 @@ _tsr_settings_window_widget_value (TsrSettingsWindow *self,
     case FIELD_LABEL:
       return g_strdup (tsr_label_chooser_get_label (self->label_chooser));
     case FIELD_NETVM:
-      return g_strdup (selected_value (self->netvm_row, self->netvm_values));
+      return g_strdup (tsr_choice_row_get_value (self->netvm_row));
     case FIELD_BACKUPS:
       return g_strdup (bool_text (gtk_switch_get_active (self->backups_switch)));
     case FIELD_AUTOSTART:
@@ -120,13 +94,13 @@ _tsr_settings_window_widget_value (TsrSettingsWindow *self,
     case FIELD_VCPUS:
       return g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (self->vcpus_spin));
     case FIELD_VIRT_MODE:
-      return g_strdup (selected_value (self->virt_mode_row, self->virt_mode_values));
+      return g_strdup (tsr_choice_row_get_value (self->virt_mode_row));
     case FIELD_KERNEL:
-      return g_strdup (selected_value (self->kernel_row, self->kernel_values));
+      return g_strdup (tsr_choice_row_get_value (self->kernel_row));
     case FIELD_KERNELOPTS:
       return g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->kernelopts_row)));
     case FIELD_FIRMWARE:
-      return g_strdup (firmwares[MIN (adw_combo_row_get_selected (self->firmware_row), 1)]);
+      return g_strdup (tsr_choice_row_get_value (self->firmware_row));
     case FIELD_MAC:
       if (!mac_fixed (self))
         return NULL;
@@ -195,8 +169,8 @@ load_field (TsrSettingsWindow *self,
       tsr_label_chooser_set_label (self->label_chooser, value);
       break;
     case FIELD_NETVM:
-      if (!_tsr_settings_window_select_value (self->netvm_row, self->netvm_values, value))
-        _tsr_settings_window_select_value (self->netvm_row, self->netvm_values, "none");
+      if (!tsr_choice_row_select_value (self->netvm_row, value))
+        tsr_choice_row_select_value (self->netvm_row, "none");
       break;
     case FIELD_BACKUPS:
       gtk_switch_set_active (self->backups_switch, g_str_equal (value, "True"));
@@ -218,18 +192,19 @@ load_field (TsrSettingsWindow *self,
       break;
     case FIELD_VIRT_MODE:
       if (pref != NULL && pref->is_default)
-        adw_combo_row_set_selected (self->virt_mode_row, 0);
+        tsr_choice_row_select_value (self->virt_mode_row, NULL);
       else
-        _tsr_settings_window_select_value (self->virt_mode_row, self->virt_mode_values, value);
+        tsr_choice_row_select_value (self->virt_mode_row, value);
       break;
     case FIELD_KERNEL:
-      _tsr_settings_window_select_value (self->kernel_row, self->kernel_values, value);
+      tsr_choice_row_select_value (self->kernel_row, value);
       break;
     case FIELD_KERNELOPTS:
       gtk_editable_set_text (GTK_EDITABLE (self->kernelopts_row), value);
       break;
     case FIELD_FIRMWARE:
-      adw_combo_row_set_selected (self->firmware_row, g_str_equal (value, "uefi") ? 1 : 0);
+      if (!tsr_choice_row_select_value (self->firmware_row, value))
+        tsr_choice_row_select_value (self->firmware_row, "bios");
       break;
     case FIELD_MAC:
       adw_combo_row_set_selected (self->mac_mode_row,
@@ -280,28 +255,26 @@ mode_title (const char *mode)
 static void
 fill_choices (TsrSettingsWindow *self)
 {
-  g_autoptr(GStrvBuilder) titles = g_strv_builder_new ();
-  g_auto(GStrv) strv = NULL;
+  g_autoptr(GPtrArray) modes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) kernels = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func (g_object_unref);
   const TsrPref *virt_mode = find_pref (self, "virt_mode");
   const char *kernel = _tsr_settings_window_pref_value (self, "kernel");
   const char *netvm = _tsr_settings_window_pref_value (self, "netvm");
 
   /* Virt mode: exactly the host's choices, after the default. */
-  g_ptr_array_set_size (self->virt_mode_values, 0);
   {
     g_autofree char *def = mode_title (virt_mode && virt_mode->default_value
                                        ? virt_mode->default_value : "hvm");
     g_autofree char *def_title = g_strdup_printf (_("default (%s)"), def);
 
-    g_ptr_array_add (self->virt_mode_values, NULL);
-    g_strv_builder_add (titles, def_title);
+    g_ptr_array_add (modes, tsr_choice_new (NULL, def_title, NULL));
   }
   for (guint i = 0; self->virt_modes[i] != NULL; i++)
     {
       g_autofree char *mode = mode_title (self->virt_modes[i]);
 
-      g_ptr_array_add (self->virt_mode_values, g_strdup (self->virt_modes[i]));
-      g_strv_builder_add (titles, mode);
+      g_ptr_array_add (modes, tsr_choice_new (self->virt_modes[i], mode, NULL));
     }
   /* A VM made elsewhere may use a mode this host does not offer. */
   if (virt_mode != NULL && *virt_mode->value != '\0' &&
@@ -310,58 +283,34 @@ fill_choices (TsrSettingsWindow *self)
       g_autofree char *mode = mode_title (virt_mode->value);
       g_autofree char *title = g_strdup_printf (_("%s (not offered by this host)"), mode);
 
-      g_ptr_array_add (self->virt_mode_values, g_strdup (virt_mode->value));
-      g_strv_builder_add (titles, title);
+      g_ptr_array_add (modes, tsr_choice_new (virt_mode->value, title, NULL));
     }
-  strv = g_strv_builder_end (titles);
-  gtk_string_list_splice (self->virt_mode_model, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->virt_mode_model)),
-                          (const char * const *) strv);
-  g_clear_pointer (&strv, g_strfreev);
+  tsr_choice_row_set_choices (self->virt_mode_row, modes, NULL);
 
   /* Kernel: "(none)" boots what is on the disk or the install media. */
-  g_ptr_array_set_size (self->kernel_values, 0);
-  g_ptr_array_add (self->kernel_values, g_strdup (""));
-  g_strv_builder_add (titles, _("(none)"));
+  g_ptr_array_add (kernels, tsr_choice_new ("", _("(none)"), NULL));
   for (guint i = 0; self->kernels[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->kernel_values, g_strdup (self->kernels[i]));
-      g_strv_builder_add (titles, self->kernels[i]);
-    }
+    g_ptr_array_add (kernels, tsr_choice_new (self->kernels[i], self->kernels[i], NULL));
   if (*kernel != '\0' && !g_strv_contains ((const char * const *) self->kernels, kernel))
     {
       g_autofree char *title = g_strdup_printf (_("%s (not installed)"), kernel);
 
-      g_ptr_array_add (self->kernel_values, g_strdup (kernel));
-      g_strv_builder_add (titles, title);
+      g_ptr_array_add (kernels, tsr_choice_new (kernel, title, NULL));
     }
-  strv = g_strv_builder_end (titles);
-  gtk_string_list_splice (self->kernel_model, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->kernel_model)),
-                          (const char * const *) strv);
-  g_clear_pointer (&strv, g_strfreev);
+  tsr_choice_row_set_choices (self->kernel_row, kernels, "");
 
   /* Network: the connection's networks, and none. */
-  g_ptr_array_set_size (self->netvm_values, 0);
   for (guint i = 0; self->networks != NULL && self->networks[i] != NULL; i++)
-    {
-      g_ptr_array_add (self->netvm_values, g_strdup (self->networks[i]));
-      g_strv_builder_add (titles, self->networks[i]);
-    }
+    g_ptr_array_add (networks, tsr_choice_new (self->networks[i], self->networks[i], NULL));
   if (*netvm != '\0' && !g_str_equal (netvm, "none") &&
       (self->networks == NULL || !g_strv_contains ((const char * const *) self->networks, netvm)))
     {
       g_autofree char *title = g_strdup_printf (_("%s (missing)"), netvm);
 
-      g_ptr_array_add (self->netvm_values, g_strdup (netvm));
-      g_strv_builder_add (titles, title);
+      g_ptr_array_add (networks, tsr_choice_new (netvm, title, NULL));
     }
-  g_ptr_array_add (self->netvm_values, g_strdup ("none"));
-  g_strv_builder_add (titles, _("None (no network)"));
-  strv = g_strv_builder_end (titles);
-  gtk_string_list_splice (self->netvm_model, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->netvm_model)),
-                          (const char * const *) strv);
+  g_ptr_array_add (networks, tsr_choice_new ("none", _("None (no network)"), NULL));
+  tsr_choice_row_set_choices (self->netvm_row, networks, "none");
 }
 
 /* Takes newly read properties. Fields the user has not edited follow them;
@@ -485,7 +434,7 @@ check_boot (TsrSettingsWindow *self,
             gboolean          *valid)
 {
   const char *mode = effective_virt_mode (self);
-  const char *kernel = selected_value (self->kernel_row, self->kernel_values);
+  const char *kernel = tsr_choice_row_get_value (self->kernel_row);
   const char *opts = gtk_editable_get_text (GTK_EDITABLE (self->kernelopts_row));
   g_autofree char *message = NULL;
   GtkWidget *row = NULL;
@@ -646,7 +595,7 @@ tsr_settings_window_virt_mode_selected_cb (TsrSettingsWindow *self)
   if (!self->filling && self->loaded && g_str_equal (effective_virt_mode (self), "hvm"))
     {
       self->filling = TRUE;
-      adw_combo_row_set_selected (self->kernel_row, 0);
+      tsr_choice_row_select_value (self->kernel_row, "");
       self->filling = FALSE;
     }
   _tsr_settings_window_update (self);
@@ -655,13 +604,13 @@ tsr_settings_window_virt_mode_selected_cb (TsrSettingsWindow *self)
 static void
 tsr_settings_window_kernel_selected_cb (TsrSettingsWindow *self)
 {
-  const char *kernel = selected_value (self->kernel_row, self->kernel_values);
+  const char *kernel = tsr_choice_row_get_value (self->kernel_row);
 
   if (!self->filling && self->loaded && kernel != NULL && *kernel != '\0' &&
       g_str_equal (effective_virt_mode (self), "hvm"))
     {
       self->filling = TRUE;
-      _tsr_settings_window_select_value (self->virt_mode_row, self->virt_mode_values, "pvh");
+      tsr_choice_row_select_value (self->virt_mode_row, "pvh");
       self->filling = FALSE;
     }
   _tsr_settings_window_update (self);

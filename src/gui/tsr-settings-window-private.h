@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "tsr-choice-row.h"
 #include "tsr-label-chooser.h"
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
@@ -61,8 +62,7 @@ struct _TsrSettingsWindow
   AdwEntryRow          *name_row;
   TsrLabelChooser      *label_chooser;
   GtkLabel             *name_error;
-  AdwComboRow          *netvm_row;
-  GtkStringList        *netvm_model;
+  TsrChoiceRow         *netvm_row;
   GtkLabel             *ip_label;
   GtkLabel             *netmask_label;
   GtkLabel             *gateway_label;
@@ -80,12 +80,10 @@ struct _TsrSettingsWindow
   GtkSpinButton        *maxmem_spin;
   GtkSpinButton        *vcpus_spin;
   GtkLabel             *memory_error;
-  AdwComboRow          *virt_mode_row;
-  GtkStringList        *virt_mode_model;
-  AdwComboRow          *kernel_row;
-  GtkStringList        *kernel_model;
+  TsrChoiceRow         *virt_mode_row;     /* NULL stands for the default */
+  TsrChoiceRow         *kernel_row;
   AdwEntryRow          *kernelopts_row;
-  AdwComboRow          *firmware_row;
+  TsrChoiceRow         *firmware_row;
   GtkWidget            *boot_device_row;
   GtkLabel             *boot_error;
   AdwComboRow          *mac_mode_row;
@@ -105,9 +103,6 @@ struct _TsrSettingsWindow
   GStrv                 virt_modes;      /* the host's choices */
   GStrv                 kernels;
   GStrv                 networks;
-  GPtrArray            *virt_mode_values; /* NULL stands for the default */
-  GPtrArray            *kernel_values;
-  GPtrArray            *netvm_values;
   GPtrArray            *pci_rows;        /* rows of the Devices page */
   GPtrArray            *pci_devices;     /* TsrPciDevice */
   char                 *note;
@@ -130,9 +125,6 @@ void        _tsr_settings_window_show_error     (TsrSettingsWindow *self,
 void        _tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class);
 const char *_tsr_settings_window_pref_value     (TsrSettingsWindow *self,
                                                  const char        *name);
-gboolean    _tsr_settings_window_select_value   (AdwComboRow       *row,
-                                                 GPtrArray         *values,
-                                                 const char        *value);
 char       *_tsr_settings_window_widget_value   (TsrSettingsWindow *self,
                                                  Field              field);
 gboolean    _tsr_settings_window_field_changed  (TsrSettingsWindow *self,

@@ -6,6 +6,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-inventory.h"
 #include "tsr-media-picker.h"
 #include "tsr-settings-window-private.h"
@@ -410,12 +411,11 @@ tsr_settings_window_close_request (GtkWindow *window)
 
   g_cancellable_cancel (self->cancellable);
 
-  /* A call in flight may keep this window alive after it closed, while GTK
-   * points at the parent without holding it: let go of the parent now.
-   */
-  gtk_window_set_transient_for (window, NULL);
+  if (GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window))
+    return TRUE;
 
-  return GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window);
+  tsr_gui_dialog_forget_parent (window);
+  return FALSE;
 }
 
 static void
@@ -441,9 +441,6 @@ tsr_settings_window_finalize (GObject *object)
 
   g_clear_pointer (&self->prefs, g_ptr_array_unref);
   g_clear_pointer (&self->incoming, g_ptr_array_unref);
-  g_clear_pointer (&self->virt_mode_values, g_ptr_array_unref);
-  g_clear_pointer (&self->kernel_values, g_ptr_array_unref);
-  g_clear_pointer (&self->netvm_values, g_ptr_array_unref);
   g_clear_pointer (&self->pci_rows, g_ptr_array_unref);
   g_clear_pointer (&self->pci_devices, g_ptr_array_unref);
   g_clear_pointer (&self->virt_modes, g_strfreev);
@@ -466,6 +463,7 @@ tsr_settings_window_class_init (TsrSettingsWindowClass *klass)
   object_class->finalize = tsr_settings_window_finalize;
   window_class->close_request = tsr_settings_window_close_request;
 
+  g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -488,7 +486,6 @@ tsr_settings_window_class_init (TsrSettingsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, label_chooser);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, name_error);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, netvm_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, netvm_model);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, ip_label);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, netmask_label);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, gateway_label);
@@ -507,9 +504,7 @@ tsr_settings_window_class_init (TsrSettingsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, vcpus_spin);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, memory_error);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, virt_mode_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, virt_mode_model);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, kernel_row);
-  gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, kernel_model);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, kernelopts_row);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, firmware_row);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, boot_device_row);
@@ -538,11 +533,9 @@ static void
 tsr_settings_window_init (TsrSettingsWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
 
   self->cancellable = g_cancellable_new ();
-  self->virt_mode_values = g_ptr_array_new_with_free_func (g_free);
-  self->kernel_values = g_ptr_array_new_with_free_func (g_free);
-  self->netvm_values = g_ptr_array_new_with_free_func (g_free);
   self->pci_rows = g_ptr_array_new ();
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.apply", FALSE);
@@ -569,9 +562,8 @@ tsr_settings_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (TSR_IS_VM (vm), NULL);
 
-  self = g_object_new (TSR_TYPE_SETTINGS_WINDOW,
-                       "transient-for", parent,
-                       NULL);
+  self = g_object_new (TSR_TYPE_SETTINGS_WINDOW, NULL);
+  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
   self->connection = g_object_ref (connection);
   self->vm = g_object_ref (vm);
 
@@ -650,31 +642,4 @@ tsr_settings_window_get_note (TsrSettingsWindow *self)
   g_return_val_if_fail (TSR_IS_SETTINGS_WINDOW (self), NULL);
 
   return self->note;
-}
-
-/**
- * tsr_settings_window_select_value:
- * @self: a #TsrSettingsWindow
- * @row: "virt_mode", "kernel" or "netvm"
- * @value: the value to choose; for "virt_mode", %NULL is the default
- *
- * Chooses @value in a drop-down as the user would.
- *
- * Returns: %TRUE if the drop-down offers @value
- */
-gboolean
-tsr_settings_window_select_value (TsrSettingsWindow *self,
-                                  const char        *row,
-                                  const char        *value)
-{
-  g_return_val_if_fail (TSR_IS_SETTINGS_WINDOW (self), FALSE);
-  g_return_val_if_fail (row != NULL, FALSE);
-
-  if (g_str_equal (row, "virt_mode"))
-    return _tsr_settings_window_select_value (self->virt_mode_row, self->virt_mode_values, value);
-  if (g_str_equal (row, "kernel"))
-    return _tsr_settings_window_select_value (self->kernel_row, self->kernel_values, value);
-  if (g_str_equal (row, "netvm"))
-    return _tsr_settings_window_select_value (self->netvm_row, self->netvm_values, value);
-  g_return_val_if_reached (FALSE);
 }

@@ -20,9 +20,6 @@ void               tsr_settings_window_set_page     (TsrSettingsWindow *self,
 gboolean           tsr_settings_window_get_loading  (TsrSettingsWindow *self);
 gboolean           tsr_settings_window_get_busy     (TsrSettingsWindow *self);
 GHashTable        *tsr_settings_window_dup_changes  (TsrSettingsWindow *self);
-gboolean           tsr_settings_window_select_value (TsrSettingsWindow *self,
-                                                     const char        *row,
-                                                     const char        *value);
 const char        *tsr_settings_window_get_note     (TsrSettingsWindow *self);
 
 G_END_DECLS

@@ -428,3 +428,39 @@ _tsr_window_actions_dispose (TsrWindow *self)
 
   _tsr_window_operations_dispose (self);
 }
+
+/**
+ * tsr_window_popup_vm_menu:
+ * @self: a #TsrWindow
+ * @field: (nullable): the field of the cell the menu is for
+ *
+ * Opens the row menu of the selected VM as a right-click on its @field cell
+ * would.
+ */
+void
+tsr_window_popup_vm_menu (TsrWindow  *self,
+                          const char *field)
+{
+  TsrVmCell *cell;
+  double x = 0;
+  double y = 0;
+
+  g_return_if_fail (TSR_IS_WINDOW (self));
+
+  cell = _tsr_window_find_cell (self, self->selected_vm, field);
+  if (cell != NULL)
+    {
+      graphene_point_t point;
+
+      if (gtk_widget_compute_point (GTK_WIDGET (cell), GTK_WIDGET (self->column_view),
+                                    &GRAPHENE_POINT_INIT (gtk_widget_get_width (GTK_WIDGET (cell)) / 2.0,
+                                                          gtk_widget_get_height (GTK_WIDGET (cell)) / 2.0),
+                                    &point))
+        {
+          x = point.x;
+          y = point.y;
+        }
+    }
+
+  _tsr_window_popup_vm_menu (self, field, x, y);
+}

@@ -636,3 +636,39 @@ _tsr_window_list_show (TsrWindow  *self,
   tsr_window_vms_items_changed_cb (self, 0, 0, g_list_model_get_n_items (vms), vms);
   gtk_filter_list_model_set_model (self->filter_model, vms);
 }
+
+/**
+ * tsr_window_select_vm:
+ * @self: a #TsrWindow
+ * @vm: a VM of the window's connection
+ *
+ * Selects @vm in the list, as a click on its row would.
+ *
+ * Returns: %TRUE if the list shows @vm (the search may hide it)
+ */
+gboolean
+tsr_window_select_vm (TsrWindow *self,
+                      TsrVm     *vm)
+{
+  GListModel *model;
+
+  g_return_val_if_fail (TSR_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (TSR_IS_VM (vm), FALSE);
+
+  model = G_LIST_MODEL (self->sort_model);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(TsrVm) item = g_list_model_get_item (model, i);
+
+      if (item == vm)
+        {
+          /* The view may not have all the rows yet. */
+          if (i >= g_list_model_get_n_items (G_LIST_MODEL (self->slice_model)))
+            _tsr_window_list_fill_now (self);
+          gtk_single_selection_set_selected (self->selection, i);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}

@@ -141,40 +141,5 @@ void                 _tsr_window_operations_update    (TsrWindow   *self,
                                                        gboolean     connected);
 void                 _tsr_window_open_import          (TsrWindow   *self,
                                                        GFile       *file);
-GListModel          *tsr_window_get_operations        (TsrWindow   *self);
-
-/* tsr-window-testing.c: for tests, these look into the window and drive it
- * the way a user would.
- */
-TsrConnection       *tsr_window_get_connection        (TsrWindow   *self);
-GtkColumnView       *tsr_window_get_column_view       (TsrWindow   *self);
-GtkColumnViewColumn *tsr_window_get_column            (TsrWindow   *self,
-                                                       const char  *field);
-GListModel          *tsr_window_get_model             (TsrWindow   *self);
-const char          *tsr_window_get_page              (TsrWindow   *self);
-gboolean             tsr_window_wait_for_page         (TsrWindow   *self,
-                                                       const char  *page,
-                                                       guint        timeout_ms);
-GMenuModel          *tsr_window_get_vm_menu           (TsrWindow   *self);
-GtkPopover          *tsr_window_get_context_menu      (TsrWindow   *self);
-gboolean             tsr_window_select_vm             (TsrWindow   *self,
-                                                       TsrVm       *vm);
-TsrVm               *tsr_window_get_selected_vm       (TsrWindow   *self);
-TsrVmCell           *tsr_window_find_cell             (TsrWindow   *self,
-                                                       const char  *vm_name,
-                                                       const char  *field);
-void                 tsr_window_popup_vm_menu         (TsrWindow   *self,
-                                                       const char  *field);
-const char          *tsr_window_get_subtitle          (TsrWindow   *self);
-GtkEditable         *tsr_window_get_search_entry      (TsrWindow   *self);
-gboolean             tsr_window_get_disconnected_shown (TsrWindow  *self);
-const char          *tsr_window_get_disconnected_text (TsrWindow   *self);
-AdwStatusPage       *tsr_window_get_error_page        (TsrWindow   *self);
-GtkWidget           *tsr_window_get_demo_button       (TsrWindow   *self);
-GtkWidget           *tsr_window_get_start_button      (TsrWindow   *self);
-GtkWidget           *tsr_window_get_shutdown_button   (TsrWindow   *self);
-gboolean             tsr_window_write_screenshot      (TsrWindow   *self,
-                                                       const char  *path,
-                                                       GError     **error);
 
 G_END_DECLS

@@ -12,6 +12,8 @@ G_DEFINE_FINAL_TYPE (TsrWindow, tsr_window, ADW_TYPE_APPLICATION_WINDOW)
 enum {
   PROP_0,
   PROP_URI,
+  PROP_CONNECTION,
+  PROP_SELECTED_VM,
   N_PROPS
 };
 
@@ -159,6 +161,13 @@ _tsr_window_open_uri (TsrWindow  *self,
   adw_status_page_set_title (self->loading_page, loading_title);
 
   self->connection = tsr_connection_new (uri);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
+  /* $TESSERA_KERNELS_DIR, which the connection starts from, wins over the
+   * setting, so that tests and one-off runs can point elsewhere.
+   */
+  if (g_getenv ("TESSERA_KERNELS_DIR") == NULL)
+    g_settings_bind (self->settings, "kernels-dir", self->connection, "kernels-dir",
+                     G_SETTINGS_BIND_GET);
   g_signal_connect_object (self->connection, "notify::state",
                            G_CALLBACK (tsr_window_connection_notify_cb),
                            self, G_CONNECT_SWAPPED);
@@ -200,6 +209,7 @@ tsr_window_set_selected_vm (TsrWindow *self,
                                           self);
 
   g_set_object (&self->selected_vm, vm);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_VM]);
 
   if (vm != NULL)
     g_signal_connect_object (vm, "notify",
@@ -319,6 +329,14 @@ tsr_window_get_property (GObject    *object,
       g_value_set_string (value, self->uri);
       break;
 
+    case PROP_CONNECTION:
+      g_value_set_object (value, self->connection);
+      break;
+
+    case PROP_SELECTED_VM:
+      g_value_set_object (value, self->selected_vm);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -363,6 +381,22 @@ tsr_window_class_init (TsrWindowClass *klass)
     g_param_spec_string ("uri", NULL, NULL,
                          NULL,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+  /**
+   * TsrWindow:connection:
+   *
+   * The connection the window shows, replaced when it opens another URI.
+   */
+  properties[PROP_CONNECTION] =
+    g_param_spec_object ("connection", NULL, NULL, TSR_TYPE_CONNECTION,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TsrWindow:selected-vm:
+   *
+   * The VM selected in the list, which the window's actions act on.
+   */
+  properties[PROP_SELECTED_VM] =
+    g_param_spec_object ("selected-vm", NULL, NULL, TSR_TYPE_VM,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -469,4 +503,20 @@ tsr_window_get_uri (TsrWindow *self)
   g_return_val_if_fail (TSR_IS_WINDOW (self), NULL);
 
   return self->uri;
+}
+
+TsrConnection *
+tsr_window_get_connection (TsrWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_WINDOW (self), NULL);
+
+  return self->connection;
+}
+
+TsrVm *
+tsr_window_get_selected_vm (TsrWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_WINDOW (self), NULL);
+
+  return self->selected_vm;
 }

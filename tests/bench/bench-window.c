@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "tsr-application.h"
-#include "tsr-window-private.h"
+#include "tsr-test-window.h"
 
 static gint64 last_tick, max_stall, max_load_stall, first_frame;
 
@@ -86,12 +86,12 @@ main (int    argc,
    * models are complete before the view, which gets its rows a few at a
    * time), then one more frame.
    */
-  view_model = G_LIST_MODEL (gtk_column_view_get_model (tsr_window_get_column_view (window)));
+  view_model = G_LIST_MODEL (gtk_column_view_get_model (tsr_test_window_get_column_view (window)));
   while (listed == 0 || frames < frames_at_list + 1)
     {
       g_main_context_iteration (NULL, TRUE);
       if (listed == 0 && g_list_model_get_n_items (view_model) >= expected &&
-          g_strcmp0 (tsr_window_get_page (window), "list") == 0)
+          g_strcmp0 (tsr_test_window_get_page (window), "list") == 0)
         {
           listed = g_get_monotonic_time ();
           frames_at_list = frames;

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include <libvirt-gconfig/libvirt-gconfig.h>
 
+#include "tsr-connection-private.h"
 #include "tsr-test-util.h"
 
 gboolean
@@ -353,7 +355,98 @@ tsr_test_add_func_needing (const char *path,
   g_test_add_data_func_full (path, test, needing_test_run, needing_test_free);
 }
 
+static void
+count_reports_cb (guint64     done,
+                  guint64     total,
+                  const char *stage,
+                  gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* A small domain of the connection's own kind, called NAME. */
+static virDomainPtr
+define_other_domain (virConnectPtr  handle,
+                     const char    *name)
+{
+  GVirConfigDomain *domain = gvir_config_domain_new ();
+  GVirConfigDomainOs *os = gvir_config_domain_os_new ();
+  g_autofree char *xml = NULL;
+  gboolean test_driver = g_ascii_strcasecmp (virConnectGetType (handle), "Test") == 0;
+
+  gvir_config_domain_set_virt_type (domain, test_driver ? GVIR_CONFIG_DOMAIN_VIRT_TEST
+                                                        : GVIR_CONFIG_DOMAIN_VIRT_QEMU);
+  gvir_config_domain_set_name (domain, name);
+  gvir_config_domain_set_memory (domain, 64 * 1024);
+  gvir_config_domain_os_set_os_type (os, GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
+  gvir_config_domain_os_set_arch (os, "x86_64");
+  gvir_config_domain_set_os (domain, os);
+  xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
+  g_object_unref (os);
+  g_object_unref (domain);
+
+  return virDomainDefineXML (handle, xml);
+}
+
+char *
+tsr_test_clone_failing_at_define (TsrConnection *conn,
+                                  const char    *source,
+                                  TsrCloneSpec  *spec,
+                                  guint          seconds,
+                                  GError       **error)
+{
+  GMutex *reserve_lock = tsr_connection_get_reserve_lock (conn);
+  TsrVm *vm = tsr_connection_lookup_vm (conn, source);
+  g_autoptr(GAsyncResult) result = NULL;
+  virDomainPtr other;
+  guint reports = 0;
+  char *name;
+
+  g_assert_nonnull (vm);
+
+  /* The clone's address reservation waits on this lock, and the clone
+   * waits for its reservation right before it defines the domain.
+   */
+  g_mutex_lock (reserve_lock);
+  tsr_connection_clone_vm_async (conn, vm, spec, count_reports_cb, &reports, NULL,
+                                 tsr_test_store_result_cb, &result);
+  /* The first report comes after the clone checked that the name is free. */
+  TSR_WAIT_UNTIL (reports > 0 || result != NULL, seconds);
+  other = result == NULL ? define_other_domain (tsr_connection_get_handle (conn), spec->name) : NULL;
+  g_mutex_unlock (reserve_lock);
+  g_assert_nonnull (other);
+
+  tsr_test_wait_result (&result, seconds);
+  name = tsr_connection_clone_vm_finish (conn, result, NULL, error);
+
+  /* Seen come and go, so that the connection's list is as before. */
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, spec->name) != NULL, seconds);
+  g_assert_cmpint (virDomainUndefine (other), ==, 0);
+  virDomainFree (other);
+  TSR_WAIT_UNTIL (tsr_connection_lookup_vm (conn, spec->name) == NULL, seconds);
+
+  return name;
+}
+
 #ifdef TSR_TEST_UTIL_GTK
+
+GtkWidget *
+tsr_test_find_descendant (GtkWidget *widget,
+                          GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type)
+                         ? child : tsr_test_find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
 
 gboolean
 tsr_test_spin_until (TsrTestCondition condition,
@@ -436,7 +529,7 @@ tsr_test_open_window (GtkApplication *app,
 
   if (page != NULL)
     {
-      g_assert_true (tsr_window_wait_for_page (window, page, timeout_ms));
+      g_assert_true (tsr_test_window_wait_for_page (window, page, timeout_ms));
       tsr_test_wait_for_frames (GTK_WIDGET (window), n_frames, timeout_ms);
     }
 

@@ -10,13 +10,14 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "tsr-cloner.h"
 #include "tsr-connection.h"
 #include "tsr-settings.h"
 
 #ifdef TSR_TEST_UTIL_GTK
 #include <gtk/gtk.h>
 
-#include "tsr-window-private.h"
+#include "tsr-test-window.h"
 #endif
 
 G_BEGIN_DECLS
@@ -162,6 +163,20 @@ void tsr_test_add_func_needing (const char *path,
                                 const char *program,
                                 ...) G_GNUC_NULL_TERMINATED;
 
+/* Clones SOURCE as SPEC, and makes the clone fail for a real reason at its
+ * very last step: another domain takes SPEC's name right before the clone
+ * defines its own, so libvirt refuses the definition once everything else
+ * (disks, overlays, the switched source, addresses) is in place. The other
+ * domain is removed again before this returns. SOURCE must have an address
+ * reserved: the clone reserves one too, and waits for that just before it
+ * defines. Returns the clone's name, NULL with ERROR set when it failed.
+ */
+char *tsr_test_clone_failing_at_define (TsrConnection *conn,
+                                        const char    *source,
+                                        TsrCloneSpec  *spec,
+                                        guint          seconds,
+                                        GError       **error);
+
 #ifdef TSR_TEST_UTIL_GTK
 
 typedef gboolean (*TsrTestCondition) (gpointer data);
@@ -179,6 +194,10 @@ gboolean tsr_test_spin_until (TsrTestCondition condition,
 void tsr_test_wait_for_frames (GtkWidget *widget,
                                guint      n_frames,
                                guint      timeout_ms);
+
+/* The first widget of TYPE under WIDGET, depth first, or NULL. */
+GtkWidget *tsr_test_find_descendant (GtkWidget *widget,
+                                     GType      type);
 
 /* Conditions. */
 gboolean tsr_test_widget_mapped (gpointer widget);

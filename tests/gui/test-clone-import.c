@@ -9,11 +9,12 @@
 #include <libvirt/virterror.h>
 
 #include "tsr-application.h"
+#include "tsr-choice-row.h"
 #include "tsr-clone-window.h"
 #include "tsr-connection-private.h"
 #include "tsr-import-window.h"
 #include "tsr-operation.h"
-#include "tsr-window-private.h"
+#include "tsr-window.h"
 #include "tsr-test-util.h"
 
 /* Clone… and Import… for real, on libvirt's test driver, under Xvfb: the
@@ -102,7 +103,7 @@ write_main_screenshot (TsrWindow  *window,
   g_autoptr(GError) error = NULL;
 
   tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
-  g_assert_true (tsr_window_write_screenshot (window, path, &error));
+  g_assert_true (tsr_test_window_write_screenshot (window, path, &error));
   g_assert_no_error (error);
   g_test_message ("Screenshot: %s", path);
 }
@@ -165,7 +166,7 @@ static gboolean
 cell_mapped (gpointer data)
 {
   CellWait *wait = data;
-  TsrVmCell *cell = tsr_window_find_cell (wait->window, wait->vm, wait->field);
+  TsrVmCell *cell = tsr_test_window_find_cell (wait->window, wait->vm, wait->field);
 
   return cell != NULL && gtk_widget_get_mapped (GTK_WIDGET (cell));
 }
@@ -179,7 +180,7 @@ cell_text (TsrWindow  *window,
   CellWait wait = { window, vm, field };
 
   g_assert_true (tsr_test_spin_until (cell_mapped, &wait, TIMEOUT_MS));
-  return tsr_vm_cell_get_text (tsr_window_find_cell (window, vm, field));
+  return tsr_vm_cell_get_text (tsr_test_window_find_cell (window, vm, field));
 }
 
 static GtkWidget *
@@ -203,23 +204,6 @@ find_label_containing (GtkWidget  *widget,
   return NULL;
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type) ? child
-                                                                 : find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
 
 typedef struct
 {
@@ -328,6 +312,16 @@ child (gpointer    dialog,
 
   g_assert_nonnull (object);
   return GTK_WIDGET (object);
+}
+
+/* Chooses VALUE in the drop-down ID of DIALOG, as the user would. */
+static gboolean
+select_choice (gpointer    dialog,
+               GType       type,
+               const char *id,
+               const char *value)
+{
+  return tsr_choice_row_select_value (TSR_CHOICE_ROW (child (dialog, type, id)), value);
 }
 
 /* The reason under the name, or NULL when none is shown. */
@@ -463,7 +457,7 @@ static void
 test_clone_vault (void)
 {
   TsrWindow *window = open_window ();
-  GMenuModel *menu = tsr_window_get_vm_menu (window);
+  GMenuModel *menu = tsr_test_window_get_vm_menu (window);
   TsrVm *vault = lookup (window, "vault");
   TsrCloneWindow *dialog;
   GtkWidget *clone_button;
@@ -473,9 +467,9 @@ test_clone_vault (void)
 
   g_assert_true (menu_has_item (menu, "Clone…", "win.vm-clone"));
   g_assert_true (tsr_window_select_vm (window, vault));
-  tsr_window_popup_vm_menu (window, "name");
-  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_window_get_context_menu (window), TIMEOUT_MS));
-  gtk_popover_popdown (tsr_window_get_context_menu (window));
+  tsr_test_window_popup_vm_menu (window, "name");
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_test_window_get_context_menu (window), TIMEOUT_MS));
+  gtk_popover_popdown (tsr_test_window_get_context_menu (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
 
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
@@ -517,7 +511,7 @@ test_clone_vault (void)
 
   /* Clone: the progress page, and the operation the main window follows. */
   click (clone_button);
-  operation = tsr_clone_window_get_operation (dialog);
+  operation = tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog));
   g_assert_nonnull (operation);
   g_object_ref (operation);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (dialog, TSR_TYPE_CLONE_WINDOW,
@@ -737,9 +731,9 @@ test_clone_copy (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
-  g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-  operation = g_object_ref (tsr_clone_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_true (spin_core_until (copying_midway, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   g_test_message ("Mid-copy: %.2f, “%s”", tsr_operation_get_fraction (operation),
@@ -782,10 +776,10 @@ test_clone_copy (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
-  g_assert_true (tsr_clone_window_select_pool (dialog, "clone-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "disk-src-cancelled");
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-  operation = g_object_ref (tsr_clone_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_true (spin_core_until (copying_midway, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   tsr_test_wait_for_frames (GTK_WIDGET (dialog), 2, TIMEOUT_MS);
@@ -842,7 +836,7 @@ test_clone_several (void)
         gtk_check_button_set_active (GTK_CHECK_BUTTON (child (dialog, TSR_TYPE_CLONE_WINDOW,
                                                               "linked_check")), TRUE);
       click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
-      g_ptr_array_add (operations, g_object_ref (tsr_clone_window_get_operation (dialog)));
+      g_ptr_array_add (operations, g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog))));
       /* Hidden at once: the clone goes on. */
       click (child (dialog, TSR_TYPE_CLONE_WINDOW, "hide_button"));
       g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (TSR_TYPE_CLONE_WINDOW), TIMEOUT_MS));
@@ -1018,8 +1012,8 @@ test_import_ova (void)
   g_assert_true (gtk_widget_is_sensitive (import_button));
   tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "import-page.png", 2, TIMEOUT_MS);
   {
-    GtkWidget *scrolled = find_descendant (child (dialog, TSR_TYPE_IMPORT_WINDOW, "form_page"),
-                                           GTK_TYPE_SCROLLED_WINDOW);
+    GtkWidget *scrolled = tsr_test_find_descendant (child (dialog, TSR_TYPE_IMPORT_WINDOW, "form_page"),
+                                                    GTK_TYPE_SCROLLED_WINDOW);
     GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
 
     gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
@@ -1040,13 +1034,13 @@ test_import_ova (void)
   g_assert_null (shown_message (dialog, TSR_TYPE_IMPORT_WINDOW, "name_error"));
   g_assert_true (gtk_widget_is_sensitive (import_button));
 
-  g_assert_true (tsr_import_window_select_value (dialog, "pool", "import-pool"));
-  g_assert_true (tsr_import_window_select_value (dialog, "network", "tessera-unit"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_IMPORT_WINDOW, "pool_row", "import-pool"));
+  g_assert_true (select_choice (dialog, TSR_TYPE_IMPORT_WINDOW, "network_row", "tessera-unit"));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (child (dialog, TSR_TYPE_IMPORT_WINDOW, "memory_spin")), 640);
 
   /* Cancelled as it starts: the form again, no VM, no volume. */
   held_click (import_button);
-  operation = g_object_ref (tsr_import_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_cmpstr (tsr_import_window_get_page (dialog), ==, "progress");
   click (child (dialog, TSR_TYPE_IMPORT_WINDOW, "cancel_button"));
   g_assert_true (spin_all_until (operation_finished, operation));
@@ -1068,7 +1062,7 @@ test_import_ova (void)
   }
 
   held_click (import_button);
-  operation = g_object_ref (tsr_import_window_get_operation (dialog));
+  operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
   g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_operations (window)), ==, 1);
   g_assert_true (spin_core_until (has_size, operation));
   g_assert_false (tsr_operation_get_finished (operation));

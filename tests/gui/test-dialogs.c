@@ -15,10 +15,12 @@
 #include "tsr-connection-private.h"
 #include "tsr-label-chooser.h"
 #include "tsr-media-picker.h"
+#include "tsr-network-row.h"
 #include "tsr-new-vm-window.h"
+#include "tsr-pool-row.h"
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
-#include "tsr-window-private.h"
+#include "tsr-window.h"
 #include "tsr-test-util.h"
 
 #define TIMEOUT_MS 10000
@@ -197,8 +199,8 @@ menu_item_enabled (TsrWindow  *window,
   GtkWidget *item;
   gboolean enabled;
 
-  tsr_window_popup_vm_menu (window, "name");
-  menu = GTK_WIDGET (tsr_window_get_context_menu (window));
+  tsr_test_window_popup_vm_menu (window, "name");
+  menu = GTK_WIDGET (tsr_test_window_get_context_menu (window));
   WAIT_FOR (gtk_widget_get_mapped (menu));
   item = find_menu_item (menu, label);
   g_assert_nonnull (item);
@@ -282,7 +284,118 @@ open_wizard (TsrWindow *window)
   return wizard;
 }
 
+static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static const char *
+subtitle (gpointer row)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+}
+
+static const char *
+item_title (gpointer row,
+            guint    position)
+{
+  g_autoptr(TsrChoice) choice = g_list_model_get_item (adw_combo_row_get_model (ADW_COMBO_ROW (row)),
+                                                       position);
+
+  return choice ? tsr_choice_get_title (choice) : NULL;
+}
+
+/* Chooses the TemplateVM called NAME, as the user would. */
+static gboolean
+select_template (TsrNewVmWindow *wizard,
+                 const char     *name)
+{
+  AdwComboRow *row = WIZARD (wizard, "template_row");
+  GListModel *model = adw_combo_row_get_model (row);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (tsr_vm_get_name (vm), name) == 0)
+        {
+          adw_combo_row_set_selected (row, i);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* Tests */
+
+/* The pool and network drop-downs that New VM, Import and Clone share. */
+static void
+test_choice_rows (void)
+{
+  TsrPoolRow *pool = g_object_ref_sink (g_object_new (TSR_TYPE_POOL_ROW, NULL));
+  TsrPoolRow *source = g_object_ref_sink (g_object_new (TSR_TYPE_POOL_ROW, "offer-source", TRUE,
+                                                        "hint", "Where the disks go", NULL));
+  TsrNetworkRow *network = g_object_ref_sink (g_object_new (TSR_TYPE_NETWORK_ROW, NULL));
+  const char * const pools[] = { "default", "fast", NULL };
+  const char * const fewer[] = { "default", NULL };
+  const char * const networks[] = { "default", "tessera", NULL };
+  guint notified = 0;
+
+  /* Before the list comes, Tessera's own pool, made on first use. */
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_cmpstr (subtitle (pool), ==, "");
+  tsr_pool_row_set_pools (pool, pools);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_cmpstr (subtitle (pool), ==, "Made when first needed");
+  g_assert_cmpuint (g_list_model_get_n_items (adw_combo_row_get_model (ADW_COMBO_ROW (pool))), ==, 3);
+
+  g_signal_connect_swapped (pool, "notify::value", G_CALLBACK (count_cb), &notified);
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (pool), "fast"));
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpstr (subtitle (pool), ==, "");
+  /* A new list keeps the choice while it is offered, else falls back. */
+  tsr_pool_row_set_pools (pool, pools);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "fast");
+  tsr_pool_row_set_pools (pool, fewer);
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+  g_assert_false (tsr_choice_row_select_value (TSR_CHOICE_ROW (pool), "gone"));
+  g_assert_cmpstr (tsr_pool_row_get_pool (pool), ==, "tessera");
+
+  /* Clone's: the source's pools first, standing for NULL, and the hint. */
+  g_assert_null (tsr_pool_row_get_pool (source));
+  g_assert_cmpstr (item_title (source, 0), ==, "Same as the source");
+  g_assert_cmpstr (subtitle (source), ==, "Where the disks go");
+  tsr_pool_row_set_pools (source, pools);
+  g_assert_null (tsr_pool_row_get_pool (source));
+  g_assert_cmpstr (item_title (source, 1), ==, "default");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (source), "fast"));
+  g_assert_cmpstr (tsr_pool_row_get_pool (source), ==, "fast");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (source), NULL));
+  g_assert_null (tsr_pool_row_get_pool (source));
+
+  /* Networks: Tessera's first, the others, then none; each says what it is. */
+  tsr_network_row_set_networks (network, networks);
+  g_assert_cmpstr (item_title (network, 0), ==, "tessera");
+  g_assert_cmpstr (item_title (network, 1), ==, "default");
+  g_assert_cmpstr (item_title (network, 2), ==, "None (no network)");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "tessera"));
+  g_assert_cmpstr (subtitle (network), ==, "Tessera’s own: a fixed address for the VM");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "none"));
+  g_assert_cmpstr (tsr_network_row_get_network (network), ==, "none");
+  g_assert_cmpstr (subtitle (network), ==, "No network card");
+  tsr_network_row_set_networks (network, fewer);
+  g_assert_cmpstr (tsr_network_row_get_network (network), ==, "none");
+  g_assert_true (tsr_choice_row_select_value (TSR_CHOICE_ROW (network), "tessera"));
+  g_assert_cmpstr (subtitle (network), ==, "Tessera’s own, made when first needed");
+  /* Why there is no list wins, as plain text. */
+  tsr_choice_row_set_error (TSR_CHOICE_ROW (network), "No <access> & no list");
+  g_assert_cmpstr (subtitle (network), ==, "No &lt;access&gt; &amp; no list");
+
+  g_assert_finalize_object (pool);
+  g_assert_finalize_object (source);
+  g_assert_finalize_object (network);
+}
 
 static void
 test_new_vm_validation (void)
@@ -302,6 +415,9 @@ test_new_vm_validation (void)
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "media_row")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
   tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm.png", 3, TIMEOUT_MS);
+  /* The node has no pool of Tessera's: it is made on first use. */
+  g_assert_cmpstr (tsr_pool_row_get_pool (WIZARD (wizard, "pool_row")), ==, "tessera");
+  g_assert_cmpstr (subtitle (WIZARD (wizard, "pool_row")), ==, "Made when first needed");
 
   /* Each rule says why, under the name, as it is typed. */
   type_text (name_row, "1bad");
@@ -358,16 +474,35 @@ test_new_vm_validation (void)
     GListModel *templates = adw_combo_row_get_model (WIZARD (wizard, "template_row"));
 
     g_assert_cmpuint (g_list_model_get_n_items (templates), ==, 1);
-    g_assert_true (tsr_new_vm_window_select_value (wizard, "template", "vault"));
-    g_assert_false (tsr_new_vm_window_select_value (wizard, "template", "work-web"));
+    g_assert_true (select_template (wizard, "vault"));
+    g_assert_false (select_template (wizard, "work-web"));
   }
   tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-from-template.png", 3, TIMEOUT_MS);
 
   /* The pools and networks of the connection, and none. */
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "none"));
-  g_assert_false (tsr_new_vm_window_select_value (wizard, "network", "no-such-network"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "none"));
+  g_assert_false (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "no-such-network"));
+  g_assert_cmpstr (subtitle (WIZARD (wizard, "network_row")), ==, "No network card");
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "tessera"));
+  {
+    GtkWidget *scrolled = tsr_test_find_descendant (WIZARD (wizard, "form_page"),
+                                                    GTK_TYPE_SCROLLED_WINDOW);
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+    tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-storage.png", 3, TIMEOUT_MS);
+  }
+
+  /* The installer's file name suggests the system, until the user chose one. */
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "linux");
+  tsr_new_vm_window_set_media (wizard, "/srv/iso/Win11_English_x64.iso");
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "windows");
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "os_row"), "other"));
+  tsr_new_vm_window_set_media (wizard, "/srv/iso/debian-12.iso");
+  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "other");
+  tsr_new_vm_window_set_media (wizard, NULL);
 
   /* Cancel closes without making anything. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (wizard), "new-vm.cancel", NULL));
@@ -404,8 +539,8 @@ test_new_vm_create (void)
   gtk_spin_button_set_value (WIZARD (wizard, "maxmem_spin"), 1024);
   gtk_spin_button_set_value (WIZARD (wizard, "vcpus_spin"), 1);
   gtk_spin_button_set_value (WIZARD (wizard, "disk_spin"), 2);
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
   gtk_switch_set_active (WIZARD (wizard, "open_settings_switch"), TRUE);
 
   /* The media picker lists the pool's ISO and gives it in the core's syntax. */
@@ -462,8 +597,8 @@ test_new_vm_create (void)
   g_assert_true (volume_exists (connection, "default-pool", "my-new-vm-root.qcow2"));
   g_assert_true (tsr_window_get_selected_vm (window) == vm);
   /* The list shows it, with its label. */
-  WAIT_FOR (tsr_window_find_cell (window, "my-new-vm", "label") != NULL &&
-            g_strcmp0 (tsr_vm_cell_get_text (tsr_window_find_cell (window, "my-new-vm", "label")),
+  WAIT_FOR (tsr_test_window_find_cell (window, "my-new-vm", "label") != NULL &&
+            g_strcmp0 (tsr_vm_cell_get_text (tsr_test_window_find_cell (window, "my-new-vm", "label")),
                        "green") == 0);
 
   /* Started once with the ISO as a cdrom; the saved definition has none. */
@@ -495,8 +630,8 @@ test_new_vm_cancel (void)
   TsrNewVmWindow *wizard = open_wizard (window);
 
   type_text (WIZARD (wizard, "name_row"), "doomed");
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "pool", "default-pool"));
-  g_assert_true (tsr_new_vm_window_select_value (wizard, "network", "tessera-unit"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
 
   g_mutex_lock (reserve_lock);
   click (WIZARD (wizard, "create_button"));
@@ -567,7 +702,11 @@ model_strings (GListModel *model)
   g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-    g_ptr_array_add (strings, g_strdup (gtk_string_list_get_string (GTK_STRING_LIST (model), i)));
+    {
+      g_autoptr(TsrChoice) choice = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (strings, g_strdup (tsr_choice_get_title (choice)));
+    }
   g_ptr_array_add (strings, NULL);
   return g_strjoinv (", ", (char **) strings->pdata);
 }
@@ -626,16 +765,16 @@ test_settings (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-advanced.png", 3, TIMEOUT_MS);
 
   /* PVH without a kernel is refused at the kernel row. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", "pvh"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), "pvh"));
   g_assert_true (shows_message (SETTINGS (settings, "boot_error"), "needs a kernel"));
   g_assert_true (gtk_widget_has_css_class (SETTINGS (settings, "kernel_row"), "error"));
   g_assert_false (gtk_widget_is_sensitive (apply));
   /* HVM again drops the complaint. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
   g_assert_false (gtk_widget_get_visible (SETTINGS (settings, "boot_error")));
 
   /* A kernel on an HVM VM makes it PVH, as in Qubes. */
-  g_assert_true (tsr_settings_window_select_value (settings, "kernel", "6.1.0-test"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "kernel_row"), "6.1.0-test"));
   g_assert_cmpuint (adw_combo_row_get_selected (SETTINGS (settings, "virt_mode_row")), !=, 0);
   g_assert_false (gtk_widget_get_visible (SETTINGS (settings, "boot_error")));
 
@@ -701,7 +840,7 @@ test_settings (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-applied.png", 3, TIMEOUT_MS);
 
   /* Back to HVM: the kernel goes with it, and the VM boots from disk again. */
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
   g_assert_cmpuint (adw_combo_row_get_selected (SETTINGS (settings, "kernel_row")), ==, 0);
   adw_combo_row_set_selected (SETTINGS (settings, "mac_mode_row"), 0);
   apply_and_wait (settings);
@@ -851,10 +990,10 @@ test_settings_pci (void)
   tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-devices-assigned.png", 3, TIMEOUT_MS);
 
   /* With a PCI device, PVH is refused with the reason. */
-  g_assert_true (tsr_settings_window_select_value (settings, "kernel", "6.1.0-test"));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "kernel_row"), "6.1.0-test"));
   g_assert_true (shows_message (SETTINGS (settings, "boot_error"), "PCI"));
   g_assert_false (gtk_widget_is_sensitive (SETTINGS (settings, "apply_button")));
-  g_assert_true (tsr_settings_window_select_value (settings, "virt_mode", NULL));
+  g_assert_true (tsr_choice_row_select_value (SETTINGS (settings, "virt_mode_row"), NULL));
 
   click (find_named (assigned, "pci_0000_00_1f_2"));
   WAIT_FOR (button_in (available, "pci_0000_00_1f_2", "_Attach"));
@@ -946,8 +1085,8 @@ test_actions (void)
       g_assert_cmpuint (mods_a, ==, mods_b);
     }
 
-  g_assert_true (menu_has_action (tsr_window_get_vm_menu (window), "win.vm-settings"));
-  g_assert_true (menu_has_action (tsr_window_get_vm_menu (window), "win.vm-start-with-media"));
+  g_assert_true (menu_has_action (tsr_test_window_get_vm_menu (window), "win.vm-settings"));
+  g_assert_true (menu_has_action (tsr_test_window_get_vm_menu (window), "win.vm-start-with-media"));
 
   /* The header bar's New VM button. */
   {
@@ -1018,6 +1157,7 @@ main (int   argc,
   /* Screenshots show the end of every transition. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
 
+  g_test_add_func ("/gui/dialogs/choice-rows", test_choice_rows);
   g_test_add_func ("/gui/new-vm/validation", test_new_vm_validation);
   g_test_add_func ("/gui/new-vm/create", test_new_vm_create);
   g_test_add_func ("/gui/new-vm/cancel", test_new_vm_cancel);

@@ -6,7 +6,7 @@
 
 #include "tsr-application.h"
 #include "tsr-preferences-window.h"
-#include "tsr-window-private.h"
+#include "tsr-window.h"
 #include "tsr-test-util.h"
 
 /* The window runs for real, on libvirt's test driver, under Xvfb; the tests
@@ -28,7 +28,7 @@ write_screenshot (TsrWindow  *window,
 
   tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
 
-  g_assert_true (tsr_window_write_screenshot (window, path, &error));
+  g_assert_true (tsr_test_window_write_screenshot (window, path, &error));
   g_assert_no_error (error);
 
   /* The file is a real image of the whole window. */
@@ -50,7 +50,7 @@ static TsrVm *
 model_vm (TsrWindow *window,
           guint      position)
 {
-  g_autoptr(TsrVm) vm = g_list_model_get_item (tsr_window_get_model (window), position);
+  g_autoptr(TsrVm) vm = g_list_model_get_item (tsr_test_window_get_model (window), position);
 
   return vm;
 }
@@ -58,7 +58,7 @@ model_vm (TsrWindow *window,
 static char *
 model_names (TsrWindow *window)
 {
-  GListModel *model = tsr_window_get_model (window);
+  GListModel *model = tsr_test_window_get_model (window);
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
 
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
@@ -80,7 +80,7 @@ static gboolean
 cell_shows (gpointer data)
 {
   CellWait *wait = data;
-  TsrVmCell *cell = tsr_window_find_cell (wait->window, wait->vm, wait->field);
+  TsrVmCell *cell = tsr_test_window_find_cell (wait->window, wait->vm, wait->field);
 
   if (cell == NULL || !gtk_widget_get_mapped (GTK_WIDGET (cell)))
     return FALSE;
@@ -97,7 +97,7 @@ cell_text (TsrWindow  *window,
   CellWait wait = { window, vm, field, NULL };
 
   g_assert_true (tsr_test_spin_until (cell_shows, &wait, TIMEOUT_MS));
-  return tsr_vm_cell_get_text (tsr_window_find_cell (window, vm, field));
+  return tsr_vm_cell_get_text (tsr_test_window_find_cell (window, vm, field));
 }
 
 /* The label inside a cell, after the colour mark. */
@@ -107,7 +107,7 @@ cell_label (TsrWindow  *window,
             const char *field)
 {
   cell_text (window, vm, field);
-  return gtk_widget_get_last_child (GTK_WIDGET (tsr_window_find_cell (window, vm, field)));
+  return gtk_widget_get_last_child (GTK_WIDGET (tsr_test_window_find_cell (window, vm, field)));
 }
 
 static void
@@ -131,7 +131,7 @@ test_list (void)
   g_autofree char *uri = tsr_test_node_uri ();
   g_autofree char *names = NULL;
   TsrWindow *window = open_window (uri, "list");
-  GListModel *model = tsr_window_get_model (window);
+  GListModel *model = tsr_test_window_get_model (window);
 
   /* All five domains of the node file, by name until a header is clicked. */
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 5);
@@ -192,7 +192,7 @@ test_list (void)
         g_autofree char *tooltip = NULL;
 
         cell_text (window, tooltips[i].vm, tooltips[i].field);
-        cell = tsr_window_find_cell (window, tooltips[i].vm, tooltips[i].field);
+        cell = tsr_test_window_find_cell (window, tooltips[i].vm, tooltips[i].field);
         tooltip = tsr_vm_cell_dup_tooltip_text (cell);
         g_assert_cmpstr (tooltip, ==, tooltips[i].tooltip);
         g_assert_true (gtk_widget_get_has_tooltip (GTK_WIDGET (cell)) ==
@@ -202,7 +202,7 @@ test_list (void)
   }
 
   /* The connection is named in the header bar. */
-  g_assert_cmpstr (tsr_window_get_subtitle (window), ==, uri);
+  g_assert_cmpstr (tsr_test_window_get_subtitle (window), ==, uri);
 
   write_screenshot (window, "main-window.png");
   tsr_test_close_window (window, TIMEOUT_MS);
@@ -219,7 +219,7 @@ model_has_n_items (gpointer data)
 {
   CountWait *wait = data;
 
-  return g_list_model_get_n_items (tsr_window_get_model (wait->window)) == wait->n_items;
+  return g_list_model_get_n_items (tsr_test_window_get_model (wait->window)) == wait->n_items;
 }
 
 static void
@@ -229,11 +229,11 @@ search_for (TsrWindow  *window,
 {
   CountWait wait = { window, expected };
 
-  gtk_editable_set_text (tsr_window_get_search_entry (window), text);
+  gtk_editable_set_text (tsr_test_window_get_search_entry (window), text);
   /* The entry reports changes after a short delay, as it does for typing. */
   if (!tsr_test_spin_until (model_has_n_items, &wait, TIMEOUT_MS))
     g_error ("Searching “%s” lists %u VMs, expected %u", text,
-             g_list_model_get_n_items (tsr_window_get_model (window)), expected);
+             g_list_model_get_n_items (tsr_test_window_get_model (window)), expected);
 }
 
 static void
@@ -243,11 +243,11 @@ test_search (void)
   TsrWindow *window = open_window (uri, "list");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
-  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_window_get_search_entry (window), TIMEOUT_MS));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_test_window_get_search_entry (window), TIMEOUT_MS));
 
   search_for (window, "vault", 1);
   g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "vault");
-  g_assert_cmpstr (tsr_window_get_page (window), ==, "list");
+  g_assert_cmpstr (tsr_test_window_get_page (window), ==, "list");
 
   /* Addresses, MACs, states and classes are searched too, ignoring case. */
   search_for (window, "10.137.9.", 3);
@@ -258,10 +258,10 @@ test_search (void)
   search_for (window, "tessera-unit", 4);
 
   search_for (window, "no-such-vm", 0);
-  g_assert_true (tsr_window_wait_for_page (window, "no-results", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "no-results", TIMEOUT_MS));
 
   search_for (window, "", 5);
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
 
   tsr_test_close_window (window, TIMEOUT_MS);
 }
@@ -271,8 +271,8 @@ sort_by (TsrWindow   *window,
          const char  *field,
          GtkSortType  direction)
 {
-  gtk_column_view_sort_by_column (tsr_window_get_column_view (window),
-                                  tsr_window_get_column (window, field),
+  gtk_column_view_sort_by_column (tsr_test_window_get_column_view (window),
+                                  tsr_test_window_get_column (window, field),
                                   direction);
 }
 
@@ -312,7 +312,7 @@ test_sort (void)
 
     for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
       {
-        GtkColumnViewColumn *column = tsr_window_get_column (window, fields[i]);
+        GtkColumnViewColumn *column = tsr_test_window_get_column (window, fields[i]);
 
         g_assert_nonnull (column);
         g_assert_nonnull (gtk_column_view_column_get_sorter (column));
@@ -400,7 +400,7 @@ test_context_menu (void)
   g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
   TsrConnection *connection = tsr_window_get_connection (window);
-  GMenuModel *menu = tsr_window_get_vm_menu (window);
+  GMenuModel *menu = tsr_test_window_get_vm_menu (window);
   g_autofree char *copied = NULL;
   GtkPopover *popover;
 
@@ -413,8 +413,8 @@ test_context_menu (void)
   tsr_test_wait_for_frames (GTK_WIDGET (window), 2, TIMEOUT_MS);
 
   /* The copy item names the column the menu was opened on. */
-  tsr_window_popup_vm_menu (window, "netmask");
-  popover = tsr_window_get_context_menu (window);
+  tsr_test_window_popup_vm_menu (window, "netmask");
+  popover = tsr_test_window_get_context_menu (window);
   g_assert_nonnull (popover);
   g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
   g_assert_true (menu_has_item (menu, "Copy Netmask", "win.copy-value", "netmask"));
@@ -422,7 +422,7 @@ test_context_menu (void)
   write_screenshot (window, "context-menu.png");
   gtk_popover_popdown (popover);
 
-  tsr_window_popup_vm_menu (window, "mac");
+  tsr_test_window_popup_vm_menu (window, "mac");
   g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
   g_assert_true (menu_has_item (menu, "Copy MAC Address", "win.copy-value", "mac"));
   g_assert_false (menu_has_item (menu, "Copy Netmask", "win.copy-value", "netmask"));
@@ -440,15 +440,15 @@ test_context_menu (void)
   gtk_popover_popdown (popover);
 
   /* On the IP column there is one copy item, not two. */
-  tsr_window_popup_vm_menu (window, "ip");
+  tsr_test_window_popup_vm_menu (window, "ip");
   g_assert_false (menu_has_item (menu, "Copy IP Address", "win.copy-value", "ip"));
   g_assert_true (menu_has_item (menu, "Copy IP Address", "win.copy-ip", NULL));
   gtk_popover_popdown (popover);
 
   /* A right-click on a cell selects its row and offers to copy that cell. */
   {
-    GtkWidget *view = GTK_WIDGET (tsr_window_get_column_view (window));
-    GtkWidget *cell = GTK_WIDGET (tsr_window_find_cell (window, "vault", "gateway"));
+    GtkWidget *view = GTK_WIDGET (tsr_test_window_get_column_view (window));
+    GtkWidget *cell = GTK_WIDGET (tsr_test_window_find_cell (window, "vault", "gateway"));
     g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (view);
     GtkGesture *secondary = NULL;
     graphene_point_t point;
@@ -529,8 +529,8 @@ test_actions (void)
   g_autofree char *uri = tsr_test_node_uri ();
   TsrWindow *window = open_window (uri, "list");
   TsrConnection *connection = tsr_window_get_connection (window);
-  GtkWidget *start = tsr_window_get_start_button (window);
-  GtkWidget *shutdown = tsr_window_get_shutdown_button (window);
+  GtkWidget *start = tsr_test_window_get_start_button (window);
+  GtkWidget *shutdown = tsr_test_window_get_shutdown_button (window);
 
   /* Nothing selected: nothing to act on. */
   g_assert_null (tsr_window_get_selected_vm (window));
@@ -583,8 +583,8 @@ test_columns (void)
   g_autofree char *uri = tsr_test_node_uri ();
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   TsrWindow *window = open_window (uri, "list");
-  GtkColumnViewColumn *mac = tsr_window_get_column (window, "mac");
-  GtkColumnViewColumn *klass = tsr_window_get_column (window, "class");
+  GtkColumnViewColumn *mac = tsr_test_window_get_column (window, "mac");
+  GtkColumnViewColumn *klass = tsr_test_window_get_column (window, "class");
 
   g_assert_true (gtk_column_view_column_get_visible (mac));
 
@@ -656,7 +656,7 @@ count_cells (GtkWidget *widget)
 static GListModel *
 view_model (TsrWindow *window)
 {
-  return G_LIST_MODEL (gtk_column_view_get_model (tsr_window_get_column_view (window)));
+  return G_LIST_MODEL (gtk_column_view_get_model (tsr_test_window_get_column_view (window)));
 }
 
 #define MANY_VMS 300
@@ -668,17 +668,17 @@ test_many (void)
   g_autofree char *node = write_many_node (MANY_VMS, &dir);
   g_autofree char *uri = g_strconcat ("test://", node, NULL);
   TsrWindow *window = open_window (uri, NULL);
-  GtkWidget *view = GTK_WIDGET (tsr_window_get_column_view (window));
+  GtkWidget *view = GTK_WIDGET (tsr_test_window_get_column_view (window));
   gboolean timed_out = FALSE;
   guint source;
   guint cells;
   guint most_made = 0;
   guint iterations = 0;
 
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
 
   /* The window's own models are complete at once, sorted and filtered… */
-  g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), ==, MANY_VMS);
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_test_window_get_model (window)), ==, MANY_VMS);
   g_assert_cmpstr (tsr_vm_get_name (model_vm (window, MANY_VMS - 1)), ==, "many-299");
 
   /* …while the view gets its rows a few at a time: no main-loop iteration
@@ -727,7 +727,7 @@ test_many (void)
    * still be selected, and the view then shows every row.
    */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reconnect", NULL));
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
   g_assert_cmpuint (g_list_model_get_n_items (view_model (window)), <, MANY_VMS);
   {
     TsrVm *last = tsr_connection_lookup_vm (tsr_window_get_connection (window), "many-000");
@@ -748,8 +748,8 @@ static void
 test_error (void)
 {
   TsrWindow *window = open_window (UNREACHABLE_URI, "error");
-  AdwStatusPage *page = tsr_window_get_error_page (window);
-  GtkWidget *demo = tsr_window_get_demo_button (window);
+  AdwStatusPage *page = tsr_test_window_get_error_page (window);
+  GtkWidget *demo = tsr_test_window_get_demo_button (window);
   g_autofree char *title = g_strdup_printf ("Cannot connect to %s", UNREACHABLE_URI);
 
   g_assert_cmpstr (adw_status_page_get_title (page), ==, title);
@@ -762,14 +762,14 @@ test_error (void)
 
   /* Trying again fails the same way and comes back to the same page. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reconnect", NULL));
-  g_assert_true (tsr_window_wait_for_page (window, "error", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "error", TIMEOUT_MS));
 
   /* The demo connection needs no daemon. */
   g_signal_emit_by_name (demo, "clicked");
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
   g_assert_cmpstr (tsr_window_get_uri (window), ==, "test:///default");
-  g_assert_cmpstr (tsr_window_get_subtitle (window), ==, "test:///default");
-  g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), >, 0);
+  g_assert_cmpstr (tsr_test_window_get_subtitle (window), ==, "test:///default");
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_test_window_get_model (window)), >, 0);
 
   tsr_test_close_window (window, TIMEOUT_MS);
 }
@@ -790,8 +790,8 @@ test_empty (void)
   uri = g_strconcat ("test://", node, NULL);
 
   window = open_window (uri, "empty");
-  g_assert_false (tsr_window_get_disconnected_shown (window));
-  g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), ==, 0);
+  g_assert_false (tsr_test_window_get_disconnected_shown (window));
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_test_window_get_model (window)), ==, 0);
   write_screenshot (window, "empty.png");
   tsr_test_close_window (window, TIMEOUT_MS);
 
@@ -802,7 +802,7 @@ test_empty (void)
 static gboolean
 strip_revealed (gpointer data)
 {
-  return tsr_window_get_disconnected_shown (data);
+  return tsr_test_window_get_disconnected_shown (data);
 }
 
 static void
@@ -812,7 +812,7 @@ test_disconnected (void)
   g_autofree char *expected = NULL;
   TsrWindow *window = open_window (uri, "list");
 
-  g_assert_false (tsr_window_get_disconnected_shown (window));
+  g_assert_false (tsr_test_window_get_disconnected_shown (window));
 
   /* The test driver cannot lose its daemon; a closed connection is the same
    * state as far as the window is concerned: DISCONNECTED after loading.
@@ -821,15 +821,15 @@ test_disconnected (void)
   g_assert_true (tsr_test_spin_until (strip_revealed, window, TIMEOUT_MS));
 
   expected = g_strdup_printf ("Disconnected from %s — reconnecting…", uri);
-  g_assert_cmpstr (tsr_window_get_disconnected_text (window), ==, expected);
+  g_assert_cmpstr (tsr_test_window_get_disconnected_text (window), ==, expected);
 
   /* The list stays as it was, but nothing can be started meanwhile. */
-  g_assert_cmpstr (tsr_window_get_page (window), ==, "list");
-  g_assert_cmpuint (g_list_model_get_n_items (tsr_window_get_model (window)), ==, 5);
+  g_assert_cmpstr (tsr_test_window_get_page (window), ==, "list");
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_test_window_get_model (window)), ==, 5);
   g_assert_true (tsr_window_select_vm (window,
                                        tsr_connection_lookup_vm (tsr_window_get_connection (window),
                                                                  "vault")));
-  g_assert_false (gtk_widget_get_sensitive (tsr_window_get_start_button (window)));
+  g_assert_false (gtk_widget_get_sensitive (tsr_test_window_get_start_button (window)));
 
   write_screenshot (window, "disconnected.png");
   tsr_test_close_window (window, TIMEOUT_MS);
@@ -858,7 +858,7 @@ test_window_size (void)
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
   g_assert_cmpint (width, ==, 900);
   g_assert_cmpint (height, ==, 500);
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
   tsr_test_close_window (window, TIMEOUT_MS);
 
   g_settings_reset (settings, "window-width");
@@ -906,7 +906,7 @@ test_application (void)
   /* One window per URI: asking again presents the same one. */
   window = g_object_ref (TSR_WINDOW (tsr_application_open_uri (app, uri)));
   g_assert_true (GTK_WINDOW (window) == tsr_application_open_uri (app, uri));
-  g_assert_true (tsr_window_wait_for_page (window, "list", TIMEOUT_MS));
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
 
   /* The shortcuts window comes from the resources, listing the row actions. */
   {
@@ -963,6 +963,48 @@ test_preferences (void)
   g_assert_finalize_object (preferences);
 }
 
+/* The kernels folder reaches the window's connection once Preferences
+ * applies it, not while it is being typed.
+ */
+static void
+test_preferences_kernels_dir (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *saved = g_strdup (g_getenv ("TESSERA_KERNELS_DIR"));
+  TsrWindow *window;
+  TsrConnection *connection;
+  TsrPreferencesWindow *preferences;
+  GObject *row;
+
+  g_unsetenv ("TESSERA_KERNELS_DIR");
+  g_settings_set_string (settings, "kernels-dir", "/srv/kernels");
+  window = open_window (NULL, "list");
+  connection = tsr_window_get_connection (window);
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/kernels");
+
+  preferences = g_object_ref (tsr_preferences_window_new ());
+  gtk_window_present (GTK_WINDOW (preferences));
+  row = gtk_widget_get_template_child (GTK_WIDGET (preferences), TSR_TYPE_PREFERENCES_WINDOW,
+                                       "kernels_row");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "/srv/kernels");
+
+  gtk_editable_set_text (GTK_EDITABLE (row), "/srv/ker");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/kernels");
+  gtk_editable_set_text (GTK_EDITABLE (row), "/srv/other-kernels");
+  g_signal_emit_by_name (row, "apply");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, "/srv/other-kernels");
+
+  /* Back to the default, as the settings say. */
+  g_settings_reset (settings, "kernels-dir");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (connection), ==, TSR_DEFAULT_KERNELS_DIR);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_assert_finalize_object (preferences);
+  tsr_test_close_window (window, TIMEOUT_MS);
+  if (saved != NULL)
+    g_setenv ("TESSERA_KERNELS_DIR", saved, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -995,6 +1037,7 @@ main (int   argc,
   g_test_add_func ("/gui/window/size", test_window_size);
   g_test_add_func ("/gui/application/actions", test_application);
   g_test_add_func ("/gui/preferences/columns", test_preferences);
+  g_test_add_func ("/gui/preferences/kernels-dir", test_preferences_kernels_dir);
 
   ret = g_test_run ();
 

@@ -603,15 +603,16 @@ test_linked_rollback (void)
   g_autofree char *before = snapshot (handle);
   g_autofree char *xml_before = tsr_test_domain_xml (handle, PREFIX "copy", VIR_DOMAIN_XML_INACTIVE);
   g_autofree char *disk = disk_path (handle, PREFIX "copy");
-  g_autofree char *after = NULL, *xml_after = NULL, *out = NULL, *err = NULL;
+  g_autofree char *after = NULL, *xml_after = NULL, *name = NULL;
+  g_autoptr(TsrCloneSpec) spec = tsr_clone_spec_new (PREFIX "doomed");
+  g_autoptr(GError) error = NULL;
   struct stat st_before, st_after;
-  int status;
 
   g_assert_cmpint (g_stat (disk, &st_before), ==, 0);
-  g_setenv ("TESSERA_TEST_CLONE_FAIL", "before-define", TRUE);
-  out = run_cli ("qvm-clone", &status, &err, "--linked", PREFIX "copy", PREFIX "doomed", NULL);
-  g_unsetenv ("TESSERA_TEST_CLONE_FAIL");
-  g_assert_true (exited_with (status, 1));
+  spec->linked = TRUE;
+  name = tsr_test_clone_failing_at_define (conn, PREFIX "copy", spec, 120, &error);
+  g_assert_null (name);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_FAILED);
 
   after = snapshot (handle);
   g_assert_cmpstr (after, ==, before);

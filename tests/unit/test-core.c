@@ -593,18 +593,35 @@ test_connection_refused (void)
 }
 
 static void
+count_notify_cb (guint *count)
+{
+  (*count)++;
+}
+
+static void
 test_kernels_dir (void)
 {
   g_autofree char *saved = g_strdup (g_getenv ("TESSERA_KERNELS_DIR"));
 
+  g_autoptr(TsrConnection) conn = NULL;
+  g_autoptr(TsrConnection) env_conn = NULL;
+  guint notified = 0;
+
   g_unsetenv ("TESSERA_KERNELS_DIR");
-  g_assert_cmpstr (tsr_kernels_dir (), ==, "/var/lib/tessera/vm-kernels");
-  /* The GUI passes its setting on; the environment still wins for tests. */
-  tsr_set_kernels_dir ("/srv/kernels");
-  g_assert_cmpstr (tsr_kernels_dir (), ==, "/srv/kernels");
+  conn = tsr_connection_new ("test:///default");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (conn), ==, "/var/lib/tessera/vm-kernels");
+  /* The GUI passes its setting on, once per change. */
+  g_signal_connect_swapped (conn, "notify::kernels-dir", G_CALLBACK (count_notify_cb), &notified);
+  g_object_set (conn, "kernels-dir", "/srv/kernels", NULL);
+  tsr_connection_set_kernels_dir (conn, "/srv/kernels");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (conn), ==, "/srv/kernels");
+  g_assert_cmpuint (notified, ==, 1);
+  /* The environment is where a connection starts, for tests and the CLI. */
   g_setenv ("TESSERA_KERNELS_DIR", "/tmp/k", TRUE);
-  g_assert_cmpstr (tsr_kernels_dir (), ==, "/tmp/k");
-  tsr_set_kernels_dir (NULL);
+  env_conn = tsr_connection_new ("test:///default");
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (env_conn), ==, "/tmp/k");
+  tsr_connection_set_kernels_dir (conn, NULL);
+  g_assert_cmpstr (tsr_connection_get_kernels_dir (conn), ==, "/tmp/k");
   if (saved != NULL)
     g_setenv ("TESSERA_KERNELS_DIR", saved, TRUE);
   else

@@ -405,8 +405,7 @@ tsr_cloner_copy_flatten (CloneData     *data,
                          GError       **error)
 {
   g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
-  TsrQemuImgProgress progress = { &data->progress, stage, data->done, disk->work, data->total,
-                                  NULL, NULL };
+  TsrQemuImgProgress progress = { &data->progress, stage, data->done, disk->work, data->total };
   g_autoptr(GError) local_error = NULL;
 
   tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);

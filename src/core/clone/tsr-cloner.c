@@ -31,9 +31,6 @@
  * tsr-cloner-rollback.c.
  *
  * Full clones are copied by the engine in tsr-cloner-copy.c.
- *
- * For tests, TESSERA_TEST_CLONE_FAIL=before-define makes a clone fail just
- * before its domain is defined, once everything else is in place.
  */
 
 /* Linked clones rewrite the source's definition: two at once from the same
@@ -200,12 +197,6 @@ tsr_cloner_set_errno_error (GError     **error,
 /* The worker */
 
 static gboolean
-fail_point (const char *name)
-{
-  return g_strcmp0 (g_getenv ("TESSERA_TEST_CLONE_FAIL"), name) == 0;
-}
-
-static gboolean
 clone_steps (CloneData     *data,
              GCancellable  *cancellable,
              GError       **error)
@@ -249,13 +240,6 @@ clone_steps (CloneData     *data,
 
   if (spec->linked && !tsr_cloner_switch_source (data, error))
     return FALSE;
-
-  if (fail_point ("before-define"))
-    {
-      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_FAILED,
-                           "Failed on purpose (TESSERA_TEST_CLONE_FAIL=before-define).");
-      return FALSE;
-    }
 
   tsr_progress_report (&data->progress, data->total, data->total, _("Defining the clone"), TRUE);
   xml = tsr_xml_dump (data->doc);

@@ -805,7 +805,7 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   data->progress.func = progress;
   data->progress.data = progress_data;
   data->progress.context = g_main_context_ref_thread_default ();
-  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
   /* The worker decides about cancelling: once the VM is defined, a late

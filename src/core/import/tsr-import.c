@@ -289,44 +289,6 @@ prepare_worker (GTask        *step,
   g_task_return_boolean (step, TRUE);
 }
 
-static char *
-format_remaining (gint64 seconds)
-{
-  if (seconds < 60)
-    return g_strdup (_("less than a minute left"));
-  if (seconds < 3600)
-    {
-      guint minutes = (guint) ((seconds + 30) / 60);
-
-      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "about %u minute left",
-                                           "about %u minutes left", minutes), minutes);
-    }
-  return g_strdup_printf (_("about %u h %02u min left"), (guint) (seconds / 3600),
-                          (guint) (seconds % 3600 / 60));
-}
-
-typedef struct
-{
-  const char *stage;
-  guint64     total;
-  gint64      started;
-} Remaining;
-
-static char *
-describe_remaining (guint64  done,
-                    gpointer user_data)
-{
-  Remaining *remaining = user_data;
-  gint64 elapsed = g_get_monotonic_time () - remaining->started;
-  g_autofree char *left = NULL;
-
-  if (elapsed <= 2 * G_USEC_PER_SEC || done == 0 || remaining->total <= done)
-    return NULL;
-  left = format_remaining ((gint64) ((double) elapsed / done * (remaining->total - done) /
-                                     G_USEC_PER_SEC));
-  return g_strdup_printf ("%s — %s", remaining->stage, left);
-}
-
 static gboolean
 convert_disk (ImportData    *data,
               TsrImportDisk *disk,
@@ -334,16 +296,13 @@ convert_disk (ImportData    *data,
               guint          index,
               guint64        done_before,
               guint64        total,
-              gint64         started,
               GCancellable  *cancellable,
               GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
                                             data->info->disks->len, disk->name);
-  Remaining remaining = { stage, total, started };
-  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total,
-                                  describe_remaining, &remaining };
+  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total };
 
   tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
   if (tsr_qemu_img_convert (disk->source, disk->format, dst, "qcow2",
@@ -390,7 +349,6 @@ convert_worker (GTask        *step,
   virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
   GError *error = NULL;
   guint64 total = 0, done = 0;
-  gint64 started = g_get_monotonic_time ();
 
   tsr_assert_worker_thread ();
   if (pool == NULL)
@@ -437,7 +395,7 @@ convert_worker (GTask        *step,
           tsr_error_set_from_libvirt (&error, _("Could not find the new volume"));
           goto failed;
         }
-      if (!convert_disk (data, disk, path, i, done, total, started, cancellable, &error))
+      if (!convert_disk (data, disk, path, i, done, total, cancellable, &error))
         goto failed;
       done += disk->capacity;
     }

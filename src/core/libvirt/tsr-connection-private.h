@@ -20,6 +20,7 @@ struct _TsrConnection
   GObject             parent_instance;
 
   char               *uri;
+  char               *kernels_dir;
   TsrConnectionState  state;
   GError             *last_error;
   gboolean            loaded;

@@ -35,6 +35,7 @@ enum {
   PROP_URI,
   PROP_STATE,
   PROP_LOADED,
+  PROP_KERNELS_DIR,
   N_PROPS
 };
 
@@ -612,7 +613,7 @@ start_load (TsrConnection *self,
   virConnectRef (data->conn);
   data->ctx = event_ctx_ref (self->ctx);
   data->register_events = register_events;
-  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->kernels_dir = g_strdup (self->kernels_dir);
   data->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   {
     GHashTableIter iter;
@@ -1115,7 +1116,7 @@ refresh_idle_cb (gpointer user_data)
       data->dom = dom;
       virDomainRef (dom);
       data->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
-      data->kernels_dir = g_strdup (tsr_kernels_dir ());
+      data->kernels_dir = g_strdup (self->kernels_dir);
 
       task = g_task_new (self, self->cancellable, refresh_done_cb, NULL);
       g_task_set_source_tag (task, refresh_idle_cb);
@@ -1381,6 +1382,7 @@ tsr_connection_finalize (GObject *object)
   g_clear_error (&self->last_error);
   g_mutex_clear (&self->reserve_lock);
   g_free (self->uri);
+  g_free (self->kernels_dir);
 
   G_OBJECT_CLASS (tsr_connection_parent_class)->finalize (object);
 }
@@ -1404,6 +1406,9 @@ tsr_connection_get_property (GObject    *object,
     case PROP_LOADED:
       g_value_set_boolean (value, self->loaded);
       break;
+    case PROP_KERNELS_DIR:
+      g_value_set_string (value, self->kernels_dir);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1422,9 +1427,23 @@ tsr_connection_set_property (GObject      *object,
     case PROP_URI:
       self->uri = g_value_dup_string (value);
       break;
+    case PROP_KERNELS_DIR:
+      tsr_connection_set_kernels_dir (self, g_value_get_string (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* $TESSERA_KERNELS_DIR (tests and the CLI's users set it), else the
+ * system's folder.
+ */
+static const char *
+default_kernels_dir (void)
+{
+  const char *env = g_getenv ("TESSERA_KERNELS_DIR");
+
+  return env && *env ? env : TSR_DEFAULT_KERNELS_DIR;
 }
 
 static void
@@ -1448,6 +1467,15 @@ tsr_connection_class_init (TsrConnectionClass *klass)
   properties[PROP_LOADED] =
     g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TsrConnection:kernels-dir:
+   *
+   * The folder whose sub-folders are the kernels VMs may boot directly.
+   * Calls read it when they start, so a change applies to the next one.
+   */
+  properties[PROP_KERNELS_DIR] =
+    g_param_spec_string ("kernels-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -1472,6 +1500,7 @@ tsr_connection_init (TsrConnection *self)
   self->max_delay = 30000;
   self->reconnect_delay = self->first_delay;
   g_mutex_init (&self->reserve_lock);
+  self->kernels_dir = g_strdup (default_kernels_dir ());
 }
 
 TsrConnection *
@@ -1487,6 +1516,35 @@ tsr_connection_get_uri (TsrConnection *self)
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
   return self->uri;
+}
+
+const char *
+tsr_connection_get_kernels_dir (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return self->kernels_dir;
+}
+
+/**
+ * tsr_connection_set_kernels_dir:
+ * @self: a #TsrConnection
+ * @dir: (nullable): a folder, or %NULL or "" for the default
+ *
+ * Sets #TsrConnection:kernels-dir. Main thread only: workers get a copy.
+ */
+void
+tsr_connection_set_kernels_dir (TsrConnection *self,
+                                const char    *dir)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  if (dir == NULL || *dir == '\0')
+    dir = default_kernels_dir ();
+  if (g_strcmp0 (self->kernels_dir, dir) == 0)
+    return;
+  g_free (self->kernels_dir);
+  self->kernels_dir = g_strdup (dir);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KERNELS_DIR]);
 }
 
 TsrConnectionState

@@ -22,6 +22,9 @@ void                tsr_init                             (void);
 
 TsrConnection      *tsr_connection_new                   (const char           *uri);
 const char         *tsr_connection_get_uri               (TsrConnection        *self);
+const char         *tsr_connection_get_kernels_dir       (TsrConnection        *self);
+void                tsr_connection_set_kernels_dir       (TsrConnection        *self,
+                                                          const char           *dir);
 TsrConnectionState  tsr_connection_get_state             (TsrConnection        *self);
 const GError       *tsr_connection_get_last_error        (TsrConnection        *self);
 gboolean            tsr_connection_get_loaded            (TsrConnection        *self);

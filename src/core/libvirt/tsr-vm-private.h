@@ -27,7 +27,6 @@ TsrVmConfig *tsr_vm_config_parse       (const char        *xml,
                                         const char        *kernels_dir,
                                         GError           **error);
 void         tsr_vm_config_free        (TsrVmConfig       *config);
-const char  *tsr_kernels_dir           (void);
 
 TsrVm       *tsr_vm_new                (const char        *uuid);
 void         tsr_vm_set_config         (TsrVm             *self,

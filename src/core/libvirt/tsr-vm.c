@@ -350,31 +350,6 @@ tsr_vm_config_free (TsrVmConfig *config)
   g_free (config);
 }
 
-static char *kernels_dir;
-
-/* The kernels folder: $TESSERA_KERNELS_DIR (for tests), else what the
- * application set from its settings, else the default.
- */
-const char *
-tsr_kernels_dir (void)
-{
-  const char *env = g_getenv ("TESSERA_KERNELS_DIR");
-  const char *set = g_atomic_pointer_get (&kernels_dir);
-
-  if (env && *env)
-    return env;
-  return set && *set ? set : "/var/lib/tessera/vm-kernels";
-}
-
-/* Main thread. The old string is kept, never freed: a worker may still be
- * reading it.
- */
-void
-tsr_set_kernels_dir (const char *dir)
-{
-  g_atomic_pointer_set (&kernels_dir, g_strdup (dir));
-}
-
 static void
 replace_str (char       **field,
              const char  *value)

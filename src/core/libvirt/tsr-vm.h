@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 
 /* The command line of a directly booted kernel when none is given. */
 #define TSR_DEFAULT_KERNELOPTS "root=/dev/vda console=ttyS0"
+/* The folder of kernels for direct boot (sub-folders with a vmlinuz);
+ * TsrConnection:kernels-dir says which one a connection uses.
+ */
+#define TSR_DEFAULT_KERNELS_DIR "/var/lib/tessera/vm-kernels"
 
 typedef enum
 {
@@ -48,9 +52,6 @@ char       *tsr_vm_dup_field_text (TsrVm      *self,
                                    const char *field);
 
 const char *tsr_vm_state_to_string (TsrVmState state);
-
-/* The folder of kernels for direct boot (sub-folders with a vmlinuz). */
-void        tsr_set_kernels_dir    (const char *dir);
 
 extern const char * const tsr_vm_labels[];
 

@@ -330,7 +330,8 @@ pci_attach_worker (GTask        *task,
     }
 
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  prefs = xml ? tsr_settings_prefs_parse (xml, tsr_kernels_dir (), NULL) : NULL;
+  /* Only the virt mode matters here, not which kernel it boots. */
+  prefs = xml ? tsr_settings_prefs_parse (xml, NULL, NULL) : NULL;
   if (data->attach && prefs != NULL && !g_str_equal (prefs->virt_mode, "hvm"))
     {
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,

@@ -1043,7 +1043,7 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
   data->conn = conn;
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->flags = flags;
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);

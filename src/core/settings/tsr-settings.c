@@ -415,7 +415,7 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
   data = g_new0 (ReadData, 1);
   data->conn = conn;
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_kernels_dir ());
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
   g_object_set_data_full (G_OBJECT (task), "vm", g_object_ref (vm), g_object_unref);
   g_task_run_in_thread (task, read_worker);
@@ -444,6 +444,7 @@ typedef struct
   gboolean       local;
   GStrv          virt_modes;
   GStrv          kernels;
+  char          *kernels_dir;
 } ChoicesData;
 
 static void
@@ -452,6 +453,7 @@ choices_data_free (ChoicesData *data)
   g_clear_pointer (&data->conn, tsr_conn_release);
   g_strfreev (data->virt_modes);
   g_strfreev (data->kernels);
+  g_free (data->kernels_dir);
   g_free (data);
 }
 
@@ -482,7 +484,7 @@ choices_worker (GTask        *task,
   if (caps->xen_pv)
     g_strv_builder_add (modes, "pv");
   data->virt_modes = g_strv_builder_end (modes);
-  data->kernels = tsr_kernels_list (tsr_kernels_dir ());
+  data->kernels = tsr_kernels_list (data->kernels_dir);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -506,6 +508,7 @@ tsr_connection_get_choices_async (TsrConnection       *self,
   data = g_new0 (ChoicesData, 1);
   data->conn = conn;
   data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
+  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) choices_data_free);
   g_task_run_in_thread (task, choices_worker);
 }

@@ -439,7 +439,6 @@ static void
 report_progress (const TsrQemuImgProgress *progress,
                  double                    percent)
 {
-  g_autofree char *stage = NULL;
   guint64 done;
 
   if (progress == NULL || progress->progress == NULL)
@@ -447,10 +446,7 @@ report_progress (const TsrQemuImgProgress *progress,
   done = progress->done_before + (guint64) (percent / 100.0 * progress->span);
   if (progress->total > 0)
     done = MIN (done, progress->total);
-  if (progress->describe != NULL)
-    stage = progress->describe (done, progress->describe_data);
-  tsr_progress_report (progress->progress, done, progress->total,
-                       stage ? stage : progress->stage, FALSE);
+  tsr_progress_report (progress->progress, done, progress->total, progress->stage, FALSE);
 }
 
 /* What qemu-img said when the conversion failed; running out of space is

@@ -39,8 +39,7 @@ typedef struct
 } TsrImageExtent;
 
 /* Where a conversion's progress goes: DONE_BEFORE plus qemu-img's share of
- * SPAN, of TOTAL, as STAGE; DESCRIBE, when set, gives the stage text for
- * the bytes done instead.
+ * SPAN, of TOTAL, as STAGE.
  */
 typedef struct
 {
@@ -49,9 +48,6 @@ typedef struct
   guint64       done_before;
   guint64       span;
   guint64       total;
-  char       *(*describe) (guint64  done,
-                           gpointer user_data);
-  gpointer      describe_data;
 } TsrQemuImgProgress;
 
 typedef enum

@@ -89,7 +89,7 @@ tsr_image_convert (const char    *src,
                    GError       **error)
 {
   const char *stage = _("Copying the root image");
-  TsrQemuImgProgress report = { progress, stage, 0, total, total, NULL, NULL };
+  TsrQemuImgProgress report = { progress, stage, 0, total, total };
   g_autoptr(GError) local_error = NULL;
 
   if (!tsr_qemu_img_convert (src, src_format, dst, dst_format, TSR_QEMU_IMG_CONVERT_NONE,

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "tsr-operation.h"
+#include "tsr-progress-view.h"
+
+G_BEGIN_DECLS
+
+#define TSR_TYPE_OPERATION_WINDOW (tsr_operation_window_get_type ())
+
+G_DECLARE_DERIVABLE_TYPE (TsrOperationWindow, tsr_operation_window, TSR, OPERATION_WINDOW, AdwWindow)
+
+struct _TsrOperationWindowClass
+{
+  AdwWindowClass parent_class;
+
+  /* Shows the progress page (TRUE) or the form again (FALSE). */
+  void (*set_busy) (TsrOperationWindow *self,
+                    gboolean            busy);
+  /* The operation failed, other than by a cancel; the form is back. */
+  void (*failed)   (TsrOperationWindow *self,
+                    const GError       *error);
+};
+
+void          tsr_operation_window_set_parts       (TsrOperationWindow *self,
+                                                    AdwToastOverlay    *toast_overlay,
+                                                    AdwStatusPage      *progress_page,
+                                                    TsrProgressView    *progress_view);
+GCancellable *tsr_operation_window_get_cancellable (TsrOperationWindow *self);
+TsrOperation *tsr_operation_window_get_operation   (TsrOperationWindow *self);
+void          tsr_operation_window_start           (TsrOperationWindow *self,
+                                                    TsrOperation       *operation,
+                                                    const char         *heading);
+void          tsr_operation_window_add_toast       (TsrOperationWindow *self,
+                                                    const char         *text,
+                                                    guint               timeout);
+void          tsr_operation_window_dismiss_toast   (TsrOperationWindow *self);
+
+G_END_DECLS
