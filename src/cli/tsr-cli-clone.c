@@ -66,7 +66,7 @@ tsr_cli_clone (int    argc,
   spec->keep_mac = keep_mac;
   spec->pool = g_strdup (pool);
 
-  tsr_cli_job_init (&job, quiet, TRUE);
+  tsr_cli_job_init (&job, quiet);
   tsr_connection_clone_vm_async (cli.conn, source, spec, tsr_cli_job_progress_cb, &job,
                                  job.cancellable, tsr_cli_async_cb, &cli);
   name = tsr_connection_clone_vm_finish (cli.conn, tsr_cli_wait (&cli), &warning, &error);

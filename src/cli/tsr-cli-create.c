@@ -134,7 +134,7 @@ tsr_cli_create (int    argc,
   if (!tsr_cli_open (&cli))
     return TSR_CLI_EXIT_FAILED;
 
-  tsr_cli_job_init (&job, o.quiet, FALSE);
+  tsr_cli_job_init (&job, o.quiet);
   tsr_connection_create_vm_from_image_async (cli.conn, spec, tsr_cli_job_progress_cb, &job,
                                              job.cancellable, tsr_cli_async_cb, &cli);
   name = tsr_connection_create_vm_from_image_finish (cli.conn, tsr_cli_wait (&cli), &notice,

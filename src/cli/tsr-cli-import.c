@@ -146,7 +146,7 @@ tsr_cli_import (int    argc,
       return TSR_CLI_EXIT_USAGE;
     }
 
-  tsr_cli_job_init (&job, o.quiet, FALSE);
+  tsr_cli_job_init (&job, o.quiet);
   tsr_import_inspect_async (argv[1], tsr_cli_job_progress_cb, &job, job.cancellable,
                             tsr_cli_async_cb, &cli);
   info = tsr_import_inspect_finish (tsr_cli_wait (&cli), &error);

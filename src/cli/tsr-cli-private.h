@@ -86,17 +86,17 @@ gboolean        tsr_cli_set_properties     (TsrCreateSpec      *spec,
 typedef struct
 {
   GCancellable *cancellable;
-  gint64        started;
+  gint64        sized_start;  /* when the bytes of sized_total began */
+  guint64       sized_done;
+  guint64       sized_total;
   gboolean      tty;
   gboolean      quiet;
-  gboolean      time_left;
   gboolean      cancelled;
   guint         signal_sources[3];
 } TsrCliJob;
 
 void            tsr_cli_job_init           (TsrCliJob          *job,
-                                            gboolean            quiet,
-                                            gboolean            time_left);
+                                            gboolean            quiet);
 void            tsr_cli_job_clear          (TsrCliJob          *job);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrCliJob, tsr_cli_job_clear)
 /* A TsrProgressFunc; progress_data is the TsrCliJob. */
