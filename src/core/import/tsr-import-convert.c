@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-import-private.h"
+#include "tsr-libvirt-private.h"
+#include "tsr-qemu-img.h"
+#include "tsr-storage-private.h"
+#include "tsr-task-steps.h"
+#include "tsr-validate.h"
+#include "tsr-xml-private.h"
+
+/* Import: prepare (worker) → check the settings (create, check only) →
+ * convert (worker) → define (create) → on failure remove the volumes
+ * (worker); with TSR_IMPORT_MOVE remove the input (worker). Every disk is
+ * converted by qemu-img straight into a qcow2 volume of the pool.
+ */
+
+typedef struct
+{
+  TsrConnection  *self;
+  virConnectPtr   conn;
+  TsrImportInfo  *info;
+  TsrCreateSpec  *spec;
+  TsrImportFlags  flags;
+  TsrProgress     progress;
+  GCancellable   *cancellable;
+  GPtrArray      *volume_names;   /* char *, one per disk, the root first */
+  GPtrArray      *volumes;        /* virStorageVolPtr made so far */
+  char           *notice;
+  char           *vm_name;
+  GError         *error;          /* kept while rolling back */
+} ImportData;
+
+/* The volumes belong to the VM once it is defined: only forget them. */
+static void
+forget_volumes (ImportData *data)
+{
+  for (guint i = 0; i < data->volumes->len; i++)
+    virStorageVolFree (g_ptr_array_index (data->volumes, i));
+  g_ptr_array_set_size (data->volumes, 0);
+}
+
+static void
+import_data_free (ImportData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->conn, tsr_conn_release);
+  g_clear_pointer (&data->info, tsr_import_info_unref);
+  g_clear_pointer (&data->spec, tsr_create_spec_free);
+  tsr_progress_clear (&data->progress);
+  g_clear_pointer (&data->volume_names, g_ptr_array_unref);
+  if (data->volumes != NULL)
+    forget_volumes (data);
+  g_clear_pointer (&data->volumes, g_ptr_array_unref);
+  g_free (data->notice);
+  g_free (data->vm_name);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+add_notice (ImportData *data,
+            const char *notice)
+{
+  char *joined;
+
+  if (notice == NULL || *notice == '\0')
+    return;
+  joined = data->notice ? g_strconcat (data->notice, " ", notice, NULL) : g_strdup (notice);
+  g_free (data->notice);
+  data->notice = joined;
+}
+
+static gboolean
+set_cancelled (GCancellable  *cancellable,
+               GError       **error)
+{
+  return tsr_task_set_cancelled (cancellable,
+                                 _("The import was cancelled; nothing was left behind."), error);
+}
+
+/* Prepare */
+
+/* An appliance made on a bigger machine may ask for more vCPUs than this
+ * host has; unless the user chose the number, it gets what there is.
+ */
+static void
+fit_vcpus (ImportData *data)
+{
+  TsrCreateSpec *spec = data->spec;
+  virNodeInfo node;
+
+  if (data->info->vcpus > 0 && spec->vcpus == data->info->vcpus &&
+      virNodeGetInfo (data->conn, &node) == 0 && spec->vcpus > node.cpus && node.cpus > 0)
+    {
+      g_autofree char *notice = g_strdup_printf (_("The appliance asks for %u vCPUs; this host "
+                                                   "has %u, so the VM gets %u."),
+                                                 spec->vcpus, node.cpus, node.cpus);
+
+      spec->vcpus = node.cpus;
+      add_notice (data, notice);
+    }
+  virResetLastError ();
+}
+
+static gboolean
+check_volumes_free (ImportData        *data,
+                    virStoragePoolPtr  pool,
+                    GError           **error)
+{
+  for (guint i = 0; i < data->volume_names->len; i++)
+    {
+      const char *name = g_ptr_array_index (data->volume_names, i);
+      g_autoptr(virStorageVol) vol = virStorageVolLookupByName (pool, name);
+
+      if (vol != NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                       _("Volume “%s” already exists in pool “%s”: remove it, or choose "
+                         "another VM name."), name, data->spec->pool);
+          return FALSE;
+        }
+    }
+  virResetLastError ();
+  return TRUE;
+}
+
+static gboolean
+check_room (ImportData        *data,
+            virStoragePoolPtr  pool,
+            GError           **error)
+{
+  virStoragePoolInfo pool_info;
+
+  virStoragePoolRefresh (pool, 0);
+  if (virStoragePoolGetInfo (pool, &pool_info) == 0 && pool_info.capacity > 0 &&
+      data->info->required > pool_info.available)
+    {
+      g_autofree char *need = g_format_size_full (data->info->required, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *have = g_format_size_full (pool_info.available, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("The imported disks need %s but pool “%s” has only %s free: make room "
+                     "there, or choose another pool."), need, data->spec->pool, have);
+      return FALSE;
+    }
+  virResetLastError ();
+  return TRUE;
+}
+
+static gboolean
+prepare (gpointer   user_data,
+         GError   **error)
+{
+  ImportData *data = user_data;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autofree char *pool_xml = NULL;
+
+  fit_vcpus (data);
+  pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, error);
+  if (pool == NULL)
+    return FALSE;
+
+  /* qcow2 volumes are files: the pool must be a folder of images. */
+  pool_xml = virStoragePoolGetXMLDesc (pool, 0);
+  if (!tsr_xml_pool_holds_files (pool_xml))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Pool “%s” is not a folder of disk image files, so imported disks cannot "
+                     "go there: choose a directory pool."), data->spec->pool);
+      return FALSE;
+    }
+
+  return check_volumes_free (data, pool, error) && check_room (data, pool, error);
+}
+
+/* Convert */
+
+static gboolean
+convert_disk (ImportData    *data,
+              TsrImportDisk *disk,
+              const char    *dst,
+              guint          index,
+              guint64        done_before,
+              guint64        total,
+              GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
+                                            data->info->disks->len, disk->name);
+  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total };
+
+  tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
+  if (tsr_qemu_img_convert (disk->source, disk->format, dst, "qcow2",
+                            TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO, &progress, data->cancellable,
+                            &local_error))
+    return TRUE;
+
+  if (set_cancelled (data->cancellable, error))
+    return FALSE;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: pool “%s” ran out of space. Make room there, or "
+                   "choose another pool."), disk->name, data->spec->pool);
+  else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: %s"), disk->name, local_error->message);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+static gboolean
+delete_volumes (gpointer   user_data,
+                GError   **error)
+{
+  ImportData *data = user_data;
+
+  for (guint i = 0; i < data->volumes->len; i++)
+    virStorageVolDelete (g_ptr_array_index (data->volumes, i), 0);
+  forget_volumes (data);
+  virResetLastError ();
+  return TRUE;
+}
+
+/* Volume I of the new VM, made in POOL and kept for a rollback. */
+static virStorageVolPtr
+make_volume (ImportData        *data,
+             virStoragePoolPtr  pool,
+             guint              i,
+             GError           **error)
+{
+  TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+  const char *name = g_ptr_array_index (data->volume_names, i);
+  g_autofree char *xml = tsr_storage_volume_xml (name, disk->capacity, "qcow2");
+  virStorageVolPtr vol = virStorageVolCreateXML (pool, xml, 0);
+
+  if (vol == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not create the volume “%s”"), name);
+
+      tsr_error_set_from_libvirt (error, what);
+      return NULL;
+    }
+  g_ptr_array_add (data->volumes, vol);
+  return vol;
+}
+
+static gboolean
+convert_disks (ImportData         *data,
+               virStoragePoolPtr   pool,
+               GError            **error)
+{
+  guint64 total = 0, done = 0;
+
+  for (guint i = 0; i < data->info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+
+      if (disk->format != NULL)
+        total += disk->capacity;
+    }
+
+  for (guint i = 0; i < data->info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+      g_autofree char *path = NULL;
+      virStorageVolPtr vol;
+
+      if (set_cancelled (data->cancellable, error))
+        return FALSE;
+      if ((vol = make_volume (data, pool, i, error)) == NULL)
+        return FALSE;
+      if (disk->format == NULL)
+        continue;
+      path = virStorageVolGetPath (vol);
+      if (path == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not find the new volume"));
+          return FALSE;
+        }
+      if (!convert_disk (data, disk, path, i, done, total, error))
+        return FALSE;
+      done += disk->capacity;
+    }
+
+  if (set_cancelled (data->cancellable, error))
+    return FALSE;
+  tsr_progress_report (&data->progress, total, total, _("Disks converted"), TRUE);
+  return TRUE;
+}
+
+static gboolean
+convert (gpointer   user_data,
+         GError   **error)
+{
+  ImportData *data = user_data;
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
+
+  if (pool == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not open the storage pool"));
+      return FALSE;
+    }
+  if (convert_disks (data, pool, error))
+    return TRUE;
+  delete_volumes (data, NULL);
+  return FALSE;
+}
+
+static gboolean
+remove_input (gpointer   user_data,
+              GError   **error)
+{
+  ImportData *data = user_data;
+
+  for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
+    g_unlink (data->info->move_paths[i]);
+  return TRUE;
+}
+
+/* Define, and the end */
+
+/* The VM's name once it exists, else the error that stopped the import. */
+static void
+finished_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  ImportData *data = g_task_get_task_data (outer);
+
+  tsr_task_return_pointer_or_error (outer, g_steal_pointer (&data->vm_name), g_free,
+                                    g_steal_pointer (&data->error));
+}
+
+static void
+defined_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  ImportData *data = g_task_get_task_data (outer);
+  g_autofree char *notice = NULL;
+
+  data->vm_name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &notice,
+                                                   &data->error);
+  if (data->vm_name == NULL)
+    {
+      tsr_task_run_step (g_steal_pointer (&outer), delete_volumes, finished_cb);
+      return;
+    }
+
+  forget_volumes (data);
+  add_notice (data, notice);
+  if (data->flags & TSR_IMPORT_MOVE)
+    tsr_task_run_step (g_steal_pointer (&outer), remove_input, finished_cb);
+  else
+    finished_cb (NULL, NULL, g_steal_pointer (&outer));
+}
+
+static void checked_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data);
+
+/* DATA's spec, checked only, or made with the converted volumes. */
+static void
+create_vm (GTask    *outer,
+           gboolean  check_only)
+{
+  ImportData *data = g_task_get_task_data (outer);
+  g_autoptr(TsrCreateSpec) spec = tsr_create_spec_copy (data->spec);
+
+  spec->check_only = check_only;
+  if (!check_only)
+    {
+      spec->root_volume = g_strdup (g_ptr_array_index (data->volume_names, 0));
+      spec->extra_volumes = g_new0 (char *, data->volume_names->len);
+      for (guint i = 1; i < data->volume_names->len; i++)
+        spec->extra_volumes[i - 1] = g_strdup (g_ptr_array_index (data->volume_names, i));
+    }
+  tsr_connection_create_vm_async (data->self, spec,
+                                  check_only ? NULL : data->progress.func, data->progress.data,
+                                  data->cancellable, check_only ? checked_cb : defined_cb, outer);
+}
+
+static void
+converted_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+
+  if (tsr_task_step_succeeded (outer, result))
+    create_vm (g_steal_pointer (&outer), FALSE);
+}
+
+static void
+checked_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  g_autofree char *name = NULL;
+  GError *error = NULL;
+
+  name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, NULL, &error);
+  if (name == NULL)
+    g_task_return_error (outer, error);
+  else
+    tsr_task_run_step (g_steal_pointer (&outer), convert, converted_cb);
+}
+
+static void
+prepared_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  ImportData *data = g_task_get_task_data (outer);
+  GError *error = NULL;
+
+  if (!tsr_task_step_succeeded (outer, result))
+    return;
+  if (set_cancelled (data->cancellable, &error))
+    {
+      g_task_return_error (outer, error);
+      return;
+    }
+
+  /* Every rule of creating a VM, checked before any byte is converted. */
+  create_vm (g_steal_pointer (&outer), TRUE);
+}
+
+/* Start */
+
+/* What must hold before anything is touched; FALSE after TASK returned
+ * why not.
+ */
+static gboolean
+check_request (TsrConnection       *self,
+               TsrImportInfo       *info,
+               const TsrCreateSpec *spec,
+               GTask               *task)
+{
+  GError *error = NULL;
+
+  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
+    g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                 _("Importing converts the disks on this computer, so it needs a local "
+                   "connection (qemu:///system), not %s."), tsr_connection_get_uri (self));
+  else if (info->disks->len == 0)
+    g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                         _("There is no disk to import."));
+  /* The volumes are named after the VM: the name must be good first. */
+  else
+    tsr_validate_vm_name (spec->name, &error);
+
+  if (error == NULL)
+    return TRUE;
+  g_task_return_error (task, error);
+  return FALSE;
+}
+
+static ImportData *
+import_data_new (TsrConnection       *self,
+                 virConnectPtr        conn,
+                 TsrImportInfo       *info,
+                 const TsrCreateSpec *spec)
+{
+  ImportData *data = g_new0 (ImportData, 1);
+
+  data->self = g_object_ref (self);
+  data->conn = conn;
+  data->info = tsr_import_info_ref (info);
+  data->spec = tsr_create_spec_copy (spec);
+  g_clear_pointer (&data->spec->root_copy_from, g_free);
+  g_clear_pointer (&data->spec->root_move_from, g_free);
+  g_clear_pointer (&data->spec->root_volume, g_free);
+  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
+  data->volumes = g_ptr_array_new ();
+  data->volume_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < info->disks->len; i++)
+    g_ptr_array_add (data->volume_names,
+                     i == 0 ? g_strdup_printf ("%s-root.qcow2", spec->name)
+                            : g_strdup_printf ("%s-disk%u.qcow2", spec->name, i + 1));
+  return data;
+}
+
+void
+tsr_connection_import_async (TsrConnection       *self,
+                             TsrImportInfo       *info,
+                             const TsrCreateSpec *spec,
+                             TsrImportFlags       flags,
+                             TsrProgressFunc      progress,
+                             gpointer             progress_data,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(virConnect) conn = NULL;
+  ImportData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (info != NULL);
+  g_return_if_fail (spec != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_import_async);
+  /* Once the VM is defined, a late cancel does not turn success into an
+   * error.
+   */
+  g_task_set_check_cancellable (task, FALSE);
+
+  conn = tsr_connection_ref_handle (self, task);
+  if (conn == NULL || !check_request (self, info, spec, task))
+    return;
+
+  data = import_data_new (self, g_steal_pointer (&conn), info, spec);
+  data->flags = flags;
+  data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  tsr_progress_init (&data->progress, progress, progress_data);
+  g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
+  tsr_task_run_step (g_steal_pointer (&task), prepare, prepared_cb);
+}
+
+char *
+tsr_connection_import_finish (TsrConnection  *self,
+                              GAsyncResult   *result,
+                              char          **notice,
+                              GError        **error)
+{
+  ImportData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
+}
