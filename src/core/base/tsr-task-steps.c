@@ -33,6 +33,41 @@ tsr_task_run_step (GTask               *outer,
   g_task_run_in_thread (step, step_worker);
 }
 
+typedef struct
+{
+  TsrTaskValueFunc func;
+  GDestroyNotify   value_free;
+} ValueJob;
+
+static void
+value_worker (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  const ValueJob *job = g_object_get_data (G_OBJECT (task), "tsr-value-job");
+  GError *error = NULL;
+  gpointer value;
+
+  tsr_assert_worker_thread ();
+  value = job->func (task_data, cancellable, &error);
+  tsr_task_return_pointer_or_error (task, value, job->value_free, error);
+}
+
+void
+tsr_task_run_value_in_thread (GTask            *task,
+                              TsrTaskValueFunc  func,
+                              GDestroyNotify    value_free)
+{
+  ValueJob *job = g_new (ValueJob, 1);
+
+  job->func = func;
+  job->value_free = value_free;
+  /* Set before the worker starts, and only read there. */
+  g_object_set_data_full (G_OBJECT (task), "tsr-value-job", job, g_free);
+  g_task_run_in_thread (task, value_worker);
+}
+
 gboolean
 tsr_task_step_succeeded (GTask        *outer,
                          GAsyncResult *step)

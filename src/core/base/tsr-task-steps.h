@@ -20,6 +20,18 @@ void      tsr_task_run_step             (GTask               *outer,
                                          TsrTaskStepFunc      func,
                                          GAsyncReadyCallback  done);
 
+/* A worker's whole job: a new value, or NULL with ERROR set. */
+typedef gpointer (*TsrTaskValueFunc) (gpointer       data,
+                                      GCancellable  *cancellable,
+                                      GError       **error);
+
+/* Runs FUNC in a worker with TASK's data and cancellable; what it returns
+ * is TASK's result, freed with VALUE_FREE when nobody takes it.
+ */
+void      tsr_task_run_value_in_thread  (GTask               *task,
+                                         TsrTaskValueFunc     func,
+                                         GDestroyNotify       value_free);
+
 /* A worker step ended: FALSE when it failed, after OUTER returned its
  * error.
  */

@@ -22,33 +22,18 @@
  * converted by qemu-img straight into a qcow2 volume of the pool.
  */
 
-typedef struct
-{
-  TsrConnection  *self;
-  virConnectPtr   conn;
-  TsrImportInfo  *info;
-  TsrCreateSpec  *spec;
-  TsrImportFlags  flags;
-  TsrProgress     progress;
-  GCancellable   *cancellable;
-  GPtrArray      *volume_names;   /* char *, one per disk, the root first */
-  GPtrArray      *volumes;        /* virStorageVolPtr made so far */
-  char           *notice;
-  char           *vm_name;
-  GError         *error;          /* kept while rolling back */
-} ImportData;
 
 /* The volumes belong to the VM once it is defined: only forget them. */
 static void
-forget_volumes (ImportData *data)
+forget_volumes (TsrImportJob *data)
 {
   for (guint i = 0; i < data->volumes->len; i++)
     virStorageVolFree (g_ptr_array_index (data->volumes, i));
   g_ptr_array_set_size (data->volumes, 0);
 }
 
-static void
-import_data_free (ImportData *data)
+void
+tsr_import_job_free (TsrImportJob *data)
 {
   g_clear_object (&data->self);
   g_clear_object (&data->cancellable);
@@ -67,7 +52,7 @@ import_data_free (ImportData *data)
 }
 
 static void
-add_notice (ImportData *data,
+add_notice (TsrImportJob *data,
             const char *notice)
 {
   char *joined;
@@ -93,7 +78,7 @@ set_cancelled (GCancellable  *cancellable,
  * host has; unless the user chose the number, it gets what there is.
  */
 static void
-fit_vcpus (ImportData *data)
+fit_vcpus (TsrImportJob *data)
 {
   TsrCreateSpec *spec = data->spec;
   virNodeInfo node;
@@ -112,7 +97,7 @@ fit_vcpus (ImportData *data)
 }
 
 static gboolean
-check_volumes_free (ImportData        *data,
+check_volumes_free (TsrImportJob        *data,
                     virStoragePoolPtr  pool,
                     GError           **error)
 {
@@ -134,7 +119,7 @@ check_volumes_free (ImportData        *data,
 }
 
 static gboolean
-check_room (ImportData        *data,
+check_room (TsrImportJob        *data,
             virStoragePoolPtr  pool,
             GError           **error)
 {
@@ -160,7 +145,7 @@ static gboolean
 prepare (gpointer   user_data,
          GError   **error)
 {
-  ImportData *data = user_data;
+  TsrImportJob *data = user_data;
   g_autoptr(virStoragePool) pool = NULL;
   g_autofree char *pool_xml = NULL;
 
@@ -185,7 +170,7 @@ prepare (gpointer   user_data,
 /* Convert */
 
 static gboolean
-convert_disk (ImportData    *data,
+convert_disk (TsrImportJob    *data,
               TsrImportDisk *disk,
               const char    *dst,
               guint          index,
@@ -222,7 +207,7 @@ static gboolean
 delete_volumes (gpointer   user_data,
                 GError   **error)
 {
-  ImportData *data = user_data;
+  TsrImportJob *data = user_data;
 
   for (guint i = 0; i < data->volumes->len; i++)
     virStorageVolDelete (g_ptr_array_index (data->volumes, i), 0);
@@ -233,7 +218,7 @@ delete_volumes (gpointer   user_data,
 
 /* Volume I of the new VM, made in POOL and kept for a rollback. */
 static virStorageVolPtr
-make_volume (ImportData        *data,
+make_volume (TsrImportJob        *data,
              virStoragePoolPtr  pool,
              guint              i,
              GError           **error)
@@ -255,7 +240,7 @@ make_volume (ImportData        *data,
 }
 
 static gboolean
-convert_disks (ImportData         *data,
+convert_disks (TsrImportJob         *data,
                virStoragePoolPtr   pool,
                GError            **error)
 {
@@ -302,7 +287,7 @@ static gboolean
 convert (gpointer   user_data,
          GError   **error)
 {
-  ImportData *data = user_data;
+  TsrImportJob *data = user_data;
   g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
 
   if (pool == NULL)
@@ -320,7 +305,7 @@ static gboolean
 remove_input (gpointer   user_data,
               GError   **error)
 {
-  ImportData *data = user_data;
+  TsrImportJob *data = user_data;
 
   for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
     g_unlink (data->info->move_paths[i]);
@@ -336,7 +321,7 @@ finished_cb (GObject      *object,
              gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
 
   tsr_task_return_pointer_or_error (outer, g_steal_pointer (&data->vm_name), g_free,
                                     g_steal_pointer (&data->error));
@@ -348,7 +333,7 @@ defined_cb (GObject      *object,
             gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
   g_autofree char *notice = NULL;
 
   data->vm_name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &notice,
@@ -376,7 +361,7 @@ static void
 create_vm (GTask    *outer,
            gboolean  check_only)
 {
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
   g_autoptr(TsrCreateSpec) spec = tsr_create_spec_copy (data->spec);
 
   spec->check_only = check_only;
@@ -425,7 +410,7 @@ prepared_cb (GObject      *object,
              gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
   GError *error = NULL;
 
   if (!tsr_task_step_succeeded (outer, result))
@@ -440,111 +425,11 @@ prepared_cb (GObject      *object,
   create_vm (g_steal_pointer (&outer), TRUE);
 }
 
-/* Start */
-
-/* What must hold before anything is touched; FALSE after TASK returned
- * why not.
- */
-static gboolean
-check_request (TsrConnection       *self,
-               TsrImportInfo       *info,
-               const TsrCreateSpec *spec,
-               GTask               *task)
-{
-  GError *error = NULL;
-
-  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
-    g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                 _("Importing converts the disks on this computer, so it needs a local "
-                   "connection (qemu:///system), not %s."), tsr_connection_get_uri (self));
-  else if (info->disks->len == 0)
-    g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                         _("There is no disk to import."));
-  /* The volumes are named after the VM: the name must be good first. */
-  else
-    tsr_validate_vm_name (spec->name, &error);
-
-  if (error == NULL)
-    return TRUE;
-  g_task_return_error (task, error);
-  return FALSE;
-}
-
-static ImportData *
-import_data_new (TsrConnection       *self,
-                 virConnectPtr        conn,
-                 TsrImportInfo       *info,
-                 const TsrCreateSpec *spec)
-{
-  ImportData *data = g_new0 (ImportData, 1);
-
-  data->self = g_object_ref (self);
-  data->conn = conn;
-  data->info = tsr_import_info_ref (info);
-  data->spec = tsr_create_spec_copy (spec);
-  g_clear_pointer (&data->spec->root_copy_from, g_free);
-  g_clear_pointer (&data->spec->root_move_from, g_free);
-  g_clear_pointer (&data->spec->root_volume, g_free);
-  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
-  data->volumes = g_ptr_array_new ();
-  data->volume_names = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < info->disks->len; i++)
-    g_ptr_array_add (data->volume_names,
-                     i == 0 ? g_strdup_printf ("%s-root.qcow2", spec->name)
-                            : g_strdup_printf ("%s-disk%u.qcow2", spec->name, i + 1));
-  return data;
-}
-
 void
-tsr_connection_import_async (TsrConnection       *self,
-                             TsrImportInfo       *info,
-                             const TsrCreateSpec *spec,
-                             TsrImportFlags       flags,
-                             TsrProgressFunc      progress,
-                             gpointer             progress_data,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
+tsr_import_job_start (GTask *task)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(virConnect) conn = NULL;
-  ImportData *data;
-
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (info != NULL);
-  g_return_if_fail (spec != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_import_async);
-  /* Once the VM is defined, a late cancel does not turn success into an
-   * error.
-   */
-  g_task_set_check_cancellable (task, FALSE);
-
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL || !check_request (self, info, spec, task))
-    return;
-
-  data = import_data_new (self, g_steal_pointer (&conn), info, spec);
-  data->flags = flags;
-  data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  tsr_progress_init (&data->progress, progress, progress_data);
-  g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
+  TsrImportJob *data = g_task_get_task_data (task);
 
   tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
-  tsr_task_run_step (g_steal_pointer (&task), prepare, prepared_cb);
-}
-
-char *
-tsr_connection_import_finish (TsrConnection  *self,
-                              GAsyncResult   *result,
-                              char          **notice,
-                              GError        **error)
-{
-  ImportData *data;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  data = g_task_get_task_data (G_TASK (result));
-  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
+  tsr_task_run_step (task, prepare, prepared_cb);
 }

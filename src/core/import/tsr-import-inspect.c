@@ -18,6 +18,7 @@
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-task-steps.h"
 #include "tsr-threads.h"
 
 /* Inspecting an import's input: its format, its OVF and its disks' headers, without
@@ -1266,66 +1267,4 @@ tsr_import_inspect_sync (const char    *path,
   g_ptr_array_add (warnings, NULL);
   info->warnings = (GStrv) g_ptr_array_free (g_steal_pointer (&warnings), FALSE);
   return g_steal_pointer (&info);
-}
-
-typedef struct
-{
-  char        *path;
-  TsrProgress  progress;
-} InspectData;
-
-static void
-inspect_data_free (InspectData *data)
-{
-  g_free (data->path);
-  g_clear_pointer (&data->progress.context, g_main_context_unref);
-  g_free (data);
-}
-
-static void
-inspect_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  InspectData *data = task_data;
-  GError *error = NULL;
-  TsrImportInfo *info = tsr_import_inspect_sync (data->path, &data->progress, cancellable, &error);
-
-  if (info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, info, (GDestroyNotify) tsr_import_info_unref);
-}
-
-void
-tsr_import_inspect_async (const char          *path,
-                          TsrProgressFunc      progress,
-                          gpointer             progress_data,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  InspectData *data;
-
-  g_return_if_fail (path != NULL);
-
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_import_inspect_async);
-  data = g_new0 (InspectData, 1);
-  data->path = g_strdup (path);
-  data->progress.func = progress;
-  data->progress.data = progress_data;
-  data->progress.context = g_main_context_ref_thread_default ();
-  g_task_set_task_data (task, data, (GDestroyNotify) inspect_data_free);
-  g_task_run_in_thread (task, inspect_worker);
-}
-
-TsrImportInfo *
-tsr_import_inspect_finish (GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
 }

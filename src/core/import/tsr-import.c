@@ -15,7 +15,9 @@
 #include "tsr-error.h"
 #include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
+#include "tsr-libvirt-private.h"
 #include "tsr-task-steps.h"
+#include "tsr-validate.h"
 
 /* Importing appliances and disk images. Inspection reads only headers and
  * the OVF; the disks are converted by qemu-img straight from where they
@@ -120,6 +122,169 @@ tsr_import_info_make_spec (const TsrImportInfo *info)
   g_free (spec->os_family);
   spec->os_family = g_strdup (info->os_family);
   return spec;
+}
+
+/* Inspect */
+
+typedef struct
+{
+  char        *path;
+  TsrProgress  progress;
+} InspectData;
+
+static void
+inspect_data_free (InspectData *data)
+{
+  g_free (data->path);
+  tsr_progress_clear (&data->progress);
+  g_free (data);
+}
+
+static gpointer
+inspect_run (gpointer       user_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  InspectData *data = user_data;
+
+  return tsr_import_inspect_sync (data->path, &data->progress, cancellable, error);
+}
+
+void
+tsr_import_inspect_async (const char          *path,
+                          TsrProgressFunc      progress,
+                          gpointer             progress_data,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  InspectData *data;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_import_inspect_async);
+  data = g_new0 (InspectData, 1);
+  data->path = g_strdup (path);
+  tsr_progress_init (&data->progress, progress, progress_data);
+  g_task_set_task_data (task, data, (GDestroyNotify) inspect_data_free);
+  tsr_task_run_value_in_thread (task, inspect_run, (GDestroyNotify) tsr_import_info_unref);
+}
+
+TsrImportInfo *
+tsr_import_inspect_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Import */
+
+/* What must hold before anything is touched; FALSE after TASK returned
+ * why not.
+ */
+static gboolean
+check_request (TsrConnection       *self,
+               TsrImportInfo       *info,
+               const TsrCreateSpec *spec,
+               GTask               *task)
+{
+  GError *error = NULL;
+
+  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
+    g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                 _("Importing converts the disks on this computer, so it needs a local "
+                   "connection (qemu:///system), not %s."), tsr_connection_get_uri (self));
+  else if (info->disks->len == 0)
+    g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                         _("There is no disk to import."));
+  /* The volumes are named after the VM: the name must be good first. */
+  else
+    tsr_validate_vm_name (spec->name, &error);
+
+  if (error == NULL)
+    return TRUE;
+  g_task_return_error (task, error);
+  return FALSE;
+}
+
+static TsrImportJob *
+import_job_new (TsrConnection       *self,
+                virConnectPtr        conn,
+                TsrImportInfo       *info,
+                const TsrCreateSpec *spec)
+{
+  TsrImportJob *data = g_new0 (TsrImportJob, 1);
+
+  data->self = g_object_ref (self);
+  data->conn = conn;
+  data->info = tsr_import_info_ref (info);
+  data->spec = tsr_create_spec_copy (spec);
+  g_clear_pointer (&data->spec->root_copy_from, g_free);
+  g_clear_pointer (&data->spec->root_move_from, g_free);
+  g_clear_pointer (&data->spec->root_volume, g_free);
+  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
+  data->volumes = g_ptr_array_new ();
+  data->volume_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < info->disks->len; i++)
+    g_ptr_array_add (data->volume_names,
+                     i == 0 ? g_strdup_printf ("%s-root.qcow2", spec->name)
+                            : g_strdup_printf ("%s-disk%u.qcow2", spec->name, i + 1));
+  return data;
+}
+
+void
+tsr_connection_import_async (TsrConnection       *self,
+                             TsrImportInfo       *info,
+                             const TsrCreateSpec *spec,
+                             TsrImportFlags       flags,
+                             TsrProgressFunc      progress,
+                             gpointer             progress_data,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(virConnect) conn = NULL;
+  TsrImportJob *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (info != NULL);
+  g_return_if_fail (spec != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_connection_import_async);
+  /* Once the VM is defined, a late cancel does not turn success into an
+   * error.
+   */
+  g_task_set_check_cancellable (task, FALSE);
+
+  conn = tsr_connection_ref_handle (self, task);
+  if (conn == NULL || !check_request (self, info, spec, task))
+    return;
+
+  data = import_job_new (self, g_steal_pointer (&conn), info, spec);
+  data->flags = flags;
+  data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  tsr_progress_init (&data->progress, progress, progress_data);
+  g_task_set_task_data (task, data, (GDestroyNotify) tsr_import_job_free);
+  tsr_import_job_start (g_steal_pointer (&task));
+}
+
+char *
+tsr_connection_import_finish (TsrConnection  *self,
+                              GAsyncResult   *result,
+                              char          **notice,
+                              GError        **error)
+{
+  TsrImportJob *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
 }
 
 /* qvm-create --root-copy-from / --root-move-from in any format */
