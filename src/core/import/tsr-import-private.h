@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "tsr-archive.h"
 #include "tsr-import.h"
 #include "tsr-storage-private.h"
 
@@ -34,5 +35,57 @@ TsrImportInfo *tsr_import_inspect_sync (const char    *path,
                                         TsrProgress   *progress,
                                         GCancellable  *cancellable,
                                         GError       **error);
+
+
+#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
+#define QCOW2_BLANK_OVERHEAD (2 * MIB)
+
+/* Reading the input */
+
+typedef struct
+{
+  int         fd;
+  guint64     base;
+  guint64     size;
+  const char *display;
+} TsrImportView;
+
+gboolean       tsr_import_view_read_at   (gpointer       view,
+                                          guint64        offset,
+                                          void          *buf,
+                                          gsize          len,
+                                          GError       **error);
+
+/* Where qemu reads a disk from: a whole file, or SIZE bytes at OFFSET in
+ * one (a member of an archive).
+ */
+typedef struct
+{
+  const char *path;
+  guint64     offset;
+  guint64     size;
+  gboolean    whole;
+} TsrImportRegion;
+
+TsrImportDisk *tsr_import_probe_disk     (int                     fd,
+                                          const TsrImportRegion  *region,
+                                          const char             *display,
+                                          const char             *expected,
+                                          gboolean                in_archive,
+                                          guint64                 ovf_capacity,
+                                          GPtrArray              *warnings,
+                                          GCancellable           *cancellable,
+                                          GError                **error);
+
+/* A member of ARCHIVE unpacked into the import's temporary folder; returns
+ * its path.
+ */
+char          *tsr_import_extract_member (TsrImportInfo           *info,
+                                          const char              *archive,
+                                          const TsrArchiveMember  *member,
+                                          const char              *display,
+                                          TsrProgress             *progress,
+                                          GCancellable            *cancellable,
+                                          GError                 **error);
 
 G_END_DECLS
