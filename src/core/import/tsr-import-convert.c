@@ -6,26 +6,22 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-import-private.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 #include "tsr-task-steps.h"
-#include "tsr-validate.h"
 #include "tsr-xml-private.h"
 
-/* Import: prepare (worker) → check the settings (create, check only) →
- * convert (worker) → define (create) → on failure remove the volumes
- * (worker); with TSR_IMPORT_MOVE remove the input (worker). Every disk is
- * converted by qemu-img straight into a qcow2 volume of the pool.
+/* The blocking steps of an import, run in workers by tsr-import.c: check
+ * the pool, convert every disk by qemu-img straight into a qcow2 volume of
+ * the pool, and on failure remove the volumes; with TSR_IMPORT_MOVE remove
+ * the input.
  */
 
-
-/* The volumes belong to the VM once it is defined: only forget them. */
-static void
-forget_volumes (TsrImportJob *data)
+void
+tsr_import_job_forget_volumes (TsrImportJob *data)
 {
   for (guint i = 0; i < data->volumes->len; i++)
     virStorageVolFree (g_ptr_array_index (data->volumes, i));
@@ -43,7 +39,7 @@ tsr_import_job_free (TsrImportJob *data)
   tsr_progress_clear (&data->progress);
   g_clear_pointer (&data->volume_names, g_ptr_array_unref);
   if (data->volumes != NULL)
-    forget_volumes (data);
+    tsr_import_job_forget_volumes (data);
   g_clear_pointer (&data->volumes, g_ptr_array_unref);
   g_free (data->notice);
   g_free (data->vm_name);
@@ -51,9 +47,9 @@ tsr_import_job_free (TsrImportJob *data)
   g_free (data);
 }
 
-static void
-add_notice (TsrImportJob *data,
-            const char *notice)
+void
+tsr_import_job_add_notice (TsrImportJob *data,
+                           const char   *notice)
 {
   char *joined;
 
@@ -64,9 +60,9 @@ add_notice (TsrImportJob *data,
   data->notice = joined;
 }
 
-static gboolean
-set_cancelled (GCancellable  *cancellable,
-               GError       **error)
+gboolean
+tsr_import_job_set_cancelled (GCancellable  *cancellable,
+                              GError       **error)
 {
   return tsr_task_set_cancelled (cancellable,
                                  _("The import was cancelled; nothing was left behind."), error);
@@ -91,15 +87,15 @@ fit_vcpus (TsrImportJob *data)
                                                  spec->vcpus, node.cpus, node.cpus);
 
       spec->vcpus = node.cpus;
-      add_notice (data, notice);
+      tsr_import_job_add_notice (data, notice);
     }
   virResetLastError ();
 }
 
 static gboolean
-check_volumes_free (TsrImportJob        *data,
-                    virStoragePoolPtr  pool,
-                    GError           **error)
+check_volumes_free (TsrImportJob       *data,
+                    virStoragePoolPtr   pool,
+                    GError            **error)
 {
   for (guint i = 0; i < data->volume_names->len; i++)
     {
@@ -119,9 +115,9 @@ check_volumes_free (TsrImportJob        *data,
 }
 
 static gboolean
-check_room (TsrImportJob        *data,
-            virStoragePoolPtr  pool,
-            GError           **error)
+check_room (TsrImportJob       *data,
+            virStoragePoolPtr   pool,
+            GError            **error)
 {
   virStoragePoolInfo pool_info;
 
@@ -141,9 +137,9 @@ check_room (TsrImportJob        *data,
   return TRUE;
 }
 
-static gboolean
-prepare (gpointer   user_data,
-         GError   **error)
+gboolean
+tsr_import_job_prepare (gpointer   user_data,
+                        GError   **error)
 {
   TsrImportJob *data = user_data;
   g_autoptr(virStoragePool) pool = NULL;
@@ -170,13 +166,13 @@ prepare (gpointer   user_data,
 /* Convert */
 
 static gboolean
-convert_disk (TsrImportJob    *data,
-              TsrImportDisk *disk,
-              const char    *dst,
-              guint          index,
-              guint64        done_before,
-              guint64        total,
-              GError       **error)
+convert_disk (TsrImportJob   *data,
+              TsrImportDisk  *disk,
+              const char     *dst,
+              guint           index,
+              guint64         done_before,
+              guint64         total,
+              GError        **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
@@ -189,7 +185,7 @@ convert_disk (TsrImportJob    *data,
                             &local_error))
     return TRUE;
 
-  if (set_cancelled (data->cancellable, error))
+  if (tsr_import_job_set_cancelled (data->cancellable, error))
     return FALSE;
   if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
     g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
@@ -203,25 +199,25 @@ convert_disk (TsrImportJob    *data,
   return FALSE;
 }
 
-static gboolean
-delete_volumes (gpointer   user_data,
-                GError   **error)
+gboolean
+tsr_import_job_delete_volumes (gpointer   user_data,
+                               GError   **error)
 {
   TsrImportJob *data = user_data;
 
   for (guint i = 0; i < data->volumes->len; i++)
     virStorageVolDelete (g_ptr_array_index (data->volumes, i), 0);
-  forget_volumes (data);
+  tsr_import_job_forget_volumes (data);
   virResetLastError ();
   return TRUE;
 }
 
 /* Volume I of the new VM, made in POOL and kept for a rollback. */
 static virStorageVolPtr
-make_volume (TsrImportJob        *data,
-             virStoragePoolPtr  pool,
-             guint              i,
-             GError           **error)
+make_volume (TsrImportJob       *data,
+             virStoragePoolPtr   pool,
+             guint               i,
+             GError            **error)
 {
   TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
   const char *name = g_ptr_array_index (data->volume_names, i);
@@ -240,7 +236,7 @@ make_volume (TsrImportJob        *data,
 }
 
 static gboolean
-convert_disks (TsrImportJob         *data,
+convert_disks (TsrImportJob       *data,
                virStoragePoolPtr   pool,
                GError            **error)
 {
@@ -260,7 +256,7 @@ convert_disks (TsrImportJob         *data,
       g_autofree char *path = NULL;
       virStorageVolPtr vol;
 
-      if (set_cancelled (data->cancellable, error))
+      if (tsr_import_job_set_cancelled (data->cancellable, error))
         return FALSE;
       if ((vol = make_volume (data, pool, i, error)) == NULL)
         return FALSE;
@@ -277,15 +273,15 @@ convert_disks (TsrImportJob         *data,
       done += disk->capacity;
     }
 
-  if (set_cancelled (data->cancellable, error))
+  if (tsr_import_job_set_cancelled (data->cancellable, error))
     return FALSE;
   tsr_progress_report (&data->progress, total, total, _("Disks converted"), TRUE);
   return TRUE;
 }
 
-static gboolean
-convert (gpointer   user_data,
-         GError   **error)
+gboolean
+tsr_import_job_convert (gpointer   user_data,
+                        GError   **error)
 {
   TsrImportJob *data = user_data;
   g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
@@ -297,139 +293,17 @@ convert (gpointer   user_data,
     }
   if (convert_disks (data, pool, error))
     return TRUE;
-  delete_volumes (data, NULL);
+  tsr_import_job_delete_volumes (data, NULL);
   return FALSE;
 }
 
-static gboolean
-remove_input (gpointer   user_data,
-              GError   **error)
+gboolean
+tsr_import_job_remove_input (gpointer   user_data,
+                             GError   **error)
 {
   TsrImportJob *data = user_data;
 
   for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
     g_unlink (data->info->move_paths[i]);
   return TRUE;
-}
-
-/* Define, and the end */
-
-/* The VM's name once it exists, else the error that stopped the import. */
-static void
-finished_cb (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-  TsrImportJob *data = g_task_get_task_data (outer);
-
-  tsr_task_return_pointer_or_error (outer, g_steal_pointer (&data->vm_name), g_free,
-                                    g_steal_pointer (&data->error));
-}
-
-static void
-defined_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-  TsrImportJob *data = g_task_get_task_data (outer);
-  g_autofree char *notice = NULL;
-
-  data->vm_name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &notice,
-                                                   &data->error);
-  if (data->vm_name == NULL)
-    {
-      tsr_task_run_step (g_steal_pointer (&outer), delete_volumes, finished_cb);
-      return;
-    }
-
-  forget_volumes (data);
-  add_notice (data, notice);
-  if (data->flags & TSR_IMPORT_MOVE)
-    tsr_task_run_step (g_steal_pointer (&outer), remove_input, finished_cb);
-  else
-    finished_cb (NULL, NULL, g_steal_pointer (&outer));
-}
-
-static void checked_cb (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data);
-
-/* DATA's spec, checked only, or made with the converted volumes. */
-static void
-create_vm (GTask    *outer,
-           gboolean  check_only)
-{
-  TsrImportJob *data = g_task_get_task_data (outer);
-  g_autoptr(TsrCreateSpec) spec = tsr_create_spec_copy (data->spec);
-
-  spec->check_only = check_only;
-  if (!check_only)
-    {
-      spec->root_volume = g_strdup (g_ptr_array_index (data->volume_names, 0));
-      spec->extra_volumes = g_new0 (char *, data->volume_names->len);
-      for (guint i = 1; i < data->volume_names->len; i++)
-        spec->extra_volumes[i - 1] = g_strdup (g_ptr_array_index (data->volume_names, i));
-    }
-  tsr_connection_create_vm_async (data->self, spec,
-                                  check_only ? NULL : data->progress.func, data->progress.data,
-                                  data->cancellable, check_only ? checked_cb : defined_cb, outer);
-}
-
-static void
-converted_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-
-  if (tsr_task_step_succeeded (outer, result))
-    create_vm (g_steal_pointer (&outer), FALSE);
-}
-
-static void
-checked_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-  g_autofree char *name = NULL;
-  GError *error = NULL;
-
-  name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, NULL, &error);
-  if (name == NULL)
-    g_task_return_error (outer, error);
-  else
-    tsr_task_run_step (g_steal_pointer (&outer), convert, converted_cb);
-}
-
-static void
-prepared_cb (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-  TsrImportJob *data = g_task_get_task_data (outer);
-  GError *error = NULL;
-
-  if (!tsr_task_step_succeeded (outer, result))
-    return;
-  if (set_cancelled (data->cancellable, &error))
-    {
-      g_task_return_error (outer, error);
-      return;
-    }
-
-  /* Every rule of creating a VM, checked before any byte is converted. */
-  create_vm (g_steal_pointer (&outer), TRUE);
-}
-
-void
-tsr_import_job_start (GTask *task)
-{
-  TsrImportJob *data = g_task_get_task_data (task);
-
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
-  tsr_task_run_step (task, prepare, prepared_cb);
 }

@@ -24,11 +24,23 @@ typedef struct
   GError         *error;          /* kept while rolling back */
 } TsrImportJob;
 
-void           tsr_import_job_free     (TsrImportJob  *job);
-/* Checks the pool, converts the disks and defines the VM; TASK (its data
- * a TsrImportJob) returns the VM's name.
- */
-void           tsr_import_job_start    (GTask         *task);
+void           tsr_import_job_free            (TsrImportJob  *job);
+void           tsr_import_job_add_notice      (TsrImportJob  *job,
+                                               const char    *notice);
+gboolean       tsr_import_job_set_cancelled   (GCancellable  *cancellable,
+                                               GError       **error);
+/* The volumes belong to the VM once it is defined: only forget them. */
+void           tsr_import_job_forget_volumes  (TsrImportJob  *job);
+
+/* The steps that block, each a TsrTaskStepFunc on a TsrImportJob. */
+gboolean       tsr_import_job_prepare         (gpointer       job,
+                                               GError       **error);
+gboolean       tsr_import_job_convert         (gpointer       job,
+                                               GError       **error);
+gboolean       tsr_import_job_delete_volumes  (gpointer       job,
+                                               GError       **error);
+gboolean       tsr_import_job_remove_input    (gpointer       job,
+                                               GError       **error);
 
 TsrImportInfo *tsr_import_info_new     (const char    *path);
 TsrImportInfo *tsr_import_inspect_sync (const char    *path,

@@ -180,7 +180,132 @@ tsr_import_inspect_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Import */
+/* Import: prepare (worker) → check the settings (create, check only) →
+ * convert (worker) → define (create) → on failure remove the volumes
+ * (worker); with TSR_IMPORT_MOVE remove the input (worker). The workers'
+ * steps are in tsr-import-convert.c.
+ */
+
+/* The VM's name once it exists, else the error that stopped the import. */
+static void
+finished_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  TsrImportJob *data = g_task_get_task_data (outer);
+
+  tsr_task_return_pointer_or_error (outer, g_steal_pointer (&data->vm_name), g_free,
+                                    g_steal_pointer (&data->error));
+}
+
+static void
+defined_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  TsrImportJob *data = g_task_get_task_data (outer);
+  g_autofree char *notice = NULL;
+
+  data->vm_name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &notice,
+                                                   &data->error);
+  if (data->vm_name == NULL)
+    {
+      tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_delete_volumes, finished_cb);
+      return;
+    }
+
+  tsr_import_job_forget_volumes (data);
+  tsr_import_job_add_notice (data, notice);
+  if (data->flags & TSR_IMPORT_MOVE)
+    tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_remove_input, finished_cb);
+  else
+    finished_cb (NULL, NULL, g_steal_pointer (&outer));
+}
+
+static void checked_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data);
+
+/* DATA's spec, checked only, or made with the converted volumes. */
+static void
+create_vm (GTask    *outer,
+           gboolean  check_only)
+{
+  TsrImportJob *data = g_task_get_task_data (outer);
+  g_autoptr(TsrCreateSpec) spec = tsr_create_spec_copy (data->spec);
+
+  spec->check_only = check_only;
+  if (!check_only)
+    {
+      spec->root_volume = g_strdup (g_ptr_array_index (data->volume_names, 0));
+      spec->extra_volumes = g_new0 (char *, data->volume_names->len);
+      for (guint i = 1; i < data->volume_names->len; i++)
+        spec->extra_volumes[i - 1] = g_strdup (g_ptr_array_index (data->volume_names, i));
+    }
+  tsr_connection_create_vm_async (data->self, spec,
+                                  check_only ? NULL : data->progress.func, data->progress.data,
+                                  data->cancellable, check_only ? checked_cb : defined_cb, outer);
+}
+
+static void
+converted_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+
+  if (tsr_task_step_succeeded (outer, result))
+    create_vm (g_steal_pointer (&outer), FALSE);
+}
+
+static void
+checked_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  g_autofree char *name = NULL;
+  GError *error = NULL;
+
+  name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, NULL, &error);
+  if (name == NULL)
+    g_task_return_error (outer, error);
+  else
+    tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_convert, converted_cb);
+}
+
+static void
+prepared_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  TsrImportJob *data = g_task_get_task_data (outer);
+  GError *error = NULL;
+
+  if (!tsr_task_step_succeeded (outer, result))
+    return;
+  if (tsr_import_job_set_cancelled (data->cancellable, &error))
+    {
+      g_task_return_error (outer, error);
+      return;
+    }
+
+  /* Every rule of creating a VM, checked before any byte is converted. */
+  create_vm (g_steal_pointer (&outer), TRUE);
+}
+
+static void
+import_start (GTask *task)
+{
+  TsrImportJob *data = g_task_get_task_data (task);
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
+  tsr_task_run_step (task, tsr_import_job_prepare, prepared_cb);
+}
+
 
 /* What must hold before anything is touched; FALSE after TASK returned
  * why not.
@@ -270,7 +395,7 @@ tsr_connection_import_async (TsrConnection       *self,
   data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   tsr_progress_init (&data->progress, progress, progress_data);
   g_task_set_task_data (task, data, (GDestroyNotify) tsr_import_job_free);
-  tsr_import_job_start (g_steal_pointer (&task));
+  import_start (g_steal_pointer (&task));
 }
 
 char *

@@ -357,21 +357,33 @@ query_argv (const char *command,
   return argv;
 }
 
+/* What `qemu-img COMMAND --output=json [-f FORMAT] FILENAME` prints. */
+static char *
+query (const char    *command,
+       const char    *filename,
+       const char    *format,
+       GCancellable  *cancellable,
+       GError       **error)
+{
+  g_autoptr(GPtrArray) argv = query_argv (command, filename, format);
+
+  g_ptr_array_add (argv, NULL);
+  return run ((const char * const *) argv->pdata, cancellable, error);
+}
+
 TsrImageInfo *
 tsr_qemu_img_info (const char    *filename,
                    const char    *format,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(GPtrArray) argv = query_argv ("info", filename, format);
   g_autofree char *out = NULL;
   TsrImageInfo *info = NULL;
 
   g_return_val_if_fail (filename != NULL, NULL);
 
-  g_ptr_array_add (argv, NULL);
-  if (!(out = run ((const char * const *) argv->pdata, cancellable, error)) ||
-      !tsr_qemu_img_parse_info (out, &info, error))
+  out = query ("info", filename, format, cancellable, error);
+  if (out == NULL || !tsr_qemu_img_parse_info (out, &info, error))
     return NULL;
   return info;
 }
@@ -382,15 +394,13 @@ tsr_qemu_img_map (const char    *filename,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_autoptr(GPtrArray) argv = query_argv ("map", filename, format);
   g_autofree char *out = NULL;
   GArray *extents = NULL;
 
   g_return_val_if_fail (filename != NULL, NULL);
 
-  g_ptr_array_add (argv, NULL);
-  if (!(out = run ((const char * const *) argv->pdata, cancellable, error)) ||
-      !tsr_qemu_img_parse_map (out, &extents, error))
+  out = query ("map", filename, format, cancellable, error);
+  if (out == NULL || !tsr_qemu_img_parse_map (out, &extents, error))
     return NULL;
   return extents;
 }
