@@ -250,6 +250,10 @@ tsr_cli_job_clear (TsrCliJob *job)
   for (guint i = 0; i < G_N_ELEMENTS (job->signal_sources); i++)
     g_clear_handle_id (&job->signal_sources[i], g_source_remove);
   g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->name, g_free);
+  g_clear_pointer (&job->note, g_free);
+  g_clear_error (&job->error);
+  tsr_cli_clear (&job->cli);
 }
 
 static char *
@@ -310,11 +314,31 @@ tsr_cli_job_progress_cb (guint64     done,
     g_printerr (" — %s", left);
 }
 
-void
-tsr_cli_job_end_line (TsrCliJob *job)
+static void
+job_end_line (TsrCliJob *job)
 {
   if (job->tty && !job->quiet)
     g_printerr ("\r\033[K");
+}
+
+GAsyncResult *
+tsr_cli_job_wait (TsrCliJob *job)
+{
+  GAsyncResult *result = tsr_cli_wait (&job->cli);
+
+  job_end_line (job);
+  return result;
+}
+
+int
+tsr_cli_job_report (TsrCliJob  *job,
+                    const char *note_format)
+{
+  if (job->name == NULL)
+    return tsr_cli_report_error (job->error);
+  if (job->note != NULL)
+    g_printerr (note_format, job->note);
+  return TSR_CLI_EXIT_OK;
 }
 
 /* Dispatch */
