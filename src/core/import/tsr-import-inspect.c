@@ -157,7 +157,7 @@ inspect_ova (TsrImportInfo  *info,
       g_autofree char *shown = NULL;
       const TsrArchiveMember *m;
       TsrImportDisk *disk;
-      TsrImportRegion r;
+      TsrImportProbe probe;
 
       if (d->href == NULL)
         {
@@ -182,13 +182,15 @@ inspect_ova (TsrImportInfo  *info,
                        shown, d->file_size, m->size);
           return FALSE;
         }
-      r.path = region->path;
-      r.offset = region->offset + m->offset;
-      r.size = m->size;
-      r.whole = FALSE;
-      disk = tsr_import_probe_disk (fd, &r, shown,
-                                    d->format ? d->format : tsr_image_format_for_name (d->href),
-                                    TRUE, d->capacity, warnings, cancellable, error);
+      probe = (TsrImportProbe) {
+        .fd = fd,
+        .region = { region->path, region->offset + m->offset, m->size, FALSE },
+        .display = shown,
+        .expected = d->format ? d->format : tsr_image_format_for_name (d->href),
+        .in_archive = TRUE,
+        .ovf_capacity = d->capacity,
+      };
+      disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
       if (disk == NULL)
         return FALSE;
       g_ptr_array_add (info->disks, disk);
@@ -260,7 +262,7 @@ inspect_ovf_file (TsrImportInfo  *info,
       TsrImportDisk *disk;
       guint64 disk_size;
       int disk_fd;
-      TsrImportRegion r;
+      TsrImportProbe probe;
 
       if (d->href == NULL)
         {
@@ -288,13 +290,14 @@ inspect_ovf_file (TsrImportInfo  *info,
         }
       if ((disk_fd = open_input (path, error)) < 0)
         return FALSE;
-      r.path = path;
-      r.offset = 0;
-      r.size = disk_size;
-      r.whole = TRUE;
-      disk = tsr_import_probe_disk (disk_fd, &r, d->href,
-                                    d->format ? d->format : tsr_image_format_for_name (d->href),
-                                    FALSE, d->capacity, warnings, cancellable, error);
+      probe = (TsrImportProbe) {
+        .fd = disk_fd,
+        .region = { path, 0, disk_size, TRUE },
+        .display = d->href,
+        .expected = d->format ? d->format : tsr_image_format_for_name (d->href),
+        .ovf_capacity = d->capacity,
+      };
+      disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
       close (disk_fd);
       if (disk == NULL)
         return FALSE;
@@ -497,10 +500,16 @@ probe_zip_disk (const ZipInput     *zip,
     }
   if (m->method == 0)
     {
-      TsrImportRegion r = { zip->info->path, m->offset, m->size, FALSE };
+      TsrImportProbe probe = {
+        .fd = zip->fd,
+        .region = { zip->info->path, m->offset, m->size, FALSE },
+        .display = shown,
+        .expected = expected,
+        .in_archive = TRUE,
+        .ovf_capacity = d->capacity,
+      };
 
-      return tsr_import_probe_disk (zip->fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
-                                    zip->cancellable, error);
+      return tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
     }
 
   tmp = tsr_import_extract_member (zip->info, zip->info->path, m, shown, zip->progress,
@@ -508,10 +517,16 @@ probe_zip_disk (const ZipInput     *zip,
   if (tmp == NULL || (tmp_fd = open_input (tmp, error)) < 0)
     return NULL;
   {
-    TsrImportRegion r = { tmp, 0, m->full_size, TRUE };
+    TsrImportProbe probe = {
+      .fd = tmp_fd,
+      .region = { tmp, 0, m->full_size, TRUE },
+      .display = shown,
+      .expected = expected,
+      .in_archive = TRUE,
+      .ovf_capacity = d->capacity,
+    };
 
-    disk = tsr_import_probe_disk (tmp_fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
-                                  zip->cancellable, error);
+    disk = tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
   }
   close (tmp_fd);
   return disk;
@@ -580,9 +595,14 @@ inspect_zip_member (const ZipInput          *zip,
     {
       g_autofree char *base = g_path_get_basename (chosen->name);
       g_autofree char *stem = g_strndup (base, strcspn (base, "."));
-      TsrImportDisk *disk = tsr_import_probe_disk (in_fd, &r, shown,
-                                                   tsr_image_format_for_name (chosen->name),
-                                                   TRUE, 0, zip->warnings, zip->cancellable, error);
+      TsrImportProbe probe = {
+        .fd = in_fd,
+        .region = r,
+        .display = shown,
+        .expected = tsr_image_format_for_name (chosen->name),
+        .in_archive = TRUE,
+      };
+      TsrImportDisk *disk = tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
 
       ok = disk != NULL;
       if (ok)
@@ -685,10 +705,13 @@ tsr_import_inspect_sync (const char    *path,
     case INPUT_DISK:
     default:
       {
-        TsrImportRegion region = { path, 0, size, TRUE };
-        TsrImportDisk *disk = tsr_import_probe_disk (fd, &region, base,
-                                                     tsr_image_format_for_name (base),
-                                                     FALSE, 0, warnings, cancellable, error);
+        TsrImportProbe probe = {
+          .fd = fd,
+          .region = { path, 0, size, TRUE },
+          .display = base,
+          .expected = tsr_image_format_for_name (base),
+        };
+        TsrImportDisk *disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
 
         ok = disk != NULL;
         if (ok)

@@ -79,15 +79,24 @@ typedef struct
   gboolean    whole;
 } TsrImportRegion;
 
-TsrImportDisk *tsr_import_probe_disk     (int                     fd,
-                                          const TsrImportRegion  *region,
-                                          const char             *display,
-                                          const char             *expected,
-                                          gboolean                in_archive,
-                                          guint64                 ovf_capacity,
-                                          GPtrArray              *warnings,
-                                          GCancellable           *cancellable,
-                                          GError                **error);
+/* A disk to probe: where it is, and what the appliance says of it. */
+typedef struct
+{
+  int              fd;
+  TsrImportRegion  region;
+  const char      *display;
+  const char      *expected;      /* the format it claims (OVF or name), or NULL */
+  gboolean         in_archive;
+  guint64          ovf_capacity;  /* 0: not given */
+} TsrImportProbe;
+
+/* Decides the disk's format from its header, checks it with qemu-img info
+ * and measures the volume it needs.
+ */
+TsrImportDisk *tsr_import_probe_disk     (const TsrImportProbe  *probe,
+                                          GPtrArray             *warnings,
+                                          GCancellable          *cancellable,
+                                          GError               **error);
 
 /* A member of ARCHIVE unpacked into the import's temporary folder; returns
  * its path.

@@ -161,12 +161,12 @@ set_snapshot_error (GError     **error,
  * name) and its header; NULL when they disagree or it cannot be imported.
  */
 static const char *
-check_header (int            fd,
+check_header (int                     fd,
               const TsrImportRegion  *region,
-              const char    *display,
-              const char    *expected,
-              gboolean       in_archive,
-              GError       **error)
+              const char             *display,
+              const char             *expected,
+              gboolean                in_archive,
+              GError                **error)
 {
   TsrImportView view = { fd, region->offset, region->size, display };
   guint8 head[1024], tail[512];
@@ -255,12 +255,12 @@ check_header (int            fd,
 
 /* What qemu-img info says must leave the disk standing alone, and sized. */
 static gboolean
-check_image_info (const TsrImageInfo  *info,
-                  const TsrImportRegion        *region,
-                  const char          *display,
-                  const char          *format,
-                  gboolean             in_archive,
-                  GError             **error)
+check_image_info (const TsrImageInfo     *info,
+                  const TsrImportRegion  *region,
+                  const char             *display,
+                  const char             *format,
+                  gboolean                in_archive,
+                  GError                **error)
 {
   if (info->backing_filename != NULL ||
       (info->has_parent_cid && info->parent_cid != G_MAXUINT32))
@@ -302,16 +302,13 @@ check_image_info (const TsrImageInfo  *info,
  * and measures the volume it needs.
  */
 TsrImportDisk *
-tsr_import_probe_disk (int                     fd,
-                       const TsrImportRegion  *region,
-                       const char             *display,
-                       const char             *expected,
-                       gboolean                in_archive,
-                       guint64                 ovf_capacity,
-                       GPtrArray              *warnings,
-                       GCancellable           *cancellable,
-                       GError                **error)
+tsr_import_probe_disk (const TsrImportProbe  *probe,
+                       GPtrArray             *warnings,
+                       GCancellable          *cancellable,
+                       GError               **error)
 {
+  const TsrImportRegion *region = &probe->region;
+  const char *display = probe->display;
   g_autoptr(TsrImageInfo) image = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *filename = NULL;
@@ -319,7 +316,7 @@ tsr_import_probe_disk (int                     fd,
   const char *format;
   guint64 required;
 
-  if (!(format = check_header (fd, region, display, expected, in_archive, error)))
+  if (!(format = check_header (probe->fd, region, display, probe->expected, probe->in_archive, error)))
     return NULL;
 
   filename = region_filename (region, format);
@@ -332,13 +329,13 @@ tsr_import_probe_disk (int                     fd,
         set_qemu_img_error (error, g_steal_pointer (&local_error), display);
       return NULL;
     }
-  if (!check_image_info (image, region, display, format, in_archive, error))
+  if (!check_image_info (image, region, display, format, probe->in_archive, error))
     return NULL;
-  if (ovf_capacity != 0 && ovf_capacity != image->virtual_size)
+  if (probe->ovf_capacity != 0 && probe->ovf_capacity != image->virtual_size)
     g_ptr_array_add (warnings,
                      g_strdup_printf (_("The appliance gives “%s” a size of %" G_GUINT64_FORMAT
                                         " bytes, the image itself %" G_GUINT64_FORMAT "; the "
-                                        "image’s size is used."), display, ovf_capacity,
+                                        "image’s size is used."), display, probe->ovf_capacity,
                                       image->virtual_size));
 
   if (!tsr_qemu_img_measure (filename, format, "qcow2", &required, cancellable, &local_error))
