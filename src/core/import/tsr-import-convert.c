@@ -178,11 +178,11 @@ convert_disk (TsrImportJob   *data,
   g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
                                             data->info->disks->len, disk->name);
   TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total };
+  TsrQemuImgConvert convert = { disk->source, disk->format, dst, "qcow2",
+                                TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO };
 
   tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
-  if (tsr_qemu_img_convert (disk->source, disk->format, dst, "qcow2",
-                            TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO, &progress, data->cancellable,
-                            &local_error))
+  if (tsr_qemu_img_convert (&convert, &progress, data->cancellable, &local_error))
     return TRUE;
 
   if (tsr_import_job_set_cancelled (data->cancellable, error))

@@ -480,15 +480,15 @@ set_convert_error (GError       **error,
  * G_IO_ERROR_CANCELLED once it is gone.
  */
 gboolean
-tsr_qemu_img_convert (const char                *src,
-                      const char                *src_format,
-                      const char                *dst,
-                      const char                *dst_format,
-                      TsrQemuImgConvertFlags     flags,
+tsr_qemu_img_convert (const TsrQemuImgConvert   *convert,
                       const TsrQemuImgProgress  *progress,
                       GCancellable              *cancellable,
                       GError                   **error)
 {
+  const char *src = convert->src;
+  const char *src_format = convert->src_format;
+  const char *dst = convert->dst;
+  const char *dst_format = convert->dst_format;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GString) buffer = g_string_new (NULL);
@@ -505,7 +505,7 @@ tsr_qemu_img_convert (const char                *src,
   g_ptr_array_add (argv, (char *) "convert");
   g_ptr_array_add (argv, (char *) "-p");
   g_ptr_array_add (argv, (char *) "-n");
-  if (flags & TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO)
+  if (convert->flags & TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO)
     g_ptr_array_add (argv, (char *) "--target-is-zero");
   g_ptr_array_add (argv, (char *) "-f");
   g_ptr_array_add (argv, (char *) src_format);

@@ -90,10 +90,10 @@ tsr_image_convert (const char    *src,
 {
   const char *stage = _("Copying the root image");
   TsrQemuImgProgress report = { progress, stage, 0, total, total };
+  TsrQemuImgConvert convert = { src, src_format, dst, dst_format, TSR_QEMU_IMG_CONVERT_NONE };
   g_autoptr(GError) local_error = NULL;
 
-  if (!tsr_qemu_img_convert (src, src_format, dst, dst_format, TSR_QEMU_IMG_CONVERT_NONE,
-                             &report, cancellable, &local_error))
+  if (!tsr_qemu_img_convert (&convert, &report, cancellable, &local_error))
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
