@@ -306,7 +306,6 @@ import_start (GTask *task)
   tsr_task_run_step (task, tsr_import_job_prepare, prepared_cb);
 }
 
-
 /* What must hold before anything is touched; FALSE after TASK returned
  * why not.
  */
