@@ -35,10 +35,6 @@ tsr_cli_clone (int    argc,
                                          "disks and settings, new UUID, MAC and IP address."),
                           entries);
   g_autoptr(TsrCloneSpec) spec = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *warning = NULL;
-  g_auto(TsrCli) cli = { 0 };
   g_auto(TsrCliJob) job = { 0 };
   TsrVm *source;
 
@@ -55,9 +51,9 @@ tsr_cli_clone (int    argc,
                       "the options.\n"));
       return TSR_CLI_EXIT_USAGE;
     }
-  if (!tsr_cli_open (&cli))
+  if (!tsr_cli_open (&job.cli))
     return TSR_CLI_EXIT_FAILED;
-  source = tsr_cli_lookup_vm (&cli, argv[1]);
+  source = tsr_cli_lookup_vm (&job.cli, argv[1]);
   if (source == NULL)
     return TSR_CLI_EXIT_USAGE;
 
@@ -66,22 +62,18 @@ tsr_cli_clone (int    argc,
   spec->keep_mac = keep_mac;
   spec->pool = g_strdup (pool);
 
-  tsr_cli_job_init (&job, quiet, TRUE);
-  tsr_connection_clone_vm_async (cli.conn, source, spec, tsr_cli_job_progress_cb, &job,
-                                 job.cancellable, tsr_cli_async_cb, &cli);
-  name = tsr_connection_clone_vm_finish (cli.conn, tsr_cli_wait (&cli), &warning, &error);
-  tsr_cli_job_end_line (&job);
-
-  if (name == NULL)
+  tsr_cli_job_init (&job, quiet);
+  tsr_connection_clone_vm_async (job.cli.conn, source, spec, tsr_cli_job_progress_cb, &job,
+                                 job.cancellable, tsr_cli_async_cb, &job.cli);
+  job.name = tsr_connection_clone_vm_finish (job.cli.conn, tsr_cli_job_wait (&job), &job.note,
+                                             &job.error);
+  if (g_error_matches (job.error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
     {
-      int status = tsr_cli_report_error (error);
+      int status = tsr_cli_job_report (&job, NULL);
 
-      if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
-        g_printerr (_("Shut it down with “qvm-shutdown --wait %s”, then clone it again.\n"),
-                    argv[1]);
+      g_printerr (_("Shut it down with “qvm-shutdown --wait %s”, then clone it again.\n"),
+                  argv[1]);
       return status;
     }
-  if (warning != NULL)
-    g_printerr (_("Warning: %s\n"), warning);
-  return TSR_CLI_EXIT_OK;
+  return tsr_cli_job_report (&job, _("Warning: %s\n"));
 }

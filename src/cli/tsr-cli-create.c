@@ -107,10 +107,6 @@ tsr_cli_create (int    argc,
     tsr_cli_make_context (_("VMNAME"), _("Create a virtual machine (Qubes: qvm-create)."),
                           entries);
   g_autoptr(TsrCreateSpec) spec = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *notice = NULL;
-  g_auto(TsrCli) cli = { 0 };
   g_auto(TsrCliJob) job = { 0 };
 
   if (!tsr_cli_parse_args (context, &argc, &argv))
@@ -131,19 +127,13 @@ tsr_cli_create (int    argc,
   if (spec == NULL)
     return TSR_CLI_EXIT_USAGE;
 
-  if (!tsr_cli_open (&cli))
+  if (!tsr_cli_open (&job.cli))
     return TSR_CLI_EXIT_FAILED;
 
-  tsr_cli_job_init (&job, o.quiet, FALSE);
-  tsr_connection_create_vm_from_image_async (cli.conn, spec, tsr_cli_job_progress_cb, &job,
-                                             job.cancellable, tsr_cli_async_cb, &cli);
-  name = tsr_connection_create_vm_from_image_finish (cli.conn, tsr_cli_wait (&cli), &notice,
-                                                     &error);
-  tsr_cli_job_end_line (&job);
-
-  if (name == NULL)
-    return tsr_cli_report_error (error);
-  if (notice != NULL)
-    g_printerr (_("Note: %s\n"), notice);
-  return TSR_CLI_EXIT_OK;
+  tsr_cli_job_init (&job, o.quiet);
+  tsr_connection_create_vm_from_image_async (job.cli.conn, spec, tsr_cli_job_progress_cb, &job,
+                                             job.cancellable, tsr_cli_async_cb, &job.cli);
+  job.name = tsr_connection_create_vm_from_image_finish (job.cli.conn, tsr_cli_job_wait (&job),
+                                                         &job.note, &job.error);
+  return tsr_cli_job_report (&job, _("Note: %s\n"));
 }

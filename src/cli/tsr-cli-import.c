@@ -132,11 +132,8 @@ tsr_cli_import (int    argc,
                                        "holding one) as an HVM."), entries);
   g_autoptr(TsrImportInfo) info = NULL;
   g_autoptr(TsrCreateSpec) spec = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *notice = NULL;
-  g_auto(TsrCli) cli = { 0 };
   g_auto(TsrCliJob) job = { 0 };
+  int status;
 
   if (!tsr_cli_parse_args (context, &argc, &argv))
     return TSR_CLI_EXIT_USAGE;
@@ -146,13 +143,12 @@ tsr_cli_import (int    argc,
       return TSR_CLI_EXIT_USAGE;
     }
 
-  tsr_cli_job_init (&job, o.quiet, FALSE);
+  tsr_cli_job_init (&job, o.quiet);
   tsr_import_inspect_async (argv[1], tsr_cli_job_progress_cb, &job, job.cancellable,
-                            tsr_cli_async_cb, &cli);
-  info = tsr_import_inspect_finish (tsr_cli_wait (&cli), &error);
-  tsr_cli_job_end_line (&job);
+                            tsr_cli_async_cb, &job.cli);
+  info = tsr_import_inspect_finish (tsr_cli_job_wait (&job), &job.error);
   if (info == NULL)
-    return tsr_cli_report_error (error);
+    return tsr_cli_report_error (job.error);
   if (!o.quiet || o.dry_run)
     print_info (info);
 
@@ -161,20 +157,16 @@ tsr_cli_import (int    argc,
     return TSR_CLI_EXIT_USAGE;
   if (o.dry_run)
     return TSR_CLI_EXIT_OK;
-  if (!tsr_cli_open (&cli))
+  if (!tsr_cli_open (&job.cli))
     return TSR_CLI_EXIT_FAILED;
 
-  tsr_connection_import_async (cli.conn, info, spec, o.move ? TSR_IMPORT_MOVE : 0,
+  tsr_connection_import_async (job.cli.conn, info, spec, o.move ? TSR_IMPORT_MOVE : 0,
                                tsr_cli_job_progress_cb, &job, job.cancellable,
-                               tsr_cli_async_cb, &cli);
-  name = tsr_connection_import_finish (cli.conn, tsr_cli_wait (&cli), &notice, &error);
-  tsr_cli_job_end_line (&job);
-
-  if (name == NULL)
-    return tsr_cli_report_error (error);
-  if (notice != NULL)
-    g_printerr (_("Note: %s\n"), notice);
-  if (!o.quiet)
-    g_print (_("Imported “%s”.\n"), name);
-  return TSR_CLI_EXIT_OK;
+                               tsr_cli_async_cb, &job.cli);
+  job.name = tsr_connection_import_finish (job.cli.conn, tsr_cli_job_wait (&job), &job.note,
+                                           &job.error);
+  status = tsr_cli_job_report (&job, _("Note: %s\n"));
+  if (status == TSR_CLI_EXIT_OK && !o.quiet)
+    g_print (_("Imported “%s”.\n"), job.name);
+  return status;
 }

@@ -81,22 +81,27 @@ gboolean        tsr_cli_set_properties     (TsrCreateSpec      *spec,
 
 /* A long operation (create, clone, import) with a progress line on a
  * terminal. Ctrl+C, kill and a closed terminal cancel it, so its rollback
- * runs instead of the process dying half way.
+ * runs instead of the process dying half way. It holds the command's
+ * connection and what the core's _finish() gave back.
  */
 typedef struct
 {
+  TsrCli        cli;
   GCancellable *cancellable;
-  gint64        started;
+  gint64        sized_start;  /* when the bytes of sized_total began */
+  guint64       sized_done;
+  guint64       sized_total;
   gboolean      tty;
   gboolean      quiet;
-  gboolean      time_left;
   gboolean      cancelled;
   guint         signal_sources[3];
+  char         *name;         /* what the job made, NULL when it failed */
+  char         *note;         /* what the user should know about it */
+  GError       *error;
 } TsrCliJob;
 
 void            tsr_cli_job_init           (TsrCliJob          *job,
-                                            gboolean            quiet,
-                                            gboolean            time_left);
+                                            gboolean            quiet);
 void            tsr_cli_job_clear          (TsrCliJob          *job);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrCliJob, tsr_cli_job_clear)
 /* A TsrProgressFunc; progress_data is the TsrCliJob. */
@@ -104,8 +109,15 @@ void            tsr_cli_job_progress_cb    (guint64             done,
                                             guint64             total,
                                             const char         *stage,
                                             gpointer            user_data);
-/* Erases the progress line before the result is printed. */
-void            tsr_cli_job_end_line       (TsrCliJob          *job);
+/* tsr_cli_wait() on the job's connection, then the progress line is
+ * erased before the result is printed.
+ */
+GAsyncResult   *tsr_cli_job_wait           (TsrCliJob          *job);
+/* Once _finish() filled name, note and error: the exit code, after
+ * printing the error, or the note with NOTE_FORMAT ("Note: %s\n").
+ */
+int             tsr_cli_job_report         (TsrCliJob          *job,
+                                            const char         *note_format);
 
 /* The commands, each in its own file: argv[0] is the command's name. */
 int             tsr_cli_ls                 (int                 argc,

@@ -11,6 +11,7 @@
 #include "tsr-cli.h"
 #include "tsr-cli-private.h"
 #include "tsr-error.h"
+#include "tsr-progress.h"
 
 /* What the commands share: the connection, waiting for the core's async
  * calls, option parsing, error reporting and exit codes, the progress line
@@ -228,18 +229,16 @@ job_interrupted_cb (gpointer user_data)
 
 void
 tsr_cli_job_init (TsrCliJob *job,
-                  gboolean   quiet,
-                  gboolean   time_left)
+                  gboolean   quiet)
 {
   static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
 
   G_STATIC_ASSERT (G_N_ELEMENTS (signals) == G_N_ELEMENTS (job->signal_sources));
 
   job->cancellable = g_cancellable_new ();
-  job->started = g_get_monotonic_time ();
+  job->sized_total = 0;
   job->tty = isatty (STDERR_FILENO);
   job->quiet = quiet;
-  job->time_left = time_left;
   job->cancelled = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     job->signal_sources[i] = g_unix_signal_add (signals[i], job_interrupted_cb, job);
@@ -251,6 +250,21 @@ tsr_cli_job_clear (TsrCliJob *job)
   for (guint i = 0; i < G_N_ELEMENTS (job->signal_sources); i++)
     g_clear_handle_id (&job->signal_sources[i], g_source_remove);
   g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->name, g_free);
+  g_clear_pointer (&job->note, g_free);
+  g_clear_error (&job->error);
+  tsr_cli_clear (&job->cli);
+}
+
+static char *
+format_time_left (gint64 seconds)
+{
+  if (seconds < 60)
+    return g_strdup (_("less than a minute left"));
+  if (seconds < 3600)
+    return g_strdup_printf (_("about %u min left"), (guint) ((seconds + 30) / 60));
+  return g_strdup_printf (_("about %u h %02u min left"), (guint) (seconds / 3600),
+                          (guint) (seconds % 3600 / 60));
 }
 
 void
@@ -263,7 +277,8 @@ tsr_cli_job_progress_cb (guint64     done,
   g_autofree char *d = NULL;
   g_autofree char *t = NULL;
   g_autofree char *left = NULL;
-  double elapsed;
+  gint64 now = g_get_monotonic_time ();
+  gint64 seconds;
 
   if (job->quiet || !job->tty)
     return;
@@ -279,20 +294,51 @@ tsr_cli_job_progress_cb (guint64     done,
       return;
     }
 
+  /* Each stage with a size has a rate of its own, from its first report on. */
+  done = MIN (done, total);
+  if (total != job->sized_total)
+    {
+      job->sized_total = total;
+      job->sized_done = done;
+      job->sized_start = now;
+    }
+  seconds = tsr_progress_seconds_left (job->sized_start, now, done - job->sized_done,
+                                       total - job->sized_done);
+  if (seconds >= 0)
+    left = format_time_left (seconds);
+
   d = g_format_size_full (done, G_FORMAT_SIZE_IEC_UNITS);
   t = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
-  elapsed = (g_get_monotonic_time () - job->started) / (double) G_USEC_PER_SEC;
-  if (job->time_left && done > 0 && done < total && elapsed > 1.0)
-    left = g_strdup_printf (_(", %.0f s left"), elapsed * (total - done) / done);
-  g_printerr ("\r\033[K%s: %3.0f%% (%s of %s%s)", stage, 100.0 * done / total, d, t,
-              left ? left : "");
+  g_printerr ("\r\033[K%s: %3.0f%% (%s of %s)", stage, 100.0 * done / total, d, t);
+  if (left != NULL)
+    g_printerr (" — %s", left);
 }
 
-void
-tsr_cli_job_end_line (TsrCliJob *job)
+static void
+job_end_line (TsrCliJob *job)
 {
   if (job->tty && !job->quiet)
     g_printerr ("\r\033[K");
+}
+
+GAsyncResult *
+tsr_cli_job_wait (TsrCliJob *job)
+{
+  GAsyncResult *result = tsr_cli_wait (&job->cli);
+
+  job_end_line (job);
+  return result;
+}
+
+int
+tsr_cli_job_report (TsrCliJob  *job,
+                    const char *note_format)
+{
+  if (job->name == NULL)
+    return tsr_cli_report_error (job->error);
+  if (job->note != NULL)
+    g_printerr (note_format, job->note);
+  return TSR_CLI_EXIT_OK;
 }
 
 /* Dispatch */

@@ -5,6 +5,7 @@
 
 #include "tsr-error.h"
 #include "tsr-operation.h"
+#include "tsr-progress.h"
 
 /* A clone or an import as the GUI follows it: what the core reports, turned
  * into a fraction and a line for people, the cancellable that stops it, and
@@ -12,9 +13,6 @@
  * window lists it until it ends, so several can run while the user does
  * something else.
  */
-
-/* How long the bytes must have been flowing before a time left is guessed. */
-#define ESTIMATE_AFTER_US (G_USEC_PER_SEC * 3 / 2)
 
 struct _TsrOperation
 {
@@ -160,15 +158,13 @@ tsr_operation_report_at (TsrOperation *self,
     g_autofree char *done_text = g_format_size_full (done, G_FORMAT_SIZE_IEC_UNITS);
     g_autofree char *total_text = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
     g_autofree char *left = NULL;
-    gint64 elapsed = now_us - self->sized_start;
+    gint64 seconds = -1;
 
-    if (self->estimate_time && done < total && done > self->sized_done &&
-        elapsed >= ESTIMATE_AFTER_US)
-      {
-        double rate = (double) (done - self->sized_done) / ((double) elapsed / G_USEC_PER_SEC);
-
-        left = tsr_format_time_left ((gint64) ((double) (total - done) / rate));
-      }
+    if (self->estimate_time)
+      seconds = tsr_progress_seconds_left (self->sized_start, now_us, done - self->sized_done,
+                                           total - self->sized_done);
+    if (seconds >= 0)
+      left = tsr_format_time_left (seconds);
 
     /* Translators: "1.2 GiB of 4.0 GiB" */
     if (left != NULL)

@@ -15,6 +15,7 @@
 #include "tsr-cloner.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-settings.h"
 #include "tsr-validate.h"
 #include "tsr-test-util.h"
 
@@ -516,6 +517,85 @@ test_keep_mac (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* Sets VM's MAC (NULL: resets it, as qvm-prefs -D). */
+static void
+set_mac (TsrConnection *conn,
+         const char    *vm,
+         const char    *mac)
+{
+  g_autoptr(GHashTable) changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_insert (changes, g_strdup ("mac"), g_strdup (mac));
+  tsr_connection_set_prefs_async (conn, tsr_connection_lookup_vm (conn, vm), changes,
+                                  TSR_PREFS_FORCE_MAC, NULL, tsr_test_store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  g_assert_true (tsr_connection_set_prefs_finish (conn, result, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* vault's MAC was fixed, replacing its automatic 52:54:00:00:00:02. A clone
+ * with a new MAC has an automatic one that a reset keeps, never vault's
+ * original; a clone that keeps the MAC keeps it fixed.
+ */
+static void
+test_fixed_mac (void)
+{
+  TsrConnection *conn = tsr_test_open_node (20);
+  g_autoptr(TsrCloneSpec) fresh = tsr_clone_spec_new ("vault-fresh");
+  g_autoptr(TsrCloneSpec) twin = tsr_clone_spec_new ("vault-fixed-twin");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *twin_name = NULL;
+  g_autofree char *warning = NULL;
+  g_autofree char *fresh_mac = NULL;
+
+  set_mac (conn, "vault", "52:54:00:00:aa:07");
+  WAIT_UNTIL (g_strcmp0 (tsr_vm_get_mac (tsr_connection_lookup_vm (conn, "vault")),
+                         "52:54:00:00:aa:07") == 0);
+
+  name = clone_vm (conn, "vault", fresh, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "vault-fresh") != NULL);
+  {
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "vault-fresh", 10);
+    const TsrPref *mac = tsr_test_find_pref (prefs, "mac");
+    g_autofree char *xml = domain_xml (conn, "vault-fresh");
+
+    g_assert_true (mac->is_default);
+    g_assert_cmpstr (mac->value, !=, "52:54:00:00:aa:07");
+    g_assert_cmpstr (mac->value, !=, "52:54:00:00:00:02");
+    g_assert_null (strstr (xml, "mac-fixed"));
+    g_assert_null (strstr (xml, "mac-auto"));
+    fresh_mac = g_strdup (mac->value);
+  }
+  set_mac (conn, "vault-fresh", NULL);
+  {
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "vault-fresh", 10);
+    const TsrPref *mac = tsr_test_find_pref (prefs, "mac");
+
+    g_assert_true (mac->is_default);
+    g_assert_cmpstr (mac->value, ==, fresh_mac);
+  }
+
+  twin->keep_mac = TRUE;
+  twin_name = clone_vm (conn, "vault", twin, NULL, NULL, &warning, &error);
+  g_assert_no_error (error);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, "vault-fixed-twin") != NULL);
+  {
+    g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "vault-fixed-twin", 10);
+    const TsrPref *mac = tsr_test_find_pref (prefs, "mac");
+    g_autofree char *xml = domain_xml (conn, "vault-fixed-twin");
+
+    g_assert_false (mac->is_default);
+    g_assert_cmpstr (mac->value, ==, "52:54:00:00:aa:07");
+    g_assert_nonnull (strstr (xml, "52:54:00:00:00:02"));
+  }
+
+  tsr_test_close_connection (conn, 2);
+}
+
 typedef struct
 {
   const char *what;
@@ -790,6 +870,7 @@ main (int    argc,
   g_test_add_func ("/clone/full", test_full);
   g_test_add_func ("/clone/linked", test_linked);
   g_test_add_func ("/clone/keep-mac", test_keep_mac);
+  g_test_add_func ("/clone/fixed-mac", test_fixed_mac);
   g_test_add_func ("/clone/invalid", test_invalid);
   g_test_add_func ("/clone/rollback", test_rollback);
   g_test_add_func ("/clone/local-copy", test_local_copy);

@@ -7,6 +7,7 @@
 #include "tsr-error.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-network.h"
+#include "tsr-progress.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -717,6 +718,24 @@ test_threads_release (void)
   g_assert_true (probe.closer != probe.caller);
 }
 
+/* The time left at the average rate so far, or -1 while it is a guess. */
+static void
+test_progress_seconds_left (void)
+{
+  const gint64 t0 = 1000 * G_USEC_PER_SEC;
+  const guint64 gib = G_GUINT64_CONSTANT (1) << 30;
+
+  /* 1 GiB of 4 in 60 s: 3 GiB take 180 s more. */
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 60 * G_USEC_PER_SEC, gib, 4 * gib), ==, 180);
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 3 * G_USEC_PER_SEC, 3 * gib, 4 * gib), ==, 1);
+  /* Too early, nothing done yet, or finished. */
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + G_USEC_PER_SEC, gib, 4 * gib), ==, -1);
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 60 * G_USEC_PER_SEC, 0, 4 * gib), ==, -1);
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 60 * G_USEC_PER_SEC, 4 * gib, 4 * gib), ==, -1);
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 60 * G_USEC_PER_SEC, 5 * gib, 4 * gib), ==, -1);
+  g_assert_cmpint (tsr_progress_seconds_left (t0, t0 + 60 * G_USEC_PER_SEC, 0, 0), ==, -1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -731,6 +750,7 @@ main (int    argc,
   g_test_add_func ("/core/mac", test_mac);
   g_test_add_func ("/core/uri/local", test_uri_local);
   g_test_add_func ("/core/threads/assert", test_threads_assert);
+  g_test_add_func ("/core/progress/seconds-left", test_progress_seconds_left);
   g_test_add_func ("/core/threads/release", test_threads_release);
   g_test_add_func ("/core/network/parse", test_network_parse);
   g_test_add_func ("/core/network/full", test_network_full);

@@ -468,7 +468,7 @@ test_convert (void)
 
   g_assert_true (tsr_qemu_img_create (mid, "qcow2", 4 * MIB, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (tsr_qemu_img_convert (src, "raw", mid, "qcow2", TSR_QEMU_IMG_CONVERT_NONE,
+  g_assert_true (tsr_qemu_img_convert (&(TsrQemuImgConvert) { src, "raw", mid, "qcow2" },
                                        &report, NULL, &error));
   g_assert_no_error (error);
 
@@ -483,8 +483,9 @@ test_convert (void)
 
   g_assert_true (tsr_qemu_img_create (back, "raw", 4 * MIB, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (tsr_qemu_img_convert (mid, "qcow2", back, "raw",
-                                       TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO, NULL, NULL, &error));
+  g_assert_true (tsr_qemu_img_convert (&(TsrQemuImgConvert) { mid, "qcow2", back, "raw",
+                                                             TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO },
+                                       NULL, NULL, &error));
   g_assert_no_error (error);
   g_file_get_contents (back, &result, &len, &error);
   g_assert_no_error (error);
@@ -495,8 +496,9 @@ test_convert (void)
   g_test_message ("%u progress reports", reports);
 
   /* qemu-img's own complaint comes back */
-  g_assert_false (tsr_qemu_img_convert ("/nonexistent/disk.raw", "raw", back, "raw",
-                                        TSR_QEMU_IMG_CONVERT_NONE, NULL, NULL, &error));
+  g_assert_false (tsr_qemu_img_convert (&(TsrQemuImgConvert) { "/nonexistent/disk.raw", "raw",
+                                                              back, "raw" },
+                                        NULL, NULL, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_FAILED);
   g_assert_nonnull (g_strrstr (error->message, "/nonexistent/disk.raw"));
   g_clear_error (&error);
@@ -603,7 +605,7 @@ test_convert_cancel (void)
   g_assert_true (tsr_qemu_img_create (dst, "raw", size, NULL, &error));
   g_assert_no_error (error);
 
-  g_assert_false (tsr_qemu_img_convert (src, "null-co", dst, "raw", TSR_QEMU_IMG_CONVERT_NONE,
+  g_assert_false (tsr_qemu_img_convert (&(TsrQemuImgConvert) { src, "null-co", dst, "raw" },
                                         &report, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (data.child, >, 0);

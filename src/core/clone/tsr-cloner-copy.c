@@ -406,12 +406,13 @@ tsr_cloner_copy_flatten (CloneData     *data,
 {
   g_autofree char *stage = g_strdup_printf (_("Copying disk %s"), disk->target);
   TsrQemuImgProgress progress = { &data->progress, stage, data->done, disk->work, data->total };
+  TsrQemuImgConvert convert = { disk->src_path, disk->src_format, disk->dst_path,
+                                disk->src_format, TSR_QEMU_IMG_CONVERT_NONE };
   g_autoptr(GError) local_error = NULL;
 
   tsr_progress_report (&data->progress, data->done, data->total, stage, TRUE);
   disk->dst_written = TRUE;
-  if (!tsr_qemu_img_convert (disk->src_path, disk->src_format, disk->dst_path, disk->src_format,
-                             TSR_QEMU_IMG_CONVERT_NONE, &progress, cancellable, &local_error))
+  if (!tsr_qemu_img_convert (&convert, &progress, cancellable, &local_error))
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
           tsr_cloner_check_cancelled (cancellable, error))

@@ -12,6 +12,7 @@
 #include "tsr-error.h"
 #include "tsr-macs.h"
 #include "tsr-network.h"
+#include "tsr-settings-private.h"
 #include "tsr-validate.h"
 #include "tsr-xml-private.h"
 
@@ -49,6 +50,22 @@ plan_reservation (CloneData   *data,
     }
 }
 
+/* The source's metadata may say its MAC is fixed and which automatic MAC
+ * that replaced. A clone with new MACs has automatic ones: were the entries
+ * copied, its MAC would be listed as set, and a reset would hand it the
+ * source's original MAC.
+ */
+static void
+forget_fixed_mac (CloneData *data)
+{
+  xmlNodePtr vm = tsr_settings_tessera_metadata (xmlDocGetRootElement (data->doc), FALSE);
+
+  if (vm == NULL)
+    return;
+  tsr_settings_metadata_set (vm, "mac-fixed", NULL);
+  tsr_settings_metadata_set (vm, "mac-auto", NULL);
+}
+
 gboolean
 tsr_cloner_plan_interfaces (CloneData   *data,
                             xmlNodePtr   devices,
@@ -57,6 +74,9 @@ tsr_cloner_plan_interfaces (CloneData   *data,
 {
   g_autoptr(GHashTable) macs = tsr_macs_in_use (data->conn, NULL);
   g_autoptr(GString) kept = g_string_new (NULL);
+
+  if (!data->spec->keep_mac)
+    forget_fixed_mac (data);
 
   for (xmlNodePtr n = devices->children; n; n = n->next)
     {

@@ -14,7 +14,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
-#include "tsr-threads.h"
+#include "tsr-task-steps.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -146,7 +146,7 @@ clone_data_free (CloneData *data)
   tsr_clone_spec_free (data->spec);
   g_free (data->source_uuid);
   g_clear_pointer (&data->conn, tsr_conn_release);
-  g_clear_pointer (&data->progress.context, g_main_context_unref);
+  tsr_progress_clear (&data->progress);
   g_free (data->source_name);
   g_free (data->source_xml);
   g_clear_pointer (&data->doc, xmlFreeDoc);
@@ -255,21 +255,18 @@ clone_steps (CloneData     *data,
   return TRUE;
 }
 
-static void
-clone_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+static gpointer
+clone_run (gpointer       user_data,
+           GCancellable  *cancellable,
+           GError       **error)
 {
-  CloneData *data = task_data;
-  GError *error = NULL;
+  CloneData *data = user_data;
   gboolean ok;
 
-  tsr_assert_worker_thread ();
   if (data->spec->linked)
     g_mutex_lock (&linked_lock);
 
-  ok = clone_steps (data, cancellable, &error);
+  ok = clone_steps (data, cancellable, error);
   if (!ok)
     {
       /* Whatever went wrong first is what the user hears about. */
@@ -281,10 +278,7 @@ clone_worker (GTask        *task,
   if (data->spec->linked)
     g_mutex_unlock (&linked_lock);
 
-  if (ok)
-    g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
-  else
-    g_task_return_error (task, error);
+  return ok ? g_strdup (data->spec->name) : NULL;
 }
 
 void
@@ -321,9 +315,7 @@ tsr_connection_clone_vm_async (TsrConnection       *self,
   data->source_uuid = g_strdup (tsr_vm_get_uuid (source));
   data->conn = g_steal_pointer (&conn);
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
-  data->progress.func = progress;
-  data->progress.data = progress_data;
-  data->progress.context = g_main_context_ref_thread_default ();
+  tsr_progress_init (&data->progress, progress, progress_data);
   data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) clone_disk_free);
   data->planned = g_ptr_array_new_with_free_func ((GDestroyNotify) reservation_free);
@@ -331,7 +323,7 @@ tsr_connection_clone_vm_async (TsrConnection       *self,
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   data->warning = g_string_new (NULL);
   g_task_set_task_data (task, data, (GDestroyNotify) clone_data_free);
-  g_task_run_in_thread (task, clone_worker);
+  tsr_task_run_value_in_thread (task, clone_run, g_free);
 }
 
 char *

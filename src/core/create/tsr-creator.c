@@ -388,8 +388,8 @@ make_root_volume (CreateData         *data,
     {
       path = virStorageVolGetPath (data->vol);
       if (path == NULL ||
-          !tsr_image_convert (source, root_format, path, format, root_size, &data->progress,
-                          cancellable, error))
+          !tsr_image_convert (&(TsrQemuImgConvert) { source, root_format, path, format },
+                              root_size, &data->progress, cancellable, error))
         return FALSE;
     }
 

@@ -18,580 +18,23 @@
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-task-steps.h"
 #include "tsr-threads.h"
 
 /* Inspecting an import's input: its format, its OVF and its disks' headers, without
  * reading the disks themselves (see tsr-import.c).
  */
 
-#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
-#define QCOW2_BLANK_OVERHEAD (2 * MIB)
-
-/* Reading the input */
-
-typedef struct
-{
-  int         fd;
-  guint64     base;
-  guint64     size;
-  const char *display;
-} FileView;
-
-static gboolean
-view_read_at (gpointer   user_data,
-              guint64    offset,
-              void      *buf,
-              gsize      len,
-              GError   **error)
-{
-  FileView *view = user_data;
-  guint8 *p = buf;
-
-  if (offset > view->size || len > view->size - offset)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is truncated: copy or download it again."), view->display);
-      return FALSE;
-    }
-
-  while (len > 0)
-    {
-      ssize_t n = pread (view->fd, p, len, view->base + offset);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = errno;
-
-          if (n == 0)
-            g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                         _("“%s” is truncated: copy or download it again."), view->display);
-          else
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                         _("Could not read “%s”: %s"), view->display, g_strerror (saved));
-          return FALSE;
-        }
-      p += n;
-      len -= n;
-      offset += n;
-    }
-  return TRUE;
-}
-
-/* Where qemu reads a disk from: a whole file, or SIZE bytes at OFFSET in
- * one (a member of an archive).
- */
-typedef struct
-{
-  const char *path;
-  guint64     offset;
-  guint64     size;
-  gboolean    whole;
-} Region;
-
-static char *
-region_filename (const Region *region,
-                 const char   *format)
-{
-  return tsr_qemu_img_region_filename (format, region->path, region->whole, region->offset,
-                                       region->size);
-}
-
-/* qemu-img */
-
-/* qemu-img's refusal (TSR_ERROR_FAILED) said in terms of the disk. */
-static void
-set_qemu_img_error (GError     **error,
-                    GError      *local_error,
-                    const char  *display)
-{
-  const char *colon;
-
-  if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
-    {
-      g_propagate_error (error, local_error);
-      return;
-    }
-  /* "qemu-img: Could not open 'json:{…}': reason" → "reason" */
-  colon = g_strrstr (local_error->message, "': ");
-  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-               _("“%s” cannot be read as a disk image: %s. It may be damaged or "
-                 "truncated."), display, colon ? colon + 3 : local_error->message);
-  g_error_free (local_error);
-}
-
-static gboolean
-extent_is_local (const char *name,
-                 const char *dir,
-                 gboolean    in_archive)
-{
-  g_autofree char *name_dir = NULL;
-
-  if (g_str_has_prefix (name, "json:"))
-    return TRUE;
-  if (in_archive || strchr (name, '\\') != NULL)
-    return FALSE;
-  name_dir = g_path_get_dirname (name);
-  return g_str_equal (name_dir, dir) &&
-         g_ascii_strcasecmp (name + strlen (name) - MIN (strlen (name), 5), ".vmdk") == 0;
-}
-
-/* A VMDK descriptor names its extents, and a sparse VMDK of capacity 0
- * carries one too: qemu would read whatever they name into the new disk.
- * Inside an archive the only extent allowed is the member itself (qemu
- * shows it as a json: name); a file on its own may have .vmdk extents
- * beside it (a split or flat VMDK), nothing else.
- */
-static gboolean
-extents_are_local (const TsrImageInfo *info,
-                   const char         *descriptor,
-                   gboolean            in_archive)
-{
-  g_autofree char *dir = g_path_get_dirname (descriptor);
-
-  if (info->filename != NULL && !extent_is_local (info->filename, dir, in_archive))
-    return FALSE;
-  for (guint i = 0; info->extents != NULL && info->extents[i] != NULL; i++)
-    if (!extent_is_local (info->extents[i], dir, in_archive))
-      return FALSE;
-  return TRUE;
-}
-
-static const char *
-format_label (const char *format)
-{
-  if (g_strcmp0 (format, "vpc") == 0)
-    return "VHD";
-  if (g_strcmp0 (format, "vmdk") == 0 || g_strcmp0 (format, "vmdk-descriptor") == 0)
-    return "VMDK";
-  if (g_strcmp0 (format, "vdi") == 0)
-    return "VDI";
-  if (g_strcmp0 (format, "vhdx") == 0)
-    return "VHDX";
-  if (g_strcmp0 (format, "qcow2") == 0)
-    return "qcow2";
-  if (g_strcmp0 (format, "qcow") == 0)
-    return "qcow (version 1)";
-  return "raw";
-}
-
-static void
-set_snapshot_error (GError     **error,
-                    const char  *display)
-{
-  g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-               _("“%s” is a differencing (snapshot) image that holds only the changes to "
-                 "another disk: in VirtualBox, clone the VM’s current state or export it as "
-                 "an appliance, and import that."), display);
-}
-
-/* The disk's format from what it claims (EXPECTED, from the OVF or its
- * name) and its header; NULL when they disagree or it cannot be imported.
- */
-static const char *
-check_header (int            fd,
-              const Region  *region,
-              const char    *display,
-              const char    *expected,
-              gboolean       in_archive,
-              GError       **error)
-{
-  FileView view = { fd, region->offset, region->size, display };
-  guint8 head[1024], tail[512];
-  gsize head_len = MIN (region->size, sizeof head);
-  gsize tail_len = region->size >= sizeof tail ? sizeof tail : 0;
-  const char *sniffed, *format;
-
-  if (region->size == 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is empty: it is not a disk image."), display);
-      return NULL;
-    }
-  if (!view_read_at (&view, 0, head, head_len, error))
-    return NULL;
-  if (tail_len > 0 && !view_read_at (&view, region->size - tail_len, tail, tail_len, error))
-    return NULL;
-
-  sniffed = tsr_image_sniff (head, head_len, tail_len ? tail : NULL, tail_len);
-
-  if (g_strcmp0 (sniffed, "qcow") == 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” is an old qcow (version 1) image: convert it with “qemu-img convert "
-                     "-f qcow -O qcow2” and import the result."), display);
-      return NULL;
-    }
-  if (g_strcmp0 (sniffed, "vmdk-descriptor") == 0 && in_archive)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” is a VMDK descriptor that names other files, which an appliance "
-                     "never needs: export the appliance again from VirtualBox."), display);
-      return NULL;
-    }
-
-  if (expected != NULL && !g_str_equal (expected, "raw"))
-    {
-      const char *actual = g_strcmp0 (sniffed, "vmdk-descriptor") == 0 ? "vmdk" : sniffed;
-
-      if (actual == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("“%s” should be a %s image but does not start like one: it may be a "
-                         "raw disk image (then give it the extension .img) or it is "
-                         "damaged."), display, format_label (expected));
-          return NULL;
-        }
-      if (!g_str_equal (actual, expected))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("“%s” should be a %s image but its header says %s: rename it to match, "
-                         "or export it again."), display, format_label (expected),
-                       format_label (actual));
-          return NULL;
-        }
-    }
-  else if (expected == NULL && sniffed == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Tessera cannot tell the format of “%s”: if it is a raw disk image, give "
-                     "it the extension .img and try again."), display);
-      return NULL;
-    }
-
-  /* A raw name (.img) with a known header is that format (cloud images are
-   * often qcow2 named .img); with no header it is raw, by its name.
-   */
-  format = sniffed ? sniffed : "raw";
-  if (g_str_equal (format, "vmdk-descriptor"))
-    format = "vmdk";
-
-  if (g_str_equal (format, "vpc") && head_len >= 64 && memcmp (head, "conectix", 8) == 0 &&
-      head[60] == 0 && head[61] == 0 && head[62] == 0 && head[63] == 4)
-    {
-      set_snapshot_error (error, display);
-      return NULL;
-    }
-  if (g_str_equal (format, "vdi") && head_len >= 80 && (head[76] == 3 || head[76] == 4) &&
-      head[77] == 0 && head[78] == 0 && head[79] == 0)
-    {
-      set_snapshot_error (error, display);
-      return NULL;
-    }
-  return format;
-}
-
-/* What qemu-img info says must leave the disk standing alone, and sized. */
-static gboolean
-check_image_info (const TsrImageInfo  *info,
-                  const Region        *region,
-                  const char          *display,
-                  const char          *format,
-                  gboolean             in_archive,
-                  GError             **error)
-{
-  if (info->backing_filename != NULL ||
-      (info->has_parent_cid && info->parent_cid != G_MAXUINT32))
-    {
-      set_snapshot_error (error, display);
-      return FALSE;
-    }
-  if (info->data_file != NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” keeps its data in another file (a qcow2 external data file): "
-                     "convert it to a self-contained image with qemu-img first."), display);
-      return FALSE;
-    }
-  if (g_str_equal (format, "vmdk") && !extents_are_local (info, region->path, in_archive))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is a VMDK that names data files elsewhere (outside its own folder, "
-                     "outside the appliance, or not .vmdk files): it is damaged or was made to "
-                     "read other files of this computer, so it is refused."), display);
-      return FALSE;
-    }
-  if (info->virtual_size == 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Could not read the size of “%s”."), display);
-      return FALSE;
-    }
-  if (info->virtual_size > TSR_OVF_MAX_CAPACITY)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” claims an absurd size (over 1 PiB): it is damaged."), display);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Decides the disk's format from its header, checks it with qemu-img info
- * and measures the volume it needs.
- */
-static TsrImportDisk *
-probe_disk (int            fd,
-            const Region  *region,
-            const char    *display,
-            const char    *expected,
-            gboolean       in_archive,
-            guint64        ovf_capacity,
-            GPtrArray     *warnings,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  g_autoptr(TsrImageInfo) image = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *filename = NULL;
-  TsrImportDisk *disk;
-  const char *format;
-  guint64 required;
-
-  if (!(format = check_header (fd, region, display, expected, in_archive, error)))
-    return NULL;
-
-  filename = region_filename (region, format);
-  if (!(image = tsr_qemu_img_info (filename, format, cancellable, &local_error)))
-    {
-      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_INVALID_VALUE))
-        g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                     _("Could not read the size of “%s”."), display);
-      else
-        set_qemu_img_error (error, g_steal_pointer (&local_error), display);
-      return NULL;
-    }
-  if (!check_image_info (image, region, display, format, in_archive, error))
-    return NULL;
-  if (ovf_capacity != 0 && ovf_capacity != image->virtual_size)
-    g_ptr_array_add (warnings,
-                     g_strdup_printf (_("The appliance gives “%s” a size of %" G_GUINT64_FORMAT
-                                        " bytes, the image itself %" G_GUINT64_FORMAT "; the "
-                                        "image’s size is used."), display, ovf_capacity,
-                                      image->virtual_size));
-
-  if (!tsr_qemu_img_measure (filename, format, "qcow2", &required, cancellable, &local_error))
-    {
-      if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_INVALID_VALUE))
-        {
-          set_qemu_img_error (error, g_steal_pointer (&local_error), display);
-          return NULL;
-        }
-      required = image->virtual_size;
-    }
-
-  disk = g_new0 (TsrImportDisk, 1);
-  disk->name = g_strdup (display);
-  disk->format = g_strdup (format);
-  disk->capacity = image->virtual_size;
-  disk->required = required;
-  disk->stored_size = region->size;
-  disk->source = g_steal_pointer (&filename);
-  return disk;
-}
-
-/* Temporary files (compressed .zip members) */
-
-static const char *
-temp_base (void)
-{
-  const char *env = g_getenv ("TMPDIR");
-
-  /* /tmp is often in memory: disk images go to /var/tmp. */
-  return env && *env ? env : "/var/tmp";
-}
-
-/* The import's temporary folder, made on first use, with room for SIZE. */
-static gboolean
-ensure_temp_dir (TsrImportInfo  *info,
-                 const char     *display,
-                 guint64         size,
-                 GError        **error)
-{
-  struct statvfs fs;
-
-  if (info->temp_dir == NULL)
-    {
-      g_autofree char *tmpl = g_build_filename (temp_base (), "tessera-import-XXXXXX", NULL);
-
-      if (g_mkdtemp (tmpl) == NULL)
-        {
-          int saved = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       _("Could not make a temporary folder in %s to unpack “%s”: %s. Set "
-                         "TMPDIR to a folder with room."), temp_base (), display,
-                       g_strerror (saved));
-          return FALSE;
-        }
-      info->temp_dir = g_steal_pointer (&tmpl);
-    }
-
-  if (statvfs (info->temp_dir, &fs) == 0 && (guint64) fs.f_bavail * fs.f_frsize < size)
-    {
-      g_autofree char *need = g_format_size_full (size, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *have = g_format_size_full ((guint64) fs.f_bavail * fs.f_frsize,
-                                                  G_FORMAT_SIZE_IEC_UNITS);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                   _("Unpacking “%s” needs %s of temporary space but %s has %s free: set "
-                     "TMPDIR to a folder with room, or unzip it yourself."), display, need,
-                   temp_base (), have);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Writes LEN bytes of BUF at OFFSET of FD, leaving blocks of zeros as
- * holes so that a raw image stays sparse.
- */
-static gboolean
-write_sparse (int            fd,
-              const guint8  *buf,
-              gsize          len,
-              guint64        offset,
-              const char    *path,
-              GError       **error)
-{
-  for (gsize off = 0; off < len; off += 4096)
-    {
-      gsize block = MIN (4096, len - off);
-      gboolean zero = TRUE;
-
-      for (gsize i = 0; i < block && zero; i++)
-        zero = buf[off + i] == 0;
-      if (zero)
-        continue;
-      if (pwrite (fd, buf + off, block, offset + off) != (ssize_t) block)
-        {
-          int saved = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       _("Could not write “%s”: %s"), path, g_strerror (saved));
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* Inflates MEMBER of ARCHIVE into FD (the file PATH). */
-static gboolean
-inflate_member (const char              *archive,
-                const TsrArchiveMember  *member,
-                const char              *display,
-                int                      fd,
-                const char              *path,
-                TsrProgress             *progress,
-                GCancellable            *cancellable,
-                GError                 **error)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (archive);
-  g_autoptr(GFileInputStream) in = NULL;
-  g_autoptr(GInputStream) inflated = NULL;
-  g_autoptr(GZlibDecompressor) zlib = NULL;
-  g_autofree char *stage = NULL;
-  g_autofree guint8 *buf = NULL;
-  guint64 written = 0;
-
-  in = g_file_read (file, cancellable, error);
-  if (in == NULL || !g_seekable_seek (G_SEEKABLE (in), member->offset, G_SEEK_SET, cancellable, error))
-    return FALSE;
-  zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
-  inflated = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (zlib));
-  stage = g_strdup_printf (_("Unpacking %s"), display);
-  buf = g_malloc (1024 * 1024);
-
-  for (;;)
-    {
-      gsize n = 0;
-
-      if (!g_input_stream_read_all (inflated, buf, 1024 * 1024, &n, cancellable, error))
-        return FALSE;
-      if (n == 0)
-        break;
-      if (written + n > member->full_size)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("“%s” is damaged: it unpacks to more than the size the zip archive "
-                         "gives. Copy or download it again."), display);
-          return FALSE;
-        }
-      if (!write_sparse (fd, buf, n, written, path, error))
-        return FALSE;
-      written += n;
-      tsr_progress_report (progress, written, member->full_size, stage, FALSE);
-    }
-
-  if (written != member->full_size || ftruncate (fd, written) != 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is damaged: it unpacks to a different size than the zip archive "
-                     "gives. Copy or download it again."), display);
-      return FALSE;
-    }
-  tsr_progress_report (progress, written, member->full_size, stage, TRUE);
-  return TRUE;
-}
-
-static char *
-extract_member (TsrImportInfo           *info,
-                const char              *archive,
-                const TsrArchiveMember  *member,
-                const char              *display,
-                TsrProgress             *progress,
-                GCancellable            *cancellable,
-                GError                 **error)
-{
-  g_autofree char *base = NULL;
-  g_autofree char *path = NULL;
-  gboolean ok;
-  int fd;
-
-  if (member->method != 8)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” is compressed with a method Tessera cannot read (%u): unzip it "
-                     "first and import what it holds."), display, member->method);
-      return NULL;
-    }
-  if (!ensure_temp_dir (info, display, member->full_size, error))
-    return NULL;
-
-  /* Members of different folders may share a name; their offsets differ. */
-  base = g_strdup_printf ("%" G_GUINT64_FORMAT "-%s", member->offset,
-                          strrchr (member->name, '/') ? strrchr (member->name, '/') + 1 : member->name);
-  path = g_build_filename (info->temp_dir, base, NULL);
-  fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Could not write “%s”: %s"), path, g_strerror (saved));
-      return NULL;
-    }
-
-  ok = inflate_member (archive, member, display, fd, path, progress, cancellable, error);
-  close (fd);
-  if (!ok)
-    {
-      g_unlink (path);
-      return NULL;
-    }
-  info->temp_size += member->full_size;
-  return g_steal_pointer (&path);
-}
-
 /* Inspection */
 
 static gboolean
 read_whole_small (int           fd,
-                  const Region *region,
+                  const TsrImportRegion *region,
                   const char   *display,
                   char        **out,
                   GError      **error)
 {
-  FileView view = { fd, region->offset, region->size, display };
+  TsrImportView view = { fd, region->offset, region->size, display };
   g_autofree char *buf = NULL;
 
   if (region->size > TSR_OVF_MAX_SIZE)
@@ -603,7 +46,7 @@ read_whole_small (int           fd,
       return FALSE;
     }
   buf = g_malloc (region->size + 1);
-  if (!view_read_at (&view, 0, buf, region->size, error))
+  if (!tsr_import_view_read_at (&view, 0, buf, region->size, error))
     return FALSE;
   buf[region->size] = '\0';
   *out = g_steal_pointer (&buf);
@@ -658,19 +101,19 @@ member_path (const char *ovf_member,
 static gboolean
 inspect_ova (TsrImportInfo  *info,
              int             fd,
-             const Region   *region,
+             const TsrImportRegion   *region,
              const char     *display,
              GPtrArray      *warnings,
              GCancellable   *cancellable,
              GError        **error)
 {
-  FileView view = { fd, region->offset, region->size, display };
+  TsrImportView view = { fd, region->offset, region->size, display };
   g_autoptr(GPtrArray) members = NULL;
   g_autoptr(TsrOvf) ovf = NULL;
   g_autofree char *xml = NULL;
   const TsrArchiveMember *ovf_member = NULL;
 
-  if (!(members = tsr_tar_index (view_read_at, &view, region->size, error)))
+  if (!(members = tsr_tar_index (tsr_import_view_read_at, &view, region->size, error)))
     return FALSE;
 
   for (guint i = 0; i < members->len; i++)
@@ -698,7 +141,7 @@ inspect_ova (TsrImportInfo  *info,
     }
 
   {
-    Region r = { region->path, region->offset + ovf_member->offset, ovf_member->size, FALSE };
+    TsrImportRegion r = { region->path, region->offset + ovf_member->offset, ovf_member->size, FALSE };
 
     if (!read_whole_small (fd, &r, display, &xml, error))
       return FALSE;
@@ -714,7 +157,7 @@ inspect_ova (TsrImportInfo  *info,
       g_autofree char *shown = NULL;
       const TsrArchiveMember *m;
       TsrImportDisk *disk;
-      Region r;
+      TsrImportProbe probe;
 
       if (d->href == NULL)
         {
@@ -739,12 +182,15 @@ inspect_ova (TsrImportInfo  *info,
                        shown, d->file_size, m->size);
           return FALSE;
         }
-      r.path = region->path;
-      r.offset = region->offset + m->offset;
-      r.size = m->size;
-      r.whole = FALSE;
-      disk = probe_disk (fd, &r, shown, d->format ? d->format : tsr_image_format_for_name (d->href),
-                         TRUE, d->capacity, warnings, cancellable, error);
+      probe = (TsrImportProbe) {
+        .fd = fd,
+        .region = { region->path, region->offset + m->offset, m->size, FALSE },
+        .display = shown,
+        .expected = d->format ? d->format : tsr_image_format_for_name (d->href),
+        .in_archive = TRUE,
+        .ovf_capacity = d->capacity,
+      };
+      disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
       if (disk == NULL)
         return FALSE;
       g_ptr_array_add (info->disks, disk);
@@ -799,7 +245,7 @@ inspect_ovf_file (TsrImportInfo  *info,
   g_autofree char *xml = NULL;
   g_autoptr(TsrOvf) ovf = NULL;
   g_autoptr(GPtrArray) moves = g_ptr_array_new_with_free_func (g_free);
-  Region region = { info->path, 0, size, TRUE };
+  TsrImportRegion region = { info->path, 0, size, TRUE };
   g_autofree char *display = g_path_get_basename (info->path);
 
   if (!read_whole_small (fd, &region, display, &xml, error))
@@ -816,7 +262,7 @@ inspect_ovf_file (TsrImportInfo  *info,
       TsrImportDisk *disk;
       guint64 disk_size;
       int disk_fd;
-      Region r;
+      TsrImportProbe probe;
 
       if (d->href == NULL)
         {
@@ -844,12 +290,14 @@ inspect_ovf_file (TsrImportInfo  *info,
         }
       if ((disk_fd = open_input (path, error)) < 0)
         return FALSE;
-      r.path = path;
-      r.offset = 0;
-      r.size = disk_size;
-      r.whole = TRUE;
-      disk = probe_disk (disk_fd, &r, d->href, d->format ? d->format : tsr_image_format_for_name (d->href),
-                         FALSE, d->capacity, warnings, cancellable, error);
+      probe = (TsrImportProbe) {
+        .fd = disk_fd,
+        .region = { path, 0, disk_size, TRUE },
+        .display = d->href,
+        .expected = d->format ? d->format : tsr_image_format_for_name (d->href),
+        .ovf_capacity = d->capacity,
+      };
+      disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
       close (disk_fd);
       if (disk == NULL)
         return FALSE;
@@ -1007,7 +455,7 @@ read_zip_ovf (const ZipInput          *zip,
 
   if (member->method == 0)
     {
-      Region r = { zip->info->path, member->offset, member->size, FALSE };
+      TsrImportRegion r = { zip->info->path, member->offset, member->size, FALSE };
 
       return read_whole_small (zip->fd, &r, shown, xml, error);
     }
@@ -1018,8 +466,8 @@ read_zip_ovf (const ZipInput          *zip,
                      "appliance is damaged."), shown, TSR_OVF_MAX_SIZE / (1024 * 1024));
       return FALSE;
     }
-  if (!(tmp = extract_member (zip->info, zip->info->path, member, shown, zip->progress,
-                              zip->cancellable, error)) ||
+  if (!(tmp = tsr_import_extract_member (zip->info, zip->info->path, member, shown, zip->progress,
+                                         zip->cancellable, error)) ||
       !g_file_get_contents (tmp, xml, NULL, error))
     return FALSE;
   g_unlink (tmp);
@@ -1052,21 +500,33 @@ probe_zip_disk (const ZipInput     *zip,
     }
   if (m->method == 0)
     {
-      Region r = { zip->info->path, m->offset, m->size, FALSE };
+      TsrImportProbe probe = {
+        .fd = zip->fd,
+        .region = { zip->info->path, m->offset, m->size, FALSE },
+        .display = shown,
+        .expected = expected,
+        .in_archive = TRUE,
+        .ovf_capacity = d->capacity,
+      };
 
-      return probe_disk (zip->fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
-                         zip->cancellable, error);
+      return tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
     }
 
-  tmp = extract_member (zip->info, zip->info->path, m, shown, zip->progress, zip->cancellable,
-                        error);
+  tmp = tsr_import_extract_member (zip->info, zip->info->path, m, shown, zip->progress,
+                                   zip->cancellable, error);
   if (tmp == NULL || (tmp_fd = open_input (tmp, error)) < 0)
     return NULL;
   {
-    Region r = { tmp, 0, m->full_size, TRUE };
+    TsrImportProbe probe = {
+      .fd = tmp_fd,
+      .region = { tmp, 0, m->full_size, TRUE },
+      .display = shown,
+      .expected = expected,
+      .in_archive = TRUE,
+      .ovf_capacity = d->capacity,
+    };
 
-    disk = probe_disk (tmp_fd, &r, shown, expected, TRUE, d->capacity, zip->warnings,
-                       zip->cancellable, error);
+    disk = tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
   }
   close (tmp_fd);
   return disk;
@@ -1114,13 +574,13 @@ inspect_zip_member (const ZipInput          *zip,
   g_autofree char *shown = g_strdup_printf (_("%s in %s"), chosen->name, zip->display);
   g_autofree char *tmp = NULL;
   int in_fd = zip->fd;
-  Region r = { zip->info->path, chosen->offset, chosen->size, FALSE };
+  TsrImportRegion r = { zip->info->path, chosen->offset, chosen->size, FALSE };
   gboolean ok;
 
   if (chosen->method != 0)
     {
-      if (!(tmp = extract_member (zip->info, zip->info->path, chosen, shown, zip->progress,
-                                  zip->cancellable, error)) ||
+      if (!(tmp = tsr_import_extract_member (zip->info, zip->info->path, chosen, shown, zip->progress,
+                                             zip->cancellable, error)) ||
           (in_fd = open_input (tmp, error)) < 0)
         return FALSE;
       r.path = tmp;
@@ -1135,8 +595,14 @@ inspect_zip_member (const ZipInput          *zip,
     {
       g_autofree char *base = g_path_get_basename (chosen->name);
       g_autofree char *stem = g_strndup (base, strcspn (base, "."));
-      TsrImportDisk *disk = probe_disk (in_fd, &r, shown, tsr_image_format_for_name (chosen->name),
-                                        TRUE, 0, zip->warnings, zip->cancellable, error);
+      TsrImportProbe probe = {
+        .fd = in_fd,
+        .region = r,
+        .display = shown,
+        .expected = tsr_image_format_for_name (chosen->name),
+        .in_archive = TRUE,
+      };
+      TsrImportDisk *disk = tsr_import_probe_disk (&probe, zip->warnings, zip->cancellable, error);
 
       ok = disk != NULL;
       if (ok)
@@ -1161,13 +627,13 @@ inspect_zip (TsrImportInfo  *info,
              GError        **error)
 {
   g_autofree char *display = g_path_get_basename (info->path);
-  FileView view = { fd, 0, size, display };
+  TsrImportView view = { fd, 0, size, display };
   g_autoptr(GPtrArray) members = NULL;
   ZipInput zip = { info, fd, display, NULL, warnings, progress, cancellable };
   const TsrArchiveMember *chosen;
   InputKind kind = INPUT_DISK;
 
-  if (!(members = tsr_zip_index (view_read_at, &view, size, error)))
+  if (!(members = tsr_zip_index (tsr_import_view_read_at, &view, size, error)))
     return FALSE;
   zip.members = members;
   if (!(chosen = choose_zip_member (&zip, &kind, error)))
@@ -1203,9 +669,9 @@ tsr_import_inspect_sync (const char    *path,
     return NULL;
 
   {
-    FileView view = { fd, 0, size, base };
+    TsrImportView view = { fd, 0, size, base };
 
-    if (!view_read_at (&view, 0, head, MIN (size, sizeof head), error))
+    if (!tsr_import_view_read_at (&view, 0, head, MIN (size, sizeof head), error))
       {
         close (fd);
         return NULL;
@@ -1222,7 +688,7 @@ tsr_import_inspect_sync (const char    *path,
     {
     case INPUT_OVA:
       {
-        Region region = { path, 0, size, TRUE };
+        TsrImportRegion region = { path, 0, size, TRUE };
 
         ok = inspect_ova (info, fd, &region, base, warnings, cancellable, error);
       }
@@ -1239,9 +705,13 @@ tsr_import_inspect_sync (const char    *path,
     case INPUT_DISK:
     default:
       {
-        Region region = { path, 0, size, TRUE };
-        TsrImportDisk *disk = probe_disk (fd, &region, base, tsr_image_format_for_name (base),
-                                          FALSE, 0, warnings, cancellable, error);
+        TsrImportProbe probe = {
+          .fd = fd,
+          .region = { path, 0, size, TRUE },
+          .display = base,
+          .expected = tsr_image_format_for_name (base),
+        };
+        TsrImportDisk *disk = tsr_import_probe_disk (&probe, warnings, cancellable, error);
 
         ok = disk != NULL;
         if (ok)
@@ -1266,66 +736,4 @@ tsr_import_inspect_sync (const char    *path,
   g_ptr_array_add (warnings, NULL);
   info->warnings = (GStrv) g_ptr_array_free (g_steal_pointer (&warnings), FALSE);
   return g_steal_pointer (&info);
-}
-
-typedef struct
-{
-  char        *path;
-  TsrProgress  progress;
-} InspectData;
-
-static void
-inspect_data_free (InspectData *data)
-{
-  g_free (data->path);
-  g_clear_pointer (&data->progress.context, g_main_context_unref);
-  g_free (data);
-}
-
-static void
-inspect_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  InspectData *data = task_data;
-  GError *error = NULL;
-  TsrImportInfo *info = tsr_import_inspect_sync (data->path, &data->progress, cancellable, &error);
-
-  if (info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, info, (GDestroyNotify) tsr_import_info_unref);
-}
-
-void
-tsr_import_inspect_async (const char          *path,
-                          TsrProgressFunc      progress,
-                          gpointer             progress_data,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  InspectData *data;
-
-  g_return_if_fail (path != NULL);
-
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_import_inspect_async);
-  data = g_new0 (InspectData, 1);
-  data->path = g_strdup (path);
-  data->progress.func = progress;
-  data->progress.data = progress_data;
-  data->progress.context = g_main_context_ref_thread_default ();
-  g_task_set_task_data (task, data, (GDestroyNotify) inspect_data_free);
-  g_task_run_in_thread (task, inspect_worker);
-}
-
-TsrImportInfo *
-tsr_import_inspect_finish (GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -15,11 +15,9 @@
 #include "tsr-error.h"
 #include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
-#include "tsr-qemu-img.h"
-#include "tsr-storage-private.h"
-#include "tsr-threads.h"
+#include "tsr-libvirt-private.h"
+#include "tsr-task-steps.h"
 #include "tsr-validate.h"
-#include "tsr-xml-private.h"
 
 /* Importing appliances and disk images. Inspection reads only headers and
  * the OVF; the disks are converted by qemu-img straight from where they
@@ -126,339 +124,79 @@ tsr_import_info_make_spec (const TsrImportInfo *info)
   return spec;
 }
 
-/* Import: prepare (worker) → check the settings (create, check only) →
- * convert (worker) → define (create) → on failure remove the volumes
- * (worker); with TSR_IMPORT_MOVE remove the input (worker).
- */
+/* Inspect */
 
 typedef struct
 {
-  TsrConnection  *self;
-  virConnectPtr   conn;
-  TsrImportInfo  *info;
-  TsrCreateSpec  *spec;
-  TsrImportFlags  flags;
-  TsrProgress     progress;
-  GCancellable   *cancellable;
-  GPtrArray      *volume_names;   /* char *, one per disk, the root first */
-  GPtrArray      *volumes;        /* virStorageVolPtr made so far */
-  char           *notice;
-  char           *vm_name;
-  GError         *error;          /* kept while rolling back */
-} ImportData;
+  char        *path;
+  TsrProgress  progress;
+} InspectData;
 
 static void
-import_data_free (ImportData *data)
+inspect_data_free (InspectData *data)
 {
-  g_clear_object (&data->self);
-  g_clear_object (&data->cancellable);
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_clear_pointer (&data->info, tsr_import_info_unref);
-  g_clear_pointer (&data->spec, tsr_create_spec_free);
-  g_clear_pointer (&data->progress.context, g_main_context_unref);
-  g_clear_pointer (&data->volume_names, g_ptr_array_unref);
-  if (data->volumes != NULL)
-    {
-      for (guint i = 0; i < data->volumes->len; i++)
-        virStorageVolFree (g_ptr_array_index (data->volumes, i));
-      g_ptr_array_unref (data->volumes);
-    }
-  g_free (data->notice);
-  g_free (data->vm_name);
-  g_clear_error (&data->error);
+  g_free (data->path);
+  tsr_progress_clear (&data->progress);
   g_free (data);
 }
 
+static gpointer
+inspect_run (gpointer       user_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  InspectData *data = user_data;
+
+  return tsr_import_inspect_sync (data->path, &data->progress, cancellable, error);
+}
+
+void
+tsr_import_inspect_async (const char          *path,
+                          TsrProgressFunc      progress,
+                          gpointer             progress_data,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  InspectData *data;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_import_inspect_async);
+  data = g_new0 (InspectData, 1);
+  data->path = g_strdup (path);
+  tsr_progress_init (&data->progress, progress, progress_data);
+  g_task_set_task_data (task, data, (GDestroyNotify) inspect_data_free);
+  tsr_task_run_value_in_thread (task, inspect_run, (GDestroyNotify) tsr_import_info_unref);
+}
+
+TsrImportInfo *
+tsr_import_inspect_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Import: prepare (worker) → check the settings (create, check only) →
+ * convert (worker) → define (create) → on failure remove the volumes
+ * (worker); with TSR_IMPORT_MOVE remove the input (worker). The workers'
+ * steps are in tsr-import-convert.c.
+ */
+
+/* The VM's name once it exists, else the error that stopped the import. */
 static void
-add_notice (ImportData *data,
-            const char *notice)
-{
-  char *joined;
-
-  if (notice == NULL || *notice == '\0')
-    return;
-  joined = data->notice ? g_strconcat (data->notice, " ", notice, NULL) : g_strdup (notice);
-  g_free (data->notice);
-  data->notice = joined;
-}
-
-static gboolean
-set_cancelled (GCancellable  *cancellable,
-               GError       **error)
-{
-  if (!g_cancellable_is_cancelled (cancellable))
-    return FALSE;
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       _("The import was cancelled; nothing was left behind."));
-  return TRUE;
-}
-
-/* Runs FUNC in a worker with DATA; DONE gets OUTER back as user data. */
-static void
-run_step (GTask               *outer,
-          GTaskThreadFunc      func,
-          GAsyncReadyCallback  done)
-{
-  GTask *step = g_task_new (NULL, NULL, done, outer);
-
-  g_task_set_task_data (step, g_task_get_task_data (outer), NULL);
-  g_task_run_in_thread (step, func);
-  g_object_unref (step);
-}
-
-static void
-prepare_worker (GTask        *step,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *unused)
-{
-  ImportData *data = task_data;
-  TsrCreateSpec *spec = data->spec;
-  GError *error = NULL;
-  virStoragePoolPtr pool;
-  virStoragePoolInfo pool_info;
-  virNodeInfo node;
-  g_autofree char *pool_xml = NULL;
-
-  tsr_assert_worker_thread ();
-  /* An appliance made on a bigger machine may ask for more vCPUs than this
-   * host has; unless the user chose the number, it gets what there is.
-   */
-  if (data->info->vcpus > 0 && spec->vcpus == data->info->vcpus &&
-      virNodeGetInfo (data->conn, &node) == 0 && spec->vcpus > node.cpus && node.cpus > 0)
-    {
-      g_autofree char *notice = g_strdup_printf (_("The appliance asks for %u vCPUs; this host "
-                                                   "has %u, so the VM gets %u."),
-                                                 spec->vcpus, node.cpus, node.cpus);
-
-      spec->vcpus = node.cpus;
-      add_notice (data, notice);
-    }
-  virResetLastError ();
-
-  if (!(pool = tsr_storage_ensure_pool (data->conn, spec->pool, &error)))
-    {
-      g_task_return_error (step, error);
-      return;
-    }
-
-  /* qcow2 volumes are files: the pool must be a folder of images. */
-  pool_xml = virStoragePoolGetXMLDesc (pool, 0);
-  if (!tsr_xml_pool_holds_files (pool_xml))
-    {
-      g_task_return_new_error (step, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                               _("Pool “%s” is not a folder of disk image files, so imported "
-                                 "disks cannot go there: choose a directory pool."), spec->pool);
-      virStoragePoolFree (pool);
-      return;
-    }
-
-  for (guint i = 0; i < data->volume_names->len; i++)
-    {
-      const char *name = g_ptr_array_index (data->volume_names, i);
-      virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
-
-      if (vol != NULL)
-        {
-          virStorageVolFree (vol);
-          virStoragePoolFree (pool);
-          g_task_return_new_error (step, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                                   _("Volume “%s” already exists in pool “%s”: remove it, or "
-                                     "choose another VM name."), name, spec->pool);
-          return;
-        }
-    }
-  virResetLastError ();
-
-  virStoragePoolRefresh (pool, 0);
-  if (virStoragePoolGetInfo (pool, &pool_info) == 0 && pool_info.capacity > 0 &&
-      data->info->required > pool_info.available)
-    {
-      g_autofree char *need = g_format_size_full (data->info->required, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *have = g_format_size_full (pool_info.available, G_FORMAT_SIZE_IEC_UNITS);
-
-      virStoragePoolFree (pool);
-      g_task_return_new_error (step, TSR_ERROR, TSR_ERROR_FAILED,
-                               _("The imported disks need %s but pool “%s” has only %s free: "
-                                 "make room there, or choose another pool."), need, spec->pool,
-                               have);
-      return;
-    }
-  virResetLastError ();
-  virStoragePoolFree (pool);
-  g_task_return_boolean (step, TRUE);
-}
-
-static gboolean
-convert_disk (ImportData    *data,
-              TsrImportDisk *disk,
-              const char    *dst,
-              guint          index,
-              guint64        done_before,
-              guint64        total,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
-                                            data->info->disks->len, disk->name);
-  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total };
-
-  tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
-  if (tsr_qemu_img_convert (disk->source, disk->format, dst, "qcow2",
-                            TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO, &progress, cancellable,
-                            &local_error))
-    return TRUE;
-
-  if (set_cancelled (cancellable, error))
-    return FALSE;
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
-    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                 _("Converting “%s” failed: pool “%s” ran out of space. Make room there, or "
-                   "choose another pool."), disk->name, data->spec->pool);
-  else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
-    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                 _("Converting “%s” failed: %s"), disk->name, local_error->message);
-  else
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
-}
-
-static void
-delete_volumes (ImportData *data)
-{
-  for (guint i = 0; i < data->volumes->len; i++)
-    {
-      virStorageVolPtr vol = g_ptr_array_index (data->volumes, i);
-
-      virStorageVolDelete (vol, 0);
-      virStorageVolFree (vol);
-    }
-  g_ptr_array_set_size (data->volumes, 0);
-  virResetLastError ();
-}
-
-static void
-convert_worker (GTask        *step,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *unused)
-{
-  ImportData *data = task_data;
-  GCancellable *cancellable = data->cancellable;
-  virStoragePoolPtr pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
-  GError *error = NULL;
-  guint64 total = 0, done = 0;
-
-  tsr_assert_worker_thread ();
-  if (pool == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not open the storage pool"));
-      g_task_return_error (step, error);
-      return;
-    }
-
-  for (guint i = 0; i < data->info->disks->len; i++)
-    {
-      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
-
-      if (disk->format != NULL)
-        total += disk->capacity;
-    }
-
-  for (guint i = 0; i < data->info->disks->len; i++)
-    {
-      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
-      const char *name = g_ptr_array_index (data->volume_names, i);
-      g_autofree char *xml = tsr_storage_volume_xml (name, disk->capacity, "qcow2");
-      g_autofree char *path = NULL;
-      virStorageVolPtr vol;
-
-      if (set_cancelled (cancellable, &error))
-        goto failed;
-
-      vol = virStorageVolCreateXML (pool, xml, 0);
-      if (vol == NULL)
-        {
-          g_autofree char *what = g_strdup_printf (_("Could not create the volume “%s”"), name);
-
-          tsr_error_set_from_libvirt (&error, what);
-          goto failed;
-        }
-      g_ptr_array_add (data->volumes, vol);
-
-      if (disk->format == NULL)
-        continue;
-      path = virStorageVolGetPath (vol);
-      if (path == NULL)
-        {
-          tsr_error_set_from_libvirt (&error, _("Could not find the new volume"));
-          goto failed;
-        }
-      if (!convert_disk (data, disk, path, i, done, total, cancellable, &error))
-        goto failed;
-      done += disk->capacity;
-    }
-
-  if (set_cancelled (cancellable, &error))
-    goto failed;
-  tsr_progress_report (&data->progress, total, total, _("Disks converted"), TRUE);
-  virStoragePoolFree (pool);
-  g_task_return_boolean (step, TRUE);
-  return;
-
-failed:
-  delete_volumes (data);
-  virStoragePoolFree (pool);
-  g_task_return_error (step, error);
-}
-
-static void
-cleanup_worker (GTask        *step,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *unused)
-{
-  tsr_assert_worker_thread ();
-
-  delete_volumes (task_data);
-  g_task_return_boolean (step, TRUE);
-}
-
-static void
-remove_input_worker (GTask        *step,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *unused)
-{
-  ImportData *data = task_data;
-
-  tsr_assert_worker_thread ();
-  for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
-    g_unlink (data->info->move_paths[i]);
-  g_task_return_boolean (step, TRUE);
-}
-
-static void
-cleaned_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+finished_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
 
-  g_task_return_error (outer, g_steal_pointer (&data->error));
-}
-
-static void
-input_removed_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
-
-  g_task_return_pointer (outer, g_steal_pointer (&data->vm_name), g_free);
+  tsr_task_return_pointer_or_error (outer, g_steal_pointer (&data->vm_name), g_free,
+                                    g_steal_pointer (&data->error));
 }
 
 static void
@@ -467,29 +205,48 @@ defined_cb (GObject      *object,
             gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
+  TsrImportJob *data = g_task_get_task_data (outer);
   g_autofree char *notice = NULL;
 
   data->vm_name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &notice,
                                                    &data->error);
   if (data->vm_name == NULL)
     {
-      run_step (g_steal_pointer (&outer), cleanup_worker, cleaned_cb);
+      tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_delete_volumes, finished_cb);
       return;
     }
 
-  /* The volumes belong to the VM now. */
-  for (guint i = 0; i < data->volumes->len; i++)
-    virStorageVolFree (g_ptr_array_index (data->volumes, i));
-  g_ptr_array_set_size (data->volumes, 0);
-  add_notice (data, notice);
-
+  tsr_import_job_forget_volumes (data);
+  tsr_import_job_add_notice (data, notice);
   if (data->flags & TSR_IMPORT_MOVE)
+    tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_remove_input, finished_cb);
+  else
+    finished_cb (NULL, NULL, g_steal_pointer (&outer));
+}
+
+static void checked_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data);
+
+/* DATA's spec, checked only, or made with the converted volumes. */
+static void
+create_vm (GTask    *outer,
+           gboolean  check_only)
+{
+  TsrImportJob *data = g_task_get_task_data (outer);
+  g_autoptr(TsrCreateSpec) spec = tsr_create_spec_copy (data->spec);
+
+  spec->check_only = check_only;
+  if (!check_only)
     {
-      run_step (g_steal_pointer (&outer), remove_input_worker, input_removed_cb);
-      return;
+      spec->root_volume = g_strdup (g_ptr_array_index (data->volume_names, 0));
+      spec->extra_volumes = g_new0 (char *, data->volume_names->len);
+      for (guint i = 1; i < data->volume_names->len; i++)
+        spec->extra_volumes[i - 1] = g_strdup (g_ptr_array_index (data->volume_names, i));
     }
-  g_task_return_pointer (outer, g_steal_pointer (&data->vm_name), g_free);
+  tsr_connection_create_vm_async (data->self, spec,
+                                  check_only ? NULL : data->progress.func, data->progress.data,
+                                  data->cancellable, check_only ? checked_cb : defined_cb, outer);
 }
 
 static void
@@ -498,25 +255,9 @@ converted_cb (GObject      *object,
               gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
-  GError *error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (outer, error);
-      return;
-    }
-
-  g_clear_pointer (&data->spec->root_volume, g_free);
-  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
-  data->spec->root_volume = g_strdup (g_ptr_array_index (data->volume_names, 0));
-  data->spec->extra_volumes = g_new0 (char *, data->volume_names->len);
-  for (guint i = 1; i < data->volume_names->len; i++)
-    data->spec->extra_volumes[i - 1] = g_strdup (g_ptr_array_index (data->volume_names, i));
-
-  tsr_connection_create_vm_async (data->self, data->spec, data->progress.func, data->progress.data,
-                                  data->cancellable, defined_cb,
-                                  g_steal_pointer (&outer));
+  if (tsr_task_step_succeeded (outer, result))
+    create_vm (g_steal_pointer (&outer), FALSE);
 }
 
 static void
@@ -530,11 +271,9 @@ checked_cb (GObject      *object,
 
   name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, NULL, &error);
   if (name == NULL)
-    {
-      g_task_return_error (outer, error);
-      return;
-    }
-  run_step (g_steal_pointer (&outer), convert_worker, converted_cb);
+    g_task_return_error (outer, error);
+  else
+    tsr_task_run_step (g_steal_pointer (&outer), tsr_import_job_convert, converted_cb);
 }
 
 static void
@@ -543,26 +282,81 @@ prepared_cb (GObject      *object,
              gpointer      user_data)
 {
   g_autoptr(GTask) outer = user_data;
-  ImportData *data = g_task_get_task_data (outer);
-  g_autoptr(TsrCreateSpec) check = NULL;
+  TsrImportJob *data = g_task_get_task_data (outer);
   GError *error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (outer, error);
-      return;
-    }
-  if (set_cancelled (data->cancellable, &error))
+  if (!tsr_task_step_succeeded (outer, result))
+    return;
+  if (tsr_import_job_set_cancelled (data->cancellable, &error))
     {
       g_task_return_error (outer, error);
       return;
     }
 
   /* Every rule of creating a VM, checked before any byte is converted. */
-  check = tsr_create_spec_copy (data->spec);
-  check->check_only = TRUE;
-  tsr_connection_create_vm_async (data->self, check, NULL, NULL, data->cancellable, checked_cb,
-                                  g_steal_pointer (&outer));
+  create_vm (g_steal_pointer (&outer), TRUE);
+}
+
+static void
+import_start (GTask *task)
+{
+  TsrImportJob *data = g_task_get_task_data (task);
+
+  tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
+  tsr_task_run_step (task, tsr_import_job_prepare, prepared_cb);
+}
+
+/* What must hold before anything is touched; FALSE after TASK returned
+ * why not.
+ */
+static gboolean
+check_request (TsrConnection       *self,
+               TsrImportInfo       *info,
+               const TsrCreateSpec *spec,
+               GTask               *task)
+{
+  GError *error = NULL;
+
+  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
+    g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                 _("Importing converts the disks on this computer, so it needs a local "
+                   "connection (qemu:///system), not %s."), tsr_connection_get_uri (self));
+  else if (info->disks->len == 0)
+    g_set_error_literal (&error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                         _("There is no disk to import."));
+  /* The volumes are named after the VM: the name must be good first. */
+  else
+    tsr_validate_vm_name (spec->name, &error);
+
+  if (error == NULL)
+    return TRUE;
+  g_task_return_error (task, error);
+  return FALSE;
+}
+
+static TsrImportJob *
+import_job_new (TsrConnection       *self,
+                virConnectPtr        conn,
+                TsrImportInfo       *info,
+                const TsrCreateSpec *spec)
+{
+  TsrImportJob *data = g_new0 (TsrImportJob, 1);
+
+  data->self = g_object_ref (self);
+  data->conn = conn;
+  data->info = tsr_import_info_ref (info);
+  data->spec = tsr_create_spec_copy (spec);
+  g_clear_pointer (&data->spec->root_copy_from, g_free);
+  g_clear_pointer (&data->spec->root_move_from, g_free);
+  g_clear_pointer (&data->spec->root_volume, g_free);
+  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
+  data->volumes = g_ptr_array_new ();
+  data->volume_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < info->disks->len; i++)
+    g_ptr_array_add (data->volume_names,
+                     i == 0 ? g_strdup_printf ("%s-root.qcow2", spec->name)
+                            : g_strdup_printf ("%s-disk%u.qcow2", spec->name, i + 1));
+  return data;
 }
 
 void
@@ -578,7 +372,7 @@ tsr_connection_import_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(virConnect) conn = NULL;
-  ImportData *data;
+  TsrImportJob *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (info != NULL);
@@ -592,57 +386,15 @@ tsr_connection_import_async (TsrConnection       *self,
   g_task_set_check_cancellable (task, FALSE);
 
   conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  if (conn == NULL || !check_request (self, info, spec, task))
     return;
-  if (!tsr_uri_is_local (tsr_connection_get_uri (self)))
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                               _("Importing converts the disks on this computer, so it needs a "
-                                 "local connection (qemu:///system), not %s."),
-                               tsr_connection_get_uri (self));
-      return;
-    }
-  if (info->disks->len == 0)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("There is no disk to import."));
-      return;
-    }
-  /* The volumes are named after the VM: the name must be good first. */
-  {
-    GError *error = NULL;
 
-    if (!tsr_validate_vm_name (spec->name, &error))
-      {
-        g_task_return_error (task, error);
-        return;
-      }
-  }
-
-  data = g_new0 (ImportData, 1);
-  data->self = g_object_ref (self);
-  data->conn = g_steal_pointer (&conn);
-  data->info = tsr_import_info_ref (info);
-  data->spec = tsr_create_spec_copy (spec);
-  g_clear_pointer (&data->spec->root_copy_from, g_free);
-  g_clear_pointer (&data->spec->root_move_from, g_free);
-  g_clear_pointer (&data->spec->root_volume, g_free);
-  g_clear_pointer (&data->spec->extra_volumes, g_strfreev);
+  data = import_job_new (self, g_steal_pointer (&conn), info, spec);
   data->flags = flags;
   data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  data->progress.func = progress;
-  data->progress.data = progress_data;
-  data->progress.context = g_main_context_ref_thread_default ();
-  data->volumes = g_ptr_array_new ();
-  data->volume_names = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < info->disks->len; i++)
-    g_ptr_array_add (data->volume_names,
-                     i == 0 ? g_strdup_printf ("%s-root.qcow2", spec->name)
-                            : g_strdup_printf ("%s-disk%u.qcow2", spec->name, i + 1));
-  g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
-
-  tsr_progress_report (&data->progress, 0, 0, _("Checking the pool"), TRUE);
-  run_step (g_steal_pointer (&task), prepare_worker, prepared_cb);
+  tsr_progress_init (&data->progress, progress, progress_data);
+  g_task_set_task_data (task, data, (GDestroyNotify) tsr_import_job_free);
+  import_start (g_steal_pointer (&task));
 }
 
 char *
@@ -651,16 +403,12 @@ tsr_connection_import_finish (TsrConnection  *self,
                               char          **notice,
                               GError        **error)
 {
-  ImportData *data;
-  char *name;
+  TsrImportJob *data;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   data = g_task_get_task_data (G_TASK (result));
-  name = g_task_propagate_pointer (G_TASK (result), error);
-  if (name != NULL && notice != NULL)
-    *notice = g_steal_pointer (&data->notice);
-  return name;
+  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
 }
 
 /* qvm-create --root-copy-from / --root-move-from in any format */
@@ -669,6 +417,7 @@ typedef struct
 {
   TsrCreateSpec  *spec;
   TsrProgress     progress;
+  GCancellable   *cancellable;
   TsrImportInfo  *info;     /* NULL: a plain raw or qcow2 image, for create */
   char           *notice;
 } FromImageData;
@@ -677,7 +426,8 @@ static void
 from_image_data_free (FromImageData *data)
 {
   tsr_create_spec_free (data->spec);
-  g_clear_pointer (&data->progress.context, g_main_context_unref);
+  tsr_progress_clear (&data->progress);
+  g_clear_object (&data->cancellable);
   g_clear_pointer (&data->info, tsr_import_info_unref);
   g_free (data->notice);
   g_free (data);
@@ -724,28 +474,18 @@ needs_import (const char *path)
   return sniffed != NULL && !g_str_equal (sniffed, "qcow2");
 }
 
-static void
-route_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+static gboolean
+route (gpointer   user_data,
+       GError   **error)
 {
-  FromImageData *data = task_data;
+  FromImageData *data = user_data;
   const char *source = data->spec->root_copy_from ? data->spec->root_copy_from
                                                    : data->spec->root_move_from;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (needs_import (source))
-    {
-      data->info = tsr_import_inspect_sync (source, &data->progress, cancellable, &error);
-      if (data->info == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  g_task_return_boolean (task, TRUE);
+  if (!needs_import (source))
+    return TRUE;
+  data->info = tsr_import_inspect_sync (source, &data->progress, data->cancellable, error);
+  return data->info != NULL;
 }
 
 static void
@@ -762,11 +502,7 @@ from_image_done_cb (GObject      *object,
     name = tsr_connection_import_finish (TSR_CONNECTION (object), result, &data->notice, &error);
   else
     name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, &data->notice, &error);
-
-  if (name == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, name, g_free);
+  tsr_task_return_pointer_or_error (task, name, g_free, error);
 }
 
 static void
@@ -776,25 +512,20 @@ routed_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   FromImageData *data = g_task_get_task_data (task);
-  TsrConnection *self = TSR_CONNECTION (object);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  GError *error = NULL;
+  TsrConnection *self = g_task_get_source_object (task);
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!tsr_task_step_succeeded (task, result))
+    return;
 
   if (data->info == NULL)
     tsr_connection_create_vm_async (self, data->spec, data->progress.func, data->progress.data,
-                                    cancellable, from_image_done_cb,
+                                    data->cancellable, from_image_done_cb,
                                     g_steal_pointer (&task));
   else
     tsr_connection_import_async (self, data->info, data->spec,
                                  data->spec->root_move_from ? TSR_IMPORT_MOVE : TSR_IMPORT_FLAGS_NONE,
                                  data->progress.func, data->progress.data,
-                                 cancellable, from_image_done_cb,
+                                 data->cancellable, from_image_done_cb,
                                  g_steal_pointer (&task));
 }
 
@@ -808,7 +539,6 @@ tsr_connection_create_vm_from_image_async (TsrConnection       *self,
                                            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GTask) route = NULL;
   FromImageData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
@@ -820,9 +550,8 @@ tsr_connection_create_vm_from_image_async (TsrConnection       *self,
 
   data = g_new0 (FromImageData, 1);
   data->spec = tsr_create_spec_copy (spec);
-  data->progress.func = progress;
-  data->progress.data = progress_data;
-  data->progress.context = g_main_context_ref_thread_default ();
+  data->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  tsr_progress_init (&data->progress, progress, progress_data);
   g_task_set_task_data (task, data, (GDestroyNotify) from_image_data_free);
 
   if (spec->root_copy_from == NULL && spec->root_move_from == NULL)
@@ -831,10 +560,7 @@ tsr_connection_create_vm_from_image_async (TsrConnection       *self,
                                       from_image_done_cb, g_steal_pointer (&task));
       return;
     }
-
-  route = g_task_new (self, cancellable, routed_cb, g_steal_pointer (&task));
-  g_task_set_task_data (route, data, NULL);
-  g_task_run_in_thread (route, route_worker);
+  tsr_task_run_step (g_steal_pointer (&task), route, routed_cb);
 }
 
 char *
@@ -844,13 +570,9 @@ tsr_connection_create_vm_from_image_finish (TsrConnection  *self,
                                             GError        **error)
 {
   FromImageData *data;
-  char *name;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   data = g_task_get_task_data (G_TASK (result));
-  name = g_task_propagate_pointer (G_TASK (result), error);
-  if (name != NULL && notice != NULL)
-    *notice = g_steal_pointer (&data->notice);
-  return name;
+  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
 }

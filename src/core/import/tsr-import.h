@@ -88,8 +88,8 @@ TsrImportInfo *tsr_import_inspect_finish  (GAsyncResult         *result,
                                            GError              **error);
 
 /* SPEC says what to make (its root_* fields are ignored). Returns the new
- * VM's name. PROGRESS reports bytes converted of the total, with the time
- * left in the stage text. NOTICE, when set, is something the user should
+ * VM's name. PROGRESS reports bytes converted of the total
+ * (tsr_progress_seconds_left() turns them into a time left). NOTICE, when set, is something the user should
  * know (software emulation, fewer vCPUs than the appliance asked for).
  */
 void           tsr_connection_import_async  (TsrConnection        *self,

@@ -357,21 +357,33 @@ query_argv (const char *command,
   return argv;
 }
 
+/* What `qemu-img COMMAND --output=json [-f FORMAT] FILENAME` prints. */
+static char *
+query (const char    *command,
+       const char    *filename,
+       const char    *format,
+       GCancellable  *cancellable,
+       GError       **error)
+{
+  g_autoptr(GPtrArray) argv = query_argv (command, filename, format);
+
+  g_ptr_array_add (argv, NULL);
+  return run ((const char * const *) argv->pdata, cancellable, error);
+}
+
 TsrImageInfo *
 tsr_qemu_img_info (const char    *filename,
                    const char    *format,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(GPtrArray) argv = query_argv ("info", filename, format);
   g_autofree char *out = NULL;
   TsrImageInfo *info = NULL;
 
   g_return_val_if_fail (filename != NULL, NULL);
 
-  g_ptr_array_add (argv, NULL);
-  if (!(out = run ((const char * const *) argv->pdata, cancellable, error)) ||
-      !tsr_qemu_img_parse_info (out, &info, error))
+  out = query ("info", filename, format, cancellable, error);
+  if (out == NULL || !tsr_qemu_img_parse_info (out, &info, error))
     return NULL;
   return info;
 }
@@ -382,15 +394,13 @@ tsr_qemu_img_map (const char    *filename,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_autoptr(GPtrArray) argv = query_argv ("map", filename, format);
   g_autofree char *out = NULL;
   GArray *extents = NULL;
 
   g_return_val_if_fail (filename != NULL, NULL);
 
-  g_ptr_array_add (argv, NULL);
-  if (!(out = run ((const char * const *) argv->pdata, cancellable, error)) ||
-      !tsr_qemu_img_parse_map (out, &extents, error))
+  out = query ("map", filename, format, cancellable, error);
+  if (out == NULL || !tsr_qemu_img_parse_map (out, &extents, error))
     return NULL;
   return extents;
 }
@@ -470,15 +480,15 @@ set_convert_error (GError       **error,
  * G_IO_ERROR_CANCELLED once it is gone.
  */
 gboolean
-tsr_qemu_img_convert (const char                *src,
-                      const char                *src_format,
-                      const char                *dst,
-                      const char                *dst_format,
-                      TsrQemuImgConvertFlags     flags,
+tsr_qemu_img_convert (const TsrQemuImgConvert   *convert,
                       const TsrQemuImgProgress  *progress,
                       GCancellable              *cancellable,
                       GError                   **error)
 {
+  const char *src = convert->src;
+  const char *src_format = convert->src_format;
+  const char *dst = convert->dst;
+  const char *dst_format = convert->dst_format;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GString) buffer = g_string_new (NULL);
@@ -495,7 +505,7 @@ tsr_qemu_img_convert (const char                *src,
   g_ptr_array_add (argv, (char *) "convert");
   g_ptr_array_add (argv, (char *) "-p");
   g_ptr_array_add (argv, (char *) "-n");
-  if (flags & TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO)
+  if (convert->flags & TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO)
     g_ptr_array_add (argv, (char *) "--target-is-zero");
   g_ptr_array_add (argv, (char *) "-f");
   g_ptr_array_add (argv, (char *) src_format);

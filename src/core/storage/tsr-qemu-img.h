@@ -56,6 +56,18 @@ typedef enum
   TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO = 1 << 0,
 } TsrQemuImgConvertFlags;
 
+/* `qemu-img convert -n`: SRC into DST, which exists; both formats are
+ * always given.
+ */
+typedef struct
+{
+  const char              *src;
+  const char              *src_format;
+  const char              *dst;
+  const char              *dst_format;
+  TsrQemuImgConvertFlags   flags;
+} TsrQemuImgConvert;
+
 void          tsr_image_info_free           (TsrImageInfo            *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrImageInfo, tsr_image_info_free)
 
@@ -90,11 +102,7 @@ gboolean      tsr_qemu_img_create           (const char              *filename,
                                              guint64                  size,
                                              GCancellable            *cancellable,
                                              GError                 **error);
-gboolean      tsr_qemu_img_convert          (const char              *src,
-                                             const char              *src_format,
-                                             const char              *dst,
-                                             const char              *dst_format,
-                                             TsrQemuImgConvertFlags   flags,
+gboolean      tsr_qemu_img_convert          (const TsrQemuImgConvert  *convert,
                                              const TsrQemuImgProgress *progress,
                                              GCancellable            *cancellable,
                                              GError                 **error);

@@ -5,6 +5,7 @@
 #include <libvirt/libvirt.h>
 
 #include "tsr-progress.h"
+#include "tsr-qemu-img.h"
 #include "tsr-storage.h"
 
 G_BEGIN_DECLS
@@ -14,17 +15,14 @@ gboolean           tsr_image_info          (const char        *path,
                                             char             **format,
                                             guint64           *virtual_size,
                                             GError           **error);
-/* qemu-img convert -n into an existing DST, formats always explicit,
- * progress in bytes of TOTAL, killed on cancel.
+/* tsr_qemu_img_convert() with progress in bytes of TOTAL, and its failure
+ * said for the root image.
  */
-gboolean           tsr_image_convert       (const char        *src,
-                                            const char        *src_format,
-                                            const char        *dst,
-                                            const char        *dst_format,
-                                            guint64            total,
-                                            TsrProgress       *progress,
-                                            GCancellable      *cancellable,
-                                            GError           **error);
+gboolean           tsr_image_convert       (const TsrQemuImgConvert  *convert,
+                                            guint64                   total,
+                                            TsrProgress              *progress,
+                                            GCancellable             *cancellable,
+                                            GError                  **error);
 
 /* The pool NAME, started; the default pool is made when missing. */
 virStoragePoolPtr  tsr_storage_ensure_pool (virConnectPtr      conn,

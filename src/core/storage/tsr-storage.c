@@ -79,27 +79,23 @@ tsr_image_info (const char  *path,
  * always given, so a raw image is never probed.
  */
 gboolean
-tsr_image_convert (const char    *src,
-                   const char    *src_format,
-                   const char    *dst,
-                   const char    *dst_format,
-                   guint64        total,
-                   TsrProgress   *progress,
-                   GCancellable  *cancellable,
-                   GError       **error)
+tsr_image_convert (const TsrQemuImgConvert  *convert,
+                   guint64                   total,
+                   TsrProgress              *progress,
+                   GCancellable             *cancellable,
+                   GError                  **error)
 {
   const char *stage = _("Copying the root image");
   TsrQemuImgProgress report = { progress, stage, 0, total, total };
   g_autoptr(GError) local_error = NULL;
 
-  if (!tsr_qemu_img_convert (src, src_format, dst, dst_format, TSR_QEMU_IMG_CONVERT_NONE,
-                             &report, cancellable, &local_error))
+  if (!tsr_qemu_img_convert (convert, &report, cancellable, &local_error))
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                     _("Copying “%s” failed: %s"), src, local_error->message);
+                     _("Copying “%s” failed: %s"), convert->src, local_error->message);
       return FALSE;
     }
 

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-error.h"
+#include "tsr-import-private.h"
+#include "tsr-libvirt-private.h"
+#include "tsr-qemu-img.h"
+#include "tsr-storage-private.h"
+#include "tsr-task-steps.h"
+#include "tsr-xml-private.h"
+
+/* The blocking steps of an import, run in workers by tsr-import.c: check
+ * the pool, convert every disk by qemu-img straight into a qcow2 volume of
+ * the pool, and on failure remove the volumes; with TSR_IMPORT_MOVE remove
+ * the input.
+ */
+
+void
+tsr_import_job_forget_volumes (TsrImportJob *data)
+{
+  for (guint i = 0; i < data->volumes->len; i++)
+    virStorageVolFree (g_ptr_array_index (data->volumes, i));
+  g_ptr_array_set_size (data->volumes, 0);
+}
+
+void
+tsr_import_job_free (TsrImportJob *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->conn, tsr_conn_release);
+  g_clear_pointer (&data->info, tsr_import_info_unref);
+  g_clear_pointer (&data->spec, tsr_create_spec_free);
+  tsr_progress_clear (&data->progress);
+  g_clear_pointer (&data->volume_names, g_ptr_array_unref);
+  if (data->volumes != NULL)
+    tsr_import_job_forget_volumes (data);
+  g_clear_pointer (&data->volumes, g_ptr_array_unref);
+  g_free (data->notice);
+  g_free (data->vm_name);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+void
+tsr_import_job_add_notice (TsrImportJob *data,
+                           const char   *notice)
+{
+  char *joined;
+
+  if (notice == NULL || *notice == '\0')
+    return;
+  joined = data->notice ? g_strconcat (data->notice, " ", notice, NULL) : g_strdup (notice);
+  g_free (data->notice);
+  data->notice = joined;
+}
+
+gboolean
+tsr_import_job_set_cancelled (GCancellable  *cancellable,
+                              GError       **error)
+{
+  return tsr_task_set_cancelled (cancellable,
+                                 _("The import was cancelled; nothing was left behind."), error);
+}
+
+/* Prepare */
+
+/* An appliance made on a bigger machine may ask for more vCPUs than this
+ * host has; unless the user chose the number, it gets what there is.
+ */
+static void
+fit_vcpus (TsrImportJob *data)
+{
+  TsrCreateSpec *spec = data->spec;
+  virNodeInfo node;
+
+  if (data->info->vcpus > 0 && spec->vcpus == data->info->vcpus &&
+      virNodeGetInfo (data->conn, &node) == 0 && spec->vcpus > node.cpus && node.cpus > 0)
+    {
+      g_autofree char *notice = g_strdup_printf (_("The appliance asks for %u vCPUs; this host "
+                                                   "has %u, so the VM gets %u."),
+                                                 spec->vcpus, node.cpus, node.cpus);
+
+      spec->vcpus = node.cpus;
+      tsr_import_job_add_notice (data, notice);
+    }
+  virResetLastError ();
+}
+
+static gboolean
+check_volumes_free (TsrImportJob       *data,
+                    virStoragePoolPtr   pool,
+                    GError            **error)
+{
+  for (guint i = 0; i < data->volume_names->len; i++)
+    {
+      const char *name = g_ptr_array_index (data->volume_names, i);
+      g_autoptr(virStorageVol) vol = virStorageVolLookupByName (pool, name);
+
+      if (vol != NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                       _("Volume “%s” already exists in pool “%s”: remove it, or choose "
+                         "another VM name."), name, data->spec->pool);
+          return FALSE;
+        }
+    }
+  virResetLastError ();
+  return TRUE;
+}
+
+static gboolean
+check_room (TsrImportJob       *data,
+            virStoragePoolPtr   pool,
+            GError            **error)
+{
+  virStoragePoolInfo pool_info;
+
+  virStoragePoolRefresh (pool, 0);
+  if (virStoragePoolGetInfo (pool, &pool_info) == 0 && pool_info.capacity > 0 &&
+      data->info->required > pool_info.available)
+    {
+      g_autofree char *need = g_format_size_full (data->info->required, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *have = g_format_size_full (pool_info.available, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("The imported disks need %s but pool “%s” has only %s free: make room "
+                     "there, or choose another pool."), need, data->spec->pool, have);
+      return FALSE;
+    }
+  virResetLastError ();
+  return TRUE;
+}
+
+gboolean
+tsr_import_job_prepare (gpointer   user_data,
+                        GError   **error)
+{
+  TsrImportJob *data = user_data;
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autofree char *pool_xml = NULL;
+
+  fit_vcpus (data);
+  pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, error);
+  if (pool == NULL)
+    return FALSE;
+
+  /* qcow2 volumes are files: the pool must be a folder of images. */
+  pool_xml = virStoragePoolGetXMLDesc (pool, 0);
+  if (!tsr_xml_pool_holds_files (pool_xml))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
+                   _("Pool “%s” is not a folder of disk image files, so imported disks cannot "
+                     "go there: choose a directory pool."), data->spec->pool);
+      return FALSE;
+    }
+
+  return check_volumes_free (data, pool, error) && check_room (data, pool, error);
+}
+
+/* Convert */
+
+static gboolean
+convert_disk (TsrImportJob   *data,
+              TsrImportDisk  *disk,
+              const char     *dst,
+              guint           index,
+              guint64         done_before,
+              guint64         total,
+              GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *stage = g_strdup_printf (_("Converting disk %u of %u (%s)"), index + 1,
+                                            data->info->disks->len, disk->name);
+  TsrQemuImgProgress progress = { &data->progress, stage, done_before, disk->capacity, total };
+  TsrQemuImgConvert convert = { disk->source, disk->format, dst, "qcow2",
+                                TSR_QEMU_IMG_CONVERT_TARGET_IS_ZERO };
+
+  tsr_progress_report (&data->progress, done_before, total, stage, TRUE);
+  if (tsr_qemu_img_convert (&convert, &progress, data->cancellable, &local_error))
+    return TRUE;
+
+  if (tsr_import_job_set_cancelled (data->cancellable, error))
+    return FALSE;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: pool “%s” ran out of space. Make room there, or "
+                   "choose another pool."), disk->name, data->spec->pool);
+  else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("Converting “%s” failed: %s"), disk->name, local_error->message);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+gboolean
+tsr_import_job_delete_volumes (gpointer   user_data,
+                               GError   **error)
+{
+  TsrImportJob *data = user_data;
+
+  for (guint i = 0; i < data->volumes->len; i++)
+    virStorageVolDelete (g_ptr_array_index (data->volumes, i), 0);
+  tsr_import_job_forget_volumes (data);
+  virResetLastError ();
+  return TRUE;
+}
+
+/* Volume I of the new VM, made in POOL and kept for a rollback. */
+static virStorageVolPtr
+make_volume (TsrImportJob       *data,
+             virStoragePoolPtr   pool,
+             guint               i,
+             GError            **error)
+{
+  TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+  const char *name = g_ptr_array_index (data->volume_names, i);
+  g_autofree char *xml = tsr_storage_volume_xml (name, disk->capacity, "qcow2");
+  virStorageVolPtr vol = virStorageVolCreateXML (pool, xml, 0);
+
+  if (vol == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not create the volume “%s”"), name);
+
+      tsr_error_set_from_libvirt (error, what);
+      return NULL;
+    }
+  g_ptr_array_add (data->volumes, vol);
+  return vol;
+}
+
+static gboolean
+convert_disks (TsrImportJob       *data,
+               virStoragePoolPtr   pool,
+               GError            **error)
+{
+  guint64 total = 0, done = 0;
+
+  for (guint i = 0; i < data->info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+
+      if (disk->format != NULL)
+        total += disk->capacity;
+    }
+
+  for (guint i = 0; i < data->info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+      g_autofree char *path = NULL;
+      virStorageVolPtr vol;
+
+      if (tsr_import_job_set_cancelled (data->cancellable, error))
+        return FALSE;
+      if ((vol = make_volume (data, pool, i, error)) == NULL)
+        return FALSE;
+      if (disk->format == NULL)
+        continue;
+      path = virStorageVolGetPath (vol);
+      if (path == NULL)
+        {
+          tsr_error_set_from_libvirt (error, _("Could not find the new volume"));
+          return FALSE;
+        }
+      if (!convert_disk (data, disk, path, i, done, total, error))
+        return FALSE;
+      done += disk->capacity;
+    }
+
+  if (tsr_import_job_set_cancelled (data->cancellable, error))
+    return FALSE;
+  tsr_progress_report (&data->progress, total, total, _("Disks converted"), TRUE);
+  return TRUE;
+}
+
+gboolean
+tsr_import_job_convert (gpointer   user_data,
+                        GError   **error)
+{
+  TsrImportJob *data = user_data;
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, data->spec->pool);
+
+  if (pool == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not open the storage pool"));
+      return FALSE;
+    }
+  if (convert_disks (data, pool, error))
+    return TRUE;
+  tsr_import_job_delete_volumes (data, NULL);
+  return FALSE;
+}
+
+gboolean
+tsr_import_job_remove_input (gpointer   user_data,
+                             GError   **error)
+{
+  TsrImportJob *data = user_data;
+
+  for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
+    g_unlink (data->info->move_paths[i]);
+  return TRUE;
+}
