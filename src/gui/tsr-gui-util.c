@@ -157,3 +157,122 @@ tsr_gui_get_inventory (gpointer               owner,
   call->ready = ready;
   tsr_connection_get_inventory_async (connection, cancellable, tsr_gui_inventory_cb, call);
 }
+
+/* Properties */
+
+static GQuark
+property_accessors_quark (void)
+{
+  return g_quark_from_static_string ("tsr-gui-property-accessors");
+}
+
+static const TsrGuiProperty *
+lookup_accessors (GParamSpec *pspec,
+                  guint       prop_id)
+{
+  const TsrGuiProperty *accessors = g_type_get_qdata (pspec->owner_type,
+                                                      property_accessors_quark ());
+
+  g_assert (accessors != NULL);
+  return &accessors[prop_id];
+}
+
+typedef gboolean     (*GetBooleanFunc) (gpointer self);
+typedef double       (*GetDoubleFunc)  (gpointer self);
+typedef const char * (*GetStringFunc)  (gpointer self);
+typedef gpointer     (*GetObjectFunc)  (gpointer self);
+typedef void         (*SetBooleanFunc) (gpointer self, gboolean value);
+typedef void         (*SetDoubleFunc)  (gpointer self, double value);
+typedef void         (*SetStringFunc)  (gpointer self, const char *value);
+typedef void         (*SetObjectFunc)  (gpointer self, gpointer value);
+
+static void
+tsr_gui_get_property (GObject    *object,
+                      guint       prop_id,
+                      GValue     *value,
+                      GParamSpec *pspec)
+{
+  GCallback get = lookup_accessors (pspec, prop_id)->get;
+
+  switch (G_TYPE_FUNDAMENTAL (G_PARAM_SPEC_VALUE_TYPE (pspec)))
+    {
+    case G_TYPE_BOOLEAN:
+      g_value_set_boolean (value, ((GetBooleanFunc) get) (object));
+      break;
+
+    case G_TYPE_DOUBLE:
+      g_value_set_double (value, ((GetDoubleFunc) get) (object));
+      break;
+
+    case G_TYPE_STRING:
+      g_value_set_string (value, ((GetStringFunc) get) (object));
+      break;
+
+    case G_TYPE_OBJECT:
+      g_value_set_object (value, ((GetObjectFunc) get) (object));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_gui_set_property (GObject      *object,
+                      guint         prop_id,
+                      const GValue *value,
+                      GParamSpec   *pspec)
+{
+  GCallback set = lookup_accessors (pspec, prop_id)->set;
+
+  g_assert (set != NULL);
+  switch (G_TYPE_FUNDAMENTAL (G_PARAM_SPEC_VALUE_TYPE (pspec)))
+    {
+    case G_TYPE_BOOLEAN:
+      ((SetBooleanFunc) set) (object, g_value_get_boolean (value));
+      break;
+
+    case G_TYPE_DOUBLE:
+      ((SetDoubleFunc) set) (object, g_value_get_double (value));
+      break;
+
+    case G_TYPE_STRING:
+      ((SetStringFunc) set) (object, g_value_get_string (value));
+      break;
+
+    case G_TYPE_OBJECT:
+      ((SetObjectFunc) set) (object, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+/**
+ * tsr_gui_install_properties:
+ * @object_class: the class being initialised
+ * @n_pspecs: the length of @pspecs and @accessors
+ * @pspecs: as for g_object_class_install_properties()
+ * @accessors: (array length=n_pspecs): the getter and setter of each
+ *   property, at the index of its #GParamSpec; kept, so static
+ *
+ * Installs @pspecs and reads and writes them through @accessors, so that
+ * each property has one getter and one setter, the public ones, instead of
+ * a copy of them in a get_property/set_property switch.
+ */
+void
+tsr_gui_install_properties (GObjectClass         *object_class,
+                            guint                 n_pspecs,
+                            GParamSpec          **pspecs,
+                            const TsrGuiProperty *accessors)
+{
+  g_return_if_fail (G_IS_OBJECT_CLASS (object_class));
+  g_return_if_fail (accessors != NULL);
+
+  g_type_set_qdata (G_OBJECT_CLASS_TYPE (object_class), property_accessors_quark (),
+                    (gpointer) accessors);
+  object_class->get_property = tsr_gui_get_property;
+  object_class->set_property = tsr_gui_set_property;
+  g_object_class_install_properties (object_class, n_pspecs, pspecs);
+}

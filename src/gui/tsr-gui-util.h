@@ -36,4 +36,23 @@ void tsr_gui_get_inventory       (gpointer               owner,
                                   GCancellable          *cancellable,
                                   TsrInventoryReadyFunc  ready);
 
+/* A property read through its type's getter and written through its
+ * setter, which notifies only when the value changed (STYLE.md); @set is
+ * %NULL for a read-only one. The getter and setter take the instance and a
+ * gboolean, double, string or object, as the property's type says.
+ */
+typedef struct
+{
+  GCallback get;
+  GCallback set;
+} TsrGuiProperty;
+
+#define TSR_GUI_PROPERTY(getter, setter) { G_CALLBACK (getter), G_CALLBACK (setter) }
+#define TSR_GUI_PROPERTY_READ_ONLY(getter) { G_CALLBACK (getter), NULL }
+
+void tsr_gui_install_properties  (GObjectClass          *object_class,
+                                  guint                  n_pspecs,
+                                  GParamSpec           **pspecs,
+                                  const TsrGuiProperty  *accessors);
+
 G_END_DECLS
