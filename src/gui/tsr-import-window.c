@@ -10,7 +10,6 @@
 #include "tsr-network-row.h"
 #include "tsr-pool-row.h"
 #include "tsr-operation-window.h"
-#include "tsr-validate.h"
 
 /* Import…: the file is read first (never changed), then a form shows what
  * it holds, with the fields of the New VM wizard filled from it and checked
@@ -309,22 +308,6 @@ tsr_import_window_inspected_cb (GObject      *object,
 
 /* Checking */
 
-static gboolean
-check_name (TsrImportWindow  *self,
-            const char       *name,
-            GError          **error)
-{
-  if (!tsr_validate_vm_name (name, error))
-    return FALSE;
-  if (tsr_connection_lookup_vm (self->connection, name) != NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static void
 tsr_import_window_update (TsrImportWindow *self)
 {
@@ -338,7 +321,7 @@ tsr_import_window_update (TsrImportWindow *self)
       g_autoptr(GError) error = NULL;
       const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
 
-      valid = check_name (self, name, &error);
+      valid = tsr_connection_check_new_vm_name (self->connection, name, &error);
       tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
                                   error ? error->message : NULL);
     }
@@ -446,7 +429,7 @@ tsr_import_window_import_cb (GtkWidget  *widget,
     return;
 
   spec = build_spec (self);
-  if (!check_name (self, spec->name, &error))
+  if (!tsr_connection_check_new_vm_name (self->connection, spec->name, &error))
     {
       tsr_import_window_update (self);
       return;

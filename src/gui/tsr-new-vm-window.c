@@ -8,7 +8,6 @@
 #include "tsr-error.h"
 #include "tsr-media-picker.h"
 #include "tsr-new-vm-window-private.h"
-#include "tsr-validate.h"
 
 /* The New VM wizard: one form, checked as the user types, then a progress
  * page while the core creates the VM (and starts it with its install media
@@ -81,14 +80,8 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
   guint64 memory, maxmem;
 
   /* Name: the core's rule, then the list of this connection. */
-  if (!tsr_validate_vm_name (name, &name_error))
+  if (!tsr_connection_check_new_vm_name (self->connection, name, &name_error))
     valid = FALSE;
-  else if (tsr_connection_lookup_vm (self->connection, name) != NULL)
-    {
-      g_set_error (&name_error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      valid = FALSE;
-    }
   /* An untouched, empty name is not a mistake yet. */
   tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
                               name_error != NULL && self->name_touched

@@ -396,14 +396,13 @@ check_name (TsrSettingsWindow *self,
   g_autoptr(GError) error = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   g_autofree char *message = NULL;
-  TsrVm *other;
 
+  /* The VM's own name, as the list has it, is not taken by another. */
   if (!_tsr_settings_window_field_changed (self, FIELD_NAME))
     ;
-  else if (!tsr_validate_vm_name (name, &error))
+  else if (!tsr_connection_check_new_vm_name (self->connection, name, &error) &&
+           tsr_connection_lookup_vm (self->connection, name) != self->vm)
     message = g_strdup (error->message);
-  else if ((other = tsr_connection_lookup_vm (self->connection, name)) != NULL && other != self->vm)
-    message = g_strdup_printf (_("A VM named “%s” already exists: choose another name."), name);
   else if (tsr_vm_is_active (self->vm))
     message = g_strdup_printf (_("“%s” is running: shut it down to rename it."),
                                tsr_vm_get_name (self->vm));
