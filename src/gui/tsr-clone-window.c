@@ -227,17 +227,11 @@ tsr_clone_window_lifecycle_done_cb (GObject      *object,
                                     GAsyncResult *result,
                                     gpointer      user_data)
 {
-  TsrConnection *connection = TSR_CONNECTION (object);
   g_autoptr(TsrCloneWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean ok;
 
-  if (g_async_result_is_tagged (result, tsr_connection_shutdown_vm_async))
-    ok = tsr_connection_shutdown_vm_finish (connection, result, &error);
-  else
-    ok = tsr_connection_force_off_vm_finish (connection, result, &error);
-
-  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (tsr_gui_lifecycle_finish (TSR_CONNECTION (object), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
   /* The VM's state event ends the wait; without it nothing is coming. */
@@ -360,6 +354,7 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   g_autoptr(TsrCloneSpec) spec = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
+  g_autofree char *success = NULL;
   g_autofree char *heading = NULL;
   g_autoptr(TsrOperation) operation = NULL;
 
@@ -379,20 +374,19 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   spec->pool = g_strdup (tsr_pool_row_get_pool (self->pool_row));
 
   if (spec->linked)
-    title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
+    {
+      title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
+      success = g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source);
+    }
   else
-    title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
+    {
+      title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
+      success = g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
+    }
   heading = g_strdup_printf (_("Cloning “%s”…"), source);
 
-  operation = tsr_operation_new (title, TRUE);
-  {
-    g_autofree char *success = spec->linked
-      ? g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source)
-      : g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
-
-    tsr_operation_set_success_title (operation, success);
-  }
-  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
+  operation = g_object_ref (tsr_operation_window_start (OPERATION_WINDOW (self), title,
+                                                        success, heading));
 
   tsr_connection_clone_vm_async (self->connection, self->source, spec,
                                  tsr_operation_progress_cb, operation,

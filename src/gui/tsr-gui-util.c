@@ -158,6 +158,65 @@ tsr_gui_get_inventory (gpointer               owner,
   tsr_connection_get_inventory_async (connection, cancellable, tsr_gui_inventory_cb, call);
 }
 
+/* Lifecycle */
+
+typedef void     (*LifecycleAsyncFunc)  (TsrConnection       *connection,
+                                         TsrVm               *vm,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data);
+typedef gboolean (*LifecycleFinishFunc) (TsrConnection       *connection,
+                                         GAsyncResult        *result,
+                                         GError             **error);
+
+static const struct
+{
+  LifecycleAsyncFunc  async;
+  LifecycleFinishFunc finish;
+} lifecycle_steps[] = {
+  [TSR_GUI_LIFECYCLE_START] = { tsr_connection_start_vm_async,
+                                tsr_connection_start_vm_finish },
+  [TSR_GUI_LIFECYCLE_SHUTDOWN] = { tsr_connection_shutdown_vm_async,
+                                   tsr_connection_shutdown_vm_finish },
+  [TSR_GUI_LIFECYCLE_FORCE_OFF] = { tsr_connection_force_off_vm_async,
+                                    tsr_connection_force_off_vm_finish },
+};
+
+/**
+ * tsr_gui_lifecycle_async:
+ * @connection: the connection of @vm
+ * @vm: the VM to start, shut down or turn off
+ * @step: which of them
+ * @cancellable: (nullable): stops waiting
+ * @callback: called once done; tsr_gui_lifecycle_finish() tells how it went
+ * @user_data: for @callback
+ */
+void
+tsr_gui_lifecycle_async (TsrConnection       *connection,
+                         TsrVm               *vm,
+                         TsrGuiLifecycle      step,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (step < G_N_ELEMENTS (lifecycle_steps));
+
+  lifecycle_steps[step].async (connection, vm, cancellable, callback, user_data);
+}
+
+/* The finish of whichever step @result is from, found by its source tag. */
+gboolean
+tsr_gui_lifecycle_finish (TsrConnection  *connection,
+                          GAsyncResult   *result,
+                          GError        **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (lifecycle_steps); i++)
+    if (g_async_result_is_tagged (result, lifecycle_steps[i].async))
+      return lifecycle_steps[i].finish (connection, result, error);
+
+  g_return_val_if_reached (FALSE);
+}
+
 /* Properties */
 
 static GQuark

@@ -36,6 +36,26 @@ void tsr_gui_get_inventory       (gpointer               owner,
                                   GCancellable          *cancellable,
                                   TsrInventoryReadyFunc  ready);
 
+/* Starting and stopping a VM, as one call for the window's and the clone
+ * dialog's actions.
+ */
+typedef enum
+{
+  TSR_GUI_LIFECYCLE_START,
+  TSR_GUI_LIFECYCLE_SHUTDOWN,
+  TSR_GUI_LIFECYCLE_FORCE_OFF,
+} TsrGuiLifecycle;
+
+void     tsr_gui_lifecycle_async  (TsrConnection        *connection,
+                                   TsrVm                *vm,
+                                   TsrGuiLifecycle       step,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data);
+gboolean tsr_gui_lifecycle_finish (TsrConnection        *connection,
+                                   GAsyncResult         *result,
+                                   GError              **error);
+
 /* A property read through its type's getter and written through its
  * setter, which notifies only when the value changed (STYLE.md); @set is
  * %NULL for a read-only one. The getter and setter take the instance and a

@@ -421,6 +421,7 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *basename = NULL;
   g_autofree char *title = NULL;
+  g_autofree char *success = NULL;
   g_autofree char *heading = NULL;
   TsrImportFlags flags = TSR_IMPORT_FLAGS_NONE;
   g_autoptr(TsrOperation) operation = NULL;
@@ -439,16 +440,11 @@ tsr_import_window_import_cb (GtkWidget  *widget,
 
   basename = g_file_get_basename (self->file);
   title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
+  success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name, basename);
   heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
 
-  operation = tsr_operation_new (title, TRUE);
-  {
-    g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
-                                                basename);
-
-    tsr_operation_set_success_title (operation, success);
-  }
-  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
+  operation = g_object_ref (tsr_operation_window_start (OPERATION_WINDOW (self), title,
+                                                        success, heading));
 
   tsr_connection_import_async (self->connection, self->info, spec, flags,
                                tsr_operation_progress_cb, operation,

@@ -255,24 +255,30 @@ tsr_operation_window_get_operation (TsrOperationWindow *self)
 /**
  * tsr_operation_window_start:
  * @self: a #TsrOperationWindow
- * @operation: the operation, about to be handed to the core
+ * @title: the operation's title, as the main window lists it
+ * @success_title: what the main window says once it succeeded
  * @heading: the progress page's title
  *
- * Shows @operation's progress and hands it to the main window through
+ * Makes the operation, about to be handed to the core, shows its progress
+ * and hands it to the main window through
  * #TsrOperationWindow::operation-started.
+ *
+ * Returns: (transfer none): the operation
  */
-void
+TsrOperation *
 tsr_operation_window_start (TsrOperationWindow *self,
-                            TsrOperation       *operation,
+                            const char         *title,
+                            const char         *success_title,
                             const char         *heading)
 {
   TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
+  TsrOperation *operation;
 
-  g_return_if_fail (TSR_IS_OPERATION_WINDOW (self));
-  g_return_if_fail (TSR_IS_OPERATION (operation));
-  g_return_if_fail (priv->operation == NULL);
+  g_return_val_if_fail (TSR_IS_OPERATION_WINDOW (self), NULL);
+  g_return_val_if_fail (priv->operation == NULL, NULL);
 
-  priv->operation = g_object_ref (operation);
+  operation = priv->operation = tsr_operation_new (title, TRUE);
+  tsr_operation_set_success_title (operation, success_title);
   g_signal_connect_object (operation, "completed",
                            G_CALLBACK (tsr_operation_window_completed_cb),
                            self, G_CONNECT_SWAPPED);
@@ -289,6 +295,7 @@ tsr_operation_window_start (TsrOperationWindow *self,
 
   /* The main window follows it from now on, even once this one is gone. */
   g_signal_emit (self, signals[OPERATION_STARTED], 0, operation);
+  return operation;
 }
 
 void

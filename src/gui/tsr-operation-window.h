@@ -30,8 +30,9 @@ void          tsr_operation_window_set_parts       (TsrOperationWindow *self,
                                                     TsrProgressView    *progress_view);
 GCancellable *tsr_operation_window_get_cancellable (TsrOperationWindow *self);
 TsrOperation *tsr_operation_window_get_operation   (TsrOperationWindow *self);
-void          tsr_operation_window_start           (TsrOperationWindow *self,
-                                                    TsrOperation       *operation,
+TsrOperation *tsr_operation_window_start           (TsrOperationWindow *self,
+                                                    const char         *title,
+                                                    const char         *success_title,
                                                     const char         *heading);
 void          tsr_operation_window_add_toast       (TsrOperationWindow *self,
                                                     const char         *text,
