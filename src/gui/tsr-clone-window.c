@@ -60,7 +60,7 @@ struct _TsrCloneWindow
 G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, TSR_TYPE_OPERATION_WINDOW)
 
 #define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
-#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_dialog_get_cancellable (TSR_DIALOG (self))
 
 /* Checking */
 
@@ -505,7 +505,7 @@ tsr_clone_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_VM (source), NULL);
 
   self = g_object_new (TSR_TYPE_CLONE_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
   self->source = g_object_ref (source);
 

@@ -64,52 +64,6 @@ tsr_gui_dismiss_toast (AdwToast **last)
   g_clear_object (last);
 }
 
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: the dialog lets go
- * of the parent when it closes, or when the parent goes first.
- */
-static void
-tsr_gui_parent_destroyed_cb (GtkWindow *dialog)
-{
-  tsr_gui_dialog_forget_parent (dialog);
-}
-
-/**
- * tsr_gui_dialog_set_parent:
- * @dialog: a dialog
- * @parent: (nullable): the window it belongs to
- *
- * Makes @dialog transient for @parent until one of them goes; call
- * tsr_gui_dialog_forget_parent() when @dialog closes.
- */
-void
-tsr_gui_dialog_set_parent (GtkWindow *dialog,
-                           GtkWindow *parent)
-{
-  g_return_if_fail (GTK_IS_WINDOW (dialog));
-  g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
-
-  tsr_gui_dialog_forget_parent (dialog);
-  if (parent == NULL)
-    return;
-  gtk_window_set_transient_for (dialog, parent);
-  g_signal_connect_object (parent, "destroy", G_CALLBACK (tsr_gui_parent_destroyed_cb),
-                           dialog, G_CONNECT_SWAPPED);
-}
-
-void
-tsr_gui_dialog_forget_parent (GtkWindow *dialog)
-{
-  GtkWindow *parent;
-
-  g_return_if_fail (GTK_IS_WINDOW (dialog));
-
-  parent = gtk_window_get_transient_for (dialog);
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_gui_parent_destroyed_cb, dialog);
-  gtk_window_set_transient_for (dialog, NULL);
-}
-
 typedef struct
 {
   GObject               *owner;

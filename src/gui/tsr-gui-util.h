@@ -20,10 +20,6 @@ void tsr_gui_add_toast           (AdwToastOverlay *overlay,
                                   guint            timeout);
 void tsr_gui_dismiss_toast       (AdwToast       **last);
 
-void tsr_gui_dialog_set_parent   (GtkWindow       *dialog,
-                                  GtkWindow       *parent);
-void tsr_gui_dialog_forget_parent (GtkWindow      *dialog);
-
 /* Called with the inventory, or with why there is none; never once
  * @cancellable was cancelled.
  */

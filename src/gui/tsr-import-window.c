@@ -63,7 +63,7 @@ G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WIND
 
 #define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
 #define OPERATION(self)        tsr_operation_window_get_operation (OPERATION_WINDOW (self))
-#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_dialog_get_cancellable (TSR_DIALOG (self))
 
 static void tsr_import_window_update (TsrImportWindow *self);
 
@@ -582,7 +582,7 @@ tsr_import_window_new (GtkWindow     *parent,
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   self = g_object_new (TSR_TYPE_IMPORT_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
 
   /* A VM made meanwhile may take the name. */

@@ -4,12 +4,13 @@
 #include <adwaita.h>
 
 #include "tsr-connection.h"
+#include "tsr-dialog.h"
 
 G_BEGIN_DECLS
 
 #define TSR_TYPE_MEDIA_PICKER (tsr_media_picker_get_type ())
 
-G_DECLARE_FINAL_TYPE (TsrMediaPicker, tsr_media_picker, TSR, MEDIA_PICKER, AdwWindow)
+G_DECLARE_FINAL_TYPE (TsrMediaPicker, tsr_media_picker, TSR, MEDIA_PICKER, TsrDialog)
 
 TsrMediaPicker *tsr_media_picker_new         (GtkWindow      *parent,
                                               TsrConnection  *connection,

@@ -141,7 +141,7 @@ start_or_finish (TsrNewVmWindow *self,
 
   set_stage (self, _("Starting with the install media"), 0, 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "new-vm.cancel", FALSE);
-  tsr_connection_start_vm_with_media_async (self->connection, vm, self->media, self->cancellable,
+  tsr_connection_start_vm_with_media_async (self->connection, vm, self->media, CANCELLABLE (self),
                                             tsr_new_vm_window_started_cb, g_object_ref (self));
 }
 

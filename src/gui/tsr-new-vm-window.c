@@ -14,7 +14,7 @@
  * when some was chosen). Everything it makes goes through TsrCreateSpec.
  */
 
-G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR_TYPE_DIALOG)
 
 enum {
   VM_CREATED,
@@ -248,7 +248,6 @@ tsr_new_vm_window_close_request (GtkWindow *window)
 {
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (window);
 
-  g_cancellable_cancel (self->cancellable);
   if (self->create_cancellable != NULL)
     g_cancellable_cancel (self->create_cancellable);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
@@ -256,11 +255,7 @@ tsr_new_vm_window_close_request (GtkWindow *window)
   if (self->connection != NULL)
     g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
 
-  if (GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window);
 }
 
 static void
@@ -268,7 +263,7 @@ tsr_new_vm_window_dispose (GObject *object)
 {
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (CANCELLABLE (self));
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_handle_id (&self->appear_source, g_source_remove);
   if (self->connection != NULL)
@@ -278,7 +273,6 @@ tsr_new_vm_window_dispose (GObject *object)
 
   g_clear_object (&self->templates);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->create_cancellable);
 
   G_OBJECT_CLASS (tsr_new_vm_window_parent_class)->dispose (object);
@@ -383,7 +377,6 @@ tsr_new_vm_window_init (TsrNewVmWindow *self)
   tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
   self->setting_os = FALSE;
 
-  self->cancellable = g_cancellable_new ();
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->create_button));
 }
@@ -407,7 +400,7 @@ tsr_new_vm_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
 
   self = g_object_new (TSR_TYPE_NEW_VM_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
 
   /* The template chooser lists the connection's TemplateVMs as they come
@@ -426,7 +419,7 @@ tsr_new_vm_window_new (GtkWindow     *parent,
                            self, G_CONNECT_SWAPPED);
 
   self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_new_vm_window_inventory_ready);
+  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_new_vm_window_inventory_ready);
 
   _tsr_new_vm_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));

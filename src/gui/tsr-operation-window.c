@@ -20,12 +20,11 @@ typedef struct
   AdwStatusPage   *progress_page;
   TsrProgressView *progress_view;
 
-  GCancellable    *cancellable;     /* the window's, cancelled on close */
   TsrOperation    *operation;       /* the one this window started, while it runs */
   AdwToast        *toast;           /* the last one shown */
 } TsrOperationWindowPrivate;
 
-G_DEFINE_TYPE_WITH_PRIVATE (TsrOperationWindow, tsr_operation_window, ADW_TYPE_WINDOW)
+G_DEFINE_TYPE_WITH_PRIVATE (TsrOperationWindow, tsr_operation_window, TSR_TYPE_DIALOG)
 
 enum {
   OPERATION_STARTED,
@@ -125,18 +124,10 @@ tsr_operation_window_hide_cb (GtkWidget  *widget,
 static gboolean
 tsr_operation_window_close_request (GtkWindow *window)
 {
-  TsrOperationWindow *self = TSR_OPERATION_WINDOW (window);
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
   /* The operation itself goes on: the main window follows it. */
-  g_cancellable_cancel (priv->cancellable);
-  let_go_of_operation (self);
+  let_go_of_operation (TSR_OPERATION_WINDOW (window));
 
-  if (GTK_WINDOW_CLASS (tsr_operation_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_operation_window_parent_class)->close_request (window);
 }
 
 static void
@@ -145,7 +136,6 @@ tsr_operation_window_dispose (GObject *object)
   TsrOperationWindow *self = TSR_OPERATION_WINDOW (object);
   TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
 
-  g_cancellable_cancel (priv->cancellable);
   let_go_of_operation (self);
   g_clear_object (&priv->toast);
   priv->toast_overlay = NULL;
@@ -156,17 +146,6 @@ tsr_operation_window_dispose (GObject *object)
 }
 
 static void
-tsr_operation_window_finalize (GObject *object)
-{
-  TsrOperationWindow *self = TSR_OPERATION_WINDOW (object);
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  g_clear_object (&priv->cancellable);
-
-  G_OBJECT_CLASS (tsr_operation_window_parent_class)->finalize (object);
-}
-
-static void
 tsr_operation_window_class_init (TsrOperationWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -174,7 +153,6 @@ tsr_operation_window_class_init (TsrOperationWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_operation_window_dispose;
-  object_class->finalize = tsr_operation_window_finalize;
   window_class->close_request = tsr_operation_window_close_request;
 
   /**
@@ -203,9 +181,6 @@ tsr_operation_window_class_init (TsrOperationWindowClass *klass)
 static void
 tsr_operation_window_init (TsrOperationWindow *self)
 {
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  priv->cancellable = g_cancellable_new ();
 }
 
 /* The subclass's template children that show toasts and the progress. */
@@ -222,17 +197,6 @@ tsr_operation_window_set_parts (TsrOperationWindow *self,
   priv->toast_overlay = toast_overlay;
   priv->progress_page = progress_page;
   priv->progress_view = progress_view;
-}
-
-/* Cancelled when the window closes. */
-GCancellable *
-tsr_operation_window_get_cancellable (TsrOperationWindow *self)
-{
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  g_return_val_if_fail (TSR_IS_OPERATION_WINDOW (self), NULL);
-
-  return priv->cancellable;
 }
 
 /**

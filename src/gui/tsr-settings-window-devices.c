@@ -148,7 +148,7 @@ _tsr_settings_window_read_pci (TsrSettingsWindow *self)
 {
   gtk_widget_set_visible (GTK_WIDGET (self->pci_spinner), TRUE);
   gtk_spinner_set_spinning (self->pci_spinner, TRUE);
-  tsr_connection_list_pci_async (self->connection, self->cancellable,
+  tsr_connection_list_pci_async (self->connection, CANCELLABLE (self),
                                  tsr_settings_window_pci_cb, g_object_ref (self));
 }
 
@@ -187,7 +187,7 @@ pci_change (TsrSettingsWindow *self,
 
   self->busy = TRUE;
   _tsr_settings_window_update (self);
-  tsr_connection_pci_attach_async (self->connection, self->vm, device, attach, self->cancellable,
+  tsr_connection_pci_attach_async (self->connection, self->vm, device, attach, CANCELLABLE (self),
                                    tsr_settings_window_pci_done_cb, g_object_ref (self));
 }
 
