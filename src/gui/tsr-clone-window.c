@@ -54,7 +54,6 @@ struct _TsrCloneWindow
   guint                force_source;
   gboolean             shutting_down;
   gboolean             offer_force;
-  gboolean             loading;
 };
 
 G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, TSR_TYPE_OPERATION_WINDOW)
@@ -201,7 +200,6 @@ tsr_clone_window_inventory_ready (gpointer      owner,
 {
   TsrCloneWindow *self = owner;
 
-  self->loading = FALSE;
   /* The source's pools still work; say why there is no other. */
   if (inventory == NULL)
     tsr_choice_row_set_error (TSR_CHOICE_ROW (self->pool_row), error->message);
@@ -531,8 +529,7 @@ tsr_clone_window_new (GtkWindow     *parent,
   suggestion = tsr_connection_suggest_clone_name (connection, tsr_vm_get_name (source));
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_clone_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_clone_window_inventory_ready);
 
   tsr_clone_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -547,13 +544,3 @@ tsr_clone_window_get_source (TsrCloneWindow *self)
 
   return self->source;
 }
-
-/* Still listing the connection's pools. */
-gboolean
-tsr_clone_window_get_loading (TsrCloneWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
-
-  return self->loading;
-}
-

@@ -5,13 +5,16 @@
 
 /* What every Tessera dialog (New VM, Settings, the media picker, Clone and
  * Import) needs from its window: a cancellable for the calls it makes,
- * cancelled when it closes, and a parent it lets go of when either of them
- * goes.
+ * cancelled when it closes, a parent it lets go of when either of them
+ * goes, and the connection's inventory that fills its pool and network
+ * rows.
  */
 
 typedef struct
 {
-  GCancellable *cancellable;
+  GCancellable           *cancellable;
+  TsrDialogInventoryFunc  inventory_ready;
+  gboolean                loading;    /* the inventory was asked for, not yet here */
 } TsrDialogPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (TsrDialog, tsr_dialog, ADW_TYPE_WINDOW)
@@ -105,4 +108,59 @@ tsr_dialog_get_cancellable (TsrDialog *self)
   g_return_val_if_fail (TSR_IS_DIALOG (self), NULL);
 
   return priv->cancellable;
+}
+
+static void
+tsr_dialog_inventory_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(TsrDialog) self = user_data;
+  TsrDialogPrivate *priv = tsr_dialog_get_instance_private (self);
+  g_autoptr(TsrInventory) inventory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  priv->loading = FALSE;
+  priv->inventory_ready (self, inventory, error);
+}
+
+/**
+ * tsr_dialog_get_inventory:
+ * @self: a #TsrDialog, held until the answer
+ * @connection: whose networks, pools, volumes and drives
+ * @ready: called with the answer unless the dialog closed meanwhile
+ *
+ * Lists what @connection offers; tsr_dialog_get_loading() says whether the
+ * answer is still to come.
+ */
+void
+tsr_dialog_get_inventory (TsrDialog              *self,
+                          TsrConnection          *connection,
+                          TsrDialogInventoryFunc  ready)
+{
+  TsrDialogPrivate *priv = tsr_dialog_get_instance_private (self);
+
+  g_return_if_fail (TSR_IS_DIALOG (self));
+  g_return_if_fail (TSR_IS_CONNECTION (connection));
+  g_return_if_fail (ready != NULL);
+
+  priv->inventory_ready = ready;
+  priv->loading = TRUE;
+  tsr_connection_get_inventory_async (connection, priv->cancellable,
+                                      tsr_dialog_inventory_cb, g_object_ref (self));
+}
+
+/* Still listing the connection's networks and pools. */
+gboolean
+tsr_dialog_get_loading (TsrDialog *self)
+{
+  TsrDialogPrivate *priv = tsr_dialog_get_instance_private (self);
+
+  g_return_val_if_fail (TSR_IS_DIALOG (self), FALSE);
+
+  return priv->loading;
 }

@@ -64,54 +64,6 @@ tsr_gui_dismiss_toast (AdwToast **last)
   g_clear_object (last);
 }
 
-typedef struct
-{
-  GObject               *owner;
-  TsrInventoryReadyFunc  ready;
-} InventoryCall;
-
-static void
-tsr_gui_inventory_cb (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  InventoryCall *call = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    call->ready (call->owner, inventory, error);
-
-  g_object_unref (call->owner);
-  g_free (call);
-}
-
-/**
- * tsr_gui_get_inventory:
- * @owner: the dialog that asks, held until the answer
- * @connection: whose networks, pools, volumes and drives
- * @cancellable: (nullable): the dialog's, cancelled when it closes
- * @ready: called with the answer unless cancelled
- */
-void
-tsr_gui_get_inventory (gpointer               owner,
-                       TsrConnection         *connection,
-                       GCancellable          *cancellable,
-                       TsrInventoryReadyFunc  ready)
-{
-  InventoryCall *call;
-
-  g_return_if_fail (G_IS_OBJECT (owner));
-  g_return_if_fail (TSR_IS_CONNECTION (connection));
-  g_return_if_fail (ready != NULL);
-
-  call = g_new0 (InventoryCall, 1);
-  call->owner = g_object_ref (owner);
-  call->ready = ready;
-  tsr_connection_get_inventory_async (connection, cancellable, tsr_gui_inventory_cb, call);
-}
-
 /* Lifecycle */
 
 typedef void     (*LifecycleAsyncFunc)  (TsrConnection       *connection,

@@ -20,18 +20,6 @@ void tsr_gui_add_toast           (AdwToastOverlay *overlay,
                                   guint            timeout);
 void tsr_gui_dismiss_toast       (AdwToast       **last);
 
-/* Called with the inventory, or with why there is none; never once
- * @cancellable was cancelled.
- */
-typedef void (*TsrInventoryReadyFunc) (gpointer      owner,
-                                       TsrInventory *inventory,
-                                       const GError *error);
-
-void tsr_gui_get_inventory       (gpointer               owner,
-                                  TsrConnection         *connection,
-                                  GCancellable          *cancellable,
-                                  TsrInventoryReadyFunc  ready);
-
 /* Starting and stopping a VM, as one call for the window's and the clone
  * dialog's actions.
  */

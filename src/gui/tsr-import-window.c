@@ -56,7 +56,6 @@ struct _TsrImportWindow
   GCancellable        *inspect_cancellable;  /* reading the current file */
   GFile               *file;
   TsrImportInfo       *info;
-  gboolean             loading;
 };
 
 G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WINDOW)
@@ -76,7 +75,6 @@ tsr_import_window_inventory_ready (gpointer      owner,
 {
   TsrImportWindow *self = owner;
 
-  self->loading = FALSE;
   /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
@@ -590,8 +588,7 @@ tsr_import_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_import_window_field_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_import_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_import_window_inventory_ready);
 
   tsr_import_window_set_file (self, file);
 
@@ -685,15 +682,6 @@ tsr_import_window_get_info (TsrImportWindow *self)
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
 
   return self->info;
-}
-
-/* Still listing the connection's networks and pools. */
-gboolean
-tsr_import_window_get_loading (TsrImportWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
-
-  return self->loading;
 }
 
 /* The file chooser */

@@ -36,7 +36,6 @@ struct _TsrMediaPicker
   GtkFileChooserNative *file_chooser;
   GPtrArray            *checks;       /* the drive and volume radio buttons */
   char                 *media;        /* what the chosen radio stands for, if valid */
-  gboolean              loading;
 };
 
 G_DEFINE_FINAL_TYPE (TsrMediaPicker, tsr_media_picker, TSR_TYPE_DIALOG)
@@ -154,7 +153,6 @@ tsr_media_picker_inventory_ready (gpointer      owner,
 {
   TsrMediaPicker *self = owner;
 
-  self->loading = FALSE;
   gtk_spinner_set_spinning (self->drives_spinner, FALSE);
   gtk_spinner_set_spinning (self->volumes_spinner, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->drives_spinner), FALSE);
@@ -420,11 +418,9 @@ tsr_media_picker_new (GtkWindow     *parent,
                                      "the host under Other Source"));
     }
 
-  self->loading = TRUE;
   gtk_spinner_set_spinning (self->drives_spinner, TRUE);
   gtk_spinner_set_spinning (self->volumes_spinner, TRUE);
-  tsr_gui_get_inventory (self, connection, tsr_dialog_get_cancellable (TSR_DIALOG (self)),
-                         tsr_media_picker_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_media_picker_inventory_ready);
 
   return self;
 }
@@ -441,14 +437,6 @@ tsr_media_picker_get_media (TsrMediaPicker *self)
   g_return_val_if_fail (TSR_IS_MEDIA_PICKER (self), NULL);
 
   return self->media;
-}
-
-gboolean
-tsr_media_picker_get_loading (TsrMediaPicker *self)
-{
-  g_return_val_if_fail (TSR_IS_MEDIA_PICKER (self), FALSE);
-
-  return self->loading;
 }
 
 /**

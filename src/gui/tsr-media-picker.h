@@ -17,7 +17,6 @@ TsrMediaPicker *tsr_media_picker_new         (GtkWindow      *parent,
                                               const char     *subtitle,
                                               const char     *accept_label);
 const char     *tsr_media_picker_get_media   (TsrMediaPicker *self);
-gboolean        tsr_media_picker_get_loading (TsrMediaPicker *self);
 gboolean        tsr_media_picker_select      (TsrMediaPicker *self,
                                               const char     *media);
 

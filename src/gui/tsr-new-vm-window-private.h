@@ -73,7 +73,6 @@ struct _TsrNewVmWindow
   gboolean             name_touched;
   gboolean             os_touched;
   gboolean             setting_os;
-  gboolean             loading;
   gboolean             busy;
 };
 

@@ -39,7 +39,6 @@ tsr_new_vm_window_inventory_ready (gpointer      owner,
 {
   TsrNewVmWindow *self = owner;
 
-  self->loading = FALSE;
   /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
@@ -418,8 +417,7 @@ tsr_new_vm_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_new_vm_window_vms_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_new_vm_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_new_vm_window_inventory_ready);
 
   _tsr_new_vm_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -494,13 +492,3 @@ tsr_new_vm_window_get_busy (TsrNewVmWindow *self)
 
   return self->busy;
 }
-
-/* Still listing the connection's networks and pools. */
-gboolean
-tsr_new_vm_window_get_loading (TsrNewVmWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
-
-  return self->loading;
-}
-

@@ -21,6 +21,5 @@ void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
                                                      const char     *media);
 const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
-gboolean        tsr_new_vm_window_get_loading       (TsrNewVmWindow *self);
 
 G_END_DECLS
