@@ -27,11 +27,8 @@ struct _TsrCloneWindow
   TsrOperationWindow   parent_instance;
 
   /* Template children */
-  AdwToastOverlay     *toast_overlay;
   AdwWindowTitle      *window_title;
-  GtkButton           *cancel_button;
   GtkButton           *clone_button;
-  GtkButton           *hide_button;
   GtkStack            *stack;
   AdwPreferencesGroup *running_group;
   AdwActionRow        *running_row;
@@ -45,8 +42,6 @@ struct _TsrCloneWindow
   AdwActionRow        *keep_mac_row;
   GtkSwitch           *keep_mac_switch;
   GtkLabel            *keep_mac_warning;
-  AdwStatusPage       *progress_page;
-  TsrProgressView     *progress_view;
 
   /* State */
   TsrConnection       *connection;
@@ -288,12 +283,6 @@ tsr_clone_window_set_busy (TsrOperationWindow *window,
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
 
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
-  gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
-                               busy ? _("Stop the clone and remove what it made") : NULL);
-  gtk_window_set_default_widget (GTK_WINDOW (self),
-                                 GTK_WIDGET (busy ? self->hide_button : self->clone_button));
   tsr_clone_window_update (self);
 }
 
@@ -439,11 +428,8 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-clone-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, window_title);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, clone_button);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, hide_button);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_group);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_row);
@@ -457,8 +443,8 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_row);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_warning);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_page);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_view);
+  tsr_operation_window_class_bind_parts (operation_class, "clone_button",
+                                         _("Stop the clone and remove what it made"));
   gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_name_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_field_changed_cb);
 
@@ -474,10 +460,6 @@ static void
 tsr_clone_window_init (TsrCloneWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
-                                  self->progress_page, self->progress_view);
-
-  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
 }
 
 /**

@@ -22,11 +22,8 @@ struct _TsrImportWindow
   TsrOperationWindow   parent_instance;
 
   /* Template children */
-  AdwToastOverlay     *toast_overlay;
   AdwWindowTitle      *window_title;
-  GtkButton           *cancel_button;
   GtkButton           *import_button;
-  GtkButton           *hide_button;
   GtkStack            *stack;
   AdwStatusPage       *reading_page;
   GtkSpinner          *reading_spinner;
@@ -48,8 +45,6 @@ struct _TsrImportWindow
   TsrPoolRow          *pool_row;
   TsrNetworkRow       *network_row;
   GtkSwitch           *move_switch;
-  AdwStatusPage       *progress_page;
-  TsrProgressView     *progress_view;
 
   /* State */
   TsrConnection       *connection;
@@ -325,7 +320,6 @@ tsr_import_window_update (TsrImportWindow *self)
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->import_button), form && !busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.import",
                                  form && valid && !busy && self->info != NULL);
 }
@@ -345,10 +339,6 @@ tsr_import_window_set_busy (TsrOperationWindow *window,
   TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
 
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
-                               busy ? _("Stop the import and remove what it made") : NULL);
-  gtk_window_set_default_widget (GTK_WINDOW (self),
-                                 GTK_WIDGET (busy ? self->hide_button : self->import_button));
   tsr_import_window_update (self);
 }
 
@@ -512,11 +502,8 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-import-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, window_title);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, import_button);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, hide_button);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_page);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_spinner);
@@ -538,8 +525,8 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, move_switch);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_page);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_view);
+  tsr_operation_window_class_bind_parts (operation_class, "import_button",
+                                         _("Stop the import and remove what it made"));
   gtk_widget_class_bind_template_callback (widget_class, tsr_import_window_field_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "import.import", NULL,
@@ -554,10 +541,6 @@ tsr_import_window_init (TsrImportWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
   tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
-  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
-                                  self->progress_page, self->progress_view);
-
-  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
 }
 
 /**

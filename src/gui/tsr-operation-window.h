@@ -23,12 +23,15 @@ struct _TsrOperationWindowClass
   /* The operation failed, other than by a cancel; the form is back. */
   void (*failed)   (TsrOperationWindow *self,
                     const GError       *error);
+
+  /*< private >*/
+  const char *start_button;   /* set by tsr_operation_window_class_bind_parts() */
+  const char *busy_tooltip;
 };
 
-void          tsr_operation_window_set_parts       (TsrOperationWindow *self,
-                                                    AdwToastOverlay    *toast_overlay,
-                                                    AdwStatusPage      *progress_page,
-                                                    TsrProgressView    *progress_view);
+void          tsr_operation_window_class_bind_parts (TsrOperationWindowClass *klass,
+                                                     const char              *start_button,
+                                                     const char              *busy_tooltip);
 TsrOperation *tsr_operation_window_get_operation   (TsrOperationWindow *self);
 TsrOperation *tsr_operation_window_start           (TsrOperationWindow *self,
                                                     const char         *title,
