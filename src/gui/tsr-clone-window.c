@@ -292,15 +292,9 @@ tsr_clone_window_failed (TsrOperationWindow *window,
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
   g_autofree char *heading = NULL;
-  AdwMessageDialog *dialog;
 
-  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
-      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
-    {
-      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
-      return;
-    }
+  if (tsr_gui_show_name_error (self->name_error, GTK_WIDGET (self->name_row), error))
+    return;
 
   /* Started meanwhile: the form offers the shutdown again. */
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
@@ -310,10 +304,7 @@ tsr_clone_window_failed (TsrOperationWindow *window,
     }
 
   heading = g_strdup_printf (_("Could Not Clone “%s”"), tsr_vm_get_name (self->source));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tsr_gui_show_error (GTK_WINDOW (self), heading, error->message);
 }
 
 static void

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
+#include "tsr-error.h"
 #include "tsr-gui-util.h"
 
 /**
@@ -24,6 +27,50 @@ tsr_gui_show_field_message (GtkLabel   *label,
     gtk_widget_add_css_class (row, "error");
   else
     gtk_widget_remove_css_class (row, "error");
+}
+
+/**
+ * tsr_gui_show_name_error:
+ * @label: the label under the name row's group
+ * @row: the name row
+ * @error: why an operation failed
+ *
+ * Shows @error at the name field when the name is what was wrong.
+ *
+ * Returns: whether it was
+ */
+gboolean
+tsr_gui_show_name_error (GtkLabel     *label,
+                         GtkWidget    *row,
+                         const GError *error)
+{
+  if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) &&
+      !g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
+    return FALSE;
+
+  tsr_gui_show_field_message (label, row, error->message);
+  gtk_widget_grab_focus (row);
+  return TRUE;
+}
+
+/**
+ * tsr_gui_show_error:
+ * @parent: the window the message belongs to
+ * @heading: what failed
+ * @body: why, and what to do about it: the core's messages say both
+ *
+ * Shows a message that stays until closed.
+ */
+void
+tsr_gui_show_error (GtkWindow  *parent,
+                    const char *heading,
+                    const char *body)
+{
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /**

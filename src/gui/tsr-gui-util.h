@@ -14,6 +14,13 @@ void tsr_gui_show_field_message  (GtkLabel        *label,
                                   GtkWidget       *row,
                                   const char      *message);
 
+gboolean tsr_gui_show_name_error  (GtkLabel        *label,
+                                  GtkWidget       *row,
+                                  const GError    *error);
+void tsr_gui_show_error          (GtkWindow       *parent,
+                                  const char      *heading,
+                                  const char      *body);
+
 void tsr_gui_add_toast           (AdwToastOverlay *overlay,
                                   AdwToast       **last,
                                   const char      *text,

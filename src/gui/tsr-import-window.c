@@ -3,7 +3,6 @@
 
 #include <glib/gi18n.h>
 
-#include "tsr-error.h"
 #include "tsr-gui-util.h"
 #include "tsr-import-window.h"
 #include "tsr-label-chooser.h"
@@ -347,22 +346,9 @@ tsr_import_window_failed (TsrOperationWindow *window,
                           const GError       *error)
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
-  AdwMessageDialog *dialog;
 
-  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
-      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
-    {
-      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
-      return;
-    }
-
-  /* The core's message says what was wrong and what to do. */
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("Could Not Import the VM"),
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  if (!tsr_gui_show_name_error (self->name_error, GTK_WIDGET (self->name_row), error))
+    tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Import the VM"), error->message);
 }
 
 static void

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-settings-window-private.h"
 
 /* The Devices page: the host's PCI devices, assigned to this VM or not.
@@ -166,7 +167,7 @@ tsr_settings_window_pci_done_cb (GObject      *object,
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       self->busy = FALSE;
-      _tsr_settings_window_show_error (self, _("Could Not Change the Device"), error->message);
+      tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Change the Device"), error->message);
       _tsr_settings_window_update (self);
       _tsr_settings_window_read_pci (self);
       return;

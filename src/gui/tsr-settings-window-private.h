@@ -118,9 +118,6 @@ struct _TsrSettingsWindow
 
 /* tsr-settings-window.c */
 void        _tsr_settings_window_read_prefs     (TsrSettingsWindow *self);
-void        _tsr_settings_window_show_error     (TsrSettingsWindow *self,
-                                                 const char        *heading,
-                                                 const char        *body);
 
 /* tsr-settings-window-fields.c: the widgets of the properties and their rules */
 void        _tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class);

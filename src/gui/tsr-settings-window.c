@@ -19,18 +19,6 @@
 
 G_DEFINE_FINAL_TYPE (TsrSettingsWindow, tsr_settings_window, TSR_TYPE_DIALOG)
 
-void
-_tsr_settings_window_show_error (TsrSettingsWindow *self,
-                                 const char        *heading,
-                                 const char        *body)
-{
-  AdwMessageDialog *dialog;
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
 /* Loading */
 
 static void
@@ -255,7 +243,7 @@ tsr_settings_window_applied_cb (GObject      *object,
         {
           g_autofree char *body = g_strdup_printf (_("%s\n\nNothing was changed."), error->message);
 
-          _tsr_settings_window_show_error (self, _("Could Not Apply the Settings"), body);
+          tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Apply the Settings"), body);
         }
       return;
     }
@@ -363,7 +351,7 @@ tsr_settings_window_started_cb (GObject      *object,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      _tsr_settings_window_show_error (self, _("Could Not Boot from the Device"), error->message);
+      tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Boot from the Device"), error->message);
     }
   else
     {

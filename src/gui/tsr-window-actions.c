@@ -4,7 +4,6 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "tsr-error.h"
 #include "tsr-gui-util.h"
 #include "tsr-vm-cell.h"
 #include "tsr-window-private.h"
@@ -18,14 +17,8 @@ tsr_window_show_error_details_cb (GtkWidget  *widget,
                                   const char *action_name,
                                   GVariant   *param)
 {
-  TsrWindow *self = TSR_WINDOW (widget);
-  AdwMessageDialog *dialog;
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("The Action Failed"),
-                                                       g_variant_get_string (param, NULL)));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tsr_gui_show_error (GTK_WINDOW (widget), _("The Action Failed"),
+                      g_variant_get_string (param, NULL));
 }
 
 /**
