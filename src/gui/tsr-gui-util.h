@@ -4,28 +4,26 @@
 #include <adwaita.h>
 
 #include "tsr-connection.h"
-#include "tsr-inventory.h"
 
 G_BEGIN_DECLS
 
 /* Pieces the dialogs share (tsr-gui-util.c). */
 
-void tsr_gui_show_field_message  (GtkLabel        *label,
-                                  GtkWidget       *row,
-                                  const char      *message);
+void     tsr_gui_show_field_message (GtkLabel        *label,
+                                     GtkWidget       *row,
+                                     const char      *message);
+gboolean tsr_gui_show_name_error    (GtkLabel        *label,
+                                     GtkWidget       *row,
+                                     const GError    *error);
+void     tsr_gui_show_error         (GtkWindow       *parent,
+                                     const char      *heading,
+                                     const char      *body);
 
-gboolean tsr_gui_show_name_error  (GtkLabel        *label,
-                                  GtkWidget       *row,
-                                  const GError    *error);
-void tsr_gui_show_error          (GtkWindow       *parent,
-                                  const char      *heading,
-                                  const char      *body);
-
-void tsr_gui_add_toast           (AdwToastOverlay *overlay,
-                                  AdwToast       **last,
-                                  const char      *text,
-                                  guint            timeout);
-void tsr_gui_dismiss_toast       (AdwToast       **last);
+void     tsr_gui_add_toast          (AdwToastOverlay *overlay,
+                                     AdwToast       **last,
+                                     const char      *text,
+                                     guint            timeout);
+void     tsr_gui_dismiss_toast      (AdwToast       **last);
 
 /* Starting and stopping a VM, as one call for the window's and the clone
  * dialog's actions.
@@ -61,9 +59,9 @@ typedef struct
 #define TSR_GUI_PROPERTY(getter, setter) { G_CALLBACK (getter), G_CALLBACK (setter) }
 #define TSR_GUI_PROPERTY_READ_ONLY(getter) { G_CALLBACK (getter), NULL }
 
-void tsr_gui_install_properties  (GObjectClass          *object_class,
-                                  guint                  n_pspecs,
-                                  GParamSpec           **pspecs,
-                                  const TsrGuiProperty  *accessors);
+void     tsr_gui_install_properties (GObjectClass          *object_class,
+                                     guint                  n_pspecs,
+                                     GParamSpec           **pspecs,
+                                     const TsrGuiProperty  *accessors);
 
 G_END_DECLS
