@@ -12,8 +12,6 @@
 struct _TsrApplication
 {
   AdwApplication  parent_instance;
-
-  GSettings      *settings;
 };
 
 G_DEFINE_FINAL_TYPE (TsrApplication, tsr_application, ADW_TYPE_APPLICATION)
@@ -136,10 +134,14 @@ tsr_application_open_uri (TsrApplication *self,
   return GTK_WINDOW (window);
 }
 
+/* Read when a window opens, never earlier: --help and --version must work
+ * without the schema.
+ */
 static char *
-tsr_application_dup_default_uri (TsrApplication *self)
+tsr_application_dup_default_uri (void)
 {
-  g_autofree char *uri = g_settings_get_string (self->settings, "default-uri");
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *uri = g_settings_get_string (settings, "default-uri");
 
   g_strstrip (uri);
   if (*uri == '\0')
@@ -172,7 +174,7 @@ tsr_application_command_line (GApplication            *application,
   if (!g_variant_dict_lookup (options, "connect", "s", &uri) || *g_strstrip (uri) == '\0')
     {
       g_clear_pointer (&uri, g_free);
-      uri = tsr_application_dup_default_uri (self);
+      uri = tsr_application_dup_default_uri ();
     }
 
   tsr_application_open_uri (self, uri);
@@ -184,7 +186,7 @@ static void
 tsr_application_activate (GApplication *application)
 {
   TsrApplication *self = TSR_APPLICATION (application);
-  g_autofree char *uri = tsr_application_dup_default_uri (self);
+  g_autofree char *uri = tsr_application_dup_default_uri ();
 
   tsr_application_open_uri (self, uri);
 }
@@ -195,9 +197,6 @@ tsr_application_startup (GApplication *application)
   TsrApplication *self = TSR_APPLICATION (application);
 
   G_APPLICATION_CLASS (tsr_application_parent_class)->startup (application);
-
-  /* Not in init: --help and --version must work without the schema. */
-  self->settings = g_settings_new (APP_ID);
 
   tsr_init ();
 
@@ -211,22 +210,9 @@ tsr_application_startup (GApplication *application)
 }
 
 static void
-tsr_application_dispose (GObject *object)
-{
-  TsrApplication *self = (TsrApplication *) object;
-
-  g_clear_object (&self->settings);
-
-  G_OBJECT_CLASS (tsr_application_parent_class)->dispose (object);
-}
-
-static void
 tsr_application_class_init (TsrApplicationClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
-
-  object_class->dispose = tsr_application_dispose;
 
   application_class->activate = tsr_application_activate;
   application_class->command_line = tsr_application_command_line;

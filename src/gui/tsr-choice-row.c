@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-choice-row.h"
+#include "tsr-gui-util.h"
 
 /* A drop-down whose items stand for values (a pool, a network): each item
  * is a TsrChoice with the value, its title and what the row's subtitle says
@@ -22,14 +23,6 @@ struct _TsrChoice
 
 G_DEFINE_FINAL_TYPE (TsrChoice, tsr_choice, G_TYPE_OBJECT)
 
-enum {
-  CHOICE_PROP_0,
-  CHOICE_PROP_TITLE,
-  CHOICE_N_PROPS
-};
-
-static GParamSpec *choice_properties[CHOICE_N_PROPS];
-
 static void
 tsr_choice_finalize (GObject *object)
 {
@@ -43,35 +36,11 @@ tsr_choice_finalize (GObject *object)
 }
 
 static void
-tsr_choice_get_property (GObject    *object,
-                         guint       prop_id,
-                         GValue     *value,
-                         GParamSpec *pspec)
-{
-  TsrChoice *self = TSR_CHOICE (object);
-
-  switch (prop_id)
-    {
-    case CHOICE_PROP_TITLE:
-      g_value_set_string (value, self->title);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_choice_class_init (TsrChoiceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = tsr_choice_finalize;
-  object_class->get_property = tsr_choice_get_property;
-
-  choice_properties[CHOICE_PROP_TITLE] =
-    g_param_spec_string ("title", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, CHOICE_N_PROPS, choice_properties);
 }
 
 static void
@@ -159,6 +128,15 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+static const char *tsr_choice_row_get_hint (TsrChoiceRow *self);
+static void        tsr_choice_row_set_hint (TsrChoiceRow *self,
+                                            const char   *hint);
+
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_VALUE] = TSR_GUI_PROPERTY_READ_ONLY (tsr_choice_row_get_value),
+  [PROP_HINT] = TSR_GUI_PROPERTY (tsr_choice_row_get_hint, tsr_choice_row_set_hint),
+};
+
 static TsrChoice *
 selected_choice (TsrChoiceRow *self)
 {
@@ -204,50 +182,27 @@ tsr_choice_row_finalize (GObject *object)
   G_OBJECT_CLASS (tsr_choice_row_parent_class)->finalize (object);
 }
 
-static void
-tsr_choice_row_get_property (GObject    *object,
-                             guint       prop_id,
-                             GValue     *value,
-                             GParamSpec *pspec)
+static const char *
+tsr_choice_row_get_hint (TsrChoiceRow *self)
 {
-  TsrChoiceRow *self = TSR_CHOICE_ROW (object);
   TsrChoiceRowPrivate *priv = tsr_choice_row_get_instance_private (self);
 
-  switch (prop_id)
-    {
-    case PROP_VALUE:
-      g_value_set_string (value, tsr_choice_row_get_value (self));
-      break;
-    case PROP_HINT:
-      g_value_set_string (value, priv->hint);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  return priv->hint;
 }
 
 static void
-tsr_choice_row_set_property (GObject      *object,
-                             guint         prop_id,
-                             const GValue *value,
-                             GParamSpec   *pspec)
+tsr_choice_row_set_hint (TsrChoiceRow *self,
+                         const char   *hint)
 {
-  TsrChoiceRow *self = TSR_CHOICE_ROW (object);
   TsrChoiceRowPrivate *priv = tsr_choice_row_get_instance_private (self);
 
-  switch (prop_id)
-    {
-    case PROP_HINT:
-      if (g_strcmp0 (priv->hint, g_value_get_string (value)) == 0)
-        break;
-      g_free (priv->hint);
-      priv->hint = g_value_dup_string (value);
-      update_subtitle (self);
-      g_object_notify_by_pspec (object, pspec);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  if (g_strcmp0 (priv->hint, hint) == 0)
+    return;
+
+  g_free (priv->hint);
+  priv->hint = g_strdup (hint);
+  update_subtitle (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HINT]);
 }
 
 static void
@@ -256,8 +211,6 @@ tsr_choice_row_class_init (TsrChoiceRowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = tsr_choice_row_finalize;
-  object_class->get_property = tsr_choice_row_get_property;
-  object_class->set_property = tsr_choice_row_set_property;
 
   /**
    * TsrChoiceRow:value:
@@ -275,7 +228,14 @@ tsr_choice_row_class_init (TsrChoiceRowClass *klass)
   properties[PROP_HINT] =
     g_param_spec_string ("hint", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
+}
+
+/* The drop-down's item label; the closure takes the string it returns. */
+static char *
+dup_choice_title (TsrChoice *choice)
+{
+  return g_strdup (choice->title);
 }
 
 static void
@@ -285,7 +245,8 @@ tsr_choice_row_init (TsrChoiceRow *self)
   GtkExpression *expression;
 
   priv->choices = g_list_store_new (TSR_TYPE_CHOICE);
-  expression = gtk_property_expression_new (TSR_TYPE_CHOICE, NULL, "title");
+  expression = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,
+                                            G_CALLBACK (dup_choice_title), NULL, NULL);
   adw_combo_row_set_expression (ADW_COMBO_ROW (self), expression);
   gtk_expression_unref (expression);
   adw_combo_row_set_model (ADW_COMBO_ROW (self), G_LIST_MODEL (priv->choices));

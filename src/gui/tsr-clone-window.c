@@ -27,11 +27,8 @@ struct _TsrCloneWindow
   TsrOperationWindow   parent_instance;
 
   /* Template children */
-  AdwToastOverlay     *toast_overlay;
   AdwWindowTitle      *window_title;
-  GtkButton           *cancel_button;
   GtkButton           *clone_button;
-  GtkButton           *hide_button;
   GtkStack            *stack;
   AdwPreferencesGroup *running_group;
   AdwActionRow        *running_row;
@@ -45,8 +42,6 @@ struct _TsrCloneWindow
   AdwActionRow        *keep_mac_row;
   GtkSwitch           *keep_mac_switch;
   GtkLabel            *keep_mac_warning;
-  AdwStatusPage       *progress_page;
-  TsrProgressView     *progress_view;
 
   /* State */
   TsrConnection       *connection;
@@ -54,13 +49,12 @@ struct _TsrCloneWindow
   guint                force_source;
   gboolean             shutting_down;
   gboolean             offer_force;
-  gboolean             loading;
 };
 
 G_DEFINE_FINAL_TYPE (TsrCloneWindow, tsr_clone_window, TSR_TYPE_OPERATION_WINDOW)
 
 #define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
-#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_dialog_get_cancellable (TSR_DIALOG (self))
 
 /* Checking */
 
@@ -201,7 +195,6 @@ tsr_clone_window_inventory_ready (gpointer      owner,
 {
   TsrCloneWindow *self = owner;
 
-  self->loading = FALSE;
   /* The source's pools still work; say why there is no other. */
   if (inventory == NULL)
     tsr_choice_row_set_error (TSR_CHOICE_ROW (self->pool_row), error->message);
@@ -227,17 +220,11 @@ tsr_clone_window_lifecycle_done_cb (GObject      *object,
                                     GAsyncResult *result,
                                     gpointer      user_data)
 {
-  TsrConnection *connection = TSR_CONNECTION (object);
   g_autoptr(TsrCloneWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean ok;
 
-  if (g_async_result_is_tagged (result, tsr_connection_shutdown_vm_async))
-    ok = tsr_connection_shutdown_vm_finish (connection, result, &error);
-  else
-    ok = tsr_connection_force_off_vm_finish (connection, result, &error);
-
-  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (tsr_gui_lifecycle_finish (TSR_CONNECTION (object), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
   /* The VM's state event ends the wait; without it nothing is coming. */
@@ -296,12 +283,6 @@ tsr_clone_window_set_busy (TsrOperationWindow *window,
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
 
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
-  gtk_widget_set_visible (GTK_WIDGET (self->clone_button), !busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
-                               busy ? _("Stop the clone and remove what it made") : NULL);
-  gtk_window_set_default_widget (GTK_WINDOW (self),
-                                 GTK_WIDGET (busy ? self->hide_button : self->clone_button));
   tsr_clone_window_update (self);
 }
 
@@ -311,15 +292,9 @@ tsr_clone_window_failed (TsrOperationWindow *window,
 {
   TsrCloneWindow *self = TSR_CLONE_WINDOW (window);
   g_autofree char *heading = NULL;
-  AdwMessageDialog *dialog;
 
-  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
-      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
-    {
-      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
-      return;
-    }
+  if (tsr_gui_show_name_error (self->name_error, GTK_WIDGET (self->name_row), error))
+    return;
 
   /* Started meanwhile: the form offers the shutdown again. */
   if (g_error_matches (error, TSR_ERROR, TSR_ERROR_VM_RUNNING))
@@ -329,10 +304,7 @@ tsr_clone_window_failed (TsrOperationWindow *window,
     }
 
   heading = g_strdup_printf (_("Could Not Clone “%s”"), tsr_vm_get_name (self->source));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tsr_gui_show_error (GTK_WINDOW (self), heading, error->message);
 }
 
 static void
@@ -360,6 +332,7 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   g_autoptr(TsrCloneSpec) spec = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
+  g_autofree char *success = NULL;
   g_autofree char *heading = NULL;
   g_autoptr(TsrOperation) operation = NULL;
 
@@ -379,20 +352,19 @@ tsr_clone_window_clone_cb (GtkWidget  *widget,
   spec->pool = g_strdup (tsr_pool_row_get_pool (self->pool_row));
 
   if (spec->linked)
-    title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
+    {
+      title = g_strdup_printf (_("Linked clone of “%s” as “%s”"), source, name);
+      success = g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source);
+    }
   else
-    title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
+    {
+      title = g_strdup_printf (_("Cloning “%s” as “%s”"), source, name);
+      success = g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
+    }
   heading = g_strdup_printf (_("Cloning “%s”…"), source);
 
-  operation = tsr_operation_new (title, TRUE);
-  {
-    g_autofree char *success = spec->linked
-      ? g_strdup_printf (_("Made “%s”, a linked clone of “%s”"), name, source)
-      : g_strdup_printf (_("Cloned “%s” as “%s”"), source, name);
-
-    tsr_operation_set_success_title (operation, success);
-  }
-  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
+  operation = g_object_ref (tsr_operation_window_start (OPERATION_WINDOW (self), title,
+                                                        success, heading));
 
   tsr_connection_clone_vm_async (self->connection, self->source, spec,
                                  tsr_operation_progress_cb, operation,
@@ -447,11 +419,8 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-clone-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, window_title);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, clone_button);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, hide_button);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_group);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, running_row);
@@ -465,8 +434,8 @@ tsr_clone_window_class_init (TsrCloneWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_row);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_switch);
   gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, keep_mac_warning);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_page);
-  gtk_widget_class_bind_template_child (widget_class, TsrCloneWindow, progress_view);
+  tsr_operation_window_class_bind_parts (operation_class, "clone_button",
+                                         _("Stop the clone and remove what it made"));
   gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_name_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_clone_window_field_changed_cb);
 
@@ -482,10 +451,6 @@ static void
 tsr_clone_window_init (TsrCloneWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
-                                  self->progress_page, self->progress_view);
-
-  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->clone_button));
 }
 
 /**
@@ -511,7 +476,7 @@ tsr_clone_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_VM (source), NULL);
 
   self = g_object_new (TSR_TYPE_CLONE_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
   self->source = g_object_ref (source);
 
@@ -537,8 +502,7 @@ tsr_clone_window_new (GtkWindow     *parent,
   suggestion = tsr_connection_suggest_clone_name (connection, tsr_vm_get_name (source));
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), suggestion);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_clone_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_clone_window_inventory_ready);
 
   tsr_clone_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -553,13 +517,3 @@ tsr_clone_window_get_source (TsrCloneWindow *self)
 
   return self->source;
 }
-
-/* Still listing the connection's pools. */
-gboolean
-tsr_clone_window_get_loading (TsrCloneWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_CLONE_WINDOW (self), FALSE);
-
-  return self->loading;
-}
-

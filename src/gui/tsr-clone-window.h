@@ -16,6 +16,5 @@ TsrCloneWindow *tsr_clone_window_new           (GtkWindow      *parent,
                                                 TsrConnection  *connection,
                                                 TsrVm          *source);
 TsrVm          *tsr_clone_window_get_source    (TsrCloneWindow *self);
-gboolean        tsr_clone_window_get_loading   (TsrCloneWindow *self);
 
 G_END_DECLS

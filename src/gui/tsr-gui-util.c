@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
+#include "tsr-error.h"
 #include "tsr-gui-util.h"
 
 /**
@@ -24,6 +27,50 @@ tsr_gui_show_field_message (GtkLabel   *label,
     gtk_widget_add_css_class (row, "error");
   else
     gtk_widget_remove_css_class (row, "error");
+}
+
+/**
+ * tsr_gui_show_name_error:
+ * @label: the label under the name row's group
+ * @row: the name row
+ * @error: why an operation failed
+ *
+ * Shows @error at the name field when the name is what was wrong.
+ *
+ * Returns: whether it was
+ */
+gboolean
+tsr_gui_show_name_error (GtkLabel     *label,
+                         GtkWidget    *row,
+                         const GError *error)
+{
+  if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) &&
+      !g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
+    return FALSE;
+
+  tsr_gui_show_field_message (label, row, error->message);
+  gtk_widget_grab_focus (row);
+  return TRUE;
+}
+
+/**
+ * tsr_gui_show_error:
+ * @parent: the window the message belongs to
+ * @heading: what failed
+ * @body: why, and what to do about it: the core's messages say both
+ *
+ * Shows a message that stays until closed.
+ */
+void
+tsr_gui_show_error (GtkWindow  *parent,
+                    const char *heading,
+                    const char *body)
+{
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /**
@@ -64,96 +111,180 @@ tsr_gui_dismiss_toast (AdwToast **last)
   g_clear_object (last);
 }
 
-/* A closed dialog may live on a little, held by a call in flight, while
- * GTK keeps pointing at its parent without a reference: the dialog lets go
- * of the parent when it closes, or when the parent goes first.
- */
-static void
-tsr_gui_parent_destroyed_cb (GtkWindow *dialog)
+/* Lifecycle */
+
+typedef void     (*LifecycleAsyncFunc)  (TsrConnection       *connection,
+                                         TsrVm               *vm,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data);
+typedef gboolean (*LifecycleFinishFunc) (TsrConnection       *connection,
+                                         GAsyncResult        *result,
+                                         GError             **error);
+
+static const struct
 {
-  tsr_gui_dialog_forget_parent (dialog);
+  LifecycleAsyncFunc  async;
+  LifecycleFinishFunc finish;
+} lifecycle_steps[] = {
+  [TSR_GUI_LIFECYCLE_START] = { tsr_connection_start_vm_async,
+                                tsr_connection_start_vm_finish },
+  [TSR_GUI_LIFECYCLE_SHUTDOWN] = { tsr_connection_shutdown_vm_async,
+                                   tsr_connection_shutdown_vm_finish },
+  [TSR_GUI_LIFECYCLE_FORCE_OFF] = { tsr_connection_force_off_vm_async,
+                                    tsr_connection_force_off_vm_finish },
+};
+
+/**
+ * tsr_gui_lifecycle_async:
+ * @connection: the connection of @vm
+ * @vm: the VM to start, shut down or turn off
+ * @step: which of them
+ * @cancellable: (nullable): stops waiting
+ * @callback: called once done; tsr_gui_lifecycle_finish() tells how it went
+ * @user_data: for @callback
+ */
+void
+tsr_gui_lifecycle_async (TsrConnection       *connection,
+                         TsrVm               *vm,
+                         TsrGuiLifecycle      step,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (step < G_N_ELEMENTS (lifecycle_steps));
+
+  lifecycle_steps[step].async (connection, vm, cancellable, callback, user_data);
+}
+
+/* The finish of whichever step @result is from, found by its source tag. */
+gboolean
+tsr_gui_lifecycle_finish (TsrConnection  *connection,
+                          GAsyncResult   *result,
+                          GError        **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (lifecycle_steps); i++)
+    if (g_async_result_is_tagged (result, lifecycle_steps[i].async))
+      return lifecycle_steps[i].finish (connection, result, error);
+
+  g_return_val_if_reached (FALSE);
+}
+
+/* Properties */
+
+static GQuark
+property_accessors_quark (void)
+{
+  return g_quark_from_static_string ("tsr-gui-property-accessors");
+}
+
+static const TsrGuiProperty *
+lookup_accessors (GParamSpec *pspec,
+                  guint       prop_id)
+{
+  const TsrGuiProperty *accessors = g_type_get_qdata (pspec->owner_type,
+                                                      property_accessors_quark ());
+
+  g_assert (accessors != NULL);
+  return &accessors[prop_id];
+}
+
+typedef gboolean     (*GetBooleanFunc) (gpointer self);
+typedef double       (*GetDoubleFunc)  (gpointer self);
+typedef const char * (*GetStringFunc)  (gpointer self);
+typedef gpointer     (*GetObjectFunc)  (gpointer self);
+typedef void         (*SetBooleanFunc) (gpointer self, gboolean value);
+typedef void         (*SetDoubleFunc)  (gpointer self, double value);
+typedef void         (*SetStringFunc)  (gpointer self, const char *value);
+typedef void         (*SetObjectFunc)  (gpointer self, gpointer value);
+
+static void
+tsr_gui_get_property (GObject    *object,
+                      guint       prop_id,
+                      GValue     *value,
+                      GParamSpec *pspec)
+{
+  GCallback get = lookup_accessors (pspec, prop_id)->get;
+
+  switch (G_TYPE_FUNDAMENTAL (G_PARAM_SPEC_VALUE_TYPE (pspec)))
+    {
+    case G_TYPE_BOOLEAN:
+      g_value_set_boolean (value, ((GetBooleanFunc) get) (object));
+      break;
+
+    case G_TYPE_DOUBLE:
+      g_value_set_double (value, ((GetDoubleFunc) get) (object));
+      break;
+
+    case G_TYPE_STRING:
+      g_value_set_string (value, ((GetStringFunc) get) (object));
+      break;
+
+    case G_TYPE_OBJECT:
+      g_value_set_object (value, ((GetObjectFunc) get) (object));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_gui_set_property (GObject      *object,
+                      guint         prop_id,
+                      const GValue *value,
+                      GParamSpec   *pspec)
+{
+  GCallback set = lookup_accessors (pspec, prop_id)->set;
+
+  g_assert (set != NULL);
+  switch (G_TYPE_FUNDAMENTAL (G_PARAM_SPEC_VALUE_TYPE (pspec)))
+    {
+    case G_TYPE_BOOLEAN:
+      ((SetBooleanFunc) set) (object, g_value_get_boolean (value));
+      break;
+
+    case G_TYPE_DOUBLE:
+      ((SetDoubleFunc) set) (object, g_value_get_double (value));
+      break;
+
+    case G_TYPE_STRING:
+      ((SetStringFunc) set) (object, g_value_get_string (value));
+      break;
+
+    case G_TYPE_OBJECT:
+      ((SetObjectFunc) set) (object, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 /**
- * tsr_gui_dialog_set_parent:
- * @dialog: a dialog
- * @parent: (nullable): the window it belongs to
+ * tsr_gui_install_properties:
+ * @object_class: the class being initialised
+ * @n_pspecs: the length of @pspecs and @accessors
+ * @pspecs: as for g_object_class_install_properties()
+ * @accessors: (array length=n_pspecs): the getter and setter of each
+ *   property, at the index of its #GParamSpec; kept, so static
  *
- * Makes @dialog transient for @parent until one of them goes; call
- * tsr_gui_dialog_forget_parent() when @dialog closes.
+ * Installs @pspecs and reads and writes them through @accessors, so that
+ * each property has one getter and one setter, the public ones, instead of
+ * a copy of them in a get_property/set_property switch.
  */
 void
-tsr_gui_dialog_set_parent (GtkWindow *dialog,
-                           GtkWindow *parent)
+tsr_gui_install_properties (GObjectClass         *object_class,
+                            guint                 n_pspecs,
+                            GParamSpec          **pspecs,
+                            const TsrGuiProperty *accessors)
 {
-  g_return_if_fail (GTK_IS_WINDOW (dialog));
-  g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
+  g_return_if_fail (G_IS_OBJECT_CLASS (object_class));
+  g_return_if_fail (accessors != NULL);
 
-  tsr_gui_dialog_forget_parent (dialog);
-  if (parent == NULL)
-    return;
-  gtk_window_set_transient_for (dialog, parent);
-  g_signal_connect_object (parent, "destroy", G_CALLBACK (tsr_gui_parent_destroyed_cb),
-                           dialog, G_CONNECT_SWAPPED);
-}
-
-void
-tsr_gui_dialog_forget_parent (GtkWindow *dialog)
-{
-  GtkWindow *parent;
-
-  g_return_if_fail (GTK_IS_WINDOW (dialog));
-
-  parent = gtk_window_get_transient_for (dialog);
-  if (parent != NULL)
-    g_signal_handlers_disconnect_by_func (parent, tsr_gui_parent_destroyed_cb, dialog);
-  gtk_window_set_transient_for (dialog, NULL);
-}
-
-typedef struct
-{
-  GObject               *owner;
-  TsrInventoryReadyFunc  ready;
-} InventoryCall;
-
-static void
-tsr_gui_inventory_cb (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  InventoryCall *call = user_data;
-  g_autoptr(TsrInventory) inventory = NULL;
-  g_autoptr(GError) error = NULL;
-
-  inventory = tsr_connection_get_inventory_finish (TSR_CONNECTION (object), result, &error);
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    call->ready (call->owner, inventory, error);
-
-  g_object_unref (call->owner);
-  g_free (call);
-}
-
-/**
- * tsr_gui_get_inventory:
- * @owner: the dialog that asks, held until the answer
- * @connection: whose networks, pools, volumes and drives
- * @cancellable: (nullable): the dialog's, cancelled when it closes
- * @ready: called with the answer unless cancelled
- */
-void
-tsr_gui_get_inventory (gpointer               owner,
-                       TsrConnection         *connection,
-                       GCancellable          *cancellable,
-                       TsrInventoryReadyFunc  ready)
-{
-  InventoryCall *call;
-
-  g_return_if_fail (G_IS_OBJECT (owner));
-  g_return_if_fail (TSR_IS_CONNECTION (connection));
-  g_return_if_fail (ready != NULL);
-
-  call = g_new0 (InventoryCall, 1);
-  call->owner = g_object_ref (owner);
-  call->ready = ready;
-  tsr_connection_get_inventory_async (connection, cancellable, tsr_gui_inventory_cb, call);
+  g_type_set_qdata (G_OBJECT_CLASS_TYPE (object_class), property_accessors_quark (),
+                    (gpointer) accessors);
+  object_class->get_property = tsr_gui_get_property;
+  object_class->set_property = tsr_gui_set_property;
+  g_object_class_install_properties (object_class, n_pspecs, pspecs);
 }

@@ -3,14 +3,12 @@
 
 #include <glib/gi18n.h>
 
-#include "tsr-error.h"
 #include "tsr-gui-util.h"
 #include "tsr-import-window.h"
 #include "tsr-label-chooser.h"
 #include "tsr-network-row.h"
 #include "tsr-pool-row.h"
 #include "tsr-operation-window.h"
-#include "tsr-validate.h"
 
 /* Import…: the file is read first (never changed), then a form shows what
  * it holds, with the fields of the New VM wizard filled from it and checked
@@ -23,11 +21,8 @@ struct _TsrImportWindow
   TsrOperationWindow   parent_instance;
 
   /* Template children */
-  AdwToastOverlay     *toast_overlay;
   AdwWindowTitle      *window_title;
-  GtkButton           *cancel_button;
   GtkButton           *import_button;
-  GtkButton           *hide_button;
   GtkStack            *stack;
   AdwStatusPage       *reading_page;
   GtkSpinner          *reading_spinner;
@@ -49,22 +44,19 @@ struct _TsrImportWindow
   TsrPoolRow          *pool_row;
   TsrNetworkRow       *network_row;
   GtkSwitch           *move_switch;
-  AdwStatusPage       *progress_page;
-  TsrProgressView     *progress_view;
 
   /* State */
   TsrConnection       *connection;
   GCancellable        *inspect_cancellable;  /* reading the current file */
   GFile               *file;
   TsrImportInfo       *info;
-  gboolean             loading;
 };
 
 G_DEFINE_FINAL_TYPE (TsrImportWindow, tsr_import_window, TSR_TYPE_OPERATION_WINDOW)
 
 #define OPERATION_WINDOW(self) TSR_OPERATION_WINDOW (self)
 #define OPERATION(self)        tsr_operation_window_get_operation (OPERATION_WINDOW (self))
-#define CANCELLABLE(self)      tsr_operation_window_get_cancellable (OPERATION_WINDOW (self))
+#define CANCELLABLE(self)      tsr_dialog_get_cancellable (TSR_DIALOG (self))
 
 static void tsr_import_window_update (TsrImportWindow *self);
 
@@ -77,7 +69,6 @@ tsr_import_window_inventory_ready (gpointer      owner,
 {
   TsrImportWindow *self = owner;
 
-  self->loading = FALSE;
   /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
@@ -309,22 +300,6 @@ tsr_import_window_inspected_cb (GObject      *object,
 
 /* Checking */
 
-static gboolean
-check_name (TsrImportWindow  *self,
-            const char       *name,
-            GError          **error)
-{
-  if (!tsr_validate_vm_name (name, error))
-    return FALSE;
-  if (tsr_connection_lookup_vm (self->connection, name) != NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static void
 tsr_import_window_update (TsrImportWindow *self)
 {
@@ -338,13 +313,12 @@ tsr_import_window_update (TsrImportWindow *self)
       g_autoptr(GError) error = NULL;
       const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
 
-      valid = check_name (self, name, &error);
+      valid = tsr_connection_check_new_vm_name (self->connection, name, &error);
       tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
                                   error ? error->message : NULL);
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->import_button), form && !busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->hide_button), busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "import.import",
                                  form && valid && !busy && self->info != NULL);
 }
@@ -364,10 +338,6 @@ tsr_import_window_set_busy (TsrOperationWindow *window,
   TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
 
   gtk_stack_set_visible_child_name (self->stack, busy ? "progress" : "form");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
-                               busy ? _("Stop the import and remove what it made") : NULL);
-  gtk_window_set_default_widget (GTK_WINDOW (self),
-                                 GTK_WIDGET (busy ? self->hide_button : self->import_button));
   tsr_import_window_update (self);
 }
 
@@ -376,22 +346,9 @@ tsr_import_window_failed (TsrOperationWindow *window,
                           const GError       *error)
 {
   TsrImportWindow *self = TSR_IMPORT_WINDOW (window);
-  AdwMessageDialog *dialog;
 
-  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
-      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
-    {
-      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
-      return;
-    }
-
-  /* The core's message says what was wrong and what to do. */
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("Could Not Import the VM"),
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  if (!tsr_gui_show_name_error (self->name_error, GTK_WIDGET (self->name_row), error))
+    tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Import the VM"), error->message);
 }
 
 static void
@@ -438,6 +395,7 @@ tsr_import_window_import_cb (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *basename = NULL;
   g_autofree char *title = NULL;
+  g_autofree char *success = NULL;
   g_autofree char *heading = NULL;
   TsrImportFlags flags = TSR_IMPORT_FLAGS_NONE;
   g_autoptr(TsrOperation) operation = NULL;
@@ -446,7 +404,7 @@ tsr_import_window_import_cb (GtkWidget  *widget,
     return;
 
   spec = build_spec (self);
-  if (!check_name (self, spec->name, &error))
+  if (!tsr_connection_check_new_vm_name (self->connection, spec->name, &error))
     {
       tsr_import_window_update (self);
       return;
@@ -456,16 +414,11 @@ tsr_import_window_import_cb (GtkWidget  *widget,
 
   basename = g_file_get_basename (self->file);
   title = g_strdup_printf (_("Importing “%s” as “%s”"), basename, spec->name);
+  success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name, basename);
   heading = g_strdup_printf (_("Importing “%s”…"), spec->name);
 
-  operation = tsr_operation_new (title, TRUE);
-  {
-    g_autofree char *success = g_strdup_printf (_("Imported “%s” from “%s”"), spec->name,
-                                                basename);
-
-    tsr_operation_set_success_title (operation, success);
-  }
-  tsr_operation_window_start (OPERATION_WINDOW (self), operation, heading);
+  operation = g_object_ref (tsr_operation_window_start (OPERATION_WINDOW (self), title,
+                                                        success, heading));
 
   tsr_connection_import_async (self->connection, self->info, spec, flags,
                                tsr_operation_progress_cb, operation,
@@ -535,11 +488,8 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-import-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, window_title);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, import_button);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, hide_button);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_page);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, reading_spinner);
@@ -561,8 +511,8 @@ tsr_import_window_class_init (TsrImportWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, pool_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, network_row);
   gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, move_switch);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_page);
-  gtk_widget_class_bind_template_child (widget_class, TsrImportWindow, progress_view);
+  tsr_operation_window_class_bind_parts (operation_class, "import_button",
+                                         _("Stop the import and remove what it made"));
   gtk_widget_class_bind_template_callback (widget_class, tsr_import_window_field_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "import.import", NULL,
@@ -577,10 +527,6 @@ tsr_import_window_init (TsrImportWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
   tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
-  tsr_operation_window_set_parts (OPERATION_WINDOW (self), self->toast_overlay,
-                                  self->progress_page, self->progress_view);
-
-  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->import_button));
 }
 
 /**
@@ -603,7 +549,7 @@ tsr_import_window_new (GtkWindow     *parent,
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   self = g_object_new (TSR_TYPE_IMPORT_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
 
   /* A VM made meanwhile may take the name. */
@@ -611,8 +557,7 @@ tsr_import_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_import_window_field_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, CANCELLABLE (self), tsr_import_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_import_window_inventory_ready);
 
   tsr_import_window_set_file (self, file);
 
@@ -706,15 +651,6 @@ tsr_import_window_get_info (TsrImportWindow *self)
   g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), NULL);
 
   return self->info;
-}
-
-/* Still listing the connection's networks and pools. */
-gboolean
-tsr_import_window_get_loading (TsrImportWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_IMPORT_WINDOW (self), FALSE);
-
-  return self->loading;
 }
 
 /* The file chooser */

@@ -21,7 +21,6 @@ void                 tsr_import_window_set_file      (TsrImportWindow     *self,
 GFile               *tsr_import_window_get_file      (TsrImportWindow     *self);
 const char          *tsr_import_window_get_page      (TsrImportWindow     *self);
 const TsrImportInfo *tsr_import_window_get_info      (TsrImportWindow     *self);
-gboolean             tsr_import_window_get_loading   (TsrImportWindow     *self);
 
 /* The file chooser for Import…, filtered to what can be imported. */
 void                 tsr_import_choose_file_async    (GtkWindow           *parent,

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-label-chooser.h"
 #include "tsr-vm.h"
 
@@ -27,6 +28,9 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_LABEL] = TSR_GUI_PROPERTY (tsr_label_chooser_get_label, tsr_label_chooser_set_label),
+};
 
 static const char *
 label_title (const char *label)
@@ -87,44 +91,6 @@ tsr_label_chooser_finalize (GObject *object)
 }
 
 static void
-tsr_label_chooser_get_property (GObject    *object,
-                                guint       prop_id,
-                                GValue     *value,
-                                GParamSpec *pspec)
-{
-  TsrLabelChooser *self = TSR_LABEL_CHOOSER (object);
-
-  switch (prop_id)
-    {
-    case PROP_LABEL:
-      g_value_set_string (value, self->label);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_label_chooser_set_property (GObject      *object,
-                                guint         prop_id,
-                                const GValue *value,
-                                GParamSpec   *pspec)
-{
-  TsrLabelChooser *self = TSR_LABEL_CHOOSER (object);
-
-  switch (prop_id)
-    {
-    case PROP_LABEL:
-      tsr_label_chooser_set_label (self, g_value_get_string (value));
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_label_chooser_class_init (TsrLabelChooserClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -132,14 +98,12 @@ tsr_label_chooser_class_init (TsrLabelChooserClass *klass)
 
   object_class->dispose = tsr_label_chooser_dispose;
   object_class->finalize = tsr_label_chooser_finalize;
-  object_class->get_property = tsr_label_chooser_get_property;
-  object_class->set_property = tsr_label_chooser_set_property;
 
   properties[PROP_LABEL] =
     g_param_spec_string ("label", NULL, NULL,
                          "red",
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "labelchooser");

@@ -33,14 +33,12 @@ struct _TsrMediaPicker
 
   /* State */
   TsrConnection        *connection;
-  GCancellable         *cancellable;
   GtkFileChooserNative *file_chooser;
   GPtrArray            *checks;       /* the drive and volume radio buttons */
   char                 *media;        /* what the chosen radio stands for, if valid */
-  gboolean              loading;
 };
 
-G_DEFINE_FINAL_TYPE (TsrMediaPicker, tsr_media_picker, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrMediaPicker, tsr_media_picker, TSR_TYPE_DIALOG)
 
 enum {
   MEDIA_CHOSEN,
@@ -155,7 +153,6 @@ tsr_media_picker_inventory_ready (gpointer      owner,
 {
   TsrMediaPicker *self = owner;
 
-  self->loading = FALSE;
   gtk_spinner_set_spinning (self->drives_spinner, FALSE);
   gtk_spinner_set_spinning (self->volumes_spinner, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->drives_spinner), FALSE);
@@ -285,15 +282,10 @@ tsr_media_picker_close_request (GtkWindow *window)
 {
   TsrMediaPicker *self = TSR_MEDIA_PICKER (window);
 
-  g_cancellable_cancel (self->cancellable);
   if (self->file_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->file_chooser));
 
-  if (GTK_WINDOW_CLASS (tsr_media_picker_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_media_picker_parent_class)->close_request (window);
 }
 
 static void
@@ -301,7 +293,7 @@ tsr_media_picker_dispose (GObject *object)
 {
   TsrMediaPicker *self = TSR_MEDIA_PICKER (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (tsr_dialog_get_cancellable (TSR_DIALOG (self)));
   if (self->file_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->file_chooser));
   g_clear_object (&self->file_chooser);
@@ -310,7 +302,6 @@ tsr_media_picker_dispose (GObject *object)
 
   g_clear_pointer (&self->checks, g_ptr_array_unref);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tsr_media_picker_parent_class)->dispose (object);
 }
@@ -379,7 +370,6 @@ tsr_media_picker_init (TsrMediaPicker *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->cancellable = g_cancellable_new ();
   self->checks = g_ptr_array_new ();
   gtk_check_button_set_group (self->file_check, self->source_check);
 
@@ -409,7 +399,7 @@ tsr_media_picker_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
 
   self = g_object_new (TSR_TYPE_MEDIA_PICKER, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
 
   if (subtitle != NULL)
@@ -428,10 +418,9 @@ tsr_media_picker_new (GtkWindow     *parent,
                                      "the host under Other Source"));
     }
 
-  self->loading = TRUE;
   gtk_spinner_set_spinning (self->drives_spinner, TRUE);
   gtk_spinner_set_spinning (self->volumes_spinner, TRUE);
-  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_media_picker_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_media_picker_inventory_ready);
 
   return self;
 }
@@ -448,14 +437,6 @@ tsr_media_picker_get_media (TsrMediaPicker *self)
   g_return_val_if_fail (TSR_IS_MEDIA_PICKER (self), NULL);
 
   return self->media;
-}
-
-gboolean
-tsr_media_picker_get_loading (TsrMediaPicker *self)
-{
-  g_return_val_if_fail (TSR_IS_MEDIA_PICKER (self), FALSE);
-
-  return self->loading;
 }
 
 /**

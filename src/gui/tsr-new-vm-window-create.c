@@ -106,7 +106,6 @@ tsr_new_vm_window_started_cb (GObject      *object,
       GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
       g_autofree char *heading = NULL;
       g_autofree char *body = NULL;
-      AdwMessageDialog *dialog;
 
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
           !gtk_widget_get_visible (GTK_WIDGET (self)))
@@ -117,9 +116,7 @@ tsr_new_vm_window_started_cb (GObject      *object,
       body = g_strdup_printf (_("The VM was created, but starting it with %s failed: %s\n\n"
                                 "Fix the install media, then use “Start with Install "
                                 "Media…” in the VM’s menu."), self->media, error->message);
-      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
-      adw_message_dialog_add_response (dialog, "close", _("_Close"));
-      gtk_window_present (GTK_WINDOW (dialog));
+      tsr_gui_show_error (parent, heading, body);
     }
 
   vm = tsr_connection_lookup_vm (self->connection, self->created_name);
@@ -141,7 +138,7 @@ start_or_finish (TsrNewVmWindow *self,
 
   set_stage (self, _("Starting with the install media"), 0, 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "new-vm.cancel", FALSE);
-  tsr_connection_start_vm_with_media_async (self->connection, vm, self->media, self->cancellable,
+  tsr_connection_start_vm_with_media_async (self->connection, vm, self->media, CANCELLABLE (self),
                                             tsr_new_vm_window_started_cb, g_object_ref (self));
 }
 
@@ -168,23 +165,10 @@ static void
 show_create_error (TsrNewVmWindow *self,
                    const GError   *error)
 {
-  AdwMessageDialog *dialog;
-
-  if (g_error_matches (error, TSR_ERROR, TSR_ERROR_INVALID_NAME) ||
-      g_error_matches (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE))
-    {
-      self->name_touched = TRUE;
-      tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row), error->message);
-      gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
-      return;
-    }
-
-  /* The core's message says what was wrong and what to do. */
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("Could Not Create the VM"),
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  if (tsr_gui_show_name_error (self->name_error, GTK_WIDGET (self->name_row), error))
+    self->name_touched = TRUE;
+  else
+    tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Create the VM"), error->message);
 }
 
 static void

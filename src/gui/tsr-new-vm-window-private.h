@@ -9,6 +9,8 @@
 
 G_BEGIN_DECLS
 
+#define CANCELLABLE(self) tsr_dialog_get_cancellable (TSR_DIALOG (self))
+
 /* Shared by the files of TsrNewVmWindow: tsr-new-vm-window.c (the form and
  * its rules) and tsr-new-vm-window-create.c (creating, with progress, and
  * starting with the install media).
@@ -60,7 +62,6 @@ struct _TsrNewVmWindow
 
   /* State */
   TsrConnection       *connection;
-  GCancellable        *cancellable;         /* the window's, cancelled on close */
   GCancellable        *create_cancellable;  /* the Create in progress */
   GtkFilterListModel  *templates;
   char                *media;
@@ -72,7 +73,6 @@ struct _TsrNewVmWindow
   gboolean             name_touched;
   gboolean             os_touched;
   gboolean             setting_os;
-  gboolean             loading;
   gboolean             busy;
 };
 

@@ -8,14 +8,13 @@
 #include "tsr-error.h"
 #include "tsr-media-picker.h"
 #include "tsr-new-vm-window-private.h"
-#include "tsr-validate.h"
 
 /* The New VM wizard: one form, checked as the user types, then a progress
  * page while the core creates the VM (and starts it with its install media
  * when some was chosen). Everything it makes goes through TsrCreateSpec.
  */
 
-G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, ADW_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR_TYPE_DIALOG)
 
 enum {
   VM_CREATED,
@@ -40,7 +39,6 @@ tsr_new_vm_window_inventory_ready (gpointer      owner,
 {
   TsrNewVmWindow *self = owner;
 
-  self->loading = FALSE;
   /* The defaults still work; say why there is nothing else. */
   if (inventory == NULL)
     {
@@ -81,14 +79,8 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
   guint64 memory, maxmem;
 
   /* Name: the core's rule, then the list of this connection. */
-  if (!tsr_validate_vm_name (name, &name_error))
+  if (!tsr_connection_check_new_vm_name (self->connection, name, &name_error))
     valid = FALSE;
-  else if (tsr_connection_lookup_vm (self->connection, name) != NULL)
-    {
-      g_set_error (&name_error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
-                   _("A VM named “%s” already exists: choose another name."), name);
-      valid = FALSE;
-    }
   /* An untouched, empty name is not a mistake yet. */
   tsr_gui_show_field_message (self->name_error, GTK_WIDGET (self->name_row),
                               name_error != NULL && self->name_touched
@@ -255,7 +247,6 @@ tsr_new_vm_window_close_request (GtkWindow *window)
 {
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (window);
 
-  g_cancellable_cancel (self->cancellable);
   if (self->create_cancellable != NULL)
     g_cancellable_cancel (self->create_cancellable);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
@@ -263,11 +254,7 @@ tsr_new_vm_window_close_request (GtkWindow *window)
   if (self->connection != NULL)
     g_clear_signal_handler (&self->vms_changed_id, tsr_connection_get_vms (self->connection));
 
-  if (GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+  return GTK_WINDOW_CLASS (tsr_new_vm_window_parent_class)->close_request (window);
 }
 
 static void
@@ -275,7 +262,7 @@ tsr_new_vm_window_dispose (GObject *object)
 {
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (CANCELLABLE (self));
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_handle_id (&self->appear_source, g_source_remove);
   if (self->connection != NULL)
@@ -285,7 +272,6 @@ tsr_new_vm_window_dispose (GObject *object)
 
   g_clear_object (&self->templates);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->create_cancellable);
 
   G_OBJECT_CLASS (tsr_new_vm_window_parent_class)->dispose (object);
@@ -390,7 +376,6 @@ tsr_new_vm_window_init (TsrNewVmWindow *self)
   tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
   self->setting_os = FALSE;
 
-  self->cancellable = g_cancellable_new ();
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->create_button));
 }
@@ -414,7 +399,7 @@ tsr_new_vm_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_CONNECTION (connection), NULL);
 
   self = g_object_new (TSR_TYPE_NEW_VM_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
 
   /* The template chooser lists the connection's TemplateVMs as they come
@@ -432,8 +417,7 @@ tsr_new_vm_window_new (GtkWindow     *parent,
                            G_CALLBACK (tsr_new_vm_window_vms_changed_cb),
                            self, G_CONNECT_SWAPPED);
 
-  self->loading = TRUE;
-  tsr_gui_get_inventory (self, connection, self->cancellable, tsr_new_vm_window_inventory_ready);
+  tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_new_vm_window_inventory_ready);
 
   _tsr_new_vm_window_update (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -508,13 +492,3 @@ tsr_new_vm_window_get_busy (TsrNewVmWindow *self)
 
   return self->busy;
 }
-
-/* Still listing the connection's networks and pools. */
-gboolean
-tsr_new_vm_window_get_loading (TsrNewVmWindow *self)
-{
-  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
-
-  return self->loading;
-}
-

@@ -4,12 +4,13 @@
 #include <adwaita.h>
 
 #include "tsr-connection.h"
+#include "tsr-dialog.h"
 
 G_BEGIN_DECLS
 
 #define TSR_TYPE_NEW_VM_WINDOW (tsr_new_vm_window_get_type ())
 
-G_DECLARE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR, NEW_VM_WINDOW, AdwWindow)
+G_DECLARE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR, NEW_VM_WINDOW, TsrDialog)
 
 TsrNewVmWindow *tsr_new_vm_window_new               (GtkWindow      *parent,
                                                      TsrConnection  *connection);
@@ -20,6 +21,5 @@ void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
                                                      const char     *media);
 const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
-gboolean        tsr_new_vm_window_get_loading       (TsrNewVmWindow *self);
 
 G_END_DECLS

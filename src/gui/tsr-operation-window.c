@@ -14,18 +14,25 @@
  * the dialog.
  */
 
+/* The subclass's template children, by their ids there. */
+static const char * const part_ids[] = {
+  "toast_overlay", "cancel_button", "hide_button", "progress_page", "progress_view",
+};
+
 typedef struct
 {
   AdwToastOverlay *toast_overlay;   /* the subclass's template children */
+  GtkWidget       *cancel_button;
+  GtkWidget       *hide_button;
   AdwStatusPage   *progress_page;
   TsrProgressView *progress_view;
+  GtkWidget       *start_button;
 
-  GCancellable    *cancellable;     /* the window's, cancelled on close */
   TsrOperation    *operation;       /* the one this window started, while it runs */
   AdwToast        *toast;           /* the last one shown */
 } TsrOperationWindowPrivate;
 
-G_DEFINE_TYPE_WITH_PRIVATE (TsrOperationWindow, tsr_operation_window, ADW_TYPE_WINDOW)
+G_DEFINE_TYPE_WITH_PRIVATE (TsrOperationWindow, tsr_operation_window, TSR_TYPE_DIALOG)
 
 enum {
   OPERATION_STARTED,
@@ -42,6 +49,22 @@ update_actions (TsrOperationWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "operation.cancel",
                                  priv->operation == NULL ||
                                  !tsr_operation_get_cancelling (priv->operation));
+}
+
+/* Cancel stops what runs; Hide, the default then, leaves it running. */
+static void
+set_busy (TsrOperationWindow *self,
+          gboolean            busy)
+{
+  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
+  TsrOperationWindowClass *klass = TSR_OPERATION_WINDOW_GET_CLASS (self);
+
+  gtk_widget_set_visible (priv->start_button, !busy);
+  gtk_widget_set_visible (priv->hide_button, busy);
+  gtk_widget_set_tooltip_text (priv->cancel_button, busy ? klass->busy_tooltip : NULL);
+  gtk_window_set_default_widget (GTK_WINDOW (self),
+                                 busy ? priv->hide_button : priv->start_button);
+  klass->set_busy (self, busy);
 }
 
 static void
@@ -86,7 +109,7 @@ tsr_operation_window_completed_cb (TsrOperationWindow *self,
 
   tsr_operation_set_reported (done, TRUE);
   tsr_progress_view_set_operation (priv->progress_view, NULL);
-  TSR_OPERATION_WINDOW_GET_CLASS (self)->set_busy (self, FALSE);
+  set_busy (self, FALSE);
 
   if (tsr_operation_was_cancelled (done))
     tsr_operation_window_add_toast (self, _("Cancelled: nothing was left behind"), 5);
@@ -125,18 +148,34 @@ tsr_operation_window_hide_cb (GtkWidget  *widget,
 static gboolean
 tsr_operation_window_close_request (GtkWindow *window)
 {
-  TsrOperationWindow *self = TSR_OPERATION_WINDOW (window);
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
   /* The operation itself goes on: the main window follows it. */
-  g_cancellable_cancel (priv->cancellable);
-  let_go_of_operation (self);
+  let_go_of_operation (TSR_OPERATION_WINDOW (window));
 
-  if (GTK_WINDOW_CLASS (tsr_operation_window_parent_class)->close_request (window))
-    return TRUE;
+  return GTK_WINDOW_CLASS (tsr_operation_window_parent_class)->close_request (window);
+}
 
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
+static void
+tsr_operation_window_constructed (GObject *object)
+{
+  TsrOperationWindow *self = TSR_OPERATION_WINDOW (object);
+  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
+  GtkWidget *widget = GTK_WIDGET (self);
+  GType type = G_OBJECT_TYPE (self);
+
+  G_OBJECT_CLASS (tsr_operation_window_parent_class)->constructed (object);
+
+  priv->toast_overlay = ADW_TOAST_OVERLAY (gtk_widget_get_template_child (widget, type,
+                                                                          "toast_overlay"));
+  priv->cancel_button = GTK_WIDGET (gtk_widget_get_template_child (widget, type, "cancel_button"));
+  priv->hide_button = GTK_WIDGET (gtk_widget_get_template_child (widget, type, "hide_button"));
+  priv->progress_page = ADW_STATUS_PAGE (gtk_widget_get_template_child (widget, type,
+                                                                        "progress_page"));
+  priv->progress_view = TSR_PROGRESS_VIEW (gtk_widget_get_template_child (widget, type,
+                                                                          "progress_view"));
+  priv->start_button = GTK_WIDGET (gtk_widget_get_template_child (
+    widget, type, TSR_OPERATION_WINDOW_GET_CLASS (self)->start_button));
+
+  gtk_window_set_default_widget (GTK_WINDOW (self), priv->start_button);
 }
 
 static void
@@ -145,25 +184,16 @@ tsr_operation_window_dispose (GObject *object)
   TsrOperationWindow *self = TSR_OPERATION_WINDOW (object);
   TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
 
-  g_cancellable_cancel (priv->cancellable);
   let_go_of_operation (self);
   g_clear_object (&priv->toast);
   priv->toast_overlay = NULL;
+  priv->cancel_button = NULL;
+  priv->hide_button = NULL;
   priv->progress_page = NULL;
   priv->progress_view = NULL;
+  priv->start_button = NULL;
 
   G_OBJECT_CLASS (tsr_operation_window_parent_class)->dispose (object);
-}
-
-static void
-tsr_operation_window_finalize (GObject *object)
-{
-  TsrOperationWindow *self = TSR_OPERATION_WINDOW (object);
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  g_clear_object (&priv->cancellable);
-
-  G_OBJECT_CLASS (tsr_operation_window_parent_class)->finalize (object);
 }
 
 static void
@@ -173,8 +203,8 @@ tsr_operation_window_class_init (TsrOperationWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
+  object_class->constructed = tsr_operation_window_constructed;
   object_class->dispose = tsr_operation_window_dispose;
-  object_class->finalize = tsr_operation_window_finalize;
   window_class->close_request = tsr_operation_window_close_request;
 
   /**
@@ -203,38 +233,32 @@ tsr_operation_window_class_init (TsrOperationWindowClass *klass)
 static void
 tsr_operation_window_init (TsrOperationWindow *self)
 {
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  priv->cancellable = g_cancellable_new ();
 }
 
-/* The subclass's template children that show toasts and the progress. */
+/**
+ * tsr_operation_window_class_bind_parts:
+ * @klass: the subclass, once its template is set
+ * @start_button: the id of the button that starts the operation, which the
+ *   subclass binds itself
+ * @busy_tooltip: what Cancel does while the operation runs
+ *
+ * Binds the children every operation dialog's template has, by id:
+ * toast_overlay, cancel_button, hide_button, progress_page and
+ * progress_view.
+ */
 void
-tsr_operation_window_set_parts (TsrOperationWindow *self,
-                                AdwToastOverlay    *toast_overlay,
-                                AdwStatusPage      *progress_page,
-                                TsrProgressView    *progress_view)
+tsr_operation_window_class_bind_parts (TsrOperationWindowClass *klass,
+                                       const char              *start_button,
+                                       const char              *busy_tooltip)
 {
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
+  g_return_if_fail (TSR_IS_OPERATION_WINDOW_CLASS (klass));
 
-  g_return_if_fail (TSR_IS_OPERATION_WINDOW (self));
-
-  priv->toast_overlay = toast_overlay;
-  priv->progress_page = progress_page;
-  priv->progress_view = progress_view;
+  klass->start_button = start_button;
+  klass->busy_tooltip = busy_tooltip;
+  /* Offset 0: kept in the private struct, looked up in constructed(). */
+  for (guint i = 0; i < G_N_ELEMENTS (part_ids); i++)
+    gtk_widget_class_bind_template_child_full (GTK_WIDGET_CLASS (klass), part_ids[i], FALSE, 0);
 }
-
-/* Cancelled when the window closes. */
-GCancellable *
-tsr_operation_window_get_cancellable (TsrOperationWindow *self)
-{
-  TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
-
-  g_return_val_if_fail (TSR_IS_OPERATION_WINDOW (self), NULL);
-
-  return priv->cancellable;
-}
-
 /**
  * tsr_operation_window_get_operation:
  * @self: a #TsrOperationWindow
@@ -255,24 +279,30 @@ tsr_operation_window_get_operation (TsrOperationWindow *self)
 /**
  * tsr_operation_window_start:
  * @self: a #TsrOperationWindow
- * @operation: the operation, about to be handed to the core
+ * @title: the operation's title, as the main window lists it
+ * @success_title: what the main window says once it succeeded
  * @heading: the progress page's title
  *
- * Shows @operation's progress and hands it to the main window through
+ * Makes the operation, about to be handed to the core, shows its progress
+ * and hands it to the main window through
  * #TsrOperationWindow::operation-started.
+ *
+ * Returns: (transfer none): the operation
  */
-void
+TsrOperation *
 tsr_operation_window_start (TsrOperationWindow *self,
-                            TsrOperation       *operation,
+                            const char         *title,
+                            const char         *success_title,
                             const char         *heading)
 {
   TsrOperationWindowPrivate *priv = tsr_operation_window_get_instance_private (self);
+  TsrOperation *operation;
 
-  g_return_if_fail (TSR_IS_OPERATION_WINDOW (self));
-  g_return_if_fail (TSR_IS_OPERATION (operation));
-  g_return_if_fail (priv->operation == NULL);
+  g_return_val_if_fail (TSR_IS_OPERATION_WINDOW (self), NULL);
+  g_return_val_if_fail (priv->operation == NULL, NULL);
 
-  priv->operation = g_object_ref (operation);
+  operation = priv->operation = tsr_operation_new (title, TRUE);
+  tsr_operation_set_success_title (operation, success_title);
   g_signal_connect_object (operation, "completed",
                            G_CALLBACK (tsr_operation_window_completed_cb),
                            self, G_CONNECT_SWAPPED);
@@ -284,11 +314,12 @@ tsr_operation_window_start (TsrOperationWindow *self,
   tsr_progress_view_set_operation (priv->progress_view, operation);
   tsr_operation_report_at (operation, 0, 0, _("Starting"), g_get_monotonic_time ());
   tsr_operation_window_dismiss_toast (self);
-  TSR_OPERATION_WINDOW_GET_CLASS (self)->set_busy (self, TRUE);
+  set_busy (self, TRUE);
   update_actions (self);
 
   /* The main window follows it from now on, even once this one is gone. */
   g_signal_emit (self, signals[OPERATION_STARTED], 0, operation);
+  return operation;
 }
 
 void

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "tsr-dialog.h"
 #include "tsr-operation.h"
 #include "tsr-progress-view.h"
 
@@ -10,11 +11,11 @@ G_BEGIN_DECLS
 
 #define TSR_TYPE_OPERATION_WINDOW (tsr_operation_window_get_type ())
 
-G_DECLARE_DERIVABLE_TYPE (TsrOperationWindow, tsr_operation_window, TSR, OPERATION_WINDOW, AdwWindow)
+G_DECLARE_DERIVABLE_TYPE (TsrOperationWindow, tsr_operation_window, TSR, OPERATION_WINDOW, TsrDialog)
 
 struct _TsrOperationWindowClass
 {
-  AdwWindowClass parent_class;
+  TsrDialogClass parent_class;
 
   /* Shows the progress page (TRUE) or the form again (FALSE). */
   void (*set_busy) (TsrOperationWindow *self,
@@ -22,16 +23,19 @@ struct _TsrOperationWindowClass
   /* The operation failed, other than by a cancel; the form is back. */
   void (*failed)   (TsrOperationWindow *self,
                     const GError       *error);
+
+  /*< private >*/
+  const char *start_button;   /* set by tsr_operation_window_class_bind_parts() */
+  const char *busy_tooltip;
 };
 
-void          tsr_operation_window_set_parts       (TsrOperationWindow *self,
-                                                    AdwToastOverlay    *toast_overlay,
-                                                    AdwStatusPage      *progress_page,
-                                                    TsrProgressView    *progress_view);
-GCancellable *tsr_operation_window_get_cancellable (TsrOperationWindow *self);
+void          tsr_operation_window_class_bind_parts (TsrOperationWindowClass *klass,
+                                                     const char              *start_button,
+                                                     const char              *busy_tooltip);
 TsrOperation *tsr_operation_window_get_operation   (TsrOperationWindow *self);
-void          tsr_operation_window_start           (TsrOperationWindow *self,
-                                                    TsrOperation       *operation,
+TsrOperation *tsr_operation_window_start           (TsrOperationWindow *self,
+                                                    const char         *title,
+                                                    const char         *success_title,
                                                     const char         *heading);
 void          tsr_operation_window_add_toast       (TsrOperationWindow *self,
                                                     const char         *text,

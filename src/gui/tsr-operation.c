@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-operation.h"
 #include "tsr-progress.h"
 
@@ -55,6 +56,14 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_TITLE] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_title),
+  [PROP_FRACTION] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_fraction),
+  [PROP_STAGE] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_stage),
+  [PROP_DETAIL] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_detail),
+  [PROP_CANCELLING] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_cancelling),
+  [PROP_FINISHED] = TSR_GUI_PROPERTY_READ_ONLY (tsr_operation_get_finished),
+};
 
 enum {
   COMPLETED,
@@ -244,65 +253,6 @@ tsr_operation_finalize (GObject *object)
 }
 
 static void
-tsr_operation_get_property (GObject    *object,
-                            guint       prop_id,
-                            GValue     *value,
-                            GParamSpec *pspec)
-{
-  TsrOperation *self = TSR_OPERATION (object);
-
-  switch (prop_id)
-    {
-    case PROP_TITLE:
-      g_value_set_string (value, self->title);
-      break;
-
-    case PROP_FRACTION:
-      g_value_set_double (value, self->fraction);
-      break;
-
-    case PROP_STAGE:
-      g_value_set_string (value, self->stage);
-      break;
-
-    case PROP_DETAIL:
-      g_value_set_string (value, self->detail);
-      break;
-
-    case PROP_CANCELLING:
-      g_value_set_boolean (value, self->cancelling);
-      break;
-
-    case PROP_FINISHED:
-      g_value_set_boolean (value, self->finished);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_operation_set_property (GObject      *object,
-                            guint         prop_id,
-                            const GValue *value,
-                            GParamSpec   *pspec)
-{
-  TsrOperation *self = TSR_OPERATION (object);
-
-  switch (prop_id)
-    {
-    case PROP_TITLE:
-      g_free (self->title);
-      self->title = g_value_dup_string (value);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_operation_class_init (TsrOperationClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -310,12 +260,8 @@ tsr_operation_class_init (TsrOperationClass *klass)
 
   object_class->dispose = tsr_operation_dispose;
   object_class->finalize = tsr_operation_finalize;
-  object_class->get_property = tsr_operation_get_property;
-  object_class->set_property = tsr_operation_set_property;
 
-  properties[PROP_TITLE] =
-    g_param_spec_string ("title", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TITLE] = g_param_spec_string ("title", NULL, NULL, NULL, flags);
   properties[PROP_FRACTION] =
     g_param_spec_double ("fraction", NULL, NULL, -1, 1, -1, flags);
   properties[PROP_STAGE] = g_param_spec_string ("stage", NULL, NULL, NULL, flags);
@@ -323,7 +269,7 @@ tsr_operation_class_init (TsrOperationClass *klass)
   properties[PROP_CANCELLING] = g_param_spec_boolean ("cancelling", NULL, NULL, FALSE, flags);
   properties[PROP_FINISHED] = g_param_spec_boolean ("finished", NULL, NULL, FALSE, flags);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 
   /**
    * TsrOperation::completed:
@@ -367,7 +313,8 @@ tsr_operation_new (const char *title,
 
   g_return_val_if_fail (title != NULL, NULL);
 
-  self = g_object_new (TSR_TYPE_OPERATION, "title", title, NULL);
+  self = g_object_new (TSR_TYPE_OPERATION, NULL);
+  self->title = g_strdup (title);
   self->estimate_time = estimate_time;
 
   if (g_application_get_default () != NULL)

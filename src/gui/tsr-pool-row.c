@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-pool-row.h"
 #include "tsr-storage.h"
 
@@ -29,6 +30,24 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static gboolean
+get_offer_source (TsrPoolRow *self)
+{
+  return self->offer_source;
+}
+
+/* Construct-only: constructed() fills the list for it. */
+static void
+set_offer_source (TsrPoolRow *self,
+                  gboolean    offer_source)
+{
+  self->offer_source = offer_source;
+}
+
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_OFFER_SOURCE] = TSR_GUI_PROPERTY (get_offer_source, set_offer_source),
+};
 
 static void
 fill (TsrPoolRow *self)
@@ -60,42 +79,6 @@ tsr_pool_row_finalize (GObject *object)
 }
 
 static void
-tsr_pool_row_get_property (GObject    *object,
-                           guint       prop_id,
-                           GValue     *value,
-                           GParamSpec *pspec)
-{
-  TsrPoolRow *self = TSR_POOL_ROW (object);
-
-  switch (prop_id)
-    {
-    case PROP_OFFER_SOURCE:
-      g_value_set_boolean (value, self->offer_source);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_pool_row_set_property (GObject      *object,
-                           guint         prop_id,
-                           const GValue *value,
-                           GParamSpec   *pspec)
-{
-  TsrPoolRow *self = TSR_POOL_ROW (object);
-
-  switch (prop_id)
-    {
-    case PROP_OFFER_SOURCE:
-      self->offer_source = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_pool_row_constructed (GObject *object)
 {
   G_OBJECT_CLASS (tsr_pool_row_parent_class)->constructed (object);
@@ -109,8 +92,6 @@ tsr_pool_row_class_init (TsrPoolRowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = tsr_pool_row_finalize;
-  object_class->get_property = tsr_pool_row_get_property;
-  object_class->set_property = tsr_pool_row_set_property;
   object_class->constructed = tsr_pool_row_constructed;
 
   /**
@@ -121,7 +102,7 @@ tsr_pool_row_class_init (TsrPoolRowClass *klass)
   properties[PROP_OFFER_SOURCE] =
     g_param_spec_boolean ("offer-source", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 }
 
 static void

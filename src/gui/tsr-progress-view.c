@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "tsr-gui-util.h"
 #include "tsr-progress-view.h"
 
 /* The progress of a TsrOperation: a bar that fills with the bytes, or
@@ -35,6 +36,12 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_OPERATION] = TSR_GUI_PROPERTY (tsr_progress_view_get_operation,
+                                       tsr_progress_view_set_operation),
+  [PROP_CENTERED] = TSR_GUI_PROPERTY (tsr_progress_view_get_centered,
+                                      tsr_progress_view_set_centered),
+};
 
 static gboolean
 pulse_cb (gpointer user_data)
@@ -124,60 +131,12 @@ tsr_progress_view_dispose (GObject *object)
 }
 
 static void
-tsr_progress_view_get_property (GObject    *object,
-                                guint       prop_id,
-                                GValue     *value,
-                                GParamSpec *pspec)
-{
-  TsrProgressView *self = TSR_PROGRESS_VIEW (object);
-
-  switch (prop_id)
-    {
-    case PROP_OPERATION:
-      g_value_set_object (value, self->operation);
-      break;
-
-    case PROP_CENTERED:
-      g_value_set_boolean (value, self->centered);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_progress_view_set_property (GObject      *object,
-                                guint         prop_id,
-                                const GValue *value,
-                                GParamSpec   *pspec)
-{
-  TsrProgressView *self = TSR_PROGRESS_VIEW (object);
-
-  switch (prop_id)
-    {
-    case PROP_OPERATION:
-      tsr_progress_view_set_operation (self, g_value_get_object (value));
-      break;
-
-    case PROP_CENTERED:
-      tsr_progress_view_set_centered (self, g_value_get_boolean (value));
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_progress_view_class_init (TsrProgressViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = tsr_progress_view_dispose;
-  object_class->get_property = tsr_progress_view_get_property;
-  object_class->set_property = tsr_progress_view_set_property;
 
   widget_class->map = tsr_progress_view_map;
   widget_class->unmap = tsr_progress_view_unmap;
@@ -191,7 +150,7 @@ tsr_progress_view_class_init (TsrProgressViewClass *klass)
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-progress-view.ui");

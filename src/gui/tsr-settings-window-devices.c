@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-settings-window-private.h"
 
 /* The Devices page: the host's PCI devices, assigned to this VM or not.
@@ -148,7 +149,7 @@ _tsr_settings_window_read_pci (TsrSettingsWindow *self)
 {
   gtk_widget_set_visible (GTK_WIDGET (self->pci_spinner), TRUE);
   gtk_spinner_set_spinning (self->pci_spinner, TRUE);
-  tsr_connection_list_pci_async (self->connection, self->cancellable,
+  tsr_connection_list_pci_async (self->connection, CANCELLABLE (self),
                                  tsr_settings_window_pci_cb, g_object_ref (self));
 }
 
@@ -166,7 +167,7 @@ tsr_settings_window_pci_done_cb (GObject      *object,
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       self->busy = FALSE;
-      _tsr_settings_window_show_error (self, _("Could Not Change the Device"), error->message);
+      tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Change the Device"), error->message);
       _tsr_settings_window_update (self);
       _tsr_settings_window_read_pci (self);
       return;
@@ -187,7 +188,7 @@ pci_change (TsrSettingsWindow *self,
 
   self->busy = TRUE;
   _tsr_settings_window_update (self);
-  tsr_connection_pci_attach_async (self->connection, self->vm, device, attach, self->cancellable,
+  tsr_connection_pci_attach_async (self->connection, self->vm, device, attach, CANCELLABLE (self),
                                    tsr_settings_window_pci_done_cb, g_object_ref (self));
 }
 

@@ -396,14 +396,13 @@ check_name (TsrSettingsWindow *self,
   g_autoptr(GError) error = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   g_autofree char *message = NULL;
-  TsrVm *other;
 
+  /* The VM's own name, as the list has it, is not taken by another. */
   if (!_tsr_settings_window_field_changed (self, FIELD_NAME))
     ;
-  else if (!tsr_validate_vm_name (name, &error))
+  else if (!tsr_connection_check_new_vm_name (self->connection, name, &error) &&
+           tsr_connection_lookup_vm (self->connection, name) != self->vm)
     message = g_strdup (error->message);
-  else if ((other = tsr_connection_lookup_vm (self->connection, name)) != NULL && other != self->vm)
-    message = g_strdup_printf (_("A VM named “%s” already exists: choose another name."), name);
   else if (tsr_vm_is_active (self->vm))
     message = g_strdup_printf (_("“%s” is running: shut it down to rename it."),
                                tsr_vm_get_name (self->vm));
@@ -574,16 +573,15 @@ tsr_settings_window_field_changed_cb (TsrSettingsWindow *self)
   _tsr_settings_window_update (self);
 }
 
+/* A choice that follows from another, not the user's: not a change of its own. */
 static void
-tsr_settings_window_netvm_selected_cb (TsrSettingsWindow *self)
+select_following (TsrSettingsWindow *self,
+                  TsrChoiceRow      *row,
+                  const char        *value)
 {
-  _tsr_settings_window_update (self);
-}
-
-static void
-tsr_settings_window_firmware_selected_cb (TsrSettingsWindow *self)
-{
-  _tsr_settings_window_update (self);
+  self->filling = TRUE;
+  tsr_choice_row_select_value (row, value);
+  self->filling = FALSE;
 }
 
 /* HVM boots the disk or the media, so it takes no kernel; a kernel on an
@@ -593,11 +591,7 @@ static void
 tsr_settings_window_virt_mode_selected_cb (TsrSettingsWindow *self)
 {
   if (!self->filling && self->loaded && g_str_equal (effective_virt_mode (self), "hvm"))
-    {
-      self->filling = TRUE;
-      tsr_choice_row_select_value (self->kernel_row, "");
-      self->filling = FALSE;
-    }
+    select_following (self, self->kernel_row, "");
   _tsr_settings_window_update (self);
 }
 
@@ -608,11 +602,7 @@ tsr_settings_window_kernel_selected_cb (TsrSettingsWindow *self)
 
   if (!self->filling && self->loaded && kernel != NULL && *kernel != '\0' &&
       g_str_equal (effective_virt_mode (self), "hvm"))
-    {
-      self->filling = TRUE;
-      tsr_choice_row_select_value (self->virt_mode_row, "pvh");
-      self->filling = FALSE;
-    }
+    select_following (self, self->virt_mode_row, "pvh");
   _tsr_settings_window_update (self);
 }
 
@@ -630,8 +620,6 @@ void
 _tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_field_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_netvm_selected_cb);
-  gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_firmware_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_virt_mode_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_kernel_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_settings_window_mac_mode_selected_cb);

@@ -8,6 +8,8 @@
 
 G_BEGIN_DECLS
 
+#define CANCELLABLE(self) tsr_dialog_get_cancellable (TSR_DIALOG (self))
+
 /* Shared by the files of TsrSettingsWindow: tsr-settings-window.c (loading,
  * Apply, copying, booting), tsr-settings-window-fields.c (the widgets of
  * the properties and their rules) and tsr-settings-window-devices.c.
@@ -97,7 +99,6 @@ struct _TsrSettingsWindow
   /* State */
   TsrConnection        *connection;
   TsrVm                *vm;
-  GCancellable         *cancellable;
   GPtrArray            *prefs;           /* TsrPref, as last read */
   GPtrArray            *incoming;        /* read, waiting for the rest of a load */
   GStrv                 virt_modes;      /* the host's choices */
@@ -117,9 +118,6 @@ struct _TsrSettingsWindow
 
 /* tsr-settings-window.c */
 void        _tsr_settings_window_read_prefs     (TsrSettingsWindow *self);
-void        _tsr_settings_window_show_error     (TsrSettingsWindow *self,
-                                                 const char        *heading,
-                                                 const char        *body);
 
 /* tsr-settings-window-fields.c: the widgets of the properties and their rules */
 void        _tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class);

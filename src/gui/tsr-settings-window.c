@@ -17,19 +17,7 @@
  * attached and detached at once, as qvm-pci does.
  */
 
-G_DEFINE_FINAL_TYPE (TsrSettingsWindow, tsr_settings_window, ADW_TYPE_WINDOW)
-
-void
-_tsr_settings_window_show_error (TsrSettingsWindow *self,
-                                 const char        *heading,
-                                 const char        *body)
-{
-  AdwMessageDialog *dialog;
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
-}
+G_DEFINE_FINAL_TYPE (TsrSettingsWindow, tsr_settings_window, TSR_TYPE_DIALOG)
 
 /* Loading */
 
@@ -111,7 +99,7 @@ tsr_settings_window_prefs_cb (GObject      *object,
 void
 _tsr_settings_window_read_prefs (TsrSettingsWindow *self)
 {
-  tsr_connection_get_prefs_async (self->connection, self->vm, self->cancellable,
+  tsr_connection_get_prefs_async (self->connection, self->vm, CANCELLABLE (self),
                                   tsr_settings_window_prefs_cb, g_object_ref (self));
 }
 
@@ -255,7 +243,7 @@ tsr_settings_window_applied_cb (GObject      *object,
         {
           g_autofree char *body = g_strdup_printf (_("%s\n\nNothing was changed."), error->message);
 
-          _tsr_settings_window_show_error (self, _("Could Not Apply the Settings"), body);
+          tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Apply the Settings"), body);
         }
       return;
     }
@@ -317,7 +305,7 @@ tsr_settings_window_apply_cb (GtkWidget  *widget,
   _tsr_settings_window_update (self);
   tsr_connection_set_prefs_async (self->connection, self->vm, changes,
                                   self->force_mac ? TSR_PREFS_FORCE_MAC : TSR_PREFS_NONE,
-                                  self->cancellable, tsr_settings_window_applied_cb,
+                                  CANCELLABLE (self), tsr_settings_window_applied_cb,
                                   g_object_ref (self));
 }
 
@@ -363,7 +351,7 @@ tsr_settings_window_started_cb (GObject      *object,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      _tsr_settings_window_show_error (self, _("Could Not Boot from the Device"), error->message);
+      tsr_gui_show_error (GTK_WINDOW (self), _("Could Not Boot from the Device"), error->message);
     }
   else
     {
@@ -382,7 +370,7 @@ tsr_settings_window_media_chosen_cb (TsrSettingsWindow *self,
 {
   self->busy = TRUE;
   _tsr_settings_window_update (self);
-  tsr_connection_start_vm_with_media_async (self->connection, self->vm, media, self->cancellable,
+  tsr_connection_start_vm_with_media_async (self->connection, self->vm, media, CANCELLABLE (self),
                                             tsr_settings_window_started_cb, g_object_ref (self));
 }
 
@@ -404,32 +392,17 @@ tsr_settings_window_boot_from_device_cb (GtkWidget  *widget,
 
 /* GObject */
 
-static gboolean
-tsr_settings_window_close_request (GtkWindow *window)
-{
-  TsrSettingsWindow *self = TSR_SETTINGS_WINDOW (window);
-
-  g_cancellable_cancel (self->cancellable);
-
-  if (GTK_WINDOW_CLASS (tsr_settings_window_parent_class)->close_request (window))
-    return TRUE;
-
-  tsr_gui_dialog_forget_parent (window);
-  return FALSE;
-}
-
 static void
 tsr_settings_window_dispose (GObject *object)
 {
   TsrSettingsWindow *self = TSR_SETTINGS_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (CANCELLABLE (self));
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_SETTINGS_WINDOW);
 
   g_clear_object (&self->vm);
   g_clear_object (&self->connection);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tsr_settings_window_parent_class)->dispose (object);
 }
@@ -457,11 +430,9 @@ tsr_settings_window_class_init (TsrSettingsWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_settings_window_dispose;
   object_class->finalize = tsr_settings_window_finalize;
-  window_class->close_request = tsr_settings_window_close_request;
 
   g_type_ensure (TSR_TYPE_CHOICE_ROW);
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
@@ -535,7 +506,6 @@ tsr_settings_window_init (TsrSettingsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   tsr_choice_row_set_entries (self->firmware_row, tsr_firmware_choices, "bios");
 
-  self->cancellable = g_cancellable_new ();
   self->pci_rows = g_ptr_array_new ();
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.apply", FALSE);
@@ -563,7 +533,7 @@ tsr_settings_window_new (GtkWindow     *parent,
   g_return_val_if_fail (TSR_IS_VM (vm), NULL);
 
   self = g_object_new (TSR_TYPE_SETTINGS_WINDOW, NULL);
-  tsr_gui_dialog_set_parent (GTK_WINDOW (self), parent);
+  tsr_dialog_set_parent (TSR_DIALOG (self), parent);
   self->connection = g_object_ref (connection);
   self->vm = g_object_ref (vm);
 
@@ -580,9 +550,9 @@ tsr_settings_window_new (GtkWindow     *parent,
 
   self->pending_loads = 3;
   _tsr_settings_window_read_prefs (self);
-  tsr_connection_get_choices_async (connection, self->cancellable,
+  tsr_connection_get_choices_async (connection, CANCELLABLE (self),
                                     tsr_settings_window_choices_cb, g_object_ref (self));
-  tsr_connection_get_inventory_async (connection, self->cancellable,
+  tsr_connection_get_inventory_async (connection, CANCELLABLE (self),
                                       tsr_settings_window_inventory_cb, g_object_ref (self));
   _tsr_settings_window_read_pci (self);
 

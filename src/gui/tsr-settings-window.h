@@ -4,12 +4,13 @@
 #include <adwaita.h>
 
 #include "tsr-connection.h"
+#include "tsr-dialog.h"
 
 G_BEGIN_DECLS
 
 #define TSR_TYPE_SETTINGS_WINDOW (tsr_settings_window_get_type ())
 
-G_DECLARE_FINAL_TYPE (TsrSettingsWindow, tsr_settings_window, TSR, SETTINGS_WINDOW, AdwWindow)
+G_DECLARE_FINAL_TYPE (TsrSettingsWindow, tsr_settings_window, TSR, SETTINGS_WINDOW, TsrDialog)
 
 TsrSettingsWindow *tsr_settings_window_new          (GtkWindow         *parent,
                                                      TsrConnection     *connection,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-vm-cell.h"
 
 /* What one cell of the VM list shows: the text the core gives for a field,
@@ -38,6 +39,10 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_VM] = TSR_GUI_PROPERTY (tsr_vm_cell_get_vm, tsr_vm_cell_set_vm),
+  [PROP_FIELD] = TSR_GUI_PROPERTY (tsr_vm_cell_get_field, tsr_vm_cell_set_field),
+};
 
 typedef struct
 {
@@ -274,52 +279,6 @@ tsr_vm_cell_finalize (GObject *object)
 }
 
 static void
-tsr_vm_cell_get_property (GObject    *object,
-                          guint       prop_id,
-                          GValue     *value,
-                          GParamSpec *pspec)
-{
-  TsrVmCell *self = TSR_VM_CELL (object);
-
-  switch (prop_id)
-    {
-    case PROP_VM:
-      g_value_set_object (value, self->vm);
-      break;
-
-    case PROP_FIELD:
-      g_value_set_string (value, self->field);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_vm_cell_set_property (GObject      *object,
-                          guint         prop_id,
-                          const GValue *value,
-                          GParamSpec   *pspec)
-{
-  TsrVmCell *self = TSR_VM_CELL (object);
-
-  switch (prop_id)
-    {
-    case PROP_VM:
-      tsr_vm_cell_set_vm (self, g_value_get_object (value));
-      break;
-
-    case PROP_FIELD:
-      tsr_vm_cell_set_field (self, g_value_get_string (value));
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_vm_cell_class_init (TsrVmCellClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -327,8 +286,6 @@ tsr_vm_cell_class_init (TsrVmCellClass *klass)
 
   object_class->dispose = tsr_vm_cell_dispose;
   object_class->finalize = tsr_vm_cell_finalize;
-  object_class->get_property = tsr_vm_cell_get_property;
-  object_class->set_property = tsr_vm_cell_set_property;
 
   properties[PROP_VM] =
     g_param_spec_object ("vm", NULL, NULL,
@@ -340,7 +297,7 @@ tsr_vm_cell_class_init (TsrVmCellClass *klass)
                          NULL,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 
   widget_class->query_tooltip = tsr_vm_cell_query_tooltip;
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "tsr-error.h"
+#include "tsr-gui-util.h"
 #include "tsr-vm-cell.h"
 #include "tsr-window-private.h"
 
@@ -17,14 +17,8 @@ tsr_window_show_error_details_cb (GtkWidget  *widget,
                                   const char *action_name,
                                   GVariant   *param)
 {
-  TsrWindow *self = TSR_WINDOW (widget);
-  AdwMessageDialog *dialog;
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("The Action Failed"),
-                                                       g_variant_get_string (param, NULL)));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tsr_gui_show_error (GTK_WINDOW (widget), _("The Action Failed"),
+                      g_variant_get_string (param, NULL));
 }
 
 /**
@@ -65,52 +59,26 @@ tsr_window_vm_lifecycle_done_cb (GObject      *object,
                                  GAsyncResult *result,
                                  gpointer      user_data)
 {
-  TsrConnection *connection = TSR_CONNECTION (object);
   g_autoptr(TsrWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean ok;
 
-  if (g_async_result_is_tagged (result, tsr_connection_start_vm_async))
-    ok = tsr_connection_start_vm_finish (connection, result, &error);
-  else if (g_async_result_is_tagged (result, tsr_connection_shutdown_vm_async))
-    ok = tsr_connection_shutdown_vm_finish (connection, result, &error);
-  else
-    ok = tsr_connection_force_off_vm_finish (connection, result, &error);
-
-  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!tsr_gui_lifecycle_finish (TSR_CONNECTION (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     _tsr_window_add_error_toast (self, error);
 }
 
-static void
-tsr_window_vm_start_cb (GtkWidget  *widget,
-                        const char *action_name,
-                        GVariant   *param)
+static const struct
 {
-  TsrWindow *self = TSR_WINDOW (widget);
-
-  if (self->selected_vm == NULL || self->connection == NULL)
-    return;
-
-  tsr_connection_start_vm_async (self->connection, self->selected_vm, self->cancellable,
-                                 tsr_window_vm_lifecycle_done_cb, g_object_ref (self));
-}
-
-static void
-tsr_window_vm_shutdown_cb (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *param)
-{
-  TsrWindow *self = TSR_WINDOW (widget);
-
-  if (self->selected_vm == NULL || self->connection == NULL)
-    return;
-
-  tsr_connection_shutdown_vm_async (self->connection, self->selected_vm, self->cancellable,
-                                    tsr_window_vm_lifecycle_done_cb, g_object_ref (self));
-}
+  const char      *action;
+  TsrGuiLifecycle  step;
+} lifecycle_actions[] = {
+  { "win.vm-start", TSR_GUI_LIFECYCLE_START },
+  { "win.vm-shutdown", TSR_GUI_LIFECYCLE_SHUTDOWN },
+  { "win.vm-force-off", TSR_GUI_LIFECYCLE_FORCE_OFF },
+};
 
 static void
-tsr_window_vm_force_off_cb (GtkWidget  *widget,
+tsr_window_vm_lifecycle_cb (GtkWidget  *widget,
                             const char *action_name,
                             GVariant   *param)
 {
@@ -119,8 +87,11 @@ tsr_window_vm_force_off_cb (GtkWidget  *widget,
   if (self->selected_vm == NULL || self->connection == NULL)
     return;
 
-  tsr_connection_force_off_vm_async (self->connection, self->selected_vm, self->cancellable,
-                                     tsr_window_vm_lifecycle_done_cb, g_object_ref (self));
+  for (guint i = 0; i < G_N_ELEMENTS (lifecycle_actions); i++)
+    if (g_str_equal (action_name, lifecycle_actions[i].action))
+      tsr_gui_lifecycle_async (self->connection, self->selected_vm, lifecycle_actions[i].step,
+                               self->cancellable, tsr_window_vm_lifecycle_done_cb,
+                               g_object_ref (self));
 }
 
 /* Copying */
@@ -366,12 +337,9 @@ _tsr_window_class_actions_init (TsrWindowClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  gtk_widget_class_install_action (widget_class, "win.vm-start", NULL,
-                                   tsr_window_vm_start_cb);
-  gtk_widget_class_install_action (widget_class, "win.vm-shutdown", NULL,
-                                   tsr_window_vm_shutdown_cb);
-  gtk_widget_class_install_action (widget_class, "win.vm-force-off", NULL,
-                                   tsr_window_vm_force_off_cb);
+  for (guint i = 0; i < G_N_ELEMENTS (lifecycle_actions); i++)
+    gtk_widget_class_install_action (widget_class, lifecycle_actions[i].action, NULL,
+                                     tsr_window_vm_lifecycle_cb);
   gtk_widget_class_install_action (widget_class, "win.vm-menu", NULL,
                                    tsr_window_vm_menu_cb);
   gtk_widget_class_install_action (widget_class, "win.copy-value", "s",

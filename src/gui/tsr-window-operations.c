@@ -5,7 +5,7 @@
 
 #include "tsr-clone-window.h"
 #include "tsr-import-window.h"
-#include "tsr-operation-row.h"
+#include "tsr-progress-view.h"
 #include "tsr-window-private.h"
 
 /* Clone…, Import… and dropping a file on the window; the clones and imports
@@ -173,11 +173,32 @@ tsr_window_operation_started_cb (TsrWindow    *self,
   update_operations_button (self);
 }
 
+/* One clone or import in the list: its title and progress, and a button
+ * that cancels it until it is cancelling.
+ */
 static GtkWidget *
 create_operation_row (gpointer item,
                       gpointer user_data)
 {
-  return tsr_operation_row_new (item);
+  TsrOperation *operation = item;
+  g_autoptr(GtkBuilder) builder = NULL;
+  GObject *cancel_button;
+
+  builder = gtk_builder_new_from_resource ("/org/tessera/Tessera/tsr-operation-row.ui");
+  cancel_button = gtk_builder_get_object (builder, "cancel_button");
+
+  g_object_bind_property (operation, "title", gtk_builder_get_object (builder, "title_label"),
+                          "label", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (operation, "cancelling", cancel_button, "sensitive",
+                          G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN);
+  g_signal_connect_object (cancel_button, "clicked", G_CALLBACK (tsr_operation_cancel),
+                           operation, G_CONNECT_SWAPPED);
+  tsr_progress_view_set_operation (TSR_PROGRESS_VIEW (gtk_builder_get_object (builder,
+                                                                              "progress_view")),
+                                   operation);
+
+  /* The builder lets go of it; the list box takes this reference. */
+  return g_object_ref (GTK_WIDGET (gtk_builder_get_object (builder, "row")));
 }
 
 /* Clone */
@@ -307,7 +328,7 @@ _tsr_window_class_operations_init (TsrWindowClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  g_type_ensure (TSR_TYPE_OPERATION_ROW);
+  g_type_ensure (TSR_TYPE_PROGRESS_VIEW);
 
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, operations_button);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, operations_spinner);

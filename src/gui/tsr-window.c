@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "tsr-gui-util.h"
 #include "tsr-vm-cell.h"
 #include "tsr-window-private.h"
 
@@ -18,6 +19,21 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* Without notify: as a construct property, constructed() opens it. */
+static void
+tsr_window_set_uri (TsrWindow  *self,
+                    const char *uri)
+{
+  g_free (self->uri);
+  self->uri = g_strdup (uri);
+}
+
+static const TsrGuiProperty accessors[N_PROPS] = {
+  [PROP_URI] = TSR_GUI_PROPERTY (tsr_window_get_uri, tsr_window_set_uri),
+  [PROP_CONNECTION] = TSR_GUI_PROPERTY_READ_ONLY (tsr_window_get_connection),
+  [PROP_SELECTED_VM] = TSR_GUI_PROPERTY_READ_ONLY (tsr_window_get_selected_vm),
+};
 
 /* Pages and the disconnected strip */
 
@@ -151,8 +167,7 @@ _tsr_window_open_uri (TsrWindow  *self,
 
   if (g_strcmp0 (self->uri, uri) != 0)
     {
-      g_free (self->uri);
-      self->uri = g_strdup (uri);
+      tsr_window_set_uri (self, uri);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_URI]);
     }
 
@@ -316,53 +331,6 @@ tsr_window_finalize (GObject *object)
 }
 
 static void
-tsr_window_get_property (GObject    *object,
-                         guint       prop_id,
-                         GValue     *value,
-                         GParamSpec *pspec)
-{
-  TsrWindow *self = TSR_WINDOW (object);
-
-  switch (prop_id)
-    {
-    case PROP_URI:
-      g_value_set_string (value, self->uri);
-      break;
-
-    case PROP_CONNECTION:
-      g_value_set_object (value, self->connection);
-      break;
-
-    case PROP_SELECTED_VM:
-      g_value_set_object (value, self->selected_vm);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tsr_window_set_property (GObject      *object,
-                         guint         prop_id,
-                         const GValue *value,
-                         GParamSpec   *pspec)
-{
-  TsrWindow *self = TSR_WINDOW (object);
-
-  switch (prop_id)
-    {
-    case PROP_URI:
-      g_free (self->uri);
-      self->uri = g_value_dup_string (value);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 tsr_window_class_init (TsrWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -372,8 +340,6 @@ tsr_window_class_init (TsrWindowClass *klass)
   object_class->constructed = tsr_window_constructed;
   object_class->dispose = tsr_window_dispose;
   object_class->finalize = tsr_window_finalize;
-  object_class->get_property = tsr_window_get_property;
-  object_class->set_property = tsr_window_set_property;
 
   window_class->close_request = tsr_window_close_request;
 
@@ -398,7 +364,7 @@ tsr_window_class_init (TsrWindowClass *klass)
     g_param_spec_object ("selected-vm", NULL, NULL, TSR_TYPE_VM,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  tsr_gui_install_properties (object_class, N_PROPS, properties, accessors);
 
   g_type_ensure (TSR_TYPE_VM);
   g_type_ensure (TSR_TYPE_VM_CELL);

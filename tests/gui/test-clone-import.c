@@ -346,13 +346,13 @@ type_text (gpointer    dialog,
 static gboolean
 clone_loaded (gpointer data)
 {
-  return !tsr_clone_window_get_loading (data);
+  return !tsr_dialog_get_loading (TSR_DIALOG (data));
 }
 
 static gboolean
 import_loaded (gpointer data)
 {
-  return !tsr_import_window_get_loading (data) &&
+  return !tsr_dialog_get_loading (TSR_DIALOG (data)) &&
          g_strcmp0 (tsr_import_window_get_page (data), "reading") != 0;
 }
 

@@ -280,7 +280,7 @@ open_wizard (TsrWindow *window)
   wizard = wait_for_toplevel (TSR_TYPE_NEW_VM_WINDOW);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (wizard)) == GTK_WINDOW (window));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (wizard)));
-  WAIT_FOR (!tsr_new_vm_window_get_loading (wizard));
+  WAIT_FOR (!tsr_dialog_get_loading (TSR_DIALOG (wizard)));
   return wizard;
 }
 
@@ -547,7 +547,7 @@ test_new_vm_create (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (wizard), "new-vm.choose-media", NULL));
   picker = wait_for_toplevel (TSR_TYPE_MEDIA_PICKER);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (picker)) == GTK_WINDOW (wizard));
-  WAIT_FOR (!tsr_media_picker_get_loading (picker));
+  WAIT_FOR (!tsr_dialog_get_loading (TSR_DIALOG (picker)));
   g_assert_false (gtk_widget_is_sensitive (PICKER (picker, "accept_button")));
 
   /* Typed media is checked as it is typed. */
@@ -872,7 +872,7 @@ test_settings (void)
     TsrVm *vault = tsr_connection_lookup_vm (connection, "vault");
 
     g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (picker)) == GTK_WINDOW (settings));
-    WAIT_FOR (!tsr_media_picker_get_loading (picker));
+    WAIT_FOR (!tsr_dialog_get_loading (TSR_DIALOG (picker)));
     g_assert_true (tsr_media_picker_select (picker, ISO_VOLUME));
     click (PICKER (picker, "accept_button"));
     close_dialog (picker);
@@ -1024,7 +1024,7 @@ test_start_with_media (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-start-with-media", NULL));
   picker = wait_for_toplevel (TSR_TYPE_MEDIA_PICKER);
   g_assert_cmpstr (gtk_button_get_label (PICKER (picker, "accept_button")), ==, "_Start");
-  WAIT_FOR (!tsr_media_picker_get_loading (picker));
+  WAIT_FOR (!tsr_dialog_get_loading (TSR_DIALOG (picker)));
   g_assert_true (tsr_media_picker_select (picker, ISO_VOLUME));
   click (PICKER (picker, "accept_button"));
   close_dialog (picker);
