@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -73,12 +74,8 @@ lifecycle_worker (GTask        *task,
     }
 
   if (ret < 0)
-    {
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-    }
-  else
-    g_task_return_boolean (task, TRUE);
+    tsr_error_set_from_libvirt (&error, what);
+  tsr_task_return_result (task, ret >= 0, error);
 }
 
 static void
@@ -127,74 +124,33 @@ run_lifecycle (TsrConnection       *self,
   g_task_run_in_thread (task, lifecycle_worker);
 }
 
-void
-tsr_connection_start_vm_async (TsrConnection       *self,
-                               TsrVm               *vm,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
+/* The three calls differ only in their operation. */
+#define DEFINE_LIFECYCLE_CALL(verb, OP)                                           \
+  void                                                                            \
+  tsr_connection_##verb##_vm_async (TsrConnection       *self,                    \
+                                    TsrVm               *vm,                      \
+                                    GCancellable        *cancellable,             \
+                                    GAsyncReadyCallback  callback,                \
+                                    gpointer             user_data)               \
+  {                                                                               \
+    g_return_if_fail (TSR_IS_CONNECTION (self));                                  \
+    g_return_if_fail (TSR_IS_VM (vm));                                            \
+                                                                                  \
+    run_lifecycle (self, vm, OP, tsr_connection_##verb##_vm_async,                \
+                   cancellable, callback, user_data);                             \
+  }                                                                               \
+                                                                                  \
+  gboolean                                                                        \
+  tsr_connection_##verb##_vm_finish (TsrConnection  *self,                        \
+                                     GAsyncResult   *result,                      \
+                                     GError        **error)                       \
+  {                                                                               \
+    return tsr_task_propagate_boolean (self, result, error);                      \
+  }
 
-  run_lifecycle (self, vm, OP_START, tsr_connection_start_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_start_vm_finish (TsrConnection  *self,
-                                GAsyncResult   *result,
-                                GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_shutdown_vm_async (TsrConnection       *self,
-                                  TsrVm               *vm,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_SHUTDOWN, tsr_connection_shutdown_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_shutdown_vm_finish (TsrConnection  *self,
-                                   GAsyncResult   *result,
-                                   GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_force_off_vm_async (TsrConnection       *self,
-                                   TsrVm               *vm,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_FORCE_OFF, tsr_connection_force_off_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_force_off_vm_finish (TsrConnection  *self,
-                                    GAsyncResult   *result,
-                                    GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
+DEFINE_LIFECYCLE_CALL (start, OP_START)
+DEFINE_LIFECYCLE_CALL (shutdown, OP_SHUTDOWN)
+DEFINE_LIFECYCLE_CALL (force_off, OP_FORCE_OFF)
 
 /* Managed network and address reservations */
 
@@ -323,10 +279,7 @@ ensure_network_worker (GTask        *task,
     }
 
   data->info = _tsr_fetch_network_info (net, &error);
-  if (data->info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  tsr_task_return_result (task, data->info != NULL, error);
 }
 
 static void
@@ -420,8 +373,7 @@ tsr_connection_ensure_network_finish (TsrConnection  *self,
                                       GAsyncResult   *result,
                                       GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }
 
 static TsrNetworkInfo *
@@ -481,12 +433,8 @@ tsr_reserve_address_sync (GMutex           *lock,
   unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   tsr_assert_worker_thread ();
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
+  if (!(net = tsr_network_lookup_by_name (conn, network, error)))
+    return FALSE;
 
   if (!(info = read_network_for_update (net, error)))
     return FALSE;
@@ -544,13 +492,12 @@ reserve_worker (GTask        *task,
   TsrConnection *self = source_object;
   NetOpData *data = task_data;
   GError *error = NULL;
+  gboolean ok;
 
   tsr_assert_worker_thread ();
-  if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                data->vm_name, &data->ip, &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  ok = tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
+                                 data->vm_name, &data->ip, &data->info, &error);
+  tsr_task_return_result (task, ok, error);
 }
 
 void
@@ -607,12 +554,8 @@ tsr_release_address_sync (GMutex           *lock,
   g_autoptr(virNetwork) net = NULL;
 
   tsr_assert_worker_thread ();
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
+  if (!(net = tsr_network_lookup_by_name (conn, network, error)))
+    return FALSE;
 
   if (!(info = read_network_for_update (net, error)))
     return FALSE;
@@ -648,13 +591,12 @@ release_worker (GTask        *task,
   TsrConnection *self = source_object;
   NetOpData *data = task_data;
   GError *error = NULL;
+  gboolean ok;
 
   tsr_assert_worker_thread ();
-  if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  ok = tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
+                                 &data->info, &error);
+  tsr_task_return_result (task, ok, error);
 }
 
 void
@@ -681,8 +623,7 @@ tsr_connection_release_address_finish (TsrConnection  *self,
                                        GAsyncResult   *result,
                                        GError        **error)
 {
-  g_return_val_if_fail (G_IS_TASK (result), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }
 
 

@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 
@@ -102,19 +103,10 @@ network_worker (GTask        *task,
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
-  net = virNetworkLookupByName (data->conn, data->name);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the network"));
-      g_task_return_error (task, error);
-      return;
-    }
-
-  data->info = _tsr_fetch_network_info (net, &error);
-  if (data->info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  net = tsr_network_lookup_by_name (data->conn, data->name, &error);
+  if (net != NULL)
+    data->info = _tsr_fetch_network_info (net, &error);
+  tsr_task_return_result (task, data->info != NULL, error);
 }
 
 static gboolean network_retry_cb (gpointer user_data);

@@ -136,6 +136,13 @@ gpointer tsr_connection_get_handle (TsrConnection *self);
 virConnectPtr tsr_connection_ref_handle (TsrConnection *self,
                                          GTask         *task);
 
+GTask *tsr_connection_task_new (TsrConnection        *self,
+                                gpointer              source_tag,
+                                GCancellable         *cancellable,
+                                GAsyncReadyCallback   callback,
+                                gpointer              user_data,
+                                virConnectPtr        *conn);
+
 gboolean tsr_check_new_vm_name_sync (virConnectPtr   conn,
                                      const char     *name,
                                      GError        **error);

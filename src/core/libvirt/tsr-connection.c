@@ -532,6 +532,30 @@ tsr_connection_ref_handle (TsrConnection *self,
   return self->conn;
 }
 
+/* The start of every call that hands the handle to a worker: a task tagged
+ * SOURCE_TAG and, in *CONN, a reference for the worker's data. NULL, with
+ * CALLBACK answered "not connected", when there is no handle.
+ */
+GTask *
+tsr_connection_task_new (TsrConnection        *self,
+                         gpointer              source_tag,
+                         GCancellable         *cancellable,
+                         GAsyncReadyCallback   callback,
+                         gpointer              user_data,
+                         virConnectPtr        *conn)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (conn != NULL, NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  if (!(*conn = tsr_connection_ref_handle (self, task)))
+    return NULL;
+  return g_steal_pointer (&task);
+}
+
 GMutex *
 tsr_connection_get_reserve_lock (TsrConnection *self)
 {
