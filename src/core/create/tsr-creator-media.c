@@ -13,6 +13,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -215,55 +216,39 @@ xml_with_cdrom (const char      *xml,
   return result;
 }
 
-static void
-media_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+/* Boots the VM once from a copy of its definition with the media first. */
+static gboolean
+start_with_media (MediaData  *data,
+                  GError    **error)
 {
-  MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(virDomain) started = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!resolve_media (data->conn, data->media, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!resolve_media (data->conn, data->media, error))
+    return FALSE;
 
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+    return FALSE;
 
   if (virDomainIsActive (dom) == 1)
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                               _("“%s” is already running: shut it down first to boot it from "
-                                 "install media."), virDomainGetName (dom));
-      return;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” is already running: shut it down first to boot it from "
+                     "install media."), virDomainGetName (dom));
+      return FALSE;
     }
 
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
   if (xml == NULL)
     {
-      tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
+      return FALSE;
     }
 
-  if (!(live = xml_with_cdrom (xml, data->media, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(live = xml_with_cdrom (xml, data->media, error)))
+    return FALSE;
 
   started = virDomainCreateXML (data->conn, live, 0);
   if (started == NULL)
@@ -271,12 +256,25 @@ media_worker (GTask        *task,
       g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
                                                virDomainGetName (dom), data->media->spec);
 
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
 
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
+}
+
+static void
+media_worker (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  GError *error = NULL;
+  gboolean ok;
+
+  tsr_assert_worker_thread ();
+  ok = start_with_media (task_data, &error);
+  tsr_task_return_result (task, ok, error);
 }
 
 void
@@ -296,17 +294,16 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_start_vm_with_media_async);
-
   if (!(parsed = tsr_media_parse (media, &error)))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_report_error (self, callback, user_data, tsr_connection_start_vm_with_media_async,
+                           g_steal_pointer (&error));
       return;
     }
 
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  task = tsr_connection_task_new (self, tsr_connection_start_vm_with_media_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (MediaData, 1);
@@ -322,6 +319,5 @@ tsr_connection_start_vm_with_media_finish (TsrConnection  *self,
                                            GAsyncResult   *result,
                                            GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }

@@ -21,6 +21,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -585,11 +586,9 @@ static gboolean
 check_cancelled (GCancellable  *cancellable,
                  GError       **error)
 {
-  if (!g_cancellable_is_cancelled (cancellable))
-    return FALSE;
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       _("Creating the VM was cancelled; nothing was left behind."));
-  return TRUE;
+  return tsr_error_set_if_cancelled (cancellable,
+                                     _("Creating the VM was cancelled; nothing was left behind."),
+                                     error);
 }
 
 /* The managed network is made on first use; it is shared, so a failed
@@ -791,11 +790,9 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (spec != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_create_vm_async);
-
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  task = tsr_connection_task_new (self, tsr_connection_create_vm_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (CreateData, 1);

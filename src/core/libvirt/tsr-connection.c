@@ -12,6 +12,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 
@@ -189,9 +190,7 @@ tsr_connection_open_finish (TsrConnection  *self,
                             GError        **error)
 {
   g_return_val_if_fail (TSR_IS_CONNECTION (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-inventory.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-xml-private.h"
 
@@ -310,11 +311,9 @@ tsr_connection_get_inventory_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_inventory_async);
-
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  task = tsr_connection_task_new (self, tsr_connection_get_inventory_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (InventoryData, 1);

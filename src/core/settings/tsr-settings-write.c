@@ -19,6 +19,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-settings-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -977,9 +978,8 @@ write_worker (GTask        *task,
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
-  if (!(dom = virDomainLookupByUUIDString (data->conn, data->uuid)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, &error)))
     {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
       g_task_return_error (task, error);
       return;
     }
@@ -1034,9 +1034,9 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_VM (vm));
   g_return_if_fail (changes != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_set_prefs_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  task = tsr_connection_task_new (self, tsr_connection_set_prefs_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (WriteData, 1);

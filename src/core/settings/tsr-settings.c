@@ -15,6 +15,7 @@
 #include "tsr-host.h"
 #include "tsr-network.h"
 #include "tsr-settings-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -378,19 +379,10 @@ read_worker (GTask        *task,
   GError *error = NULL;
 
   tsr_assert_worker_thread ();
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
-
-  data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error);
-  if (data->prefs == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, &error);
+  if (dom != NULL)
+    data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error);
+  tsr_task_return_result (task, data->prefs != NULL, error);
 }
 
 void
@@ -407,9 +399,9 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_prefs_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  task = tsr_connection_task_new (self, tsr_connection_get_prefs_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (ReadData, 1);
@@ -500,9 +492,9 @@ tsr_connection_get_choices_async (TsrConnection       *self,
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_choices_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  task = tsr_connection_task_new (self, tsr_connection_get_choices_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (ChoicesData, 1);
