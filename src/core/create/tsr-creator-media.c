@@ -218,9 +218,11 @@ xml_with_cdrom (const char      *xml,
 
 /* Boots the VM once from a copy of its definition with the media first. */
 static gboolean
-start_with_media (MediaData  *data,
-                  GError    **error)
+start_with_media (gpointer       task_data,
+                  GCancellable  *cancellable,
+                  GError       **error)
 {
+  MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
   g_autoptr(virDomain) dom = NULL;
@@ -263,20 +265,6 @@ start_with_media (MediaData  *data,
   return TRUE;
 }
 
-static void
-media_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  GError *error = NULL;
-  gboolean ok;
-
-  tsr_assert_worker_thread ();
-  ok = start_with_media (task_data, &error);
-  tsr_task_return_result (task, ok, error);
-}
-
 void
 tsr_connection_start_vm_with_media_async (TsrConnection       *self,
                                           TsrVm               *vm,
@@ -311,7 +299,7 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
   data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->media = g_steal_pointer (&parsed);
   g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
-  g_task_run_in_thread (task, media_worker);
+  tsr_task_run_sync (task, start_with_media);
 }
 
 gboolean

@@ -92,21 +92,18 @@ network_data_free (NetworkData *data)
   g_free (data);
 }
 
-static void
-network_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+network_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
   NetworkData *data = task_data;
   g_autoptr(virNetwork) net = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  net = tsr_network_lookup_by_name (data->conn, data->name, &error);
-  if (net != NULL)
-    data->info = _tsr_fetch_network_info (net, &error);
-  tsr_task_return_result (task, data->info != NULL, error);
+  if (!(net = tsr_network_lookup_by_name (data->conn, data->name, error)))
+    return FALSE;
+  data->info = _tsr_fetch_network_info (net, error);
+  return data->info != NULL;
 }
 
 static gboolean network_retry_cb (gpointer user_data);
@@ -205,7 +202,7 @@ _tsr_connection_refresh_network (TsrConnection *self,
   task = g_task_new (self, self->cancellable, network_done_cb, NULL);
   g_task_set_source_tag (task, _tsr_connection_refresh_network);
   g_task_set_task_data (task, data, (GDestroyNotify) network_data_free);
-  g_task_run_in_thread (task, network_worker);
+  tsr_task_run_sync (task, network_step);
 }
 
 static void

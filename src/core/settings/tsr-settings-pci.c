@@ -176,18 +176,15 @@ list_pci_sync (virConnectPtr   conn,
   return list;
 }
 
-static void
-list_pci_worker (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
+static gboolean
+list_pci_step (gpointer       task_data,
+               GCancellable  *cancellable,
+               GError       **error)
 {
   PciData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  data->devices = list_pci_sync (data->conn, &error);
-  tsr_task_return_result (task, data->devices != NULL, error);
+  data->devices = list_pci_sync (data->conn, error);
+  return data->devices != NULL;
 }
 
 void
@@ -210,7 +207,7 @@ tsr_connection_list_pci_async (TsrConnection       *self,
   data = g_new0 (PciData, 1);
   data->conn = conn;
   g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
-  g_task_run_in_thread (task, list_pci_worker);
+  tsr_task_run_sync (task, list_pci_step);
 }
 
 GPtrArray *
@@ -289,9 +286,11 @@ find_pci_device (GPtrArray  *devices,
 }
 
 static gboolean
-pci_attach_sync (PciData  *data,
-                   GError  **error)
+pci_attach_sync (gpointer       task_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
 {
+  PciData *data = task_data;
   g_autoptr(GPtrArray) devices = NULL;
   g_autofree char *xml = NULL;
   g_autofree char *new_xml = NULL;
@@ -346,20 +345,6 @@ pci_attach_sync (PciData  *data,
   return TRUE;
 }
 
-static void
-pci_attach_worker (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  GError *error = NULL;
-  gboolean ok;
-
-  tsr_assert_worker_thread ();
-  ok = pci_attach_sync (task_data, &error);
-  tsr_task_return_result (task, ok, error);
-}
-
 void
 tsr_connection_pci_attach_async (TsrConnection       *self,
                                  TsrVm               *vm,
@@ -388,7 +373,7 @@ tsr_connection_pci_attach_async (TsrConnection       *self,
   data->device = g_strdup (device);
   data->attach = attach;
   g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
-  g_task_run_in_thread (task, pci_attach_worker);
+  tsr_task_run_sync (task, pci_attach_sync);
 }
 
 gboolean

@@ -368,21 +368,18 @@ tsr_settings_read_prefs_sync (virConnectPtr   conn,
   return p;
 }
 
-static void
-read_worker (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+static gboolean
+read_step (gpointer       task_data,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   ReadData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, &error);
-  if (dom != NULL)
-    data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error);
-  tsr_task_return_result (task, data->prefs != NULL, error);
+  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+    return FALSE;
+  data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, error);
+  return data->prefs != NULL;
 }
 
 void
@@ -410,7 +407,7 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
   data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
   g_object_set_data_full (G_OBJECT (task), "vm", g_object_ref (vm), g_object_unref);
-  g_task_run_in_thread (task, read_worker);
+  tsr_task_run_sync (task, read_step);
 }
 
 GPtrArray *
