@@ -43,18 +43,15 @@ lifecycle_data_free (LifecycleData *data)
   g_free (data);
 }
 
-static void
-lifecycle_worker (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+static gboolean
+lifecycle_step (gpointer       task_data,
+                GCancellable  *cancellable,
+                GError       **error)
 {
   LifecycleData *data = task_data;
-  GError *error = NULL;
   g_autofree char *what = NULL;
   int ret = -1;
 
-  tsr_assert_worker_thread ();
   switch (data->op)
     {
     case OP_START:
@@ -74,8 +71,8 @@ lifecycle_worker (GTask        *task,
     }
 
   if (ret < 0)
-    tsr_error_set_from_libvirt (&error, what);
-  tsr_task_return_result (task, ret >= 0, error);
+    tsr_error_set_from_libvirt (error, what);
+  return ret >= 0;
 }
 
 static void
@@ -121,7 +118,7 @@ run_lifecycle (TsrConnection       *self,
   data->op = op;
   data->name = g_strdup (tsr_vm_get_name (vm));
   g_task_set_task_data (task, data, (GDestroyNotify) lifecycle_data_free);
-  g_task_run_in_thread (task, lifecycle_worker);
+  tsr_task_run_sync (task, lifecycle_step);
 }
 
 /* The three calls differ only in their operation. */
@@ -157,6 +154,7 @@ DEFINE_LIFECYCLE_CALL (force_off, OP_FORCE_OFF)
 typedef struct
 {
   virConnectPtr   conn;
+  GMutex         *lock;
   char           *network;
   char           *mac;
   char           *vm_name;
@@ -186,6 +184,7 @@ net_op_data_new (TsrConnection *self,
 
   data->conn = self->conn;
   virConnectRef (data->conn);
+  data->lock = &self->reserve_lock;
   data->network = g_strdup (network);
   data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
   return data;
@@ -233,17 +232,14 @@ pick_subnet (virConnectPtr  conn,
   return NULL;
 }
 
-static void
-ensure_network_worker (GTask        *task,
-                       gpointer      source_object,
-                       gpointer      task_data,
-                       GCancellable *cancellable)
+static gboolean
+ensure_network_step (gpointer       task_data,
+                     GCancellable  *cancellable,
+                     GError       **error)
 {
   NetOpData *data = task_data;
   g_autoptr(virNetwork) net = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (data->conn, data->network);
   if (net == NULL)
     {
@@ -252,19 +248,18 @@ ensure_network_worker (GTask        *task,
 
       if (subnet == NULL)
         {
-          g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
-                                   _("No free 10.137.N.0/24 subnet is left for network “%s”: "
-                                     "remove an unused libvirt network."), data->network);
-          return;
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
+                       _("No free 10.137.N.0/24 subnet is left for network “%s”: "
+                         "remove an unused libvirt network."), data->network);
+          return FALSE;
         }
 
       xml = tsr_network_build_managed_xml (data->network, subnet, data->isolated);
       net = virNetworkDefineXML (data->conn, xml);
       if (net == NULL)
         {
-          tsr_error_set_from_libvirt (&error, _("Could not define the network"));
-          g_task_return_error (task, error);
-          return;
+          tsr_error_set_from_libvirt (error, _("Could not define the network"));
+          return FALSE;
         }
       virNetworkSetAutostart (net, 1);
     }
@@ -273,13 +268,12 @@ ensure_network_worker (GTask        *task,
     {
       g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
 
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
 
-  data->info = _tsr_fetch_network_info (net, &error);
-  tsr_task_return_result (task, data->info != NULL, error);
+  data->info = _tsr_fetch_network_info (net, error);
+  return data->info != NULL;
 }
 
 static void
@@ -313,7 +307,7 @@ net_op_done_cb (GObject      *object,
 static void
 run_net_op (TsrConnection       *self,
             NetOpData           *data,
-            GTaskThreadFunc      worker,
+            TsrTaskSyncFunc      step,
             gpointer             source_tag,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,
@@ -323,9 +317,9 @@ run_net_op (TsrConnection       *self,
   g_autoptr(GTask) task = g_task_new (self, cancellable, net_op_done_cb, outer);
 
   g_task_set_source_tag (outer, source_tag);
-  g_task_set_source_tag (task, worker);
+  g_task_set_source_tag (task, step);
   g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
-  g_task_run_in_thread (task, worker);
+  tsr_task_run_sync (task, step);
 }
 
 static gboolean
@@ -364,7 +358,7 @@ tsr_connection_ensure_network_async (TsrConnection       *self,
 
   data = net_op_data_new (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL);
   data->isolated = isolated;
-  run_net_op (self, data, ensure_network_worker, tsr_connection_ensure_network_async,
+  run_net_op (self, data, ensure_network_step, tsr_connection_ensure_network_async,
               cancellable, callback, user_data);
 }
 
@@ -409,6 +403,35 @@ read_network_for_update (virNetworkPtr   net,
   return info;
 }
 
+/* NETWORK, in *NET, and what it reserves. */
+static TsrNetworkInfo *
+open_network_for_update (virConnectPtr   conn,
+                         const char     *network,
+                         virNetworkPtr  *net,
+                         GError        **error)
+{
+  if (!(*net = tsr_network_lookup_by_name (conn, network, error)))
+    return NULL;
+  return read_network_for_update (*net, error);
+}
+
+/* COMMAND on one DHCP host, in the definition and, while the network
+ * runs, live.
+ */
+static gboolean
+update_dhcp_host (virNetworkPtr         net,
+                  const TsrNetworkInfo *info,
+                  unsigned int          command,
+                  const char           *host_xml)
+{
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  if (info->active)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  return virNetworkUpdate (net, command, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                           host_xml, flags) == 0;
+}
+
 /* Reserves the lowest free address for MAC on NETWORK, live and
  * persistent. Blocking: workers only. Serialised by LOCK so that two
  * reservations made at once cannot pick the same address.
@@ -430,13 +453,9 @@ tsr_reserve_address_sync (GMutex           *lock,
   g_autofree char *ip = NULL;
   const TsrDhcpHost *existing;
   g_autoptr(virNetwork) net = NULL;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   tsr_assert_worker_thread ();
-  if (!(net = tsr_network_lookup_by_name (conn, network, error)))
-    return FALSE;
-
-  if (!(info = read_network_for_update (net, error)))
+  if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
   existing = tsr_network_info_find_host (info, mac);
@@ -465,10 +484,7 @@ tsr_reserve_address_sync (GMutex           *lock,
     }
 
   host_xml = tsr_network_build_host_xml (mac, name, ip);
-  if (info->active)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+  if (!update_dhcp_host (net, info, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
     {
       g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
                                                ip, mac, network);
@@ -483,21 +499,15 @@ tsr_reserve_address_sync (GMutex           *lock,
   return TRUE;
 }
 
-static void
-reserve_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+reserve_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  TsrConnection *self = source_object;
   NetOpData *data = task_data;
-  GError *error = NULL;
-  gboolean ok;
 
-  tsr_assert_worker_thread ();
-  ok = tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                 data->vm_name, &data->ip, &data->info, &error);
-  tsr_task_return_result (task, ok, error);
+  return tsr_reserve_address_sync (data->lock, data->conn, data->network, data->mac,
+                                   data->vm_name, &data->ip, &data->info, error);
 }
 
 void
@@ -527,7 +537,7 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
 
   data = net_op_data_new (self, network, mac);
   data->vm_name = g_strdup (vm_name);
-  run_net_op (self, data, reserve_worker, tsr_connection_reserve_address_async,
+  run_net_op (self, data, reserve_step, tsr_connection_reserve_address_async,
               cancellable, callback, user_data);
 }
 
@@ -554,23 +564,15 @@ tsr_release_address_sync (GMutex           *lock,
   g_autoptr(virNetwork) net = NULL;
 
   tsr_assert_worker_thread ();
-  if (!(net = tsr_network_lookup_by_name (conn, network, error)))
-    return FALSE;
-
-  if (!(info = read_network_for_update (net, error)))
+  if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
   host = tsr_network_info_find_host (info, mac);
   if (host != NULL)
     {
       g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
-      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
-      if (info->active)
-        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-
-      if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
-                            VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+      if (!update_dhcp_host (net, info, VIR_NETWORK_UPDATE_COMMAND_DELETE, host_xml))
         {
           tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
           return FALSE;
@@ -582,21 +584,15 @@ tsr_release_address_sync (GMutex           *lock,
   return TRUE;
 }
 
-static void
-release_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+release_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  TsrConnection *self = source_object;
   NetOpData *data = task_data;
-  GError *error = NULL;
-  gboolean ok;
 
-  tsr_assert_worker_thread ();
-  ok = tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                 &data->info, &error);
-  tsr_task_return_result (task, ok, error);
+  return tsr_release_address_sync (data->lock, data->conn, data->network, data->mac,
+                                   &data->info, error);
 }
 
 void
@@ -614,7 +610,7 @@ tsr_connection_release_address_async (TsrConnection       *self,
   if (!check_connected (self, callback, user_data, tsr_connection_release_address_async))
     return;
 
-  run_net_op (self, net_op_data_new (self, network, mac), release_worker,
+  run_net_op (self, net_op_data_new (self, network, mac), release_step,
               tsr_connection_release_address_async, cancellable, callback, user_data);
 }
 
