@@ -133,20 +133,14 @@ domain_root_path (virDomainPtr dom)
   return path;
 }
 
+/* Only standalone VMs and templates exist so far; a template named as
+ * the base must be one.
+ */
 static gboolean
-validate (CreateData    *data,
-          TsrHostCaps   *caps,
-          char         **root_format,
-          guint64       *root_size,
-          GError       **error)
+validate_class (CreateData  *data,
+                GError     **error)
 {
   TsrCreateSpec *spec = data->spec;
-
-  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
-    return FALSE;
-
-  if (!tsr_rules_check_label (spec->label, error))
-    return FALSE;
 
   if (g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0)
     {
@@ -186,15 +180,17 @@ validate (CreateData    *data,
         }
     }
 
-  if (!tsr_rules_check_resources (spec->memory, spec->maxmem, spec->vcpus, spec->kernelopts, caps,
-                                  error))
-    return FALSE;
+  return TRUE;
+}
 
-  if (!tsr_rules_check_kernel_installed (data->kernels_dir, spec->kernel, error))
-    return FALSE;
-
-  if (!tsr_rules_check_virt_mode (spec->virt_mode, spec->kernel, caps, TRUE, error))
-    return FALSE;
+/* A fixed MAC must be free unless the user insists; a network other
+ * than the managed one must exist already.
+ */
+static gboolean
+validate_network (CreateData  *data,
+                  GError     **error)
+{
+  TsrCreateSpec *spec = data->spec;
 
   if (spec->mac != NULL)
     {
@@ -225,6 +221,20 @@ validate (CreateData    *data,
           return FALSE;
         }
     }
+
+  return TRUE;
+}
+
+/* The root disk comes from at most one place; an image to copy or move
+ * is read here for its format and size.
+ */
+static gboolean
+validate_root (CreateData  *data,
+               char       **root_format,
+               guint64     *root_size,
+               GError     **error)
+{
+  TsrCreateSpec *spec = data->spec;
 
   if (spec->root_copy_from != NULL && spec->root_move_from != NULL)
     {
@@ -264,6 +274,43 @@ validate (CreateData    *data,
                            _("The disk must be at least 1 MiB: give a size like 20G."));
       return FALSE;
     }
+
+  return TRUE;
+}
+
+static gboolean
+validate (CreateData    *data,
+          TsrHostCaps   *caps,
+          char         **root_format,
+          guint64       *root_size,
+          GError       **error)
+{
+  TsrCreateSpec *spec = data->spec;
+
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
+    return FALSE;
+
+  if (!tsr_rules_check_label (spec->label, error))
+    return FALSE;
+
+  if (!validate_class (data, error))
+    return FALSE;
+
+  if (!tsr_rules_check_resources (spec->memory, spec->maxmem, spec->vcpus, spec->kernelopts, caps,
+                                  error))
+    return FALSE;
+
+  if (!tsr_rules_check_kernel_installed (data->kernels_dir, spec->kernel, error))
+    return FALSE;
+
+  if (!tsr_rules_check_virt_mode (spec->virt_mode, spec->kernel, caps, TRUE, error))
+    return FALSE;
+
+  if (!validate_network (data, error))
+    return FALSE;
+
+  if (!validate_root (data, root_format, root_size, error))
+    return FALSE;
 
   if (!tsr_rules_check_firmware (spec->firmware, caps, error))
     return FALSE;
@@ -414,51 +461,47 @@ metadata_xml (const TsrCreateSpec *spec)
   return tsr_xml_dump (doc);
 }
 
-static char *
-build_domain_xml (CreateData   *data,
-                  TsrHostCaps  *caps,
-                  const char   *disk_path,
-                  const char   *disk_format,
-                  const char   *mac,
-                  GError      **error)
+/* Windows installers have no virtio drivers: SATA disks and e1000e. */
+static void
+add_disk (GVirConfigDomain *domain,
+          const char       *path,
+          const char       *format,
+          const char       *dev,
+          gboolean          windows)
 {
-  TsrCreateSpec *spec = data->spec;
-  gboolean windows = g_str_equal (spec->os_family, "windows");
-  gboolean test_driver = g_str_equal (caps->virt_type, "test");
-  g_autoptr(GVirConfigDomain) domain = gvir_config_domain_new ();
-  g_autoptr(GVirConfigDomainOs) os = gvir_config_domain_os_new ();
   g_autoptr(GVirConfigDomainDisk) disk = gvir_config_domain_disk_new ();
   g_autoptr(GVirConfigDomainDiskDriver) driver = gvir_config_domain_disk_driver_new ();
-  g_autoptr(GVirConfigDomainSerial) serial = gvir_config_domain_serial_new ();
-  g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
-  g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autofree char *metadata = metadata_xml (spec);
-  GVirConfigDomainVirtType virt_type;
-  const char *features[] = { "acpi", "apic", NULL };
+
+  gvir_config_domain_disk_set_type (disk, GVIR_CONFIG_DOMAIN_DISK_FILE);
+  gvir_config_domain_disk_set_guest_device_type (disk, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
+  gvir_config_domain_disk_set_source (disk, path);
+  gvir_config_domain_disk_driver_set_name (driver, "qemu");
+  gvir_config_domain_disk_driver_set_format (driver, g_str_equal (format, "raw")
+                                                     ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
+                                                     : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
+  gvir_config_domain_disk_set_driver (disk, driver);
+  gvir_config_domain_disk_set_target_bus (disk, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
+                                                        : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
+  gvir_config_domain_disk_set_target_dev (disk, dev);
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
+}
+
+/* A kernel from the kernels folder boots directly; otherwise the disk. */
+static void
+set_os (GVirConfigDomain         *domain,
+        CreateData               *data,
+        TsrHostCaps              *caps,
+        GVirConfigDomainVirtType  virt_type)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(GVirConfigDomainOs) os = gvir_config_domain_os_new ();
   GList *boot = NULL;
-
-  if (g_str_equal (caps->virt_type, "kvm"))
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_KVM;
-  else if (g_str_equal (caps->virt_type, "xen"))
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_XEN;
-  else if (test_driver)
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_TEST;
-  else
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_QEMU;
-
-  gvir_config_domain_set_virt_type (domain, virt_type);
-  gvir_config_domain_set_name (domain, spec->name);
-  gvir_config_domain_set_memory (domain, MAX (spec->maxmem, spec->memory) * 1024);
-  gvir_config_domain_set_current_memory (domain, spec->memory * 1024);
-  gvir_config_domain_set_vcpus (domain, spec->vcpus);
-  gvir_config_domain_set_features (domain, (GStrv) features);
 
   gvir_config_domain_os_set_os_type (os, g_str_equal (spec->virt_mode, "pv")
                                          ? GVIR_CONFIG_DOMAIN_OS_TYPE_XEN
                                          : GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
   gvir_config_domain_os_set_arch (os, caps->arch);
-  if (!test_driver && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN)
+  if (virt_type != GVIR_CONFIG_DOMAIN_VIRT_TEST && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN)
     gvir_config_domain_os_set_machine (os, "q35");
   if (g_str_equal (spec->firmware, "uefi"))
     gvir_config_domain_os_set_firmware (os, GVIR_CONFIG_DOMAIN_OS_FIRMWARE_EFI);
@@ -480,40 +523,80 @@ build_domain_xml (CreateData   *data,
       g_list_free (boot);
     }
   gvir_config_domain_set_os (domain, os);
+}
 
-  /* Windows installers have no virtio drivers: SATA disk and e1000e. */
-  gvir_config_domain_disk_set_type (disk, GVIR_CONFIG_DOMAIN_DISK_FILE);
-  gvir_config_domain_disk_set_guest_device_type (disk, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
-  gvir_config_domain_disk_set_source (disk, disk_path);
-  gvir_config_domain_disk_driver_set_name (driver, "qemu");
-  gvir_config_domain_disk_driver_set_format (driver, g_str_equal (disk_format, "raw")
-                                                     ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
-                                                     : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
-  gvir_config_domain_disk_set_driver (disk, driver);
-  gvir_config_domain_disk_set_target_bus (disk, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
-                                                        : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
-  gvir_config_domain_disk_set_target_dev (disk, windows ? "sda" : "vda");
-  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
+/* What a person at the screen needs; the test driver knows none of it. */
+static void
+add_console_devices (GVirConfigDomain *domain,
+                     gboolean          windows)
+{
+  g_autoptr(GVirConfigDomainSerial) serial = gvir_config_domain_serial_new ();
+  g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
+  g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
+  g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
+  g_autoptr(GVirConfigDomainGraphicsVnc) vnc = gvir_config_domain_graphics_vnc_new ();
+  g_autoptr(GVirConfigDomainVideo) video = gvir_config_domain_video_new ();
+  g_autoptr(GVirConfigDomainInput) tablet = gvir_config_domain_input_new ();
 
+  /* VNC listens on localhost (libvirt's default vnc_listen). */
+  gvir_config_domain_graphics_vnc_set_autoport (vnc, TRUE);
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (vnc));
+  gvir_config_domain_video_set_model (video, windows ? GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VGA
+                                                     : GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VIRTIO);
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (video));
+  gvir_config_domain_input_set_device_type (tablet, GVIR_CONFIG_DOMAIN_INPUT_DEVICE_TABLET);
+  gvir_config_domain_input_set_bus (tablet, GVIR_CONFIG_DOMAIN_INPUT_BUS_USB);
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (tablet));
+
+  gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (serial),
+                                         GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (serial_pty));
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (serial));
+  gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (console),
+                                         GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (console_pty));
+  gvir_config_domain_console_set_target_type (console, GVIR_CONFIG_DOMAIN_CONSOLE_TARGET_SERIAL);
+  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
+}
+
+static char *
+build_domain_xml (CreateData   *data,
+                  TsrHostCaps  *caps,
+                  const char   *disk_path,
+                  const char   *disk_format,
+                  const char   *mac,
+                  GError      **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  gboolean windows = g_str_equal (spec->os_family, "windows");
+  gboolean test_driver = g_str_equal (caps->virt_type, "test");
+  g_autoptr(GVirConfigDomain) domain = gvir_config_domain_new ();
+  g_autofree char *metadata = metadata_xml (spec);
+  GVirConfigDomainVirtType virt_type;
+  const char *features[] = { "acpi", "apic", NULL };
+
+  if (g_str_equal (caps->virt_type, "kvm"))
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_KVM;
+  else if (g_str_equal (caps->virt_type, "xen"))
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_XEN;
+  else if (test_driver)
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_TEST;
+  else
+    virt_type = GVIR_CONFIG_DOMAIN_VIRT_QEMU;
+
+  gvir_config_domain_set_virt_type (domain, virt_type);
+  gvir_config_domain_set_name (domain, spec->name);
+  gvir_config_domain_set_memory (domain, MAX (spec->maxmem, spec->memory) * 1024);
+  gvir_config_domain_set_current_memory (domain, spec->memory * 1024);
+  gvir_config_domain_set_vcpus (domain, spec->vcpus);
+  gvir_config_domain_set_features (domain, (GStrv) features);
+  set_os (domain, data, caps, virt_type);
+
+  add_disk (domain, disk_path, disk_format, windows ? "sda" : "vda", windows);
   for (guint i = 0; data->extra_paths != NULL && i + 1 < data->extra_paths->len; i += 2)
     {
-      g_autoptr(GVirConfigDomainDisk) extra = gvir_config_domain_disk_new ();
-      g_autoptr(GVirConfigDomainDiskDriver) extra_driver = gvir_config_domain_disk_driver_new ();
       g_autofree char *dev = g_strdup_printf ("%s%c", windows ? "sd" : "vd", 'b' + i / 2);
 
-      gvir_config_domain_disk_set_type (extra, GVIR_CONFIG_DOMAIN_DISK_FILE);
-      gvir_config_domain_disk_set_guest_device_type (extra, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
-      gvir_config_domain_disk_set_source (extra, g_ptr_array_index (data->extra_paths, i));
-      gvir_config_domain_disk_driver_set_name (extra_driver, "qemu");
-      gvir_config_domain_disk_driver_set_format (extra_driver,
-                                                 g_str_equal (g_ptr_array_index (data->extra_paths, i + 1), "raw")
-                                                 ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
-                                                 : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
-      gvir_config_domain_disk_set_driver (extra, extra_driver);
-      gvir_config_domain_disk_set_target_bus (extra, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
-                                                             : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
-      gvir_config_domain_disk_set_target_dev (extra, dev);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (extra));
+      add_disk (domain, g_ptr_array_index (data->extra_paths, i),
+                g_ptr_array_index (data->extra_paths, i + 1), dev, windows);
     }
 
   if (mac != NULL)
@@ -528,29 +611,7 @@ build_domain_xml (CreateData   *data,
     }
 
   if (!test_driver)
-    {
-      g_autoptr(GVirConfigDomainGraphicsVnc) vnc = gvir_config_domain_graphics_vnc_new ();
-      g_autoptr(GVirConfigDomainVideo) video = gvir_config_domain_video_new ();
-      g_autoptr(GVirConfigDomainInput) tablet = gvir_config_domain_input_new ();
-
-      /* VNC listens on localhost (libvirt's default vnc_listen). */
-      gvir_config_domain_graphics_vnc_set_autoport (vnc, TRUE);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (vnc));
-      gvir_config_domain_video_set_model (video, windows ? GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VGA
-                                                         : GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VIRTIO);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (video));
-      gvir_config_domain_input_set_device_type (tablet, GVIR_CONFIG_DOMAIN_INPUT_DEVICE_TABLET);
-      gvir_config_domain_input_set_bus (tablet, GVIR_CONFIG_DOMAIN_INPUT_BUS_USB);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (tablet));
-
-      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (serial),
-                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (serial_pty));
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (serial));
-      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (console),
-                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (console_pty));
-      gvir_config_domain_console_set_target_type (console, GVIR_CONFIG_DOMAIN_CONSOLE_TARGET_SERIAL);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
-    }
+    add_console_devices (domain, windows);
 
   if (!gvir_config_domain_set_custom_xml (domain, metadata, TSR_METADATA_PREFIX,
                                           TSR_METADATA_NS, error))
