@@ -87,6 +87,67 @@ resolve_media (virConnectPtr   conn,
   return media->path != NULL;
 }
 
+/* Per-device boot order replaces <os><boot>: the disks boot in their
+ * order from 2 on, after the cdrom. Returns the target names in use.
+ */
+static GHashTable *
+renumber_boot (xmlNodePtr os,
+               xmlNodePtr devices)
+{
+  GHashTable *used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint order = 2;
+
+  tsr_xml_remove_children (os, "boot");
+  for (xmlNodePtr node = devices->children; node != NULL; node = node->next)
+    {
+      xmlNodePtr target;
+      g_autofree char *device = NULL;
+
+      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
+        continue;
+      tsr_xml_remove_children (node, "boot");
+      if (!tsr_xml_is (node, "disk"))
+        continue;
+      target = tsr_xml_child (node, "target");
+      if (target != NULL)
+        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
+      device = tsr_xml_prop (node, "device");
+      if (device == NULL || g_str_equal (device, "disk"))
+        {
+          g_autofree char *num = g_strdup_printf ("%u", order++);
+
+          tsr_xml_add_with (node, "boot", "order", num, NULL);
+        }
+    }
+  return used;
+}
+
+static void
+add_cdrom (xmlNodePtr      devices,
+           const TsrMedia *media,
+           GHashTable     *used,
+           gboolean        sata)
+{
+  static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
+  static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
+  const char * const *candidates = sata ? sata_devs : ide_devs;
+  gboolean block = media->kind == TSR_MEDIA_BLOCK;
+  const char *dev = NULL;
+  xmlNodePtr cdrom;
+
+  for (guint i = 0; candidates[i] && dev == NULL; i++)
+    if (!g_hash_table_contains (used, candidates[i]))
+      dev = candidates[i];
+
+  cdrom = tsr_xml_add_with (devices, "disk", "type", block ? "block" : "file",
+                            "device", "cdrom", NULL);
+  tsr_xml_add_with (cdrom, "driver", "name", "qemu", "type", "raw", NULL);
+  tsr_xml_add_with (cdrom, "source", block ? "dev" : "file", media->path, NULL);
+  tsr_xml_add_with (cdrom, "target", "dev", dev, "bus", sata ? "sata" : "ide", NULL);
+  tsr_xml_add (cdrom, "readonly", NULL);
+  tsr_xml_add_with (cdrom, "boot", "order", "1", NULL);
+}
+
 /* The live definition gets a read-only cdrom and boots it first, then the
  * disk; the persistent one is left alone, so the next plain start boots
  * from disk. libvirt runs a defined, inactive domain from the XML given to
@@ -98,15 +159,10 @@ xml_with_cdrom (const char      *xml,
                 GError         **error)
 {
   xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
-  xmlNodePtr root, os, devices, cdrom, node;
+  xmlNodePtr root, os, devices;
   g_autofree char *machine = NULL;
-  gboolean sata;
-  xmlChar *out = NULL;
+  g_autoptr(GHashTable) used = NULL;
   char *result;
-  int len;
-  guint order = 2;
-  const char *dev = NULL;
-  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (doc == NULL)
     {
@@ -135,83 +191,11 @@ xml_with_cdrom (const char      *xml,
       return NULL;
     }
 
-  {
-    xmlNodePtr type = tsr_xml_child (os, "type");
+  machine = tsr_xml_find_prop (os, "type", "machine");
+  used = renumber_boot (os, devices);
+  add_cdrom (devices, media, used, machine == NULL || strstr (machine, "q35") != NULL);
 
-    machine = type ? tsr_xml_prop (type, "machine") : NULL;
-  }
-  sata = machine == NULL || strstr (machine, "q35") != NULL;
-
-  /* Per-device boot order replaces <os><boot>. */
-  for (node = os->children; node != NULL;)
-    {
-      xmlNodePtr next = node->next;
-
-      if (tsr_xml_is (node, "boot"))
-        {
-          xmlUnlinkNode (node);
-          xmlFreeNode (node);
-        }
-      node = next;
-    }
-
-  for (node = devices->children; node != NULL; node = node->next)
-    {
-      xmlNodePtr target, boot;
-      g_autofree char *device = NULL;
-
-      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
-        continue;
-      while ((boot = tsr_xml_child (node, "boot")) != NULL)
-        {
-          xmlUnlinkNode (boot);
-          xmlFreeNode (boot);
-        }
-      if (!tsr_xml_is (node, "disk"))
-        continue;
-      target = tsr_xml_child (node, "target");
-      if (target != NULL)
-        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
-      device = tsr_xml_prop (node, "device");
-      if (device == NULL || g_str_equal (device, "disk"))
-        {
-          g_autofree char *num = g_strdup_printf ("%u", order++);
-          xmlNodePtr b = xmlNewChild (node, NULL, (const xmlChar *) "boot", NULL);
-
-          xmlNewProp (b, (const xmlChar *) "order", (const xmlChar *) num);
-        }
-    }
-
-  {
-    static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
-    static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
-    const char * const *candidates = sata ? sata_devs : ide_devs;
-
-    for (guint i = 0; candidates[i] && dev == NULL; i++)
-      if (!g_hash_table_contains (used, candidates[i]))
-        dev = candidates[i];
-  }
-
-  cdrom = xmlNewChild (devices, NULL, (const xmlChar *) "disk", NULL);
-  xmlNewProp (cdrom, (const xmlChar *) "type",
-              (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "block" : "file"));
-  xmlNewProp (cdrom, (const xmlChar *) "device", (const xmlChar *) "cdrom");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "driver", NULL);
-  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) "qemu");
-  xmlNewProp (node, (const xmlChar *) "type", (const xmlChar *) "raw");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "source", NULL);
-  xmlNewProp (node, (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "dev" : "file"),
-              (const xmlChar *) media->path);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "target", NULL);
-  xmlNewProp (node, (const xmlChar *) "dev", (const xmlChar *) dev);
-  xmlNewProp (node, (const xmlChar *) "bus", (const xmlChar *) (sata ? "sata" : "ide"));
-  xmlNewChild (cdrom, NULL, (const xmlChar *) "readonly", NULL);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "boot", NULL);
-  xmlNewProp (node, (const xmlChar *) "order", (const xmlChar *) "1");
-
-  xmlDocDumpMemory (doc, &out, &len);
-  result = g_strndup ((const char *) out, len);
-  xmlFree (out);
+  result = tsr_xml_dump (doc);
   xmlFreeDoc (doc);
   return result;
 }
