@@ -25,457 +25,7 @@
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
-/* Changing */
-
-static gboolean
-parse_uint_value (const char  *name,
-                  const char  *text,
-                  guint64     *out,
-                  GError     **error)
-{
-  char *end = NULL;
-
-  if (text == NULL || !g_ascii_isdigit (text[0]) ||
-      ((*out = g_ascii_strtoull (text, &end, 10)), *end != '\0'))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("%s must be a whole number, not “%s”."), name, text ? text : "");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_bool_value (const char  *name,
-                  const char  *text,
-                  gboolean    *out,
-                  GError     **error)
-{
-  static const char * const yes[] = { "true", "1", "yes", "on", NULL };
-  static const char * const no[] = { "false", "0", "no", "off", "", NULL };
-  g_autofree char *lower = g_ascii_strdown (text ? text : "", -1);
-
-  if (g_strv_contains (yes, lower))
-    *out = TRUE;
-  else if (g_strv_contains (no, lower))
-    *out = FALSE;
-  else
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("%s must be True or False, not “%s”."), name, text);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-replace (char       **field,
-         const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  g_free (*field);
-  *field = copy;
-}
-
-static gboolean
-mac_value_is_auto (const char *value)
-{
-  return value == NULL || *value == '\0' || g_str_equal (value, "auto");
-}
-
-/* Applies one change (or a reset, VALUE NULL) to P; only the form of the
- * value is checked here, the rules afterwards on the whole.
- */
-static gboolean
-prefs_apply (Prefs       *p,
-             const char  *name,
-             const char  *value,
-             GError     **error)
-{
-  guint64 number;
-
-  if (!tsr_pref_is_known (name))
-    {
-      g_autofree char *known = g_strjoinv (", ", (char **) tsr_pref_names);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("No property “%s”. Properties: %s."), name, known);
-      return FALSE;
-    }
-  if (tsr_pref_is_read_only (name))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Property “%s” is read-only."), name);
-      return FALSE;
-    }
-
-  if (g_str_equal (name, "memory"))
-    {
-      if (value == NULL)
-        number = 400;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->memory = number;
-    }
-  else if (g_str_equal (name, "maxmem"))
-    {
-      if (value == NULL)
-        number = 0;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->maxmem = number;
-    }
-  else if (g_str_equal (name, "vcpus"))
-    {
-      if (value == NULL)
-        number = 2;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->vcpus = (guint) MIN (number, G_MAXUINT);
-    }
-  else if (g_str_equal (name, "virt_mode"))
-    {
-      g_autofree char *lower = g_ascii_strdown (value ? value : "hvm", -1);
-
-      if (!g_str_equal (lower, "hvm") && !g_str_equal (lower, "pvh") && !g_str_equal (lower, "pv"))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("virt_mode must be hvm, pvh or pv, not “%s”."), value);
-          return FALSE;
-        }
-      replace (&p->virt_mode, lower);
-    }
-  else if (g_str_equal (name, "kernel"))
-    replace (&p->kernel, value == NULL || g_str_equal (value, "none") ||
-                         g_str_equal (value, "(none)") ? "" : value);
-  else if (g_str_equal (name, "kernelopts"))
-    replace (&p->kernelopts, value ? value : "");
-  else if (g_str_equal (name, "label"))
-    {
-      if (value == NULL)
-        {
-          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("label has no default: set a colour."));
-          return FALSE;
-        }
-      replace (&p->label, value);
-    }
-  else if (g_str_equal (name, "mac"))
-    {
-      if (mac_value_is_auto (value))
-        {
-          /* Which MAC it gets back depends on the other VMs': the worker
-           * chooses it (choose_automatic_mac).
-           */
-          p->mac_fixed = FALSE;
-        }
-      else
-        {
-          g_autofree char *mac = NULL;
-
-          if (!tsr_validate_mac (value, error))
-            return FALSE;
-          mac = tsr_mac_normalize (value);
-          /* Remembered so that a reset can give it back. */
-          if (!p->mac_fixed && p->mac != NULL)
-            replace (&p->mac_auto, p->mac);
-          replace (&p->mac, mac);
-          p->mac_fixed = TRUE;
-        }
-    }
-  else if (g_str_equal (name, "netvm"))
-    replace (&p->netvm, value == NULL ? tsr_settings_default_netvm () : *value == '\0' ? "none" : value);
-  else if (g_str_equal (name, "firmware"))
-    {
-      g_autofree char *lower = g_ascii_strdown (value ? value : "bios", -1);
-
-      replace (&p->firmware, lower);
-    }
-  else if (g_str_equal (name, "debug"))
-    {
-      if (value == NULL)
-        p->debug = FALSE;
-      else if (!parse_bool_value (name, value, &p->debug, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "include_in_backups"))
-    {
-      if (value == NULL)
-        p->include_in_backups = TRUE;
-      else if (!parse_bool_value (name, value, &p->include_in_backups, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "autostart"))
-    {
-      if (value == NULL)
-        p->autostart = FALSE;
-      else if (!parse_bool_value (name, value, &p->autostart, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "default_user"))
-    replace (&p->default_user, value ? value : "user");
-  else if (g_str_equal (name, "name"))
-    {
-      if (value == NULL)
-        {
-          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("name has no default: give a new name."));
-          return FALSE;
-        }
-      replace (&p->name, value);
-    }
-
-  return TRUE;
-}
-
-static gboolean
-validate_prefs (virConnectPtr   conn,
-                const Prefs    *old,
-                const Prefs    *p,
-                TsrHostCaps    *caps,
-                const char     *kernels_dir,
-                gboolean        running,
-                TsrPrefsFlags   flags,
-                char          **warning,
-                GError        **error)
-{
-  if (!g_str_equal (old->name, p->name))
-    {
-      if (!tsr_check_new_vm_name_sync (conn, p->name, error))
-        return FALSE;
-      if (running)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                       _("“%s” is running: shut it down (qvm-shutdown --wait %s) before "
-                         "renaming it."), old->name, old->name);
-          return FALSE;
-        }
-    }
-
-  if (!tsr_rules_check_label (p->label, error))
-    return FALSE;
-
-  if (!tsr_rules_check_resources (p->memory, p->maxmem, p->vcpus, p->kernelopts, caps, error))
-    return FALSE;
-  /* A kernel the VM already has may have been removed since; that is not this edit's fault. */
-  if (g_strcmp0 (p->kernel, old->kernel) != 0 &&
-      !tsr_rules_check_kernel_installed (kernels_dir, p->kernel, error))
-    return FALSE;
-
-  if (!tsr_rules_check_virt_mode (p->virt_mode, p->kernel, caps, FALSE, error))
-    return FALSE;
-  if (!g_str_equal (p->virt_mode, "hvm") && p->has_pci)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("This VM has PCI devices assigned, which need virt_mode hvm: detach them "
-                     "first to use %s."), p->virt_mode);
-      return FALSE;
-    }
-
-  /* A VM that already boots UEFI keeps it even where the host's firmware is not listed. */
-  if (!tsr_rules_check_firmware (p->firmware, g_str_equal (old->firmware, "uefi") ? NULL : caps,
-                                 error))
-    return FALSE;
-
-  if (!g_str_equal (p->netvm, "none") && g_strcmp0 (p->netvm, old->netvm) != 0)
-    {
-      g_autoptr(virNetwork) net = virNetworkLookupByName (conn, p->netvm);
-
-      virResetLastError ();
-      if (net == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                       _("No network named “%s”: use an existing libvirt network, or none."),
-                       p->netvm);
-          return FALSE;
-        }
-    }
-
-  if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
-    {
-      g_autoptr(GHashTable) macs = tsr_macs_in_use (conn, p->uuid);
-      const char *owner = g_hash_table_lookup (macs, p->mac);
-
-      if (owner != NULL && !(flags & TSR_PREFS_FORCE_MAC))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
-                       _("MAC %s is used by “%s”. To share it on purpose (for example for "
-                         "licence activation), insist (qvm-prefs --force); only one of the two "
-                         "may run at a time."), p->mac, owner);
-          return FALSE;
-        }
-      if (owner != NULL)
-        *warning = g_strdup_printf (_("“%s” uses MAC %s too: only one of the two may run at a "
-                                      "time."), owner, p->mac);
-    }
-
-  return TRUE;
-}
-
-/* Writes P into the definition in DOC. */
-static void
-prefs_write_xml (xmlDocPtr    doc,
-                 const Prefs *old,
-                 const Prefs *p,
-                 const char  *kernels_dir)
-{
-  xmlNodePtr root = xmlDocGetRootElement (doc);
-  xmlNodePtr os = tsr_xml_child (root, "os");
-  xmlNodePtr devices = tsr_xml_child (root, "devices");
-  xmlNodePtr node, vm;
-  g_autofree char *text = NULL;
-
-  /* memory: libvirt's memory is the ceiling, currentMemory the start. */
-  node = tsr_xml_child (root, "memory");
-  if (node == NULL)
-    node = xmlNewChild (root, NULL, (const xmlChar *) "memory", NULL);
-  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
-  text = g_strdup_printf ("%" G_GUINT64_FORMAT, MAX (p->maxmem, p->memory) * 1024);
-  xmlNodeSetContent (node, (const xmlChar *) text);
-  g_clear_pointer (&text, g_free);
-  node = tsr_xml_child (root, "currentMemory");
-  if (node == NULL)
-    node = xmlNewChild (root, NULL, (const xmlChar *) "currentMemory", NULL);
-  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
-  text = g_strdup_printf ("%" G_GUINT64_FORMAT, p->memory * 1024);
-  xmlNodeSetContent (node, (const xmlChar *) text);
-  g_clear_pointer (&text, g_free);
-
-  if (p->vcpus != old->vcpus)
-    {
-      node = tsr_xml_child (root, "vcpu");
-      if (node == NULL)
-        node = xmlNewChild (root, NULL, (const xmlChar *) "vcpu", NULL);
-      xmlUnsetProp (node, (const xmlChar *) "current");
-      text = g_strdup_printf ("%u", p->vcpus);
-      xmlNodeSetContent (node, (const xmlChar *) text);
-      g_clear_pointer (&text, g_free);
-    }
-
-  if (os != NULL && (g_strcmp0 (p->kernel, old->kernel) != 0 ||
-                     g_strcmp0 (p->kernelopts, old->kernelopts) != 0 ||
-                     g_strcmp0 (p->virt_mode, old->virt_mode) != 0))
-    {
-      const char *kids[] = { "kernel", "initrd", "cmdline" };
-      xmlNodePtr type = tsr_xml_child (os, "type");
-
-      for (guint i = 0; i < G_N_ELEMENTS (kids); i++)
-        while ((node = tsr_xml_child (os, kids[i])) != NULL)
-          {
-            xmlUnlinkNode (node);
-            xmlFreeNode (node);
-          }
-      if (type != NULL)
-        xmlNodeSetContent (type, (const xmlChar *) (g_str_equal (p->virt_mode, "pv") ? "xen" : "hvm"));
-
-      if (*p->kernel != '\0')
-        {
-          g_autofree char *vmlinuz = g_build_filename (kernels_dir, p->kernel, "vmlinuz", NULL);
-          g_autofree char *initramfs = g_build_filename (kernels_dir, p->kernel, "initramfs", NULL);
-
-          xmlNewTextChild (os, NULL, (const xmlChar *) "kernel", (const xmlChar *) vmlinuz);
-          if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
-            xmlNewTextChild (os, NULL, (const xmlChar *) "initrd", (const xmlChar *) initramfs);
-          xmlNewTextChild (os, NULL, (const xmlChar *) "cmdline",
-                           (const xmlChar *) (*p->kernelopts ? p->kernelopts
-                                                             : TSR_DEFAULT_KERNELOPTS));
-        }
-      else if (tsr_xml_child (os, "boot") == NULL)
-        {
-          node = xmlNewChild (os, NULL, (const xmlChar *) "boot", NULL);
-          xmlSetProp (node, (const xmlChar *) "dev", (const xmlChar *) "hd");
-        }
-    }
-
-  if (os != NULL && g_strcmp0 (p->firmware, old->firmware) != 0)
-    {
-      if (g_str_equal (p->firmware, "uefi"))
-        xmlSetProp (os, (const xmlChar *) "firmware", (const xmlChar *) "efi");
-      else
-        {
-          xmlUnsetProp (os, (const xmlChar *) "firmware");
-          while ((node = tsr_xml_child (os, "loader")) != NULL || (node = tsr_xml_child (os, "nvram")) != NULL)
-            {
-              xmlUnlinkNode (node);
-              xmlFreeNode (node);
-            }
-        }
-    }
-
-  /* Network: the first interface follows netvm and mac. */
-  if (devices != NULL)
-    {
-      xmlNodePtr iface = NULL;
-
-      for (node = devices->children; node != NULL && iface == NULL; node = node->next)
-        if (tsr_xml_is (node, "interface"))
-          iface = node;
-
-      if (g_str_equal (p->netvm, "none"))
-        {
-          if (iface != NULL)
-            {
-              xmlUnlinkNode (iface);
-              xmlFreeNode (iface);
-            }
-        }
-      else
-        {
-          xmlNodePtr source, mac;
-
-          if (iface == NULL)
-            {
-              iface = xmlNewChild (devices, NULL, (const xmlChar *) "interface", NULL);
-              node = xmlNewChild (iface, NULL, (const xmlChar *) "model", NULL);
-              xmlSetProp (node, (const xmlChar *) "type", (const xmlChar *) "virtio");
-            }
-          xmlSetProp (iface, (const xmlChar *) "type", (const xmlChar *) "network");
-          source = tsr_xml_child (iface, "source");
-          if (source == NULL)
-            source = xmlNewChild (iface, NULL, (const xmlChar *) "source", NULL);
-          xmlUnsetProp (source, (const xmlChar *) "bridge");
-          xmlSetProp (source, (const xmlChar *) "network", (const xmlChar *) p->netvm);
-          mac = tsr_xml_child (iface, "mac");
-          if (mac == NULL)
-            mac = xmlNewChild (iface, NULL, (const xmlChar *) "mac", NULL);
-          xmlSetProp (mac, (const xmlChar *) "address", (const xmlChar *) p->mac);
-        }
-
-      /* debug: the serial console is logged to a file the user can open. */
-      for (node = p->debug != old->debug ? devices->children : NULL; node != NULL; node = node->next)
-        {
-          xmlNodePtr log;
-
-          if (!tsr_xml_is (node, "serial"))
-            continue;
-          while ((log = tsr_xml_child (node, "log")) != NULL)
-            {
-              xmlUnlinkNode (log);
-              xmlFreeNode (log);
-            }
-          if (p->debug)
-            {
-              g_autofree char *path = g_strdup_printf ("/var/log/libvirt/qemu/%s-serial.log",
-                                                       p->name);
-
-              log = xmlNewChild (node, NULL, (const xmlChar *) "log", NULL);
-              xmlSetProp (log, (const xmlChar *) "file", (const xmlChar *) path);
-              xmlSetProp (log, (const xmlChar *) "append", (const xmlChar *) "on");
-            }
-          break;
-        }
-    }
-
-  vm = tsr_settings_tessera_metadata (root, TRUE);
-  tsr_settings_metadata_set (vm, "label", p->label);
-  tsr_settings_metadata_set (vm, "class", p->klass);
-  tsr_settings_metadata_set (vm, "debug", p->debug ? "true" : NULL);
-  tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
-  tsr_settings_metadata_set (vm, "default-user", g_str_equal (p->default_user, "user") ? NULL : p->default_user);
-  tsr_settings_metadata_set (vm, "mac-fixed", p->mac_fixed ? "true" : NULL);
-  tsr_settings_metadata_set (vm, "mac-auto", p->mac_fixed ? p->mac_auto : NULL);
-}
+/* Committing */
 
 /* An automatic MAC is unique. A reset gives back the automatic MAC the
  * fixed one replaced while no other VM has taken it, else a new one: the
@@ -496,7 +46,7 @@ choose_automatic_mac (virConnectPtr  conn,
   used = tsr_macs_in_use (conn, p->uuid);
   if (original != NULL && !g_hash_table_contains (used, original))
     {
-      replace (&p->mac, original);
+      tsr_settings_replace (&p->mac, original);
       return;
     }
 
@@ -802,11 +352,11 @@ settle_boot (GHashTable   *changes,
       return FALSE;
     }
   if (g_hash_table_contains (changes, "virt_mode"))
-    replace (&p->kernel, "");
+    tsr_settings_replace (&p->kernel, "");
   else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
     {
       /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
-      replace (&p->virt_mode, "pvh");
+      tsr_settings_replace (&p->virt_mode, "pvh");
     }
   return TRUE;
 }
@@ -825,10 +375,10 @@ plan_prefs (WriteData    *data,
 
   g_hash_table_iter_init (&iter, data->changes);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!prefs_apply (p, key, value, error))
+    if (!tsr_settings_prefs_apply (p, key, value, error))
       return NULL;
   if (g_hash_table_contains (data->changes, "mac") &&
-      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
+      tsr_settings_mac_is_auto (g_hash_table_lookup (data->changes, "mac")))
     choose_automatic_mac (data->conn, old, p);
   if (!settle_boot (data->changes, old, p, error))
     return NULL;
@@ -838,7 +388,7 @@ plan_prefs (WriteData    *data,
     p->mac = tsr_mac_generate (NULL);
 
   if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)) ||
-      !validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+      !tsr_settings_prefs_validate (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
                        &data->warning, error))
     return NULL;
   return g_steal_pointer (&p);
@@ -998,7 +548,7 @@ write_worker (GTask        *task,
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
-  prefs_write_xml (doc, old, p, data->kernels_dir);
+  tsr_settings_prefs_write_xml (doc, old, p, data->kernels_dir);
   if (!commit_prefs (data, dom, old, p, doc, &done, &error))
     {
       roll_back (data, old, p, old_xml, doc, &done);
