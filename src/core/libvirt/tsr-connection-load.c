@@ -246,19 +246,13 @@ load_done_cb (GObject      *object,
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
+      /* The handle opened but could not be read: drop it, so that a
+       * later open or reconnect starts afresh instead of finding a
+       * half-set-up connection.
+       */
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          /* The handle opened but could not be read: drop it, so that a
-           * later open or reconnect starts afresh instead of finding a
-           * half-set-up connection.
-           */
-          _tsr_connection_drop_handle (self);
-          _tsr_connection_set_last_error (self, error);
-          _tsr_connection_set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
-          if (self->loaded && !self->closed_by_user)
-            _tsr_connection_schedule_reconnect (self);
-        }
-      g_task_return_error (task, g_steal_pointer (&error));
+        _tsr_connection_drop_handle (self);
+      _tsr_connection_fail (self, task, g_steal_pointer (&error));
       return;
     }
 

@@ -89,6 +89,9 @@ void _tsr_connection_set_loaded         (TsrConnection      *self);
 void _tsr_connection_set_last_error     (TsrConnection      *self,
                                          const GError       *error);
 void _tsr_connection_schedule_reconnect (TsrConnection      *self);
+void _tsr_connection_fail               (TsrConnection      *self,
+                                         GTask              *task,
+                                         GError             *error);
 
 /* tsr-connection-load.c */
 void _tsr_connection_start_load          (TsrConnection *self,

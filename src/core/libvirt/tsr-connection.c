@@ -68,6 +68,25 @@ _tsr_connection_set_state (TsrConnection      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
+/* An open or load that failed for another reason than a cancel leaves the
+ * connection down, and tries again later if it was up before. Takes ERROR
+ * and answers TASK with it.
+ */
+void
+_tsr_connection_fail (TsrConnection *self,
+                      GTask         *task,
+                      GError        *error)
+{
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      _tsr_connection_set_last_error (self, error);
+      _tsr_connection_set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+      if (self->loaded && !self->closed_by_user)
+        _tsr_connection_schedule_reconnect (self);
+    }
+  g_task_return_error (task, error);
+}
+
 void
 _tsr_connection_set_loaded (TsrConnection *self)
 {
@@ -127,14 +146,7 @@ opened_cb (GObject      *object,
   conn = g_task_propagate_pointer (G_TASK (result), &error);
   if (conn == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          _tsr_connection_set_last_error (self, error);
-          _tsr_connection_set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
-          if (self->loaded && !self->closed_by_user)
-            _tsr_connection_schedule_reconnect (self);
-        }
-      g_task_return_error (task, g_steal_pointer (&error));
+      _tsr_connection_fail (self, task, g_steal_pointer (&error));
       return;
     }
 

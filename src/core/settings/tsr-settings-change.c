@@ -61,35 +61,19 @@ parse_bool_value (const char  *name,
   return TRUE;
 }
 
-/* VALUE as a number, or RESET for a reset (VALUE NULL). */
-static gboolean
-parse_uint_or_reset (const char  *name,
-                     const char  *value,
-                     guint64      reset,
-                     guint64     *out,
-                     GError     **error)
+/* What a reset (VALUE NULL) sets, as the user would write it. */
+static const char *
+reset_value (const char *name)
 {
-  if (value == NULL)
-    {
-      *out = reset;
-      return TRUE;
-    }
-  return parse_uint_value (name, value, out, error);
-}
+  static const char * const resets[][2] = {
+    { "memory", "400" }, { "maxmem", "0" }, { "vcpus", "2" },
+    { "debug", "false" }, { "include_in_backups", "true" }, { "autostart", "false" },
+  };
 
-static gboolean
-parse_bool_or_reset (const char  *name,
-                     const char  *value,
-                     gboolean     reset,
-                     gboolean    *out,
-                     GError     **error)
-{
-  if (value == NULL)
-    {
-      *out = reset;
-      return TRUE;
-    }
-  return parse_bool_value (name, value, out, error);
+  for (guint i = 0; i < G_N_ELEMENTS (resets); i++)
+    if (g_str_equal (resets[i][0], name))
+      return resets[i][1];
+  return NULL;
 }
 
 static gboolean
@@ -160,23 +144,26 @@ apply_value (Prefs       *p,
 {
   guint64 number;
 
+  if (value == NULL)
+    value = reset_value (name);
+
   if (g_str_equal (name, "memory"))
-    return parse_uint_or_reset (name, value, 400, &p->memory, error);
+    return parse_uint_value (name, value, &p->memory, error);
   if (g_str_equal (name, "maxmem"))
-    return parse_uint_or_reset (name, value, 0, &p->maxmem, error);
+    return parse_uint_value (name, value, &p->maxmem, error);
   if (g_str_equal (name, "vcpus"))
     {
-      if (!parse_uint_or_reset (name, value, 2, &number, error))
+      if (!parse_uint_value (name, value, &number, error))
         return FALSE;
       p->vcpus = (guint) MIN (number, G_MAXUINT);
       return TRUE;
     }
   if (g_str_equal (name, "debug"))
-    return parse_bool_or_reset (name, value, FALSE, &p->debug, error);
+    return parse_bool_value (name, value, &p->debug, error);
   if (g_str_equal (name, "include_in_backups"))
-    return parse_bool_or_reset (name, value, TRUE, &p->include_in_backups, error);
+    return parse_bool_value (name, value, &p->include_in_backups, error);
   if (g_str_equal (name, "autostart"))
-    return parse_bool_or_reset (name, value, FALSE, &p->autostart, error);
+    return parse_bool_value (name, value, &p->autostart, error);
   if (g_str_equal (name, "virt_mode"))
     return apply_virt_mode (p, value, error);
   if (g_str_equal (name, "mac"))
