@@ -2,22 +2,16 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/tree.h>
 
-#include "tsr-connection-private.h"
 #include "tsr-error.h"
-#include "tsr-host.h"
-#include "tsr-macs.h"
-#include "tsr-rules.h"
 #include "tsr-settings-private.h"
 #include "tsr-validate.h"
 #include "tsr-xml-private.h"
 
-/* What a set of changes makes of a VM's settings, checked against the
- * rules, and of its definition. Nothing here talks to libvirt except to
- * look at names, networks and MACs in use; tsr-settings-write.c commits.
+/* What a set of changes makes of a VM's settings and of its definition.
+ * Nothing here talks to libvirt; tsr-settings-write.c checks the result
+ * against the rules and commits it.
  */
 
 static gboolean
@@ -218,90 +212,6 @@ tsr_settings_prefs_apply (Prefs       *p,
     }
 
   return apply_value (p, name, value, error);
-}
-
-gboolean
-tsr_settings_prefs_validate (virConnectPtr   conn,
-                             const Prefs    *old,
-                             const Prefs    *p,
-                             TsrHostCaps    *caps,
-                             const char     *kernels_dir,
-                             gboolean        running,
-                             TsrPrefsFlags   flags,
-                             char          **warning,
-                             GError        **error)
-{
-  if (!g_str_equal (old->name, p->name))
-    {
-      if (!tsr_check_new_vm_name_sync (conn, p->name, error))
-        return FALSE;
-      if (running)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                       _("“%s” is running: shut it down (qvm-shutdown --wait %s) before "
-                         "renaming it."), old->name, old->name);
-          return FALSE;
-        }
-    }
-
-  if (!tsr_rules_check_label (p->label, error))
-    return FALSE;
-
-  if (!tsr_rules_check_resources (p->memory, p->maxmem, p->vcpus, p->kernelopts, caps, error))
-    return FALSE;
-  /* A kernel the VM already has may have been removed since; that is not this edit's fault. */
-  if (g_strcmp0 (p->kernel, old->kernel) != 0 &&
-      !tsr_rules_check_kernel_installed (kernels_dir, p->kernel, error))
-    return FALSE;
-
-  if (!tsr_rules_check_virt_mode (p->virt_mode, p->kernel, caps, FALSE, error))
-    return FALSE;
-  if (!g_str_equal (p->virt_mode, "hvm") && p->has_pci)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("This VM has PCI devices assigned, which need virt_mode hvm: detach them "
-                     "first to use %s."), p->virt_mode);
-      return FALSE;
-    }
-
-  /* A VM that already boots UEFI keeps it even where the host's firmware is not listed. */
-  if (!tsr_rules_check_firmware (p->firmware, g_str_equal (old->firmware, "uefi") ? NULL : caps,
-                                 error))
-    return FALSE;
-
-  if (!g_str_equal (p->netvm, "none") && g_strcmp0 (p->netvm, old->netvm) != 0)
-    {
-      g_autoptr(virNetwork) net = virNetworkLookupByName (conn, p->netvm);
-
-      virResetLastError ();
-      if (net == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                       _("No network named “%s”: use an existing libvirt network, or none."),
-                       p->netvm);
-          return FALSE;
-        }
-    }
-
-  if (p->mac != NULL && g_strcmp0 (p->mac, old->mac) != 0)
-    {
-      g_autoptr(GHashTable) macs = tsr_macs_in_use (conn, p->uuid);
-      const char *owner = g_hash_table_lookup (macs, p->mac);
-
-      if (owner != NULL && !(flags & TSR_PREFS_FORCE_MAC))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_MAC_IN_USE,
-                       _("MAC %s is used by “%s”. To share it on purpose (for example for "
-                         "licence activation), insist (qvm-prefs --force); only one of the two "
-                         "may run at a time."), p->mac, owner);
-          return FALSE;
-        }
-      if (owner != NULL)
-        *warning = g_strdup_printf (_("“%s” uses MAC %s too: only one of the two may run at a "
-                                      "time."), owner, p->mac);
-    }
-
-  return TRUE;
 }
 
 /* NAME under ROOT, made if missing, holding KIB kibibytes. */

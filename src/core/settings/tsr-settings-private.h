@@ -5,7 +5,6 @@
 #include <libxml/tree.h>
 
 #include "tsr-connection.h"
-#include "tsr-host.h"
 #include "tsr-settings.h"
 
 G_BEGIN_DECLS
@@ -60,15 +59,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prefs, tsr_settings_prefs_free)
 gboolean tsr_settings_prefs_apply     (Prefs          *p,
                                        const char     *name,
                                        const char     *value,
-                                       GError        **error);
-gboolean tsr_settings_prefs_validate  (virConnectPtr   conn,
-                                       const Prefs    *old,
-                                       const Prefs    *p,
-                                       TsrHostCaps    *caps,
-                                       const char     *kernels_dir,
-                                       gboolean        running,
-                                       TsrPrefsFlags   flags,
-                                       char          **warning,
                                        GError        **error);
 void     tsr_settings_prefs_write_xml (xmlDocPtr       doc,
                                        const Prefs    *old,
