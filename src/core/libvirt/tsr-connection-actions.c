@@ -418,15 +418,14 @@ open_network_for_update (virConnectPtr   conn,
 /* COMMAND on one DHCP host, in the definition and, while the network
  * runs, live.
  */
-static gboolean
-update_dhcp_host (virNetworkPtr         net,
-                  const TsrNetworkInfo *info,
-                  unsigned int          command,
-                  const char           *host_xml)
+gboolean
+tsr_network_update_host (virNetworkPtr  net,
+                         unsigned int   command,
+                         const char    *host_xml)
 {
   unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
-  if (info->active)
+  if (virNetworkIsActive (net) == 1)
     flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
   return virNetworkUpdate (net, command, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
                            host_xml, flags) == 0;
@@ -484,7 +483,7 @@ tsr_reserve_address_sync (GMutex           *lock,
     }
 
   host_xml = tsr_network_build_host_xml (mac, name, ip);
-  if (!update_dhcp_host (net, info, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
+  if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
     {
       g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
                                                ip, mac, network);
@@ -572,7 +571,7 @@ tsr_release_address_sync (GMutex           *lock,
     {
       g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
 
-      if (!update_dhcp_host (net, info, VIR_NETWORK_UPDATE_COMMAND_DELETE, host_xml))
+      if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_DELETE, host_xml))
         {
           tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
           return FALSE;

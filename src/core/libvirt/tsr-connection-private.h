@@ -163,6 +163,9 @@ gboolean tsr_reserve_address_sync         (GMutex          *lock,
                                            char           **ip_out,
                                            TsrNetworkInfo **info_out,
                                            GError         **error);
+gboolean tsr_network_update_host          (virNetworkPtr    net,
+                                           unsigned int     command,
+                                           const char      *host_xml);
 gboolean tsr_release_address_sync         (GMutex          *lock,
                                            virConnectPtr    conn,
                                            const char      *network,

@@ -265,7 +265,6 @@ reserve_to (WriteData    *data,
   g_autoptr(GMutexLocker) locker = NULL;
   g_autofree char *host_xml = NULL;
   const char *host_name = to->name;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   virResetLastError ();
   if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
@@ -288,11 +287,8 @@ reserve_to (WriteData    *data,
 
   host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
   locker = g_mutex_locker_new (data->reserve_lock);
-  if (net != NULL && virNetworkIsActive (net) == 1)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                                       VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
-                                       flags) < 0)
+  if (net == NULL ||
+      !tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
     {
       tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
       return FALSE;
