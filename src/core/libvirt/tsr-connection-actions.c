@@ -175,13 +175,29 @@ net_op_data_free (NetOpData *data)
   g_free (data);
 }
 
+/* The data of a network call, or NULL with CALLBACK answered "not
+ * connected".
+ */
 static NetOpData *
-net_op_data_new (TsrConnection *self,
-                 const char    *network,
-                 const char    *mac)
+net_op_begin (TsrConnection        *self,
+              const char           *network,
+              const char           *mac,
+              gpointer              source_tag,
+              GAsyncReadyCallback   callback,
+              gpointer              user_data)
 {
-  NetOpData *data = g_new0 (NetOpData, 1);
+  NetOpData *data;
 
+  if (self->conn == NULL)
+    {
+      GError *error = NULL;
+
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_report_error (self, callback, user_data, source_tag, error);
+      return NULL;
+    }
+
+  data = g_new0 (NetOpData, 1);
   data->conn = self->conn;
   virConnectRef (data->conn);
   data->lock = &self->reserve_lock;
@@ -322,25 +338,6 @@ run_net_op (TsrConnection       *self,
   tsr_task_run_sync (task, step);
 }
 
-static gboolean
-check_connected (TsrConnection        *self,
-                 GAsyncReadyCallback   callback,
-                 gpointer              user_data,
-                 gpointer              source_tag)
-{
-  g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
-
-  if (self->conn != NULL)
-    return TRUE;
-
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
-  tsr_error_set_not_connected (&error, self->uri);
-  g_task_return_error (task, error);
-  return FALSE;
-}
-
 void
 tsr_connection_ensure_network_async (TsrConnection       *self,
                                      const char          *name,
@@ -353,10 +350,10 @@ tsr_connection_ensure_network_async (TsrConnection       *self,
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  if (!check_connected (self, callback, user_data, tsr_connection_ensure_network_async))
+  data = net_op_begin (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL,
+                       tsr_connection_ensure_network_async, callback, user_data);
+  if (data == NULL)
     return;
-
-  data = net_op_data_new (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL);
   data->isolated = isolated;
   run_net_op (self, data, ensure_network_step, tsr_connection_ensure_network_async,
               cancellable, callback, user_data);
@@ -531,10 +528,10 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
       return;
     }
 
-  if (!check_connected (self, callback, user_data, tsr_connection_reserve_address_async))
+  data = net_op_begin (self, network, mac, tsr_connection_reserve_address_async,
+                       callback, user_data);
+  if (data == NULL)
     return;
-
-  data = net_op_data_new (self, network, mac);
   data->vm_name = g_strdup (vm_name);
   run_net_op (self, data, reserve_step, tsr_connection_reserve_address_async,
               cancellable, callback, user_data);
@@ -602,15 +599,17 @@ tsr_connection_release_address_async (TsrConnection       *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
+  NetOpData *data;
+
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (network != NULL);
   g_return_if_fail (mac != NULL);
 
-  if (!check_connected (self, callback, user_data, tsr_connection_release_address_async))
-    return;
-
-  run_net_op (self, net_op_data_new (self, network, mac), release_step,
-              tsr_connection_release_address_async, cancellable, callback, user_data);
+  data = net_op_begin (self, network, mac, tsr_connection_release_address_async,
+                       callback, user_data);
+  if (data != NULL)
+    run_net_op (self, data, release_step, tsr_connection_release_address_async,
+                cancellable, callback, user_data);
 }
 
 gboolean
