@@ -591,11 +591,10 @@ apply_live (WriteData    *data,
     }
 }
 
-static void
-write_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+static gboolean
+write_step (gpointer       task_data,
+            GCancellable  *cancellable,
+            GError       **error)
 {
   WriteData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
@@ -605,36 +604,27 @@ write_worker (GTask        *task,
   Done done = { FALSE, };
   xmlDocPtr doc;
   gboolean running;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+    return FALSE;
 
   running = virDomainIsActive (dom) == 1;
   old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
   if (old_xml == NULL)
-    tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+    tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
   if (old_xml == NULL ||
-      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)) ||
-      !(p = plan_prefs (data, old, running, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, error)) ||
+      !(p = plan_prefs (data, old, running, error)))
+    return FALSE;
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
   tsr_settings_prefs_write_xml (doc, old, p, data->kernels_dir);
-  if (!commit_prefs (data, dom, old, p, doc, &done, &error))
+  if (!commit_prefs (data, dom, old, p, doc, &done, error))
     {
       roll_back (data, old, p, old_xml, doc, &done);
       xmlFreeDoc (doc);
-      g_task_return_error (task, error);
-      return;
+      return FALSE;
     }
   xmlFreeDoc (doc);
 
@@ -642,7 +632,7 @@ write_worker (GTask        *task,
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
   if (running)
     apply_live (data, dom, old, p);
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
 }
 
 void
@@ -682,7 +672,7 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_hash_table_insert (data->changes, g_strdup (key), g_strdup (value));
   g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-  g_task_run_in_thread (task, write_worker);
+  tsr_task_run_sync (task, write_step);
 }
 
 gboolean

@@ -446,23 +446,17 @@ choices_data_free (ChoicesData *data)
   g_free (data);
 }
 
-static void
-choices_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+choices_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
   ChoicesData *data = task_data;
   g_autoptr(TsrHostCaps) caps = NULL;
   g_autoptr(GStrvBuilder) modes = g_strv_builder_new ();
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)))
+    return FALSE;
   if (caps->hvm)
     {
       g_strv_builder_add (modes, "hvm");
@@ -474,7 +468,7 @@ choices_worker (GTask        *task,
     g_strv_builder_add (modes, "pv");
   data->virt_modes = g_strv_builder_end (modes);
   data->kernels = tsr_kernels_list (data->kernels_dir);
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
 }
 
 void
@@ -499,7 +493,7 @@ tsr_connection_get_choices_async (TsrConnection       *self,
   data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
   g_task_set_task_data (task, data, (GDestroyNotify) choices_data_free);
-  g_task_run_in_thread (task, choices_worker);
+  tsr_task_run_sync (task, choices_step);
 }
 
 gboolean
