@@ -815,24 +815,18 @@ create_steps (CreateData    *data,
   return TRUE;
 }
 
-static void
-create_worker (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gboolean
+create_step (gpointer       task_data,
+             GCancellable  *cancellable,
+             GError       **error)
 {
   CreateData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!create_steps (data, cancellable, &error))
-    {
-      rollback (data);
-      g_clear_pointer (&data->info, tsr_network_info_free);
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
+  if (create_steps (data, cancellable, error))
+    return TRUE;
+  rollback (data);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  return FALSE;
 }
 
 void
@@ -870,7 +864,7 @@ tsr_connection_create_vm_async (TsrConnection       *self,
    * cancel must not report a VM that exists as cancelled.
    */
   g_task_set_check_cancellable (task, FALSE);
-  g_task_run_in_thread (task, create_worker);
+  tsr_task_run_sync (task, create_step);
 }
 
 char *
@@ -880,18 +874,13 @@ tsr_connection_create_vm_finish (TsrConnection  *self,
                                  GError        **error)
 {
   CreateData *data;
-  char *name;
 
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  if (!tsr_task_propagate_boolean (self, result, error))
+    return NULL;
 
   data = g_task_get_task_data (G_TASK (result));
-  name = g_task_propagate_pointer (G_TASK (result), error);
-  if (name != NULL)
-    {
-      tsr_connection_take_network_info (self, g_steal_pointer (&data->info));
-      if (notice != NULL)
-        *notice = g_steal_pointer (&data->notice);
-    }
-
-  return name;
+  tsr_connection_take_network_info (self, g_steal_pointer (&data->info));
+  if (notice != NULL)
+    *notice = g_steal_pointer (&data->notice);
+  return g_strdup (data->spec->name);
 }
