@@ -139,6 +139,28 @@ gpointer tsr_connection_get_handle (TsrConnection *self);
 virConnectPtr tsr_connection_ref_handle (TsrConnection *self,
                                          GTask         *task);
 
+/* The start of the data of a call about one VM, or the host, run in a
+ * worker: a struct whose first member is a TsrCall.
+ */
+typedef struct
+{
+  virConnectPtr   conn;
+  char           *uuid;         /* the VM's; NULL for calls about the host */
+  char           *kernels_dir;
+  gboolean        local;        /* the host is this machine */
+  GDestroyNotify  clear;        /* frees the members after the TsrCall */
+} TsrCall;
+
+gpointer tsr_connection_call_new (TsrConnection        *self,
+                                  TsrVm                *vm,
+                                  gsize                 size,
+                                  GDestroyNotify        clear,
+                                  gpointer              source_tag,
+                                  GCancellable         *cancellable,
+                                  GAsyncReadyCallback   callback,
+                                  gpointer              user_data,
+                                  GTask               **task);
+
 GTask *tsr_connection_task_new (TsrConnection        *self,
                                 gpointer              source_tag,
                                 GCancellable         *cancellable,

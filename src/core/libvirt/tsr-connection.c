@@ -567,6 +567,55 @@ tsr_connection_task_new (TsrConnection        *self,
   return g_steal_pointer (&task);
 }
 
+static void
+call_free (gpointer data)
+{
+  TsrCall *call = data;
+
+  if (call->clear != NULL)
+    call->clear (call);
+  g_clear_pointer (&call->conn, tsr_conn_release);
+  g_free (call->uuid);
+  g_free (call->kernels_dir);
+  g_free (call);
+}
+
+/* The data, SIZE bytes starting with a TsrCall, of a task in *TASK tagged
+ * SOURCE_TAG: the handle, VM's uuid, the kernels folder as it is now and
+ * whether the host is this machine. CLEAR frees the rest. NULL, with
+ * CALLBACK answered "not connected", when there is no handle.
+ */
+gpointer
+tsr_connection_call_new (TsrConnection        *self,
+                         TsrVm                *vm,
+                         gsize                 size,
+                         GDestroyNotify        clear,
+                         gpointer              source_tag,
+                         GCancellable         *cancellable,
+                         GAsyncReadyCallback   callback,
+                         gpointer              user_data,
+                         GTask               **task)
+{
+  virConnectPtr conn;
+  TsrCall *call;
+
+  g_return_val_if_fail (size >= sizeof (TsrCall), NULL);
+  g_return_val_if_fail (task != NULL, NULL);
+
+  *task = tsr_connection_task_new (self, source_tag, cancellable, callback, user_data, &conn);
+  if (*task == NULL)
+    return NULL;
+
+  call = g_malloc0 (size);
+  call->conn = conn;
+  call->uuid = vm != NULL ? g_strdup (tsr_vm_get_uuid (vm)) : NULL;
+  call->kernels_dir = g_strdup (self->kernels_dir);
+  call->local = tsr_uri_is_local (self->uri);
+  call->clear = clear;
+  g_task_set_task_data (*task, call, call_free);
+  return call;
+}
+
 GMutex *
 tsr_connection_get_reserve_lock (TsrConnection *self)
 {

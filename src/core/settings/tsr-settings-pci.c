@@ -22,21 +22,19 @@
 
 typedef struct
 {
-  virConnectPtr  conn;
-  char          *uuid;
+  TsrCall        call;
   char          *device;
   gboolean       attach;
   GPtrArray     *devices;
 } PciData;
 
 static void
-pci_data_free (PciData *data)
+pci_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
+  PciData *data = user_data;
+
   g_free (data->device);
   g_clear_pointer (&data->devices, g_ptr_array_unref);
-  g_free (data);
 }
 
 static char *
@@ -183,7 +181,7 @@ list_pci_step (gpointer       task_data,
 {
   PciData *data = task_data;
 
-  data->devices = list_pci_sync (data->conn, error);
+  data->devices = list_pci_sync (data->call.conn, error);
   return data->devices != NULL;
 }
 
@@ -194,20 +192,13 @@ tsr_connection_list_pci_async (TsrConnection       *self,
                                gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  PciData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  task = tsr_connection_task_new (self, tsr_connection_list_pci_async,
-                                  cancellable, callback, user_data, &conn);
-  if (task == NULL)
-    return;
-
-  data = g_new0 (PciData, 1);
-  data->conn = conn;
-  g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
-  tsr_task_run_sync (task, list_pci_step);
+  if (tsr_connection_call_new (self, NULL, sizeof (PciData), pci_data_clear,
+                               tsr_connection_list_pci_async, cancellable, callback, user_data,
+                               &task))
+    tsr_task_run_sync (task, list_pci_step);
 }
 
 GPtrArray *
@@ -299,7 +290,7 @@ pci_attach_sync (gpointer       task_data,
   g_autoptr(virDomain) defined = NULL;
   TsrPciDevice *found;
 
-  if (!(devices = list_pci_sync (data->conn, error)))
+  if (!(devices = list_pci_sync (data->call.conn, error)))
     return FALSE;
   if (!(found = find_pci_device (devices, data->device)))
     {
@@ -309,7 +300,7 @@ pci_attach_sync (gpointer       task_data,
       return FALSE;
     }
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
     return FALSE;
 
   if (data->attach && found->assigned_to != NULL)
@@ -334,7 +325,7 @@ pci_attach_sync (gpointer       task_data,
 
   if (!(new_xml = pci_edit_definition (xml, found, data->attach, error)))
     return FALSE;
-  defined = virDomainDefineXML (data->conn, new_xml);
+  defined = virDomainDefineXML (data->call.conn, new_xml);
   if (defined == NULL)
     {
       tsr_error_set_from_libvirt (error, data->attach ? _("Could not attach the device")
@@ -356,23 +347,19 @@ tsr_connection_pci_attach_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   PciData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
   g_return_if_fail (device != NULL);
 
-  task = tsr_connection_task_new (self, tsr_connection_pci_attach_async,
-                                  cancellable, callback, user_data, &conn);
-  if (task == NULL)
+  data = tsr_connection_call_new (self, vm, sizeof (PciData), pci_data_clear,
+                                  tsr_connection_pci_attach_async, cancellable, callback,
+                                  user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (PciData, 1);
-  data->conn = conn;
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->device = g_strdup (device);
   data->attach = attach;
-  g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
   tsr_task_run_sync (task, pci_attach_sync);
 }
 
