@@ -144,11 +144,8 @@ choose_automatic_mac (virConnectPtr  conn,
 
 typedef struct
 {
-  virConnectPtr   conn;
+  TsrCall         call;
   GMutex         *reserve_lock;
-  char           *uuid;
-  char           *kernels_dir;
-  gboolean        local;
   GHashTable     *changes;
   TsrPrefsFlags   flags;
   char           *next_start;
@@ -157,16 +154,14 @@ typedef struct
 } WriteData;
 
 static void
-write_data_free (WriteData *data)
+write_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
-  g_free (data->kernels_dir);
+  WriteData *data = user_data;
+
   g_clear_pointer (&data->changes, g_hash_table_unref);
   g_free (data->next_start);
   g_free (data->warning);
   g_clear_pointer (&data->infos, g_ptr_array_unref);
-  g_free (data);
 }
 
 /* NET's reservations, from its definition; NULL if there is none. */
@@ -224,9 +219,9 @@ release_from (WriteData    *data,
   if (g_str_equal (from->netvm, "none") || from->mac == NULL)
     return TRUE;
 
-  used = tsr_macs_in_use (data->conn, from->uuid);
+  used = tsr_macs_in_use (data->call.conn, from->uuid);
   shared = g_hash_table_contains (used, from->mac);
-  net = virNetworkLookupByName (data->conn, from->netvm);
+  net = virNetworkLookupByName (data->call.conn, from->netvm);
   from_info = read_reservations (net);
   host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
   virResetLastError ();
@@ -241,8 +236,8 @@ release_from (WriteData    *data,
   if (shared)
     return TRUE;
 
-  if (!tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac, &info,
-                                 error))
+  if (!tsr_release_address_sync (data->reserve_lock, data->call.conn, from->netvm, from->mac,
+                                 &info, error))
     return FALSE;
   if (info != NULL)
     g_ptr_array_add (data->infos, g_steal_pointer (&info));
@@ -259,7 +254,7 @@ reserve_to (WriteData    *data,
             const char   *ip,
             GError      **error)
 {
-  g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, to->netvm);
+  g_autoptr(virNetwork) net = virNetworkLookupByName (data->call.conn, to->netvm);
   g_autoptr(TsrNetworkInfo) to_info = read_reservations (net);
   g_autoptr(TsrNetworkInfo) info = NULL;
   g_autoptr(GMutexLocker) locker = NULL;
@@ -277,8 +272,8 @@ reserve_to (WriteData    *data,
     {
       g_autofree char *new_ip = NULL;
 
-      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
-                                     &new_ip, &info, error))
+      if (!tsr_reserve_address_sync (data->reserve_lock, data->call.conn, to->netvm, to->mac,
+                                     to->name, &new_ip, &info, error))
         return FALSE;
       if (info != NULL)
         g_ptr_array_add (data->infos, g_steal_pointer (&info));
@@ -345,7 +340,7 @@ rename_volumes (WriteData   *data,
 
       if (base == NULL || !g_str_has_prefix (base, prefix))
         continue;
-      vol = virStorageVolLookupByPath (data->conn, path);
+      vol = virStorageVolLookupByPath (data->call.conn, path);
       virResetLastError ();
       if (vol == NULL)
         continue;
@@ -459,7 +454,7 @@ plan_prefs (WriteData    *data,
       return NULL;
   if (g_hash_table_contains (data->changes, "mac") &&
       tsr_settings_mac_is_auto (g_hash_table_lookup (data->changes, "mac")))
-    choose_automatic_mac (data->conn, old, p);
+    choose_automatic_mac (data->call.conn, old, p);
   if (!settle_boot (data->changes, old, p, error))
     return NULL;
 
@@ -467,8 +462,8 @@ plan_prefs (WriteData    *data,
   if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
     p->mac = tsr_mac_generate (NULL);
 
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)) ||
-      !validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+  if (!(caps = tsr_host_caps_read_sync (data->call.conn, data->call.local, error)) ||
+      !validate_prefs (data->call.conn, old, p, caps, data->call.kernels_dir, running, data->flags,
                        &data->warning, error))
     return NULL;
   return g_steal_pointer (&p);
@@ -514,7 +509,7 @@ commit_prefs (WriteData     *data,
   xmlDocDumpMemory (doc, &dump, &dump_len);
   new_xml = g_strndup ((const char *) dump, dump_len);
   xmlFree (dump);
-  if (!(redefined = virDomainDefineXML (data->conn, new_xml)))
+  if (!(redefined = virDomainDefineXML (data->call.conn, new_xml)))
     {
       tsr_error_set_from_libvirt (error, _("The new settings were refused"));
       return FALSE;
@@ -527,7 +522,7 @@ commit_prefs (WriteData     *data,
       return FALSE;
     }
   if (done->renamed_volumes)
-    refresh_pools (data->conn);
+    refresh_pools (data->call.conn);
   return TRUE;
 }
 
@@ -542,7 +537,7 @@ roll_back (WriteData   *data,
   /* Best effort: the error that made this necessary is the one to report. */
   if (done->defined)
     {
-      g_autoptr(virDomain) back = virDomainDefineXML (data->conn, old_xml);
+      g_autoptr(virDomain) back = virDomainDefineXML (data->call.conn, old_xml);
     }
   if (done->reservation_moved)
     {
@@ -553,7 +548,7 @@ roll_back (WriteData   *data,
   if (done->renamed_volumes)
     {
       undo_rename_volumes (doc, old->name, p->name);
-      refresh_pools (data->conn);
+      refresh_pools (data->call.conn);
     }
   virResetLastError ();
 }
@@ -605,7 +600,7 @@ write_step (gpointer       task_data,
   xmlDocPtr doc;
   gboolean running;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
     return FALSE;
 
   running = virDomainIsActive (dom) == 1;
@@ -613,13 +608,14 @@ write_step (gpointer       task_data,
   if (old_xml == NULL)
     tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
   if (old_xml == NULL ||
-      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, error)) ||
+      !(old = tsr_settings_read_prefs_sync (data->call.conn, dom, data->call.kernels_dir,
+                                            error)) ||
       !(p = plan_prefs (data, old, running, error)))
     return FALSE;
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
-  tsr_settings_prefs_write_xml (doc, old, p, data->kernels_dir);
+  tsr_settings_prefs_write_xml (doc, old, p, data->call.kernels_dir);
   if (!commit_prefs (data, dom, old, p, doc, &done, error))
     {
       roll_back (data, old, p, old_xml, doc, &done);
@@ -646,7 +642,6 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   WriteData *data;
-  virConnectPtr conn;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -654,24 +649,19 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_VM (vm));
   g_return_if_fail (changes != NULL);
 
-  task = tsr_connection_task_new (self, tsr_connection_set_prefs_async,
-                                  cancellable, callback, user_data, &conn);
-  if (task == NULL)
+  data = tsr_connection_call_new (self, vm, sizeof (WriteData), write_data_clear,
+                                  tsr_connection_set_prefs_async, cancellable, callback,
+                                  user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (WriteData, 1);
-  data->conn = conn;
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
-  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->flags = flags;
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   data->changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_iter_init (&iter, changes);
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_hash_table_insert (data->changes, g_strdup (key), g_strdup (value));
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
   tsr_task_run_sync (task, write_step);
 }
 
@@ -693,7 +683,7 @@ tsr_connection_set_prefs_finish (TsrConnection  *self,
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
-  tsr_connection_refresh_vm (self, data->uuid);
+  tsr_connection_refresh_vm (self, data->call.uuid);
   if (next_start != NULL)
     *next_start = g_steal_pointer (&data->next_start);
   if (warning != NULL)
