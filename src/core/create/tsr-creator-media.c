@@ -22,18 +22,16 @@
 
 typedef struct
 {
-  virConnectPtr  conn;
-  char          *uuid;
+  TsrCall        call;
   TsrMedia      *media;
 } MediaData;
 
 static void
-media_data_free (MediaData *data)
+media_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
+  MediaData *data = user_data;
+
   tsr_media_free (data->media);
-  g_free (data);
 }
 
 static gboolean
@@ -212,10 +210,10 @@ start_with_media (gpointer       task_data,
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(virDomain) started = NULL;
 
-  if (!resolve_media (data->conn, data->media, error))
+  if (!resolve_media (data->call.conn, data->media, error))
     return FALSE;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->conn, data->uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
     return FALSE;
 
   if (virDomainIsActive (dom) == 1)
@@ -236,7 +234,7 @@ start_with_media (gpointer       task_data,
   if (!(live = xml_with_cdrom (xml, data->media, error)))
     return FALSE;
 
-  started = virDomainCreateXML (data->conn, live, 0);
+  started = virDomainCreateXML (data->call.conn, live, 0);
   if (started == NULL)
     {
       g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
@@ -260,7 +258,6 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TsrMedia) parsed = NULL;
-  virConnectPtr conn;
   MediaData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
@@ -273,16 +270,13 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
       return;
     }
 
-  task = tsr_connection_task_new (self, tsr_connection_start_vm_with_media_async,
-                                  cancellable, callback, user_data, &conn);
-  if (task == NULL)
+  data = tsr_connection_call_new (self, vm, sizeof (MediaData), media_data_clear,
+                                  tsr_connection_start_vm_with_media_async, cancellable,
+                                  callback, user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (MediaData, 1);
-  data->conn = g_steal_pointer (&conn);
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->media = g_steal_pointer (&parsed);
-  g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
   tsr_task_run_sync (task, start_with_media);
 }
 
