@@ -175,37 +175,6 @@ net_op_data_free (NetOpData *data)
   g_free (data);
 }
 
-/* The data of a network call, or NULL with CALLBACK answered "not
- * connected".
- */
-static NetOpData *
-net_op_begin (TsrConnection        *self,
-              const char           *network,
-              const char           *mac,
-              gpointer              source_tag,
-              GAsyncReadyCallback   callback,
-              gpointer              user_data)
-{
-  NetOpData *data;
-
-  if (self->conn == NULL)
-    {
-      GError *error = NULL;
-
-      tsr_error_set_not_connected (&error, self->uri);
-      g_task_report_error (self, callback, user_data, source_tag, error);
-      return NULL;
-    }
-
-  data = g_new0 (NetOpData, 1);
-  data->conn = self->conn;
-  virConnectRef (data->conn);
-  data->lock = &self->reserve_lock;
-  data->network = g_strdup (network);
-  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
-  return data;
-}
-
 /* The managed network is 10.137.0.0/24; other Tessera networks (the test
  * network among them) take the next free 10.137.N.0/24.
  */
@@ -320,18 +289,45 @@ net_op_done_cb (GObject      *object,
     g_task_return_boolean (task, TRUE);
 }
 
+/* Runs STEP in a worker on NETWORK (and MAC, VM_NAME, ISOLATED where it
+ * uses them); the result's network is stored before CALLBACK runs.
+ */
 static void
 run_net_op (TsrConnection       *self,
-            NetOpData           *data,
+            const char          *network,
+            const char          *mac,
+            const char          *vm_name,
+            gboolean             isolated,
             TsrTaskSyncFunc      step,
             gpointer             source_tag,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
-  GTask *outer = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, net_op_done_cb, outer);
+  GTask *outer;
+  g_autoptr(GTask) task = NULL;
+  NetOpData *data;
 
+  if (self->conn == NULL)
+    {
+      GError *error = NULL;
+
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_report_error (self, callback, user_data, source_tag, error);
+      return;
+    }
+
+  data = g_new0 (NetOpData, 1);
+  data->conn = self->conn;
+  virConnectRef (data->conn);
+  data->lock = &self->reserve_lock;
+  data->network = g_strdup (network);
+  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
+  data->vm_name = g_strdup (vm_name);
+  data->isolated = isolated;
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  task = g_task_new (self, cancellable, net_op_done_cb, outer);
   g_task_set_source_tag (outer, source_tag);
   g_task_set_source_tag (task, step);
   g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
@@ -346,16 +342,10 @@ tsr_connection_ensure_network_async (TsrConnection       *self,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
-  NetOpData *data;
-
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  data = net_op_begin (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL,
-                       tsr_connection_ensure_network_async, callback, user_data);
-  if (data == NULL)
-    return;
-  data->isolated = isolated;
-  run_net_op (self, data, ensure_network_step, tsr_connection_ensure_network_async,
+  run_net_op (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL, NULL, isolated,
+              ensure_network_step, tsr_connection_ensure_network_async,
               cancellable, callback, user_data);
 }
 
@@ -516,7 +506,6 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
                                       gpointer             user_data)
 {
   g_autoptr(GError) error = NULL;
-  NetOpData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (network != NULL);
@@ -528,13 +517,8 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
       return;
     }
 
-  data = net_op_begin (self, network, mac, tsr_connection_reserve_address_async,
-                       callback, user_data);
-  if (data == NULL)
-    return;
-  data->vm_name = g_strdup (vm_name);
-  run_net_op (self, data, reserve_step, tsr_connection_reserve_address_async,
-              cancellable, callback, user_data);
+  run_net_op (self, network, mac, vm_name, FALSE, reserve_step,
+              tsr_connection_reserve_address_async, cancellable, callback, user_data);
 }
 
 char *
@@ -599,17 +583,12 @@ tsr_connection_release_address_async (TsrConnection       *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
-  NetOpData *data;
-
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (network != NULL);
   g_return_if_fail (mac != NULL);
 
-  data = net_op_begin (self, network, mac, tsr_connection_release_address_async,
-                       callback, user_data);
-  if (data != NULL)
-    run_net_op (self, data, release_step, tsr_connection_release_address_async,
-                cancellable, callback, user_data);
+  run_net_op (self, network, mac, NULL, FALSE, release_step,
+              tsr_connection_release_address_async, cancellable, callback, user_data);
 }
 
 gboolean
