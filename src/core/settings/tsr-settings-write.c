@@ -164,6 +164,18 @@ write_data_clear (gpointer user_data)
   g_clear_pointer (&data->infos, g_ptr_array_unref);
 }
 
+/* Keeps INFO, what a network looks like after a change, for the finish to
+ * store; returns TRUE for the callers' convenience.
+ */
+static gboolean
+keep_network_info (WriteData      *data,
+                   TsrNetworkInfo *info)
+{
+  if (info != NULL)
+    g_ptr_array_add (data->infos, info);
+  return TRUE;
+}
+
 /* NET's reservations, from its definition; NULL if there is none. */
 static TsrNetworkInfo *
 read_reservations (virNetworkPtr net)
@@ -239,9 +251,7 @@ release_from (WriteData    *data,
   if (!tsr_release_address_sync (data->reserve_lock, data->call.conn, from->netvm, from->mac,
                                  &info, error))
     return FALSE;
-  if (info != NULL)
-    g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  return TRUE;
+  return keep_network_info (data, g_steal_pointer (&info));
 }
 
 /* Gives TO a reservation: IP if there is one to keep, else the lowest free
@@ -275,9 +285,7 @@ reserve_to (WriteData    *data,
       if (!tsr_reserve_address_sync (data->reserve_lock, data->call.conn, to->netvm, to->mac,
                                      to->name, &new_ip, &info, error))
         return FALSE;
-      if (info != NULL)
-        g_ptr_array_add (data->infos, g_steal_pointer (&info));
-      return TRUE;
+      return keep_network_info (data, g_steal_pointer (&info));
     }
 
   host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
@@ -288,9 +296,7 @@ reserve_to (WriteData    *data,
       tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
       return FALSE;
     }
-  if ((info = read_reservations (net)) != NULL)
-    g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  return TRUE;
+  return keep_network_info (data, read_reservations (net));
 }
 
 /* Moves the DHCP host entry of OLD (mac, network, name) to P; UNDO moves
