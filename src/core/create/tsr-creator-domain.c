@@ -10,6 +10,7 @@
 
 /* A new VM's definition, built with libvirt-gconfig. */
 
+/* libvirt-gconfig 4.0 declares no autoptr cleanups. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomain, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainOs, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainDisk, g_object_unref)

@@ -8,7 +8,6 @@
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libvirt-gconfig/libvirt-gconfig.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -26,8 +25,6 @@
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
-
-/* libvirt-gconfig 4.0 declares no autoptr cleanups. */
 
 #define MIB (G_GUINT64_CONSTANT (1024) * 1024)
 
