@@ -94,3 +94,17 @@ tsr_error_set_not_connected (GError     **error,
                _("Not connected to %s: wait until Tessera has reconnected, then try again."),
                uri);
 }
+
+/* G_IO_ERROR_CANCELLED with MESSAGE, which says what was left behind, if
+ * CANCELLABLE was cancelled.
+ */
+gboolean
+tsr_error_set_if_cancelled (GCancellable  *cancellable,
+                            const char    *message,
+                            GError       **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return FALSE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
+  return TRUE;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -31,5 +31,8 @@ void     tsr_error_set_from_libvirt (GError     **error,
                                      const char  *what);
 void     tsr_error_set_not_connected (GError    **error,
                                       const char *uri);
+gboolean tsr_error_set_if_cancelled  (GCancellable *cancellable,
+                                      const char   *message,
+                                      GError      **error);
 
 G_END_DECLS

@@ -20,6 +20,16 @@ void     tsr_conn_release_full (virConnectPtr       conn,
                                 TsrConnPrepareFunc  prepare,
                                 gpointer            data);
 
+/* Lookups that say what could not be found, in the worker that asked:
+ * libvirt keeps its last error per thread.
+ */
+virDomainPtr  tsr_domain_lookup_by_uuid  (virConnectPtr   conn,
+                                          const char     *uuid,
+                                          GError        **error);
+virNetworkPtr tsr_network_lookup_by_name (virConnectPtr   conn,
+                                          const char     *name,
+                                          GError        **error);
+
 /* libvirt handles freed by g_autoptr, as libvirt's own code does. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, tsr_conn_release)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
+#include "tsr-error.h"
 #include "tsr-libvirt-private.h"
 
 typedef struct
@@ -74,4 +77,28 @@ tsr_uri_is_local (const char *uri)
     return FALSE;
   host = g_uri_get_host (parsed);
   return host == NULL || *host == '\0';
+}
+
+virDomainPtr
+tsr_domain_lookup_by_uuid (virConnectPtr   conn,
+                           const char     *uuid,
+                           GError        **error)
+{
+  virDomainPtr dom = virDomainLookupByUUIDString (conn, uuid);
+
+  if (dom == NULL)
+    tsr_error_set_from_libvirt (error, _("Could not find the VM"));
+  return dom;
+}
+
+virNetworkPtr
+tsr_network_lookup_by_name (virConnectPtr   conn,
+                            const char     *name,
+                            GError        **error)
+{
+  virNetworkPtr net = virNetworkLookupByName (conn, name);
+
+  if (net == NULL)
+    tsr_error_set_from_libvirt (error, _("Could not find the network"));
+  return net;
 }

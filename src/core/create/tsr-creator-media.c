@@ -13,6 +13,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -21,18 +22,16 @@
 
 typedef struct
 {
-  virConnectPtr  conn;
-  char          *uuid;
+  TsrCall        call;
   TsrMedia      *media;
 } MediaData;
 
 static void
-media_data_free (MediaData *data)
+media_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
+  MediaData *data = user_data;
+
   tsr_media_free (data->media);
-  g_free (data);
 }
 
 static gboolean
@@ -86,6 +85,67 @@ resolve_media (virConnectPtr   conn,
   return media->path != NULL;
 }
 
+/* Per-device boot order replaces <os><boot>: the disks boot in their
+ * order from 2 on, after the cdrom. Returns the target names in use.
+ */
+static GHashTable *
+renumber_boot (xmlNodePtr os,
+               xmlNodePtr devices)
+{
+  GHashTable *used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint order = 2;
+
+  tsr_xml_remove_children (os, "boot");
+  for (xmlNodePtr node = devices->children; node != NULL; node = node->next)
+    {
+      xmlNodePtr target;
+      g_autofree char *device = NULL;
+
+      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
+        continue;
+      tsr_xml_remove_children (node, "boot");
+      if (!tsr_xml_is (node, "disk"))
+        continue;
+      target = tsr_xml_child (node, "target");
+      if (target != NULL)
+        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
+      device = tsr_xml_prop (node, "device");
+      if (device == NULL || g_str_equal (device, "disk"))
+        {
+          g_autofree char *num = g_strdup_printf ("%u", order++);
+
+          tsr_xml_add_with (node, "boot", "order", num, NULL);
+        }
+    }
+  return used;
+}
+
+static void
+add_cdrom (xmlNodePtr      devices,
+           const TsrMedia *media,
+           GHashTable     *used,
+           gboolean        sata)
+{
+  static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
+  static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
+  const char * const *candidates = sata ? sata_devs : ide_devs;
+  gboolean block = media->kind == TSR_MEDIA_BLOCK;
+  const char *dev = NULL;
+  xmlNodePtr cdrom;
+
+  for (guint i = 0; candidates[i] && dev == NULL; i++)
+    if (!g_hash_table_contains (used, candidates[i]))
+      dev = candidates[i];
+
+  cdrom = tsr_xml_add_with (devices, "disk", "type", block ? "block" : "file",
+                            "device", "cdrom", NULL);
+  tsr_xml_add_with (cdrom, "driver", "name", "qemu", "type", "raw", NULL);
+  tsr_xml_add_with (cdrom, "source", block ? "dev" : "file", media->path, NULL);
+  tsr_xml_add_with (cdrom, "target", "dev", dev, "bus", sata ? "sata" : "ide", NULL);
+  tsr_xml_add (cdrom, "readonly", NULL);
+  tsr_xml_add_with (cdrom, "boot", "order", "1", NULL);
+}
+
 /* The live definition gets a read-only cdrom and boots it first, then the
  * disk; the persistent one is left alone, so the next plain start boots
  * from disk. libvirt runs a defined, inactive domain from the XML given to
@@ -97,15 +157,10 @@ xml_with_cdrom (const char      *xml,
                 GError         **error)
 {
   xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "d.xml", NULL, XML_PARSE_NONET);
-  xmlNodePtr root, os, devices, cdrom, node;
+  xmlNodePtr root, os, devices;
   g_autofree char *machine = NULL;
-  gboolean sata;
-  xmlChar *out = NULL;
+  g_autoptr(GHashTable) used = NULL;
   char *result;
-  int len;
-  guint order = 2;
-  const char *dev = NULL;
-  g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (doc == NULL)
     {
@@ -134,149 +189,62 @@ xml_with_cdrom (const char      *xml,
       return NULL;
     }
 
-  {
-    xmlNodePtr type = tsr_xml_child (os, "type");
+  machine = tsr_xml_find_prop (os, "type", "machine");
+  used = renumber_boot (os, devices);
+  add_cdrom (devices, media, used, machine == NULL || strstr (machine, "q35") != NULL);
 
-    machine = type ? tsr_xml_prop (type, "machine") : NULL;
-  }
-  sata = machine == NULL || strstr (machine, "q35") != NULL;
-
-  /* Per-device boot order replaces <os><boot>. */
-  for (node = os->children; node != NULL;)
-    {
-      xmlNodePtr next = node->next;
-
-      if (tsr_xml_is (node, "boot"))
-        {
-          xmlUnlinkNode (node);
-          xmlFreeNode (node);
-        }
-      node = next;
-    }
-
-  for (node = devices->children; node != NULL; node = node->next)
-    {
-      xmlNodePtr target, boot;
-      g_autofree char *device = NULL;
-
-      if (!tsr_xml_is (node, "disk") && !tsr_xml_is (node, "interface"))
-        continue;
-      while ((boot = tsr_xml_child (node, "boot")) != NULL)
-        {
-          xmlUnlinkNode (boot);
-          xmlFreeNode (boot);
-        }
-      if (!tsr_xml_is (node, "disk"))
-        continue;
-      target = tsr_xml_child (node, "target");
-      if (target != NULL)
-        g_hash_table_add (used, tsr_xml_prop (target, "dev"));
-      device = tsr_xml_prop (node, "device");
-      if (device == NULL || g_str_equal (device, "disk"))
-        {
-          g_autofree char *num = g_strdup_printf ("%u", order++);
-          xmlNodePtr b = xmlNewChild (node, NULL, (const xmlChar *) "boot", NULL);
-
-          xmlNewProp (b, (const xmlChar *) "order", (const xmlChar *) num);
-        }
-    }
-
-  {
-    static const char * const sata_devs[] = { "sdz", "sdy", "sdx", "sdw", NULL };
-    static const char * const ide_devs[] = { "hdc", "hdd", "hdb", NULL };
-    const char * const *candidates = sata ? sata_devs : ide_devs;
-
-    for (guint i = 0; candidates[i] && dev == NULL; i++)
-      if (!g_hash_table_contains (used, candidates[i]))
-        dev = candidates[i];
-  }
-
-  cdrom = xmlNewChild (devices, NULL, (const xmlChar *) "disk", NULL);
-  xmlNewProp (cdrom, (const xmlChar *) "type",
-              (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "block" : "file"));
-  xmlNewProp (cdrom, (const xmlChar *) "device", (const xmlChar *) "cdrom");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "driver", NULL);
-  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) "qemu");
-  xmlNewProp (node, (const xmlChar *) "type", (const xmlChar *) "raw");
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "source", NULL);
-  xmlNewProp (node, (const xmlChar *) (media->kind == TSR_MEDIA_BLOCK ? "dev" : "file"),
-              (const xmlChar *) media->path);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "target", NULL);
-  xmlNewProp (node, (const xmlChar *) "dev", (const xmlChar *) dev);
-  xmlNewProp (node, (const xmlChar *) "bus", (const xmlChar *) (sata ? "sata" : "ide"));
-  xmlNewChild (cdrom, NULL, (const xmlChar *) "readonly", NULL);
-  node = xmlNewChild (cdrom, NULL, (const xmlChar *) "boot", NULL);
-  xmlNewProp (node, (const xmlChar *) "order", (const xmlChar *) "1");
-
-  xmlDocDumpMemory (doc, &out, &len);
-  result = g_strndup ((const char *) out, len);
-  xmlFree (out);
+  result = tsr_xml_dump (doc);
   xmlFreeDoc (doc);
   return result;
 }
 
-static void
-media_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+/* Boots the VM once from a copy of its definition with the media first. */
+static gboolean
+start_with_media (gpointer       task_data,
+                  GCancellable  *cancellable,
+                  GError       **error)
 {
   MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(virDomain) started = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!resolve_media (data->conn, data->media, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!resolve_media (data->call.conn, data->media, error))
+    return FALSE;
 
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+    return FALSE;
 
   if (virDomainIsActive (dom) == 1)
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
-                               _("“%s” is already running: shut it down first to boot it from "
-                                 "install media."), virDomainGetName (dom));
-      return;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” is already running: shut it down first to boot it from "
+                     "install media."), virDomainGetName (dom));
+      return FALSE;
     }
 
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
   if (xml == NULL)
     {
-      tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
+      return FALSE;
     }
 
-  if (!(live = xml_with_cdrom (xml, data->media, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(live = xml_with_cdrom (xml, data->media, error)))
+    return FALSE;
 
-  started = virDomainCreateXML (data->conn, live, 0);
+  started = virDomainCreateXML (data->call.conn, live, 0);
   if (started == NULL)
     {
       g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
                                                virDomainGetName (dom), data->media->spec);
 
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
 
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
 }
 
 void
@@ -290,31 +258,26 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TsrMedia) parsed = NULL;
-  virConnectPtr conn;
   MediaData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_start_vm_with_media_async);
-
   if (!(parsed = tsr_media_parse (media, &error)))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_report_error (self, callback, user_data, tsr_connection_start_vm_with_media_async,
+                           g_steal_pointer (&error));
       return;
     }
 
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  data = tsr_connection_call_new (self, vm, sizeof (MediaData), media_data_clear,
+                                  tsr_connection_start_vm_with_media_async, cancellable,
+                                  callback, user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (MediaData, 1);
-  data->conn = g_steal_pointer (&conn);
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->media = g_steal_pointer (&parsed);
-  g_task_set_task_data (task, data, (GDestroyNotify) media_data_free);
-  g_task_run_in_thread (task, media_worker);
+  tsr_task_run_sync (task, start_with_media);
 }
 
 gboolean
@@ -322,6 +285,5 @@ tsr_connection_start_vm_with_media_finish (TsrConnection  *self,
                                            GAsyncResult   *result,
                                            GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }

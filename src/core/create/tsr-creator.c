@@ -8,12 +8,11 @@
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libvirt-gconfig/libvirt-gconfig.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "tsr-connection-private.h"
-#include "tsr-creator.h"
+#include "tsr-creator-private.h"
 #include "tsr-error.h"
 #include "tsr-host.h"
 #include "tsr-macs.h"
@@ -21,23 +20,11 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
-
-/* libvirt-gconfig 4.0 declares no autoptr cleanups. */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomain, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainOs, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainDisk, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainDiskDriver, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainSerial, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainConsole, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainChardevSourcePty, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainInterfaceNetwork, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainGraphicsVnc, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainVideo, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainInput, g_object_unref)
 
 #define MIB (G_GUINT64_CONSTANT (1024) * 1024)
 
@@ -132,20 +119,14 @@ domain_root_path (virDomainPtr dom)
   return path;
 }
 
+/* Only standalone VMs and templates exist so far; a template named as
+ * the base must be one.
+ */
 static gboolean
-validate (CreateData    *data,
-          TsrHostCaps   *caps,
-          char         **root_format,
-          guint64       *root_size,
-          GError       **error)
+validate_class (CreateData  *data,
+                GError     **error)
 {
   TsrCreateSpec *spec = data->spec;
-
-  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
-    return FALSE;
-
-  if (!tsr_rules_check_label (spec->label, error))
-    return FALSE;
 
   if (g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0)
     {
@@ -185,15 +166,17 @@ validate (CreateData    *data,
         }
     }
 
-  if (!tsr_rules_check_resources (spec->memory, spec->maxmem, spec->vcpus, spec->kernelopts, caps,
-                                  error))
-    return FALSE;
+  return TRUE;
+}
 
-  if (!tsr_rules_check_kernel_installed (data->kernels_dir, spec->kernel, error))
-    return FALSE;
-
-  if (!tsr_rules_check_virt_mode (spec->virt_mode, spec->kernel, caps, TRUE, error))
-    return FALSE;
+/* A fixed MAC must be free unless the user insists; a network other
+ * than the managed one must exist already.
+ */
+static gboolean
+validate_network (CreateData  *data,
+                  GError     **error)
+{
+  TsrCreateSpec *spec = data->spec;
 
   if (spec->mac != NULL)
     {
@@ -224,6 +207,20 @@ validate (CreateData    *data,
           return FALSE;
         }
     }
+
+  return TRUE;
+}
+
+/* The root disk comes from at most one place; an image to copy or move
+ * is read here for its format and size.
+ */
+static gboolean
+validate_root (CreateData  *data,
+               char       **root_format,
+               guint64     *root_size,
+               GError     **error)
+{
+  TsrCreateSpec *spec = data->spec;
 
   if (spec->root_copy_from != NULL && spec->root_move_from != NULL)
     {
@@ -263,6 +260,43 @@ validate (CreateData    *data,
                            _("The disk must be at least 1 MiB: give a size like 20G."));
       return FALSE;
     }
+
+  return TRUE;
+}
+
+static gboolean
+validate (CreateData    *data,
+          TsrHostCaps   *caps,
+          char         **root_format,
+          guint64       *root_size,
+          GError       **error)
+{
+  TsrCreateSpec *spec = data->spec;
+
+  if (!tsr_check_new_vm_name_sync (data->conn, spec->name, error))
+    return FALSE;
+
+  if (!tsr_rules_check_label (spec->label, error))
+    return FALSE;
+
+  if (!validate_class (data, error))
+    return FALSE;
+
+  if (!tsr_rules_check_resources (spec->memory, spec->maxmem, spec->vcpus, spec->kernelopts, caps,
+                                  error))
+    return FALSE;
+
+  if (!tsr_rules_check_kernel_installed (data->kernels_dir, spec->kernel, error))
+    return FALSE;
+
+  if (!tsr_rules_check_virt_mode (spec->virt_mode, spec->kernel, caps, TRUE, error))
+    return FALSE;
+
+  if (!validate_network (data, error))
+    return FALSE;
+
+  if (!validate_root (data, root_format, root_size, error))
+    return FALSE;
 
   if (!tsr_rules_check_firmware (spec->firmware, caps, error))
     return FALSE;
@@ -397,167 +431,6 @@ make_root_volume (CreateData         *data,
   return TRUE;
 }
 
-/* Tessera's metadata element, built as a tree so that every name
- * round-trips.
- */
-static char *
-metadata_xml (const TsrCreateSpec *spec)
-{
-  g_autoptr(xmlDoc) doc = tsr_xml_new ("vm");
-  xmlNodePtr vm = xmlDocGetRootElement (doc);
-
-  tsr_xml_add (vm, "label", spec->label);
-  tsr_xml_add (vm, "class", spec->klass);
-  if (spec->template_name != NULL)
-    tsr_xml_add (vm, "template", spec->template_name);
-  return tsr_xml_dump (doc);
-}
-
-static char *
-build_domain_xml (CreateData   *data,
-                  TsrHostCaps  *caps,
-                  const char   *disk_path,
-                  const char   *disk_format,
-                  const char   *mac,
-                  GError      **error)
-{
-  TsrCreateSpec *spec = data->spec;
-  gboolean windows = g_str_equal (spec->os_family, "windows");
-  gboolean test_driver = g_str_equal (caps->virt_type, "test");
-  g_autoptr(GVirConfigDomain) domain = gvir_config_domain_new ();
-  g_autoptr(GVirConfigDomainOs) os = gvir_config_domain_os_new ();
-  g_autoptr(GVirConfigDomainDisk) disk = gvir_config_domain_disk_new ();
-  g_autoptr(GVirConfigDomainDiskDriver) driver = gvir_config_domain_disk_driver_new ();
-  g_autoptr(GVirConfigDomainSerial) serial = gvir_config_domain_serial_new ();
-  g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
-  g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autofree char *metadata = metadata_xml (spec);
-  GVirConfigDomainVirtType virt_type;
-  const char *features[] = { "acpi", "apic", NULL };
-  GList *boot = NULL;
-
-  if (g_str_equal (caps->virt_type, "kvm"))
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_KVM;
-  else if (g_str_equal (caps->virt_type, "xen"))
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_XEN;
-  else if (test_driver)
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_TEST;
-  else
-    virt_type = GVIR_CONFIG_DOMAIN_VIRT_QEMU;
-
-  gvir_config_domain_set_virt_type (domain, virt_type);
-  gvir_config_domain_set_name (domain, spec->name);
-  gvir_config_domain_set_memory (domain, MAX (spec->maxmem, spec->memory) * 1024);
-  gvir_config_domain_set_current_memory (domain, spec->memory * 1024);
-  gvir_config_domain_set_vcpus (domain, spec->vcpus);
-  gvir_config_domain_set_features (domain, (GStrv) features);
-
-  gvir_config_domain_os_set_os_type (os, g_str_equal (spec->virt_mode, "pv")
-                                         ? GVIR_CONFIG_DOMAIN_OS_TYPE_XEN
-                                         : GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
-  gvir_config_domain_os_set_arch (os, caps->arch);
-  if (!test_driver && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN)
-    gvir_config_domain_os_set_machine (os, "q35");
-  if (g_str_equal (spec->firmware, "uefi"))
-    gvir_config_domain_os_set_firmware (os, GVIR_CONFIG_DOMAIN_OS_FIRMWARE_EFI);
-  if (*spec->kernel != '\0')
-    {
-      g_autofree char *vmlinuz = g_build_filename (data->kernels_dir, spec->kernel, "vmlinuz", NULL);
-      g_autofree char *initramfs = g_build_filename (data->kernels_dir, spec->kernel, "initramfs", NULL);
-
-      gvir_config_domain_os_set_kernel (os, vmlinuz);
-      if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
-        gvir_config_domain_os_set_ramdisk (os, initramfs);
-      gvir_config_domain_os_set_cmdline (os, *spec->kernelopts ? spec->kernelopts
-                                                                : TSR_DEFAULT_KERNELOPTS);
-    }
-  else
-    {
-      boot = g_list_append (boot, GINT_TO_POINTER (GVIR_CONFIG_DOMAIN_OS_BOOT_DEVICE_HD));
-      gvir_config_domain_os_set_boot_devices (os, boot);
-      g_list_free (boot);
-    }
-  gvir_config_domain_set_os (domain, os);
-
-  /* Windows installers have no virtio drivers: SATA disk and e1000e. */
-  gvir_config_domain_disk_set_type (disk, GVIR_CONFIG_DOMAIN_DISK_FILE);
-  gvir_config_domain_disk_set_guest_device_type (disk, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
-  gvir_config_domain_disk_set_source (disk, disk_path);
-  gvir_config_domain_disk_driver_set_name (driver, "qemu");
-  gvir_config_domain_disk_driver_set_format (driver, g_str_equal (disk_format, "raw")
-                                                     ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
-                                                     : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
-  gvir_config_domain_disk_set_driver (disk, driver);
-  gvir_config_domain_disk_set_target_bus (disk, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
-                                                        : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
-  gvir_config_domain_disk_set_target_dev (disk, windows ? "sda" : "vda");
-  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
-
-  for (guint i = 0; data->extra_paths != NULL && i + 1 < data->extra_paths->len; i += 2)
-    {
-      g_autoptr(GVirConfigDomainDisk) extra = gvir_config_domain_disk_new ();
-      g_autoptr(GVirConfigDomainDiskDriver) extra_driver = gvir_config_domain_disk_driver_new ();
-      g_autofree char *dev = g_strdup_printf ("%s%c", windows ? "sd" : "vd", 'b' + i / 2);
-
-      gvir_config_domain_disk_set_type (extra, GVIR_CONFIG_DOMAIN_DISK_FILE);
-      gvir_config_domain_disk_set_guest_device_type (extra, GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_DISK);
-      gvir_config_domain_disk_set_source (extra, g_ptr_array_index (data->extra_paths, i));
-      gvir_config_domain_disk_driver_set_name (extra_driver, "qemu");
-      gvir_config_domain_disk_driver_set_format (extra_driver,
-                                                 g_str_equal (g_ptr_array_index (data->extra_paths, i + 1), "raw")
-                                                 ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
-                                                 : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
-      gvir_config_domain_disk_set_driver (extra, extra_driver);
-      gvir_config_domain_disk_set_target_bus (extra, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
-                                                             : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
-      gvir_config_domain_disk_set_target_dev (extra, dev);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (extra));
-    }
-
-  if (mac != NULL)
-    {
-      g_autoptr(GVirConfigDomainInterfaceNetwork) nic = gvir_config_domain_interface_network_new ();
-
-      gvir_config_domain_interface_network_set_source (nic, spec->netvm);
-      gvir_config_domain_interface_set_mac (GVIR_CONFIG_DOMAIN_INTERFACE (nic), mac);
-      gvir_config_domain_interface_set_model (GVIR_CONFIG_DOMAIN_INTERFACE (nic),
-                                              windows ? "e1000e" : "virtio");
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (nic));
-    }
-
-  if (!test_driver)
-    {
-      g_autoptr(GVirConfigDomainGraphicsVnc) vnc = gvir_config_domain_graphics_vnc_new ();
-      g_autoptr(GVirConfigDomainVideo) video = gvir_config_domain_video_new ();
-      g_autoptr(GVirConfigDomainInput) tablet = gvir_config_domain_input_new ();
-
-      /* VNC listens on localhost (libvirt's default vnc_listen). */
-      gvir_config_domain_graphics_vnc_set_autoport (vnc, TRUE);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (vnc));
-      gvir_config_domain_video_set_model (video, windows ? GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VGA
-                                                         : GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VIRTIO);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (video));
-      gvir_config_domain_input_set_device_type (tablet, GVIR_CONFIG_DOMAIN_INPUT_DEVICE_TABLET);
-      gvir_config_domain_input_set_bus (tablet, GVIR_CONFIG_DOMAIN_INPUT_BUS_USB);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (tablet));
-
-      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (serial),
-                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (serial_pty));
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (serial));
-      gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (console),
-                                             GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (console_pty));
-      gvir_config_domain_console_set_target_type (console, GVIR_CONFIG_DOMAIN_CONSOLE_TARGET_SERIAL);
-      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (console));
-    }
-
-  if (!gvir_config_domain_set_custom_xml (domain, metadata, TSR_METADATA_PREFIX,
-                                          TSR_METADATA_NS, error))
-    return NULL;
-
-  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
-}
-
 static void
 rollback (CreateData *data)
 {
@@ -585,11 +458,9 @@ static gboolean
 check_cancelled (GCancellable  *cancellable,
                  GError       **error)
 {
-  if (!g_cancellable_is_cancelled (cancellable))
-    return FALSE;
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       _("Creating the VM was cancelled; nothing was left behind."));
-  return TRUE;
+  return tsr_error_set_if_cancelled (cancellable,
+                                     _("Creating the VM was cancelled; nothing was left behind."),
+                                     error);
 }
 
 /* The managed network is made on first use; it is shared, so a failed
@@ -741,7 +612,8 @@ create_steps (CreateData    *data,
   if (check_cancelled (cancellable, error))
     return FALSE;
 
-  if (!(xml = build_domain_xml (data, caps, disk_path, disk_format, mac, error)) ||
+  if (!(xml = tsr_creator_build_domain_xml (data->spec, data->kernels_dir, data->extra_paths, caps,
+                                               disk_path, disk_format, mac, error)) ||
       !define_domain (data, xml, error))
     return FALSE;
 
@@ -755,24 +627,18 @@ create_steps (CreateData    *data,
   return TRUE;
 }
 
-static void
-create_worker (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gboolean
+create_step (gpointer       task_data,
+             GCancellable  *cancellable,
+             GError       **error)
 {
   CreateData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!create_steps (data, cancellable, &error))
-    {
-      rollback (data);
-      g_clear_pointer (&data->info, tsr_network_info_free);
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_strdup (data->spec->name), g_free);
+  if (create_steps (data, cancellable, error))
+    return TRUE;
+  rollback (data);
+  g_clear_pointer (&data->info, tsr_network_info_free);
+  return FALSE;
 }
 
 void
@@ -791,11 +657,9 @@ tsr_connection_create_vm_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (spec != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_create_vm_async);
-
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
+  task = tsr_connection_task_new (self, tsr_connection_create_vm_async,
+                                  cancellable, callback, user_data, &conn);
+  if (task == NULL)
     return;
 
   data = g_new0 (CreateData, 1);
@@ -812,7 +676,7 @@ tsr_connection_create_vm_async (TsrConnection       *self,
    * cancel must not report a VM that exists as cancelled.
    */
   g_task_set_check_cancellable (task, FALSE);
-  g_task_run_in_thread (task, create_worker);
+  tsr_task_run_sync (task, create_step);
 }
 
 char *
@@ -822,18 +686,13 @@ tsr_connection_create_vm_finish (TsrConnection  *self,
                                  GError        **error)
 {
   CreateData *data;
-  char *name;
 
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  if (!tsr_task_propagate_boolean (self, result, error))
+    return NULL;
 
   data = g_task_get_task_data (G_TASK (result));
-  name = g_task_propagate_pointer (G_TASK (result), error);
-  if (name != NULL)
-    {
-      tsr_connection_take_network_info (self, g_steal_pointer (&data->info));
-      if (notice != NULL)
-        *notice = g_steal_pointer (&data->notice);
-    }
-
-  return name;
+  tsr_connection_take_network_info (self, g_steal_pointer (&data->info));
+  if (notice != NULL)
+    *notice = g_steal_pointer (&data->notice);
+  return g_strdup (data->spec->name);
 }

@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -42,18 +43,15 @@ lifecycle_data_free (LifecycleData *data)
   g_free (data);
 }
 
-static void
-lifecycle_worker (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+static gboolean
+lifecycle_step (gpointer       task_data,
+                GCancellable  *cancellable,
+                GError       **error)
 {
   LifecycleData *data = task_data;
-  GError *error = NULL;
   g_autofree char *what = NULL;
   int ret = -1;
 
-  tsr_assert_worker_thread ();
   switch (data->op)
     {
     case OP_START:
@@ -73,12 +71,8 @@ lifecycle_worker (GTask        *task,
     }
 
   if (ret < 0)
-    {
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-    }
-  else
-    g_task_return_boolean (task, TRUE);
+    tsr_error_set_from_libvirt (error, what);
+  return ret >= 0;
 }
 
 static void
@@ -124,83 +118,43 @@ run_lifecycle (TsrConnection       *self,
   data->op = op;
   data->name = g_strdup (tsr_vm_get_name (vm));
   g_task_set_task_data (task, data, (GDestroyNotify) lifecycle_data_free);
-  g_task_run_in_thread (task, lifecycle_worker);
+  tsr_task_run_sync (task, lifecycle_step);
 }
 
-void
-tsr_connection_start_vm_async (TsrConnection       *self,
-                               TsrVm               *vm,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
+/* The three calls differ only in their operation. */
+#define DEFINE_LIFECYCLE_CALL(verb, OP)                                           \
+  void                                                                            \
+  tsr_connection_##verb##_vm_async (TsrConnection       *self,                    \
+                                    TsrVm               *vm,                      \
+                                    GCancellable        *cancellable,             \
+                                    GAsyncReadyCallback  callback,                \
+                                    gpointer             user_data)               \
+  {                                                                               \
+    g_return_if_fail (TSR_IS_CONNECTION (self));                                  \
+    g_return_if_fail (TSR_IS_VM (vm));                                            \
+                                                                                  \
+    run_lifecycle (self, vm, OP, tsr_connection_##verb##_vm_async,                \
+                   cancellable, callback, user_data);                             \
+  }                                                                               \
+                                                                                  \
+  gboolean                                                                        \
+  tsr_connection_##verb##_vm_finish (TsrConnection  *self,                        \
+                                     GAsyncResult   *result,                      \
+                                     GError        **error)                       \
+  {                                                                               \
+    return tsr_task_propagate_boolean (self, result, error);                      \
+  }
 
-  run_lifecycle (self, vm, OP_START, tsr_connection_start_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_start_vm_finish (TsrConnection  *self,
-                                GAsyncResult   *result,
-                                GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_shutdown_vm_async (TsrConnection       *self,
-                                  TsrVm               *vm,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_SHUTDOWN, tsr_connection_shutdown_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_shutdown_vm_finish (TsrConnection  *self,
-                                   GAsyncResult   *result,
-                                   GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-tsr_connection_force_off_vm_async (TsrConnection       *self,
-                                   TsrVm               *vm,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  g_return_if_fail (TSR_IS_CONNECTION (self));
-  g_return_if_fail (TSR_IS_VM (vm));
-
-  run_lifecycle (self, vm, OP_FORCE_OFF, tsr_connection_force_off_vm_async,
-                 cancellable, callback, user_data);
-}
-
-gboolean
-tsr_connection_force_off_vm_finish (TsrConnection  *self,
-                                    GAsyncResult   *result,
-                                    GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
+DEFINE_LIFECYCLE_CALL (start, OP_START)
+DEFINE_LIFECYCLE_CALL (shutdown, OP_SHUTDOWN)
+DEFINE_LIFECYCLE_CALL (force_off, OP_FORCE_OFF)
 
 /* Managed network and address reservations */
 
 typedef struct
 {
   virConnectPtr   conn;
+  GMutex         *lock;
   char           *network;
   char           *mac;
   char           *vm_name;
@@ -219,20 +173,6 @@ net_op_data_free (NetOpData *data)
   g_free (data->ip);
   g_clear_pointer (&data->info, tsr_network_info_free);
   g_free (data);
-}
-
-static NetOpData *
-net_op_data_new (TsrConnection *self,
-                 const char    *network,
-                 const char    *mac)
-{
-  NetOpData *data = g_new0 (NetOpData, 1);
-
-  data->conn = self->conn;
-  virConnectRef (data->conn);
-  data->network = g_strdup (network);
-  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
-  return data;
 }
 
 /* The managed network is 10.137.0.0/24; other Tessera networks (the test
@@ -277,17 +217,14 @@ pick_subnet (virConnectPtr  conn,
   return NULL;
 }
 
-static void
-ensure_network_worker (GTask        *task,
-                       gpointer      source_object,
-                       gpointer      task_data,
-                       GCancellable *cancellable)
+static gboolean
+ensure_network_step (gpointer       task_data,
+                     GCancellable  *cancellable,
+                     GError       **error)
 {
   NetOpData *data = task_data;
   g_autoptr(virNetwork) net = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
   net = virNetworkLookupByName (data->conn, data->network);
   if (net == NULL)
     {
@@ -296,19 +233,18 @@ ensure_network_worker (GTask        *task,
 
       if (subnet == NULL)
         {
-          g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
-                                   _("No free 10.137.N.0/24 subnet is left for network “%s”: "
-                                     "remove an unused libvirt network."), data->network);
-          return;
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NO_ADDRESS,
+                       _("No free 10.137.N.0/24 subnet is left for network “%s”: "
+                         "remove an unused libvirt network."), data->network);
+          return FALSE;
         }
 
       xml = tsr_network_build_managed_xml (data->network, subnet, data->isolated);
       net = virNetworkDefineXML (data->conn, xml);
       if (net == NULL)
         {
-          tsr_error_set_from_libvirt (&error, _("Could not define the network"));
-          g_task_return_error (task, error);
-          return;
+          tsr_error_set_from_libvirt (error, _("Could not define the network"));
+          return FALSE;
         }
       virNetworkSetAutostart (net, 1);
     }
@@ -317,16 +253,12 @@ ensure_network_worker (GTask        *task,
     {
       g_autofree char *what = g_strdup_printf (_("Could not start network “%s”"), data->network);
 
-      tsr_error_set_from_libvirt (&error, what);
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, what);
+      return FALSE;
     }
 
-  data->info = _tsr_fetch_network_info (net, &error);
-  if (data->info == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  data->info = _tsr_fetch_network_info (net, error);
+  return data->info != NULL;
 }
 
 static void
@@ -357,41 +289,49 @@ net_op_done_cb (GObject      *object,
     g_task_return_boolean (task, TRUE);
 }
 
+/* Runs STEP in a worker on NETWORK (and MAC, VM_NAME, ISOLATED where it
+ * uses them); the result's network is stored before CALLBACK runs.
+ */
 static void
 run_net_op (TsrConnection       *self,
-            NetOpData           *data,
-            GTaskThreadFunc      worker,
+            const char          *network,
+            const char          *mac,
+            const char          *vm_name,
+            gboolean             isolated,
+            TsrTaskSyncFunc      step,
             gpointer             source_tag,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
-  GTask *outer = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, net_op_done_cb, outer);
-
-  g_task_set_source_tag (outer, source_tag);
-  g_task_set_source_tag (task, worker);
-  g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
-  g_task_run_in_thread (task, worker);
-}
-
-static gboolean
-check_connected (TsrConnection        *self,
-                 GAsyncReadyCallback   callback,
-                 gpointer              user_data,
-                 gpointer              source_tag)
-{
+  GTask *outer;
   g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
+  NetOpData *data;
 
-  if (self->conn != NULL)
-    return TRUE;
+  if (self->conn == NULL)
+    {
+      GError *error = NULL;
 
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
-  tsr_error_set_not_connected (&error, self->uri);
-  g_task_return_error (task, error);
-  return FALSE;
+      tsr_error_set_not_connected (&error, self->uri);
+      g_task_report_error (self, callback, user_data, source_tag, error);
+      return;
+    }
+
+  data = g_new0 (NetOpData, 1);
+  data->conn = self->conn;
+  virConnectRef (data->conn);
+  data->lock = &self->reserve_lock;
+  data->network = g_strdup (network);
+  data->mac = mac ? g_ascii_strdown (mac, -1) : NULL;
+  data->vm_name = g_strdup (vm_name);
+  data->isolated = isolated;
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  task = g_task_new (self, cancellable, net_op_done_cb, outer);
+  g_task_set_source_tag (outer, source_tag);
+  g_task_set_source_tag (task, step);
+  g_task_set_task_data (task, data, (GDestroyNotify) net_op_data_free);
+  tsr_task_run_sync (task, step);
 }
 
 void
@@ -402,16 +342,10 @@ tsr_connection_ensure_network_async (TsrConnection       *self,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
-  NetOpData *data;
-
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  if (!check_connected (self, callback, user_data, tsr_connection_ensure_network_async))
-    return;
-
-  data = net_op_data_new (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL);
-  data->isolated = isolated;
-  run_net_op (self, data, ensure_network_worker, tsr_connection_ensure_network_async,
+  run_net_op (self, name ? name : TSR_MANAGED_NETWORK_NAME, NULL, NULL, isolated,
+              ensure_network_step, tsr_connection_ensure_network_async,
               cancellable, callback, user_data);
 }
 
@@ -420,8 +354,7 @@ tsr_connection_ensure_network_finish (TsrConnection  *self,
                                       GAsyncResult   *result,
                                       GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }
 
 static TsrNetworkInfo *
@@ -457,6 +390,34 @@ read_network_for_update (virNetworkPtr   net,
   return info;
 }
 
+/* NETWORK, in *NET, and what it reserves. */
+static TsrNetworkInfo *
+open_network_for_update (virConnectPtr   conn,
+                         const char     *network,
+                         virNetworkPtr  *net,
+                         GError        **error)
+{
+  if (!(*net = tsr_network_lookup_by_name (conn, network, error)))
+    return NULL;
+  return read_network_for_update (*net, error);
+}
+
+/* COMMAND on one DHCP host, in the definition and, while the network
+ * runs, live.
+ */
+gboolean
+tsr_network_update_host (virNetworkPtr  net,
+                         unsigned int   command,
+                         const char    *host_xml)
+{
+  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+  if (virNetworkIsActive (net) == 1)
+    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+  return virNetworkUpdate (net, command, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                           host_xml, flags) == 0;
+}
+
 /* Reserves the lowest free address for MAC on NETWORK, live and
  * persistent. Blocking: workers only. Serialised by LOCK so that two
  * reservations made at once cannot pick the same address.
@@ -478,17 +439,9 @@ tsr_reserve_address_sync (GMutex           *lock,
   g_autofree char *ip = NULL;
   const TsrDhcpHost *existing;
   g_autoptr(virNetwork) net = NULL;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   tsr_assert_worker_thread ();
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
-
-  if (!(info = read_network_for_update (net, error)))
+  if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
   existing = tsr_network_info_find_host (info, mac);
@@ -517,10 +470,7 @@ tsr_reserve_address_sync (GMutex           *lock,
     }
 
   host_xml = tsr_network_build_host_xml (mac, name, ip);
-  if (info->active)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                        VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+  if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
     {
       g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
                                                ip, mac, network);
@@ -535,22 +485,15 @@ tsr_reserve_address_sync (GMutex           *lock,
   return TRUE;
 }
 
-static void
-reserve_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+reserve_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  TsrConnection *self = source_object;
   NetOpData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (tsr_reserve_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                data->vm_name, &data->ip, &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return tsr_reserve_address_sync (data->lock, data->conn, data->network, data->mac,
+                                   data->vm_name, &data->ip, &data->info, error);
 }
 
 void
@@ -563,7 +506,6 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
                                       gpointer             user_data)
 {
   g_autoptr(GError) error = NULL;
-  NetOpData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (network != NULL);
@@ -575,13 +517,8 @@ tsr_connection_reserve_address_async (TsrConnection       *self,
       return;
     }
 
-  if (!check_connected (self, callback, user_data, tsr_connection_reserve_address_async))
-    return;
-
-  data = net_op_data_new (self, network, mac);
-  data->vm_name = g_strdup (vm_name);
-  run_net_op (self, data, reserve_worker, tsr_connection_reserve_address_async,
-              cancellable, callback, user_data);
+  run_net_op (self, network, mac, vm_name, FALSE, reserve_step,
+              tsr_connection_reserve_address_async, cancellable, callback, user_data);
 }
 
 char *
@@ -607,27 +544,15 @@ tsr_release_address_sync (GMutex           *lock,
   g_autoptr(virNetwork) net = NULL;
 
   tsr_assert_worker_thread ();
-  net = virNetworkLookupByName (conn, network);
-  if (net == NULL)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not find the network"));
-      return FALSE;
-    }
-
-  if (!(info = read_network_for_update (net, error)))
+  if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
   host = tsr_network_info_find_host (info, mac);
   if (host != NULL)
     {
       g_autofree char *host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
-      unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
-      if (info->active)
-        flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-
-      if (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
-                            VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml, flags) < 0)
+      if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_DELETE, host_xml))
         {
           tsr_error_set_from_libvirt (error, _("Could not release the address reservation"));
           return FALSE;
@@ -639,22 +564,15 @@ tsr_release_address_sync (GMutex           *lock,
   return TRUE;
 }
 
-static void
-release_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+release_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  TsrConnection *self = source_object;
   NetOpData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (tsr_release_address_sync (&self->reserve_lock, data->conn, data->network, data->mac,
-                                &data->info, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return tsr_release_address_sync (data->lock, data->conn, data->network, data->mac,
+                                   &data->info, error);
 }
 
 void
@@ -669,10 +587,7 @@ tsr_connection_release_address_async (TsrConnection       *self,
   g_return_if_fail (network != NULL);
   g_return_if_fail (mac != NULL);
 
-  if (!check_connected (self, callback, user_data, tsr_connection_release_address_async))
-    return;
-
-  run_net_op (self, net_op_data_new (self, network, mac), release_worker,
+  run_net_op (self, network, mac, NULL, FALSE, release_step,
               tsr_connection_release_address_async, cancellable, callback, user_data);
 }
 
@@ -681,8 +596,7 @@ tsr_connection_release_address_finish (TsrConnection  *self,
                                        GAsyncResult   *result,
                                        GError        **error)
 {
-  g_return_val_if_fail (G_IS_TASK (result), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }
 
 

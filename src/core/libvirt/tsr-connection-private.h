@@ -6,15 +6,42 @@
 #include "tsr-connection.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-network.h"
+#include "tsr-vm-private.h"
 
 G_BEGIN_DECLS
 
-typedef struct _TsrEventCtx TsrEventCtx;
-
-/* Shared by the files of TsrConnection (tsr-connection.c: open, load,
- * events, reconnect; tsr-connection-actions.c: lifecycle, networks and
- * reservations).
+/* Shared by the files of TsrConnection: tsr-connection.c (the object,
+ * open, close, reconnect), -load.c (the first read and the one after a
+ * reconnect), -events.c (libvirt's callbacks and reading one domain
+ * again), -network.c (networks and the addresses VMs get from them) and
+ * -actions.c (lifecycle, the managed network, reservations, new names).
  */
+
+/* Leases appear some seconds after a guest boots and libvirt has no event
+ * for them, so after a start the lease table is read again this many times.
+ */
+#define TSR_N_LEASE_RETRIES 5
+
+/* Event context: libvirt calls back with this as opaque data. It holds only
+ * a weak reference, so an event that arrives while the connection object is
+ * going away is dropped instead of touching freed memory.
+ */
+typedef struct
+{
+  gatomicrefcount ref;
+  GWeakRef        self;
+} TsrEventCtx;
+
+/* One domain as read by a worker, for the load and for a refresh. */
+typedef struct
+{
+  virDomainPtr  dom;
+  TsrVmConfig  *config;
+  TsrVmState    state;
+  char         *agent_ip;
+  TsrVm        *vm;        /* built by the worker for VMs not listed yet */
+} DomainResult;
+
 struct _TsrConnection
 {
   GObject             parent_instance;
@@ -55,6 +82,47 @@ dom_unref (virDomainPtr dom)
   virDomainFree (dom);
 }
 
+/* tsr-connection.c */
+void _tsr_connection_set_state          (TsrConnection      *self,
+                                         TsrConnectionState  state);
+void _tsr_connection_set_loaded         (TsrConnection      *self);
+void _tsr_connection_set_last_error     (TsrConnection      *self,
+                                         const GError       *error);
+void _tsr_connection_schedule_reconnect (TsrConnection      *self);
+void _tsr_connection_fail               (TsrConnection      *self,
+                                         GTask              *task,
+                                         GError             *error);
+
+/* tsr-connection-load.c */
+void _tsr_connection_start_load          (TsrConnection *self,
+                                          gboolean       register_events,
+                                          GTask         *outer);
+void _tsr_domain_result_clear            (DomainResult  *r);
+void _tsr_connection_apply_domain_result (TsrConnection *self,
+                                          DomainResult  *r,
+                                          GPtrArray     *added);
+
+/* tsr-connection-events.c */
+TsrEventCtx *_tsr_event_ctx_new              (TsrConnection *self);
+TsrEventCtx *_tsr_event_ctx_ref              (TsrEventCtx   *ctx);
+void         _tsr_event_ctx_unref            (void          *data);
+void         _tsr_connection_register_events (virConnectPtr  conn,
+                                              TsrEventCtx   *ctx,
+                                              int           *lifecycle_id,
+                                              int           *network_id);
+void         _tsr_connection_closed_cb       (virConnectPtr  conn,
+                                              int            reason,
+                                              void          *opaque);
+void         _tsr_connection_drop_handle     (TsrConnection *self);
+TsrVmState   _tsr_vm_state_from_libvirt      (int            state);
+
+/* tsr-connection-network.c */
+void _tsr_connection_refresh_network (TsrConnection *self,
+                                      const char    *name,
+                                      guint          attempt);
+void _tsr_compute_address_in         (GHashTable    *networks,
+                                      const char    *agent,
+                                      TsrVm         *vm);
 void            _tsr_connection_store_network       (TsrConnection  *self,
                                                      TsrNetworkInfo *info);
 void            _tsr_connection_recompute_addresses (TsrConnection  *self,
@@ -70,6 +138,35 @@ gpointer tsr_connection_get_handle (TsrConnection *self);
 
 virConnectPtr tsr_connection_ref_handle (TsrConnection *self,
                                          GTask         *task);
+
+/* The start of the data of a call about one VM, or the host, run in a
+ * worker: a struct whose first member is a TsrCall.
+ */
+typedef struct
+{
+  virConnectPtr   conn;
+  char           *uuid;         /* the VM's; NULL for calls about the host */
+  char           *kernels_dir;
+  gboolean        local;        /* the host is this machine */
+  GDestroyNotify  clear;        /* frees the members after the TsrCall */
+} TsrCall;
+
+gpointer tsr_connection_call_new (TsrConnection        *self,
+                                  TsrVm                *vm,
+                                  gsize                 size,
+                                  GDestroyNotify        clear,
+                                  gpointer              source_tag,
+                                  GCancellable         *cancellable,
+                                  GAsyncReadyCallback   callback,
+                                  gpointer              user_data,
+                                  GTask               **task);
+
+GTask *tsr_connection_task_new (TsrConnection        *self,
+                                gpointer              source_tag,
+                                GCancellable         *cancellable,
+                                GAsyncReadyCallback   callback,
+                                gpointer              user_data,
+                                virConnectPtr        *conn);
 
 gboolean tsr_check_new_vm_name_sync (virConnectPtr   conn,
                                      const char     *name,
@@ -88,6 +185,9 @@ gboolean tsr_reserve_address_sync         (GMutex          *lock,
                                            char           **ip_out,
                                            TsrNetworkInfo **info_out,
                                            GError         **error);
+gboolean tsr_network_update_host          (virNetworkPtr    net,
+                                           unsigned int     command,
+                                           const char      *host_xml);
 gboolean tsr_release_address_sync         (GMutex          *lock,
                                            virConnectPtr    conn,
                                            const char      *network,

@@ -14,6 +14,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-inventory.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-xml-private.h"
 
@@ -206,26 +207,13 @@ compare_volumes (gconstpointer a,
   return cmp != 0 ? cmp : g_strcmp0 (va->name, vb->name);
 }
 
-typedef struct
-{
-  virConnectPtr  conn;
-  gboolean       local;
-} InventoryData;
-
-static void
-inventory_data_free (InventoryData *data)
-{
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data);
-}
-
 static void
 inventory_worker (GTask        *task,
                   gpointer      source_object,
                   gpointer      task_data,
                   GCancellable *cancellable)
 {
-  InventoryData *data = task_data;
+  TsrCall *data = task_data;
   g_autoptr(TsrInventory) inventory = g_new0 (TsrInventory, 1);
   g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
@@ -304,24 +292,14 @@ tsr_connection_get_inventory_async (TsrConnection       *self,
                                     gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  InventoryData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_inventory_async);
-
-  conn = tsr_connection_ref_handle (self, task);
-  if (conn == NULL)
-    return;
-
-  data = g_new0 (InventoryData, 1);
-  data->conn = g_steal_pointer (&conn);
-  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
-  g_task_set_task_data (task, data, (GDestroyNotify) inventory_data_free);
-  g_task_run_in_thread (task, inventory_worker);
+  if (tsr_connection_call_new (self, NULL, sizeof (TsrCall), NULL,
+                               tsr_connection_get_inventory_async, cancellable, callback,
+                               user_data, &task))
+    g_task_run_in_thread (task, inventory_worker);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include "tsr-host.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-settings-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -21,21 +22,19 @@
 
 typedef struct
 {
-  virConnectPtr  conn;
-  char          *uuid;
+  TsrCall        call;
   char          *device;
   gboolean       attach;
   GPtrArray     *devices;
 } PciData;
 
 static void
-pci_data_free (PciData *data)
+pci_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
+  PciData *data = user_data;
+
   g_free (data->device);
   g_clear_pointer (&data->devices, g_ptr_array_unref);
-  g_free (data);
 }
 
 static char *
@@ -175,21 +174,15 @@ list_pci_sync (virConnectPtr   conn,
   return list;
 }
 
-static void
-list_pci_worker (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
+static gboolean
+list_pci_step (gpointer       task_data,
+               GCancellable  *cancellable,
+               GError       **error)
 {
   PciData *data = task_data;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  data->devices = list_pci_sync (data->conn, &error);
-  if (data->devices == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  data->devices = list_pci_sync (data->call.conn, error);
+  return data->devices != NULL;
 }
 
 void
@@ -199,20 +192,13 @@ tsr_connection_list_pci_async (TsrConnection       *self,
                                gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  PciData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_list_pci_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
-    return;
-
-  data = g_new0 (PciData, 1);
-  data->conn = conn;
-  g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
-  g_task_run_in_thread (task, list_pci_worker);
+  if (tsr_connection_call_new (self, NULL, sizeof (PciData), pci_data_clear,
+                               tsr_connection_list_pci_async, cancellable, callback, user_data,
+                               &task))
+    tsr_task_run_sync (task, list_pci_step);
 }
 
 GPtrArray *
@@ -274,11 +260,26 @@ pci_edit_definition (const char          *domain_xml,
   return tsr_xml_dump (doc);
 }
 
-static void
-pci_attach_worker (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+/* The device by any of the names qvm-pci lists, or NULL. */
+static TsrPciDevice *
+find_pci_device (GPtrArray  *devices,
+                 const char *name)
+{
+  for (guint i = 0; i < devices->len; i++)
+    {
+      TsrPciDevice *dev = g_ptr_array_index (devices, i);
+
+      if (g_str_equal (dev->name, name) || g_str_equal (dev->address, name) ||
+          g_str_equal (dev->qubes_id, name) || g_str_equal (dev->address + 5, name))
+        return dev;
+    }
+  return NULL;
+}
+
+static gboolean
+pci_attach_sync (gpointer       task_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
 {
   PciData *data = task_data;
   g_autoptr(GPtrArray) devices = NULL;
@@ -287,46 +288,27 @@ pci_attach_worker (GTask        *task,
   g_autoptr(Prefs) prefs = NULL;
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(virDomain) defined = NULL;
-  TsrPciDevice *found = NULL;
-  GError *error = NULL;
+  TsrPciDevice *found;
 
-  tsr_assert_worker_thread ();
-  if (!(devices = list_pci_sync (data->conn, &error)))
+  if (!(devices = list_pci_sync (data->call.conn, error)))
+    return FALSE;
+  if (!(found = find_pci_device (devices, data->device)))
     {
-      g_task_return_error (task, error);
-      return;
-    }
-  for (guint i = 0; i < devices->len && found == NULL; i++)
-    {
-      TsrPciDevice *dev = g_ptr_array_index (devices, i);
-
-      if (g_str_equal (dev->name, data->device) || g_str_equal (dev->address, data->device) ||
-          g_str_equal (dev->qubes_id, data->device) ||
-          g_str_equal (dev->address + 5, data->device))
-        found = dev;
-    }
-  if (found == NULL)
-    {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                               _("No host PCI device “%s”: run “qvm-pci” to list them."),
-                               data->device);
-      return;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _("No host PCI device “%s”: run “qvm-pci” to list them."),
+                   data->device);
+      return FALSE;
     }
 
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+    return FALSE;
 
   if (data->attach && found->assigned_to != NULL)
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("%s is already assigned to “%s”: detach it there first."),
-                               found->address, found->assigned_to);
-      return;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s is already assigned to “%s”: detach it there first."),
+                   found->address, found->assigned_to);
+      return FALSE;
     }
 
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
@@ -334,28 +316,24 @@ pci_attach_worker (GTask        *task,
   prefs = xml ? tsr_settings_prefs_parse (xml, NULL, NULL) : NULL;
   if (data->attach && prefs != NULL && !g_str_equal (prefs->virt_mode, "hvm"))
     {
-      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("PCI devices need virt_mode hvm, and “%s” uses %s: set virt_mode "
-                                 "hvm and kernel (none) first."), virDomainGetName (dom),
-                               prefs->virt_mode);
-      return;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("PCI devices need virt_mode hvm, and “%s” uses %s: set virt_mode "
+                     "hvm and kernel (none) first."), virDomainGetName (dom),
+                   prefs->virt_mode);
+      return FALSE;
     }
 
-  if (!(new_xml = pci_edit_definition (xml, found, data->attach, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  defined = virDomainDefineXML (data->conn, new_xml);
+  if (!(new_xml = pci_edit_definition (xml, found, data->attach, error)))
+    return FALSE;
+  defined = virDomainDefineXML (data->call.conn, new_xml);
   if (defined == NULL)
     {
-      tsr_error_set_from_libvirt (&error, data->attach ? _("Could not attach the device")
-                                                       : _("Could not detach the device"));
-      g_task_return_error (task, error);
-      return;
+      tsr_error_set_from_libvirt (error, data->attach ? _("Could not attach the device")
+                                                      : _("Could not detach the device"));
+      return FALSE;
     }
 
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
 }
 
 void
@@ -369,24 +347,20 @@ tsr_connection_pci_attach_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   PciData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
   g_return_if_fail (device != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_pci_attach_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  data = tsr_connection_call_new (self, vm, sizeof (PciData), pci_data_clear,
+                                  tsr_connection_pci_attach_async, cancellable, callback,
+                                  user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (PciData, 1);
-  data->conn = conn;
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
   data->device = g_strdup (device);
   data->attach = attach;
-  g_task_set_task_data (task, data, (GDestroyNotify) pci_data_free);
-  g_task_run_in_thread (task, pci_attach_worker);
+  tsr_task_run_sync (task, pci_attach_sync);
 }
 
 gboolean
@@ -394,6 +368,5 @@ tsr_connection_pci_attach_finish (TsrConnection  *self,
                                   GAsyncResult   *result,
                                   GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return tsr_task_propagate_boolean (self, result, error);
 }

@@ -55,5 +55,32 @@ Prefs       *tsr_settings_read_prefs_sync  (virConnectPtr   conn,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prefs, tsr_settings_prefs_free)
 
+/* tsr-settings-change.c */
+gboolean tsr_settings_prefs_apply     (Prefs          *p,
+                                       const char     *name,
+                                       const char     *value,
+                                       GError        **error);
+void     tsr_settings_prefs_write_xml (xmlDocPtr       doc,
+                                       const Prefs    *old,
+                                       const Prefs    *p,
+                                       const char     *kernels_dir);
+
+static inline void
+tsr_settings_replace (char       **field,
+                      const char  *value)
+{
+  char *copy = g_strdup (value);
+
+  g_free (*field);
+  *field = copy;
+}
+
+/* What "mac" set to this means: back to an automatic MAC. */
+static inline gboolean
+tsr_settings_mac_is_auto (const char *value)
+{
+  return value == NULL || *value == '\0' || g_str_equal (value, "auto");
+}
+
 
 G_END_DECLS

@@ -19,214 +19,13 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-settings-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
-/* Changing */
-
-static gboolean
-parse_uint_value (const char  *name,
-                  const char  *text,
-                  guint64     *out,
-                  GError     **error)
-{
-  char *end = NULL;
-
-  if (text == NULL || !g_ascii_isdigit (text[0]) ||
-      ((*out = g_ascii_strtoull (text, &end, 10)), *end != '\0'))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("%s must be a whole number, not “%s”."), name, text ? text : "");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_bool_value (const char  *name,
-                  const char  *text,
-                  gboolean    *out,
-                  GError     **error)
-{
-  static const char * const yes[] = { "true", "1", "yes", "on", NULL };
-  static const char * const no[] = { "false", "0", "no", "off", "", NULL };
-  g_autofree char *lower = g_ascii_strdown (text ? text : "", -1);
-
-  if (g_strv_contains (yes, lower))
-    *out = TRUE;
-  else if (g_strv_contains (no, lower))
-    *out = FALSE;
-  else
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("%s must be True or False, not “%s”."), name, text);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-replace (char       **field,
-         const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  g_free (*field);
-  *field = copy;
-}
-
-static gboolean
-mac_value_is_auto (const char *value)
-{
-  return value == NULL || *value == '\0' || g_str_equal (value, "auto");
-}
-
-/* Applies one change (or a reset, VALUE NULL) to P; only the form of the
- * value is checked here, the rules afterwards on the whole.
- */
-static gboolean
-prefs_apply (Prefs       *p,
-             const char  *name,
-             const char  *value,
-             GError     **error)
-{
-  guint64 number;
-
-  if (!tsr_pref_is_known (name))
-    {
-      g_autofree char *known = g_strjoinv (", ", (char **) tsr_pref_names);
-
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("No property “%s”. Properties: %s."), name, known);
-      return FALSE;
-    }
-  if (tsr_pref_is_read_only (name))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Property “%s” is read-only."), name);
-      return FALSE;
-    }
-
-  if (g_str_equal (name, "memory"))
-    {
-      if (value == NULL)
-        number = 400;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->memory = number;
-    }
-  else if (g_str_equal (name, "maxmem"))
-    {
-      if (value == NULL)
-        number = 0;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->maxmem = number;
-    }
-  else if (g_str_equal (name, "vcpus"))
-    {
-      if (value == NULL)
-        number = 2;
-      else if (!parse_uint_value (name, value, &number, error))
-        return FALSE;
-      p->vcpus = (guint) MIN (number, G_MAXUINT);
-    }
-  else if (g_str_equal (name, "virt_mode"))
-    {
-      g_autofree char *lower = g_ascii_strdown (value ? value : "hvm", -1);
-
-      if (!g_str_equal (lower, "hvm") && !g_str_equal (lower, "pvh") && !g_str_equal (lower, "pv"))
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                       _("virt_mode must be hvm, pvh or pv, not “%s”."), value);
-          return FALSE;
-        }
-      replace (&p->virt_mode, lower);
-    }
-  else if (g_str_equal (name, "kernel"))
-    replace (&p->kernel, value == NULL || g_str_equal (value, "none") ||
-                         g_str_equal (value, "(none)") ? "" : value);
-  else if (g_str_equal (name, "kernelopts"))
-    replace (&p->kernelopts, value ? value : "");
-  else if (g_str_equal (name, "label"))
-    {
-      if (value == NULL)
-        {
-          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("label has no default: set a colour."));
-          return FALSE;
-        }
-      replace (&p->label, value);
-    }
-  else if (g_str_equal (name, "mac"))
-    {
-      if (mac_value_is_auto (value))
-        {
-          /* Which MAC it gets back depends on the other VMs': the worker
-           * chooses it (choose_automatic_mac).
-           */
-          p->mac_fixed = FALSE;
-        }
-      else
-        {
-          g_autofree char *mac = NULL;
-
-          if (!tsr_validate_mac (value, error))
-            return FALSE;
-          mac = tsr_mac_normalize (value);
-          /* Remembered so that a reset can give it back. */
-          if (!p->mac_fixed && p->mac != NULL)
-            replace (&p->mac_auto, p->mac);
-          replace (&p->mac, mac);
-          p->mac_fixed = TRUE;
-        }
-    }
-  else if (g_str_equal (name, "netvm"))
-    replace (&p->netvm, value == NULL ? tsr_settings_default_netvm () : *value == '\0' ? "none" : value);
-  else if (g_str_equal (name, "firmware"))
-    {
-      g_autofree char *lower = g_ascii_strdown (value ? value : "bios", -1);
-
-      replace (&p->firmware, lower);
-    }
-  else if (g_str_equal (name, "debug"))
-    {
-      if (value == NULL)
-        p->debug = FALSE;
-      else if (!parse_bool_value (name, value, &p->debug, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "include_in_backups"))
-    {
-      if (value == NULL)
-        p->include_in_backups = TRUE;
-      else if (!parse_bool_value (name, value, &p->include_in_backups, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "autostart"))
-    {
-      if (value == NULL)
-        p->autostart = FALSE;
-      else if (!parse_bool_value (name, value, &p->autostart, error))
-        return FALSE;
-    }
-  else if (g_str_equal (name, "default_user"))
-    replace (&p->default_user, value ? value : "user");
-  else if (g_str_equal (name, "name"))
-    {
-      if (value == NULL)
-        {
-          g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                               _("name has no default: give a new name."));
-          return FALSE;
-        }
-      replace (&p->name, value);
-    }
-
-  return TRUE;
-}
+/* Committing */
 
 static gboolean
 validate_prefs (virConnectPtr   conn,
@@ -312,170 +111,6 @@ validate_prefs (virConnectPtr   conn,
   return TRUE;
 }
 
-/* Writes P into the definition in DOC. */
-static void
-prefs_write_xml (xmlDocPtr    doc,
-                 const Prefs *old,
-                 const Prefs *p,
-                 const char  *kernels_dir)
-{
-  xmlNodePtr root = xmlDocGetRootElement (doc);
-  xmlNodePtr os = tsr_xml_child (root, "os");
-  xmlNodePtr devices = tsr_xml_child (root, "devices");
-  xmlNodePtr node, vm;
-  g_autofree char *text = NULL;
-
-  /* memory: libvirt's memory is the ceiling, currentMemory the start. */
-  node = tsr_xml_child (root, "memory");
-  if (node == NULL)
-    node = xmlNewChild (root, NULL, (const xmlChar *) "memory", NULL);
-  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
-  text = g_strdup_printf ("%" G_GUINT64_FORMAT, MAX (p->maxmem, p->memory) * 1024);
-  xmlNodeSetContent (node, (const xmlChar *) text);
-  g_clear_pointer (&text, g_free);
-  node = tsr_xml_child (root, "currentMemory");
-  if (node == NULL)
-    node = xmlNewChild (root, NULL, (const xmlChar *) "currentMemory", NULL);
-  xmlSetProp (node, (const xmlChar *) "unit", (const xmlChar *) "KiB");
-  text = g_strdup_printf ("%" G_GUINT64_FORMAT, p->memory * 1024);
-  xmlNodeSetContent (node, (const xmlChar *) text);
-  g_clear_pointer (&text, g_free);
-
-  if (p->vcpus != old->vcpus)
-    {
-      node = tsr_xml_child (root, "vcpu");
-      if (node == NULL)
-        node = xmlNewChild (root, NULL, (const xmlChar *) "vcpu", NULL);
-      xmlUnsetProp (node, (const xmlChar *) "current");
-      text = g_strdup_printf ("%u", p->vcpus);
-      xmlNodeSetContent (node, (const xmlChar *) text);
-      g_clear_pointer (&text, g_free);
-    }
-
-  if (os != NULL && (g_strcmp0 (p->kernel, old->kernel) != 0 ||
-                     g_strcmp0 (p->kernelopts, old->kernelopts) != 0 ||
-                     g_strcmp0 (p->virt_mode, old->virt_mode) != 0))
-    {
-      const char *kids[] = { "kernel", "initrd", "cmdline" };
-      xmlNodePtr type = tsr_xml_child (os, "type");
-
-      for (guint i = 0; i < G_N_ELEMENTS (kids); i++)
-        while ((node = tsr_xml_child (os, kids[i])) != NULL)
-          {
-            xmlUnlinkNode (node);
-            xmlFreeNode (node);
-          }
-      if (type != NULL)
-        xmlNodeSetContent (type, (const xmlChar *) (g_str_equal (p->virt_mode, "pv") ? "xen" : "hvm"));
-
-      if (*p->kernel != '\0')
-        {
-          g_autofree char *vmlinuz = g_build_filename (kernels_dir, p->kernel, "vmlinuz", NULL);
-          g_autofree char *initramfs = g_build_filename (kernels_dir, p->kernel, "initramfs", NULL);
-
-          xmlNewTextChild (os, NULL, (const xmlChar *) "kernel", (const xmlChar *) vmlinuz);
-          if (g_file_test (initramfs, G_FILE_TEST_EXISTS))
-            xmlNewTextChild (os, NULL, (const xmlChar *) "initrd", (const xmlChar *) initramfs);
-          xmlNewTextChild (os, NULL, (const xmlChar *) "cmdline",
-                           (const xmlChar *) (*p->kernelopts ? p->kernelopts
-                                                             : TSR_DEFAULT_KERNELOPTS));
-        }
-      else if (tsr_xml_child (os, "boot") == NULL)
-        {
-          node = xmlNewChild (os, NULL, (const xmlChar *) "boot", NULL);
-          xmlSetProp (node, (const xmlChar *) "dev", (const xmlChar *) "hd");
-        }
-    }
-
-  if (os != NULL && g_strcmp0 (p->firmware, old->firmware) != 0)
-    {
-      if (g_str_equal (p->firmware, "uefi"))
-        xmlSetProp (os, (const xmlChar *) "firmware", (const xmlChar *) "efi");
-      else
-        {
-          xmlUnsetProp (os, (const xmlChar *) "firmware");
-          while ((node = tsr_xml_child (os, "loader")) != NULL || (node = tsr_xml_child (os, "nvram")) != NULL)
-            {
-              xmlUnlinkNode (node);
-              xmlFreeNode (node);
-            }
-        }
-    }
-
-  /* Network: the first interface follows netvm and mac. */
-  if (devices != NULL)
-    {
-      xmlNodePtr iface = NULL;
-
-      for (node = devices->children; node != NULL && iface == NULL; node = node->next)
-        if (tsr_xml_is (node, "interface"))
-          iface = node;
-
-      if (g_str_equal (p->netvm, "none"))
-        {
-          if (iface != NULL)
-            {
-              xmlUnlinkNode (iface);
-              xmlFreeNode (iface);
-            }
-        }
-      else
-        {
-          xmlNodePtr source, mac;
-
-          if (iface == NULL)
-            {
-              iface = xmlNewChild (devices, NULL, (const xmlChar *) "interface", NULL);
-              node = xmlNewChild (iface, NULL, (const xmlChar *) "model", NULL);
-              xmlSetProp (node, (const xmlChar *) "type", (const xmlChar *) "virtio");
-            }
-          xmlSetProp (iface, (const xmlChar *) "type", (const xmlChar *) "network");
-          source = tsr_xml_child (iface, "source");
-          if (source == NULL)
-            source = xmlNewChild (iface, NULL, (const xmlChar *) "source", NULL);
-          xmlUnsetProp (source, (const xmlChar *) "bridge");
-          xmlSetProp (source, (const xmlChar *) "network", (const xmlChar *) p->netvm);
-          mac = tsr_xml_child (iface, "mac");
-          if (mac == NULL)
-            mac = xmlNewChild (iface, NULL, (const xmlChar *) "mac", NULL);
-          xmlSetProp (mac, (const xmlChar *) "address", (const xmlChar *) p->mac);
-        }
-
-      /* debug: the serial console is logged to a file the user can open. */
-      for (node = p->debug != old->debug ? devices->children : NULL; node != NULL; node = node->next)
-        {
-          xmlNodePtr log;
-
-          if (!tsr_xml_is (node, "serial"))
-            continue;
-          while ((log = tsr_xml_child (node, "log")) != NULL)
-            {
-              xmlUnlinkNode (log);
-              xmlFreeNode (log);
-            }
-          if (p->debug)
-            {
-              g_autofree char *path = g_strdup_printf ("/var/log/libvirt/qemu/%s-serial.log",
-                                                       p->name);
-
-              log = xmlNewChild (node, NULL, (const xmlChar *) "log", NULL);
-              xmlSetProp (log, (const xmlChar *) "file", (const xmlChar *) path);
-              xmlSetProp (log, (const xmlChar *) "append", (const xmlChar *) "on");
-            }
-          break;
-        }
-    }
-
-  vm = tsr_settings_tessera_metadata (root, TRUE);
-  tsr_settings_metadata_set (vm, "label", p->label);
-  tsr_settings_metadata_set (vm, "class", p->klass);
-  tsr_settings_metadata_set (vm, "debug", p->debug ? "true" : NULL);
-  tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
-  tsr_settings_metadata_set (vm, "default-user", g_str_equal (p->default_user, "user") ? NULL : p->default_user);
-  tsr_settings_metadata_set (vm, "mac-fixed", p->mac_fixed ? "true" : NULL);
-  tsr_settings_metadata_set (vm, "mac-auto", p->mac_fixed ? p->mac_auto : NULL);
-}
-
 /* An automatic MAC is unique. A reset gives back the automatic MAC the
  * fixed one replaced while no other VM has taken it, else a new one: the
  * fixed MAC may be shared on purpose and is never automatic.
@@ -495,7 +130,7 @@ choose_automatic_mac (virConnectPtr  conn,
   used = tsr_macs_in_use (conn, p->uuid);
   if (original != NULL && !g_hash_table_contains (used, original))
     {
-      replace (&p->mac, original);
+      tsr_settings_replace (&p->mac, original);
       return;
     }
 
@@ -509,11 +144,8 @@ choose_automatic_mac (virConnectPtr  conn,
 
 typedef struct
 {
-  virConnectPtr   conn;
+  TsrCall         call;
   GMutex         *reserve_lock;
-  char           *uuid;
-  char           *kernels_dir;
-  gboolean        local;
   GHashTable     *changes;
   TsrPrefsFlags   flags;
   char           *next_start;
@@ -522,16 +154,26 @@ typedef struct
 } WriteData;
 
 static void
-write_data_free (WriteData *data)
+write_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
-  g_free (data->kernels_dir);
+  WriteData *data = user_data;
+
   g_clear_pointer (&data->changes, g_hash_table_unref);
   g_free (data->next_start);
   g_free (data->warning);
   g_clear_pointer (&data->infos, g_ptr_array_unref);
-  g_free (data);
+}
+
+/* Keeps INFO, what a network looks like after a change, for the finish to
+ * store; returns TRUE for the callers' convenience.
+ */
+static gboolean
+keep_network_info (WriteData      *data,
+                   TsrNetworkInfo *info)
+{
+  if (info != NULL)
+    g_ptr_array_add (data->infos, info);
+  return TRUE;
 }
 
 /* NET's reservations, from its definition; NULL if there is none. */
@@ -589,9 +231,9 @@ release_from (WriteData    *data,
   if (g_str_equal (from->netvm, "none") || from->mac == NULL)
     return TRUE;
 
-  used = tsr_macs_in_use (data->conn, from->uuid);
+  used = tsr_macs_in_use (data->call.conn, from->uuid);
   shared = g_hash_table_contains (used, from->mac);
-  net = virNetworkLookupByName (data->conn, from->netvm);
+  net = virNetworkLookupByName (data->call.conn, from->netvm);
   from_info = read_reservations (net);
   host = from_info ? tsr_network_info_find_host (from_info, from->mac) : NULL;
   virResetLastError ();
@@ -606,12 +248,10 @@ release_from (WriteData    *data,
   if (shared)
     return TRUE;
 
-  if (!tsr_release_address_sync (data->reserve_lock, data->conn, from->netvm, from->mac, &info,
-                                 error))
+  if (!tsr_release_address_sync (data->reserve_lock, data->call.conn, from->netvm, from->mac,
+                                 &info, error))
     return FALSE;
-  if (info != NULL)
-    g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  return TRUE;
+  return keep_network_info (data, g_steal_pointer (&info));
 }
 
 /* Gives TO a reservation: IP if there is one to keep, else the lowest free
@@ -624,13 +264,12 @@ reserve_to (WriteData    *data,
             const char   *ip,
             GError      **error)
 {
-  g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, to->netvm);
+  g_autoptr(virNetwork) net = virNetworkLookupByName (data->call.conn, to->netvm);
   g_autoptr(TsrNetworkInfo) to_info = read_reservations (net);
   g_autoptr(TsrNetworkInfo) info = NULL;
   g_autoptr(GMutexLocker) locker = NULL;
   g_autofree char *host_xml = NULL;
   const char *host_name = to->name;
-  unsigned int flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
   virResetLastError ();
   if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
@@ -643,28 +282,21 @@ reserve_to (WriteData    *data,
     {
       g_autofree char *new_ip = NULL;
 
-      if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, to->netvm, to->mac, to->name,
-                                     &new_ip, &info, error))
+      if (!tsr_reserve_address_sync (data->reserve_lock, data->call.conn, to->netvm, to->mac,
+                                     to->name, &new_ip, &info, error))
         return FALSE;
-      if (info != NULL)
-        g_ptr_array_add (data->infos, g_steal_pointer (&info));
-      return TRUE;
+      return keep_network_info (data, g_steal_pointer (&info));
     }
 
   host_xml = tsr_network_build_host_xml (to->mac, host_name, ip);
   locker = g_mutex_locker_new (data->reserve_lock);
-  if (net != NULL && virNetworkIsActive (net) == 1)
-    flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-  if (net == NULL || virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                                       VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host_xml,
-                                       flags) < 0)
+  if (net == NULL ||
+      !tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
     {
       tsr_error_set_from_libvirt (error, _("Could not move the address reservation"));
       return FALSE;
     }
-  if ((info = read_reservations (net)) != NULL)
-    g_ptr_array_add (data->infos, g_steal_pointer (&info));
-  return TRUE;
+  return keep_network_info (data, read_reservations (net));
 }
 
 /* Moves the DHCP host entry of OLD (mac, network, name) to P; UNDO moves
@@ -714,7 +346,7 @@ rename_volumes (WriteData   *data,
 
       if (base == NULL || !g_str_has_prefix (base, prefix))
         continue;
-      vol = virStorageVolLookupByPath (data->conn, path);
+      vol = virStorageVolLookupByPath (data->call.conn, path);
       virResetLastError ();
       if (vol == NULL)
         continue;
@@ -801,11 +433,11 @@ settle_boot (GHashTable   *changes,
       return FALSE;
     }
   if (g_hash_table_contains (changes, "virt_mode"))
-    replace (&p->kernel, "");
+    tsr_settings_replace (&p->kernel, "");
   else if (!g_str_equal (old->virt_mode, "hvm") || *old->kernel == '\0')
     {
       /* Setting a kernel on an HVM VM: it becomes PVH, as in Qubes. */
-      replace (&p->virt_mode, "pvh");
+      tsr_settings_replace (&p->virt_mode, "pvh");
     }
   return TRUE;
 }
@@ -824,11 +456,11 @@ plan_prefs (WriteData    *data,
 
   g_hash_table_iter_init (&iter, data->changes);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!prefs_apply (p, key, value, error))
+    if (!tsr_settings_prefs_apply (p, key, value, error))
       return NULL;
   if (g_hash_table_contains (data->changes, "mac") &&
-      mac_value_is_auto (g_hash_table_lookup (data->changes, "mac")))
-    choose_automatic_mac (data->conn, old, p);
+      tsr_settings_mac_is_auto (g_hash_table_lookup (data->changes, "mac")))
+    choose_automatic_mac (data->call.conn, old, p);
   if (!settle_boot (data->changes, old, p, error))
     return NULL;
 
@@ -836,8 +468,8 @@ plan_prefs (WriteData    *data,
   if (!g_str_equal (p->netvm, "none") && p->mac == NULL)
     p->mac = tsr_mac_generate (NULL);
 
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)) ||
-      !validate_prefs (data->conn, old, p, caps, data->kernels_dir, running, data->flags,
+  if (!(caps = tsr_host_caps_read_sync (data->call.conn, data->call.local, error)) ||
+      !validate_prefs (data->call.conn, old, p, caps, data->call.kernels_dir, running, data->flags,
                        &data->warning, error))
     return NULL;
   return g_steal_pointer (&p);
@@ -883,7 +515,7 @@ commit_prefs (WriteData     *data,
   xmlDocDumpMemory (doc, &dump, &dump_len);
   new_xml = g_strndup ((const char *) dump, dump_len);
   xmlFree (dump);
-  if (!(redefined = virDomainDefineXML (data->conn, new_xml)))
+  if (!(redefined = virDomainDefineXML (data->call.conn, new_xml)))
     {
       tsr_error_set_from_libvirt (error, _("The new settings were refused"));
       return FALSE;
@@ -896,7 +528,7 @@ commit_prefs (WriteData     *data,
       return FALSE;
     }
   if (done->renamed_volumes)
-    refresh_pools (data->conn);
+    refresh_pools (data->call.conn);
   return TRUE;
 }
 
@@ -911,7 +543,7 @@ roll_back (WriteData   *data,
   /* Best effort: the error that made this necessary is the one to report. */
   if (done->defined)
     {
-      g_autoptr(virDomain) back = virDomainDefineXML (data->conn, old_xml);
+      g_autoptr(virDomain) back = virDomainDefineXML (data->call.conn, old_xml);
     }
   if (done->reservation_moved)
     {
@@ -922,7 +554,7 @@ roll_back (WriteData   *data,
   if (done->renamed_volumes)
     {
       undo_rename_volumes (doc, old->name, p->name);
-      refresh_pools (data->conn);
+      refresh_pools (data->call.conn);
     }
   virResetLastError ();
 }
@@ -960,11 +592,10 @@ apply_live (WriteData    *data,
     }
 }
 
-static void
-write_worker (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+static gboolean
+write_step (gpointer       task_data,
+            GCancellable  *cancellable,
+            GError       **error)
 {
   WriteData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
@@ -974,37 +605,28 @@ write_worker (GTask        *task,
   Done done = { FALSE, };
   xmlDocPtr doc;
   gboolean running;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!(dom = virDomainLookupByUUIDString (data->conn, data->uuid)))
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+    return FALSE;
 
   running = virDomainIsActive (dom) == 1;
   old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
   if (old_xml == NULL)
-    tsr_error_set_from_libvirt (&error, _("Could not read the VM’s definition"));
+    tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
   if (old_xml == NULL ||
-      !(old = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error)) ||
-      !(p = plan_prefs (data, old, running, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+      !(old = tsr_settings_read_prefs_sync (data->call.conn, dom, data->call.kernels_dir,
+                                            error)) ||
+      !(p = plan_prefs (data, old, running, error)))
+    return FALSE;
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
-  prefs_write_xml (doc, old, p, data->kernels_dir);
-  if (!commit_prefs (data, dom, old, p, doc, &done, &error))
+  tsr_settings_prefs_write_xml (doc, old, p, data->call.kernels_dir);
+  if (!commit_prefs (data, dom, old, p, doc, &done, error))
     {
       roll_back (data, old, p, old_xml, doc, &done);
       xmlFreeDoc (doc);
-      g_task_return_error (task, error);
-      return;
+      return FALSE;
     }
   xmlFreeDoc (doc);
 
@@ -1012,7 +634,7 @@ write_worker (GTask        *task,
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
   if (running)
     apply_live (data, dom, old, p);
-  g_task_return_boolean (task, TRUE);
+  return TRUE;
 }
 
 void
@@ -1026,7 +648,6 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
 {
   g_autoptr(GTask) task = NULL;
   WriteData *data;
-  virConnectPtr conn;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -1034,25 +655,20 @@ tsr_connection_set_prefs_async (TsrConnection       *self,
   g_return_if_fail (TSR_IS_VM (vm));
   g_return_if_fail (changes != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_set_prefs_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  data = tsr_connection_call_new (self, vm, sizeof (WriteData), write_data_clear,
+                                  tsr_connection_set_prefs_async, cancellable, callback,
+                                  user_data, &task);
+  if (data == NULL)
     return;
 
-  data = g_new0 (WriteData, 1);
-  data->conn = conn;
   data->reserve_lock = tsr_connection_get_reserve_lock (self);
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
-  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
   data->flags = flags;
   data->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_network_info_free);
   data->changes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_iter_init (&iter, changes);
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_hash_table_insert (data->changes, g_strdup (key), g_strdup (value));
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-  g_task_run_in_thread (task, write_worker);
+  tsr_task_run_sync (task, write_step);
 }
 
 gboolean
@@ -1073,7 +689,7 @@ tsr_connection_set_prefs_finish (TsrConnection  *self,
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
-  tsr_connection_refresh_vm (self, data->uuid);
+  tsr_connection_refresh_vm (self, data->call.uuid);
   if (next_start != NULL)
     *next_start = g_steal_pointer (&data->next_start);
   if (warning != NULL)

@@ -15,6 +15,7 @@
 #include "tsr-host.h"
 #include "tsr-network.h"
 #include "tsr-settings-private.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
@@ -326,20 +327,16 @@ prefs_to_list (const Prefs *p,
 
 typedef struct
 {
-  virConnectPtr  conn;
-  char          *uuid;
-  char          *kernels_dir;
+  TsrCall        call;
   Prefs         *prefs;
 } ReadData;
 
 static void
-read_data_free (ReadData *data)
+read_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
-  g_free (data->uuid);
-  g_free (data->kernels_dir);
+  ReadData *data = user_data;
+
   tsr_settings_prefs_free (data->prefs);
-  g_free (data);
 }
 
 Prefs *
@@ -367,30 +364,19 @@ tsr_settings_read_prefs_sync (virConnectPtr   conn,
   return p;
 }
 
-static void
-read_worker (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+static gboolean
+read_step (gpointer       task_data,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   ReadData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  dom = virDomainLookupByUUIDString (data->conn, data->uuid);
-  if (dom == NULL)
-    {
-      tsr_error_set_from_libvirt (&error, _("Could not find the VM"));
-      g_task_return_error (task, error);
-      return;
-    }
-
-  data->prefs = tsr_settings_read_prefs_sync (data->conn, dom, data->kernels_dir, &error);
-  if (data->prefs == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+    return FALSE;
+  data->prefs = tsr_settings_read_prefs_sync (data->call.conn, dom, data->call.kernels_dir,
+                                              error);
+  return data->prefs != NULL;
 }
 
 void
@@ -401,24 +387,17 @@ tsr_connection_get_prefs_async (TsrConnection       *self,
                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  ReadData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_prefs_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
+  if (!tsr_connection_call_new (self, vm, sizeof (ReadData), read_data_clear,
+                                tsr_connection_get_prefs_async, cancellable, callback, user_data,
+                                &task))
     return;
 
-  data = g_new0 (ReadData, 1);
-  data->conn = conn;
-  data->uuid = g_strdup (tsr_vm_get_uuid (vm));
-  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
-  g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
   g_object_set_data_full (G_OBJECT (task), "vm", g_object_ref (vm), g_object_unref);
-  g_task_run_in_thread (task, read_worker);
+  tsr_task_run_sync (task, read_step);
 }
 
 GPtrArray *
@@ -440,40 +419,31 @@ tsr_connection_get_prefs_finish (TsrConnection  *self,
 
 typedef struct
 {
-  virConnectPtr  conn;
-  gboolean       local;
+  TsrCall        call;
   GStrv          virt_modes;
   GStrv          kernels;
-  char          *kernels_dir;
 } ChoicesData;
 
 static void
-choices_data_free (ChoicesData *data)
+choices_data_clear (gpointer user_data)
 {
-  g_clear_pointer (&data->conn, tsr_conn_release);
+  ChoicesData *data = user_data;
+
   g_strfreev (data->virt_modes);
   g_strfreev (data->kernels);
-  g_free (data->kernels_dir);
-  g_free (data);
 }
 
-static void
-choices_worker (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gboolean
+choices_step (gpointer       task_data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
   ChoicesData *data = task_data;
   g_autoptr(TsrHostCaps) caps = NULL;
   g_autoptr(GStrvBuilder) modes = g_strv_builder_new ();
-  GError *error = NULL;
 
-  tsr_assert_worker_thread ();
-  if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!(caps = tsr_host_caps_read_sync (data->call.conn, data->call.local, error)))
+    return FALSE;
   if (caps->hvm)
     {
       g_strv_builder_add (modes, "hvm");
@@ -484,8 +454,8 @@ choices_worker (GTask        *task,
   if (caps->xen_pv)
     g_strv_builder_add (modes, "pv");
   data->virt_modes = g_strv_builder_end (modes);
-  data->kernels = tsr_kernels_list (data->kernels_dir);
-  g_task_return_boolean (task, TRUE);
+  data->kernels = tsr_kernels_list (data->call.kernels_dir);
+  return TRUE;
 }
 
 void
@@ -495,22 +465,13 @@ tsr_connection_get_choices_async (TsrConnection       *self,
                                   gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  ChoicesData *data;
-  virConnectPtr conn;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tsr_connection_get_choices_async);
-  if (!(conn = tsr_connection_ref_handle (self, task)))
-    return;
-
-  data = g_new0 (ChoicesData, 1);
-  data->conn = conn;
-  data->local = tsr_uri_is_local (tsr_connection_get_uri (self));
-  data->kernels_dir = g_strdup (tsr_connection_get_kernels_dir (self));
-  g_task_set_task_data (task, data, (GDestroyNotify) choices_data_free);
-  g_task_run_in_thread (task, choices_worker);
+  if (tsr_connection_call_new (self, NULL, sizeof (ChoicesData), choices_data_clear,
+                               tsr_connection_get_choices_async, cancellable, callback, user_data,
+                               &task))
+    tsr_task_run_sync (task, choices_step);
 }
 
 gboolean

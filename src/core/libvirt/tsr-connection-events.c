@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <glib/gi18n-lib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "tsr-connection-private.h"
+#include "tsr-error.h"
+#include "tsr-network.h"
+#include "tsr-threads.h"
+#include "tsr-vm-private.h"
+
+/* TsrConnection's events: registering for them, the lifecycle and network
+ * callbacks, reading one domain again after them, and the end of the
+ * handle.
+ */
+
+TsrEventCtx *
+_tsr_event_ctx_new (TsrConnection *self)
+{
+  TsrEventCtx *ctx = g_new0 (TsrEventCtx, 1);
+
+  g_atomic_ref_count_init (&ctx->ref);
+  g_weak_ref_init (&ctx->self, self);
+  return ctx;
+}
+
+TsrEventCtx *
+_tsr_event_ctx_ref (TsrEventCtx *ctx)
+{
+  g_atomic_ref_count_inc (&ctx->ref);
+  return ctx;
+}
+
+void
+_tsr_event_ctx_unref (void *data)
+{
+  TsrEventCtx *ctx = data;
+
+  if (g_atomic_ref_count_dec (&ctx->ref))
+    {
+      g_weak_ref_clear (&ctx->self);
+      g_free (ctx);
+    }
+}
+
+TsrVmState
+_tsr_vm_state_from_libvirt (int state)
+{
+  switch (state)
+    {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+      return TSR_VM_STATE_RUNNING;
+    case VIR_DOMAIN_PAUSED:
+      return TSR_VM_STATE_PAUSED;
+    case VIR_DOMAIN_SHUTDOWN:
+      return TSR_VM_STATE_SHUTTING_DOWN;
+    case VIR_DOMAIN_SHUTOFF:
+      return TSR_VM_STATE_SHUTOFF;
+    case VIR_DOMAIN_CRASHED:
+      return TSR_VM_STATE_CRASHED;
+    case VIR_DOMAIN_PMSUSPENDED:
+      return TSR_VM_STATE_SUSPENDED;
+    default:
+      return TSR_VM_STATE_UNKNOWN;
+    }
+}
+
+/* The agent and ARP table are asked only for running guests that have no
+ * reservation or lease, i.e. those on networks Tessera does not manage.
+ */
+static char *
+fetch_guest_address (virDomainPtr dom)
+{
+  static const unsigned int sources[] = {
+    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sources); s++)
+    {
+      virDomainInterfacePtr *ifaces = NULL;
+      char *found = NULL;
+      int n = virDomainInterfaceAddresses (dom, &ifaces, sources[s], 0);
+
+      for (int i = 0; i < n; i++)
+        {
+          for (guint a = 0; found == NULL && a < ifaces[i]->naddrs; a++)
+            {
+              virDomainIPAddressPtr addr = &ifaces[i]->addrs[a];
+
+              if (addr->type == VIR_IP_ADDR_TYPE_IPV4 &&
+                  !g_str_has_prefix (addr->addr, "127."))
+                found = g_strdup_printf ("%s/%u", addr->addr, addr->prefix);
+            }
+          virDomainInterfaceFree (ifaces[i]);
+        }
+      free (ifaces);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static int domain_event_cb (virConnectPtr conn,
+                            virDomainPtr  dom,
+                            int           event,
+                            int           detail,
+                            void         *opaque);
+static void network_event_cb (virConnectPtr conn,
+                              virNetworkPtr net,
+                              int           event,
+                              int           detail,
+                              void         *opaque);
+static void schedule_refresh (TsrConnection *self,
+                              const char    *uuid);
+
+/* libvirt releases the reference given with a callback only when the
+ * callback was registered.
+ */
+void
+_tsr_connection_register_events (virConnectPtr  conn,
+                                 TsrEventCtx   *ctx,
+                                 int           *lifecycle_id,
+                                 int           *network_id)
+{
+  *lifecycle_id =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (domain_event_cb),
+                                      _tsr_event_ctx_ref (ctx), _tsr_event_ctx_unref);
+  if (*lifecycle_id < 0)
+    _tsr_event_ctx_unref (ctx);
+  *network_id =
+    virConnectNetworkEventRegisterAny (conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                       VIR_NETWORK_EVENT_CALLBACK (network_event_cb),
+                                       _tsr_event_ctx_ref (ctx), _tsr_event_ctx_unref);
+  if (*network_id < 0)
+    _tsr_event_ctx_unref (ctx);
+  /* Keepalive makes a dead daemon show up within seconds instead of at
+   * the next call; the test driver has none, which is fine.
+   */
+  virConnectSetKeepAlive (conn, 3, 2);
+  if (virConnectRegisterCloseCallback (conn, _tsr_connection_closed_cb,
+                                       _tsr_event_ctx_ref (ctx), _tsr_event_ctx_unref) < 0)
+    _tsr_event_ctx_unref (ctx);
+  virResetLastError ();
+}
+
+/* The end of the handle */
+
+typedef struct
+{
+  int lifecycle_id;
+  int network_id;
+} CloseData;
+
+static void
+deregister_events (virConnectPtr conn,
+                   gpointer      user_data)
+{
+  g_autofree CloseData *data = user_data;
+
+  if (data->lifecycle_id >= 0)
+    virConnectDomainEventDeregisterAny (conn, data->lifecycle_id);
+  if (data->network_id >= 0)
+    virConnectNetworkEventDeregisterAny (conn, data->network_id);
+  virConnectUnregisterCloseCallback (conn, _tsr_connection_closed_cb);
+}
+
+/* Deregistering and closing talk to the daemon, which may be gone: the
+ * closer threads do it so that nothing waits.
+ */
+void
+_tsr_connection_drop_handle (TsrConnection *self)
+{
+  CloseData *data;
+
+  if (self->conn == NULL)
+    return;
+
+  data = g_new0 (CloseData, 1);
+  data->lifecycle_id = self->lifecycle_id;
+  data->network_id = self->network_id;
+  self->lifecycle_id = -1;
+  self->network_id = -1;
+  tsr_conn_release_full (g_steal_pointer (&self->conn), deregister_events, data);
+}
+
+void
+_tsr_connection_closed_cb (virConnectPtr  conn,
+                           int            reason,
+                           void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL || self->conn != conn)
+    return;
+
+  error = g_error_new (TSR_ERROR, TSR_ERROR_CONNECTION,
+                       _("Lost the connection to %s (%s). Reconnecting…"), self->uri,
+                       reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE ? _("no answer to keepalive")
+                       : reason == VIR_CONNECT_CLOSE_REASON_EOF ? _("the daemon closed it")
+                       : _("an I/O error"));
+  _tsr_connection_set_last_error (self, error);
+  /* The handle is dead: forget its callback ids rather than deregister. */
+  self->lifecycle_id = -1;
+  self->network_id = -1;
+  _tsr_connection_drop_handle (self);
+  _tsr_connection_set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
+  _tsr_connection_schedule_reconnect (self);
+}
+/* Events */
+
+static void
+bump_generation (TsrConnection *self,
+                 const char    *uuid)
+{
+  guint gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, uuid));
+
+  g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (gen + 1));
+}
+
+static void
+remove_vm (TsrConnection *self,
+           const char    *uuid)
+{
+  g_autofree char *key = g_strdup (uuid);
+  TsrVm *vm = g_hash_table_lookup (self->by_uuid, key);
+  guint pos = 0;
+
+  if (vm != NULL && g_list_store_find (self->vms, vm, &pos))
+    g_list_store_remove (self->vms, pos);
+  g_hash_table_remove (self->domains, key);
+  g_hash_table_remove (self->agent_ips, key);
+  g_hash_table_remove (self->by_uuid, key);
+}
+
+static int
+domain_event_cb (virConnectPtr  conn,
+                 virDomainPtr   dom,
+                 int            event,
+                 int            detail,
+                 void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  TsrVm *vm;
+
+  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
+    return 0;
+
+  vm = g_hash_table_lookup (self->by_uuid, uuid);
+  bump_generation (self, uuid);
+
+  switch ((virDomainEventType) event)
+    {
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+      /* A rename undefines the old name and defines the new one: the row
+       * stays and is read again.
+       */
+      if (detail == VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
+        break;
+      remove_vm (self, uuid);
+      return 0;
+
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_RUNNING);
+      if (vm != NULL && event == VIR_DOMAIN_EVENT_STARTED)
+        _tsr_connection_refresh_network (self, tsr_vm_get_netvm (vm), 0);
+      break;
+
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_PAUSED);
+      break;
+
+    case VIR_DOMAIN_EVENT_STOPPED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SHUTOFF);
+      g_hash_table_remove (self->agent_ips, uuid);
+      break;
+
+    case VIR_DOMAIN_EVENT_SHUTDOWN:
+      if (vm != NULL && detail != VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SHUTTING_DOWN);
+      break;
+
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_SUSPENDED);
+      break;
+
+    case VIR_DOMAIN_EVENT_CRASHED:
+      if (vm != NULL)
+        tsr_vm_set_state (vm, TSR_VM_STATE_CRASHED);
+      break;
+
+    case VIR_DOMAIN_EVENT_DEFINED:
+    default:
+      break;
+    }
+
+  if (vm == NULL || event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_STOPPED ||
+      event == VIR_DOMAIN_EVENT_STARTED)
+    {
+      if (!g_hash_table_contains (self->domains, uuid))
+        {
+          virDomainRef (dom);
+          g_hash_table_replace (self->domains, g_strdup (uuid), dom);
+        }
+      schedule_refresh (self, uuid);
+    }
+
+  return 0;
+}
+
+static void
+network_event_cb (virConnectPtr  conn,
+                  virNetworkPtr  net,
+                  int            event,
+                  int            detail,
+                  void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  const char *name;
+
+  if (self == NULL || self->conn != conn)
+    return;
+
+  name = virNetworkGetName (net);
+  if (event == VIR_NETWORK_EVENT_UNDEFINED)
+    {
+      g_hash_table_remove (self->networks, name);
+      _tsr_connection_recompute_addresses (self, name);
+    }
+  else
+    _tsr_connection_refresh_network (self, name, TSR_N_LEASE_RETRIES);
+}
+
+/* Refreshing one domain */
+
+typedef struct
+{
+  char         *uuid;
+  virDomainPtr  dom;
+  guint         generation;
+  DomainResult  result;
+  gboolean      gone;
+  char         *kernels_dir;
+} RefreshData;
+
+static void
+refresh_data_free (RefreshData *data)
+{
+  g_free (data->uuid);
+  g_clear_pointer (&data->dom, dom_unref);
+  _tsr_domain_result_clear (&data->result);
+  g_free (data->kernels_dir);
+  g_free (data);
+}
+
+static void
+refresh_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  RefreshData *data = task_data;
+  g_autofree char *xml = NULL;
+  int state, reason;
+
+  tsr_assert_worker_thread ();
+  xml = virDomainGetXMLDesc (data->dom, 0);
+  if (xml == NULL)
+    {
+      virErrorPtr err = virGetLastError ();
+
+      data->gone = err != NULL && err->code == VIR_ERR_NO_DOMAIN;
+      g_task_return_boolean (task, data->gone);
+      return;
+    }
+
+  data->result.config = tsr_vm_config_parse (xml, data->kernels_dir, NULL);
+  data->result.state = TSR_VM_STATE_UNKNOWN;
+  if (virDomainGetState (data->dom, &state, &reason, 0) == 0)
+    data->result.state = _tsr_vm_state_from_libvirt (state);
+
+  if (data->result.state == TSR_VM_STATE_RUNNING && data->result.config != NULL &&
+      !g_str_has_prefix (data->result.config->netvm, "tessera"))
+    data->result.agent_ip = fetch_guest_address (data->dom);
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+refresh_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TsrConnection *self = TSR_CONNECTION (object);
+  RefreshData *data = g_task_get_task_data (G_TASK (result));
+  guint gen;
+  gboolean is_new;
+  g_autoptr(GPtrArray) added = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), NULL))
+    return;
+
+  if (data->gone)
+    {
+      remove_vm (self, data->uuid);
+      return;
+    }
+
+  if (data->result.config == NULL)
+    return;
+
+  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, data->uuid));
+  if (gen != data->generation)
+    {
+      /* An event arrived while this was read: read again so the newest
+       * state wins.
+       */
+      schedule_refresh (self, data->uuid);
+      return;
+    }
+
+  added = g_ptr_array_new_with_free_func (g_object_unref);
+  is_new = !g_hash_table_contains (self->by_uuid, data->uuid);
+  data->result.dom = g_steal_pointer (&data->dom);
+  _tsr_connection_apply_domain_result (self, &data->result, added);
+  if (is_new && added->len > 0)
+    g_list_store_append (self->vms, g_ptr_array_index (added, 0));
+  if (data->result.agent_ip == NULL)
+    g_hash_table_remove (self->agent_ips, data->uuid);
+
+  {
+    TsrVm *vm = g_hash_table_lookup (self->by_uuid, data->uuid);
+
+    if (vm != NULL)
+      _tsr_connection_recompute_addresses (self, tsr_vm_get_netvm (vm));
+  }
+}
+
+static gboolean
+refresh_idle_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  GHashTableIter iter;
+  gpointer key;
+
+  self->refresh_idle = 0;
+
+  g_hash_table_iter_init (&iter, self->pending_refresh);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      virDomainPtr dom = g_hash_table_lookup (self->domains, key);
+      g_autoptr(GTask) task = NULL;
+      RefreshData *data;
+
+      if (dom == NULL || self->conn == NULL)
+        continue;
+
+      data = g_new0 (RefreshData, 1);
+      data->uuid = g_strdup (key);
+      data->dom = dom;
+      virDomainRef (dom);
+      data->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
+      data->kernels_dir = g_strdup (self->kernels_dir);
+
+      task = g_task_new (self, self->cancellable, refresh_done_cb, NULL);
+      g_task_set_source_tag (task, refresh_idle_cb);
+      g_task_set_task_data (task, data, (GDestroyNotify) refresh_data_free);
+      g_task_run_in_thread (task, refresh_worker);
+    }
+  g_hash_table_remove_all (self->pending_refresh);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Several events for one domain in a burst (define, start, resume) are read
+ * once.
+ */
+static void
+schedule_refresh (TsrConnection *self,
+                  const char    *uuid)
+{
+  g_hash_table_add (self->pending_refresh, g_strdup (uuid));
+  if (self->refresh_idle == 0)
+    self->refresh_idle = g_idle_add (refresh_idle_cb, self);
+}
+
+/* Reads the VM with UUID again, for changes libvirt sends no event for. */
+void
+tsr_connection_refresh_vm (TsrConnection *self,
+                           const char    *uuid)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  if (g_hash_table_contains (self->domains, uuid))
+    {
+      bump_generation (self, uuid);
+      schedule_refresh (self, uuid);
+    }
+}
