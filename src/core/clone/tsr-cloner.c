@@ -14,7 +14,7 @@
 #include "tsr-network.h"
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
-#include "tsr-task-steps.h"
+#include "tsr-task.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"

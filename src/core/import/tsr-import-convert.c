@@ -11,7 +11,7 @@
 #include "tsr-libvirt-private.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
-#include "tsr-task-steps.h"
+#include "tsr-task.h"
 #include "tsr-xml-private.h"
 
 /* The blocking steps of an import, run in workers by tsr-import.c: check
@@ -64,7 +64,7 @@ gboolean
 tsr_import_job_set_cancelled (GCancellable  *cancellable,
                               GError       **error)
 {
-  return tsr_task_set_cancelled (cancellable,
+  return tsr_error_set_if_cancelled (cancellable,
                                  _("The import was cancelled; nothing was left behind."), error);
 }
 

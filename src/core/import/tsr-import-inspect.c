@@ -18,7 +18,7 @@
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
-#include "tsr-task-steps.h"
+#include "tsr-task.h"
 #include "tsr-threads.h"
 
 /* Inspecting an import's input: its format, its OVF and its disks' headers, without

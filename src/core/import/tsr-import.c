@@ -16,7 +16,7 @@
 #include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
 #include "tsr-libvirt-private.h"
-#include "tsr-task-steps.h"
+#include "tsr-task.h"
 #include "tsr-validate.h"
 
 /* Importing appliances and disk images. Inspection reads only headers and
