@@ -121,33 +121,71 @@ run_lifecycle (TsrConnection       *self,
   tsr_task_run_sync (task, lifecycle_step);
 }
 
-/* The three calls differ only in their operation. */
-#define DEFINE_LIFECYCLE_CALL(verb, OP)                                           \
-  void                                                                            \
-  tsr_connection_##verb##_vm_async (TsrConnection       *self,                    \
-                                    TsrVm               *vm,                      \
-                                    GCancellable        *cancellable,             \
-                                    GAsyncReadyCallback  callback,                \
-                                    gpointer             user_data)               \
-  {                                                                               \
-    g_return_if_fail (TSR_IS_CONNECTION (self));                                  \
-    g_return_if_fail (TSR_IS_VM (vm));                                            \
-                                                                                  \
-    run_lifecycle (self, vm, OP, tsr_connection_##verb##_vm_async,                \
-                   cancellable, callback, user_data);                             \
-  }                                                                               \
-                                                                                  \
-  gboolean                                                                        \
-  tsr_connection_##verb##_vm_finish (TsrConnection  *self,                        \
-                                     GAsyncResult   *result,                      \
-                                     GError        **error)                       \
-  {                                                                               \
-    return tsr_task_propagate_boolean (self, result, error);                      \
-  }
+void
+tsr_connection_start_vm_async (TsrConnection       *self,
+                               TsrVm               *vm,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
 
-DEFINE_LIFECYCLE_CALL (start, OP_START)
-DEFINE_LIFECYCLE_CALL (shutdown, OP_SHUTDOWN)
-DEFINE_LIFECYCLE_CALL (force_off, OP_FORCE_OFF)
+  run_lifecycle (self, vm, OP_START, tsr_connection_start_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_start_vm_finish (TsrConnection  *self,
+                                GAsyncResult   *result,
+                                GError        **error)
+{
+  return tsr_task_propagate_boolean (self, result, error);
+}
+
+void
+tsr_connection_shutdown_vm_async (TsrConnection       *self,
+                                  TsrVm               *vm,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_SHUTDOWN, tsr_connection_shutdown_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_shutdown_vm_finish (TsrConnection  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  return tsr_task_propagate_boolean (self, result, error);
+}
+
+void
+tsr_connection_force_off_vm_async (TsrConnection       *self,
+                                   TsrVm               *vm,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_FORCE_OFF, tsr_connection_force_off_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_force_off_vm_finish (TsrConnection  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  return tsr_task_propagate_boolean (self, result, error);
+}
 
 /* Managed network and address reservations */
 
