@@ -28,7 +28,8 @@ static inline gboolean
 tsr_xml_is (xmlNodePtr  node,
             const char *name)
 {
-  return node->type == XML_ELEMENT_NODE && strcmp ((const char *) node->name, name) == 0;
+  return node != NULL && node->type == XML_ELEMENT_NODE &&
+         strcmp ((const char *) node->name, name) == 0;
 }
 
 static inline char *

@@ -10,6 +10,7 @@
 #include "tsr-archive.h"
 #include "tsr-error.h"
 #include "tsr-ovf.h"
+#include "tsr-xml-private.h"
 
 /* Everything here reads XML a stranger may have written: every number is
  * checked against the limits in tsr-ovf.h before it is used, and every
@@ -41,29 +42,11 @@ tsr_ovf_free (TsrOvf *ovf)
   g_free (ovf);
 }
 
-/* Element names compare without their namespace prefix: OVF writers use
- * ovf:, rasd:, vssd:, vbox: and none at all, and OVF 1 and 2 differ only
- * in the namespace.
+/* The first element NAME anywhere below NODE. Element names compare
+ * without their namespace prefix (tsr_xml_is looks at the local name):
+ * OVF writers use ovf:, rasd:, vssd:, vbox: and none at all, and OVF 1 and
+ * 2 differ only in the namespace.
  */
-static gboolean
-is_el (xmlNodePtr  node,
-       const char *name)
-{
-  return node != NULL && node->type == XML_ELEMENT_NODE &&
-         strcmp ((const char *) node->name, name) == 0;
-}
-
-static xmlNodePtr
-child_el (xmlNodePtr  node,
-          const char *name)
-{
-  for (xmlNodePtr n = node ? node->children : NULL; n; n = n->next)
-    if (is_el (n, name))
-      return n;
-  return NULL;
-}
-
-/* The first element NAME anywhere below NODE. */
 static xmlNodePtr
 find_el (xmlNodePtr  node,
          const char *name,
@@ -75,7 +58,7 @@ find_el (xmlNodePtr  node,
     {
       xmlNodePtr found;
 
-      if (is_el (n, name))
+      if (tsr_xml_is (n, name))
         return n;
       if (n->type == XML_ELEMENT_NODE && (found = find_el (n, name, depth + 1)) != NULL)
         return found;
@@ -118,7 +101,7 @@ static char *
 child_text (xmlNodePtr  node,
             const char *name)
 {
-  return text_of (child_el (node, name));
+  return text_of (tsr_xml_child (node, name));
 }
 
 static gboolean
@@ -295,7 +278,7 @@ parse_references (xmlNodePtr    envelope,
                   GError      **error)
 {
   g_autoptr(GHashTable) hrefs = g_hash_table_new (g_str_hash, g_str_equal);
-  xmlNodePtr refs = child_el (envelope, "References");
+  xmlNodePtr refs = tsr_xml_child (envelope, "References");
 
   for (xmlNodePtr n = refs ? refs->children : NULL; n; n = n->next)
     {
@@ -306,7 +289,7 @@ parse_references (xmlNodePtr    envelope,
       g_autofree char *chunk = NULL;
       OvfFile *file;
 
-      if (!is_el (n, "File"))
+      if (!tsr_xml_is (n, "File"))
         continue;
       id = attr (n, "id");
       href = attr (n, "href");
@@ -371,7 +354,7 @@ parse_disks (xmlNodePtr    envelope,
 
   for (xmlNodePtr section = envelope->children; section; section = section->next)
     {
-      if (!is_el (section, "DiskSection"))
+      if (!tsr_xml_is (section, "DiskSection"))
         continue;
       for (xmlNodePtr n = section->children; n; n = n->next)
         {
@@ -383,7 +366,7 @@ parse_disks (xmlNodePtr    envelope,
           TsrOvfDisk *disk;
           guint64 mult = 1;
 
-          if (!is_el (n, "Disk"))
+          if (!tsr_xml_is (n, "Disk"))
             continue;
           id = attr (n, "diskId");
           file_ref = attr (n, "fileRef");
@@ -466,13 +449,13 @@ static xmlNodePtr
 find_virtual_system (xmlNodePtr   envelope,
                      GError     **error)
 {
-  xmlNodePtr system = child_el (envelope, "VirtualSystem");
-  xmlNodePtr collection = child_el (envelope, "VirtualSystemCollection");
+  xmlNodePtr system = tsr_xml_child (envelope, "VirtualSystem");
+  xmlNodePtr collection = tsr_xml_child (envelope, "VirtualSystemCollection");
   guint count = 0;
 
   if (system == NULL && collection != NULL)
     for (xmlNodePtr n = collection->children; n; n = n->next)
-      if (is_el (n, "VirtualSystem"))
+      if (tsr_xml_is (n, "VirtualSystem"))
         {
           if (system == NULL)
             system = n;
@@ -576,7 +559,7 @@ parse_hardware (xmlNodePtr    system,
                 GPtrArray    *attachments,
                 GError      **error)
 {
-  xmlNodePtr hw = child_el (system, "VirtualHardwareSection");
+  xmlNodePtr hw = tsr_xml_child (system, "VirtualHardwareSection");
   g_autoptr(GHashTable) controllers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint index = 0, nics = 0;
   gboolean sound = FALSE;
@@ -590,7 +573,7 @@ parse_hardware (xmlNodePtr    system,
       g_autofree char *host = NULL;
       guint64 type = 0, quantity = 0;
 
-      if (!is_el (item, "Item") && !is_el (item, "StorageItem") && !is_el (item, "EthernetPortItem"))
+      if (!tsr_xml_is (item, "Item") && !tsr_xml_is (item, "StorageItem") && !tsr_xml_is (item, "EthernetPortItem"))
         continue;
       type_text = child_text (item, "ResourceType");
       if (!parse_u64 (type_text, &type))
@@ -679,7 +662,7 @@ wants_efi (xmlNodePtr node,
     {
       if (n->type != XML_ELEMENT_NODE)
         continue;
-      if (is_el (n, "Firmware"))
+      if (tsr_xml_is (n, "Firmware"))
         {
           g_autofree char *type = attr (n, "type");
           g_autofree char *lower = type ? g_ascii_strdown (type, -1) : NULL;
@@ -687,7 +670,7 @@ wants_efi (xmlNodePtr node,
           if (lower != NULL && g_str_has_prefix (lower, "efi"))
             return TRUE;
         }
-      else if (is_el (n, "Config"))
+      else if (tsr_xml_is (n, "Config"))
         {
           g_autofree char *key = attr (n, "key");
           g_autofree char *value = attr (n, "value");
@@ -784,7 +767,7 @@ read_identity (TsrOvf     *ovf,
                xmlNodePtr  system)
 {
   xmlNodePtr machine = find_el (system, "Machine", 0);
-  xmlNodePtr os = child_el (system, "OperatingSystemSection");
+  xmlNodePtr os = tsr_xml_child (system, "OperatingSystemSection");
   g_autofree char *os_type = NULL;
 
   ovf->name = child_text (system, "Name");
@@ -802,9 +785,9 @@ read_identity (TsrOvf     *ovf,
   /* VirtualBox repeats the hardware in its own section; it is the fallback. */
   if (machine != NULL)
     {
-      xmlNodePtr hw = child_el (machine, "Hardware");
-      xmlNodePtr cpu = child_el (hw, "CPU");
-      xmlNodePtr mem = child_el (hw, "Memory");
+      xmlNodePtr hw = tsr_xml_child (machine, "Hardware");
+      xmlNodePtr cpu = tsr_xml_child (hw, "CPU");
+      xmlNodePtr mem = tsr_xml_child (hw, "Memory");
       g_autofree char *count = cpu ? attr (cpu, "count") : NULL;
       g_autofree char *ram = mem ? attr (mem, "RAMSize") : NULL;
       guint64 value;
@@ -902,7 +885,7 @@ tsr_ovf_parse (const char  *data,
     return NULL;
 
   envelope = xmlDocGetRootElement (doc);
-  if (!is_el (envelope, "Envelope"))
+  if (!tsr_xml_is (envelope, "Envelope"))
     set_bad_ovf (error, _("its root element is <%s>, not <Envelope>."),
                  envelope ? (const char *) envelope->name : "");
   else
