@@ -649,11 +649,9 @@ test_clone_keep_mac (void)
  */
 
 static gboolean
-copying_midway (gpointer data)
+copy_under_way (gpointer data)
 {
-  double fraction = tsr_operation_get_fraction (data);
-
-  return tsr_operation_get_finished (data) || (fraction > 0 && fraction < 1);
+  return tsr_operation_get_finished (data) || tsr_operation_get_fraction (data) > 0;
 }
 
 static gboolean
@@ -691,6 +689,7 @@ test_clone_copy (void)
   g_autofree char *dom_xml = NULL;
   VmWait source = { window, "disk-src" };
   VmWait copy = { window, "disk-src-clone-1" };
+  GMutex *reserve_lock = tsr_connection_get_reserve_lock (tsr_window_get_connection (window));
   TsrCloneWindow *dialog;
   TsrOperation *operation;
   virStoragePoolPtr pool;
@@ -717,6 +716,8 @@ test_clone_copy (void)
                              "<os><type arch='x86_64'>hvm</type></os><devices>"
                              "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                              "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+                             "<interface type='network'><mac address='52:54:00:3c:10:01'/>"
+                             "<source network='tessera-unit'/></interface>"
                              "</devices></domain>", src);
   dom = virDomainDefineXML (handle_of (window), dom_xml);
   g_assert_nonnull (dom);
@@ -724,9 +725,12 @@ test_clone_copy (void)
   g_assert_true (tsr_test_spin_until (vm_listed, &source, TIMEOUT_MS));
 
   /* Hidden while it copies: the main window follows it and says when it is
-   * done. The screenshots are the copy mid-way, in the dialog and in the
-   * main window's list of operations.
+   * done. The screenshots are the clone under way, in the dialog and in the
+   * main window's list of operations. Holding the address lock keeps the
+   * clone from finishing however fast the disk copies: it waits for its
+   * reservation after the copy.
    */
+  g_mutex_lock (reserve_lock);
   g_assert_true (tsr_window_select_vm (window, lookup (window, "disk-src")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
@@ -734,7 +738,7 @@ test_clone_copy (void)
   g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
-  g_assert_true (spin_core_until (copying_midway, operation));
+  g_assert_true (spin_core_until (copy_under_way, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   g_test_message ("Mid-copy: %.2f, “%s”", tsr_operation_get_fraction (operation),
                   tsr_operation_get_detail (operation));
@@ -759,6 +763,7 @@ test_clone_copy (void)
     write_main_screenshot (window, "clone-in-background.png");
     tsr_test_write_window_screenshot (popover, "operations-popover.png", 2, TIMEOUT_MS);
   }
+  g_mutex_unlock (reserve_lock);
 
   g_assert_true (spin_all_until (operation_finished, operation));
   g_assert_null (tsr_operation_get_error (operation));
@@ -771,21 +776,25 @@ test_clone_copy (void)
   g_assert_cmpint ((gint64) st.st_blocks * 512, <, 400 * MIB);
   g_clear_object (&operation);
 
-  /* Cancelled mid-copy: back to the form, nothing left behind. */
+  /* Cancelled while under way (held at its reservation again): back to the
+   * form, nothing left behind, the copy made so far removed.
+   */
   g_assert_true (tsr_window_select_vm (window, lookup (window, "disk-src")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-clone", NULL));
   dialog = wait_for_toplevel (TSR_TYPE_CLONE_WINDOW);
   g_assert_true (tsr_test_spin_until (clone_loaded, dialog, TIMEOUT_MS));
   g_assert_true (select_choice (dialog, TSR_TYPE_CLONE_WINDOW, "pool_row", "clone-pool"));
   type_text (dialog, TSR_TYPE_CLONE_WINDOW, "disk-src-cancelled");
+  g_mutex_lock (reserve_lock);
   held_click (child (dialog, TSR_TYPE_CLONE_WINDOW, "clone_button"));
   operation = g_object_ref (tsr_operation_window_get_operation (TSR_OPERATION_WINDOW (dialog)));
-  g_assert_true (spin_core_until (copying_midway, operation));
+  g_assert_true (spin_core_until (copy_under_way, operation));
   g_assert_false (tsr_operation_get_finished (operation));
   tsr_test_wait_for_frames (GTK_WIDGET (dialog), 2, TIMEOUT_MS);
   click (child (dialog, TSR_TYPE_CLONE_WINDOW, "cancel_button"));
   /* Cancel cannot be pressed twice. */
   g_assert_false (gtk_widget_is_sensitive (child (dialog, TSR_TYPE_CLONE_WINDOW, "cancel_button")));
+  g_mutex_unlock (reserve_lock);
   g_assert_true (spin_all_until (operation_finished, operation));
   g_assert_true (tsr_operation_was_cancelled (operation));
   g_assert_true (tsr_operation_get_reported (operation));
