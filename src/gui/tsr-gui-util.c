@@ -133,6 +133,10 @@ static const struct
                                    tsr_connection_shutdown_vm_finish },
   [TSR_GUI_LIFECYCLE_FORCE_OFF] = { tsr_connection_force_off_vm_async,
                                     tsr_connection_force_off_vm_finish },
+  [TSR_GUI_LIFECYCLE_PAUSE] = { tsr_connection_pause_vm_async,
+                                tsr_connection_pause_vm_finish },
+  [TSR_GUI_LIFECYCLE_RESUME] = { tsr_connection_resume_vm_async,
+                                 tsr_connection_resume_vm_finish },
 };
 
 /**

@@ -33,6 +33,8 @@ typedef enum
   TSR_GUI_LIFECYCLE_START,
   TSR_GUI_LIFECYCLE_SHUTDOWN,
   TSR_GUI_LIFECYCLE_FORCE_OFF,
+  TSR_GUI_LIFECYCLE_PAUSE,
+  TSR_GUI_LIFECYCLE_RESUME,
 } TsrGuiLifecycle;
 
 void     tsr_gui_lifecycle_async  (TsrConnection        *connection,

@@ -4,6 +4,7 @@
 #include <libvirt/libvirt.h>
 
 #include "tsr-connection-private.h"
+#include "tsr-console.h"
 #include "tsr-error.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-network.h"
@@ -444,6 +445,28 @@ test_connection_lifecycle (void)
   g_clear_object (&result);
   TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
 
+  /* Pause and resume, each refused in the wrong state. */
+  tsr_connection_resume_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_connection_resume_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  tsr_connection_pause_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_pause_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_PAUSED, 10);
+  tsr_connection_pause_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_connection_pause_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  tsr_connection_resume_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
+  g_assert_true (tsr_connection_resume_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  TSR_WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING, 10);
+
   tsr_connection_force_off_vm_async (conn, vm, NULL, tsr_test_store_result_cb, &result);
   g_assert_true (tsr_connection_force_off_vm_finish (conn, tsr_test_wait_result (&result, 10), &error));
   g_clear_object (&result);
@@ -642,6 +665,59 @@ test_uri_local (void)
   g_assert_false (tsr_uri_is_local (NULL));
 }
 
+static void
+test_console_errors (void)
+{
+  TsrConnection *conn = open_node ();
+  g_autoptr(TsrConnection) remote = tsr_connection_new ("qemu+ssh://root@host.example/system");
+  const guint cad[] = { 29, 56, 111 };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tsr_uri_can_pass_fds ("qemu:///system"));
+  g_assert_true (tsr_uri_can_pass_fds ("qemu+unix:///system?socket=/run/x/libvirt-sock"));
+  g_assert_false (tsr_uri_can_pass_fds ("qemu+ssh://root@host.example/system"));
+  g_assert_false (tsr_uri_can_pass_fds ("qemu+tls://10.0.0.1/system"));
+  g_assert_false (tsr_uri_can_pass_fds ("qemu+tcp://10.0.0.1/system"));
+  g_assert_false (tsr_uri_can_pass_fds ("qemu+unix://host.example/system"));
+  g_assert_false (tsr_uri_can_pass_fds (NULL));
+
+  /* A stopped VM: the error says how to start it. */
+  tsr_console_open_graphics_async (conn, tsr_connection_lookup_vm (conn, "offline"), NULL,
+                                   tsr_test_store_result_cb, &result);
+  g_assert_cmpint (tsr_console_open_graphics_finish (conn, tsr_test_wait_result (&result, 10), &error), ==, -1);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING);
+  g_assert_nonnull (strstr (error->message, "qvm-start offline"));
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  tsr_console_send_keys_async (conn, tsr_connection_lookup_vm (conn, "offline"), cad, 3, NULL,
+                               tsr_test_store_result_cb, &result);
+  g_assert_false (tsr_console_send_keys_finish (conn, tsr_test_wait_result (&result, 10), &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* Running, but with no display at all. */
+  tsr_console_open_graphics_async (conn, tsr_connection_lookup_vm (conn, "work-web"), NULL,
+                                   tsr_test_store_result_cb, &result);
+  g_assert_cmpint (tsr_console_open_graphics_finish (conn, tsr_test_wait_result (&result, 10), &error), ==, -1);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "has no graphical display"));
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* Over ssh: named, with the program that can do it. */
+  tsr_console_open_graphics_async (remote, tsr_connection_lookup_vm (conn, "work-web"), NULL,
+                                   tsr_test_store_result_cb, &result);
+  g_assert_cmpint (tsr_console_open_graphics_finish (remote, tsr_test_wait_result (&result, 10), &error), ==, -1);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "remote-viewer"));
+  g_assert_nonnull (strstr (error->message, "work-web"));
+
+  tsr_test_close_connection (conn, 2);
+}
+
 static gpointer
 assert_in_thread (gpointer data)
 {
@@ -766,6 +842,7 @@ main (int    argc,
   g_test_add_func ("/core/connection/reserve", test_connection_reserve);
   g_test_add_func ("/core/connection/ensure-network", test_connection_ensure_network);
   g_test_add_func ("/core/connection/refused", test_connection_refused);
+  g_test_add_func ("/core/console/errors", test_console_errors);
 
   return g_test_run ();
 }

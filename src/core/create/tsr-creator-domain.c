@@ -112,12 +112,15 @@ add_console_devices (GVirConfigDomain *domain,
   g_autoptr(GVirConfigDomainChardevSourcePty) serial_pty = gvir_config_domain_chardev_source_pty_new ();
   g_autoptr(GVirConfigDomainConsole) console = gvir_config_domain_console_new ();
   g_autoptr(GVirConfigDomainChardevSourcePty) console_pty = gvir_config_domain_chardev_source_pty_new ();
-  g_autoptr(GVirConfigDomainGraphicsVnc) vnc = gvir_config_domain_graphics_vnc_new ();
+  /* No TCP port: the console reaches the display through
+   * virDomainOpenGraphicsFD, so nothing else on the host can.
+   */
+  g_autoptr(GVirConfigDomainGraphicsVnc) vnc =
+    gvir_config_domain_graphics_vnc_new_from_xml ("<graphics type='vnc'><listen type='none'/></graphics>",
+                                                  NULL);
   g_autoptr(GVirConfigDomainVideo) video = gvir_config_domain_video_new ();
   g_autoptr(GVirConfigDomainInput) tablet = gvir_config_domain_input_new ();
 
-  /* VNC listens on localhost (libvirt's default vnc_listen). */
-  gvir_config_domain_graphics_vnc_set_autoport (vnc, TRUE);
   gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (vnc));
   gvir_config_domain_video_set_model (video, windows ? GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VGA
                                                      : GVIR_CONFIG_DOMAIN_VIDEO_MODEL_VIRTIO);

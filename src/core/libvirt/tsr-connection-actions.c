@@ -26,6 +26,8 @@ typedef enum
   OP_START,
   OP_SHUTDOWN,
   OP_FORCE_OFF,
+  OP_PAUSE,
+  OP_RESUME,
 } LifecycleOp;
 
 typedef struct
@@ -65,6 +67,14 @@ lifecycle_step (gpointer       task_data,
     case OP_FORCE_OFF:
       ret = virDomainDestroy (data->dom);
       what = g_strdup_printf (_("Could not force off “%s”"), data->name);
+      break;
+    case OP_PAUSE:
+      ret = virDomainSuspend (data->dom);
+      what = g_strdup_printf (_("Could not pause “%s”"), data->name);
+      break;
+    case OP_RESUME:
+      ret = virDomainResume (data->dom);
+      what = g_strdup_printf (_("Could not resume “%s”"), data->name);
       break;
     default:
       g_assert_not_reached ();
@@ -109,6 +119,19 @@ run_lifecycle (TsrConnection       *self,
     {
       g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING,
                                _("“%s” is not running."), tsr_vm_get_name (vm));
+      return;
+    }
+
+  if (op == OP_PAUSE && tsr_vm_get_state (vm) == TSR_VM_STATE_PAUSED)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                               _("“%s” is already paused."), tsr_vm_get_name (vm));
+      return;
+    }
+  if (op == OP_RESUME && tsr_vm_get_state (vm) != TSR_VM_STATE_PAUSED)
+    {
+      g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_VM_NOT_RUNNING,
+                               _("“%s” is not paused."), tsr_vm_get_name (vm));
       return;
     }
 
@@ -183,6 +206,50 @@ gboolean
 tsr_connection_force_off_vm_finish (TsrConnection  *self,
                                     GAsyncResult   *result,
                                     GError        **error)
+{
+  return tsr_task_propagate_boolean (self, result, error);
+}
+
+void
+tsr_connection_pause_vm_async (TsrConnection       *self,
+                               TsrVm               *vm,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_PAUSE, tsr_connection_pause_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_pause_vm_finish (TsrConnection  *self,
+                                GAsyncResult   *result,
+                                GError        **error)
+{
+  return tsr_task_propagate_boolean (self, result, error);
+}
+
+void
+tsr_connection_resume_vm_async (TsrConnection       *self,
+                                TsrVm               *vm,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+  g_return_if_fail (TSR_IS_VM (vm));
+
+  run_lifecycle (self, vm, OP_RESUME, tsr_connection_resume_vm_async,
+                 cancellable, callback, user_data);
+}
+
+gboolean
+tsr_connection_resume_vm_finish (TsrConnection  *self,
+                                 GAsyncResult   *result,
+                                 GError        **error)
 {
   return tsr_task_propagate_boolean (self, result, error);
 }

@@ -72,6 +72,23 @@ gboolean            tsr_connection_force_off_vm_finish   (TsrConnection        *
                                                           GAsyncResult         *result,
                                                           GError              **error);
 
+void                tsr_connection_pause_vm_async        (TsrConnection        *self,
+                                                          TsrVm                *vm,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+gboolean            tsr_connection_pause_vm_finish       (TsrConnection        *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
+void                tsr_connection_resume_vm_async       (TsrConnection        *self,
+                                                          TsrVm                *vm,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+gboolean            tsr_connection_resume_vm_finish      (TsrConnection        *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
+
 void                tsr_connection_ensure_network_async  (TsrConnection        *self,
                                                           const char           *name,
                                                           gboolean              isolated,
