@@ -30,6 +30,10 @@ packages=(
   clang libclang-rt-14-dev zip
   # the clone benchmark compares with virt-clone
   virtinst
+  # the serial console view (VTE for GTK 4)
+  libvte-2.91-gtk4-dev
+  # the graphical console (GTK-free gtk-vnc), its key test and its benchmark
+  libgvnc-1.0-dev xdotool virt-viewer
 )
 
 # Extra packages the test fixtures need, one per line; '#' starts a comment.

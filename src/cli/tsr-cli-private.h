@@ -138,5 +138,7 @@ int             tsr_cli_clone              (int                 argc,
                                             char              **argv);
 int             tsr_cli_import             (int                 argc,
                                             char              **argv);
+int             tsr_cli_console            (int                 argc,
+                                            char              **argv);
 
 G_END_DECLS

@@ -357,6 +357,7 @@ static const struct
   { "kill", tsr_cli_kill },
   { "clone", tsr_cli_clone },
   { "import", tsr_cli_import },
+  { "console", tsr_cli_console },
 };
 
 static void
@@ -374,6 +375,7 @@ print_usage (const char *prog)
                 "  kill VM…           force VMs off (also as qvm-kill)\n"
                 "  clone [--linked] SRC DST  clone a VM (also as qvm-clone)\n"
                 "  import FILE [--name N]  import a VirtualBox appliance or disk image\n"
+                "  console [--serial] VM  open a VM’s console window, or its serial console here\n"
                 "\n"
                 "Run “%s COMMAND --help” for a command’s options.\n"), prog, prog);
 }

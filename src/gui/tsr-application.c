@@ -6,6 +6,7 @@
 
 #include "tsr-application.h"
 #include "tsr-connection.h"
+#include "tsr-console-window.h"
 #include "tsr-preferences-window.h"
 #include "tsr-window.h"
 
@@ -20,6 +21,9 @@ static const GOptionEntry main_entries[] = {
   { "connect", 'c', 0, G_OPTION_ARG_STRING, NULL,
     N_("Open the libvirt connection URI (default: the one set in Preferences, qemu:///system)"),
     N_("URI") },
+  { "console", 0, 0, G_OPTION_ARG_STRING, NULL,
+    N_("Open the console of the VM NAME (in the running Tessera, if there is one)"),
+    N_("NAME") },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
     N_("Print the version and exit"), NULL },
   { NULL }
@@ -134,6 +138,59 @@ tsr_application_open_uri (TsrApplication *self,
   return GTK_WINDOW (window);
 }
 
+static void
+console_connection_open_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* The console window shows why, and the connection tries again. */
+  if (!tsr_connection_open_finish (TSR_CONNECTION (object), result, &error))
+    g_debug ("Could not connect for a console: %s", error->message);
+}
+
+/**
+ * tsr_application_open_console:
+ * @self: a #TsrApplication
+ * @uri: a libvirt URI
+ * @vm_name: a VM's name
+ *
+ * Shows the console of @vm_name on @uri, through the connection of the
+ * main window of @uri if one is open, else through one of its own, so that
+ * `tessera --console NAME` opens the console alone.
+ *
+ * Returns: (transfer none): the console window
+ */
+GtkWindow *
+tsr_application_open_console (TsrApplication *self,
+                              const char     *uri,
+                              const char     *vm_name)
+{
+  g_autoptr(TsrConnection) connection = NULL;
+
+  g_return_val_if_fail (TSR_IS_APPLICATION (self), NULL);
+  g_return_val_if_fail (uri != NULL, NULL);
+  g_return_val_if_fail (vm_name != NULL, NULL);
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    {
+      if (TSR_IS_WINDOW (l->data) && g_strcmp0 (tsr_window_get_uri (l->data), uri) == 0)
+        g_set_object (&connection, tsr_window_get_connection (l->data));
+      else if (TSR_IS_CONSOLE_WINDOW (l->data) && connection == NULL &&
+               g_strcmp0 (tsr_connection_get_uri (tsr_console_window_get_connection (l->data)), uri) == 0)
+        g_set_object (&connection, tsr_console_window_get_connection (l->data));
+    }
+
+  if (connection == NULL)
+    {
+      connection = tsr_connection_new (uri);
+      tsr_connection_open_async (connection, NULL, console_connection_open_cb, NULL);
+    }
+
+  return GTK_WINDOW (tsr_console_window_present (GTK_APPLICATION (self), connection, vm_name));
+}
+
 /* Read when a window opens, never earlier: --help and --version must work
  * without the schema.
  */
@@ -170,6 +227,7 @@ tsr_application_command_line (GApplication            *application,
   TsrApplication *self = TSR_APPLICATION (application);
   GVariantDict *options = g_application_command_line_get_options_dict (command_line);
   g_autofree char *uri = NULL;
+  g_autofree char *vm_name = NULL;
 
   if (!g_variant_dict_lookup (options, "connect", "s", &uri) || *g_strstrip (uri) == '\0')
     {
@@ -177,7 +235,10 @@ tsr_application_command_line (GApplication            *application,
       uri = tsr_application_dup_default_uri ();
     }
 
-  tsr_application_open_uri (self, uri);
+  if (g_variant_dict_lookup (options, "console", "s", &vm_name))
+    tsr_application_open_console (self, uri, vm_name);
+  else
+    tsr_application_open_uri (self, uri);
 
   return 0;
 }

@@ -101,7 +101,8 @@ tsr_new_vm_window_started_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   TsrVm *vm;
 
-  if (!tsr_connection_start_vm_with_media_finish (TSR_CONNECTION (object), result, &error))
+  self->started = tsr_connection_start_vm_with_media_finish (TSR_CONNECTION (object), result, &error);
+  if (!self->started)
     {
       GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
       g_autofree char *heading = NULL;

@@ -74,6 +74,7 @@ struct _TsrNewVmWindow
   gboolean             os_touched;
   gboolean             setting_os;
   gboolean             busy;
+  gboolean             started;        /* with the install media */
 };
 
 /* tsr-new-vm-window.c */

@@ -381,6 +381,19 @@ tsr_new_vm_window_init (TsrNewVmWindow *self)
 }
 
 /**
+ * tsr_new_vm_window_get_started:
+ * @self: a #TsrNewVmWindow
+ *
+ * Returns: whether the new VM was started with its install media
+ */
+gboolean
+tsr_new_vm_window_get_started (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+  return self->started;
+}
+
+/**
  * tsr_new_vm_window_new:
  * @parent: the main window
  * @connection: where the VM is made

@@ -16,6 +16,7 @@ TsrNewVmWindow *tsr_new_vm_window_new               (GtkWindow      *parent,
                                                      TsrConnection  *connection);
 TsrConnection  *tsr_new_vm_window_get_connection    (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_open_settings (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_get_started       (TsrNewVmWindow *self);
 const char     *tsr_new_vm_window_get_media         (TsrNewVmWindow *self);
 void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
                                                      const char     *media);

@@ -3,13 +3,16 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-console-window.h"
 #include "tsr-creator.h"
 #include "tsr-media-picker.h"
 #include "tsr-new-vm-window.h"
 #include "tsr-settings-window.h"
 #include "tsr-window-private.h"
 
-/* The window's dialogs: New VM, Settings and Start with Install Media. */
+/* The window's dialogs: New VM, Settings, Start with Install Media, and
+ * the VMs' consoles.
+ */
 
 /* A dialog of TYPE this window already has open (for VM, if given). */
 static GtkWindow *
@@ -64,6 +67,9 @@ _tsr_window_open_settings (TsrWindow  *self,
   gtk_window_present (settings);
 }
 
+static void open_console (TsrWindow *self,
+                          TsrVm     *vm);
+
 /* New VM */
 
 static void
@@ -86,6 +92,11 @@ tsr_window_vm_created_cb (TsrWindow      *self,
     adw_toast_set_timeout (toast, 10);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 
+  /* Booted from its installer: show it, as "install system from device"
+   * promises.
+   */
+  if (tsr_new_vm_window_get_started (wizard))
+    open_console (self, vm);
   if (tsr_new_vm_window_get_open_settings (wizard))
     _tsr_window_open_settings (self, vm, NULL);
 }
@@ -125,21 +136,78 @@ tsr_window_vm_settings_cb (GtkWidget  *widget,
     _tsr_window_open_settings (self, self->selected_vm, NULL);
 }
 
+/* Console */
+
+static void
+open_console (TsrWindow *self,
+              TsrVm     *vm)
+{
+  if (vm == NULL || self->connection == NULL)
+    return;
+  tsr_console_window_present (gtk_window_get_application (GTK_WINDOW (self)), self->connection,
+                              tsr_vm_get_name (vm));
+}
+
+static void
+tsr_window_vm_console_cb (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+
+  open_console (self, self->selected_vm);
+}
+
+/* A double click or Enter on a row opens the VM's console, as in
+ * virt-manager.
+ */
+void
+_tsr_window_row_activated_cb (TsrWindow     *self,
+                              guint          position,
+                              GtkColumnView *view)
+{
+  g_autoptr(TsrVm) vm = g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+
+  open_console (self, vm);
+}
+
 /* Start with install media */
 
 #define PICKER_VM_KEY "tsr-vm"
+
+typedef struct
+{
+  TsrWindow *self;
+  TsrVm     *vm;
+} StartData;
+
+static void
+start_data_free (StartData *data)
+{
+  g_object_unref (data->self);
+  g_object_unref (data->vm);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StartData, start_data_free)
 
 static void
 tsr_window_started_with_media_cb (GObject      *object,
                                   GAsyncResult *result,
                                   gpointer      user_data)
 {
-  g_autoptr(TsrWindow) self = user_data;
+  g_autoptr(StartData) data = user_data;
+  TsrWindow *self = data->self;
   g_autoptr(GError) error = NULL;
 
-  if (!tsr_connection_start_vm_with_media_finish (TSR_CONNECTION (object), result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    _tsr_window_add_error_toast (self, error);
+  if (!tsr_connection_start_vm_with_media_finish (TSR_CONNECTION (object), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _tsr_window_add_error_toast (self, error);
+      return;
+    }
+  /* The installer is what the person wants to see next. */
+  open_console (self, data->vm);
 }
 
 static void
@@ -148,13 +216,16 @@ tsr_window_media_chosen_cb (TsrWindow      *self,
                             TsrMediaPicker *picker)
 {
   TsrVm *vm = g_object_get_data (G_OBJECT (picker), PICKER_VM_KEY);
+  StartData *data;
 
   if (vm == NULL || self->connection == NULL)
     return;
 
+  data = g_new0 (StartData, 1);
+  data->self = g_object_ref (self);
+  data->vm = g_object_ref (vm);
   tsr_connection_start_vm_with_media_async (self->connection, vm, media, self->cancellable,
-                                            tsr_window_started_with_media_cb,
-                                            g_object_ref (self));
+                                            tsr_window_started_with_media_cb, data);
 }
 
 static void
@@ -196,6 +267,7 @@ _tsr_window_dialogs_update (TsrWindow *self,
 
   gtk_widget_action_set_enabled (widget, "win.new-vm", connected);
   gtk_widget_action_set_enabled (widget, "win.vm-settings", connected && vm != NULL);
+  gtk_widget_action_set_enabled (widget, "win.vm-console", connected && vm != NULL);
   gtk_widget_action_set_enabled (widget, "win.vm-start-with-media",
                                  connected && vm != NULL && !tsr_vm_is_active (vm));
 }
@@ -211,4 +283,6 @@ _tsr_window_class_dialogs_init (TsrWindowClass *klass)
                                    tsr_window_vm_settings_cb);
   gtk_widget_class_install_action (widget_class, "win.vm-start-with-media", NULL,
                                    tsr_window_vm_start_with_media_cb);
+  gtk_widget_class_install_action (widget_class, "win.vm-console", NULL,
+                                   tsr_window_vm_console_cb);
 }

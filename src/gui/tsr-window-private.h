@@ -129,6 +129,9 @@ void                 _tsr_window_list_secondary_pressed_cb (TsrWindow  *self,
 void                 _tsr_window_class_dialogs_init   (TsrWindowClass *klass);
 void                 _tsr_window_dialogs_update       (TsrWindow   *self,
                                                        gboolean     connected);
+void                 _tsr_window_row_activated_cb     (TsrWindow     *self,
+                                                       guint          position,
+                                                       GtkColumnView *view);
 void                 _tsr_window_open_settings        (TsrWindow   *self,
                                                        TsrVm       *vm,
                                                        const char  *page);

@@ -408,6 +408,9 @@ tsr_window_class_init (TsrWindowClass *klass)
                                                 "tsr_window_search_changed_cb",
                                                 G_CALLBACK (_tsr_window_search_changed_cb));
   gtk_widget_class_bind_template_callback_full (widget_class,
+                                                "tsr_window_row_activated_cb",
+                                                G_CALLBACK (_tsr_window_row_activated_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class,
                                                 "tsr_window_search_activate_cb",
                                                 G_CALLBACK (_tsr_window_search_activate_cb));
   gtk_widget_class_bind_template_callback_full (widget_class,
