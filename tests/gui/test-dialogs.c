@@ -13,6 +13,7 @@
 
 #include "tsr-application.h"
 #include "tsr-connection-private.h"
+#include "tsr-console-window.h"
 #include "tsr-label-chooser.h"
 #include "tsr-media-picker.h"
 #include "tsr-network-row.h"
@@ -611,6 +612,14 @@ test_new_vm_create (void)
     g_assert_null (strstr (saved, "installer.iso"));
   }
 
+  /* Booted from its installer: its console opened to show it. */
+  {
+    TsrConsoleWindow *console = wait_for_toplevel (TSR_TYPE_CONSOLE_WINDOW);
+
+    g_assert_cmpstr (tsr_console_window_get_vm_name (console), ==, "my-new-vm");
+    close_dialog (console);
+  }
+
   /* "Open settings after creation" */
   settings = wait_for_toplevel (TSR_TYPE_SETTINGS_WINDOW);
   g_assert_true (tsr_settings_window_get_vm (settings) == vm);
@@ -1036,6 +1045,14 @@ test_start_with_media (void)
     g_assert_nonnull (strstr (live, "/default-pool/installer.iso"));
   }
   g_assert_false (menu_item_enabled (window, "Start with Install Media…"));
+
+  /* The installer is what comes next: its console opened. */
+  {
+    TsrConsoleWindow *console = wait_for_toplevel (TSR_TYPE_CONSOLE_WINDOW);
+
+    g_assert_cmpstr (tsr_console_window_get_vm_name (console), ==, "legacy-virsh");
+    close_dialog (console);
+  }
 
   tsr_test_close_window (window, TIMEOUT_MS);
 }

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "tsr-application.h"
+#include "tsr-console-window.h"
 #include "tsr-preferences-window.h"
 #include "tsr-window.h"
 #include "tsr-test-util.h"
@@ -922,6 +923,139 @@ test_application (void)
   tsr_test_close_window (window, TIMEOUT_MS);
 }
 
+/* Consoles */
+
+typedef struct
+{
+  TsrConsoleWindow *window;
+  const char       *status;
+} StatusWait;
+
+static gboolean
+console_status_is (gpointer data)
+{
+  StatusWait *wait = data;
+
+  return g_strcmp0 (tsr_console_window_get_status (wait->window), wait->status) == 0;
+}
+
+static guint
+count_consoles (TsrConsoleWindow **found)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (TSR_IS_CONSOLE_WINDOW (toplevel) && gtk_widget_get_visible (GTK_WIDGET (toplevel)))
+        {
+          n++;
+          if (found != NULL)
+            *found = TSR_CONSOLE_WINDOW (toplevel);
+        }
+    }
+  return n;
+}
+
+static guint
+row_of (TsrWindow  *window,
+        const char *name)
+{
+  GListModel *model = G_LIST_MODEL (gtk_column_view_get_model (tsr_test_window_get_column_view (window)));
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+
+      if (g_str_equal (tsr_vm_get_name (vm), name))
+        return i;
+    }
+  g_assert_not_reached ();
+}
+
+/* One console window per VM, from the row menu, a double click or Enter,
+ * or the application; it follows the VM's state and says what it cannot
+ * show, and why.
+ */
+static void
+test_console (void)
+{
+  g_autofree char *uri = tsr_test_node_uri ();
+  TsrWindow *window = open_window (uri, "list");
+  TsrConnection *connection = tsr_window_get_connection (window);
+  GMenuModel *menu = tsr_test_window_get_vm_menu (window);
+  TsrConsoleWindow *console = NULL;
+  TsrConsoleWindow *again = NULL;
+  StatusWait wait;
+  AdwStatusPage *page;
+
+  g_assert_true (menu_has_item (menu, "Open Console", "win.vm-console", NULL));
+  g_assert_cmpuint (count_consoles (NULL), ==, 0);
+
+  g_assert_true (tsr_window_select_vm (window, tsr_connection_lookup_vm (connection, "offline")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-console", NULL));
+  g_assert_cmpuint (count_consoles (&console), ==, 1);
+  g_assert_cmpstr (tsr_console_window_get_vm_name (console), ==, "offline");
+  g_assert_true (tsr_console_window_get_connection (console) == connection);
+  wait = (StatusWait) { console, "stopped" };
+  g_assert_true (tsr_test_spin_until (console_status_is, &wait, TIMEOUT_MS));
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (console),
+                                                                                     TSR_TYPE_CONSOLE_WINDOW,
+                                                                                     "status_start_button"))));
+
+  /* A double click (the view's "activate") presents the same window. */
+  g_signal_emit_by_name (tsr_test_window_get_column_view (window), "activate", row_of (window, "offline"));
+  g_assert_cmpuint (count_consoles (&again), ==, 1);
+  g_assert_true (again == console);
+  g_assert_true (tsr_application_open_console (app, uri, "offline") == GTK_WINDOW (console));
+
+  /* Started from the console: the test driver has no screen to show, and
+   * the window says so instead of spinning.
+   */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (console), "console.start", NULL));
+  wait.status = "failed";
+  g_assert_true (tsr_test_spin_until (console_status_is, &wait, TIMEOUT_MS));
+  page = ADW_STATUS_PAGE (gtk_widget_get_template_child (GTK_WIDGET (console), TSR_TYPE_CONSOLE_WINDOW,
+                                                         "display_status"));
+  g_assert_nonnull (strstr (adw_status_page_get_description (page), "has no graphical display"));
+  g_assert_true (tsr_vm_is_active (tsr_connection_lookup_vm (connection, "offline")));
+  tsr_test_write_window_screenshot (GTK_WIDGET (console), "console-no-display.png", 3, TIMEOUT_MS);
+
+  /* The Send Key menu: Ctrl+Alt+Del and the like, and every Ctrl+Alt+Fn. */
+  {
+    GtkMenuButton *keys = GTK_MENU_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (console),
+                                                                          TSR_TYPE_CONSOLE_WINDOW,
+                                                                          "keys_button"));
+    GMenuModel *model = gtk_menu_button_get_menu_model (keys);
+    GtkWidget *popover = GTK_WIDGET (gtk_menu_button_get_popover (keys));
+
+    g_assert_true (menu_has_item (model, "Ctrl+Alt+Del", "console.send-keys", "ctrl-alt-del"));
+    g_assert_true (menu_has_item (model, "Ctrl+Alt+F12", "console.send-keys", "ctrl-alt-f12"));
+    gtk_menu_button_popup (keys);
+    g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, popover, TIMEOUT_MS));
+    tsr_test_write_window_screenshot (popover, "console-send-key.png", 2, TIMEOUT_MS);
+    gtk_menu_button_popdown (keys);
+  }
+
+  /* Forced off from the console's menu: back to the stopped page. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (console), "console.force-off", NULL));
+  wait.status = "stopped";
+  g_assert_true (tsr_test_spin_until (console_status_is, &wait, TIMEOUT_MS));
+
+  gtk_window_close (GTK_WINDOW (console));
+  g_assert_cmpuint (count_consoles (NULL), ==, 0);
+
+  /* A name the host does not have. */
+  console = TSR_CONSOLE_WINDOW (tsr_application_open_console (app, uri, "no-such-vm"));
+  wait = (StatusWait) { console, "missing" };
+  g_assert_true (tsr_test_spin_until (console_status_is, &wait, TIMEOUT_MS));
+  gtk_window_close (GTK_WINDOW (console));
+
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 static void
 test_preferences (void)
 {
@@ -1036,6 +1170,7 @@ main (int   argc,
   g_test_add_func ("/gui/window/disconnected", test_disconnected);
   g_test_add_func ("/gui/window/size", test_window_size);
   g_test_add_func ("/gui/application/actions", test_application);
+  g_test_add_func ("/gui/console/window", test_console);
   g_test_add_func ("/gui/preferences/columns", test_preferences);
   g_test_add_func ("/gui/preferences/kernels-dir", test_preferences_kernels_dir);
 
