@@ -175,6 +175,30 @@ tsr_test_run_command (const char *command)
     g_error ("“%s” failed: %s", command, err);
 }
 
+gboolean
+tsr_test_libvirtd_running (void)
+{
+  g_autofree char *out = NULL;
+  int status;
+
+  return g_spawn_command_line_sync ("pgrep -x libvirtd", &out, NULL, &status, NULL) &&
+         g_spawn_check_wait_status (status, NULL);
+}
+
+void
+tsr_test_stop_libvirtd (void)
+{
+  tsr_test_run_command ("pkill -x libvirtd");
+  TSR_POLL_UNTIL (!tsr_test_libvirtd_running (), 30);
+}
+
+void
+tsr_test_start_libvirtd (void)
+{
+  tsr_test_run_command ("libvirtd -d");
+  TSR_POLL_UNTIL (tsr_test_libvirtd_running (), 30);
+}
+
 void
 tsr_test_remove_flat_dir (const char *dir)
 {

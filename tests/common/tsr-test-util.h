@@ -109,6 +109,17 @@ void tsr_test_copy_file (const char *src,
  */
 void tsr_test_run_command (const char *command);
 
+/* Whether a libvirtd process is running on this machine. */
+gboolean tsr_test_libvirtd_running (void);
+
+/* Stops the system libvirtd (SIGTERM) and waits until its process is gone,
+ * so that a new one can take its pid file.
+ */
+void tsr_test_stop_libvirtd (void);
+
+/* Starts libvirtd as a daemon and waits until its process runs. */
+void tsr_test_start_libvirtd (void);
+
 /* Removes the files in DIR, then DIR: a flat folder of the test's own. */
 void tsr_test_remove_flat_dir (const char *dir);
 

@@ -373,9 +373,9 @@ test_console (void)
   /* libvirtd restarted: the screen goes on, keys still arrive, the serial
    * view comes back.
    */
-  g_assert_true (g_spawn_command_line_sync ("pkill -x libvirtd", NULL, NULL, NULL, &error));
+  tsr_test_stop_libvirtd ();
   WAIT_FOR (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED);
-  g_assert_true (g_spawn_command_line_sync ("libvirtd -d", NULL, NULL, NULL, &error));
+  tsr_test_start_libvirtd ();
   WAIT_FOR (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED);
   handle = tsr_connection_get_handle (conn);
   g_assert_true (status_is (window, "screen"));

@@ -326,16 +326,6 @@ list_signature (TsrConnection *conn)
   return g_strjoinv ("\n", (char **) items->pdata);
 }
 
-static gboolean
-libvirtd_running (void)
-{
-  g_autofree char *out = NULL;
-  int status;
-
-  return g_spawn_command_line_sync ("pgrep -x libvirtd", &out, NULL, &status, NULL) &&
-         g_spawn_check_wait_status (status, NULL);
-}
-
 /* Restart libvirtd under a live connection: it notices, reconnects with
  * back-off, and the list is whole again.
  */
@@ -364,13 +354,12 @@ test_connection_restart (void)
   TSR_WAIT_UNTIL (tsr_vm_get_ip (tsr_connection_lookup_vm (conn, "tsr-it-restart")) != NULL, 10);
   before = list_signature (conn);
 
-  g_assert_true (g_spawn_command_line_sync ("pkill -x libvirtd", NULL, NULL, NULL, &error));
-  TSR_POLL_UNTIL (!libvirtd_running (), 30);
+  tsr_test_stop_libvirtd ();
   TSR_WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED, 30);
   g_assert_nonnull (tsr_connection_get_last_error (conn));
   g_test_message ("disconnected: %s", tsr_connection_get_last_error (conn)->message);
 
-  g_assert_true (g_spawn_command_line_sync ("libvirtd -d", NULL, NULL, NULL, &error));
+  tsr_test_start_libvirtd ();
   restarted = g_get_monotonic_time ();
   TSR_WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED, 60);
   g_test_message ("reconnected %.2f s after libvirtd was started again",

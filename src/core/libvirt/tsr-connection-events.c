@@ -191,22 +191,36 @@ _tsr_connection_drop_handle (TsrConnection *self)
   tsr_conn_release_full (g_steal_pointer (&self->conn), deregister_events, data);
 }
 
-void
-_tsr_connection_closed_cb (virConnectPtr  conn,
-                           int            reason,
-                           void          *opaque)
+typedef struct
 {
-  TsrEventCtx *ctx = opaque;
-  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  GWeakRef      self;
+  virConnectPtr conn;     /* compared only: the handle it was for */
+  int           reason;
+} ClosedData;
+
+static void
+closed_data_free (gpointer user_data)
+{
+  ClosedData *data = user_data;
+
+  g_weak_ref_clear (&data->self);
+  g_free (data);
+}
+
+static gboolean
+closed_idle_cb (gpointer user_data)
+{
+  ClosedData *data = user_data;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&data->self);
   g_autoptr(GError) error = NULL;
 
-  if (self == NULL || self->conn != conn)
-    return;
+  if (self == NULL || self->conn == NULL || self->conn != data->conn)
+    return G_SOURCE_REMOVE;
 
   error = g_error_new (TSR_ERROR, TSR_ERROR_CONNECTION,
                        _("Lost the connection to %s (%s). Reconnecting…"), self->uri,
-                       reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE ? _("no answer to keepalive")
-                       : reason == VIR_CONNECT_CLOSE_REASON_EOF ? _("the daemon closed it")
+                       data->reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE ? _("no answer to keepalive")
+                       : data->reason == VIR_CONNECT_CLOSE_REASON_EOF ? _("the daemon closed it")
                        : _("an I/O error"));
   _tsr_connection_set_last_error (self, error);
   /* The handle is dead: forget its callback ids rather than deregister. */
@@ -215,6 +229,31 @@ _tsr_connection_closed_cb (virConnectPtr  conn,
   _tsr_connection_drop_handle (self);
   _tsr_connection_set_state (self, TSR_CONNECTION_STATE_DISCONNECTED);
   _tsr_connection_schedule_reconnect (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* libvirt calls this holding the connection's locks: anything that calls
+ * libvirt again from here (a listener of the state closing a stream, say)
+ * would wait for them forever. So the work runs from the main loop, once
+ * this callback has returned.
+ */
+void
+_tsr_connection_closed_cb (virConnectPtr  conn,
+                           int            reason,
+                           void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  ClosedData *data;
+
+  if (self == NULL || self->conn != conn)
+    return;
+
+  data = g_new0 (ClosedData, 1);
+  g_weak_ref_init (&data->self, self);
+  data->conn = conn;
+  data->reason = reason;
+  g_idle_add_full (G_PRIORITY_HIGH, closed_idle_cb, data, closed_data_free);
 }
 /* Events */
 
