@@ -19,6 +19,7 @@
  */
 
 static char *opt_connect = NULL;
+static gboolean opt_verbose = FALSE;
 
 /* Bad input (a name, a value, something that does not exist) is exit code
  * 2; anything that failed while doing the work, or was cancelled, is 1.
@@ -131,6 +132,8 @@ tsr_cli_lookup_vm (TsrCli     *cli,
 static const GOptionEntry common_entries[] = {
   { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect,
     N_("libvirt URI to manage (default: $TESSERA_URI or " TSR_DEFAULT_URI ")"), N_("URI") },
+  { "verbose", 0, 0, G_OPTION_ARG_NONE, &opt_verbose,
+    N_("Say how each step is done (for example whether images go through libvirt)"), NULL },
   { NULL }
 };
 
@@ -149,11 +152,31 @@ tsr_cli_make_context (const char         *parameter_string,
   return context;
 }
 
+/* With --verbose the core's g_info() lines go to stderr, one a line. */
+static GLogWriterOutput
+verbose_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  if (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG))
+    {
+      if (!opt_verbose || (level & G_LOG_LEVEL_DEBUG))
+        return g_log_writer_default (level, fields, n_fields, user_data);
+      for (gsize i = 0; i < n_fields; i++)
+        if (g_str_equal (fields[i].key, "MESSAGE"))
+          g_printerr ("tessera: %s\n", (const char *) fields[i].value);
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
 gboolean
 tsr_cli_parse_args (GOptionContext   *context,
                     int              *argc,
                     char           ***argv)
 {
+  static gboolean writer_set = FALSE;
   g_autoptr(GError) error = NULL;
 
   if (!g_option_context_parse (context, argc, argv, &error))
@@ -163,6 +186,11 @@ tsr_cli_parse_args (GOptionContext   *context,
       return FALSE;
     }
 
+  if (opt_verbose && !writer_set)
+    {
+      g_log_set_writer_func (verbose_writer, NULL, NULL);
+      writer_set = TRUE;
+    }
   return TRUE;
 }
 
@@ -393,6 +421,7 @@ parse_global_options (const char   *prog,
   gboolean help = FALSE, version = FALSE;
   const GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect, NULL, NULL },
+    { "verbose", 0, 0, G_OPTION_ARG_NONE, &opt_verbose, NULL, NULL },
     { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, NULL, NULL },
     { NULL }

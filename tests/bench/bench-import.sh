@@ -30,7 +30,7 @@ cli="$builddir/src/cli/tessera-cli"
 qvm_create="$builddir/src/cli/qvm-create"
 base=/var/tmp/tessera-bench-import
 pool=tessera-bench-import
-vms=(bench-imp-tessera bench-imp-manual)
+vms=(bench-imp-tessera bench-imp-manual bench-imp-stream bench-copy-local bench-copy-stream)
 
 [ "$(id -u)" = 0 ] || { echo "bench-import: needs root (qemu:///system)" >&2; exit 77; }
 
@@ -61,7 +61,8 @@ head -c "${half}M" /dev/urandom | dd of=disk.img bs=1M seek=1 conv=notrunc statu
   head -c "$((data_mib - half))M" |
   dd of=disk.img bs=1M seek=$((virtual_gib * 512)) conv=notrunc status=none
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.img bench-disk001.vmdk
-rm disk.img
+# kept for the root-copy rows: --root-copy-from of the same raw disk
+mv disk.img root.img
 cat > bench.ovf <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <Envelope ovf:version="1.0" xmlns="http://schemas.dmtf.org/ovf/envelope/1"
@@ -130,6 +131,23 @@ tessera_route() {
     2> >(grep -v '^Note: Hardware virtualisation' >&2)
 }
 
+# The same import through libvirt's stream, the route of an account that
+# may not write the pool's folder (converted in TMPDIR, then
+# virStorageVolUpload).
+stream_route() {
+  TESSERA_STORAGE_ROUTE=stream TMPDIR="$base/tmp" "$cli" --connect "$uri" import -q "$ova" \
+    --name bench-imp-stream --label red --pool "$pool" --property netvm=none \
+    2> >(grep -v '^Note: Hardware virtualisation' >&2)
+}
+
+copy_route() {
+  "$qvm_create" --connect "$uri" --hvm "bench-copy-$1" --label red --property netvm=none \
+    --pool "$pool" -q --root-copy-from "$base/src/root.img" \
+    2> >(grep -v '^Note: Hardware virtualisation' >&2)
+}
+copy_local_route() { copy_route local; }
+copy_stream_route() { TESSERA_STORAGE_ROUTE=stream copy_route stream; }
+
 remove_vms() {
   for vm in "${vms[@]}"; do
     virsh -q -c "$uri" undefine "$vm" >/dev/null 2>&1 || true
@@ -142,6 +160,9 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 manual_times=()
 tessera_times=()
+stream_times=()
+copy_local_times=()
+copy_stream_times=()
 image=0
 for round in $(seq 1 "$rounds"); do
   echo "bench-import: round $round: manual route…"
@@ -158,6 +179,26 @@ for round in $(seq 1 "$rounds"); do
   image=$(du -sB1 "$base/pool/bench-imp-tessera-root.qcow2" | cut -f1)
   over=$(( peak - image ))
   remove_vms
+  echo "bench-import: round $round: tessera-cli import through libvirt's stream…"
+  measure stream stream_route
+  rows+=("$(printf '| %-70s | %7.1f s | %16s | %16s |' \
+    "tessera-cli import x.ova, through libvirt (no write access to the pool)" \
+    "$seconds" "$(human "$peak")" "$(human "$final")")")
+  stream_times+=("$seconds")
+  remove_vms
+  echo "bench-import: round $round: qvm-create --root-copy-from, written here…"
+  measure copy-local copy_local_route
+  rows+=("$(printf '| %-70s | %7.1f s | %16s | %16s |' \
+    "qvm-create --root-copy-from raw, qemu-img into the pool" \
+    "$seconds" "$(human "$peak")" "$(human "$final")")")
+  copy_local_times+=("$seconds")
+  echo "bench-import: round $round: qvm-create --root-copy-from through libvirt…"
+  measure copy-stream copy_stream_route
+  rows+=("$(printf '| %-70s | %7.1f s | %16s | %16s |' \
+    "qvm-create --root-copy-from raw, through libvirt (no write access)" \
+    "$seconds" "$(human "$peak")" "$(human "$final")")")
+  copy_stream_times+=("$seconds")
+  remove_vms
 done
 
 echo
@@ -172,5 +213,10 @@ echo
 echo "Median time: manual route $(median "${manual_times[@]}") s, tessera-cli import" \
      "$(median "${tessera_times[@]}") s (${rounds} rounds; $(nproc) CPUs, load before:" \
      "$load_before)."
+echo "Through libvirt's stream (an account that may not write the pool): import" \
+     "$(median "${stream_times[@]}") s vs $(median "${tessera_times[@]}") s written here" \
+     "($(awk -v a="$(median "${stream_times[@]}")" -v b="$(median "${tessera_times[@]}")" 'BEGIN { printf "%.2f", a / b }')x);" \
+     "root copy $(median "${copy_stream_times[@]}") s vs $(median "${copy_local_times[@]}") s" \
+     "($(awk -v a="$(median "${copy_stream_times[@]}")" -v b="$(median "${copy_local_times[@]}")" 'BEGIN { printf "%.2f", a / b }')x; target <= 1.3x)."
 echo "Peak extra space of tessera-cli import beyond its final image: $(human "$over")" \
      "(target: the final image only)."

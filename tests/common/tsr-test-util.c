@@ -2,6 +2,8 @@
 /* Helpers shared by the test programs; see tsr-test-util.h. */
 #include "config.h"
 
+#include <pwd.h>
+
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -193,9 +195,12 @@ tsr_test_stop_libvirtd (void)
 }
 
 void
-tsr_test_start_libvirtd (void)
+tsr_test_start_libvirtd (const char *config)
 {
-  tsr_test_run_command ("libvirtd -d");
+  g_autofree char *command = config ? g_strdup_printf ("libvirtd -d -f %s", config)
+                                    : g_strdup ("libvirtd -d");
+
+  tsr_test_run_command (command);
   TSR_POLL_UNTIL (tsr_test_libvirtd_running (), 30);
 }
 
@@ -274,6 +279,46 @@ tsr_test_remove_domain (virConnectPtr  handle,
   virDomainFree (dom);
 }
 
+static char *
+run_cli_argv (GPtrArray   *argv,
+              char       **envp,
+              const char  *name,
+              gboolean     log_stdout,
+              int         *status,
+              char       **err_out)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, &err, status, &error));
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("%s stderr: %s", name, err);
+  if (log_stdout && out != NULL && *out != '\0')
+    g_test_message ("%s stdout: %s", name, out);
+  if (err_out != NULL)
+    *err_out = g_steal_pointer (&err);
+  return g_steal_pointer (&out);
+}
+
+static void
+add_cli_args (GPtrArray   *argv,
+              const char  *cli_dir,
+              const char  *uri,
+              const char  *name,
+              va_list      args)
+{
+  const char *arg;
+
+  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
+  g_ptr_array_add (argv, g_strconcat ("--connect=", uri, NULL));
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+}
+
 char *
 tsr_test_run_cli_valist (const char  *cli_dir,
                          const char  *uri,
@@ -284,27 +329,42 @@ tsr_test_run_cli_valist (const char  *cli_dir,
                          va_list      args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *arg;
 
-  g_ptr_array_add (argv, g_build_filename (cli_dir, name, NULL));
-  g_ptr_array_add (argv, g_strconcat ("--connect=", uri, NULL));
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, g_strdup (arg));
-  g_ptr_array_add (argv, NULL);
+  add_cli_args (argv, cli_dir, uri, name, args);
+  return run_cli_argv (argv, NULL, name, log_stdout, status, err_out);
+}
 
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, status, &error));
-  g_assert_no_error (error);
-  if (err != NULL && *err != '\0')
-    g_test_message ("%s stderr: %s", name, err);
-  if (log_stdout && out != NULL && *out != '\0')
-    g_test_message ("%s stdout: %s", name, out);
-  if (err_out != NULL)
-    *err_out = g_steal_pointer (&err);
-  return g_steal_pointer (&out);
+char *
+tsr_test_run_cli_as (const char  *cli_dir,
+                     const char  *uri,
+                     const char  *user,
+                     const char  *home,
+                     const char  *name,
+                     int         *status,
+                     char       **err_out,
+                     ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) envp = g_get_environ ();
+  va_list args;
+  char *out;
+
+  envp = g_environ_setenv (envp, "HOME", home, TRUE);
+  envp = g_environ_setenv (envp, "TMPDIR", home, TRUE);
+  envp = g_environ_unsetenv (envp, "TESSERA_STORAGE_ROUTE");
+  g_ptr_array_add (argv, g_strdup ("setpriv"));
+  struct passwd *pw = getpwnam (user);
+
+  g_assert_nonnull (pw);
+  g_ptr_array_add (argv, g_strdup_printf ("--reuid=%u", (unsigned) pw->pw_uid));
+  g_ptr_array_add (argv, g_strdup_printf ("--regid=%u", (unsigned) pw->pw_gid));
+  g_ptr_array_add (argv, g_strdup ("--init-groups"));
+  g_ptr_array_add (argv, g_strdup ("--"));
+  va_start (args, err_out);
+  add_cli_args (argv, cli_dir, uri, name, args);
+  va_end (args);
+  out = run_cli_argv (argv, envp, name, TRUE, status, err_out);
+  return out;
 }
 
 char *

@@ -117,8 +117,10 @@ gboolean tsr_test_libvirtd_running (void);
  */
 void tsr_test_stop_libvirtd (void);
 
-/* Starts libvirtd as a daemon and waits until its process runs. */
-void tsr_test_start_libvirtd (void);
+/* Starts libvirtd as a daemon and waits until its process runs; with
+ * CONFIG, from that configuration file instead of the system's.
+ */
+void tsr_test_start_libvirtd (const char *config);
 
 /* Removes the files in DIR, then DIR: a flat folder of the test's own. */
 void tsr_test_remove_flat_dir (const char *dir);
@@ -156,6 +158,18 @@ char *tsr_test_run_cli (const char  *cli_dir,
                         int         *status,
                         char       **err_out,
                         ...) G_GNUC_NULL_TERMINATED;
+
+/* tsr_test_run_cli() as USER (with that user's groups, through setpriv),
+ * with HOME and TMPDIR set to HOME.
+ */
+char *tsr_test_run_cli_as (const char  *cli_dir,
+                           const char  *uri,
+                           const char  *user,
+                           const char  *home,
+                           const char  *name,
+                           int         *status,
+                           char       **err_out,
+                           ...) G_GNUC_NULL_TERMINATED;
 
 char *tsr_test_run_cli_valist (const char  *cli_dir,
                                const char  *uri,

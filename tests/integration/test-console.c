@@ -375,7 +375,7 @@ test_console (void)
    */
   tsr_test_stop_libvirtd ();
   WAIT_FOR (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_DISCONNECTED);
-  tsr_test_start_libvirtd ();
+  tsr_test_start_libvirtd (NULL);
   WAIT_FOR (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED);
   handle = tsr_connection_get_handle (conn);
   g_assert_true (status_is (window, "screen"));

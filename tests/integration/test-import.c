@@ -359,6 +359,7 @@ typedef struct
   gboolean cancel_on_convert;
   GCancellable *cancellable;
   gboolean converted;
+  gboolean cancel_on_send;
 } Progress;
 
 static void
@@ -372,6 +373,8 @@ progress_cb (guint64     done,
   g_test_message ("progress %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " %s", done, total, stage);
   if (g_str_has_prefix (stage, "Disks converted"))
     p->converted = TRUE;
+  if (p->cancel_on_send && g_str_has_prefix (stage, "Sending") && done > 0)
+    g_cancellable_cancel (p->cancellable);
   if (total == 0 || !g_str_has_prefix (stage, "Converting"))
     return;
   if (p->cancel_on_convert)
@@ -662,7 +665,7 @@ test_broken (void)
  * is killed half-way through 256 MiB of noise): no volume, no domain.
  */
 static void
-test_cancel (void)
+cancel_import (gboolean stream)
 {
   TsrConnection *conn = tsr_test_open_connection (URI, 300);
   virConnectPtr handle = tsr_connection_get_handle (conn);
@@ -676,8 +679,10 @@ test_cancel (void)
   g_autoptr(TsrCreateSpec) spec = NULL;
   g_autofree char *name = NULL;
   g_autofree char *left = NULL;
-  Progress progress = { 0, 0, 0, TRUE, FALSE, TRUE, cancellable, FALSE };
+  Progress progress = { 0, 0, 0, TRUE, FALSE, !stream, cancellable, FALSE, stream };
 
+  if (stream)
+    g_setenv ("TESSERA_STORAGE_ROUTE", "stream", TRUE);
   run ("head -c 256M /dev/urandom > noise.img && qemu-img convert -q -f raw -O vdi noise.img "
        "noise.vdi && rm noise.img");
   ova = make_ova ("cancel", ovf, "noise.vdi", "disk.vdi");
@@ -701,11 +706,227 @@ test_cancel (void)
   left = leftovers (handle, "tsr-imp-cancel");
   g_assert_cmpstr (left, ==, "");
   g_unlink (ova);
+  g_unsetenv ("TESSERA_STORAGE_ROUTE");
   tsr_test_close_connection (conn, 5);
+}
+
+static void
+test_cancel (void)
+{
+  cancel_import (FALSE);
+}
+
+/* The same through libvirt's stream, cancelled while sending: no volume,
+ * no domain, no converted file left in TMPDIR.
+ */
+static void
+test_cancel_stream (void)
+{
+  cancel_import (TRUE);
+}
+
+/* An ordinary desktop user */
+
+#define DESKTOP_USER "tsr-desktop"
+
+static char *desktop_home;
+
+/* Runs a CLI name as the desktop user, from its home. */
+#define run_cli_as(name, status, err_out, ...) \
+  tsr_test_run_cli_as (cli_dir, URI, DESKTOP_USER, desktop_home, name, status, err_out, \
+                       __VA_ARGS__)
+
+/* A user in the "libvirt" group, and a libvirtd that lets that group use
+ * its socket without polkit (there is no system bus here), as Debian's
+ * packages do on a desktop. Undone by desktop_user_teardown().
+ */
+static void
+desktop_user_setup (void)
+{
+  g_autofree char *conf = g_build_filename (workdir, "libvirtd-desktop.conf", NULL);
+
+  run ("getent passwd " DESKTOP_USER " >/dev/null || useradd --system --no-create-home "
+       "--shell /usr/sbin/nologin --groups libvirt " DESKTOP_USER);
+  desktop_home = g_build_filename (workdir, "home", NULL);
+  run ("rm -rf home && mkdir home && chown " DESKTOP_USER ": home && chmod 0700 home");
+  g_assert_true (g_file_set_contents (conf,
+                                      "unix_sock_group = \"libvirt\"\n"
+                                      "unix_sock_ro_perms = \"0777\"\n"
+                                      "unix_sock_rw_perms = \"0770\"\n"
+                                      "auth_unix_ro = \"none\"\n"
+                                      "auth_unix_rw = \"none\"\n", -1, NULL));
+  tsr_test_stop_libvirtd ();
+  tsr_test_start_libvirtd (conf);
+}
+
+static void
+desktop_user_teardown (void)
+{
+  tsr_test_stop_libvirtd ();
+  tsr_test_start_libvirtd (NULL);
+}
+
+/* The folder the disks were converted in before sending is gone. */
+static void
+assert_no_staging (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *entry;
+
+  g_assert_nonnull (handle);
+  while ((entry = g_dir_read_name (handle)) != NULL)
+    g_assert_false (g_str_has_prefix (entry, "tessera-import-"));
+}
+
+/* A user's file the user may read but not remove: in a folder of root's. */
+static char *
+make_unremovable_image (void)
+{
+  run ("mkdir -p shared && chmod 0755 shared && cp %s/boot-disk.img shared/root.img && "
+       "chmod 0644 shared/root.img", fixture_dir);
+  return g_build_filename (workdir, "shared", "root.img", NULL);
+}
+
+static void
+assert_user_cli_ok (int         status,
+                    const char *err)
+{
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("the desktop user's command failed: %s", err);
+}
+
+/* Everything an ordinary account in the "libvirt" group does, with a pool
+ * folder it may not write: import, root images copied and moved (qcow2 and
+ * raw), clone; each VM boots from the disk it was given.
+ */
+static void
+test_desktop_user (void)
+{
+  TsrConnection *conn = NULL;
+  virConnectPtr handle;
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "Desktop", 320, 1);
+  g_autofree char *ova = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *left = NULL;
+  int status;
+
+  desktop_user_setup ();
+  moved = g_build_filename (desktop_home, "win10-root.img", NULL);
+  copied = g_build_filename (desktop_home, "root.qcow2", NULL);
+  conn = tsr_test_open_connection (URI, 120);
+  handle = tsr_connection_get_handle (conn);
+  for (guint i = 0; i < 5; i++)
+    remove_vm (handle, (const char *[]) { "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp",
+                                          "tsr-imp-user-kept", "tsr-imp-user-cl" }[i]);
+  ensure_test_network (conn);
+
+  ova = make_ova ("desktop", ovf, "boot.vmdk", "disk.vmdk");
+  run ("cp %s/boot-disk.img home/win10-root.img && qemu-img convert -q -f raw -O qcow2 "
+       "%s/boot-disk.img home/root.qcow2 && chown -R " DESKTOP_USER ": home", fixture_dir,
+       fixture_dir);
+  kept = make_unremovable_image ();
+
+  /* Not root, and the pool's folder is root's. */
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    out = run_cli_as ("qvm-ls", &status, &err, NULL);
+    assert_user_cli_ok (status, err);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+
+    /* The import the issue saw fail. */
+    out = run_cli_as ("tessera-cli", &status, &err, "--verbose", "import", "-q", ova, "--name",
+                      "tsr-imp-user", "--label", "red", NULL);
+    assert_user_cli_ok (status, err);
+    g_assert_nonnull (strstr (err, "sent through libvirt"));
+    g_assert_nonnull (strstr (err, "may not write into"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    assert_definition (handle, "tsr-imp-user", 320, 1);
+    assert_no_staging (desktop_home);
+
+    /* The seed's command, raw image moved. */
+    out = run_cli_as ("qvm-create", &status, &err, "--verbose", "--hvm", "tsr-imp-user-mv",
+                      "--label", "red", "--mem=512", "--root-move-from", moved, NULL);
+    assert_user_cli_ok (status, err);
+    g_assert_nonnull (strstr (err, "through libvirt as a stream"));
+    g_assert_false (g_file_test (moved, G_FILE_TEST_EXISTS));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    xml = tsr_test_domain_xml (handle, "tsr-imp-user-mv", VIR_DOMAIN_XML_INACTIVE);
+    g_assert_nonnull (strstr (xml, "type='raw'"));
+    g_clear_pointer (&xml, g_free);
+
+    /* A qcow2 copied: the user's file stays. */
+    out = run_cli_as ("qvm-create", &status, &err, "--hvm", "tsr-imp-user-cp", "--label", "red",
+                      "--mem=512", "--root-copy-from", copied, NULL);
+    assert_user_cli_ok (status, err);
+    g_assert_true (g_file_test (copied, G_FILE_TEST_EXISTS));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    xml = tsr_test_domain_xml (handle, "tsr-imp-user-cp", VIR_DOMAIN_XML_INACTIVE);
+    g_assert_nonnull (strstr (xml, "type='qcow2'"));
+    g_clear_pointer (&xml, g_free);
+
+    /* "Move" from a file the user may not remove: copied, and said so. */
+    out = run_cli_as ("qvm-create", &status, &err, "--hvm", "tsr-imp-user-kept", "--label", "red",
+                      "--mem=512", "--root-move-from", kept, NULL);
+    assert_user_cli_ok (status, err);
+    g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
+    g_assert_nonnull (strstr (err, "copied, not moved"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+
+    /* A full clone of the moved one. */
+    out = run_cli_as ("qvm-clone", &status, &err, "-q", "tsr-imp-user-mv", "tsr-imp-user-cl", NULL);
+    assert_user_cli_ok (status, err);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+
+  boot_from_disk (handle, "tsr-imp-user");
+  boot_from_disk (handle, "tsr-imp-user-mv");
+  boot_from_disk (handle, "tsr-imp-user-cp");
+  boot_from_disk (handle, "tsr-imp-user-cl");
+
+  for (guint i = 0; i < 5; i++)
+    {
+      const char *name = (const char *[]) { "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp",
+                                            "tsr-imp-user-kept", "tsr-imp-user-cl" }[i];
+
+      remove_vm (handle, name);
+      left = leftovers (handle, name);
+      g_assert_cmpstr (left, ==, "");
+      g_clear_pointer (&left, g_free);
+    }
+  g_unlink (ova);
+  tsr_test_close_connection (conn, 5);
+  desktop_user_teardown ();
+}
+
+/* Someone outside the "libvirt" group is told how to get in. */
+static void
+test_outsider (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *home = g_build_filename (workdir, "tmp", NULL);
+  int status;
+
+  out = tsr_test_run_cli_as (cli_dir, URI, "nobody", home, "qvm-ls", &status, &err, NULL);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "libvirt” group"));
 }
 
 static const char * const vm_names[] = {
   "tsr-imp-ova", "tsr-imp-vdi", "tsr-imp-qvm", "tsr-imp-zip", "tsr-imp-bad", "tsr-imp-cancel",
+  "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp", "tsr-imp-user-kept", "tsr-imp-user-cl",
 };
 
 /* Whether a VM other than these tests' still uses the test network (other
@@ -774,6 +995,8 @@ main (int    argc,
   workdir = g_strdup ("/var/tmp/tessera-import-it");
   tempdir = g_build_filename (workdir, "tmp", NULL);
   small_dir = g_strdup ("/var/tmp/tessera-import-it-small");
+  if (system ("pgrep -f 'libvirtd.*libvirtd-desktop.conf' >/dev/null") == 0)
+    desktop_user_teardown ();   /* an interrupted run's libvirtd */
   cleanup ();
   g_assert_cmpint (system ("rm -rf /var/tmp/tessera-import-it"), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (tempdir, 0777), ==, 0);
@@ -791,6 +1014,9 @@ main (int    argc,
   g_test_add_func ("/import-it/zip/deflated-ova", test_zip);
   g_test_add_func ("/import-it/broken/each-refused", test_broken);
   g_test_add_func ("/import-it/cancel/while-converting", test_cancel);
+  g_test_add_func ("/import-it/cancel/while-sending", test_cancel_stream);
+  g_test_add_func ("/import-it/desktop-user/outsider", test_outsider);
+  g_test_add_func ("/import-it/desktop-user/import-create-clone", test_desktop_user);
 
   ret = g_test_run ();
 

@@ -359,7 +359,7 @@ test_connection_restart (void)
   g_assert_nonnull (tsr_connection_get_last_error (conn));
   g_test_message ("disconnected: %s", tsr_connection_get_last_error (conn)->message);
 
-  tsr_test_start_libvirtd ();
+  tsr_test_start_libvirtd (NULL);
   restarted = g_get_monotonic_time ();
   TSR_WAIT_UNTIL (tsr_connection_get_state (conn) == TSR_CONNECTION_STATE_CONNECTED, 60);
   g_test_message ("reconnected %.2f s after libvirtd was started again",

@@ -85,6 +85,37 @@ tsr_error_set_from_libvirt (GError     **error,
     g_set_error (error, TSR_ERROR, code, "%s: %s", what, msg);
 }
 
+/* A connection that could not be opened: the reason, and what the person
+ * lacks. libvirt's words differ by cause (a missing socket, the socket's
+ * permissions, polkit without a system bus, SASL): each gets its remedy.
+ */
+void
+tsr_error_set_connect_failed (GError     **error,
+                              const char  *uri)
+{
+  virErrorPtr verr = virGetLastError ();
+  const char *msg = verr && verr->message ? verr->message : _("unknown libvirt error");
+  gboolean system = uri != NULL && g_str_has_suffix (uri, "/system");
+  const char *hint;
+
+  if (strstr (msg, "No such file or directory") != NULL && strstr (msg, "sock") != NULL)
+    hint = _("libvirtd is not running: start it with “systemctl start libvirtd” (or "
+             "“libvirtd -d” where there is no systemd).");
+  else if (system && (strstr (msg, "Permission denied") != NULL ||
+                      strstr (msg, "system bus") != NULL || strstr (msg, "polkit") != NULL ||
+                      strstr (msg, "authentication") != NULL || strstr (msg, "auth") != NULL))
+    hint = _("This account may not manage the system’s virtual machines: join the “libvirt” "
+             "group (sudo adduser $USER libvirt), then log out and in again; or ask your "
+             "administrator.");
+  else
+    hint = _("Check that libvirtd is running (start it with “systemctl start libvirtd”, "
+             "or “libvirtd -d” where there is no systemd) and that you may use it "
+             "(run as root or join the “libvirt” group).");
+
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CONNECTION, _("Could not connect to %s: %s. %s"),
+               uri, msg, hint);
+}
+
 /* While disconnected Tessera reconnects by itself: the user only waits. */
 void
 tsr_error_set_not_connected (GError     **error,

@@ -29,6 +29,8 @@ typedef enum
 GQuark   tsr_error_quark            (void);
 void     tsr_error_set_from_libvirt (GError     **error,
                                      const char  *what);
+void     tsr_error_set_connect_failed (GError    **error,
+                                       const char *uri);
 void     tsr_error_set_not_connected (GError    **error,
                                       const char *uri);
 gboolean tsr_error_set_if_cancelled  (GCancellable *cancellable,

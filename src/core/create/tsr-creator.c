@@ -313,6 +313,74 @@ validate (CreateData    *data,
   return TRUE;
 }
 
+/* The root from the user's image (--root-copy-from / --root-move-from),
+ * in its own format: where this process may write the pool's folder, a
+ * rename (a move within one filesystem) or qemu-img into the new volume;
+ * else the file goes through libvirt as a stream.
+ */
+static gboolean
+root_from_image (CreateData         *data,
+                 virStoragePoolPtr   pool,
+                 const char         *vol_name,
+                 const char         *format,
+                 guint64             root_size,
+                 GCancellable       *cancellable,
+                 char              **format_out,
+                 GError            **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  const char *source = spec->root_copy_from ? spec->root_copy_from : spec->root_move_from;
+  g_autofree char *reason = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *path = NULL;
+
+  *format_out = g_strdup (format);
+  if (!tsr_storage_route_is_local (data->conn, pool, &reason))
+    {
+      TsrUpload upload = { data->conn, pool, vol_name, source, format, root_size,
+                           &data->progress, _("Copying the root image"), 0, 0, cancellable };
+
+      g_info ("%s: the root image goes through libvirt as a stream (%s)", spec->name, reason);
+      data->vol = tsr_storage_upload_image (&upload, error);
+      return data->vol != NULL;
+    }
+  g_info ("%s: the root image is written here (%s)", spec->name, reason);
+
+  if (spec->root_move_from != NULL)
+    {
+      /* Within one filesystem a move is a rename: instant, no extra space. */
+      g_autofree char *dir = tsr_storage_pool_dir (pool);
+      g_autofree char *target = dir ? g_build_filename (dir, vol_name, NULL) : NULL;
+
+      if (target != NULL && g_rename (spec->root_move_from, target) == 0)
+        {
+          data->moved_to = g_steal_pointer (&target);
+          virStoragePoolRefresh (pool, 0);
+          data->vol = virStorageVolLookupByName (pool, vol_name);
+          if (data->vol == NULL)
+            {
+              tsr_error_set_from_libvirt (error, _("The moved root image did not appear in the pool"));
+              return FALSE;
+            }
+          tsr_progress_report (&data->progress, root_size, root_size, _("Moving the root image"), TRUE);
+          return TRUE;
+        }
+    }
+
+  xml = tsr_storage_volume_xml (vol_name, root_size, format);
+  tsr_progress_report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
+  data->vol = virStorageVolCreateXML (pool, xml, 0);
+  if (data->vol == NULL)
+    {
+      tsr_error_set_from_libvirt (error, _("Could not create the root disk"));
+      return FALSE;
+    }
+  path = virStorageVolGetPath (data->vol);
+  return path != NULL &&
+         tsr_image_convert (&(TsrQemuImgConvert) { source, format, path, format },
+                            root_size, &data->progress, cancellable, error);
+}
+
 static gboolean
 make_root_volume (CreateData         *data,
                   virStoragePoolPtr   pool,
@@ -328,7 +396,6 @@ make_root_volume (CreateData         *data,
   g_autofree char *vol_name = g_strdup_printf ("%s-root.%s", spec->name,
                                                g_str_equal (format, "raw") ? "img" : "qcow2");
   g_autofree char *xml = NULL;
-  g_autofree char *path = NULL;
 
   if (spec->root_volume != NULL)
     {
@@ -387,44 +454,17 @@ make_root_volume (CreateData         *data,
       return TRUE;
     }
 
-  if (spec->root_move_from != NULL)
-    {
-      /* Within one filesystem a move is a rename: instant, no extra space. */
-      g_autofree char *dir = tsr_storage_pool_dir (pool);
-      g_autofree char *target = dir ? g_build_filename (dir, vol_name, NULL) : NULL;
+  if (source != NULL)
+    return root_from_image (data, pool, vol_name, format, root_size, cancellable, format_out,
+                            error);
 
-      if (target != NULL && g_rename (spec->root_move_from, target) == 0)
-        {
-          data->moved_to = g_steal_pointer (&target);
-          virStoragePoolRefresh (pool, 0);
-          data->vol = virStorageVolLookupByName (pool, vol_name);
-          if (data->vol == NULL)
-            {
-              tsr_error_set_from_libvirt (error, _("The moved root image did not appear in the pool"));
-              return FALSE;
-            }
-          tsr_progress_report (&data->progress, root_size, root_size, _("Moving the root image"), TRUE);
-          *format_out = g_strdup (format);
-          return TRUE;
-        }
-    }
-
-  xml = tsr_storage_volume_xml (vol_name, source ? root_size : spec->disk_size, format);
+  xml = tsr_storage_volume_xml (vol_name, spec->disk_size, format);
   tsr_progress_report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
   data->vol = virStorageVolCreateXML (pool, xml, 0);
   if (data->vol == NULL)
     {
       tsr_error_set_from_libvirt (error, _("Could not create the root disk"));
       return FALSE;
-    }
-
-  if (source != NULL)
-    {
-      path = virStorageVolGetPath (data->vol);
-      if (path == NULL ||
-          !tsr_image_convert (&(TsrQemuImgConvert) { source, root_format, path, format },
-                              root_size, &data->progress, cancellable, error))
-        return FALSE;
     }
 
   *format_out = g_strdup (format);
@@ -620,10 +660,25 @@ create_steps (CreateData    *data,
   /* A move across filesystems was a copy: the original goes only now that
    * nothing can fail any more.
    */
-  if (spec->root_move_from != NULL && data->moved_to == NULL)
-    g_unlink (spec->root_move_from);
+  if (spec->root_move_from != NULL && data->moved_to == NULL &&
+      g_unlink (spec->root_move_from) != 0)
+    {
+      int saved = errno;
 
-  data->notice = g_strdup (caps->notice);
+      data->notice = g_strdup_printf (_("“%s” was copied, not moved: it could not be removed "
+                                        "(%s). Remove it yourself once the VM works."),
+                                      spec->root_move_from, g_strerror (saved));
+    }
+
+  if (data->notice == NULL)
+    data->notice = g_strdup (caps->notice);
+  else if (caps->notice != NULL)
+    {
+      char *both = g_strconcat (caps->notice, " ", data->notice, NULL);
+
+      g_free (data->notice);
+      data->notice = both;
+    }
   return TRUE;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
@@ -235,12 +236,105 @@ make_volume (TsrImportJob       *data,
   return vol;
 }
 
+/* Where this process may not write the pool's folder, each disk is
+ * converted into a file of its own first (STAGING, in $TMPDIR or
+ * /var/tmp), then sent through libvirt into the volume, and removed.
+ */
+static gboolean
+stream_disk (TsrImportJob       *data,
+             virStoragePoolPtr   pool,
+             const char         *staging,
+             guint               i,
+             guint64             done,
+             guint64             total,
+             GError            **error)
+{
+  TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+  const char *name = g_ptr_array_index (data->volume_names, i);
+  g_autofree char *file = g_build_filename (staging, name, NULL);
+  g_autofree char *stage = g_strdup_printf (_("Sending disk %u of %u (%s) to libvirt"), i + 1,
+                                            data->info->disks->len, disk->name);
+  TsrUpload upload = { data->conn, pool, name, file, "qcow2", disk->capacity, &data->progress,
+                       stage, done + disk->capacity / 2, total, data->cancellable };
+  gboolean ok;
+  virStorageVolPtr vol;
+
+  if (!tsr_qemu_img_create (file, "qcow2", disk->capacity, data->cancellable, error))
+    return FALSE;
+  if (disk->format != NULL)
+    {
+      /* The conversion counts for the first half of the disk's share. */
+      ok = convert_disk (data, disk, file, i, done, total, error);
+      if (!ok)
+        {
+          g_unlink (file);
+          return FALSE;
+        }
+    }
+  vol = tsr_storage_upload_image (&upload, error);
+  g_unlink (file);
+  if (vol == NULL)
+    {
+      if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_error (error);
+          tsr_import_job_set_cancelled (data->cancellable, error);
+        }
+      return FALSE;
+    }
+  g_ptr_array_add (data->volumes, vol);
+  return TRUE;
+}
+
+static char *
+make_staging (TsrImportJob  *data,
+              GError       **error)
+{
+  const char *tmp = g_getenv ("TMPDIR") ? g_get_tmp_dir () : "/var/tmp";
+  g_autofree char *template = g_build_filename (tmp, "tessera-import-XXXXXX", NULL);
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(GFileInfo) fs = NULL;
+
+  if (g_mkdtemp (template) == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("Could not make a folder in %s to convert the disks in: %s. Set TMPDIR "
+                     "to a folder you may write."), tmp, g_strerror (errno));
+      return NULL;
+    }
+  dir = g_file_new_for_path (template);
+  fs = g_file_query_filesystem_info (dir, G_FILE_ATTRIBUTE_FILESYSTEM_FREE, NULL, NULL);
+  if (fs != NULL && g_file_info_has_attribute (fs, G_FILE_ATTRIBUTE_FILESYSTEM_FREE) &&
+      g_file_info_get_attribute_uint64 (fs, G_FILE_ATTRIBUTE_FILESYSTEM_FREE) < data->info->required)
+    {
+      g_autofree char *need = g_format_size_full (data->info->required, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_rmdir (template);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("This account may not write into the pool’s folder, so the disks are "
+                     "converted in %s first and sent through libvirt; that needs %s free "
+                     "there. Make room, or set TMPDIR to a folder with room."), tmp, need);
+      return NULL;
+    }
+  return g_steal_pointer (&template);
+}
+
 static gboolean
 convert_disks (TsrImportJob       *data,
                virStoragePoolPtr   pool,
                GError            **error)
 {
+  g_autofree char *reason = NULL;
+  g_autofree char *staging = NULL;
   guint64 total = 0, done = 0;
+  gboolean local = tsr_storage_route_is_local (data->conn, pool, &reason);
+  gboolean ok = TRUE;
+
+  g_info ("%s: the disks are %s (%s)", data->spec->name,
+          local ? "converted straight into the pool" : "converted here, then sent through libvirt",
+          reason);
+  if (!local && !(staging = make_staging (data, error)))
+    return FALSE;
 
   for (guint i = 0; i < data->info->disks->len; i++)
     {
@@ -249,6 +343,8 @@ convert_disks (TsrImportJob       *data,
       if (disk->format != NULL)
         total += disk->capacity;
     }
+  if (!local)
+    total *= 2;
 
   for (guint i = 0; i < data->info->disks->len; i++)
     {
@@ -257,7 +353,18 @@ convert_disks (TsrImportJob       *data,
       virStorageVolPtr vol;
 
       if (tsr_import_job_set_cancelled (data->cancellable, error))
-        return FALSE;
+        {
+          ok = FALSE;
+          break;
+        }
+      if (!local)
+        {
+          ok = stream_disk (data, pool, staging, i, done, total, error);
+          done += disk->format ? 2 * disk->capacity : 0;
+          if (!ok)
+            break;
+          continue;
+        }
       if ((vol = make_volume (data, pool, i, error)) == NULL)
         return FALSE;
       if (disk->format == NULL)
@@ -272,6 +379,10 @@ convert_disks (TsrImportJob       *data,
         return FALSE;
       done += disk->capacity;
     }
+  if (staging != NULL)
+    g_rmdir (staging);
+  if (!ok)
+    return FALSE;
 
   if (tsr_import_job_set_cancelled (data->cancellable, error))
     return FALSE;
@@ -304,6 +415,15 @@ tsr_import_job_remove_input (gpointer   user_data,
   TsrImportJob *data = user_data;
 
   for (guint i = 0; data->info->move_paths && data->info->move_paths[i]; i++)
-    g_unlink (data->info->move_paths[i]);
+    if (g_unlink (data->info->move_paths[i]) != 0 && errno != ENOENT)
+      {
+        g_autofree char *notice = g_strdup_printf (_("“%s” was copied, not moved: it could "
+                                                     "not be removed (%s). Remove it yourself "
+                                                     "once the VM works."),
+                                                   data->info->move_paths[i],
+                                                   g_strerror (errno));
+
+        tsr_import_job_add_notice (data, notice);
+      }
   return TRUE;
 }

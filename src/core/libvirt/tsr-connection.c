@@ -121,11 +121,8 @@ open_worker (GTask        *task,
   if (conn == NULL)
     {
       GError *error = NULL;
-      g_autofree char *what = g_strdup_printf (_("Could not connect to %s"), uri);
 
-      tsr_error_set_from_libvirt (&error, what);
-      if (error->code != TSR_ERROR_NOT_SUPPORTED)
-        error->code = TSR_ERROR_CONNECTION;
+      tsr_error_set_connect_failed (&error, uri);
       g_task_return_error (task, error);
       return;
     }

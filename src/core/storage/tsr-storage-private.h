@@ -33,4 +33,34 @@ char              *tsr_storage_volume_xml  (const char        *name,
                                             guint64            capacity,
                                             const char        *format);
 
+/* Whether this process may write POOL's files itself (a local connection
+ * and a pool folder it may write), with the reason in words either way;
+ * TESSERA_STORAGE_ROUTE=stream forces the libvirt route (benchmarks).
+ */
+gboolean           tsr_storage_route_is_local (virConnectPtr       conn,
+                                               virStoragePoolPtr   pool,
+                                               char              **reason);
+
+/* A local image file sent into a new volume NAME of POOL through libvirt
+ * (virStorageVolUpload, holes skipped), checked afterwards against FORMAT
+ * and VIRTUAL_SIZE; nothing is left on failure or cancel.
+ */
+typedef struct
+{
+  virConnectPtr      conn;
+  virStoragePoolPtr  pool;
+  const char        *name;
+  const char        *path;
+  const char        *format;
+  guint64            virtual_size;
+  TsrProgress       *progress;
+  const char        *stage;
+  guint64            done_before;   /* progress: bytes done before this file */
+  guint64            total;         /* progress: 0 for the file's size */
+  GCancellable      *cancellable;
+} TsrUpload;
+
+virStorageVolPtr   tsr_storage_upload_image   (const TsrUpload    *request,
+                                               GError            **error);
+
 G_END_DECLS
