@@ -757,6 +757,250 @@ copy_fixture (const char *name)
   tsr_test_copy_file (src, dst);
 }
 
+/* Several processes at once */
+
+/* Starts every command line of CMDS (NULL-terminated argument vectors of
+ * CLI names with their arguments) at once, then waits for all; stores each
+ * one's exit status and stderr.
+ */
+static void
+run_parallel (GPtrArray *cmds,
+              int       *statuses,
+              char     **errs)
+{
+  g_autoptr(GPtrArray) procs = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < cmds->len; i++)
+    {
+      const char * const *cmd = g_ptr_array_index (cmds, i);
+      g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GError) error = NULL;
+      GSubprocess *proc;
+
+      g_ptr_array_add (argv, g_build_filename (cli_dir, cmd[0], NULL));
+      g_ptr_array_add (argv, g_strdup ("--connect=" URI));
+      for (guint j = 1; cmd[j] != NULL; j++)
+        g_ptr_array_add (argv, g_strdup (cmd[j]));
+      g_ptr_array_add (argv, NULL);
+      proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                                G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                &error);
+      g_assert_no_error (error);
+      g_ptr_array_add (procs, proc);
+    }
+  for (guint i = 0; i < procs->len; i++)
+    {
+      GSubprocess *proc = g_ptr_array_index (procs, i);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &errs[i], &error));
+      g_assert_no_error (error);
+      statuses[i] = g_subprocess_get_status (proc);
+      if (errs[i] != NULL && *errs[i] != '\0')
+        g_test_message ("%s: %s", ((const char * const *) g_ptr_array_index (cmds, i))[0], errs[i]);
+    }
+}
+
+/* COMMAND split at spaces, for run_parallel(). */
+static char **
+command (const char *format,
+         ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  return g_strsplit (line, " ", -1);
+}
+
+static TsrNetworkInfo *
+test_network_info (virConnectPtr handle)
+{
+  virNetworkPtr net = virNetworkLookupByName (handle, TEST_NETWORK);
+  g_autofree char *xml = net ? virNetworkGetXMLDesc (net, 0) : NULL;
+  TsrNetworkInfo *info;
+
+  g_assert_nonnull (xml);
+  info = tsr_network_info_new_from_xml (xml, NULL);
+  g_assert_nonnull (info);
+  virNetworkFree (net);
+  return info;
+}
+
+#define PARALLEL 10
+
+/* Ten qvm-create of different names at once: all succeed, with ten
+ * different reserved addresses (each process picks "the lowest free" one;
+ * the losers of a race take the next).
+ */
+static void
+test_parallel_create (void)
+{
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GHashTable) ips = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  int statuses[PARALLEL];
+  char *errs[PARALLEL] = { NULL, };
+
+  ensure_test_network (conn);
+  for (guint i = 0; i < PARALLEL; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("tsr-par-%u", i);
+
+      remove_vm_and_volumes (handle, name);
+      g_ptr_array_add (cmds, command ("qvm-create %s --label red", name));
+    }
+  run_parallel (cmds, statuses, errs);
+
+  info = test_network_info (handle);
+  for (guint i = 0; i < PARALLEL; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("tsr-par-%u", i);
+      g_autofree char *xml = NULL;
+      const TsrDhcpHost *host = NULL;
+
+      g_assert_true (g_spawn_check_wait_status (statuses[i], NULL));
+      xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+      for (guint h = 0; h < info->hosts->len; h++)
+        {
+          const TsrDhcpHost *candidate = g_ptr_array_index (info->hosts, h);
+          g_autofree char *mac = g_strdup_printf ("<mac address='%s'/>", candidate->mac);
+
+          if (strstr (xml, mac) != NULL)
+            host = candidate;
+        }
+      g_assert_nonnull (host);
+      g_assert_false (g_hash_table_contains (ips, host->ip));
+      g_hash_table_add (ips, (gpointer) host->ip);
+      g_free (errs[i]);
+    }
+  g_assert_cmpuint (g_hash_table_size (ips), ==, PARALLEL);
+
+  for (guint i = 0; i < PARALLEL; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("tsr-par-%u", i);
+
+      remove_vm_and_volumes (handle, name);
+    }
+  tsr_test_close_connection (conn, 5);
+}
+
+/* Five qvm-create of one name at once: exactly one VM, the others say the
+ * name is taken, and nothing of theirs remains (one volume, one
+ * reservation).
+ */
+static void
+test_parallel_same_name (void)
+{
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(TsrNetworkInfo) info = NULL;
+  g_autoptr(TsrNetworkInfo) before = NULL;
+  int statuses[5];
+  char *errs[5] = { NULL, };
+  guint ok = 0, hosts = 0;
+
+  ensure_test_network (conn);
+  remove_vm_and_volumes (handle, "tsr-par-same");
+  before = test_network_info (handle);
+  for (guint i = 0; i < 5; i++)
+    g_ptr_array_add (cmds, g_strsplit ("qvm-create tsr-par-same --label red", " ", -1));
+  run_parallel (cmds, statuses, errs);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      if (g_spawn_check_wait_status (statuses[i], NULL))
+        ok++;
+      else
+        g_assert_nonnull (strstr (errs[i], "A VM named “tsr-par-same” already exists"));
+      g_free (errs[i]);
+    }
+  g_assert_cmpuint (ok, ==, 1);
+
+  info = test_network_info (handle);
+  for (guint h = 0; h < info->hosts->len; h++)
+    hosts += g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (info->hosts, h))->name,
+                        "tsr-par-same") == 0;
+  g_assert_cmpuint (hosts, ==, 1);
+  g_assert_cmpuint (info->hosts->len, ==, before->hosts->len + 1);
+
+  remove_vm_and_volumes (handle, "tsr-par-same");
+  tsr_test_close_connection (conn, 5);
+}
+
+/* qvm-prefs changes to different properties of one VM, in pairs at once:
+ * every change is there at the end. Then pairs on the same property: the
+ * final value is one of the two, and both commands say they succeeded
+ * (the later write came second).
+ */
+static void
+test_parallel_prefs (void)
+{
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *out = NULL;
+  int status;
+
+  ensure_test_network (conn);
+  remove_vm_and_volumes (handle, "tsr-par-prefs");
+  out = run_cli ("qvm-create", &status, "tsr-par-prefs", "--label", "red", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  for (guint round = 0; round < PARALLEL; round++)
+    {
+      g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+      g_autofree char *memory = g_strdup_printf ("%u", 400 + round * 8);
+      g_autofree char *vcpus = g_strdup_printf ("%u", 1 + round % 2);
+      g_autofree char *mem_now = NULL;
+      g_autofree char *vcpus_now = NULL;
+      int statuses[2];
+      char *errs[2] = { NULL, };
+
+      g_ptr_array_add (cmds, command ("qvm-prefs tsr-par-prefs memory %s", memory));
+      g_ptr_array_add (cmds, command ("qvm-prefs tsr-par-prefs vcpus %s", vcpus));
+      run_parallel (cmds, statuses, errs);
+      g_assert_true (g_spawn_check_wait_status (statuses[0], NULL));
+      g_assert_true (g_spawn_check_wait_status (statuses[1], NULL));
+      g_free (errs[0]);
+      g_free (errs[1]);
+
+      mem_now = run_cli ("qvm-prefs", &status, "tsr-par-prefs", "memory", NULL);
+      vcpus_now = run_cli ("qvm-prefs", &status, "tsr-par-prefs", "vcpus", NULL);
+      g_strstrip (mem_now);
+      g_strstrip (vcpus_now);
+      g_assert_cmpstr (mem_now, ==, memory);
+      g_assert_cmpstr (vcpus_now, ==, vcpus);
+    }
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+      g_autofree char *mem_now = NULL;
+      int statuses[2];
+      char *errs[2] = { NULL, };
+
+      g_ptr_array_add (cmds, g_strsplit ("qvm-prefs tsr-par-prefs memory 512", " ", -1));
+      g_ptr_array_add (cmds, g_strsplit ("qvm-prefs tsr-par-prefs memory 600", " ", -1));
+      run_parallel (cmds, statuses, errs);
+      g_assert_true (g_spawn_check_wait_status (statuses[0], NULL));
+      g_assert_true (g_spawn_check_wait_status (statuses[1], NULL));
+      g_free (errs[0]);
+      g_free (errs[1]);
+      mem_now = run_cli ("qvm-prefs", &status, "tsr-par-prefs", "memory", NULL);
+      g_strstrip (mem_now);
+      g_assert_true (g_str_equal (mem_now, "512") || g_str_equal (mem_now, "600"));
+    }
+
+  remove_vm_and_volumes (handle, "tsr-par-prefs");
+  tsr_test_close_connection (conn, 5);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -798,6 +1042,9 @@ main (int    argc,
   g_test_add_func ("/integration/create/cancel-copy", test_create_cancel);
   g_test_add_func ("/integration/prefs/pvh-kernel-and-mac", test_prefs_boot);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
+  g_test_add_func ("/integration/parallel/create", test_parallel_create);
+  g_test_add_func ("/integration/parallel/same-name", test_parallel_same_name);
+  g_test_add_func ("/integration/parallel/prefs", test_parallel_prefs);
 
   ret = g_test_run ();
 

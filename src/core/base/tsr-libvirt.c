@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
+#include <sys/stat.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 
 #include <glib/gi18n-lib.h>
 
@@ -101,4 +106,35 @@ tsr_network_lookup_by_name (virConnectPtr   conn,
   if (net == NULL)
     tsr_error_set_from_libvirt (error, _("Could not find the network"));
   return net;
+}
+
+/* Local locks */
+
+int
+tsr_local_lock_acquire (const char *key)
+{
+  const char *dir = g_file_test ("/run/lock", G_FILE_TEST_IS_DIR) ? "/run/lock" : "/tmp";
+  g_autofree char *path = g_strdup_printf ("%s/tessera-%s.lock", dir, key);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+
+  if (fd < 0)
+    return -1;
+  /* Whoever made it, every account may lock it (the umask took bits). */
+  fchmod (fd, 0666);
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        close (fd);
+        return -1;
+      }
+  return fd;
+}
+
+void
+tsr_local_lock_release (int fd)
+{
+  if (fd < 0)
+    return;
+  flock (fd, LOCK_UN);
+  close (fd);
 }

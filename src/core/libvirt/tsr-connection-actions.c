@@ -523,9 +523,27 @@ tsr_network_update_host (virNetworkPtr  net,
                            host_xml, flags) == 0;
 }
 
+/* Whether the last libvirt error says another entry took the address (or
+ * the name) between reading the network and adding ours: another Tessera
+ * process, or another program, reserving at the same time.
+ */
+static gboolean
+lost_race (void)
+{
+  virErrorPtr verr = virGetLastError ();
+
+  return verr != NULL && verr->message != NULL &&
+         strstr (verr->message, "existing dhcp host entry") != NULL;
+}
+
+#define RESERVE_ATTEMPTS 32
+
 /* Reserves the lowest free address for MAC on NETWORK, live and
- * persistent. Blocking: workers only. Serialised by LOCK so that two
- * reservations made at once cannot pick the same address.
+ * persistent. Blocking: workers only. LOCK serialises this process's
+ * reservations; other processes (and other hosts' clients) are met by
+ * trying again: when libvirt says the address was taken meanwhile, the
+ * network is read again and the next free address tried, up to
+ * RESERVE_ATTEMPTS times.
  */
 gboolean
 tsr_reserve_address_sync (GMutex           *lock,
@@ -539,55 +557,68 @@ tsr_reserve_address_sync (GMutex           *lock,
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (lock);
   g_autoptr(TsrNetworkInfo) info = NULL;
-  g_autofree char *host_xml = NULL;
-  g_autofree char *name = g_strdup (vm_name);
-  g_autofree char *ip = NULL;
-  const TsrDhcpHost *existing;
   g_autoptr(virNetwork) net = NULL;
 
   tsr_assert_worker_thread ();
   if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
-  existing = tsr_network_info_find_host (info, mac);
-  if (existing != NULL && existing->ip != NULL)
+  for (guint attempt = 1; ; attempt++)
     {
-      /* Already reserved for this MAC: nothing to change. */
-      *ip_out = g_strdup (existing->ip);
-      if (info_out != NULL)
-        *info_out = g_steal_pointer (&info);
-      return TRUE;
+      g_autofree char *host_xml = NULL;
+      g_autofree char *name = g_strdup (vm_name);
+      g_autofree char *ip = NULL;
+      const TsrDhcpHost *existing = tsr_network_info_find_host (info, mac);
+
+      if (existing != NULL && existing->ip != NULL)
+        {
+          /* Already reserved for this MAC: nothing to change. */
+          *ip_out = g_strdup (existing->ip);
+          if (info_out != NULL)
+            *info_out = g_steal_pointer (&info);
+          return TRUE;
+        }
+
+      if (!(ip = tsr_network_info_next_free_ip (info, error)))
+        return FALSE;
+
+      /* libvirt refuses a second entry with the same host name; a stale one
+       * (from a VM removed behind Tessera's back) must not block the
+       * reservation, which then goes without a name.
+       */
+      for (guint i = 0; name != NULL && i < info->hosts->len; i++)
+        {
+          const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
+
+          if (g_strcmp0 (host->name, name) == 0)
+            g_clear_pointer (&name, g_free);
+        }
+
+      host_xml = tsr_network_build_host_xml (mac, name, ip);
+      if (tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
+        {
+          if (attempt > 1)
+            g_info ("%s: reserved %s on %s at attempt %u (others reserved at the same time)",
+                    mac, ip, network, attempt);
+          if (info_out != NULL)
+            *info_out = read_network_for_update (net, NULL);
+          *ip_out = g_steal_pointer (&ip);
+          return TRUE;
+        }
+
+      if (!lost_race () || attempt == RESERVE_ATTEMPTS)
+        {
+          g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
+                                                   ip, mac, network);
+
+          tsr_error_set_from_libvirt (error, what);
+          return FALSE;
+        }
+      virResetLastError ();
+      g_clear_pointer (&info, tsr_network_info_free);
+      if (!(info = read_network_for_update (net, error)))
+        return FALSE;
     }
-
-  if (!(ip = tsr_network_info_next_free_ip (info, error)))
-    return FALSE;
-
-  /* libvirt refuses a second entry with the same host name; a stale one
-   * (from a VM removed behind Tessera's back) must not block the
-   * reservation, which then goes without a name.
-   */
-  for (guint i = 0; name != NULL && i < info->hosts->len; i++)
-    {
-      const TsrDhcpHost *host = g_ptr_array_index (info->hosts, i);
-
-      if (g_strcmp0 (host->name, name) == 0)
-        g_clear_pointer (&name, g_free);
-    }
-
-  host_xml = tsr_network_build_host_xml (mac, name, ip);
-  if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host_xml))
-    {
-      g_autofree char *what = g_strdup_printf (_("Could not reserve %s for %s on “%s”"),
-                                               ip, mac, network);
-
-      tsr_error_set_from_libvirt (error, what);
-      return FALSE;
-    }
-
-  if (info_out != NULL)
-    *info_out = read_network_for_update (net, NULL);
-  *ip_out = g_steal_pointer (&ip);
-  return TRUE;
 }
 
 static gboolean

@@ -14,6 +14,7 @@
 
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
+#include "tsr-libvirt.h"
 #include "tsr-host.h"
 #include "tsr-macs.h"
 #include "tsr-network.h"
@@ -592,12 +593,37 @@ apply_live (WriteData    *data,
     }
 }
 
-static gboolean
-write_step (gpointer       task_data,
-            GCancellable  *cancellable,
-            GError       **error)
+/* The names of the changed properties, for messages. */
+static char *
+changes_list (GHashTable *changes)
 {
-  WriteData *data = task_data;
+  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (changes, NULL);
+
+  return g_strjoinv (", ", (char **) keys);
+}
+
+/* Whether the definition is still OLD_XML: another program (or another
+ * host's client) may have defined the VM since it was read.
+ */
+static gboolean
+unchanged_since (virDomainPtr  dom,
+                 const char   *old_xml)
+{
+  g_autofree char *now = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+
+  virResetLastError ();
+  return now != NULL && g_str_equal (now, old_xml);
+}
+
+/* One read-modify-write. FALSE with *CHANGED set when the definition
+ * changed between the read and the write: nothing was written, and the
+ * caller reads again and applies the same changes on top.
+ */
+static gboolean
+write_once (WriteData  *data,
+            gboolean   *changed,
+            GError    **error)
+{
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(Prefs) old = NULL;
   g_autoptr(Prefs) p = NULL;
@@ -606,6 +632,8 @@ write_step (gpointer       task_data,
   xmlDocPtr doc;
   gboolean running;
 
+  *changed = FALSE;
+  g_clear_pointer (&data->warning, g_free);
   if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
     return FALSE;
 
@@ -618,6 +646,12 @@ write_step (gpointer       task_data,
                                             error)) ||
       !(p = plan_prefs (data, old, running, error)))
     return FALSE;
+
+  if (!unchanged_since (dom, old_xml))
+    {
+      *changed = TRUE;
+      return FALSE;
+    }
 
   /* Everything checked: now change. */
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
@@ -635,6 +669,45 @@ write_step (gpointer       task_data,
   if (running)
     apply_live (data, dom, old, p);
   return TRUE;
+}
+
+#define WRITE_ATTEMPTS 5
+
+/* No lost update: Tessera's processes on this machine take the VM's lock
+ * for the whole read-modify-write; anything else that defines the VM
+ * meanwhile (virsh, another host's client) is seen by comparing the
+ * definition before writing, and the same changes are applied again on
+ * top of the new one. Changes to different properties both stay; on the
+ * same property the later write wins, as if it came second.
+ */
+static gboolean
+write_step (gpointer       task_data,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  WriteData *data = task_data;
+
+  for (guint attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++)
+    {
+      int lock = data->call.local ? tsr_local_lock_acquire (data->call.uuid) : -1;
+      gboolean changed, ok;
+
+      ok = write_once (data, &changed, error);
+      tsr_local_lock_release (lock);
+      if (ok || !changed)
+        return ok;
+      g_info ("%s: the definition changed elsewhere while it was written; applying the "
+              "changes again on top (attempt %u)", data->call.uuid, attempt + 1);
+    }
+
+  {
+    g_autofree char *names = changes_list (data->changes);
+
+    g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                 _("The VM’s definition kept changing elsewhere while %s was written: nothing "
+                   "was changed. Try again when the other program is done."), names);
+  }
+  return FALSE;
 }
 
 void
