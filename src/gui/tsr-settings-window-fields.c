@@ -326,6 +326,27 @@ _tsr_settings_window_take_prefs (TsrSettingsWindow *self,
   for (guint i = 0; i < N_FIELDS; i++)
     unchanged[i] = first || !_tsr_settings_window_field_changed (self, i);
 
+  /* A field edited here whose value changed elsewhere meanwhile keeps the
+   * edit, and is flagged with the value it now has there.
+   */
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      const char *name = _tsr_settings_window_field_prefs[i];
+      const char *before = unchanged[i] ? NULL : _tsr_settings_window_pref_value (self, name);
+      const char *now = NULL;
+
+      for (guint j = 0; before != NULL && j < prefs->len; j++)
+        if (g_str_equal (((TsrPref *) g_ptr_array_index (prefs, j))->name, name))
+          now = ((TsrPref *) g_ptr_array_index (prefs, j))->value;
+      if (unchanged[i])
+        g_clear_pointer (&self->conflicts[i], g_free);
+      else if (g_strcmp0 (before, now ? now : "") != 0)
+        {
+          g_free (self->conflicts[i]);
+          self->conflicts[i] = g_strdup (now ? now : "");
+        }
+    }
+
   g_clear_pointer (&self->prefs, g_ptr_array_unref);
   self->prefs = g_ptr_array_ref (prefs);
 
@@ -530,6 +551,70 @@ update_boot_from_device (TsrSettingsWindow *self)
                                  firmware_boot && !tsr_vm_is_active (self->vm) && !self->busy);
 }
 
+/* The widget showing FIELD's value, to flag it. */
+static GtkWidget *
+field_widget (TsrSettingsWindow *self,
+              Field              field)
+{
+  switch (field)
+    {
+    case FIELD_NAME: return GTK_WIDGET (self->name_row);
+    case FIELD_LABEL: return GTK_WIDGET (self->label_chooser);
+    case FIELD_NETVM: return GTK_WIDGET (self->netvm_row);
+    case FIELD_BACKUPS: return GTK_WIDGET (self->backups_switch);
+    case FIELD_AUTOSTART: return GTK_WIDGET (self->autostart_switch);
+    case FIELD_MEMORY: return GTK_WIDGET (self->memory_spin);
+    case FIELD_MAXMEM: return GTK_WIDGET (self->maxmem_spin);
+    case FIELD_VCPUS: return GTK_WIDGET (self->vcpus_spin);
+    case FIELD_VIRT_MODE: return GTK_WIDGET (self->virt_mode_row);
+    case FIELD_KERNEL: return GTK_WIDGET (self->kernel_row);
+    case FIELD_KERNELOPTS: return GTK_WIDGET (self->kernelopts_row);
+    case FIELD_FIRMWARE: return GTK_WIDGET (self->firmware_row);
+    case FIELD_MAC: return GTK_WIDGET (self->mac_row);
+    case FIELD_DEBUG: return GTK_WIDGET (self->debug_switch);
+    case N_FIELDS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Fields edited here that were changed elsewhere too: said in the note,
+ * with what Apply will do to them.
+ */
+static void
+show_conflicts (TsrSettingsWindow *self)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+  g_autofree char *warning = NULL;
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      gboolean conflict = self->conflicts[i] != NULL && _tsr_settings_window_field_changed (self, i);
+
+      if (conflict)
+        gtk_widget_add_css_class (field_widget (self, i), "warning");
+      else
+        gtk_widget_remove_css_class (field_widget (self, i), "warning");
+      if (!conflict)
+        continue;
+      if (list->len > 0)
+        g_string_append (list, ", ");
+      g_string_append_printf (list, _("%s (now “%s”)"),
+                              _tsr_settings_window_pref_title (_tsr_settings_window_field_prefs[i]),
+                              *self->conflicts[i] ? self->conflicts[i] : "—");
+    }
+  if (list->len == 0)
+    {
+      if (self->note != NULL && g_str_has_prefix (self->note, _("Changed elsewhere")))
+        _tsr_settings_window_show_note (self, NULL, NULL);
+      return;
+    }
+  warning = g_strdup_printf (_("Changed elsewhere while you edited: %s. Apply replaces that "
+                               "with the value here; Cancel leaves it as it is now."), list->str);
+  if (g_strcmp0 (self->note, warning) != 0)
+    _tsr_settings_window_show_note (self, NULL, warning);
+}
+
 static gboolean
 has_changes (TsrSettingsWindow *self)
 {
@@ -561,6 +646,7 @@ _tsr_settings_window_update (TsrSettingsWindow *self)
   _tsr_settings_window_show_message (self->network_note, NULL, network_note, TRUE);
 
   changes = has_changes (self);
+  show_conflicts (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.apply",
                                  valid && changes && !self->busy);
   gtk_button_set_label (self->cancel_button, changes ? _("_Cancel") : _("_Close"));

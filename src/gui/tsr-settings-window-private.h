@@ -114,10 +114,17 @@ struct _TsrSettingsWindow
   gboolean              busy;
   gboolean              valid;
   gboolean              force_mac;       /* the MAC is another VM's on purpose */
+  guint                 reread_source;   /* the VM changed elsewhere: read again */
+  char                 *conflicts[N_FIELDS]; /* touched here and changed elsewhere: the
+                                                value there, NULL where no conflict */
 };
 
 /* tsr-settings-window.c */
 void        _tsr_settings_window_read_prefs     (TsrSettingsWindow *self);
+void        _tsr_settings_window_show_note      (TsrSettingsWindow *self,
+                                                 const char        *next_start,
+                                                 const char        *warning);
+const char *_tsr_settings_window_pref_title     (const char        *name);
 
 /* tsr-settings-window-fields.c: the widgets of the properties and their rules */
 void        _tsr_settings_window_class_fields_init (GtkWidgetClass *widget_class);

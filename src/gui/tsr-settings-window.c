@@ -145,10 +145,43 @@ tsr_settings_window_inventory_cb (GObject      *object,
   loaded_one (self);
 }
 
+/* Following changes made elsewhere */
+
+static gboolean
+reread_cb (gpointer user_data)
+{
+  TsrSettingsWindow *self = user_data;
+
+  self->reread_source = 0;
+  if (self->loaded && !self->busy)
+    _tsr_settings_window_read_prefs (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The VM's definition changed (here after Apply, or in another window, a
+ * terminal, virsh): its settings are read again shortly, once a burst of
+ * changes is over. Untouched fields take the new values; a touched one
+ * that changed too is flagged (_tsr_settings_window_take_prefs).
+ */
+static void
+tsr_settings_window_vm_notify_cb (TsrSettingsWindow *self,
+                                  GParamSpec        *pspec)
+{
+  const char *ignored[] = { "state", "state-text", "ip", "netmask", "gateway" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ignored); i++)
+    if (g_str_equal (pspec->name, ignored[i]))
+      return;
+  if (!self->loaded || self->busy)
+    return;
+  g_clear_handle_id (&self->reread_source, g_source_remove);
+  self->reread_source = g_timeout_add (150, reread_cb, self);
+}
+
 /* Applying */
 
-static const char *
-pref_title (const char *name)
+const char *
+_tsr_settings_window_pref_title (const char *name)
 {
   static const struct {
     const char *name;
@@ -159,6 +192,8 @@ pref_title (const char *name)
     { "kernel", N_("kernel") }, { "kernelopts", N_("kernel options") },
     { "mac", N_("MAC address") }, { "netvm", N_("network") },
     { "firmware", N_("firmware") }, { "debug", N_("debug mode") },
+    { "name", N_("name") }, { "label", N_("label") }, { "include_in_backups", N_("backups") },
+    { "autostart", N_("autostart") },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
@@ -167,10 +202,10 @@ pref_title (const char *name)
   return name;
 }
 
-static void
-show_note (TsrSettingsWindow *self,
-           const char        *next_start,
-           const char        *warning)
+void
+_tsr_settings_window_show_note (TsrSettingsWindow *self,
+                                const char        *next_start,
+                                const char        *warning)
 {
   g_autoptr(GString) note = g_string_new (NULL);
 
@@ -181,7 +216,7 @@ show_note (TsrSettingsWindow *self,
       g_autofree char *list = NULL;
 
       for (guint i = 0; names[i] != NULL; i++)
-        g_ptr_array_add (titles, (gpointer) pref_title (g_strstrip (names[i])));
+        g_ptr_array_add (titles, (gpointer) _tsr_settings_window_pref_title (g_strstrip (names[i])));
       g_ptr_array_add (titles, NULL);
       list = g_strjoinv (", ", (char **) titles->pdata);
       g_string_append_printf (note,
@@ -248,7 +283,7 @@ tsr_settings_window_applied_cb (GObject      *object,
       return;
     }
 
-  show_note (self, next_start, warning);
+  _tsr_settings_window_show_note (self, next_start, warning);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Settings applied")));
 
   /* The applied values are the new baseline, and a new network or MAC
@@ -398,6 +433,9 @@ tsr_settings_window_dispose (GObject *object)
   TsrSettingsWindow *self = TSR_SETTINGS_WINDOW (object);
 
   g_cancellable_cancel (CANCELLABLE (self));
+  g_clear_handle_id (&self->reread_source, g_source_remove);
+  for (guint i = 0; i < N_FIELDS; i++)
+    g_clear_pointer (&self->conflicts[i], g_free);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_SETTINGS_WINDOW);
 
@@ -540,6 +578,9 @@ tsr_settings_window_new (GtkWindow     *parent,
   adw_window_title_set_title (self->window_title, tsr_vm_get_name (vm));
   g_signal_connect_object (vm, "notify::state",
                            G_CALLBACK (_tsr_settings_window_update),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (vm, "notify",
+                           G_CALLBACK (tsr_settings_window_vm_notify_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (tsr_connection_get_vms (connection), "items-changed",
                            G_CALLBACK (_tsr_settings_window_update),

@@ -893,6 +893,76 @@ test_settings (void)
   tsr_test_close_window (window, TIMEOUT_MS);
 }
 
+/* A property changed elsewhere (here through the core, as a terminal's
+ * qvm-prefs would, arriving as libvirt's event): an untouched field takes
+ * the new value; a field edited here that changed too keeps the edit, is
+ * flagged, and the note says what Apply will replace.
+ */
+static void
+set_elsewhere (TsrConnection *connection,
+               TsrVm         *vm,
+               const char    *name,
+               const char    *value)
+{
+  g_autoptr(GHashTable) changes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_insert (changes, (gpointer) name, (gpointer) value);
+  tsr_connection_set_prefs_async (connection, vm, changes, TSR_PREFS_NONE, NULL,
+                                  tsr_test_store_result_cb, &result);
+  WAIT_FOR (result != NULL);
+  g_assert_true (tsr_connection_set_prefs_finish (connection, result, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_settings_elsewhere (void)
+{
+  TsrWindow *window = open_window ();
+  TsrConnection *connection = tsr_window_get_connection (window);
+  TsrVm *vm = tsr_connection_lookup_vm (connection, "vault");
+  TsrSettingsWindow *settings = open_settings (window, "vault");
+  GtkSpinButton *memory = SETTINGS (settings, "memory_spin");
+  GtkSpinButton *vcpus = SETTINGS (settings, "vcpus_spin");
+  GtkLabel *note = SETTINGS (settings, "note_label");
+  int memory_before = gtk_spin_button_get_value_as_int (memory);
+  g_autofree char *memory_there = g_strdup_printf ("%d", memory_before + 64);
+  g_autofree char *there_text = NULL;
+  g_autofree char *expected = NULL;
+  int vcpus_before, here, there;
+
+  /* Untouched: follows. */
+  set_elsewhere (connection, vm, "memory", memory_there);
+  WAIT_FOR (gtk_spin_button_get_value_as_int (memory) == memory_before + 64);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (memory), "warning"));
+  g_assert_false (gtk_widget_is_sensitive (SETTINGS (settings, "apply_button")));
+
+  /* Touched here, changed there: kept, flagged, said. */
+  vcpus_before = gtk_spin_button_get_value_as_int (vcpus);
+  here = vcpus_before == 2 ? 1 : 2;
+  there = vcpus_before == 3 || here == 3 ? (vcpus_before == 1 ? 4 : 1) : 3;
+  there_text = g_strdup_printf ("%d", there);
+  expected = g_strdup_printf ("virtual CPUs (now “%d”)", there);
+  gtk_spin_button_set_value (vcpus, here);
+  set_elsewhere (connection, vm, "vcpus", there_text);
+  WAIT_FOR (gtk_widget_has_css_class (GTK_WIDGET (vcpus), "warning"));
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (vcpus), ==, here);
+  g_assert_nonnull (strstr (gtk_label_get_text (note), "Changed elsewhere"));
+  g_assert_nonnull (strstr (gtk_label_get_text (note), expected));
+  tsr_test_write_window_screenshot (GTK_WIDGET (settings), "settings-changed-elsewhere.png", 3,
+                                    TIMEOUT_MS);
+
+  /* Apply writes the value here; the flag goes. */
+  apply_and_wait (settings);
+  WAIT_FOR (tsr_vm_get_vcpus (vm) == (guint) here);
+  g_assert_cmpuint (tsr_vm_get_memory (vm), ==, (guint64) memory_before + 64);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (vcpus), "warning"));
+
+  close_dialog (settings);
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 static void
 test_settings_running (void)
 {
@@ -1180,6 +1250,7 @@ main (int   argc,
   g_test_add_func ("/gui/new-vm/cancel", test_new_vm_cancel);
   g_test_add_func ("/gui/settings/apply", test_settings);
   g_test_add_func ("/gui/settings/running", test_settings_running);
+  g_test_add_func ("/gui/settings/changed-elsewhere", test_settings_elsewhere);
   g_test_add_func ("/gui/settings/pci", test_settings_pci);
   g_test_add_func ("/gui/start-with-media", test_start_with_media);
   g_test_add_func ("/gui/dialogs/actions", test_actions);

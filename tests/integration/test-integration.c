@@ -997,6 +997,40 @@ test_parallel_prefs (void)
       g_assert_true (g_str_equal (mem_now, "512") || g_str_equal (mem_now, "600"));
     }
 
+  /* Two clones of the one source at once: both succeed. */
+  for (guint linked = 0; linked < 1; linked++)
+    {
+      g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+      int statuses[2];
+      char *errs[2] = { NULL, };
+
+      for (guint i = 0; i < 2; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("tsr-par-cl%u%u", linked, i);
+
+          remove_vm_and_volumes (handle, name);
+          g_ptr_array_add (cmds, command ("qvm-clone -q tsr-par-prefs %s", name));
+        }
+      run_parallel (cmds, statuses, errs);
+      for (guint i = 0; i < 2; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("tsr-par-cl%u%u", linked, i);
+          virDomainPtr dom;
+
+          g_assert_true (g_spawn_check_wait_status (statuses[i], NULL));
+          dom = virDomainLookupByName (handle, name);
+          g_assert_nonnull (dom);
+          virDomainFree (dom);
+          g_free (errs[i]);
+        }
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("tsr-par-cl0%u", i);
+
+      remove_vm_and_volumes (handle, name);
+    }
+
   remove_vm_and_volumes (handle, "tsr-par-prefs");
   tsr_test_close_connection (conn, 5);
 }

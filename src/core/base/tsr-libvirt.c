@@ -130,6 +130,15 @@ tsr_local_lock_acquire (const char *key)
   return fd;
 }
 
+int
+tsr_local_lock_name (const char *name)
+{
+  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, name, -1);
+  g_autofree char *key = g_strconcat ("name-", hash, NULL);
+
+  return tsr_local_lock_acquire (key);
+}
+
 void
 tsr_local_lock_release (int fd)
 {

@@ -16,4 +16,6 @@ G_END_DECLS
  * Blocks until the lock is free: workers only.
  */
 int      tsr_local_lock_acquire (const char *key);
+/* The lock of a VM name on this machine: creating or cloning to NAME. */
+int      tsr_local_lock_name    (const char *name);
 void     tsr_local_lock_release (int         fd);

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include "tsr-cloner-private.h"
+#include "tsr-libvirt.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
@@ -261,11 +262,19 @@ clone_run (gpointer       user_data,
            GError       **error)
 {
   CloneData *data = user_data;
+  int source_lock, name_lock;
   gboolean ok;
 
   if (data->spec->linked)
     g_mutex_lock (&linked_lock);
 
+  /* A linked clone rewrites its source's definition: under the source's
+   * lock, as settings are. And as for creating: two clones to one name
+   * wait for each other.
+   */
+  source_lock = data->local && data->spec->linked && data->source_uuid != NULL
+                ? tsr_local_lock_acquire (data->source_uuid) : -1;
+  name_lock = data->local ? tsr_local_lock_name (data->spec->name) : -1;
   ok = clone_steps (data, cancellable, error);
   if (!ok)
     {
@@ -275,6 +284,8 @@ clone_run (gpointer       user_data,
       g_ptr_array_set_size (data->infos, 0);
     }
 
+  tsr_local_lock_release (name_lock);
+  tsr_local_lock_release (source_lock);
   if (data->spec->linked)
     g_mutex_unlock (&linked_lock);
 

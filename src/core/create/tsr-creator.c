@@ -689,13 +689,11 @@ create_step (gpointer       task_data,
              GError       **error)
 {
   CreateData *data = task_data;
-  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, data->spec->name, -1);
-  g_autofree char *key = g_strconcat ("name-", hash, NULL);
   /* Two creates of one name at once on this machine: the second waits for
    * the first, then finds the name taken ("a VM named … already exists")
    * instead of failing half-way on the first one's volume.
    */
-  int lock = data->local ? tsr_local_lock_acquire (key) : -1;
+  int lock = data->local ? tsr_local_lock_name (data->spec->name) : -1;
   gboolean ok = create_steps (data, cancellable, error);
 
   if (!ok)
