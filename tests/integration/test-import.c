@@ -710,6 +710,55 @@ cancel_import (gboolean stream)
   tsr_test_close_connection (conn, 5);
 }
 
+/* Three imports of one name at once: one VM, the others say the name is
+ * taken, nothing of theirs is left.
+ */
+static void
+test_parallel_same_name (void)
+{
+  TsrConnection *conn = tsr_test_open_connection (URI, 300);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *ovf = ovf_for ("disk.vmdk", VMDK_URI, "Same", 256, 1);
+  g_autofree char *ova = make_ova ("same", ovf, "boot.vmdk", "disk.vmdk");
+  g_autofree char *cli = g_build_filename (cli_dir, "tessera-cli", NULL);
+  g_autoptr(GPtrArray) procs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *left = NULL;
+  guint ok = 0;
+
+  remove_vm (handle, "tsr-imp-same");
+  ensure_test_network (conn);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      GSubprocess *proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                            G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli,
+                                            "--connect=" URI, "import", "-q", ova, "--name",
+                                            "tsr-imp-same", "--label", "red", NULL);
+
+      g_assert_no_error (error);
+      g_ptr_array_add (procs, proc);
+    }
+  for (guint i = 0; i < procs->len; i++)
+    {
+      g_autofree char *err = NULL;
+      g_autoptr(GError) error = NULL;
+      GSubprocess *proc = g_ptr_array_index (procs, i);
+
+      g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error));
+      if (g_subprocess_get_successful (proc))
+        ok++;
+      else
+        g_assert_nonnull (strstr (err, "A VM named “tsr-imp-same” already exists"));
+    }
+  g_assert_cmpuint (ok, ==, 1);
+
+  remove_vm (handle, "tsr-imp-same");
+  left = leftovers (handle, "tsr-imp-same");
+  g_assert_cmpstr (left, ==, "");
+  g_unlink (ova);
+  tsr_test_close_connection (conn, 5);
+}
+
 static void
 test_cancel (void)
 {
@@ -927,6 +976,7 @@ test_outsider (void)
 static const char * const vm_names[] = {
   "tsr-imp-ova", "tsr-imp-vdi", "tsr-imp-qvm", "tsr-imp-zip", "tsr-imp-bad", "tsr-imp-cancel",
   "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp", "tsr-imp-user-kept", "tsr-imp-user-cl",
+  "tsr-imp-same",
 };
 
 /* Whether a VM other than these tests' still uses the test network (other
@@ -1015,6 +1065,7 @@ main (int    argc,
   g_test_add_func ("/import-it/broken/each-refused", test_broken);
   g_test_add_func ("/import-it/cancel/while-converting", test_cancel);
   g_test_add_func ("/import-it/cancel/while-sending", test_cancel_stream);
+  g_test_add_func ("/import-it/parallel/same-name", test_parallel_same_name);
   g_test_add_func ("/import-it/desktop-user/outsider", test_outsider);
   g_test_add_func ("/import-it/desktop-user/import-create-clone", test_desktop_user);
 

@@ -691,9 +691,11 @@ create_step (gpointer       task_data,
   CreateData *data = task_data;
   /* Two creates of one name at once on this machine: the second waits for
    * the first, then finds the name taken ("a VM named … already exists")
-   * instead of failing half-way on the first one's volume.
+   * instead of failing half-way on the first one's volume. An import holds
+   * the lock itself around its check, conversion and this create.
    */
-  int lock = data->local ? tsr_local_lock_name (data->spec->name) : -1;
+  int lock = data->local && data->spec->root_volume == NULL && !data->spec->check_only
+             ? tsr_local_lock_name (data->spec->name) : -1;
   gboolean ok = create_steps (data, cancellable, error);
 
   if (!ok)

@@ -7,9 +7,11 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-import-private.h"
 #include "tsr-libvirt-private.h"
+#include "tsr-libvirt.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 #include "tsr-task.h"
@@ -32,6 +34,7 @@ tsr_import_job_forget_volumes (TsrImportJob *data)
 void
 tsr_import_job_free (TsrImportJob *data)
 {
+  tsr_local_lock_release (data->name_lock);
   g_clear_object (&data->self);
   g_clear_object (&data->cancellable);
   g_clear_pointer (&data->conn, tsr_conn_release);
@@ -145,6 +148,15 @@ tsr_import_job_prepare (gpointer   user_data,
   TsrImportJob *data = user_data;
   g_autoptr(virStoragePool) pool = NULL;
   g_autofree char *pool_xml = NULL;
+
+  /* Two imports (or an import and a create) of one name at once on this
+   * machine: the second waits, then its check finds the name taken. The
+   * create at the end runs under this lock (it takes none itself).
+   */
+  if (tsr_uri_is_local (tsr_connection_get_uri (data->self)))
+    data->name_lock = tsr_local_lock_name (data->spec->name);
+  if (!tsr_check_new_vm_name_sync (data->conn, data->spec->name, error))
+    return FALSE;
 
   fit_vcpus (data);
   pool = tsr_storage_ensure_pool (data->conn, data->spec->pool, error);

@@ -22,6 +22,7 @@ typedef struct
   char           *notice;
   char           *vm_name;
   GError         *error;          /* kept while rolling back */
+  int             name_lock;      /* the VM name's lock on this machine, or -1 */
 } TsrImportJob;
 
 void           tsr_import_job_free            (TsrImportJob  *job);

@@ -343,6 +343,7 @@ import_job_new (TsrConnection       *self,
   TsrImportJob *data = g_new0 (TsrImportJob, 1);
 
   data->self = g_object_ref (self);
+  data->name_lock = -1;
   data->conn = conn;
   data->info = tsr_import_info_ref (info);
   data->spec = tsr_create_spec_copy (spec);
