@@ -399,6 +399,8 @@ test_console (void)
   g_clear_pointer (&out, g_free);
   WAIT_FOR (status_is (window, "screen"));
   WAIT_FOR (count_in_file (log, "TESSERA-GUEST: booted from disk") == 1);
+  /* Keys typed before the guest reads its keyboard are lost. */
+  WAIT_FOR (count_in_file (log, "TESSERA-GUEST: ready") == 3);
   type_line (window, "installed");
   WAIT_FOR (count_in_file (log, "TESSERA-GUEST: typed on screen: installed") == 1);
 

@@ -168,6 +168,29 @@ test_set_and_reset (void)
     g_assert_nonnull (strstr (xml, "<boot dev='hd'/>"));
   }
 
+  /* netvm none, then one of Tessera's networks again: the interface gets
+   * its fixed address back (a reservation), as every interface there has.
+   */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) prefs = NULL;
+    g_autoptr(TsrNetworkInfo) info = NULL;
+    g_autofree char *net_xml = NULL;
+    virNetworkPtr net;
+    const TsrDhcpHost *host;
+
+    g_assert_true (set_pref (conn, "vault", "netvm", "tessera-unit", 0, NULL, &error));
+    g_assert_no_error (error);
+    prefs = tsr_test_get_prefs (conn, "vault", 10);
+    net = virNetworkLookupByName (tsr_connection_get_handle (conn), "tessera-unit");
+    net_xml = virNetworkGetXMLDesc (net, 0);
+    virNetworkFree (net);
+    info = tsr_network_info_new_from_xml (net_xml, NULL);
+    host = tsr_network_info_find_host (info, tsr_test_find_pref (prefs, "mac")->value);
+    g_assert_nonnull (host);
+    g_assert_nonnull (host->ip);
+  }
+
   tsr_test_close_connection (conn, 2);
 }
 

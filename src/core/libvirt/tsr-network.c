@@ -153,8 +153,7 @@ tsr_network_info_new_from_xml (const char  *xml,
       return NULL;
     }
 
-  info->managed = g_strcmp0 (info->name, TSR_MANAGED_NETWORK_NAME) == 0 ||
-                  g_str_has_prefix (info->name, TSR_MANAGED_NETWORK_NAME "-");
+  info->managed = tsr_network_name_is_managed (info->name);
   tsr_network_info_reindex (info);
 
   return g_steal_pointer (&info);
@@ -349,4 +348,11 @@ tsr_network_build_host_xml (const char *mac,
     tsr_xml_set (host, "name", name);
   tsr_xml_set (host, "ip", ip);
   return tsr_xml_dump (doc);
+}
+
+gboolean
+tsr_network_name_is_managed (const char *name)
+{
+  return g_strcmp0 (name, TSR_MANAGED_NETWORK_NAME) == 0 ||
+         (name != NULL && g_str_has_prefix (name, TSR_MANAGED_NETWORK_NAME "-"));
 }

@@ -50,6 +50,10 @@ char              *tsr_network_build_managed_xml   (const char            *name,
 char              *tsr_network_build_host_xml      (const char            *mac,
                                                     const char            *name,
                                                     const char            *ip);
+/* Whether NAME is one of Tessera's networks (tessera, tessera-*), where
+ * every interface has a fixed address.
+ */
+gboolean           tsr_network_name_is_managed     (const char            *name);
 char              *tsr_prefix_to_netmask           (guint                  prefix);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNetworkInfo, tsr_network_info_free)

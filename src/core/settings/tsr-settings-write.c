@@ -317,7 +317,13 @@ move_reservation (WriteData    *data,
 
   if (!release_from (data, from, to, &had, &ip, error))
     return FALSE;
-  if (!had || g_str_equal (to->netvm, "none") || to->mac == NULL)
+  if (g_str_equal (to->netvm, "none") || to->mac == NULL)
+    return TRUE;
+  /* On Tessera's networks every interface has its fixed address, also
+   * one that had none before (netvm none → tessera, or a definition made
+   * elsewhere); elsewhere a reservation only moves.
+   */
+  if (!had && !tsr_network_name_is_managed (to->netvm))
     return TRUE;
   return reserve_to (data, to, ip, error);
 }
