@@ -757,6 +757,71 @@ copy_fixture (const char *name)
   tsr_test_copy_file (src, dst);
 }
 
+/* Starting with a network that is not running: one of Tessera's is
+ * started first; another one gives libvirt's reason on every start path
+ * (it used to be "unknown libvirt error" with --cdrom).
+ */
+static void
+test_start_network (void)
+{
+  TsrConnection *conn = tsr_test_open_connection (URI, 120);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  g_autofree char *iso = g_build_filename (workdir, "installer.iso", NULL);
+  g_autofree char *cdrom = g_strconcat ("--cdrom=dom0:", iso, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *moved = NULL;
+  g_auto(GStrv) parts = NULL;
+  virNetworkPtr net;
+  virDomainPtr dom;
+  int status;
+
+  ensure_test_network (conn);
+  remove_vm_and_volumes (handle, "tsr-it-netstart");
+  out = run_cli ("qvm-create", &status, "tsr-it-netstart", "--label", "red", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+
+  net = virNetworkLookupByName (handle, TEST_NETWORK);
+  g_assert_cmpint (virNetworkDestroy (net), ==, 0);
+  out = run_cli ("qvm-start", &status, "tsr-it-netstart", cdrom, NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (virNetworkIsActive (net), ==, 1);
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-kill", &status, "tsr-it-netstart", NULL);
+  g_clear_pointer (&out, g_free);
+  virNetworkFree (net);
+
+  /* Not Tessera's, not running: the reason, on both paths. */
+  net = virNetworkDefineXML (handle, "<network><name>tsr-it-off</name>"
+                                    "<ip address='10.139.77.1' netmask='255.255.255.0'/></network>");
+  g_assert_nonnull (net);
+  xml = tsr_test_domain_xml (handle, "tsr-it-netstart", VIR_DOMAIN_XML_INACTIVE);
+  parts = g_strsplit (xml, "<source network='" TEST_NETWORK "'", 2);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  moved = g_strjoin ("<source network='tsr-it-off'", parts[0], parts[1], NULL);
+  dom = virDomainDefineXML (handle, moved);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+
+  out = tsr_test_run_cli (cli_dir, URI, FALSE, "qvm-start", &status, &err, "tsr-it-netstart",
+                          cdrom, NULL);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (err, "tsr-it-off"));
+  g_assert_null (strstr (err, "unknown libvirt error"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  out = tsr_test_run_cli (cli_dir, URI, FALSE, "qvm-start", &status, &err, "tsr-it-netstart", NULL);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (err, "tsr-it-off"));
+
+  remove_vm_and_volumes (handle, "tsr-it-netstart");
+  virNetworkUndefine (net);
+  virNetworkFree (net);
+  tsr_test_close_connection (conn, 5);
+}
+
 /* Several processes at once */
 
 /* Starts every command line of CMDS (NULL-terminated argument vectors of
@@ -1076,6 +1141,7 @@ main (int    argc,
   g_test_add_func ("/integration/create/cancel-copy", test_create_cancel);
   g_test_add_func ("/integration/prefs/pvh-kernel-and-mac", test_prefs_boot);
   g_test_add_func ("/integration/connection/restart-libvirtd", test_connection_restart);
+  g_test_add_func ("/integration/start/network-not-running", test_start_network);
   g_test_add_func ("/integration/parallel/create", test_parallel_create);
   g_test_add_func ("/integration/parallel/same-name", test_parallel_same_name);
   g_test_add_func ("/integration/parallel/prefs", test_parallel_prefs);

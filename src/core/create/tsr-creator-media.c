@@ -207,6 +207,7 @@ start_with_media (gpointer       task_data,
   MediaData *data = task_data;
   g_autofree char *xml = NULL;
   g_autofree char *live = NULL;
+  g_autofree char *name = NULL;
   g_autoptr(virDomain) dom = NULL;
   g_autoptr(virDomain) started = NULL;
 
@@ -234,11 +235,16 @@ start_with_media (gpointer       task_data,
   if (!(live = xml_with_cdrom (xml, data->media, error)))
     return FALSE;
 
+  /* The name first: any libvirt call, virDomainGetName too, clears the
+   * error the failed start left in this thread.
+   */
+  name = g_strdup (virDomainGetName (dom));
+  tsr_start_vm_network_sync (dom);
   started = virDomainCreateXML (data->call.conn, live, 0);
   if (started == NULL)
     {
-      g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"),
-                                               virDomainGetName (dom), data->media->spec);
+      g_autofree char *what = g_strdup_printf (_("Could not start “%s” with %s"), name,
+                                               data->media->spec);
 
       tsr_error_set_from_libvirt (error, what);
       return FALSE;

@@ -45,6 +45,29 @@ lifecycle_data_free (LifecycleData *data)
   g_free (data);
 }
 
+/* A VM on one of Tessera's networks that is not running (after a host
+ * restart where autostart did not run, or virsh net-destroy) would not
+ * start: the network is started first. Blocking: workers only.
+ */
+void
+tsr_start_vm_network_sync (virDomainPtr dom)
+{
+  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  g_autoptr(TsrVmConfig) config = xml ? tsr_vm_config_parse (xml, NULL, NULL) : NULL;
+  g_autoptr(virNetwork) net = NULL;
+
+  if (config == NULL || config->netvm == NULL || !tsr_network_name_is_managed (config->netvm))
+    {
+      virResetLastError ();
+      return;
+    }
+  net = virNetworkLookupByName (virDomainGetConnect (dom), config->netvm);
+  if (net != NULL && virNetworkIsActive (net) == 0 && virNetworkCreate (net) == 0)
+    g_info ("started network %s, which %s needs and which was not running", config->netvm,
+            virDomainGetName (dom));
+  virResetLastError ();
+}
+
 static gboolean
 lifecycle_step (gpointer       task_data,
                 GCancellable  *cancellable,
@@ -57,6 +80,7 @@ lifecycle_step (gpointer       task_data,
   switch (data->op)
     {
     case OP_START:
+      tsr_start_vm_network_sync (data->dom);
       ret = virDomainCreate (data->dom);
       what = g_strdup_printf (_("Could not start “%s”"), data->name);
       break;

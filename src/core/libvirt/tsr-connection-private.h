@@ -177,6 +177,7 @@ void     tsr_connection_refresh_vm        (TsrConnection   *self,
                                            const char      *uuid);
 void     tsr_connection_take_network_info (TsrConnection   *self,
                                            TsrNetworkInfo  *info);
+void     tsr_start_vm_network_sync        (virDomainPtr     dom);
 gboolean tsr_reserve_address_sync         (GMutex          *lock,
                                            virConnectPtr    conn,
                                            const char      *network,
