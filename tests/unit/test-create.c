@@ -156,6 +156,8 @@ static void bad_memory (TsrCreateSpec *spec) { spec->memory = 0; }
 static void bad_maxmem (TsrCreateSpec *spec) { spec->memory = 800; spec->maxmem = 400; }
 static void bad_vcpus (TsrCreateSpec *spec) { spec->vcpus = 0; }
 static void bad_vcpus_many (TsrCreateSpec *spec) { spec->vcpus = 100000; }
+static void bad_memory_huge (TsrCreateSpec *spec) { spec->memory = 99999999999; }
+static void bad_maxmem_huge (TsrCreateSpec *spec) { spec->memory = 512; spec->maxmem = 99999999999; }
 static void bad_mac (TsrCreateSpec *spec) { SET_STR (mac, "01:00:5e:00:00:01"); }
 static void dup_mac (TsrCreateSpec *spec) { SET_STR (mac, "52:54:00:00:00:01"); }
 static void bad_network (TsrCreateSpec *spec) { SET_STR (netvm, "no-such-network"); }
@@ -182,6 +184,8 @@ static const BadCase bad_cases[] = {
   { "maxmem < memory", bad_maxmem, TSR_ERROR_INVALID_VALUE },
   { "vcpus 0", bad_vcpus, TSR_ERROR_INVALID_VALUE },
   { "vcpus > host", bad_vcpus_many, TSR_ERROR_INVALID_VALUE },
+  { "memory > host", bad_memory_huge, TSR_ERROR_INVALID_VALUE },
+  { "maxmem > host", bad_maxmem_huge, TSR_ERROR_INVALID_VALUE },
   { "multicast MAC", bad_mac, TSR_ERROR_INVALID_MAC },
   { "MAC in use", dup_mac, TSR_ERROR_MAC_IN_USE },
   { "unknown network", bad_network, TSR_ERROR_NOT_FOUND },

@@ -212,6 +212,8 @@ test_rules (void)
     { "pvh without kernel", "vault", "virt_mode", "pvh", TSR_ERROR_INVALID_VALUE },
     { "maxmem < memory", "vault", "maxmem", "100", TSR_ERROR_INVALID_VALUE },
     { "memory too small", "vault", "memory", "10", TSR_ERROR_INVALID_VALUE },
+    { "memory > host", "vault", "memory", "99999999", TSR_ERROR_INVALID_VALUE },
+    { "maxmem > host", "vault", "maxmem", "99999999999", TSR_ERROR_INVALID_VALUE },
     { "vcpus 0", "vault", "vcpus", "0", TSR_ERROR_INVALID_VALUE },
     { "vcpus not a number", "vault", "vcpus", "two", TSR_ERROR_INVALID_VALUE },
     { "kernelopts too long", "vault", "kernelopts", long_opts, TSR_ERROR_INVALID_VALUE },

@@ -214,6 +214,7 @@ tsr_host_caps_read_sync (virConnectPtr   conn,
   g_autoptr(TsrHostCaps) caps = NULL;
   virNodeInfo node;
   guint cpus = 1;
+  guint64 memory = 0;
 
   tsr_assert_worker_thread ();
   caps_xml = virConnectGetCapabilities (conn);
@@ -223,12 +224,19 @@ tsr_host_caps_read_sync (virConnectPtr   conn,
       return NULL;
     }
   if (virNodeGetInfo (conn, &node) == 0)
-    cpus = node.cpus;
+    {
+      cpus = node.cpus;
+      memory = node.memory / 1024;
+    }
 
   caps = tsr_host_caps_parse (caps_xml, NULL, local, cpus);
+  caps->host_memory = memory;
   domcaps_xml = virConnectGetDomainCapabilities (conn, NULL, caps->arch, NULL, NULL, 0);
   virResetLastError ();
   if (domcaps_xml == NULL)
     return g_steal_pointer (&caps);
-  return tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+  g_clear_pointer (&caps, tsr_host_caps_free);
+  caps = tsr_host_caps_parse (caps_xml, domcaps_xml, local, cpus);
+  caps->host_memory = memory;
+  return g_steal_pointer (&caps);
 }

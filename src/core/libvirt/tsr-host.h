@@ -19,6 +19,7 @@ typedef struct
   char     *virt_type;    /* the domain type Tessera uses: kvm, qemu, xen or test */
   char     *notice;       /* why virt_type is not kvm, for the user; NULL when it is */
   guint     host_cpus;
+  guint64   host_memory;  /* MiB of RAM on the host; 0 when unknown */
 } TsrHostCaps;
 
 TsrHostCaps *tsr_host_caps_parse      (const char  *caps_xml,

@@ -49,6 +49,19 @@ tsr_rules_check_resources (guint64             memory,
                    maxmem, memory);
       return FALSE;
     }
+  /* A definition that claims more RAM than the host has can never run. */
+  if (caps->host_memory > 0 && MAX (memory, maxmem) > caps->host_memory)
+    {
+      g_autofree char *have = g_format_size_full (caps->host_memory * 1024 * 1024,
+                                                  G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s of %" G_GUINT64_FORMAT " MiB is more than this host has (%s): give at "
+                     "most %" G_GUINT64_FORMAT " MiB."),
+                   maxmem > memory ? _("Max memory") : _("Memory"), MAX (memory, maxmem), have,
+                   caps->host_memory);
+      return FALSE;
+    }
   if (vcpus < 1 || vcpus > caps->host_cpus)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
