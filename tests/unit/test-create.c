@@ -258,6 +258,52 @@ test_create_backing_file (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* Root images must be disk images the person could read, never a host
+ * file behind a symlink; the host is unchanged after each refusal.
+ */
+static void
+test_create_root_rules (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autofree char *dir = g_dir_make_tmp ("tessera-root-XXXXXX", NULL);
+  g_autofree char *link = g_build_filename (dir, "evil.img", NULL);
+  g_autofree char *tiny = g_build_filename (dir, "tiny.img", NULL);
+  g_autofree char *odd = g_build_filename (dir, "odd.img", NULL);
+  g_autofree char *before = snapshot (conn);
+  g_autofree char *odd_data = g_malloc0 (1024 * 1024 + 100);
+  const struct { const char *path; const char *says; } refused[] = {
+    { link, "is in /etc" },
+    { tiny, "not a disk image" },
+    { odd, "not a disk image" },
+  };
+
+  g_assert_cmpint (symlink ("/etc/shadow", link), ==, 0);
+  g_assert_true (g_file_set_contents (tiny, "not a disk", -1, NULL));
+  g_assert_true (g_file_set_contents (odd, odd_data, 1024 * 1024 + 100, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(TsrCreateSpec) spec = base_spec ("root-rules-vm");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *name = NULL;
+      g_autofree char *after = NULL;
+
+      spec->root_copy_from = g_strdup (refused[i].path);
+      name = create (conn, spec, NULL, &error);
+      g_assert_null (name);
+      g_assert_nonnull (error);
+      if (strstr (error->message, refused[i].says) == NULL)
+        g_error ("%s: %s", refused[i].path, error->message);
+      after = snapshot (conn);
+      g_assert_cmpstr (after, ==, before);
+    }
+
+  g_unlink (link);
+  g_unlink (tiny);
+  g_unlink (odd);
+  g_rmdir (dir);
+  tsr_test_close_connection (conn, 2);
+}
+
 static void
 test_create_cancelled (void)
 {
@@ -383,6 +429,44 @@ test_media_start (void)
   g_assert_cmpint (fd, >=, 0);
   close (fd);
 
+  /* Install media must be install media, readable by the person, and not
+   * a host file (also behind a symlink).
+   */
+  {
+    g_autofree char *dir = g_path_get_dirname (iso);
+    g_autofree char *text = g_build_filename (dir, "tessera-notes.iso", NULL);
+    g_autofree char *link = g_build_filename (dir, "tessera-link.iso", NULL);
+    const struct { const char *spec; const char *says; } refused[] = {
+      { iso, "an empty file" },
+      { text, "a text file" },
+      { "/etc/passwd", "is in /etc" },
+      { "dom0:/etc/shadow", "is in /etc" },
+      { link, "is in /etc" },
+    };
+
+    g_assert_true (g_file_set_contents (text, "root:x:0:0:root:/root:/bin/bash\n", -1, NULL));
+    g_unlink (link);
+    g_assert_cmpint (symlink ("/etc/passwd", link), ==, 0);
+    for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+      {
+        g_assert_false (start_with (conn, vm, refused[i].spec, &error));
+        g_assert_nonnull (error);
+        if (strstr (error->message, refused[i].says) == NULL)
+          g_error ("%s: %s", refused[i].spec, error->message);
+        g_clear_error (&error);
+      }
+    g_unlink (text);
+    g_unlink (link);
+    g_assert_cmpint (virDomainIsActive (dom), ==, 0);
+  }
+
+  /* An ISO 9660 image: its volume descriptor at 32 KiB. */
+  {
+    g_autofree char *image = g_malloc0 (36864);
+
+    memcpy (image + 32769, "CD001", 5);
+    g_assert_true (g_file_set_contents (iso, image, 36864, NULL));
+  }
   g_assert_true (start_with (conn, vm, iso, &error));
   g_assert_no_error (error);
   WAIT_UNTIL (tsr_vm_get_state (vm) == TSR_VM_STATE_RUNNING);
@@ -417,6 +501,7 @@ main (int    argc,
   g_test_add_func ("/create/invalid", test_create_invalid);
   g_test_add_func ("/create/cancelled", test_create_cancelled);
   g_test_add_func ("/create/backing-file", test_create_backing_file);
+  g_test_add_func ("/create/root-image-rules", test_create_root_rules);
   g_test_add_func ("/media/parse", test_media_parse);
   g_test_add_func ("/media/start", test_media_start);
 

@@ -251,9 +251,17 @@ validate_root (CreateData  *data,
     }
   if (spec->root_copy_from || spec->root_move_from)
     {
-      if (!tsr_image_info (spec->root_copy_from ? spec->root_copy_from : spec->root_move_from,
-                       root_format, root_size, error))
+      char **source = spec->root_copy_from ? &spec->root_copy_from : &spec->root_move_from;
+      char *real;
+
+      if (!tsr_image_info (*source, root_format, root_size, error))
         return FALSE;
+      /* From here on the file that was checked, not a link that may change. */
+      if ((real = realpath (*source, NULL)) != NULL)
+        {
+          g_free (*source);
+          *source = real;
+        }
     }
   else if (spec->root_volume == NULL && spec->disk_size < MIB)
     {

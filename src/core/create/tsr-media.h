@@ -25,9 +25,23 @@ typedef struct
 TsrMedia *tsr_media_parse (const char  *spec,
                            GError     **error);
 void      tsr_media_free  (TsrMedia    *media);
-gboolean  tsr_media_check_local (const TsrMedia  *media,
+gboolean  tsr_media_check_local (TsrMedia        *media,
                                  GError         **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrMedia, tsr_media_free)
+
+/* The folder holding the host's own files (/etc, /root, …) that REAL_PATH
+ * (symlinks resolved) is in, or NULL: never install media, a root image
+ * or a disk to import.
+ */
+const char *tsr_path_secret_dir (const char *real_path);
+
+/* What the first bytes of an install media file look like: NULL when it
+ * is install media (ISO 9660 / UDF, or a raw disk image with an MBR or GPT
+ * partition table or boot sector), else what it is instead ("a text
+ * file", "a qcow2 disk image", …). LEN bytes from the start of the file.
+ */
+const char *tsr_media_sniff (const guint8 *head,
+                             gsize         len);
 
 G_END_DECLS

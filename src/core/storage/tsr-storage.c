@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <libvirt/virterror.h>
 
 #include "tsr-error.h"
+#include "tsr-media.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
 #include "tsr-xml-private.h"
@@ -29,15 +31,27 @@ tsr_image_info (const char  *path,
   g_autoptr(TsrImageInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_access (path, R_OK) != 0)
+  g_autofree char *real = realpath (path, NULL);
+  GStatBuf st;
+
+  if (real == NULL || !g_file_test (real, G_FILE_TEST_IS_REGULAR) || g_access (real, R_OK) != 0 ||
+      g_stat (real, &st) != 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
                    _("The root image “%s” does not exist or cannot be read: check the path "
                      "and its permissions."), path);
       return FALSE;
     }
+  /* A link to the host's secrets would hand them to the guest. */
+  if (tsr_path_secret_dir (real) != NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is in %s, which holds the host’s own files, not disk images: a VM "
+                     "may not get it as its disk."), path, tsr_path_secret_dir (real));
+      return FALSE;
+    }
 
-  if (!(info = tsr_qemu_img_info (path, NULL, NULL, &local_error)))
+  if (!(info = tsr_qemu_img_info (real, NULL, NULL, &local_error)))
     {
       if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_FAILED))
         g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
@@ -48,6 +62,14 @@ tsr_image_info (const char  *path,
                      _("Could not read the format of “%s”."), path);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (g_str_equal (info->format, "raw") && (st.st_size % 512 != 0 || st.st_size < 1024 * 1024))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a disk image: a raw image is a whole number of 512-byte "
+                     "sectors, at least 1 MiB."), path);
       return FALSE;
     }
 
