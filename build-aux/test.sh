@@ -23,4 +23,23 @@ GDK_BACKEND=x11 GSK_RENDERER=cairo \
   dbus-run-session -- \
   xvfb-run -a -s '-screen 0 1280x800x24' \
   meson test -C _build --print-errorlogs "$@" || status=$?
+
+# The whole run (no arguments) also builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the unit and fuzz suites there: any
+# report fails the run. tests/sanitizers/ holds the suppressions, each with
+# its reason. TESSERA_SANITIZE=0 skips this.
+if [ "$#" -eq 0 ] && [ "${TESSERA_SANITIZE:-1}" != 0 ]; then
+  sanitize_opts=(-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+                 -Dintegration-tests=disabled)
+  if [ -f _build-sanitize/meson-private/coredata.dat ]; then
+    meson setup --reconfigure _build-sanitize "${sanitize_opts[@]}"
+  else
+    meson setup _build-sanitize "${sanitize_opts[@]}"
+  fi
+  meson compile -C _build-sanitize
+  ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp" \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C _build-sanitize --print-errorlogs --suite unit --suite fuzz || status=$?
+fi
 exit "$status"

@@ -305,8 +305,8 @@ static void make_too_many (GByteArray *t)
 }
 static void make_text (GByteArray *t)
 {
-  for (guint i = 0; i < 4; i++)
-    g_byte_array_append (t, (const guint8 *) "This is not a tar archive at all!\n", 34 * 16);
+  for (guint i = 0; i < 4 * 16; i++)
+    g_byte_array_append (t, (const guint8 *) "This is not a tar archive at all!\n", 34);
 }
 
 static const struct

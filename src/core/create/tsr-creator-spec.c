@@ -124,6 +124,7 @@ size_parse (const char *text,
             guint64    *out)
 {
   g_autofree char *unit = NULL;
+  g_autofree char *rest = NULL;
   char *end = NULL;
   guint64 value, mult;
 
@@ -135,7 +136,8 @@ size_parse (const char *text,
   if (errno != 0)
     return FALSE;
 
-  unit = g_ascii_strdown (g_strstrip (g_strdup (end)), -1);
+  rest = g_strdup (end);
+  unit = g_ascii_strdown (g_strstrip (rest), -1);
   if (!size_unit (unit, default_unit, &mult) || value > G_MAXUINT64 / mult)
     return FALSE;
 
