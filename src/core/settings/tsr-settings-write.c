@@ -695,10 +695,16 @@ write_step (gpointer       task_data,
 
   for (guint attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++)
     {
+      const char *new_name = g_hash_table_lookup (data->changes, "name");
       int lock = data->call.local ? tsr_local_lock_acquire (data->call.uuid) : -1;
+      /* A rename takes the new name as a create would (same order of locks
+       * as a linked clone: the VM's, then the name's).
+       */
+      int name_lock = data->call.local && new_name != NULL ? tsr_local_lock_name (new_name) : -1;
       gboolean changed, ok;
 
       ok = write_once (data, &changed, error);
+      tsr_local_lock_release (name_lock);
       tsr_local_lock_release (lock);
       if (ok || !changed)
         return ok;
