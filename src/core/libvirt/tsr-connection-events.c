@@ -393,6 +393,9 @@ network_event_cb (virConnectPtr  conn,
 #define REFRESH_THREADS       4
 #define REFRESH_PER_THREAD    16
 
+/* How many results the main thread applies in one go (some 5 ms). */
+#define REFRESH_APPLY_ROUND   400
+
 typedef struct
 {
   char         *uuid;
@@ -407,6 +410,7 @@ typedef struct
   RefreshItem *items;
   guint        n_items;
   gint         next;
+  guint        applied;
   char        *kernels_dir;
 } RefreshData;
 
@@ -532,25 +536,45 @@ apply_refresh (TsrConnection *self,
     _tsr_connection_compute_address (self, vm);
 }
 
+/* Applies the next results of TASK, as many as take a few milliseconds,
+ * so that a burst of thousands does not stall the main loop; new rows join
+ * the list in one splice per round.
+ */
+static gboolean
+apply_refresh_round_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  TsrConnection *self = g_task_get_source_object (task);
+  RefreshData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  guint end = MIN (data->applied + REFRESH_APPLY_ROUND, data->n_items);
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    return G_SOURCE_REMOVE;
+
+  for (; data->applied < end; data->applied++)
+    apply_refresh (self, &data->items[data->applied], added);
+
+  if (added->len > 0)
+    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
+                         added->pdata, added->len);
+
+  return data->applied < data->n_items ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
 static void
 refresh_done_cb (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  TsrConnection *self = TSR_CONNECTION (object);
-  RefreshData *data = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GPtrArray) added = NULL;
+  GTask *task = G_TASK (result);
 
-  if (!g_task_propagate_boolean (G_TASK (result), NULL))
+  if (!g_task_propagate_boolean (task, NULL))
     return;
 
-  added = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < data->n_items; i++)
-    apply_refresh (self, &data->items[i], added);
-
-  if (added->len > 0)
-    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
-                         added->pdata, added->len);
+  if (apply_refresh_round_cb (task) == G_SOURCE_CONTINUE)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, apply_refresh_round_cb, g_object_ref (task),
+                     g_object_unref);
 }
 
 static gboolean
