@@ -393,8 +393,11 @@ network_event_cb (virConnectPtr  conn,
 #define REFRESH_THREADS       4
 #define REFRESH_PER_THREAD    16
 
-/* How many results the main thread applies in one go (some 5 ms). */
-#define REFRESH_APPLY_ROUND   400
+/* How many domains one round reads at most, and how many results the main
+ * thread applies in one go: each a few milliseconds of the main thread's.
+ */
+#define REFRESH_MAX_ROUND     1000
+#define REFRESH_APPLY_ROUND   150
 
 typedef struct
 {
@@ -590,25 +593,32 @@ refresh_idle_cb (gpointer user_data)
   self->last_refresh = g_get_monotonic_time ();
 
   data = g_new0 (RefreshData, 1);
-  data->items = g_new0 (RefreshItem, g_hash_table_size (self->pending_refresh));
+  data->items = g_new0 (RefreshItem, MIN (g_hash_table_size (self->pending_refresh),
+                                          REFRESH_MAX_ROUND));
   data->kernels_dir = g_strdup (self->kernels_dir);
 
   g_hash_table_iter_init (&iter, self->pending_refresh);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (data->n_items < REFRESH_MAX_ROUND && g_hash_table_iter_next (&iter, &key, NULL))
     {
       virDomainPtr dom = g_hash_table_lookup (self->domains, key);
       RefreshItem *item = &data->items[data->n_items];
 
-      if (dom == NULL || self->conn == NULL)
-        continue;
-
-      item->uuid = g_strdup (key);
-      item->dom = dom;
-      virDomainRef (dom);
-      item->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
-      data->n_items++;
+      if (dom != NULL && self->conn != NULL)
+        {
+          item->uuid = g_strdup (key);
+          item->dom = dom;
+          virDomainRef (dom);
+          item->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
+          data->n_items++;
+        }
+      g_hash_table_iter_remove (&iter);
     }
-  g_hash_table_remove_all (self->pending_refresh);
+
+  /* The rest in the next round. */
+  if (g_hash_table_size (self->pending_refresh) > 0 && self->conn != NULL)
+    self->refresh_idle = g_timeout_add ((guint) (TSR_FLUSH_INTERVAL / 1000), refresh_idle_cb, self);
+  else
+    g_hash_table_remove_all (self->pending_refresh);
 
   if (data->n_items == 0)
     {
