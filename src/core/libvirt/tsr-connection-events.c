@@ -509,6 +509,17 @@ apply_refresh (TsrConnection *self,
   guint gen;
   TsrVm *vm;
 
+  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, item->uuid));
+  if (gen != item->generation && (item->gone || item->result.config != NULL))
+    {
+      /* An event arrived while this was read (the domain may even be back
+       * after an undefine): read again so the newest state wins.
+       */
+      if (g_hash_table_contains (self->domains, item->uuid))
+        schedule_refresh (self, item->uuid);
+      return;
+    }
+
   if (item->gone)
     {
       _tsr_connection_queue_removal (self, item->uuid);
@@ -517,16 +528,6 @@ apply_refresh (TsrConnection *self,
 
   if (item->result.config == NULL)
     return;
-
-  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, item->uuid));
-  if (gen != item->generation)
-    {
-      /* An event arrived while this was read: read again so the newest
-       * state wins.
-       */
-      schedule_refresh (self, item->uuid);
-      return;
-    }
 
   item->result.dom = g_steal_pointer (&item->dom);
   _tsr_connection_apply_domain_result (self, &item->result, added);
