@@ -8,7 +8,11 @@
  *   define    defines them all again,
  *   start     starts them all,
  *   stop      destroys them all,
- * as virsh or a script would. For each phase it prints, as "key: value"
+ * as virsh or a script would; then
+ *   reconnect half of them are undefined while the connection hears no
+ *             events, as while libvirtd was away, and the list is read
+ *             again and reconciled, as after a reconnect.
+ * For each phase it prints, as "key: value"
  * lines, the longest gap between two runs of a high-priority 1 ms timeout
  * (the longest main-loop stall, from the batch's start until 2 s after the
  * list is right), the time from the batch's start until the list is right,
@@ -21,7 +25,7 @@
 #include <unistd.h>
 #include <libvirt/libvirt.h>
 
-#include "tsr-connection.h"
+#include "tsr-connection-private.h"
 
 #ifdef TSR_TEST_UTIL_GTK
 #include "tsr-application.h"
@@ -132,6 +136,7 @@ typedef struct
   GListModel *view;      /* the view's model, or NULL */
   GListModel *sorted;    /* the window's sorted list, or NULL */
   guint       n;
+  TsrConnection *conn;
 } Target;
 
 static guint
@@ -218,6 +223,65 @@ run_phase (const Target *target,
 }
 
 static void
+reloaded_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_error ("%s", error->message);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+run_reconnect (TsrConnection *conn,
+               const Target  *target)
+{
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  gboolean done = FALSE;
+  gint64 start, end = 0, deadline;
+  guint tick, want = target->n / 2 + 1;
+
+  virConnectDomainEventDeregisterAny (handle, conn->lifecycle_id);
+  conn->lifecycle_id = -1;
+  for (guint i = 0; i < target->n; i += 2)
+    {
+      g_autofree char *name = g_strdup_printf ("storm-%04u", i);
+      virDomainPtr dom = virDomainLookupByName (handle, name);
+
+      virDomainUndefine (dom);
+      virDomainFree (dom);
+    }
+  for (int i = 0; i < 50; i++)
+    while (g_main_context_iteration (NULL, FALSE));
+
+  store_changes = 0;
+  max_stall = 0;
+  last_tick = start = g_get_monotonic_time ();
+  deadline = start + PHASE_TIMEOUT_S * G_USEC_PER_SEC;
+  tick = g_timeout_add_full (G_PRIORITY_HIGH, 1, tick_cb, NULL, NULL);
+  /* The load answers the task it is given, and drops it. */
+  _tsr_connection_start_load (conn, TRUE, g_task_new (conn, NULL, reloaded_cb, &done));
+  while (!(done && g_list_model_get_n_items (target->store) == want &&
+           (target->view == NULL || g_list_model_get_n_items (target->view) == want)) &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  if (done && g_list_model_get_n_items (target->store) == want)
+    end = g_get_monotonic_time ();
+  while (end != 0 && g_get_monotonic_time () < end + SETTLE_S * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
+
+  if (end == 0)
+    g_print ("reconnect_right_ms: >%d000 (timed out)\n", PHASE_TIMEOUT_S);
+  else
+    g_print ("reconnect_right_ms: %.1f\n", (end - start) / 1000.0);
+  g_print ("reconnect_max_stall_ms: %.1f\n", max_stall / 1000.0);
+  g_print ("reconnect_store_items_changed: %u\n", store_changes);
+}
+
+static void
 run_storm (Target *target)
 {
   long rss_listed, rss_gone, rss_back;
@@ -231,6 +295,7 @@ run_storm (Target *target)
   rss_back = rss_kib ();
   run_phase (target, START);
   run_phase (target, STOP);
+  run_reconnect (target->conn, target);
 
   g_print ("rss_listed_kib: %ld\n", rss_listed);
   g_print ("rss_gone_kib: %ld\n", rss_gone);
@@ -295,7 +360,7 @@ static void
 bench_core (guint n)
 {
   g_autoptr(TsrConnection) conn = tsr_connection_new ("test:///default");
-  Target target = { tsr_connection_get_vms (conn), NULL, NULL, n };
+  Target target = { tsr_connection_get_vms (conn), NULL, NULL, n, conn };
   gboolean opened = FALSE;
 
   tsr_connection_open_async (conn, NULL, opened_cb, &opened);
@@ -310,7 +375,7 @@ bench_window (guint n)
 {
   g_autoptr(GtkApplication) app = GTK_APPLICATION (tsr_application_new ());
   TsrWindow *window;
-  Target target = { NULL, NULL, NULL, n };
+  Target target = { NULL, NULL, NULL, n, NULL };
 
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (app), NULL, NULL);
@@ -322,7 +387,8 @@ bench_window (guint n)
   target.sorted = tsr_test_window_get_model (window);
   WAIT_LISTED (tsr_window_get_connection (window) != NULL &&
                g_list_model_get_n_items (target.view) >= n + 1);
-  target.store = tsr_connection_get_vms (tsr_window_get_connection (window));
+  target.conn = tsr_window_get_connection (window);
+  target.store = tsr_connection_get_vms (target.conn);
   run_storm (&target);
   gtk_window_destroy (GTK_WINDOW (window));
 }
