@@ -400,17 +400,20 @@ tsr_window_fill_idle_cb (gpointer user_data)
 }
 
 /* Called before the filter model hears of @added new VMs: the view
- * then gets only the first rows at once.
+ * then gets only the first rows at once. That holds for a list that
+ * shows only a few rows too (a burst of VMs defined after most were
+ * removed): the view has not made its rows yet.
  */
 static void
 start_filling (TsrWindow *self,
                guint      added)
 {
   GdkFrameClock *clock;
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->sort_model));
 
   if (self->fill_clock != NULL ||
       added <= FILL_FIRST_ROWS ||
-      g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)) > 0 ||
+      shown > FILL_MAX_ROWS ||
       (clock = gtk_widget_get_frame_clock (GTK_WIDGET (self))) == NULL)
     return;
 
@@ -425,7 +428,7 @@ start_filling (TsrWindow *self,
   self->fill_rows = FILL_FIRST_ROWS;
   self->fill_make_time = 0;
   self->fill_pending_layout = TRUE;
-  gtk_slice_list_model_set_size (self->slice_model, FILL_FIRST_ROWS);
+  gtk_slice_list_model_set_size (self->slice_model, shown + FILL_FIRST_ROWS);
 }
 
 /* Watching the VMs: GtkSortListModel and GtkFilterListModel only look at an
@@ -433,11 +436,19 @@ start_filling (TsrWindow *self,
  * and matched again here.
  */
 
+/* Sorting again costs a pass over the whole list, and so does the view's
+ * answer to it: in a storm of changes (a thousand VMs starting) the list
+ * is sorted again at most this often, and the first change after a quiet
+ * spell at once.
+ */
+#define RESORT_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
+
 static gboolean
 tsr_window_resort_cb (gpointer user_data)
 {
   TsrWindow *self = user_data;
   self->resort_source = 0;
+  self->last_resort = g_get_monotonic_time ();
 
   gtk_sorter_changed (gtk_sort_list_model_get_sorter (self->sort_model), GTK_SORTER_CHANGE_DIFFERENT);
   if (self->search_text != NULL && *self->search_text != '\0')
@@ -451,13 +462,19 @@ tsr_window_watched_vm_notify_cb (TsrWindow  *self,
                                  GParamSpec *pspec,
                                  TsrVm      *vm)
 {
+  gint64 wait;
+
   g_assert (TSR_IS_WINDOW (self));
 
-  if (!g_strv_contains ((const char * const *) listed_properties, pspec->name))
+  if (self->resort_source != 0 ||
+      !g_strv_contains ((const char * const *) listed_properties, pspec->name))
     return;
 
-  if (self->resort_source == 0)
+  wait = self->last_resort + RESORT_INTERVAL - g_get_monotonic_time ();
+  if (wait <= 0)
     self->resort_source = g_idle_add (tsr_window_resort_cb, self);
+  else
+    self->resort_source = g_timeout_add ((guint) (wait / 1000) + 1, tsr_window_resort_cb, self);
 }
 
 static gboolean
@@ -530,10 +547,12 @@ tsr_window_vms_items_changed_cb (TsrWindow  *self,
       if (g_hash_table_contains (self->watched_vms, vm))
         continue;
 
-      g_signal_connect_object (vm, "notify",
-                               G_CALLBACK (tsr_window_watched_vm_notify_cb),
-                               self,
-                               G_CONNECT_SWAPPED);
+      /* Not g_signal_connect_object: that keeps a list of closures on the
+       * window, searched on every disconnect, so a storm of thousands of
+       * VMs going away would cost the square of their number. Every VM is
+       * unwatched before the window goes (_tsr_window_list_stop).
+       */
+      g_signal_connect_swapped (vm, "notify", G_CALLBACK (tsr_window_watched_vm_notify_cb), self);
       g_hash_table_add (self->watched_vms, g_object_ref (vm));
     }
 }

@@ -57,6 +57,7 @@ struct _TsrWindow
   TsrVm                *selected_vm;
   GHashTable           *watched_vms;   /* TsrVm -> itself, reffed */
   guint                 resort_source;
+  gint64                last_resort;
   GtkWidget            *context_menu;
   guint                 n_cells;       /* cells made so far */
 

@@ -257,28 +257,15 @@ _tsr_connection_closed_cb (virConnectPtr  conn,
 }
 /* Events */
 
+/* Each event gets a number of its own, so that a domain's counter never
+ * takes a value it had before, even after the domain was forgotten and its
+ * counter dropped: a read started before still sees that it is out of date.
+ */
 static void
 bump_generation (TsrConnection *self,
                  const char    *uuid)
 {
-  guint gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, uuid));
-
-  g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (gen + 1));
-}
-
-static void
-remove_vm (TsrConnection *self,
-           const char    *uuid)
-{
-  g_autofree char *key = g_strdup (uuid);
-  TsrVm *vm = g_hash_table_lookup (self->by_uuid, key);
-  guint pos = 0;
-
-  if (vm != NULL && g_list_store_find (self->vms, vm, &pos))
-    g_list_store_remove (self->vms, pos);
-  g_hash_table_remove (self->domains, key);
-  g_hash_table_remove (self->agent_ips, key);
-  g_hash_table_remove (self->by_uuid, key);
+  g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (++self->n_events));
 }
 
 static int
@@ -299,23 +286,31 @@ domain_event_cb (virConnectPtr  conn,
   vm = g_hash_table_lookup (self->by_uuid, uuid);
   bump_generation (self, uuid);
 
+  /* A storm of these is the common case (a script undefining or starting
+   * many VMs): nothing here may cost more than a few lookups. Rows leave
+   * the list and networks are read again in batches.
+   */
+  if (event == VIR_DOMAIN_EVENT_UNDEFINED && detail != VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
+    {
+      _tsr_connection_queue_removal (self, uuid);
+      return 0;
+    }
+  _tsr_connection_unqueue_removal (self, uuid);
+
   switch ((virDomainEventType) event)
     {
     case VIR_DOMAIN_EVENT_UNDEFINED:
       /* A rename undefines the old name and defines the new one: the row
        * stays and is read again.
        */
-      if (detail == VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
-        break;
-      remove_vm (self, uuid);
-      return 0;
+      break;
 
     case VIR_DOMAIN_EVENT_STARTED:
     case VIR_DOMAIN_EVENT_RESUMED:
       if (vm != NULL)
         tsr_vm_set_state (vm, TSR_VM_STATE_RUNNING);
       if (vm != NULL && event == VIR_DOMAIN_EVENT_STARTED)
-        _tsr_connection_refresh_network (self, tsr_vm_get_netvm (vm), 0);
+        _tsr_connection_queue_network_refresh (self, tsr_vm_get_netvm (vm));
       break;
 
     case VIR_DOMAIN_EVENT_SUSPENDED:
@@ -387,7 +382,22 @@ network_event_cb (virConnectPtr  conn,
     _tsr_connection_refresh_network (self, name, TSR_N_LEASE_RETRIES);
 }
 
-/* Refreshing one domain */
+/* Reading domains again: all the domains events named since the last
+ * round are read by one task, a few at a time, and their rows change
+ * together: the new ones join the list in one splice.
+ */
+
+/* How many threads read domains at once, and how many domains make it
+ * worth another thread.
+ */
+#define REFRESH_THREADS       4
+#define REFRESH_PER_THREAD    16
+
+/* How many domains one round reads at most, and how many results the main
+ * thread applies in one go: each a few milliseconds of the main thread's.
+ */
+#define REFRESH_MAX_ROUND     1000
+#define REFRESH_APPLY_ROUND   150
 
 typedef struct
 {
@@ -396,17 +406,78 @@ typedef struct
   guint         generation;
   DomainResult  result;
   gboolean      gone;
-  char         *kernels_dir;
+} RefreshItem;
+
+typedef struct
+{
+  RefreshItem *items;
+  guint        n_items;
+  gint         next;
+  guint        applied;
+  char        *kernels_dir;
 } RefreshData;
 
 static void
 refresh_data_free (RefreshData *data)
 {
-  g_free (data->uuid);
-  g_clear_pointer (&data->dom, dom_unref);
-  _tsr_domain_result_clear (&data->result);
+  for (guint i = 0; i < data->n_items; i++)
+    {
+      g_free (data->items[i].uuid);
+      g_clear_pointer (&data->items[i].dom, dom_unref);
+      _tsr_domain_result_clear (&data->items[i].result);
+    }
+  g_free (data->items);
   g_free (data->kernels_dir);
   g_free (data);
+}
+
+/* Reads one domain; builds its row too, which the main thread uses if the
+ * domain is new, so that a burst of new domains costs it only insertions.
+ */
+static void
+refresh_one (RefreshItem *item,
+             const char  *kernels_dir)
+{
+  g_autofree char *xml = NULL;
+  DomainResult *r = &item->result;
+  int state, reason;
+
+  xml = virDomainGetXMLDesc (item->dom, 0);
+  if (xml == NULL)
+    {
+      virErrorPtr err = virGetLastError ();
+
+      item->gone = err != NULL && err->code == VIR_ERR_NO_DOMAIN;
+      return;
+    }
+
+  r->config = tsr_vm_config_parse (xml, kernels_dir, NULL);
+  r->state = TSR_VM_STATE_UNKNOWN;
+  if (virDomainGetState (item->dom, &state, &reason, 0) == 0)
+    r->state = _tsr_vm_state_from_libvirt (state);
+
+  if (r->config == NULL)
+    return;
+
+  if (r->state == TSR_VM_STATE_RUNNING && !g_str_has_prefix (r->config->netvm, "tessera"))
+    r->agent_ip = fetch_guest_address (item->dom);
+
+  r->vm = tsr_vm_new (r->config->uuid);
+  tsr_vm_set_config (r->vm, r->config);
+  tsr_vm_set_state (r->vm, r->state);
+}
+
+static gpointer
+refresh_thread (gpointer user_data)
+{
+  RefreshData *data = user_data;
+  gint i;
+
+  tsr_assert_worker_thread ();
+  while ((i = g_atomic_int_add (&data->next, 1)) < (gint) data->n_items)
+    refresh_one (&data->items[i], data->kernels_dir);
+
+  return NULL;
 }
 
 static void
@@ -416,30 +487,83 @@ refresh_worker (GTask        *task,
                 GCancellable *cancellable)
 {
   RefreshData *data = task_data;
-  g_autofree char *xml = NULL;
-  int state, reason;
+  guint n_threads = CLAMP (data->n_items / REFRESH_PER_THREAD, 1, REFRESH_THREADS);
+  GThread *threads[REFRESH_THREADS];
 
   tsr_assert_worker_thread ();
-  xml = virDomainGetXMLDesc (data->dom, 0);
-  if (xml == NULL)
-    {
-      virErrorPtr err = virGetLastError ();
+  for (guint t = 1; t < n_threads; t++)
+    threads[t] = g_thread_new ("tsr-refresh", refresh_thread, data);
+  refresh_thread (data);
+  for (guint t = 1; t < n_threads; t++)
+    g_thread_join (threads[t]);
 
-      data->gone = err != NULL && err->code == VIR_ERR_NO_DOMAIN;
-      g_task_return_boolean (task, data->gone);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Applies ITEM's result; a row for a new domain goes into ADDED. */
+static void
+apply_refresh (TsrConnection *self,
+               RefreshItem   *item,
+               GPtrArray     *added)
+{
+  guint gen;
+  TsrVm *vm;
+
+  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, item->uuid));
+  if (gen != item->generation && (item->gone || item->result.config != NULL))
+    {
+      /* An event arrived while this was read (the domain may even be back
+       * after an undefine): read again so the newest state wins.
+       */
+      if (g_hash_table_contains (self->domains, item->uuid))
+        schedule_refresh (self, item->uuid);
       return;
     }
 
-  data->result.config = tsr_vm_config_parse (xml, data->kernels_dir, NULL);
-  data->result.state = TSR_VM_STATE_UNKNOWN;
-  if (virDomainGetState (data->dom, &state, &reason, 0) == 0)
-    data->result.state = _tsr_vm_state_from_libvirt (state);
+  if (item->gone)
+    {
+      _tsr_connection_queue_removal (self, item->uuid);
+      return;
+    }
 
-  if (data->result.state == TSR_VM_STATE_RUNNING && data->result.config != NULL &&
-      !g_str_has_prefix (data->result.config->netvm, "tessera"))
-    data->result.agent_ip = fetch_guest_address (data->dom);
+  if (item->result.config == NULL)
+    return;
 
-  g_task_return_boolean (task, TRUE);
+  item->result.dom = g_steal_pointer (&item->dom);
+  _tsr_connection_apply_domain_result (self, &item->result, added);
+  if (item->result.agent_ip == NULL)
+    g_hash_table_remove (self->agent_ips, item->uuid);
+
+  /* Only this VM's address can have changed: the networks are as they were. */
+  vm = g_hash_table_lookup (self->by_uuid, item->uuid);
+  if (vm != NULL)
+    _tsr_connection_compute_address (self, vm);
+}
+
+/* Applies the next results of TASK, as many as take a few milliseconds,
+ * so that a burst of thousands does not stall the main loop; new rows join
+ * the list in one splice per round.
+ */
+static gboolean
+apply_refresh_round_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  TsrConnection *self = g_task_get_source_object (task);
+  RefreshData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  guint end = MIN (data->applied + REFRESH_APPLY_ROUND, data->n_items);
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    return G_SOURCE_REMOVE;
+
+  for (; data->applied < end; data->applied++)
+    apply_refresh (self, &data->items[data->applied], added);
+
+  if (added->len > 0)
+    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
+                         added->pdata, added->len);
+
+  return data->applied < data->n_items ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -447,97 +571,91 @@ refresh_done_cb (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  TsrConnection *self = TSR_CONNECTION (object);
-  RefreshData *data = g_task_get_task_data (G_TASK (result));
-  guint gen;
-  gboolean is_new;
-  g_autoptr(GPtrArray) added = NULL;
+  GTask *task = G_TASK (result);
 
-  if (!g_task_propagate_boolean (G_TASK (result), NULL))
+  if (!g_task_propagate_boolean (task, NULL))
     return;
 
-  if (data->gone)
-    {
-      remove_vm (self, data->uuid);
-      return;
-    }
-
-  if (data->result.config == NULL)
-    return;
-
-  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, data->uuid));
-  if (gen != data->generation)
-    {
-      /* An event arrived while this was read: read again so the newest
-       * state wins.
-       */
-      schedule_refresh (self, data->uuid);
-      return;
-    }
-
-  added = g_ptr_array_new_with_free_func (g_object_unref);
-  is_new = !g_hash_table_contains (self->by_uuid, data->uuid);
-  data->result.dom = g_steal_pointer (&data->dom);
-  _tsr_connection_apply_domain_result (self, &data->result, added);
-  if (is_new && added->len > 0)
-    g_list_store_append (self->vms, g_ptr_array_index (added, 0));
-  if (data->result.agent_ip == NULL)
-    g_hash_table_remove (self->agent_ips, data->uuid);
-
-  {
-    TsrVm *vm = g_hash_table_lookup (self->by_uuid, data->uuid);
-
-    if (vm != NULL)
-      _tsr_connection_recompute_addresses (self, tsr_vm_get_netvm (vm));
-  }
+  if (apply_refresh_round_cb (task) == G_SOURCE_CONTINUE)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, apply_refresh_round_cb, g_object_ref (task),
+                     g_object_unref);
 }
 
 static gboolean
 refresh_idle_cb (gpointer user_data)
 {
   TsrConnection *self = user_data;
+  g_autoptr(GTask) task = NULL;
+  RefreshData *data;
   GHashTableIter iter;
   gpointer key;
 
   self->refresh_idle = 0;
+  self->last_refresh = g_get_monotonic_time ();
+
+  data = g_new0 (RefreshData, 1);
+  data->items = g_new0 (RefreshItem, MIN (g_hash_table_size (self->pending_refresh),
+                                          REFRESH_MAX_ROUND));
+  data->kernels_dir = g_strdup (self->kernels_dir);
 
   g_hash_table_iter_init (&iter, self->pending_refresh);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (data->n_items < REFRESH_MAX_ROUND && g_hash_table_iter_next (&iter, &key, NULL))
     {
       virDomainPtr dom = g_hash_table_lookup (self->domains, key);
-      g_autoptr(GTask) task = NULL;
-      RefreshData *data;
+      RefreshItem *item = &data->items[data->n_items];
 
-      if (dom == NULL || self->conn == NULL)
-        continue;
-
-      data = g_new0 (RefreshData, 1);
-      data->uuid = g_strdup (key);
-      data->dom = dom;
-      virDomainRef (dom);
-      data->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
-      data->kernels_dir = g_strdup (self->kernels_dir);
-
-      task = g_task_new (self, self->cancellable, refresh_done_cb, NULL);
-      g_task_set_source_tag (task, refresh_idle_cb);
-      g_task_set_task_data (task, data, (GDestroyNotify) refresh_data_free);
-      g_task_run_in_thread (task, refresh_worker);
+      if (dom != NULL && self->conn != NULL)
+        {
+          item->uuid = g_strdup (key);
+          item->dom = dom;
+          virDomainRef (dom);
+          item->generation = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key));
+          data->n_items++;
+        }
+      g_hash_table_iter_remove (&iter);
     }
-  g_hash_table_remove_all (self->pending_refresh);
+
+  /* The rest in the next round. */
+  if (g_hash_table_size (self->pending_refresh) > 0 && self->conn != NULL)
+    self->refresh_idle = g_timeout_add ((guint) (TSR_FLUSH_INTERVAL / 1000), refresh_idle_cb, self);
+  else
+    g_hash_table_remove_all (self->pending_refresh);
+
+  if (data->n_items == 0)
+    {
+      refresh_data_free (data);
+      return G_SOURCE_REMOVE;
+    }
+
+  task = g_task_new (self, self->cancellable, refresh_done_cb, NULL);
+  g_task_set_source_tag (task, refresh_idle_cb);
+  g_task_set_task_data (task, data, (GDestroyNotify) refresh_data_free);
+  g_task_run_in_thread (task, refresh_worker);
 
   return G_SOURCE_REMOVE;
 }
 
 /* Several events for one domain in a burst (define, start, resume) are read
- * once.
+ * once, and the domains of a burst by few tasks.
  */
 static void
 schedule_refresh (TsrConnection *self,
                   const char    *uuid)
 {
+  gint64 wait;
+
   g_hash_table_add (self->pending_refresh, g_strdup (uuid));
-  if (self->refresh_idle == 0)
+  if (self->refresh_idle != 0)
+    return;
+
+  /* In a storm, a round at most once a frame, so that rounds are few and
+   * large; the first event after a quiet spell is read at once.
+   */
+  wait = self->last_refresh + TSR_FLUSH_INTERVAL - g_get_monotonic_time ();
+  if (wait <= 0)
     self->refresh_idle = g_idle_add (refresh_idle_cb, self);
+  else
+    self->refresh_idle = g_timeout_add ((guint) (wait / 1000) + 1, refresh_idle_cb, self);
 }
 
 /* Reads the VM with UUID again, for changes libvirt sends no event for. */

@@ -241,6 +241,7 @@ load_done_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GHashTable) gone = NULL;
   GHashTableIter iter;
   gpointer key;
 
@@ -277,20 +278,16 @@ load_done_cb (GObject      *object,
         g_hash_table_add (seen, data->results[i].config->uuid);
     }
 
+  /* The load is the truth: what events queued before it is moot. Rows of
+   * domains gone meanwhile leave in one change, however many there are.
+   */
+  _tsr_connection_cancel_flush (self);
+  gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_hash_table_iter_init (&iter, self->by_uuid);
   while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      if (!g_hash_table_contains (seen, key))
-        {
-          guint pos;
-          TsrVm *vm = g_hash_table_lookup (self->by_uuid, key);
-
-          if (g_list_store_find (self->vms, vm, &pos))
-            g_list_store_remove (self->vms, pos);
-          g_hash_table_remove (self->domains, key);
-          g_hash_table_iter_remove (&iter);
-        }
-    }
+    if (!g_hash_table_contains (seen, key))
+      g_hash_table_add (gone, g_strdup (key));
+  _tsr_connection_remove_vms (self, gone);
 
   if (added->len > 0)
     g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,

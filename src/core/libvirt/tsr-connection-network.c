@@ -205,9 +205,10 @@ _tsr_connection_refresh_network (TsrConnection *self,
   tsr_task_run_sync (task, network_step);
 }
 
-static void
-compute_address (TsrConnection *self,
-                 TsrVm         *vm)
+/* VM's address from the networks as they are known now. */
+void
+_tsr_connection_compute_address (TsrConnection *self,
+                                 TsrVm         *vm)
 {
   _tsr_compute_address_in (self->networks, g_hash_table_lookup (self->agent_ips, tsr_vm_get_uuid (vm)),
                       vm);
@@ -265,7 +266,7 @@ _tsr_connection_recompute_addresses (TsrConnection *self,
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       if (network == NULL || g_strcmp0 (tsr_vm_get_netvm (value), network) == 0)
-        compute_address (self, value);
+        _tsr_connection_compute_address (self, value);
     }
 }
 

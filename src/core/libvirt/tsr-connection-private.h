@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  */
 #define TSR_N_LEASE_RETRIES 5
 
+/* In an event storm, what events change is applied at most once a frame
+ * of a 60 Hz screen.
+ */
+#define TSR_FLUSH_INTERVAL (16 * G_TIME_SPAN_MILLISECOND)
+
 /* Event context: libvirt calls back with this as opaque data. It holds only
  * a weak reference, so an event that arrives while the connection object is
  * going away is dropped instead of touching freed memory.
@@ -62,9 +67,19 @@ struct _TsrConnection
   GHashTable         *domains;    /* uuid -> virDomainPtr */
   GHashTable         *networks;   /* name -> TsrNetworkInfo */
   GHashTable         *agent_ips;  /* uuid -> char* ip/prefix from the guest agent or ARP */
-  GHashTable         *generation; /* uuid -> event counter */
+  GHashTable         *generation; /* uuid -> number of the last event about it */
+  guint               n_events;
   GHashTable         *pending_refresh;
   guint               refresh_idle;
+  gint64              last_refresh;
+
+  /* Event storms: what the events of a burst change in the list waits
+   * here and is applied at most once a frame (tsr-connection-events.c).
+   */
+  GHashTable         *pending_removals;  /* uuids */
+  GHashTable         *pending_networks;  /* names of networks to read again */
+  guint               flush_source;
+  gint64              last_flush;
 
   GCancellable       *cancellable;
   guint               reconnect_source;
@@ -114,12 +129,25 @@ void         _tsr_connection_closed_cb       (virConnectPtr  conn,
                                               int            reason,
                                               void          *opaque);
 void         _tsr_connection_drop_handle     (TsrConnection *self);
+
+/* tsr-connection-batch.c */
+void _tsr_connection_queue_removal         (TsrConnection *self,
+                                            const char    *uuid);
+void _tsr_connection_unqueue_removal       (TsrConnection *self,
+                                            const char    *uuid);
+void _tsr_connection_queue_network_refresh (TsrConnection *self,
+                                            const char    *name);
+void _tsr_connection_cancel_flush          (TsrConnection *self);
+void _tsr_connection_remove_vms            (TsrConnection *self,
+                                            GHashTable    *uuids);
 TsrVmState   _tsr_vm_state_from_libvirt      (int            state);
 
 /* tsr-connection-network.c */
 void _tsr_connection_refresh_network (TsrConnection *self,
                                       const char    *name,
                                       guint          attempt);
+void _tsr_connection_compute_address (TsrConnection *self,
+                                      TsrVm         *vm);
 void _tsr_compute_address_in         (GHashTable    *networks,
                                       const char    *agent,
                                       TsrVm         *vm);

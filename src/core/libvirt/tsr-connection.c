@@ -246,6 +246,7 @@ tsr_connection_close (TsrConnection *self)
   self->closed_by_user = TRUE;
   g_clear_handle_id (&self->reconnect_source, g_source_remove);
   g_clear_handle_id (&self->refresh_idle, g_source_remove);
+  _tsr_connection_cancel_flush (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
@@ -265,6 +266,7 @@ tsr_connection_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->reconnect_source, g_source_remove);
   g_clear_handle_id (&self->refresh_idle, g_source_remove);
+  g_clear_handle_id (&self->flush_source, g_source_remove);
   self->closed_by_user = TRUE;
   _tsr_connection_drop_handle (self);
   g_clear_pointer (&self->ctx, _tsr_event_ctx_unref);
@@ -285,6 +287,8 @@ tsr_connection_finalize (GObject *object)
   g_clear_pointer (&self->agent_ips, g_hash_table_unref);
   g_clear_pointer (&self->generation, g_hash_table_unref);
   g_clear_pointer (&self->pending_refresh, g_hash_table_unref);
+  g_clear_pointer (&self->pending_removals, g_hash_table_unref);
+  g_clear_pointer (&self->pending_networks, g_hash_table_unref);
   g_clear_error (&self->last_error);
   g_mutex_clear (&self->reserve_lock);
   g_free (self->uri);
@@ -401,6 +405,8 @@ tsr_connection_init (TsrConnection *self)
   self->agent_ips = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->generation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending_refresh = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pending_removals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pending_networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancellable = g_cancellable_new ();
   self->first_delay = 500;
   self->max_delay = 30000;
