@@ -157,7 +157,7 @@ tsr_task_propagate_string_with_note (GAsyncResult  *result,
 {
   char *value = g_task_propagate_pointer (G_TASK (result), error);
 
-  if (value != NULL && note != NULL)
+  if (value != NULL && note != NULL && kept != NULL)
     *note = g_steal_pointer (kept);
   return value;
 }

@@ -409,7 +409,8 @@ tsr_connection_import_finish (TsrConnection  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   data = g_task_get_task_data (G_TASK (result));
-  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
+  /* No task data when the call was refused before the job was made. */
+  return tsr_task_propagate_string_with_note (result, data ? &data->notice : NULL, notice, error);
 }
 
 /* qvm-create --root-copy-from / --root-move-from in any format */
@@ -575,5 +576,6 @@ tsr_connection_create_vm_from_image_finish (TsrConnection  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   data = g_task_get_task_data (G_TASK (result));
-  return tsr_task_propagate_string_with_note (result, &data->notice, notice, error);
+  /* No task data when the call was refused before the job was made. */
+  return tsr_task_propagate_string_with_note (result, data ? &data->notice : NULL, notice, error);
 }
