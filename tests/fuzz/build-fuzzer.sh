@@ -18,4 +18,4 @@ exec "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
     -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
     -I"$BUILD" $incs $(pkg-config --cflags glib-2.0 gio-2.0 libxml-2.0 libvirt libvirt-gconfig-1.0) \
     "$@" \
-    $(pkg-config --libs glib-2.0 gio-2.0 libxml-2.0 libvirt) -o "$OUT"
+    $(pkg-config --libs glib-2.0 gio-2.0 libxml-2.0 libvirt libvirt-gconfig-1.0) -o "$OUT"

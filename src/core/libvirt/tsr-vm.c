@@ -475,10 +475,17 @@ tsr_vm_config_parse (const char  *xml,
       if (n->type != XML_ELEMENT_NODE)
         continue;
 
+      /* libvirt writes each once; XML from elsewhere may repeat them. */
       if (tsr_xml_is (n, "name"))
-        config->name = tsr_xml_text (n);
+        {
+          g_free (config->name);
+          config->name = tsr_xml_text (n);
+        }
       else if (tsr_xml_is (n, "uuid"))
-        config->uuid = tsr_xml_text (n);
+        {
+          g_free (config->uuid);
+          config->uuid = tsr_xml_text (n);
+        }
       else if (tsr_xml_is (n, "memory"))
         max_kib_mib = parse_mib (n);
       else if (tsr_xml_is (n, "currentMemory"))
@@ -492,9 +499,13 @@ tsr_vm_config_parse (const char  *xml,
         }
       else if (tsr_xml_is (n, "os"))
         {
+          g_free (os_type);
           os_type = tsr_xml_text (tsr_xml_child (n, "type"));
           if (tsr_xml_child (n, "kernel") != NULL)
-            kernel_path = tsr_xml_text (tsr_xml_child (n, "kernel"));
+            {
+              g_free (kernel_path);
+              kernel_path = tsr_xml_text (tsr_xml_child (n, "kernel"));
+            }
         }
       else if (tsr_xml_is (n, "metadata"))
         parse_metadata (config, n);
