@@ -157,3 +157,8 @@ until timeout 30 virsh -c qemu:///system version >/dev/null 2>&1; do
   sleep 1
 done
 echo "setup: libvirtd ready"
+
+# Intent records of Tessera's operations, shared by every account of the
+# libvirt group, so that any Tessera that connects can finish what a
+# crashed one left half made (see the README's "Crash recovery").
+install -d -m 2775 -g libvirt /var/lib/tessera/journal

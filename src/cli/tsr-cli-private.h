@@ -140,5 +140,9 @@ int             tsr_cli_import             (int                 argc,
                                             char              **argv);
 int             tsr_cli_console            (int                 argc,
                                             char              **argv);
+int             tsr_cli_remove             (int                 argc,
+                                            char              **argv);
+int             tsr_cli_repair             (int                 argc,
+                                            char              **argv);
 
 G_END_DECLS

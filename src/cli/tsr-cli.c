@@ -94,6 +94,8 @@ tsr_cli_open (TsrCli *cli)
 {
   g_autoptr(GError) error = NULL;
 
+  const char * const *recovered;
+
   cli->conn = tsr_connection_new (default_uri ());
   tsr_connection_open_async (cli->conn, NULL, tsr_cli_async_cb, cli);
   if (!tsr_connection_open_finish (cli->conn, tsr_cli_wait (cli), &error))
@@ -101,6 +103,11 @@ tsr_cli_open (TsrCli *cli)
       g_printerr ("%s\n", error->message);
       return FALSE;
     }
+
+  /* Operations a crash interrupted were finished on the way in. */
+  recovered = tsr_connection_get_recovered (cli->conn);
+  for (guint i = 0; recovered != NULL && recovered[i] != NULL; i++)
+    g_printerr (_("Recovered: %s\n"), recovered[i]);
 
   return TRUE;
 }
@@ -386,6 +393,8 @@ static const struct
   { "clone", tsr_cli_clone },
   { "import", tsr_cli_import },
   { "console", tsr_cli_console },
+  { "remove", tsr_cli_remove },
+  { "repair", tsr_cli_repair },
 };
 
 static void
@@ -404,6 +413,8 @@ print_usage (const char *prog)
                 "  clone [--linked] SRC DST  clone a VM (also as qvm-clone)\n"
                 "  import FILE [--name N]  import a VirtualBox appliance or disk image\n"
                 "  console [--serial] VM  open a VM’s console window, or its serial console here\n"
+                "  remove [-f] VM…    remove VMs and what is theirs (also as qvm-remove)\n"
+                "  repair             finish interrupted operations, release orphan addresses\n"
                 "\n"
                 "Run “%s COMMAND --help” for a command’s options.\n"), prog, prog);
 }

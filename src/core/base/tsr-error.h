@@ -24,6 +24,7 @@ typedef enum
   TSR_ERROR_NO_ADDRESS,
   TSR_ERROR_TIMED_OUT,
   TSR_ERROR_CANCELLED,
+  TSR_ERROR_IN_USE,
 } TsrError;
 
 GQuark   tsr_error_quark            (void);

@@ -350,11 +350,14 @@ tsr_cloner_make_disks (CloneData     *data,
   for (guint i = 0; i < data->disks->len; i++)
     {
       CloneDisk *disk = g_ptr_array_index (data->disks, i);
+      g_autofree char *step = NULL;
 
       if (tsr_cloner_check_cancelled (cancellable, error))
         return FALSE;
       if (!make_disk (data, disk, cancellable, error))
         return FALSE;
+      step = g_strdup_printf ("clone:disk-%u", i);
+      tsr_journal_step (step);
     }
   return TRUE;
 }

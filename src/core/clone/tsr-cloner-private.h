@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 
 #include "tsr-cloner.h"
+#include "tsr-journal.h"
 #include "tsr-connection-private.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-storage-private.h"
@@ -74,6 +75,8 @@ typedef struct
   char           *nvram_copy;
   gboolean        source_switched;
   virDomainPtr    clone_dom;
+
+  TsrJournal     *journal;        /* for the recovery after a crash */
 
   /* results */
   GPtrArray      *infos;          /* of TsrNetworkInfo */

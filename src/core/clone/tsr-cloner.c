@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <libvirt/libvirt.h>
@@ -9,6 +12,7 @@
 #include <libxml/tree.h>
 
 #include "tsr-cloner-private.h"
+#include "tsr-journal.h"
 #include "tsr-libvirt.h"
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
@@ -197,6 +201,46 @@ tsr_cloner_set_errno_error (GError     **error,
 
 /* The worker */
 
+/* Everything the clone may make or change, before it makes or changes any
+ * of it: for the recovery after a crash (tsr-recover.h).
+ */
+static void
+journal_plan (CloneData  *data,
+              const char *nvram_dst)
+{
+  TsrJournal *journal;
+
+  journal = data->journal = tsr_journal_begin_for (data->conn,
+                                                   data->spec->linked ? "linked clone" : "clone",
+                                                   data->spec->name);
+  tsr_journal_defines (journal, data->spec->name);
+  if (data->spec->linked)
+    tsr_journal_restore (journal, data->source_uuid, data->source_xml);
+  for (guint i = 0; i < data->disks->len; i++)
+    {
+      CloneDisk *disk = g_ptr_array_index (data->disks, i);
+      struct stat st;
+
+      tsr_journal_volume (journal, disk->dst_pool_name, disk->dst_name, NULL);
+      if (!data->spec->linked)
+        continue;
+      tsr_journal_volume (journal, disk->src_pool ? virStoragePoolGetName (disk->src_pool)
+                                                  : disk->dst_pool_name,
+                          disk->overlay_name, NULL);
+      if (data->local && g_stat (disk->src_path, &st) == 0)
+        tsr_journal_mode (journal, disk->src_path, st.st_mode);
+    }
+  if (nvram_dst != NULL)
+    tsr_journal_file (journal, nvram_dst);
+  for (guint i = 0; i < data->planned->len; i++)
+    {
+      Reservation *r = g_ptr_array_index (data->planned, i);
+
+      tsr_journal_reservation (journal, r->network, r->mac);
+    }
+  tsr_journal_step ("clone:journaled");
+}
+
 static gboolean
 clone_steps (CloneData     *data,
              GCancellable  *cancellable,
@@ -218,12 +262,14 @@ clone_steps (CloneData     *data,
     return FALSE;
   if (!tsr_cloner_plan (data, &nvram_src, &nvram_dst, cancellable, error))
     return FALSE;
+  journal_plan (data, nvram_dst);
   if (!tsr_cloner_make_disks (data, cancellable, error))
     return FALSE;
   if (nvram_src != NULL && !tsr_cloner_copy_nvram (data, nvram_src, nvram_dst, error))
     return FALSE;
   if (!tsr_cloner_join_reservations (data, error))
     return FALSE;
+  tsr_journal_step ("clone:reserved");
   if (tsr_cloner_check_cancelled (cancellable, error))
     return FALSE;
 
@@ -241,6 +287,8 @@ clone_steps (CloneData     *data,
 
   if (spec->linked && !tsr_cloner_switch_source (data, error))
     return FALSE;
+  if (spec->linked)
+    tsr_journal_step ("clone:source-switched");
 
   tsr_progress_report (&data->progress, data->total, data->total, _("Defining the clone"), TRUE);
   xml = tsr_xml_dump (data->doc);
@@ -252,6 +300,9 @@ clone_steps (CloneData     *data,
       tsr_error_set_from_libvirt (error, what);
       return FALSE;
     }
+  /* The clone exists: an interruption from here on is finished, not undone. */
+  tsr_journal_commit (data->journal);
+  tsr_journal_step ("clone:defined");
 
   return TRUE;
 }
@@ -284,6 +335,7 @@ clone_run (gpointer       user_data,
       g_ptr_array_set_size (data->infos, 0);
     }
 
+  g_clear_pointer (&data->journal, tsr_journal_end);
   tsr_local_lock_release (name_lock);
   tsr_local_lock_release (source_lock);
   if (data->spec->linked)

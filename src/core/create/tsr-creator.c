@@ -22,6 +22,7 @@
 #include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-task.h"
+#include "tsr-journal.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -46,6 +47,7 @@ typedef struct
   char            *moved_to;    /* where --root-move-from put the image */
   char            *reserved_mac;
   char            *reserved_network;
+  TsrJournal      *journal;     /* what a crash would leave, for recovery */
 
   /* results */
   char            *notice;
@@ -350,6 +352,7 @@ root_from_image (CreateData         *data,
                            &data->progress, _("Copying the root image"), 0, 0, cancellable };
 
       g_info ("%s: the root image goes through libvirt as a stream (%s)", spec->name, reason);
+      tsr_journal_volume (data->journal, spec->pool, vol_name, NULL);
       data->vol = tsr_storage_upload_image (&upload, error);
       return data->vol != NULL;
     }
@@ -361,6 +364,8 @@ root_from_image (CreateData         *data,
       g_autofree char *dir = tsr_storage_pool_dir (pool);
       g_autofree char *target = dir ? g_build_filename (dir, vol_name, NULL) : NULL;
 
+      tsr_journal_moved (data->journal, spec->root_move_from, target);
+      tsr_journal_volume (data->journal, spec->pool, vol_name, target);
       if (target != NULL && g_rename (spec->root_move_from, target) == 0)
         {
           data->moved_to = g_steal_pointer (&target);
@@ -378,7 +383,9 @@ root_from_image (CreateData         *data,
 
   xml = tsr_storage_volume_xml (vol_name, root_size, format);
   tsr_progress_report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
+  tsr_journal_volume (data->journal, spec->pool, vol_name, NULL);
   data->vol = virStorageVolCreateXML (pool, xml, 0);
+  tsr_journal_step ("create:volume");
   if (data->vol == NULL)
     {
       tsr_error_set_from_libvirt (error, _("Could not create the root disk"));
@@ -451,6 +458,7 @@ make_root_volume (CreateData         *data,
                                   g_str_equal (format, "raw") ? "img" : "qcow2");
       xml = tsr_storage_volume_xml (vol_name, info.capacity, format);
       tsr_progress_report (&data->progress, 0, info.allocation, _("Copying the template’s root"), TRUE);
+      tsr_journal_volume (data->journal, spec->pool, vol_name, NULL);
       data->vol = virStorageVolCreateXMLFrom (pool, xml, src, 0);
       if (data->vol == NULL)
         {
@@ -469,7 +477,9 @@ make_root_volume (CreateData         *data,
 
   xml = tsr_storage_volume_xml (vol_name, spec->disk_size, format);
   tsr_progress_report (&data->progress, 0, 0, _("Creating the disk"), TRUE);
+  tsr_journal_volume (data->journal, spec->pool, vol_name, NULL);
   data->vol = virStorageVolCreateXML (pool, xml, 0);
+  tsr_journal_step ("create:volume");
   if (data->vol == NULL)
     {
       tsr_error_set_from_libvirt (error, _("Could not create the root disk"));
@@ -589,11 +599,13 @@ reserve_address (CreateData   *data,
     }
 
   tsr_progress_report (&data->progress, 0, 0, _("Reserving an address"), TRUE);
+  tsr_journal_reservation (data->journal, spec->netvm, mac);
   if (!tsr_reserve_address_sync (data->reserve_lock, data->conn, spec->netvm, mac, spec->name,
                                  &ip, &data->info, error))
     return FALSE;
   data->reserved_mac = g_strdup (mac);
   data->reserved_network = g_strdup (spec->netvm);
+  tsr_journal_step ("create:reserved");
   *mac_out = g_steal_pointer (&mac);
   return TRUE;
 }
@@ -614,6 +626,9 @@ define_domain (CreateData   *data,
       tsr_error_set_from_libvirt (error, what);
       return FALSE;
     }
+  /* The VM exists: from here on an interruption is finished, not undone. */
+  tsr_journal_commit (data->journal);
+  tsr_journal_step ("create:defined");
   return TRUE;
 }
 
@@ -642,6 +657,10 @@ create_steps (CreateData    *data,
     return FALSE;
   if (spec->check_only)
     return TRUE;
+
+  data->journal = tsr_journal_begin_for (data->conn, "create", spec->name);
+  tsr_journal_defines (data->journal, spec->name);
+  tsr_journal_step ("create:journaled");
 
   if (g_str_equal (spec->netvm, TSR_MANAGED_NETWORK_NAME) &&
       !ensure_managed_network (data->conn, error))
@@ -711,6 +730,7 @@ create_step (gpointer       task_data,
       rollback (data);
       g_clear_pointer (&data->info, tsr_network_info_free);
     }
+  g_clear_pointer (&data->journal, tsr_journal_end);
   tsr_local_lock_release (lock);
   return ok;
 }

@@ -10,6 +10,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-import-private.h"
+#include "tsr-journal.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-libvirt.h"
 #include "tsr-qemu-img.h"
@@ -34,6 +35,7 @@ tsr_import_job_forget_volumes (TsrImportJob *data)
 void
 tsr_import_job_free (TsrImportJob *data)
 {
+  g_clear_pointer (&data->journal, tsr_journal_end);
   tsr_local_lock_release (data->name_lock);
   g_clear_object (&data->self);
   g_clear_object (&data->cancellable);
@@ -173,7 +175,19 @@ tsr_import_job_prepare (gpointer   user_data,
       return FALSE;
     }
 
-  return check_volumes_free (data, pool, error) && check_room (data, pool, error);
+  if (!check_volumes_free (data, pool, error) || !check_room (data, pool, error))
+    return FALSE;
+
+  /* What a crash from here on could leave, for the recovery. */
+  data->journal = tsr_journal_begin_for (data->conn, "import", data->spec->name);
+  tsr_journal_defines (data->journal, data->spec->name);
+  for (guint i = 0; i < data->volume_names->len; i++)
+    tsr_journal_volume (data->journal, data->spec->pool, g_ptr_array_index (data->volume_names, i),
+                        NULL);
+  if (data->info->temp_dir != NULL)
+    tsr_journal_temp (data->journal, data->info->temp_dir);
+  tsr_journal_step ("import:journaled");
+  return TRUE;
 }
 
 /* Convert */
@@ -347,6 +361,8 @@ convert_disks (TsrImportJob       *data,
           reason);
   if (!local && !(staging = make_staging (data, error)))
     return FALSE;
+  if (staging != NULL)
+    tsr_journal_temp (data->journal, staging);
 
   for (guint i = 0; i < data->info->disks->len; i++)
     {
@@ -390,6 +406,11 @@ convert_disks (TsrImportJob       *data,
       if (!convert_disk (data, disk, path, i, done, total, error))
         return FALSE;
       done += disk->capacity;
+      {
+        g_autofree char *step = g_strdup_printf ("import:disk-%u", i);
+
+        tsr_journal_step (step);
+      }
     }
   if (staging != NULL)
     g_rmdir (staging);

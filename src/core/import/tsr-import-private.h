@@ -3,6 +3,7 @@
 
 #include "tsr-archive.h"
 #include "tsr-import.h"
+#include "tsr-journal.h"
 #include "tsr-storage-private.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,7 @@ typedef struct
   char           *vm_name;
   GError         *error;          /* kept while rolling back */
   int             name_lock;      /* the VM name's lock on this machine, or -1 */
+  TsrJournal     *journal;        /* what a crash would leave, for recovery */
 } TsrImportJob;
 
 void           tsr_import_job_free            (TsrImportJob  *job);

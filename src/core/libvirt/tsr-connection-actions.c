@@ -486,9 +486,9 @@ tsr_connection_ensure_network_finish (TsrConnection  *self,
   return tsr_task_propagate_boolean (self, result, error);
 }
 
-static TsrNetworkInfo *
-read_network_for_update (virNetworkPtr   net,
-                         GError        **error)
+TsrNetworkInfo *
+_tsr_read_network_for_update (virNetworkPtr   net,
+                              GError        **error)
 {
   TsrNetworkInfo *info = _tsr_fetch_network_info (net, error);
   g_autofree char *inactive_xml = NULL;
@@ -528,7 +528,7 @@ open_network_for_update (virConnectPtr   conn,
 {
   if (!(*net = tsr_network_lookup_by_name (conn, network, error)))
     return NULL;
-  return read_network_for_update (*net, error);
+  return _tsr_read_network_for_update (*net, error);
 }
 
 /* COMMAND on one DHCP host, in the definition and, while the network
@@ -587,6 +587,17 @@ tsr_reserve_address_sync (GMutex           *lock,
   if (!(info = open_network_for_update (conn, network, &net, error)))
     return FALSE;
 
+  /* Addresses of VMs removed behind Tessera's back go back to the pool
+   * before one is taken (a no-op, but for one round trip, on a clean host).
+   */
+  if (tsr_network_info_find_host (info, mac) == NULL &&
+      _tsr_release_orphans_locked (conn, net, info, NULL) > 0)
+    {
+      g_clear_pointer (&info, tsr_network_info_free);
+      if (!(info = _tsr_read_network_for_update (net, error)))
+        return FALSE;
+    }
+
   for (guint attempt = 1; ; attempt++)
     {
       g_autofree char *host_xml = NULL;
@@ -625,7 +636,7 @@ tsr_reserve_address_sync (GMutex           *lock,
             g_info ("%s: reserved %s on %s at attempt %u (others reserved at the same time)",
                     mac, ip, network, attempt);
           if (info_out != NULL)
-            *info_out = read_network_for_update (net, NULL);
+            *info_out = _tsr_read_network_for_update (net, NULL);
           *ip_out = g_steal_pointer (&ip);
           return TRUE;
         }
@@ -640,7 +651,7 @@ tsr_reserve_address_sync (GMutex           *lock,
         }
       virResetLastError ();
       g_clear_pointer (&info, tsr_network_info_free);
-      if (!(info = read_network_for_update (net, error)))
+      if (!(info = _tsr_read_network_for_update (net, error)))
         return FALSE;
     }
 }
@@ -720,7 +731,7 @@ tsr_release_address_sync (GMutex           *lock,
     }
 
   if (info_out != NULL)
-    *info_out = read_network_for_update (net, NULL);
+    *info_out = _tsr_read_network_for_update (net, NULL);
   return TRUE;
 }
 

@@ -172,6 +172,8 @@ _tsr_connection_remove_vms (TsrConnection *self,
 
       if (vm != NULL)
         g_hash_table_add (gone, vm);
+      if (vm != NULL && tsr_network_name_is_managed (tsr_vm_get_netvm (vm)))
+        _tsr_connection_schedule_orphan_sweep (self);
       g_hash_table_remove (self->domains, key);
       g_hash_table_remove (self->agent_ips, key);
       g_hash_table_remove (self->generation, key);

@@ -89,6 +89,8 @@ struct _TsrConnection
   gboolean            closed_by_user;
 
   GMutex              reserve_lock;
+  GStrv               recovered;  /* what the last open's recovery did */
+  guint               orphan_sweep;
 };
 
 static inline void
@@ -223,5 +225,25 @@ gboolean tsr_release_address_sync         (GMutex          *lock,
                                            const char      *mac,
                                            TsrNetworkInfo **info_out,
                                            GError         **error);
+
+TsrNetworkInfo *_tsr_read_network_for_update (virNetworkPtr    net,
+                                              GError         **error);
+
+/* tsr-orphans.c: reservations on Tessera's networks for MACs no domain
+ * has and no running operation holds; each released adds a line to REPORT
+ * (may be NULL). Workers only.
+ */
+guint    _tsr_release_orphans_locked      (virConnectPtr    conn,
+                                           virNetworkPtr    net,
+                                           TsrNetworkInfo  *info,
+                                           GPtrArray       *report);
+/* A VM on a Tessera network went: its reservation, if nothing of Tessera
+ * released it, is released a moment later (once per burst).
+ */
+void     _tsr_connection_schedule_orphan_sweep (TsrConnection *self);
+guint    tsr_release_orphans_sync         (GMutex          *lock,
+                                           virConnectPtr    conn,
+                                           gboolean         quick,
+                                           GPtrArray       *report);
 
 G_END_DECLS

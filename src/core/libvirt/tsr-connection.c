@@ -12,6 +12,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-error.h"
 #include "tsr-network.h"
+#include "tsr-recover.h"
 #include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
@@ -28,6 +29,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  RECOVERED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* libvirt's default error handler prints to stderr; this one does nothing. */
 static void
@@ -107,13 +115,29 @@ _tsr_connection_set_last_error (TsrConnection *self,
 
 /* Open */
 
+typedef struct
+{
+  virConnectPtr  conn;
+  GPtrArray     *report;  /* what recovery did */
+} Opened;
+
+static void
+opened_free (Opened *opened)
+{
+  g_clear_pointer (&opened->conn, tsr_conn_release);
+  g_clear_pointer (&opened->report, g_ptr_array_unref);
+  g_free (opened);
+}
+
 static void
 open_worker (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
              GCancellable *cancellable)
 {
+  TsrConnection *self = source_object;
   const char *uri = task_data;
+  Opened *opened;
   virConnectPtr conn;
 
   tsr_assert_worker_thread ();
@@ -127,7 +151,14 @@ open_worker (GTask        *task,
       return;
     }
 
-  g_task_return_pointer (task, conn, (GDestroyNotify) tsr_conn_release);
+  /* Operations a crash interrupted are finished before the list is read,
+   * so that it never shows their half-made VMs.
+   */
+  opened = g_new0 (Opened, 1);
+  opened->conn = conn;
+  opened->report = g_ptr_array_new_with_free_func (g_free);
+  tsr_recover_sync (conn, &self->reserve_lock, opened->report);
+  g_task_return_pointer (task, opened, (GDestroyNotify) opened_free);
 }
 
 static void
@@ -138,16 +169,24 @@ opened_cb (GObject      *object,
   TsrConnection *self = TSR_CONNECTION (object);
   g_autoptr(GTask) task = user_data;
   g_autoptr(GError) error = NULL;
-  virConnectPtr conn;
+  Opened *opened;
 
-  conn = g_task_propagate_pointer (G_TASK (result), &error);
-  if (conn == NULL)
+  opened = g_task_propagate_pointer (G_TASK (result), &error);
+  if (opened == NULL)
     {
       _tsr_connection_fail (self, task, g_steal_pointer (&error));
       return;
     }
 
-  self->conn = conn;
+  self->conn = g_steal_pointer (&opened->conn);
+  if (opened->report->len > 0)
+    {
+      g_ptr_array_add (opened->report, NULL);
+      g_strfreev (self->recovered);
+      self->recovered = (GStrv) g_ptr_array_steal (opened->report, NULL);
+      g_signal_emit (self, signals[RECOVERED], 0, self->recovered);
+    }
+  opened_free (opened);
   g_clear_pointer (&self->ctx, _tsr_event_ctx_unref);
   self->ctx = _tsr_event_ctx_new (self);
   _tsr_connection_start_load (self, TRUE, g_steal_pointer (&task));
@@ -267,6 +306,7 @@ tsr_connection_dispose (GObject *object)
   g_clear_handle_id (&self->reconnect_source, g_source_remove);
   g_clear_handle_id (&self->refresh_idle, g_source_remove);
   g_clear_handle_id (&self->flush_source, g_source_remove);
+  g_clear_handle_id (&self->orphan_sweep, g_source_remove);
   self->closed_by_user = TRUE;
   _tsr_connection_drop_handle (self);
   g_clear_pointer (&self->ctx, _tsr_event_ctx_unref);
@@ -293,6 +333,7 @@ tsr_connection_finalize (GObject *object)
   g_mutex_clear (&self->reserve_lock);
   g_free (self->uri);
   g_free (self->kernels_dir);
+  g_strfreev (self->recovered);
 
   G_OBJECT_CLASS (tsr_connection_parent_class)->finalize (object);
 }
@@ -388,6 +429,17 @@ tsr_connection_class_init (TsrConnectionClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TsrConnection::recovered:
+   * @lines: what was done, one sentence each
+   *
+   * Opening the connection finished operations a crash, kill or daemon
+   * restart had interrupted (see tsr-recover.h).
+   */
+  signals[RECOVERED] =
+    g_signal_new ("recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRV);
 }
 
 static void
@@ -617,6 +669,13 @@ tsr_connection_call_new (TsrConnection        *self,
   call->clear = clear;
   g_task_set_task_data (*task, call, call_free);
   return call;
+}
+
+const char * const *
+tsr_connection_get_recovered (TsrConnection *self)
+{
+  g_return_val_if_fail (TSR_IS_CONNECTION (self), NULL);
+  return (const char * const *) self->recovered;
 }
 
 GMutex *

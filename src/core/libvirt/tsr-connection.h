@@ -34,6 +34,10 @@ gboolean            tsr_connection_check_new_vm_name     (TsrConnection        *
                                                           GError              **error);
 TsrVm              *tsr_connection_lookup_vm             (TsrConnection        *self,
                                                           const char           *name);
+/* What recovery did when the connection was last opened (the
+ * ::recovered signal's lines), or NULL.
+ */
+const char * const *tsr_connection_get_recovered         (TsrConnection        *self);
 void                tsr_connection_set_reconnect_delays  (TsrConnection        *self,
                                                           guint                 first_ms,
                                                           guint                 max_ms);

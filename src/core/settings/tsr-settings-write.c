@@ -19,6 +19,7 @@
 #include "tsr-macs.h"
 #include "tsr-network.h"
 #include "tsr-rules.h"
+#include "tsr-journal.h"
 #include "tsr-settings-private.h"
 #include "tsr-task.h"
 #include "tsr-threads.h"
@@ -152,6 +153,7 @@ typedef struct
   char           *next_start;
   char           *warning;
   GPtrArray      *infos;
+  TsrJournal     *journal;     /* of a rename or reservation move */
 } WriteData;
 
 static void
@@ -249,6 +251,7 @@ release_from (WriteData    *data,
   if (shared)
     return TRUE;
 
+  tsr_journal_held (data->journal, from->netvm, from->mac, host->ip, host->name);
   if (!tsr_release_address_sync (data->reserve_lock, data->call.conn, from->netvm, from->mac,
                                  &info, error))
     return FALSE;
@@ -275,6 +278,7 @@ reserve_to (WriteData    *data,
   virResetLastError ();
   if (to_info != NULL && tsr_network_info_find_host (to_info, to->mac) != NULL)
     return TRUE;
+  tsr_journal_reservation (data->journal, to->netvm, to->mac);
   for (guint i = 0; to_info != NULL && i < to_info->hosts->len; i++)
     if (g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (to_info->hosts, i))->name, to->name) == 0)
       host_name = NULL;
@@ -367,6 +371,7 @@ rename_volumes (WriteData   *data,
                        new_path);
           return FALSE;
         }
+      tsr_journal_moved (data->journal, path, new_path);
       if (g_rename (path, new_path) != 0)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _("Could not rename “%s”: %s"),
@@ -510,6 +515,7 @@ commit_prefs (WriteData     *data,
       if (!rename_volumes (data, doc, old->name, p->name, error))
         return FALSE;
       done->renamed_volumes = TRUE;
+      tsr_journal_step ("rename:volumes");
     }
 
   if (g_strcmp0 (old->mac, p->mac) != 0 || g_strcmp0 (old->netvm, p->netvm) != 0 || rename)
@@ -517,6 +523,7 @@ commit_prefs (WriteData     *data,
       if (!move_reservation (data, old, p, FALSE, error))
         return FALSE;
       done->reservation_moved = TRUE;
+      tsr_journal_step ("rename:reservation");
     }
 
   xmlDocDumpMemory (doc, &dump, &dump_len);
@@ -528,12 +535,15 @@ commit_prefs (WriteData     *data,
       return FALSE;
     }
   done->defined = TRUE;
+  tsr_journal_step ("rename:defined");
 
   if (rename && virDomainRename (dom, p->name, 0) < 0)
     {
       tsr_error_set_from_libvirt (error, _("Could not rename the VM"));
       return FALSE;
     }
+  tsr_journal_commit (data->journal);
+  tsr_journal_step ("rename:renamed");
   if (done->renamed_volumes)
     refresh_pools (data->call.conn);
   return TRUE;
@@ -659,16 +669,29 @@ write_once (WriteData  *data,
       return FALSE;
     }
 
-  /* Everything checked: now change. */
+  /* Everything checked: now change. Several steps (a rename, an address
+   * moved) are recorded first, for the recovery after a crash.
+   */
+  if (!g_str_equal (old->name, p->name) || g_strcmp0 (old->mac, p->mac) != 0 ||
+      g_strcmp0 (old->netvm, p->netvm) != 0)
+    {
+      data->journal = tsr_journal_begin_for (data->call.conn,
+                                             g_str_equal (old->name, p->name)
+                                             ? "address change" : "rename", old->name);
+      tsr_journal_restore (data->journal, data->call.uuid, old_xml);
+      tsr_journal_step ("rename:journaled");
+    }
   doc = xmlReadMemory (old_xml, strlen (old_xml), "d.xml", NULL, XML_PARSE_NONET);
   tsr_settings_prefs_write_xml (doc, old, p, data->call.kernels_dir);
   if (!commit_prefs (data, dom, old, p, doc, &done, error))
     {
       roll_back (data, old, p, old_xml, doc, &done);
       xmlFreeDoc (doc);
+      g_clear_pointer (&data->journal, tsr_journal_end);
       return FALSE;
     }
   xmlFreeDoc (doc);
+  g_clear_pointer (&data->journal, tsr_journal_end);
 
   if (p->autostart != old->autostart)
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
