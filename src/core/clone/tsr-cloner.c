@@ -335,7 +335,7 @@ clone_run (gpointer       user_data,
       g_ptr_array_set_size (data->infos, 0);
     }
 
-  g_clear_pointer (&data->journal, tsr_journal_end);
+  tsr_journal_end_on (g_steal_pointer (&data->journal), data->conn);
   tsr_local_lock_release (name_lock);
   tsr_local_lock_release (source_lock);
   if (data->spec->linked)

@@ -730,7 +730,7 @@ create_step (gpointer       task_data,
       rollback (data);
       g_clear_pointer (&data->info, tsr_network_info_free);
     }
-  g_clear_pointer (&data->journal, tsr_journal_end);
+  tsr_journal_end_on (g_steal_pointer (&data->journal), data->conn);
   tsr_local_lock_release (lock);
   return ok;
 }

@@ -35,7 +35,7 @@ tsr_import_job_forget_volumes (TsrImportJob *data)
 void
 tsr_import_job_free (TsrImportJob *data)
 {
-  g_clear_pointer (&data->journal, tsr_journal_end);
+  tsr_journal_end_on (g_steal_pointer (&data->journal), data->conn);
   tsr_local_lock_release (data->name_lock);
   g_clear_object (&data->self);
   g_clear_object (&data->cancellable);

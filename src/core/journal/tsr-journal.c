@@ -367,6 +367,16 @@ tsr_journal_end (TsrJournal *self)
 }
 
 void
+tsr_journal_end_on (TsrJournal    *self,
+                    virConnectPtr  conn)
+{
+  if (conn != NULL && virConnectIsAlive (conn) != 1)
+    tsr_journal_forget (self);
+  else
+    tsr_journal_end (self);
+}
+
+void
 tsr_journal_forget (TsrJournal *self)
 {
   if (self == NULL)
@@ -385,8 +395,7 @@ tsr_journal_step (const char *step)
   if (pause_at != NULL && g_strcmp0 (pause_at, step) == 0)
     {
       g_printerr ("tessera: paused at %s\n", step);
-      for (;;)
-        pause ();
+      raise (SIGSTOP);
     }
 }
 

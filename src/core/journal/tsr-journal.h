@@ -93,6 +93,12 @@ void        tsr_journal_mode           (TsrJournal  *self,
 void        tsr_journal_commit         (TsrJournal  *self);
 /* The operation has ended (done or rolled back): the record goes. */
 void        tsr_journal_end            (TsrJournal  *self);
+/* The operation on CONN has ended: the record goes, unless the connection
+ * broke (libvirtd went away), when an undo may not have reached libvirt:
+ * then it stays for the recovery.
+ */
+void        tsr_journal_end_on         (TsrJournal    *self,
+                                        virConnectPtr  conn);
 /* The operation has ended with things left to do: the record stays, for
  * recovery to finish.
  */
@@ -106,7 +112,8 @@ void        tsr_journal_add_inflight   (GHashTable  *macs);
 /* A test hook at a named step of an operation: with
  * TESSERA_TEST_CRASH_AT=STEP in the environment the process kills itself
  * with SIGKILL there; with TESSERA_TEST_PAUSE_AT=STEP it prints
- * "tessera: paused at STEP" on stderr and waits to be killed.
+ * "tessera: paused at STEP" on stderr and stops itself (SIGSTOP) until
+ * the test sends SIGCONT.
  */
 void        tsr_journal_step           (const char  *step);
 

@@ -39,6 +39,7 @@ tsr_domain_uses_free (TsrDomainUses *uses)
   g_free (uses->nvram);
   g_ptr_array_unref (uses->logs);
   g_free (uses->template_name);
+  g_free (uses->klass);
   g_free (uses->netvm);
   g_free (uses);
 }
@@ -102,6 +103,11 @@ read_metadata (TsrDomainUses *uses,
         {
           g_free (uses->template_name);
           uses->template_name = g_steal_pointer (&text);
+        }
+      else if (tsr_xml_is (n, "class"))
+        {
+          g_free (uses->klass);
+          uses->klass = g_steal_pointer (&text);
         }
       else if (tsr_xml_is (n, "netvm"))
         {
@@ -202,10 +208,11 @@ tsr_domain_uses_all (virConnectPtr conn)
           g_autofree char *config = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
           g_autoptr(TsrDomainUses) next = tsr_domain_uses_parse (config);
 
-          for (guint j = 0; next != NULL && j < next->disks->len; j++)
-            g_ptr_array_add (uses->disks, g_steal_pointer (&next->disks->pdata[j]));
           if (next != NULL)
-            g_ptr_array_set_size (next->disks, 0);
+            {
+              g_ptr_array_extend_and_steal (uses->disks, g_steal_pointer (&next->disks));
+              next->disks = g_ptr_array_new ();
+            }
         }
       g_ptr_array_add (all, uses);
     }

@@ -37,6 +37,7 @@ typedef struct
   char      *nvram;
   GPtrArray *logs;         /* <log file=> of serial and console devices */
   gboolean   tpm_emulator;
+  char      *klass;        /* Tessera's class: AppVM, TemplateVM… */
   char      *template_name;
   char      *netvm;
 } TsrDomainUses;

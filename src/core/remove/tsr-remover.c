@@ -317,7 +317,9 @@ find_dependents (const char    *name,
 
       if (g_strcmp0 (other->uuid, uses->uuid) == 0)
         continue;
-      if (g_strcmp0 (other->template_name, name) == 0)
+      /* A StandaloneVM made from a template is a full copy: on its own. */
+      if (g_strcmp0 (other->template_name, name) == 0 &&
+          g_strcmp0 (other->klass, "StandaloneVM") != 0)
         {
           g_autofree char *line = g_strdup_printf (_("“%s” is based on it (its template)"),
                                                    other->name);
@@ -616,7 +618,10 @@ remove_run (gpointer       user_data,
   if (plan != NULL && data->call.local)
     name_lock = tsr_local_lock_name (plan->vm_name);
   if (plan == NULL || !check_removable (plan, error))
-    goto out;
+    {
+      g_clear_pointer (&plan, tsr_removal_plan_free);
+      goto out;
+    }
 
   journal = tsr_journal_begin_for (data->call.conn, "remove", plan->vm_name);
   journal_plan (journal, plan);

@@ -687,11 +687,11 @@ write_once (WriteData  *data,
     {
       roll_back (data, old, p, old_xml, doc, &done);
       xmlFreeDoc (doc);
-      g_clear_pointer (&data->journal, tsr_journal_end);
+      tsr_journal_end_on (g_steal_pointer (&data->journal), data->call.conn);
       return FALSE;
     }
   xmlFreeDoc (doc);
-  g_clear_pointer (&data->journal, tsr_journal_end);
+  tsr_journal_end_on (g_steal_pointer (&data->journal), data->call.conn);
 
   if (p->autostart != old->autostart)
     virDomainSetAutostart (dom, p->autostart ? 1 : 0);
