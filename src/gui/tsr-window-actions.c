@@ -330,6 +330,7 @@ _tsr_window_actions_update (TsrWindow *self)
   gtk_widget_action_set_enabled (widget, "win.copy-ip", vm != NULL && tsr_vm_get_ip (vm) != NULL);
   _tsr_window_dialogs_update (self, connected);
   _tsr_window_operations_update (self, connected);
+  _tsr_window_delete_update (self, connected);
 }
 
 void
@@ -357,6 +358,7 @@ _tsr_window_class_actions_init (TsrWindowClass *klass)
 
   _tsr_window_class_dialogs_init (klass);
   _tsr_window_class_operations_init (klass);
+  _tsr_window_class_delete_init (klass);
 }
 
 static const char * const column_keys[] = {
@@ -379,6 +381,7 @@ _tsr_window_actions_init (TsrWindow *self)
     }
 
   _tsr_window_operations_init (self);
+  _tsr_window_delete_init (self);
   _tsr_window_actions_update (self);
 }
 

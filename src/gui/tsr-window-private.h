@@ -146,4 +146,13 @@ void                 _tsr_window_operations_update    (TsrWindow   *self,
 void                 _tsr_window_open_import          (TsrWindow   *self,
                                                        GFile       *file);
 
+/* tsr-window-delete.c */
+void                 _tsr_window_class_delete_init    (TsrWindowClass *klass);
+void                 _tsr_window_delete_init          (TsrWindow   *self);
+void                 _tsr_window_delete_update        (TsrWindow   *self,
+                                                       gboolean     connected);
+void                 _tsr_window_recovered_cb         (TsrWindow          *self,
+                                                       const char * const *lines,
+                                                       TsrConnection      *connection);
+
 G_END_DECLS

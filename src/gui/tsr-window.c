@@ -189,6 +189,9 @@ _tsr_window_open_uri (TsrWindow  *self,
   g_signal_connect_object (self->connection, "notify::loaded",
                            G_CALLBACK (tsr_window_connection_notify_cb),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->connection, "recovered",
+                           G_CALLBACK (_tsr_window_recovered_cb),
+                           self, G_CONNECT_SWAPPED);
 
   vms = tsr_connection_get_vms (self->connection);
   _tsr_window_list_show (self, vms);

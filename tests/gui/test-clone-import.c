@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -13,6 +14,7 @@
 #include "tsr-clone-window.h"
 #include "tsr-connection-private.h"
 #include "tsr-import-window.h"
+#include "tsr-journal.h"
 #include "tsr-operation.h"
 #include "tsr-window.h"
 #include "tsr-test-util.h"
@@ -1286,6 +1288,215 @@ test_operation_progress (void)
   g_assert_cmpstr (tsr_format_time_left (30), ==, "less than a minute left");
 }
 
+/* Delete… */
+
+/* What a click on a response button does. */
+static void
+respond (AdwMessageDialog *dialog,
+         const char       *response)
+{
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, response));
+  adw_message_dialog_response (dialog, response);
+  gtk_window_close (GTK_WINDOW (dialog));
+}
+
+static GtkEditable *
+find_entry (GtkWidget *widget)
+{
+  if (GTK_IS_ENTRY (widget))
+    return GTK_EDITABLE (widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkEditable *found = find_entry (c);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+vm_gone (gpointer data)
+{
+  VmWait *wait = data;
+
+  return lookup (wait->window, wait->name) == NULL;
+}
+
+static gboolean
+has_delete_shortcut (GtkWidget *widget)
+{
+  for (guint i = 0; ; i++)
+    {
+      g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (controller == NULL)
+        return FALSE;
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+          GtkShortcutAction *action = gtk_shortcut_get_action (shortcut);
+
+          if (GTK_IS_KEYVAL_TRIGGER (trigger) &&
+              gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == GDK_KEY_Delete &&
+              GTK_IS_NAMED_ACTION (action) &&
+              g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (action)), "win.vm-delete"))
+            return TRUE;
+        }
+    }
+}
+
+static void
+test_delete (void)
+{
+  TsrWindow *window = open_window ();
+  g_autofree char *dir = tmp_path ("delete-pool");
+  g_autofree char *root = NULL, *iso = NULL, *dom_xml = NULL, *net_xml = NULL;
+  VmWait doomed = { window, "doomed" };
+  AdwMessageDialog *dialog;
+  GtkEditable *entry;
+  virStoragePoolPtr pool;
+  virNetworkPtr net;
+  virDomainPtr dom;
+
+  g_assert_true (menu_has_item (tsr_test_window_get_vm_menu (window), "Delete…", "win.vm-delete"));
+  g_assert_true (has_delete_shortcut (GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                                                 TSR_TYPE_WINDOW, "column_view"))));
+
+  /* A template with a VM based on it: refused, with that VM's name. */
+  g_assert_true (tsr_window_select_vm (window, lookup (window, "vault")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-delete", NULL));
+  dialog = wait_for_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "“pvh-guest” is based on it"));
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "delete-refused.png", 2, TIMEOUT_MS);
+  respond (dialog, "close");
+  g_assert_true (tsr_test_spin_until (toplevel_gone, GSIZE_TO_POINTER (ADW_TYPE_MESSAGE_DIALOG),
+                                      TIMEOUT_MS));
+  g_assert_nonnull (lookup (window, "vault"));
+
+  /* A VM with 1.1 GiB of its own, install media and an address. (The
+   * test driver's pools hold no files: its volumes are what it is told.)
+   */
+  root = g_build_filename (dir, "doomed-root.img", NULL);
+  iso = g_build_filename (dir, "installer.iso", NULL);
+  pool = add_real_pool (window, "delete-pool", dir);
+  {
+    virStorageVolPtr vol = virStorageVolCreateXML (pool,
+                                                   "<volume><name>doomed-root.img</name>"
+                                                   "<capacity unit='MiB'>2048</capacity>"
+                                                   "<allocation unit='MiB'>1100</allocation>"
+                                                   "<target><format type='raw'/></target></volume>",
+                                                   0);
+    g_assert_nonnull (vol);
+    virStorageVolFree (vol);
+  }
+  dom_xml = g_strdup_printf ("<domain type='test'><name>doomed</name><memory unit='MiB'>256</memory>"
+                             "<os><type arch='x86_64'>hvm</type></os><devices>"
+                             "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                             "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+                             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
+                             "<source file='%s'/><target dev='sda' bus='sata'/><readonly/></disk>"
+                             "<interface type='network'><mac address='52:54:00:de:1e:7e'/>"
+                             "<source network='tessera-unit'/></interface>"
+                             "</devices></domain>", root, iso);
+  dom = virDomainDefineXML (handle_of (window), dom_xml);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+  net = virNetworkLookupByName (handle_of (window), "tessera-unit");
+  net_xml = g_strdup ("<host mac='52:54:00:de:1e:7e' name='doomed' ip='10.137.9.66'/>");
+  g_assert_cmpint (virNetworkUpdate (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                                     VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, net_xml,
+                                     VIR_NETWORK_UPDATE_AFFECT_CONFIG |
+                                     VIR_NETWORK_UPDATE_AFFECT_LIVE), ==, 0);
+  g_assert_true (tsr_test_spin_until (vm_listed, &doomed, TIMEOUT_MS));
+
+  /* The confirmation lists what goes and what stays, and wants the name. */
+  g_assert_true (tsr_window_select_vm (window, lookup (window, "doomed")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-delete", NULL));
+  dialog = wait_for_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Delete “doomed”?");
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "delete-pool/doomed-root.img"));
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "Address 10.137.9.66"));
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "install media"));
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog), "Type “doomed” to confirm"));
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "delete"));
+  entry = find_entry (GTK_WIDGET (dialog));
+  g_assert_nonnull (entry);
+  gtk_editable_set_text (entry, "doome");
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "delete"));
+  gtk_editable_set_text (entry, "doomed");
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "delete"));
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "delete-dialog.png", 2, TIMEOUT_MS);
+
+  /* Deleted: gone from the list, its disk and address with it; the
+   * install media stays.
+   */
+  respond (dialog, "delete");
+  g_assert_true (tsr_test_spin_until (vm_gone, &doomed, TIMEOUT_MS));
+  assert_toast (GTK_WIDGET (window), "Deleted “doomed”");
+  g_assert_false (pool_has_volume (pool, "doomed-root.img"));
+  g_free (net_xml);
+  net_xml = virNetworkGetXMLDesc (net, 0);
+  g_assert_null (strstr (net_xml, "52:54:00:de:1e:7e"));
+  write_main_screenshot (window, "delete-done.png");
+
+  virNetworkFree (net);
+  virStoragePoolDestroy (pool);
+  virStoragePoolFree (pool);
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
+/* What the recovery did, in a toast with its details. */
+static void
+test_recovery_toast (void)
+{
+  g_autofree char *journal = tmp_path ("journal");
+  g_autofree char *node = tsr_test_node_uri ();
+  virConnectPtr probe = virConnectOpen (node);
+  g_autofree char *uri = NULL;
+  TsrJournal *record;
+  TsrWindow *window;
+  AdwMessageDialog *dialog;
+  g_autoptr(GDir) left = NULL;
+
+  g_assert_nonnull (probe);
+  {
+    char *raw = virConnectGetURI (probe);
+
+    uri = g_strdup (raw);
+    free (raw);
+  }
+  virConnectClose (probe);
+
+  /* A clone whose process died after it reserved an address. */
+  g_assert_cmpint (g_mkdir_with_parents (journal, 0700), ==, 0);
+  g_setenv ("TESSERA_JOURNAL_DIR", journal, TRUE);
+  record = tsr_journal_begin (uri, "clone", "ghost");
+  tsr_journal_defines (record, "ghost");
+  tsr_journal_volume (record, "default-pool", "ghost-root.qcow2", NULL);
+  tsr_journal_reservation (record, "tessera-unit", "52:54:00:00:00:99");
+  tsr_journal_forget (record);
+
+  window = open_window ();
+  g_unsetenv ("TESSERA_JOURNAL_DIR");
+  assert_toast (GTK_WIDGET (window), "Finished an operation a crash had interrupted");
+  write_main_screenshot (window, "recovery-toast.png");
+  left = g_dir_open (journal, 0, NULL);
+  g_assert_null (g_dir_read_name (left));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-recovery", NULL));
+  dialog = wait_for_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (dialog),
+                                           "An interrupted clone of “ghost”"));
+  respond (dialog, "close");
+  g_rmdir (journal);
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1316,6 +1527,8 @@ main (int   argc,
   g_test_add_func ("/gui/clone/several", test_clone_several);
   g_test_add_func ("/gui/import/chooser", test_import_chooser);
   tsr_test_add_func_needing ("/gui/import/ova", test_import_ova, "qemu-img", NULL);
+  g_test_add_func ("/gui/delete/from-list", test_delete);
+  g_test_add_func ("/gui/recovery/toast", test_recovery_toast);
 
   ret = g_test_run ();
 

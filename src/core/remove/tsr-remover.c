@@ -281,7 +281,6 @@ plan_addresses (Planner       *p,
       const char *mac = g_ptr_array_index (uses->macs, i);
       const char *network = g_ptr_array_index (uses->networks, i);
       g_autoptr(virNetwork) net = NULL;
-      g_autofree char *xml = NULL;
       g_autoptr(TsrNetworkInfo) info = NULL;
       const TsrDhcpHost *host;
       TsrRemovalAddress *a;
@@ -290,8 +289,7 @@ plan_addresses (Planner       *p,
           g_hash_table_contains (other_macs, mac))
         continue;
       net = virNetworkLookupByName (p->conn, network);
-      xml = net ? virNetworkGetXMLDesc (net, VIR_NETWORK_XML_INACTIVE) : NULL;
-      info = xml ? tsr_network_info_new_from_xml (xml, NULL) : NULL;
+      info = net ? _tsr_read_network_for_update (net, NULL) : NULL;
       host = info ? tsr_network_info_find_host (info, mac) : NULL;
       virResetLastError ();
       if (host == NULL)
