@@ -192,7 +192,7 @@ tsr_journal_begin (const char *uri,
 
   if (dir == NULL)
     {
-      g_warning ("No folder for intent records could be written: an interrupted %s "
+      g_message ("No folder for intent records could be written: an interrupted %s "
                  "will not be cleaned up by itself.", op);
       return in_memory ();
     }
@@ -204,7 +204,7 @@ tsr_journal_begin (const char *uri,
   fd = g_mkstemp_full (tmp, O_WRONLY | O_APPEND | O_CLOEXEC, 0664);
   if (fd < 0)
     {
-      g_warning ("Could not write an intent record in %s: %s", dir, g_strerror (errno));
+      g_message ("Could not write an intent record in %s: %s", dir, g_strerror (errno));
       return in_memory ();
     }
   fchmod (fd, 0664);
