@@ -174,6 +174,45 @@ wait_stopped (TsrCli    *cli,
     }
 }
 
+/* qvm-start --dispvm TEMPLATE: a new DisposableVM dispNNNN of TEMPLATE,
+ * started; it is removed when it stops.
+ */
+static int
+start_dispvm (TsrCli     *cli,
+              const char *template_name)
+{
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *made = NULL;
+  TsrVm *vm;
+
+  for (guint attempt = 0; attempt < 100 && name == NULL; attempt++)
+    {
+      g_autofree char *candidate = g_strdup_printf ("disp%u", g_random_int_range (1, 10000));
+
+      if (tsr_connection_lookup_vm (cli->conn, candidate) == NULL)
+        name = g_steal_pointer (&candidate);
+    }
+  spec = tsr_create_spec_new (name);
+  tsr_cli_replace_string (&spec->klass, "DispVM");
+  tsr_cli_replace_string (&spec->template_name, template_name);
+  tsr_cli_replace_string (&spec->label, "red");
+  tsr_connection_create_vm_async (cli->conn, spec, NULL, NULL, NULL, tsr_cli_async_cb, cli);
+  made = tsr_connection_create_vm_finish (cli->conn, tsr_cli_wait (cli), NULL, &error);
+  if (made == NULL)
+    return tsr_cli_report_error (error);
+
+  /* The list hears of the new domain by its event. */
+  while ((vm = tsr_connection_lookup_vm (cli->conn, made)) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  tsr_connection_start_vm_async (cli->conn, vm, NULL, tsr_cli_async_cb, cli);
+  if (!tsr_connection_start_vm_finish (cli->conn, tsr_cli_wait (cli), &error))
+    return tsr_cli_report_error (error);
+  g_print ("%s\n", made);
+  return TSR_CLI_EXIT_OK;
+}
+
 static int
 lifecycle (Op     op,
            int    argc,
@@ -181,11 +220,15 @@ lifecycle (Op     op,
 {
   gboolean wait = FALSE, all = FALSE;
   g_autofree char *cdrom = NULL;
+  g_autofree char *dispvm = NULL;
   int timeout = 60;
   const GOptionEntry start_entries[] = {
     { "cdrom", 0, 0, G_OPTION_ARG_STRING, &cdrom,
       N_("Boot once from install media: /dev/cdrom, dom0:/path.iso, /path.iso or POOL:VOLUME"),
       N_("SOURCE") },
+    { "dispvm", 0, 0, G_OPTION_ARG_STRING, &dispvm,
+      N_("Start a new DisposableVM of TEMPLATE (removed when it stops); prints its name"),
+      N_("TEMPLATE") },
     { NULL }
   };
   const GOptionEntry shutdown_entries[] = {
@@ -210,6 +253,17 @@ lifecycle (Op     op,
   if (!tsr_cli_parse_args (context, &argc, &argv))
     return TSR_CLI_EXIT_USAGE;
 
+  if (dispvm != NULL)
+    {
+      if (argc > 1 || cdrom != NULL)
+        {
+          g_printerr (_("--dispvm starts a new VM: name no VM and no --cdrom with it.\n"));
+          return TSR_CLI_EXIT_USAGE;
+        }
+      if (!tsr_cli_open (&cli))
+        return TSR_CLI_EXIT_FAILED;
+      return start_dispvm (&cli, dispvm);
+    }
   if (argc < 2 && !all)
     {
       g_printerr (_("Name at least one VM. Run with --help to see the options.\n"));

@@ -26,8 +26,28 @@ qubes_state (TsrVm *vm)
 
 static const char * const known_fields[] = {
   "name", "state", "class", "label", "template", "netvm", "ip", "ipback", "gateway",
-  "netmask", "mac", "virt_mode", "kernel", "memory", "maxmem", "vcpus", "uuid", NULL
+  "netmask", "mac", "virt_mode", "kernel", "memory", "maxmem", "vcpus", "uuid", "revision",
+  "outdated", NULL
 };
+
+/* For "outdated": the VM's template, in the same list. */
+static TsrConnection *ls_connection;
+
+/* An AppVM that runs on an older revision of its template's root than the
+ * newest: it picks the new one up at its next start.
+ */
+static gboolean
+is_outdated (TsrVm *vm)
+{
+  TsrVm *tpl;
+
+  if (!tsr_vm_is_active (vm) || tsr_vm_get_template (vm) == NULL || ls_connection == NULL ||
+      (g_strcmp0 (tsr_vm_get_vm_class (vm), "AppVM") != 0 &&
+       g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") != 0))
+    return FALSE;
+  tpl = tsr_connection_lookup_vm (ls_connection, tsr_vm_get_template (vm));
+  return tpl != NULL && tsr_vm_get_revision (vm) < tsr_vm_get_revision (tpl);
+}
 
 static char *
 field_text (TsrVm      *vm,
@@ -47,6 +67,10 @@ field_text (TsrVm      *vm,
     }
   if (strcmp (field, "virt_mode") == 0)
     return g_strdup (tsr_vm_get_virt_mode (vm));
+  if (strcmp (field, "revision") == 0)
+    return g_strdup_printf ("%u", tsr_vm_get_revision (vm));
+  if (strcmp (field, "outdated") == 0)
+    return g_strdup (is_outdated (vm) ? "yes" : "-");
 
   text = tsr_vm_dup_field_text (vm, field);
   return text ? text : g_strdup ("-");
@@ -135,7 +159,7 @@ choose_fields (gboolean    raw_list,
   else if (format == NULL || g_strcmp0 (format, "simple") == 0)
     fields = g_strsplit ("name,state,class,label,template,netvm", ",", -1);
   else if (g_strcmp0 (format, "full") == 0)
-    fields = g_strsplit ("name,state,class,label,template,netvm,virt_mode,kernel,memory,"
+    fields = g_strsplit ("name,state,class,label,template,outdated,netvm,virt_mode,kernel,memory,"
                          "maxmem,vcpus,ip,netmask,gateway,mac,uuid", ",", -1);
   else
     {
@@ -195,6 +219,7 @@ tsr_cli_ls (int    argc,
     return TSR_CLI_EXIT_USAGE;
   if (!tsr_cli_open (&cli))
     return TSR_CLI_EXIT_FAILED;
+  ls_connection = cli.conn;
 
   model = tsr_connection_get_vms (cli.conn);
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)

@@ -10,6 +10,7 @@
 
 #include "tsr-cli.h"
 #include "tsr-cli-private.h"
+#include "tsr-remover.h"
 #include "tsr-error.h"
 #include "tsr-progress.h"
 
@@ -108,6 +109,30 @@ tsr_cli_open (TsrCli *cli)
   recovered = tsr_connection_get_recovered (cli->conn);
   for (guint i = 0; recovered != NULL && recovered[i] != NULL; i++)
     g_printerr (_("Recovered: %s\n"), recovered[i]);
+
+  /* DisposableVMs go when they stop; one that stopped while no Tessera
+   * watched goes now.
+   */
+  {
+    GListModel *vms = tsr_connection_get_vms (cli->conn);
+    gboolean any = FALSE;
+
+    for (guint i = 0; i < g_list_model_get_n_items (vms) && !any; i++)
+      {
+        g_autoptr(TsrVm) vm = g_list_model_get_item (vms, i);
+
+        any = g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") == 0 && !tsr_vm_is_active (vm);
+      }
+    if (any)
+      {
+        g_auto(GStrv) removed = NULL;
+
+        tsr_connection_remove_disposables_async (cli->conn, NULL, tsr_cli_async_cb, cli);
+        removed = tsr_connection_remove_disposables_finish (cli->conn, tsr_cli_wait (cli), NULL);
+        for (guint i = 0; removed != NULL && removed[i] != NULL; i++)
+          g_printerr (_("Removed disposable “%s”, which had stopped.\n"), removed[i]);
+      }
+  }
 
   return TRUE;
 }

@@ -296,6 +296,51 @@ tsr_window_vm_delete_cb (GtkWidget  *widget,
                                      data);
 }
 
+/* Disposables go when they stop */
+
+static void
+disposables_removed_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(TsrWindow) self = user_data;
+  g_auto(GStrv) removed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  removed = tsr_connection_remove_disposables_finish (TSR_CONNECTION (object), result, &error);
+  if (removed == NULL)
+    {
+      _tsr_window_add_error_toast (self, error);
+      return;
+    }
+  for (guint i = 0; removed[i] != NULL && self->toast_overlay != NULL; i++)
+    {
+      g_autofree char *text = g_strdup_printf (_("Disposable “%s” stopped and was removed"),
+                                               removed[i]);
+
+      adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+    }
+}
+
+/**
+ * _tsr_window_vm_stopped_cb:
+ * @self: a #TsrWindow
+ * @vm: the VM that stopped
+ * @connection: the window's connection
+ *
+ * A DisposableVM that stopped is removed, with everything it had.
+ */
+void
+_tsr_window_vm_stopped_cb (TsrWindow     *self,
+                           TsrVm         *vm,
+                           TsrConnection *connection)
+{
+  if (g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") != 0)
+    return;
+  tsr_connection_remove_disposables_async (connection, self->cancellable, disposables_removed_cb,
+                                           g_object_ref (self));
+}
+
 /* Recovery */
 
 static void

@@ -151,6 +151,9 @@ void                 _tsr_window_class_delete_init    (TsrWindowClass *klass);
 void                 _tsr_window_delete_init          (TsrWindow   *self);
 void                 _tsr_window_delete_update        (TsrWindow   *self,
                                                        gboolean     connected);
+void                 _tsr_window_vm_stopped_cb        (TsrWindow     *self,
+                                                       TsrVm         *vm,
+                                                       TsrConnection *connection);
 void                 _tsr_window_recovered_cb         (TsrWindow          *self,
                                                        const char * const *lines,
                                                        TsrConnection      *connection);

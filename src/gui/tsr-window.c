@@ -192,6 +192,9 @@ _tsr_window_open_uri (TsrWindow  *self,
   g_signal_connect_object (self->connection, "recovered",
                            G_CALLBACK (_tsr_window_recovered_cb),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->connection, "vm-stopped",
+                           G_CALLBACK (_tsr_window_vm_stopped_cb),
+                           self, G_CONNECT_SWAPPED);
 
   vms = tsr_connection_get_vms (self->connection);
   _tsr_window_list_show (self, vms);

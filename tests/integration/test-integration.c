@@ -857,8 +857,14 @@ run_parallel (GPtrArray *cmds,
     {
       GSubprocess *proc = g_ptr_array_index (procs, i);
       g_autoptr(GError) error = NULL;
+      g_autoptr(GAsyncResult) result = NULL;
 
-      g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &errs[i], &error));
+      /* The main context runs meanwhile: it answers libvirtd's keepalive on
+       * the test's own connection, however long the commands take.
+       */
+      g_subprocess_communicate_utf8_async (proc, NULL, NULL, tsr_test_store_result_cb, &result);
+      g_assert_true (g_subprocess_communicate_utf8_finish (proc, tsr_test_wait_result (&result, 600),
+                                                           NULL, &errs[i], &error));
       g_assert_no_error (error);
       statuses[i] = g_subprocess_get_status (proc);
       if (errs[i] != NULL && *errs[i] != '\0')

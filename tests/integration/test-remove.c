@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Removing VMs and keeping the host consistent, on a real libvirtd with
+/* Removing VMs and keeping the host consistent, and template-based VMs
+ * (which make and remove volumes at every start), on a real libvirtd with
  * QEMU: qvm-remove of a standalone VM, a running one, an unknown one, a
  * linked clone and its base, a template with a VM based on it; orphan
  * reservations left by virsh; and the crash matrix: create, clone (full
@@ -787,6 +788,251 @@ test_crash_matrix (void)
   g_unlink (import_image);
 }
 
+/* Templates: AppVMs and DisposableVMs */
+
+static const char *fixture_dir;
+
+/* 64 bytes of WORD at 1 MiB of IMAGE (of FORMAT), where the fixture guest
+ * reads its disk marker: a write of the guest's, done from the host.
+ */
+static void
+write_marker (const char *image,
+              const char *format,
+              const char *word)
+{
+  g_autofree char *command = NULL;
+  g_autofree char *file = g_build_filename (workdir, "marker", NULL);
+
+  /* NUL padding, as the guest writes it. */
+  g_assert_true (g_file_set_contents (file, word, -1, NULL));
+  g_assert_cmpint (truncate (file, 64), ==, 0);
+  command = g_strdup_printf ("qemu-io -f %s -c 'write -s %s 1M 64' %s", format, file, image);
+  tsr_test_run_command (command);
+}
+
+static gboolean
+has_marker (const char *image,
+            const char *format,
+            const char *word)
+{
+  g_autofree char *command = g_strdup_printf ("qemu-io -r -U -f %s -c 'read -v 1M 64' %s",
+                                             format, image);
+  g_autofree char *out = NULL;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (command, &out, NULL, &status, NULL));
+  return strstr (out, word) != NULL;
+}
+
+static char *
+serial_of (const char *name)
+{
+  g_autofree char *log = g_strdup_printf ("%s/%s-serial.log", workdir, name);
+
+  tsr_test_log_serial (handle, name, log, TRUE);
+  return g_steal_pointer (&log);
+}
+
+static void
+wait_for_line (const char *log,
+               const char *line)
+{
+  TSR_POLL_UNTIL (tsr_test_file_contains (log, line), 180);
+}
+
+static char *
+disk_of (const char *name,
+         const char *dev)
+{
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autoptr(TsrDomainUses) uses = tsr_domain_uses_parse (xml);
+
+  for (guint i = 0; i < uses->disks->len; i++)
+    {
+      TsrDiskUse *d = g_ptr_array_index (uses->disks, i);
+
+      if (g_strcmp0 (d->target, dev) == 0)
+        return g_strdup (d->path);
+    }
+  return NULL;
+}
+
+static void
+cli_ok (const char *name,
+        ...) G_GNUC_NULL_TERMINATED;
+
+static void
+cli_ok (const char *name,
+        ...)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  va_list args;
+  int status;
+
+  va_start (args, name);
+  out = tsr_test_run_cli_valist (cli_dir, URI, FALSE, name, &status, &err, args);
+  va_end (args);
+  if (!exited_with (status, 0))
+    g_error ("%s failed: %s", name, err);
+}
+
+static void
+test_template_appvm (void)
+{
+  g_autofree char *fixture = g_build_filename (fixture_dir, "boot-disk.img", NULL);
+  g_autofree char *image = g_build_filename (workdir, "template-root.img", NULL);
+  g_autofree char *t_root = NULL, *active = NULL, *a_root = NULL, *a_private = NULL;
+  g_autofree char *log = NULL, *out = NULL, *err = NULL;
+  int status;
+
+  /* A TemplateVM with "rev0" on its root. */
+  tsr_test_copy_file (fixture, image);
+  write_marker (image, "raw", "rev0");
+  create (PREFIX "tpl", "--class", "TemplateVM", "--root-move-from", image, NULL);
+  t_root = disk_of (PREFIX "tpl", "vda");
+
+  /* Bad input first: nothing may change. */
+  {
+    g_autofree char *before = snapshot ();
+
+    out = run_cli ("qvm-create", &status, &err, "--class", "AppVM", "--label", "red",
+                   PREFIX "app", NULL);
+    g_assert_true (exited_with (status, 2));
+    g_assert_nonnull (strstr (err, "--template"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    out = run_cli ("qvm-create", &status, &err, "--class", "AppVM", "--template", PREFIX "nosuch",
+                   "--label", "red", PREFIX "app", NULL);
+    g_assert_false (exited_with (status, 0));
+    g_assert_nonnull (strstr (err, "No template named"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    create (PREFIX "std", NULL);
+    g_free (before);
+    before = snapshot ();
+    out = run_cli ("qvm-create", &status, &err, "--class", "AppVM", "--template", PREFIX "std",
+                   "--label", "red", PREFIX "app", NULL);
+    g_assert_false (exited_with (status, 0));
+    g_assert_nonnull (strstr (err, "not a TemplateVM"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    {
+      g_autofree char *after = snapshot ();
+
+      g_assert_cmpstr (before, ==, after);
+    }
+  }
+
+  /* The AppVM: its root is an overlay on revision 0, made at once. */
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    create (PREFIX "app", "--class", "AppVM", "--template", PREFIX "tpl", NULL);
+    g_test_message ("qvm-create --class AppVM: %.2f s",
+                    (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  }
+  active = disk_of (PREFIX "tpl", "vda");
+  g_assert_cmpstr (active, !=, t_root);            /* the template now writes an overlay */
+  a_root = disk_of (PREFIX "app", "vda");
+  a_private = disk_of (PREFIX "app", "vdb");
+  g_assert_nonnull (a_private);
+  g_assert_nonnull (disk_of (PREFIX "app", "vdc"));
+
+  /* It boots the template's system. */
+  log = serial_of (PREFIX "app");
+  cli_ok ("qvm-start", PREFIX "app", NULL);
+  wait_for_line (log, "TESSERA-GUEST: disk-marker=rev0");
+
+  /* The template changes its root: the running AppVM keeps revision 0 and
+   * is flagged outdated once the template has committed (at its next start).
+   */
+  write_marker (active, "qcow2", "rev1");
+  cli_ok ("qvm-start", PREFIX "tpl", NULL);
+  cli_ok ("qvm-kill", PREFIX "tpl", NULL);
+  out = run_cli ("qvm-ls", &status, NULL, "--raw-data", "--fields", "name,outdated,revision",
+                 PREFIX "app", PREFIX "tpl", NULL);
+  g_test_message ("qvm-ls:\n%s", out);
+  g_assert_nonnull (strstr (out, PREFIX "app|yes|0"));
+  g_assert_nonnull (strstr (out, PREFIX "tpl|-|1"));
+  g_clear_pointer (&out, g_free);
+
+  /* What the AppVM wrote on its root is gone after a restart; what it
+   * wrote on its private disk stays; it now runs revision 1.
+   */
+  cli_ok ("qvm-kill", PREFIX "app", NULL);
+  write_marker (a_root, "qcow2", "scratch");
+  write_marker (a_private, "qcow2", "mine");
+  g_unlink (log);
+  cli_ok ("qvm-start", PREFIX "app", NULL);
+  wait_for_line (log, "TESSERA-GUEST: disk-marker=rev1");
+  g_assert_true (has_marker (a_private, "qcow2", "mine"));
+  out = run_cli ("qvm-ls", &status, NULL, "--raw-data", "--fields", "name,outdated",
+                 PREFIX "app", NULL);
+  g_assert_nonnull (strstr (out, PREFIX "app|-"));
+  g_clear_pointer (&out, g_free);
+  cli_ok ("qvm-kill", PREFIX "app", NULL);
+
+  /* A template that was killed (not shut down) discards what it wrote. */
+  g_free (active);
+  active = disk_of (PREFIX "tpl", "vda");
+  write_marker (active, "qcow2", "half-written");
+  g_unlink (log);
+  cli_ok ("qvm-start", PREFIX "app", NULL);
+  wait_for_line (log, "TESSERA-GUEST: disk-marker=rev1");
+  cli_ok ("qvm-kill", PREFIX "app", NULL);
+
+  /* A template other VMs are based on cannot go; they can. */
+  out = run_cli ("qvm-remove", &status, &err, "-f", PREFIX "tpl", NULL);
+  g_assert_true (exited_with (status, 1));
+  g_assert_nonnull (strstr (err, "“" PREFIX "app” is based on it"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  cli_ok ("qvm-remove", "-f", PREFIX "app", PREFIX "std", NULL);
+  g_assert_true (g_file_test (t_root, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+}
+
+static void
+test_template_dispvm (void)
+{
+  g_autofree char *out = NULL, *err = NULL, *name = NULL, *mac = NULL, *root = NULL;
+  int status;
+
+  g_assert_true (domain_exists (PREFIX "tpl"));
+  out = run_cli ("qvm-start", &status, &err, "--dispvm", PREFIX "tpl", NULL);
+  g_test_message ("qvm-start --dispvm: %s%s", out, err);
+  g_assert_true (exited_with (status, 0));
+  name = g_strstrip (g_strdup (out));
+  g_assert_true (g_str_has_prefix (name, "disp"));
+  g_assert_true (domain_exists (name));
+  mac = mac_of (name);
+  root = disk_of (name, "vda");
+  g_assert_true (reserved (mac));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Powered off, it is gone, with its disks and its address. */
+  out = run_cli ("qvm-kill", &status, NULL, name, NULL);
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-ls", &status, &err, NULL);
+  g_assert_nonnull (strstr (err, "Removed disposable"));
+  g_assert_false (domain_exists (name));
+  g_assert_false (g_file_test (root, G_FILE_TEST_EXISTS));
+  g_assert_false (reserved (mac));
+
+  /* The template goes last, with all its revisions. */
+  {
+    g_autofree char *xml = tsr_test_domain_xml (handle, PREFIX "tpl", VIR_DOMAIN_XML_INACTIVE);
+    g_autoptr(TsrDomainUses) uses = tsr_domain_uses_parse (xml);
+
+    g_assert_cmpuint (g_strv_length (uses->bases), >=, 2);
+    cli_ok ("qvm-remove", "-f", PREFIX "tpl", NULL);
+    for (guint i = 0; uses->bases[i] != NULL; i++)
+      g_assert_false (g_file_test (uses->bases[i], G_FILE_TEST_EXISTS));
+  }
+  g_assert_null (find_orphans ());
+}
+
 static void
 test_nothing_left (void)
 {
@@ -823,7 +1069,9 @@ main (int    argc,
   signal (SIGPIPE, SIG_IGN);
 
   cli_dir = g_getenv ("TESSERA_CLI_DIR");
+  fixture_dir = g_getenv ("TESSERA_FIXTURE_DIR");
   g_assert_nonnull (cli_dir);
+  g_assert_nonnull (fixture_dir);
   workdir = g_strdup ("/var/tmp/tessera-remove-it-XXXXXX");
   g_assert_nonnull (g_mkdtemp_full (workdir, 0755));
   g_chmod (workdir, 0777);
@@ -843,6 +1091,8 @@ main (int    argc,
   g_test_add_func ("/remove-it/linked-clone-and-base", test_remove_linked);
   g_test_add_func ("/remove-it/orphans", test_orphans);
   g_test_add_func ("/remove-it/crash-matrix", test_crash_matrix);
+  g_test_add_func ("/template-it/appvm", test_template_appvm);
+  g_test_add_func ("/template-it/dispvm", test_template_dispvm);
   g_test_add_func ("/remove-it/zz/nothing-left", test_nothing_left);
 
   ret = g_test_run ();

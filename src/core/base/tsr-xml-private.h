@@ -96,6 +96,13 @@ xmlNodePtr  tsr_xml_metadata           (xmlNodePtr   root,
 
 /* libvirt's documents */
 gboolean    tsr_xml_pool_holds_files   (const char  *pool_xml);
+/* A qcow2 volume NAME of CAPACITY bytes, on BASE (of BASE_FORMAT) when
+ * not NULL: an overlay, made in O(1) whatever BASE's size.
+ */
+char       *tsr_xml_volume_with_backing (const char *name,
+                                         guint64     capacity,
+                                         const char *base,
+                                         const char *base_format);
 char       *tsr_xml_volume_format      (const char  *volume_xml);
 gboolean    tsr_xml_volume_has_backing (const char  *volume_xml);
 

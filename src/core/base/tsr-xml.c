@@ -189,3 +189,29 @@ tsr_xml_volume_has_backing (const char *volume_xml)
 
   return doc != NULL && tsr_xml_child (xmlDocGetRootElement (doc), "backingStore") != NULL;
 }
+
+char *
+tsr_xml_volume_with_backing (const char *name,
+                             guint64     capacity,
+                             const char *base,
+                             const char *base_format)
+{
+  g_autoptr(GVirConfigStorageVol) vol = gvir_config_storage_vol_new ();
+  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
+
+  gvir_config_storage_vol_set_name (vol, name);
+  gvir_config_storage_vol_set_capacity (vol, capacity);
+  gvir_config_storage_vol_set_allocation (vol, 0);
+  gvir_config_storage_vol_target_set_format (target, "qcow2");
+  gvir_config_storage_vol_target_set_compat (target, "1.1");
+  gvir_config_storage_vol_set_target (vol, target);
+  if (base != NULL)
+    {
+      g_autoptr(GVirConfigStorageVolBackingStore) backing = gvir_config_storage_vol_backing_store_new ();
+
+      gvir_config_storage_vol_backing_store_set_path (backing, base);
+      gvir_config_storage_vol_backing_store_set_format (backing, base_format);
+      gvir_config_storage_vol_set_backing_store (vol, backing);
+    }
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
+}

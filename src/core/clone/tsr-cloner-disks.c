@@ -222,28 +222,6 @@ copy_disk (CloneData     *data,
   return tsr_cloner_check_cancelled (cancellable, error) == FALSE;
 }
 
-static char *
-overlay_xml (const char *name,
-             guint64     capacity,
-             const char *base,
-             const char *base_format)
-{
-  g_autoptr(GVirConfigStorageVol) vol = gvir_config_storage_vol_new ();
-  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
-  g_autoptr(GVirConfigStorageVolBackingStore) backing = gvir_config_storage_vol_backing_store_new ();
-
-  gvir_config_storage_vol_set_name (vol, name);
-  gvir_config_storage_vol_set_capacity (vol, capacity);
-  gvir_config_storage_vol_set_allocation (vol, 0);
-  gvir_config_storage_vol_target_set_format (target, "qcow2");
-  gvir_config_storage_vol_target_set_compat (target, "1.1");
-  gvir_config_storage_vol_set_target (vol, target);
-  gvir_config_storage_vol_backing_store_set_path (backing, base);
-  gvir_config_storage_vol_backing_store_set_format (backing, base_format);
-  gvir_config_storage_vol_set_backing_store (vol, backing);
-  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
-}
-
 /* The source's current disk becomes a read-only base under two new
  * overlays: the clone's, and the source's own, so that neither writes into
  * what the other reads.
@@ -266,7 +244,7 @@ link_disk (CloneData     *data,
       virResetLastError ();
     }
 
-  xml = overlay_xml (disk->dst_name, disk->capacity, disk->src_path, disk->src_format);
+  xml = tsr_xml_volume_with_backing (disk->dst_name, disk->capacity, disk->src_path, disk->src_format);
   disk->dst_vol = virStorageVolCreateXML (disk->dst_pool, xml, 0);
   if (disk->dst_vol == NULL)
     {
@@ -276,7 +254,7 @@ link_disk (CloneData     *data,
   disk->dst_path = virStorageVolGetPath (disk->dst_vol);
 
   g_free (xml);
-  xml = overlay_xml (disk->overlay_name, disk->capacity, disk->src_path, disk->src_format);
+  xml = tsr_xml_volume_with_backing (disk->overlay_name, disk->capacity, disk->src_path, disk->src_format);
   disk->overlay_vol = virStorageVolCreateXML (base_pool, xml, 0);
   if (disk->overlay_vol == NULL)
     {

@@ -12,6 +12,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-template.h"
 #include "tsr-media.h"
 #include "tsr-task.h"
 #include "tsr-threads.h"
@@ -225,6 +226,9 @@ start_with_media (gpointer       task_data,
       return FALSE;
     }
 
+  /* A template installing an update commits its last session first. */
+  if (!tsr_template_prepare_start_sync (dom, error))
+    return FALSE;
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
   if (xml == NULL)
     {

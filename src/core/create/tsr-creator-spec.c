@@ -35,6 +35,7 @@ tsr_create_spec_new (const char *name)
   spec->netvm = g_strdup (g_getenv ("TESSERA_DEFAULT_NETVM") ? g_getenv ("TESSERA_DEFAULT_NETVM")
                                                              : TSR_MANAGED_NETWORK_NAME);
   spec->disk_size = 20 * GIB;
+  spec->private_size = 2 * GIB;
   spec->pool = g_strdup (TSR_DEFAULT_POOL);
   spec->firmware = g_strdup ("bios");
   spec->os_family = g_strdup ("linux");
@@ -275,9 +276,11 @@ tsr_create_spec_set_property (TsrCreateSpec  *spec,
     }
   if (g_str_equal (key, "disk_size") || g_str_equal (key, "root_size"))
     return tsr_parse_size (value, GIB, &spec->disk_size, error);
+  if (g_str_equal (key, "private_size"))
+    return tsr_parse_size (value, GIB, &spec->private_size, error);
 
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                _("Unknown property “%s”. Known: memory, maxmem, vcpus, netvm, mac, kernel, "
-                 "kernelopts, virt_mode, label, firmware, os, disk_size."), key);
+                 "kernelopts, virt_mode, label, firmware, os, disk_size, private_size."), key);
   return FALSE;
 }

@@ -23,6 +23,7 @@
 #include "tsr-storage-private.h"
 #include "tsr-task.h"
 #include "tsr-journal.h"
+#include "tsr-template.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -47,6 +48,7 @@ typedef struct
   char            *moved_to;    /* where --root-move-from put the image */
   char            *reserved_mac;
   char            *reserved_network;
+  GPtrArray       *made;        /* more volumes made (an AppVM's private, volatile) */
   TsrJournal      *journal;     /* what a crash would leave, for recovery */
 
   /* results */
@@ -62,6 +64,7 @@ create_data_free (CreateData *data)
   if (data->vol != NULL)
     virStorageVolFree (data->vol);
   g_clear_pointer (&data->extra_paths, g_ptr_array_unref);
+  g_clear_pointer (&data->made, g_ptr_array_unref);
   g_clear_pointer (&data->progress.context, g_main_context_unref);
   g_free (data->kernels_dir);
   g_free (data->moved_to);
@@ -122,8 +125,14 @@ domain_root_path (virDomainPtr dom)
   return path;
 }
 
-/* Only standalone VMs and templates exist so far; a template named as
- * the base must be one.
+static gboolean
+is_template_based (const TsrCreateSpec *spec)
+{
+  return g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0;
+}
+
+/* StandaloneVMs, TemplateVMs, and AppVMs and DisposableVMs of a template;
+ * a template named as the base must be a TemplateVM.
  */
 static gboolean
 validate_class (CreateData  *data,
@@ -131,17 +140,18 @@ validate_class (CreateData  *data,
 {
   TsrCreateSpec *spec = data->spec;
 
-  if (g_strcmp0 (spec->klass, "AppVM") == 0 || g_strcmp0 (spec->klass, "DispVM") == 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Class %s is not available yet: create a StandaloneVM (optionally based "
-                     "on a template with --template) or a TemplateVM."), spec->klass);
-      return FALSE;
-    }
-  if (g_strcmp0 (spec->klass, "StandaloneVM") != 0 && g_strcmp0 (spec->klass, "TemplateVM") != 0)
+  if (is_template_based (spec) && spec->template_name == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("“%s” is not a class: use StandaloneVM or TemplateVM."),
+                   _("An %s runs from a template: name one with --template T (see “qvm-ls "
+                     "--class TemplateVM”)."), spec->klass);
+      return FALSE;
+    }
+  if (!is_template_based (spec) && g_strcmp0 (spec->klass, "StandaloneVM") != 0 &&
+      g_strcmp0 (spec->klass, "TemplateVM") != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is not a class: use StandaloneVM, TemplateVM, AppVM or DispVM."),
                    spec->klass ? spec->klass : "");
       return FALSE;
     }
@@ -397,6 +407,91 @@ root_from_image (CreateData         *data,
                             root_size, &data->progress, cancellable, error);
 }
 
+static void
+vol_unref (gpointer vol)
+{
+  virStorageVolFree (vol);
+}
+
+/* One volume of an AppVM, recorded for the rollback and the recovery. */
+static virStorageVolPtr
+make_app_volume (CreateData         *data,
+                 virStoragePoolPtr   pool,
+                 const char         *role,
+                 guint64             capacity,
+                 const char         *base,
+                 const char         *base_format,
+                 GError            **error)
+{
+  g_autofree char *name = tsr_template_volume_name (data->spec->name, role);
+  g_autofree char *xml = tsr_xml_volume_with_backing (name, capacity, base, base_format);
+  virStorageVolPtr vol;
+
+  tsr_journal_volume (data->journal, data->spec->pool, name, NULL);
+  vol = virStorageVolCreateXML (pool, xml, 0);
+  if (vol == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not make volume “%s”"), name);
+
+      tsr_error_set_from_libvirt (error, what);
+      return NULL;
+    }
+  return vol;
+}
+
+/* An AppVM or DisposableVM: a root overlay on its template's newest
+ * committed revision (remade at each start), a private disk of its own and
+ * a volatile one (remade at each start). O(1) whatever the template's size.
+ */
+static gboolean
+make_app_volumes (CreateData         *data,
+                  virStoragePoolPtr   pool,
+                  char              **format_out,
+                  GError            **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(virDomain) tpl = virDomainLookupByName (data->conn, spec->template_name);
+  g_autoptr(virStorageVol) base_vol = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *base_format = NULL;
+  virStorageVolInfo info = { 0 };
+  const char *roles[] = { "private", "volatile" };
+  guint64 sizes[] = { spec->private_size, G_GUINT64_CONSTANT (10) << 30 };
+  guint revision;
+
+  virResetLastError ();
+  if (tpl == NULL || !tsr_template_settle_sync (tpl, &revision, &base, &base_format, error))
+    return FALSE;
+  base_vol = virStorageVolLookupByPath (data->conn, base);
+  if (base_vol != NULL)
+    virStorageVolGetInfo (base_vol, &info);
+  virResetLastError ();
+
+  tsr_progress_report (&data->progress, 0, 0, _("Making the disks"), TRUE);
+  if (!(data->vol = make_app_volume (data, pool, "root", info.capacity, base, base_format,
+                                     error)))
+    return FALSE;
+  tsr_journal_step ("create:volume");
+  for (guint i = 0; i < G_N_ELEMENTS (roles); i++)
+    {
+      g_autoptr(virStorageVol) vol = make_app_volume (data, pool, roles[i], sizes[i], NULL, NULL,
+                                                      error);
+      char *path = vol ? virStorageVolGetPath (vol) : NULL;
+
+      if (path == NULL)
+        return FALSE;
+      if (data->made == NULL)
+        data->made = g_ptr_array_new_with_free_func (vol_unref);
+      g_ptr_array_add (data->made, g_steal_pointer (&vol));
+      if (data->extra_paths == NULL)
+        data->extra_paths = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (data->extra_paths, path);
+      g_ptr_array_add (data->extra_paths, g_strdup ("qcow2"));
+    }
+  *format_out = g_strdup ("qcow2");
+  return TRUE;
+}
+
 static gboolean
 make_root_volume (CreateData         *data,
                   virStoragePoolPtr   pool,
@@ -434,6 +529,9 @@ make_root_volume (CreateData         *data,
       return FALSE;
     }
   virResetLastError ();
+
+  if (is_template_based (spec))
+    return make_app_volumes (data, pool, format_out, error);
 
   if (spec->template_name != NULL)
     {
@@ -510,6 +608,8 @@ rollback (CreateData *data)
         virStorageVolDelete (data->vol, 0);
       g_clear_pointer (&data->vol, virStorageVolFree);
     }
+  for (guint i = 0; data->made != NULL && i < data->made->len; i++)
+    virStorageVolDelete (g_ptr_array_index (data->made, i), 0);
   virResetLastError ();
 }
 

@@ -17,7 +17,8 @@ typedef struct
   char     *name;
   char     *label;
   char     *klass;          /* StandaloneVM or TemplateVM */
-  char     *template_name;  /* copy the root disk of this TemplateVM */
+  char     *template_name;  /* StandaloneVM: copy this TemplateVM's root; AppVM,
+                             * DispVM: run from it */
   char     *virt_mode;      /* hvm, pvh, pv */
   char     *kernel;         /* '' = boot what is on the disk or cdrom */
   char     *kernelopts;
@@ -28,6 +29,7 @@ typedef struct
   char     *mac;            /* NULL = a new unique one */
   gboolean  mac_force;      /* accept a MAC another VM uses */
   guint64   disk_size;      /* bytes */
+  guint64   private_size;   /* bytes, an AppVM's private disk */
   char     *pool;
   char     *root_copy_from;
   char     *root_move_from;

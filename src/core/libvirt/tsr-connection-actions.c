@@ -11,6 +11,7 @@
 #include "tsr-error.h"
 #include "tsr-network.h"
 #include "tsr-task.h"
+#include "tsr-template.h"
 #include "tsr-threads.h"
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
@@ -81,6 +82,9 @@ lifecycle_step (gpointer       task_data,
     {
     case OP_START:
       tsr_start_vm_network_sync (data->dom);
+      /* Templates commit their last session; AppVMs get a fresh root. */
+      if (!tsr_template_prepare_start_sync (data->dom, error))
+        return FALSE;
       ret = virDomainCreate (data->dom);
       what = g_strdup_printf (_("Could not start “%s”"), data->name);
       break;

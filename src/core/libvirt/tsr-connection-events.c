@@ -320,7 +320,10 @@ domain_event_cb (virConnectPtr  conn,
 
     case VIR_DOMAIN_EVENT_STOPPED:
       if (vm != NULL)
-        tsr_vm_set_state (vm, TSR_VM_STATE_SHUTOFF);
+        {
+          tsr_vm_set_state (vm, TSR_VM_STATE_SHUTOFF);
+          _tsr_connection_emit_vm_stopped (self, vm);
+        }
       g_hash_table_remove (self->agent_ips, uuid);
       break;
 

@@ -106,6 +106,8 @@ void _tsr_connection_set_loaded         (TsrConnection      *self);
 void _tsr_connection_set_last_error     (TsrConnection      *self,
                                          const GError       *error);
 void _tsr_connection_schedule_reconnect (TsrConnection      *self);
+void _tsr_connection_emit_vm_stopped    (TsrConnection      *self,
+                                         TsrVm              *vm);
 void _tsr_connection_fail               (TsrConnection      *self,
                                          GTask              *task,
                                          GError             *error);

@@ -32,6 +32,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   RECOVERED,
+  VM_STOPPED,
   N_SIGNALS
 };
 
@@ -440,6 +441,15 @@ tsr_connection_class_init (TsrConnectionClass *klass)
   signals[RECOVERED] =
     g_signal_new ("recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_STRV);
+  /**
+   * TsrConnection::vm-stopped:
+   * @vm: the VM
+   *
+   * A VM stopped (libvirt's event): a DisposableVM is then removed.
+   */
+  signals[VM_STOPPED] =
+    g_signal_new ("vm-stopped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, TSR_TYPE_VM);
 }
 
 static void
@@ -669,6 +679,13 @@ tsr_connection_call_new (TsrConnection        *self,
   call->clear = clear;
   g_task_set_task_data (*task, call, call_free);
   return call;
+}
+
+void
+_tsr_connection_emit_vm_stopped (TsrConnection *self,
+                                 TsrVm         *vm)
+{
+  g_signal_emit (self, signals[VM_STOPPED], 0, vm);
 }
 
 const char * const *

@@ -97,7 +97,8 @@ read_metadata (TsrDomainUses *uses,
 
       if (text == NULL || *text == '\0')
         continue;
-      if (tsr_xml_is (n, "base"))
+      /* A template's root revisions are its own, like linked bases. */
+      if (tsr_xml_is (n, "base") || tsr_xml_is (n, "revision"))
         g_strv_builder_add (bases, text);
       else if (tsr_xml_is (n, "template"))
         {

@@ -96,14 +96,18 @@ release_in (virConnectPtr    conn,
         continue;
       if (quick && names != NULL && host->name != NULL && g_hash_table_contains (names, host->name))
         continue;
-      if (*macs == NULL && (*macs = tsr_macs_in_use (conn, NULL)) == NULL)
-        return released;
-      if (g_hash_table_contains (*macs, mac))
-        continue;
+      /* Running operations first: a local read, where the domains are a
+       * round trip each.
+       */
       if (*live == NULL)
         *live = live_reservations ();
       if (g_hash_table_contains (*live, mac))
         continue;
+      if (*macs == NULL && (*macs = tsr_macs_in_use (conn, NULL)) == NULL)
+        return released;
+      if (g_hash_table_contains (*macs, mac))
+        continue;
+      /* A domain defined meanwhile by an operation that just ended. */
 
       host_xml = tsr_network_build_host_xml (host->mac, host->name, host->ip);
       if (!tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_DELETE, host_xml))

@@ -21,6 +21,7 @@ typedef struct
   guint64  memory;   /* MiB */
   guint64  maxmem;   /* MiB, 0 = no balloon */
   guint    vcpus;
+  guint    revision; /* see TsrVm:revision */
 } TsrVmConfig;
 
 TsrVmConfig *tsr_vm_config_parse       (const char        *xml,

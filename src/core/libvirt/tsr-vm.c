@@ -24,6 +24,7 @@ struct _TsrVm
   guint64     memory;
   guint64     maxmem;
   guint       vcpus;
+  guint       revision;
   char       *netvm;
   char       *mac;
   char       *ip;
@@ -47,6 +48,7 @@ enum {
   PROP_MEMORY,
   PROP_MAXMEM,
   PROP_VCPUS,
+  PROP_REVISION,
   PROP_NETVM,
   PROP_MAC,
   PROP_IP,
@@ -104,6 +106,7 @@ tsr_vm_get_property (GObject    *object,
     case PROP_MEMORY: g_value_set_uint64 (value, self->memory); break;
     case PROP_MAXMEM: g_value_set_uint64 (value, self->maxmem); break;
     case PROP_VCPUS: g_value_set_uint (value, self->vcpus); break;
+    case PROP_REVISION: g_value_set_uint (value, self->revision); break;
     case PROP_NETVM: g_value_set_string (value, self->netvm); break;
     case PROP_MAC: g_value_set_string (value, self->mac); break;
     case PROP_IP: g_value_set_string (value, self->ip); break;
@@ -143,6 +146,13 @@ tsr_vm_class_init (TsrVmClass *klass)
   properties[PROP_MEMORY] = g_param_spec_uint64 ("memory", NULL, NULL, 0, G_MAXUINT64, 0, flags);
   properties[PROP_MAXMEM] = g_param_spec_uint64 ("maxmem", NULL, NULL, 0, G_MAXUINT64, 0, flags);
   properties[PROP_VCPUS] = g_param_spec_uint ("vcpus", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /**
+   * TsrVm:revision:
+   *
+   * A TemplateVM's newest committed root revision; the revision an AppVM or
+   * DisposableVM booted from last (see tsr-template.h).
+   */
+  properties[PROP_REVISION] = g_param_spec_uint ("revision", NULL, NULL, 0, G_MAXUINT, 0, flags);
   properties[PROP_NETVM] = string_pspec ("netvm");
   properties[PROP_MAC] = string_pspec ("mac");
   properties[PROP_IP] = string_pspec ("ip");
@@ -220,6 +230,11 @@ tsr_vm_set_config (TsrVm             *self,
       self->vcpus = config->vcpus;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VCPUS]);
     }
+  if (self->revision != config->revision)
+    {
+      self->revision = config->revision;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVISION]);
+    }
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -262,6 +277,7 @@ const char *tsr_vm_get_kernel (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (s
 guint64 tsr_vm_get_memory (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), 0); return self->memory; }
 guint64 tsr_vm_get_maxmem (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), 0); return self->maxmem; }
 guint tsr_vm_get_vcpus (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), 0); return self->vcpus; }
+guint tsr_vm_get_revision (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), 0); return self->revision; }
 const char *tsr_vm_get_netvm (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), NULL); return self->netvm; }
 const char *tsr_vm_get_mac (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), NULL); return self->mac; }
 const char *tsr_vm_get_ip (TsrVm *self) { g_return_val_if_fail (TSR_IS_VM (self), NULL); return self->ip; }
@@ -436,6 +452,16 @@ parse_metadata (TsrVmConfig *config,
             replace_str (&config->klass, value);
           else if (tsr_xml_is (p, "template") && value && *value)
             replace_str (&config->template_name, value);
+          else if (tsr_xml_is (p, "booted-revision") && value && *value)
+            config->revision = (guint) g_ascii_strtoull (value, NULL, 10);
+          else if (tsr_xml_is (p, "revision"))
+            {
+              g_autofree char *committed = tsr_xml_prop (p, "committed");
+              g_autofree char *n = tsr_xml_prop (p, "n");
+
+              if (g_strcmp0 (committed, "yes") == 0 && n != NULL)
+                config->revision = MAX (config->revision, (guint) g_ascii_strtoull (n, NULL, 10));
+            }
         }
     }
 }

@@ -43,6 +43,7 @@ const char *tsr_vm_get_kernel     (TsrVm *self);
 guint64     tsr_vm_get_memory     (TsrVm *self);
 guint64     tsr_vm_get_maxmem     (TsrVm *self);
 guint       tsr_vm_get_vcpus      (TsrVm *self);
+guint       tsr_vm_get_revision   (TsrVm *self);
 const char *tsr_vm_get_netvm      (TsrVm *self);
 const char *tsr_vm_get_mac        (TsrVm *self);
 const char *tsr_vm_get_ip         (TsrVm *self);

@@ -427,7 +427,16 @@ typedef struct
 {
   TsrCall  call;
   GMutex  *reserve_lock;
+  GStrv    uuids;        /* disposables to remove */
 } RemoveData;
+
+static void
+remove_data_clear (gpointer p)
+{
+  RemoveData *data = p;
+
+  g_strfreev (data->uuids);
+}
 
 static gpointer
 plan_run (gpointer       user_data,
@@ -600,19 +609,18 @@ remove_rest (RemoveData      *data,
   return failures->len == 0;
 }
 
-static gpointer
-remove_run (gpointer       user_data,
-            GCancellable  *cancellable,
-            GError       **error)
+static TsrRemovalPlan *
+remove_sync (RemoveData  *data,
+             const char  *uuid,
+             GError     **error)
 {
-  RemoveData *data = user_data;
   g_autoptr(TsrRemovalPlan) plan = NULL;
   g_autoptr(TsrJournal) journal = NULL;
   g_autoptr(GString) failures = g_string_new (NULL);
-  int lock = data->call.local ? tsr_local_lock_acquire (data->call.uuid) : -1;
+  int lock = data->call.local ? tsr_local_lock_acquire (uuid) : -1;
   int name_lock = -1;
 
-  plan = plan_sync (data->call.conn, data->call.uuid, error);
+  plan = plan_sync (data->call.conn, uuid, error);
   if (plan != NULL && data->call.local)
     name_lock = tsr_local_lock_name (plan->vm_name);
   if (plan == NULL || !check_removable (plan, error))
@@ -647,6 +655,83 @@ out:
   tsr_local_lock_release (name_lock);
   tsr_local_lock_release (lock);
   return g_steal_pointer (&plan);
+}
+
+static gpointer
+remove_run (gpointer       user_data,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  RemoveData *data = user_data;
+
+  return remove_sync (data, data->call.uuid, error);
+}
+
+/* Disposables */
+
+static gpointer
+disposables_run (gpointer       user_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  RemoveData *data = user_data;
+  g_autoptr(GStrvBuilder) removed = g_strv_builder_new ();
+
+  for (guint i = 0; data->uuids[i] != NULL; i++)
+    {
+      g_autoptr(TsrRemovalPlan) plan = NULL;
+      g_autoptr(GError) local = NULL;
+
+      /* Started again meanwhile: it stays (remove_sync refuses). */
+      plan = remove_sync (data, data->uuids[i], &local);
+      if (plan != NULL)
+        g_strv_builder_add (removed, plan->vm_name);
+      else
+        g_info ("disposable %s not removed: %s", data->uuids[i], local->message);
+    }
+  return g_strv_builder_end (removed);
+}
+
+void
+tsr_connection_remove_disposables_async (TsrConnection       *self,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GStrvBuilder) uuids = g_strv_builder_new ();
+  GListModel *vms;
+  RemoveData *data;
+
+  g_return_if_fail (TSR_IS_CONNECTION (self));
+
+  data = tsr_connection_call_new (self, NULL, sizeof (RemoveData), remove_data_clear,
+                                  tsr_connection_remove_disposables_async, cancellable, callback,
+                                  user_data, &task);
+  if (data == NULL)
+    return;
+  /* From the list as the connection knows it: no round trip per VM. */
+  vms = tsr_connection_get_vms (self);
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (vms, i);
+
+      if (g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") == 0 && !tsr_vm_is_active (vm))
+        g_strv_builder_add (uuids, tsr_vm_get_uuid (vm));
+    }
+  data->uuids = g_strv_builder_end (uuids);
+  data->reserve_lock = tsr_connection_get_reserve_lock (self);
+  g_task_set_check_cancellable (task, FALSE);
+  tsr_task_run_value_in_thread (task, disposables_run, (GDestroyNotify) g_strfreev);
+}
+
+GStrv
+tsr_connection_remove_disposables_finish (TsrConnection  *self,
+                                          GAsyncResult   *result,
+                                          GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 void

@@ -76,6 +76,17 @@ TsrRemovalPlan *tsr_connection_remove_vm_finish    (TsrConnection        *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
 
+/* Removes every DisposableVM the list shows halted (they go when they
+ * stop): the names of those removed.
+ */
+void            tsr_connection_remove_disposables_async  (TsrConnection        *self,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+GStrv           tsr_connection_remove_disposables_finish (TsrConnection        *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrRemovalPlan, tsr_removal_plan_free)
 
 G_END_DECLS
