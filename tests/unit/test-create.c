@@ -192,7 +192,7 @@ static const BadCase bad_cases[] = {
   { "unknown template", bad_template, TSR_ERROR_NOT_FOUND },
   { "template not a TemplateVM", not_template, TSR_ERROR_INVALID_VALUE },
   { "unknown label", bad_label, TSR_ERROR_INVALID_VALUE },
-  { "AppVM", bad_class, TSR_ERROR_NOT_SUPPORTED },
+  { "AppVM without a template", bad_class, TSR_ERROR_INVALID_VALUE },
   { "pvh without kernel", bad_pvh, TSR_ERROR_INVALID_VALUE },
   { "kernel not installed", bad_kernel, TSR_ERROR_NOT_FOUND },
   { "kernelopts newline", bad_kernelopts, TSR_ERROR_INVALID_VALUE },
