@@ -93,6 +93,7 @@ tsr_os_defaults_copy (const TsrOsDefaults *defaults)
 
   copy = g_memdup2 (defaults, sizeof *defaults);
   copy->id = g_strdup (defaults->id);
+  copy->uri = g_strdup (defaults->uri);
   copy->name = g_strdup (defaults->name);
   copy->family = g_strdup (defaults->family);
   copy->firmware = g_strdup (defaults->firmware);
@@ -105,6 +106,7 @@ tsr_os_defaults_free (TsrOsDefaults *defaults)
   if (defaults == NULL)
     return;
   g_free (defaults->id);
+  g_free (defaults->uri);
   g_free (defaults->name);
   g_free (defaults->family);
   g_free (defaults->firmware);
@@ -224,6 +226,7 @@ defaults_from_os (OsinfoOs *os)
   gboolean windows = g_str_equal (d->family, "windows");
 
   d->id = g_strdup (osinfo_product_get_short_id (OSINFO_PRODUCT (os)));
+  d->uri = g_strdup (osinfo_entity_get_id (OSINFO_ENTITY (os)));
   g_free (d->name);
   d->name = g_strdup (osinfo_product_get_name (OSINFO_PRODUCT (os)));
   if (bios_unsupported (os))
@@ -327,7 +330,7 @@ ovf_candidate (const char *os_type)
         g_string_append_c (s, *p);
     }
   if (g_str_has_prefix (s->str, "windows"))
-    g_string_erase (s, 0, strlen ("windows") - strlen ("win"));
+    g_string_erase (s, strlen ("win"), strlen ("dows"));
   for (guint i = 0; i < G_N_ELEMENTS (ovf_aliases); i++)
     if (g_str_equal (s->str, ovf_aliases[i].from))
       {
@@ -404,12 +407,19 @@ identify_worker (gpointer       data,
                  GError       **error)
 {
   const char *path = data;
+  g_autoptr(GMainContext) context = NULL;
   g_autoptr(OsinfoMedia) media = NULL;
   g_autoptr(GError) local_error = NULL;
   TsrOsDefaults *d = NULL;
   gint64 start = g_get_monotonic_time ();
 
+  /* libosinfo's sync call runs a main loop on the thread-default context:
+   * without one of its own, this worker would iterate the main thread's.
+   */
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
   media = osinfo_media_create_from_location (path, cancellable, &local_error);
+  g_main_context_pop_thread_default (context);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
   if (media == NULL)

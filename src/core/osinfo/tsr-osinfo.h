@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char     *id;           /* libosinfo short id ("win11"); NULL = not recognised */
+  char     *uri;          /* libosinfo id ("http://microsoft.com/win/11") */
   char     *name;         /* "Microsoft Windows 11"; "Unknown" */
   char     *family;       /* linux, windows or other: TsrCreateSpec's os_family */
   char     *firmware;     /* bios, or uefi where the OS does not boot from BIOS */
