@@ -248,7 +248,18 @@ build_spec (TsrNewVmWindow *self)
       spec->kernel = g_strdup ("");
     }
 
-  tsr_choice_row_store_value (self->os_row, &spec->os_family);
+  {
+    const TsrOsDefaults *os = tsr_os_row_get_defaults (self->os_row);
+
+    /* The form shows the OS's resources; what it says is what is made. */
+    spec->os_id = g_strdup (os->id);
+    g_free (spec->os_family);
+    spec->os_family = g_strdup (os->family);
+    g_free (spec->firmware);
+    spec->firmware = g_strdup (os->firmware);
+    spec->set = TSR_SPEC_SET_ALL;
+    spec->drivers_media = g_strdup (tsr_new_vm_window_get_drivers_media (self));
+  }
 
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->maxmem = (guint64) gtk_spin_button_get_value_as_int (self->maxmem_spin);

@@ -21,50 +21,6 @@
 #define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 30)
 #define GIB (G_GUINT64_CONSTANT (1) << 30)
 
-/* An El Torito ISO with VOLUME_ID and PUBLISHER, as installers are. */
-static char *
-make_iso (const char *dir,
-          const char *volume_id,
-          const char *publisher)
-{
-  g_autofree char *tree = g_build_filename (dir, "tree", NULL);
-  g_autofree char *boot = g_build_filename (tree, "boot.img", NULL);
-  g_autofree char *iso = g_build_filename (dir, "media.iso", NULL);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  char zeros[2048] = { 0 };
-  int status = 0;
-
-  g_mkdir_with_parents (tree, 0700);
-  g_file_set_contents (boot, zeros, sizeof zeros, &error);
-  g_assert_no_error (error);
-  g_unlink (iso);
-
-  g_ptr_array_add (argv, (char *) "xorriso");
-  g_ptr_array_add (argv, (char *) "-as");
-  g_ptr_array_add (argv, (char *) "mkisofs");
-  g_ptr_array_add (argv, (char *) "-quiet");
-  g_ptr_array_add (argv, (char *) "-V");
-  g_ptr_array_add (argv, (char *) volume_id);
-  if (publisher != NULL)
-    {
-      g_ptr_array_add (argv, (char *) "-publisher");
-      g_ptr_array_add (argv, (char *) publisher);
-    }
-  g_ptr_array_add (argv, (char *) "-b");
-  g_ptr_array_add (argv, (char *) "boot.img");
-  g_ptr_array_add (argv, (char *) "-no-emul-boot");
-  g_ptr_array_add (argv, (char *) "-o");
-  g_ptr_array_add (argv, iso);
-  g_ptr_array_add (argv, tree);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-                &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  return g_steal_pointer (&iso);
-}
-
 static TsrOsDefaults *
 identify (const char *path)
 {
@@ -101,7 +57,7 @@ test_identify_debian (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("tsr-osinfo-XXXXXX", NULL);
   /* debian-11.xml: <volume-id>Debian 11.\d+.\d+ amd64 n</volume-id> */
-  g_autofree char *iso = make_iso (dir, "Debian 11.6.0 amd64 n", NULL);
+  g_autofree char *iso = tsr_test_make_iso (dir, "Debian 11.6.0 amd64 n", NULL);
   /* The file name says nothing: the volume descriptor decides. */
   g_autofree char *renamed = g_build_filename (dir, "windows-darwin.iso", NULL);
   g_autoptr(TsrOsDefaults) os = NULL;
@@ -132,7 +88,7 @@ test_identify_windows (void)
    * osinfo-db 20221130 gives Windows 10 the same pattern, so either may
    * come back; both are Windows without virtio drivers.
    */
-  g_autofree char *iso = make_iso (dir, "CCCOMA_X64FRE_EN-US_DV9", "MICROSOFT CORPORATION");
+  g_autofree char *iso = tsr_test_make_iso (dir, "CCCOMA_X64FRE_EN-US_DV9", "MICROSOFT CORPORATION");
   g_autoptr(TsrOsDefaults) os = identify (iso);
 
   g_test_message ("Windows media identified as %s (%s)", os->id, os->name);
@@ -149,7 +105,7 @@ static void
 test_identify_unknown (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("tsr-osinfo-XXXXXX", NULL);
-  g_autofree char *iso = make_iso (dir, "TESSERA_NOTHING_KNOWN", NULL);
+  g_autofree char *iso = tsr_test_make_iso (dir, "TESSERA_NOTHING_KNOWN", NULL);
   g_autofree char *text = g_build_filename (dir, "win11.iso", NULL);
   g_autoptr(TsrOsDefaults) os = identify (iso);
   g_autoptr(TsrOsDefaults) not_iso = NULL;
@@ -524,7 +480,7 @@ static void
 test_win11_drivers (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("tsr-osinfo-XXXXXX", NULL);
-  g_autofree char *iso = make_iso (dir, "virtio-win-0.1.229", NULL);
+  g_autofree char *iso = tsr_test_make_iso (dir, "virtio-win-0.1.229", NULL);
   g_autoptr(xmlDoc) doc = build_win11 ("kvm", iso, NULL, NULL);
   xmlNodePtr devices = tsr_xml_child (xmlDocGetRootElement (doc), "devices");
   xmlNodePtr cdrom = find_child_with (devices, "disk", "device", "cdrom");

@@ -288,6 +288,39 @@ tsr_osinfo_defaults_sync (const char  *id,
   return d;
 }
 
+static gpointer
+defaults_worker (gpointer       data,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  return tsr_osinfo_defaults_sync (data, error);
+}
+
+void
+tsr_osinfo_defaults_async (const char          *id,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (id != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tsr_osinfo_defaults_async);
+  g_task_set_task_data (task, g_strdup (id), g_free);
+  tsr_task_run_value_in_thread (task, defaults_worker, (GDestroyNotify) tsr_os_defaults_free);
+}
+
+TsrOsDefaults *
+tsr_osinfo_defaults_finish (GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* OVF and VirtualBox OS types */
 
 /* The few VirtualBox and VMware names that do not turn into libosinfo's

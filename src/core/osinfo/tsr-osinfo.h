@@ -44,6 +44,14 @@ TsrOsDefaults *tsr_os_defaults_for_family (const char *family);
 TsrOsDefaults *tsr_osinfo_defaults_sync (const char  *id,
                                          GError     **error);
 
+/* tsr_osinfo_defaults_sync() in a worker. */
+void           tsr_osinfo_defaults_async  (const char           *id,
+                                           GCancellable         *cancellable,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+TsrOsDefaults *tsr_osinfo_defaults_finish (GAsyncResult         *result,
+                                           GError              **error);
+
 /* Worker only. The libosinfo short id for an OVF or VirtualBox OS type
  * ("Windows11_64", "debian11_64Guest", "Ubuntu_64"), or NULL; *FAMILY
  * gets linux, windows or other either way.
