@@ -24,8 +24,8 @@ struct _TsrOsRow
   GCancellable   *cancellable;       /* detection or defaults in flight */
   GCancellable   *list_cancellable;
   TsrOsDefaults  *defaults;
+  GListModel     *list;              /* every OS, once loaded */
   gboolean        busy;
-  gboolean        list_requested;
   gboolean        detected;
 };
 
@@ -172,6 +172,25 @@ tsr_os_row_get_busy (TsrOsRow *self)
 
 /* The list */
 
+/* The list view gets its model only once the popover is on screen: a
+ * list view without a surface of its own cannot lay rows out.
+ */
+static void
+show_list (TsrOsRow *self)
+{
+  GtkFilterListModel *filtered;
+  GtkNoSelection *selection;
+
+  if (self->list == NULL || gtk_list_view_get_model (self->list_view) != NULL)
+    return;
+  filtered = gtk_filter_list_model_new (g_object_ref (self->list),
+                                        g_object_ref (GTK_FILTER (self->filter)));
+  selection = gtk_no_selection_new (G_LIST_MODEL (filtered));
+  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+  gtk_stack_set_visible_child_name (self->list_stack, "list");
+}
+
 static void
 tsr_os_row_list_cb (GObject      *object,
                     GAsyncResult *result,
@@ -180,8 +199,6 @@ tsr_os_row_list_cb (GObject      *object,
   g_autoptr(TsrOsRow) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GListModel) list = tsr_osinfo_list_finish (result, &error);
-  GtkFilterListModel *filtered;
-  GtkNoSelection *selection;
 
   if (list == NULL)
     {
@@ -189,11 +206,9 @@ tsr_os_row_list_cb (GObject      *object,
         g_warning ("Listing operating systems failed: %s", error->message);
       return;
     }
-  filtered = gtk_filter_list_model_new (g_object_ref (list), g_object_ref (GTK_FILTER (self->filter)));
-  selection = gtk_no_selection_new (G_LIST_MODEL (filtered));
-  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (selection));
-  g_object_unref (selection);
-  gtk_stack_set_visible_child_name (self->list_stack, "list");
+  self->list = g_steal_pointer (&list);
+  if (gtk_widget_get_mapped (GTK_WIDGET (gtk_menu_button_get_popover (self->button))))
+    show_list (self);
 }
 
 static void
@@ -201,10 +216,7 @@ tsr_os_row_popover_shown_cb (TsrOsRow *self)
 {
   gtk_editable_set_text (GTK_EDITABLE (self->search), "");
   gtk_widget_grab_focus (GTK_WIDGET (self->search));
-  if (self->list_requested)
-    return;
-  self->list_requested = TRUE;
-  tsr_osinfo_list_async (self->list_cancellable, tsr_os_row_list_cb, g_object_ref (self));
+  show_list (self);
 }
 
 static void
@@ -307,6 +319,7 @@ tsr_os_row_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->list_cancellable);
   g_clear_object (&self->filter);
+  g_clear_object (&self->list);
   G_OBJECT_CLASS (tsr_os_row_parent_class)->dispose (object);
 }
 
@@ -353,6 +366,10 @@ tsr_os_row_init (TsrOsRow *self)
   self->list_cancellable = g_cancellable_new ();
   self->defaults = tsr_os_defaults_unknown ();
   show_state (self);
+  /* Loading libosinfo's database takes most of a second, once per
+   * process: start now, so that the list and the first media are quick.
+   */
+  tsr_osinfo_list_async (self->list_cancellable, tsr_os_row_list_cb, g_object_ref (self));
 }
 
 TsrOsRow *
