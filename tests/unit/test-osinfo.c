@@ -189,6 +189,9 @@ ovf_thread (gpointer data)
     { "windows9_64Guest", "win10", "windows" },   /* VMware */
     { "debian11_64Guest", "debian11", "linux" },
     { "Ubuntu 22.04", "ubuntu22.04", "linux" },   /* an OVF description */
+    { "Debian GNU/Linux 11 (64-bit)", NULL, "linux" },
+    { "Microsoft Windows 11 (64-bit)", "win11", "windows" },  /* libosinfo's name */
+    { "Microsoft Windows (64-bit)", NULL, "windows" },
     { "Debian_64", NULL, "linux" },               /* no version: the family */
     { "Ubuntu_64", NULL, "linux" },
     { "Other_64", NULL, "other" },

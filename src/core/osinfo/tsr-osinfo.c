@@ -335,8 +335,6 @@ static const struct { const char *from; const char *to; } ovf_aliases[] = {
   { "win2000", "win2k" },
   { "redhat", "rhel" },
   { "oracle", "ol" },
-  { "opensusetumbleweed", "opensusetumbleweed" },
-  { "opensuseleap", "opensuse-unknown" },
 };
 
 /* "Windows11_64" → "win11", "debian11_64Guest" → "debian11",
@@ -353,7 +351,14 @@ ovf_candidate (const char *os_type)
     lower[strlen (lower) - strlen ("guest")] = '\0';
   for (; *p != '\0'; p++)
     {
-      /* _64, 64 and -bit markers are the architecture, not the version. */
+      /* "64-bit", "32-bit", "_64", "-64" and "64" are the architecture,
+       * not the version.
+       */
+      if (g_str_has_prefix (p, "64-bit") || g_str_has_prefix (p, "32-bit"))
+        {
+          p += strlen ("64-bit") - 1;
+          continue;
+        }
       if (g_str_has_prefix (p, "_64") || g_str_has_prefix (p, "64") || g_str_has_prefix (p, "-64"))
         {
           p += (*p == '6') ? 1 : 2;
@@ -376,13 +381,73 @@ ovf_candidate (const char *os_type)
   return g_string_free (s, FALSE);
 }
 
+/* DB locked. An OVF description that is libosinfo's name of the OS, an
+ * architecture in parentheses aside: "Microsoft Windows 10 (64-bit)".
+ */
+static OsinfoOs *
+find_os_by_name (OsinfoDb   *db,
+                 const char *os_type)
+{
+  g_autoptr(OsinfoOsList) list = osinfo_db_get_os_list (db);
+  g_autofree char *name = g_strdup (os_type);
+  char *paren = strchr (name, '(');
+
+  if (paren != NULL)
+    *paren = '\0';
+  g_strstrip (name);
+  for (gint i = 0; *name != '\0' && i < osinfo_list_get_length (OSINFO_LIST (list)); i++)
+    {
+      OsinfoProduct *o = OSINFO_PRODUCT (osinfo_list_get_nth (OSINFO_LIST (list), i));
+
+      if (g_ascii_strcasecmp (osinfo_product_get_name (o) ? osinfo_product_get_name (o) : "",
+                              name) == 0)
+        return OSINFO_OS (o);
+    }
+  return NULL;
+}
+
+/* DB locked. No version ("Debian_64", "Debian GNU/Linux 11 (64-bit)"):
+ * the family of the first word that names a distribution in libosinfo,
+ * or says Windows or Linux.
+ */
+static const char *
+family_by_words (OsinfoDb   *db,
+                 const char *os_type)
+{
+  g_autofree char *lower = g_ascii_strdown (os_type, -1);
+  g_autoptr(OsinfoOsList) list = osinfo_db_get_os_list (db);
+  g_auto(GStrv) words = NULL;
+
+  /* Letters only: "Debian_64" and "Ubuntu22" are "debian" and "ubuntu". */
+  for (char *c = lower; *c != '\0'; c++)
+    if (!g_ascii_isalpha (*c))
+      *c = ' ';
+  words = g_strsplit (lower, " ", -1);
+  for (guint w = 0; words[w] != NULL; w++)
+    {
+      if (*words[w] == '\0')
+        continue;
+      if (g_str_equal (words[w], "windows") || g_str_equal (words[w], "win"))
+        return "windows";
+      if (g_str_equal (words[w], "linux"))
+        return "linux";
+      for (gint i = 0; i < osinfo_list_get_length (OSINFO_LIST (list)); i++)
+        {
+          OsinfoOs *o = OSINFO_OS (osinfo_list_get_nth (OSINFO_LIST (list), i));
+
+          if (g_strcmp0 (osinfo_os_get_distro (o), words[w]) == 0)
+            return family_of (o);
+        }
+    }
+  return "other";
+}
+
 char *
 tsr_osinfo_match_ovf_type (const char  *os_type,
                            char       **family)
 {
   g_autofree char *candidate = NULL;
-  g_autofree char *distro = NULL;
-  const char *found_family = "other";
+  const char *found_family;
   char *id = NULL;
   OsinfoDb *db;
   OsinfoOs *os;
@@ -399,33 +464,15 @@ tsr_osinfo_match_ovf_type (const char  *os_type,
   g_mutex_lock (&db_lock);
   db = db_get ();
   os = *candidate ? find_os (db, candidate) : NULL;
+  if (os == NULL)
+    os = find_os_by_name (db, os_type);
   if (os != NULL)
     {
       id = g_strdup (osinfo_product_get_short_id (OSINFO_PRODUCT (os)));
       found_family = family_of (os);
     }
-  else if (*candidate != '\0')
-    {
-      /* No version ("Debian_64", "Ubuntu_64"): the family of that distro. */
-      g_autoptr(OsinfoOsList) list = osinfo_db_get_os_list (db);
-
-      distro = g_strdup (candidate);
-      g_strdelimit (distro, "0123456789.", '\0');
-      for (gint i = 0; i < osinfo_list_get_length (OSINFO_LIST (list)); i++)
-        {
-          OsinfoOs *o = OSINFO_OS (osinfo_list_get_nth (OSINFO_LIST (list), i));
-
-          if (*distro != '\0' && g_strcmp0 (osinfo_os_get_distro (o), distro) == 0)
-            {
-              found_family = family_of (o);
-              break;
-            }
-        }
-      if (g_str_equal (distro, "win"))
-        found_family = "windows";
-      else if (g_str_equal (distro, "linux"))
-        found_family = "linux";
-    }
+  else
+    found_family = family_by_words (db, os_type);
   g_mutex_unlock (&db_lock);
 
   *family = g_strdup (found_family);
