@@ -34,6 +34,10 @@ packages=(
   libvte-2.91-gtk4-dev
   # the graphical console (GTK-free gtk-vnc), its key test and its benchmark
   libgvnc-1.0-dev xdotool virt-viewer
+  # OS detection and defaults (libosinfo and its database)
+  libosinfo-1.0-dev osinfo-db
+  # Windows 11-ready VMs: UEFI with Secure Boot, an emulated TPM 2.0
+  ovmf swtpm swtpm-tools
 )
 
 # Extra packages the test fixtures need, one per line; '#' starts a comment.

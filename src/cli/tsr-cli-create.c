@@ -85,7 +85,8 @@ tsr_cli_create (int    argc,
       N_("Copy the root disk of this TemplateVM"), N_("TEMPLATE") },
     { "property", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &o.properties,
       N_("Set a property: memory, maxmem, vcpus, netvm, mac, kernel, kernelopts, virt_mode, "
-         "firmware, os, disk_size (repeatable)"), N_("KEY=VALUE") },
+         "firmware, os (linux, windows, other or a libosinfo short id like win11), "
+         "drivers_media, disk_size (repeatable)"), N_("KEY=VALUE") },
     { "prop", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, &o.properties, NULL, NULL },
     { "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem, N_("Initial memory, in MiB"), N_("MIB") },
     { "hvm", 0, 0, G_OPTION_ARG_NONE, &o.hvm,

@@ -58,8 +58,8 @@ print_info (const TsrImportInfo *info)
   else
     g_print (_("  vCPUs:     not given\n"));
   g_print (_("  Firmware:  %s\n"), info->firmware);
-  g_print (_("  System:    %s (%s)\n"), info->os_type ? info->os_type : _("unknown"),
-           info->os_family);
+  g_print (_("  System:    %s (%s%s%s)\n"), info->os_type ? info->os_type : _("unknown"),
+           info->os_family, info->os_id ? ", " : "", info->os_id ? info->os_id : "");
   for (guint i = 0; i < info->disks->len; i++)
     {
       const TsrImportDisk *disk = g_ptr_array_index (info->disks, i);

@@ -375,9 +375,13 @@ build_spec (TsrImportWindow *self)
   g_free (spec->label);
   spec->label = g_strdup (tsr_label_chooser_get_label (self->label_chooser));
   tsr_choice_row_store_value (self->os_row, &spec->os_family);
+  /* The OS libosinfo matched to the appliance stands while its family does. */
+  if (g_strcmp0 (spec->os_family, self->info->os_family) != 0)
+    g_clear_pointer (&spec->os_id, g_free);
   tsr_choice_row_store_value (self->firmware_row, &spec->firmware);
   spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
+  spec->set = TSR_SPEC_SET_ALL;
 
   tsr_choice_row_store_value (TSR_CHOICE_ROW (self->pool_row), &spec->pool);
   tsr_choice_row_store_value (TSR_CHOICE_ROW (self->network_row), &spec->netvm);

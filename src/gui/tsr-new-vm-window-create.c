@@ -226,6 +226,8 @@ build_spec (TsrNewVmWindow *self)
   g_autoptr(TsrCreateSpec) spec = NULL;
   const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
   guint type = adw_combo_row_get_selected (self->type_row);
+  guint64 memory;
+  guint vcpus;
 
   spec = tsr_create_spec_new (name);
 
@@ -248,11 +250,36 @@ build_spec (TsrNewVmWindow *self)
       spec->kernel = g_strdup ("");
     }
 
-  tsr_choice_row_store_value (self->os_row, &spec->os_family);
+  {
+    const TsrOsDefaults *os = tsr_os_row_get_defaults (self->os_row);
 
-  spec->memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+    /* The form shows the OS's resources; what it says is what is made. */
+    spec->os_id = g_strdup (os->id);
+    g_free (spec->os_family);
+    spec->os_family = g_strdup (os->family);
+    g_free (spec->firmware);
+    spec->firmware = g_strdup (os->firmware);
+    spec->set = TSR_SPEC_SET_FIRMWARE | TSR_SPEC_SET_DISK;
+    spec->drivers_media = g_strdup (tsr_new_vm_window_get_drivers_media (self));
+
+    /* Memory and vCPUs left as the OS proposed are the OS's defaults, which
+     * the core keeps within what the host has; values typed in stand.
+     */
+    memory = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+    vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
+    if (os->id == NULL || memory != os->memory)
+      {
+        spec->memory = memory;
+        spec->set |= TSR_SPEC_SET_MEMORY;
+      }
+    if (os->id == NULL || vcpus != os->vcpus)
+      {
+        spec->vcpus = vcpus;
+        spec->set |= TSR_SPEC_SET_VCPUS;
+      }
+  }
+
   spec->maxmem = (guint64) gtk_spin_button_get_value_as_int (self->maxmem_spin);
-  spec->vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpus_spin);
   /* Templates bring their own root disk. */
   if (spec->template_name == NULL)
     spec->disk_size = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * GIB;

@@ -4,6 +4,7 @@
 #include "tsr-gui-util.h"
 #include "tsr-label-chooser.h"
 #include "tsr-network-row.h"
+#include "tsr-os-row.h"
 #include "tsr-pool-row.h"
 #include "tsr-new-vm-window.h"
 
@@ -44,7 +45,10 @@ struct _TsrNewVmWindow
   AdwActionRow        *media_row;
   GtkButton           *media_button;
   GtkButton           *media_clear_button;
-  TsrChoiceRow        *os_row;
+  TsrOsRow            *os_row;
+  AdwActionRow        *drivers_row;
+  GtkButton           *drivers_button;
+  GtkButton           *drivers_clear_button;
   AdwActionRow        *memory_row;
   GtkSpinButton       *memory_spin;
   AdwActionRow        *maxmem_row;
@@ -65,14 +69,15 @@ struct _TsrNewVmWindow
   GCancellable        *create_cancellable;  /* the Create in progress */
   GtkFilterListModel  *templates;
   char                *media;
+  char                *drivers_media;  /* a virtio-win ISO, remembered */
+  GSettings           *settings;
   char                *created_name;
   char                *notice;
   gulong               vms_changed_id;
   guint                appear_source;
   guint                pulse_source;
   gboolean             name_touched;
-  gboolean             os_touched;
-  gboolean             setting_os;
+  gboolean             os_touched;     /* chosen from the list: media no longer decide */
   gboolean             busy;
   gboolean             started;        /* with the install media */
 };

@@ -6,6 +6,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-error.h"
+#include "tsr-media.h"
 #include "tsr-media-picker.h"
 #include "tsr-new-vm-window-private.h"
 
@@ -13,6 +14,8 @@
  * page while the core creates the VM (and starts it with its install media
  * when some was chosen). Everything it makes goes through TsrCreateSpec.
  */
+
+#define GIB (G_GUINT64_CONSTANT (1) << 30)
 
 G_DEFINE_FINAL_TYPE (TsrNewVmWindow, tsr_new_vm_window, TSR_TYPE_DIALOG)
 
@@ -63,6 +66,139 @@ TsrVm *
 _tsr_new_vm_window_selected_template (TsrNewVmWindow *self)
 {
   return adw_combo_row_get_selected_item (self->template_row);
+}
+
+/* The operating system */
+
+/* Below the OS's minimum is said beside the field, never refused. */
+static void
+update_os_hints (TsrNewVmWindow *self,
+                 guint64         memory)
+{
+  const TsrOsDefaults *os = tsr_os_row_get_defaults (self->os_row);
+  guint64 disk = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * GIB;
+  gboolean windows = g_str_equal (os->family, "windows");
+  g_autofree char *memory_hint = NULL;
+  g_autofree char *disk_hint = NULL;
+
+  if (os->min_memory > 0 && memory < os->min_memory)
+    memory_hint = g_strdup_printf (_("%s needs at least %" G_GUINT64_FORMAT " MiB"), os->name,
+                                   os->min_memory);
+  adw_action_row_set_subtitle (self->memory_row, memory_hint ? memory_hint : "");
+  if (os->min_disk > 0 && disk < os->min_disk)
+    disk_hint = g_strdup_printf (_("%s needs at least %" G_GUINT64_FORMAT " GiB"), os->name,
+                                 (os->min_disk + GIB - 1) / GIB);
+  adw_action_row_set_subtitle (self->disk_row, disk_hint ? disk_hint
+                                                         : _("Sparse: it uses only what the system writes"));
+
+  /* Windows installers find no disk on virtio without the drivers disc. */
+  gtk_widget_set_visible (GTK_WIDGET (self->drivers_row), windows);
+  if (self->drivers_media != NULL)
+    {
+      adw_action_row_set_subtitle (self->drivers_row, self->drivers_media);
+      gtk_button_set_label (self->drivers_button, _("Change _Drivers Disc…"));
+    }
+  else
+    {
+      adw_action_row_set_subtitle (self->drivers_row,
+                                   _("None: the disk and network card are SATA and e1000e, which "
+                                     "the installer knows; with a virtio-win disc they are "
+                                     "virtio, which is faster"));
+      gtk_button_set_label (self->drivers_button, _("Add VirtIO _Drivers Disc…"));
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->drivers_clear_button), self->drivers_media != NULL);
+}
+
+static void
+tsr_new_vm_window_os_changed_cb (TsrNewVmWindow *self,
+                                 gboolean        by_user,
+                                 TsrOsRow       *row)
+{
+  const TsrOsDefaults *os = tsr_os_row_get_defaults (row);
+
+  if (by_user)
+    self->os_touched = TRUE;
+  /* The OS's resources, as far as the host and the fields allow. */
+  if (os->id != NULL)
+    {
+      gtk_spin_button_set_value (self->memory_spin, (double) os->memory);
+      gtk_spin_button_set_value (self->vcpus_spin, (double) os->vcpus);
+      gtk_spin_button_set_value (self->disk_spin, (double) ((os->disk + GIB - 1) / GIB));
+    }
+  _tsr_new_vm_window_update (self);
+}
+
+/* The drivers disc: one virtio-win ISO for every Windows VM, remembered. */
+static void
+set_drivers_media (TsrNewVmWindow *self,
+                   const char     *path)
+{
+  g_free (self->drivers_media);
+  self->drivers_media = path && *path ? g_strdup (path) : NULL;
+  g_settings_set_string (self->settings, "virtio-win-iso", path ? path : "");
+  _tsr_new_vm_window_update (self);
+}
+
+static void
+tsr_new_vm_window_drivers_chosen_cb (TsrNewVmWindow       *self,
+                                     int                   response,
+                                     GtkFileChooserNative *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        set_drivers_media (self, path);
+    }
+  g_object_unref (chooser);
+}
+
+static void
+tsr_new_vm_window_choose_drivers_cb (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *param)
+{
+  TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  chooser = gtk_file_chooser_native_new (_("VirtIO Drivers Disc (virtio-win ISO)"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Add"), NULL);
+  gtk_file_filter_set_name (filter, _("ISO images"));
+  gtk_file_filter_add_pattern (filter, "*.iso");
+  gtk_file_filter_add_pattern (filter, "*.ISO");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (tsr_new_vm_window_drivers_chosen_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+tsr_new_vm_window_clear_drivers_cb (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *param)
+{
+  set_drivers_media (TSR_NEW_VM_WINDOW (widget), NULL);
+}
+
+/**
+ * tsr_new_vm_window_get_drivers_media:
+ * @self: a #TsrNewVmWindow
+ *
+ * Returns: (nullable): the virtio-win ISO a Windows VM gets as a second
+ *   cdrom, if the OS is Windows and one was chosen
+ */
+const char *
+tsr_new_vm_window_get_drivers_media (TsrNewVmWindow *self)
+{
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), NULL);
+
+  if (!g_str_equal (tsr_os_row_get_defaults (self->os_row)->family, "windows"))
+    return NULL;
+  return self->drivers_media;
 }
 
 /* Checking */
@@ -135,6 +271,9 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
       valid = FALSE;
     }
   tsr_gui_show_field_message (self->resources_error, GTK_WIDGET (self->maxmem_row), resources);
+  update_os_hints (self, memory);
+  /* The OS decides devices and firmware: wait until it is known. */
+  valid = valid && !tsr_os_row_get_busy (self->os_row);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "new-vm.create", valid && !self->busy);
 }
@@ -164,12 +303,6 @@ tsr_new_vm_window_type_changed_cb (TsrNewVmWindow *self)
   _tsr_new_vm_window_update (self);
 }
 
-static void
-tsr_new_vm_window_os_changed_cb (TsrNewVmWindow *self)
-{
-  if (!self->setting_os)
-    self->os_touched = TRUE;
-}
 
 static void
 tsr_new_vm_window_vms_changed_cb (TsrNewVmWindow *self)
@@ -181,30 +314,24 @@ tsr_new_vm_window_vms_changed_cb (TsrNewVmWindow *self)
 
 /* Install media */
 
-/* No libosinfo here: an installer's file name is a fair guess until the
- * user says otherwise.
+/* The OS on host media is recognised from its contents; a pool volume
+ * or media inside a VM is not read here, and keeps what was chosen.
  */
 static void
-guess_os (TsrNewVmWindow *self)
+detect_os (TsrNewVmWindow *self)
 {
-  g_autofree char *lower = NULL;
-  const char *os;
+  g_autoptr(TsrMedia) media = NULL;
 
-  if (self->os_touched || self->media == NULL)
+  if (self->os_touched)
     return;
-
-  lower = g_ascii_strdown (self->media, -1);
-  if (strstr (lower, "win") != NULL)
-    os = "windows";
-  else if (strstr (lower, "debian") || strstr (lower, "ubuntu") || strstr (lower, "fedora") ||
-           strstr (lower, "linux") || strstr (lower, "arch") || strstr (lower, "suse"))
-    os = "linux";
-  else
-    return;
-
-  self->setting_os = TRUE;
-  tsr_choice_row_select_value (self->os_row, os);
-  self->setting_os = FALSE;
+  if (self->media == NULL)
+    {
+      tsr_os_row_detect (self->os_row, NULL);
+      return;
+    }
+  media = tsr_media_parse (self->media, NULL);
+  if (media != NULL && (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK))
+    tsr_os_row_detect (self->os_row, media->path);
 }
 
 static void
@@ -271,6 +398,7 @@ tsr_new_vm_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_NEW_VM_WINDOW);
 
   g_clear_object (&self->templates);
+  g_clear_object (&self->settings);
   g_clear_object (&self->connection);
   g_clear_object (&self->create_cancellable);
 
@@ -283,6 +411,7 @@ tsr_new_vm_window_finalize (GObject *object)
   TsrNewVmWindow *self = TSR_NEW_VM_WINDOW (object);
 
   g_free (self->media);
+  g_free (self->drivers_media);
   g_free (self->created_name);
   g_free (self->notice);
 
@@ -319,6 +448,7 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
   g_type_ensure (TSR_TYPE_LABEL_CHOOSER);
   g_type_ensure (TSR_TYPE_POOL_ROW);
   g_type_ensure (TSR_TYPE_NETWORK_ROW);
+  g_type_ensure (TSR_TYPE_OS_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/tessera/Tessera/tsr-new-vm-window.ui");
@@ -340,6 +470,9 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, media_button);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, media_clear_button);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, os_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, drivers_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, drivers_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, drivers_clear_button);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, memory_row);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, memory_spin);
   gtk_widget_class_bind_template_child (widget_class, TsrNewVmWindow, maxmem_row);
@@ -363,6 +496,10 @@ tsr_new_vm_window_class_init (TsrNewVmWindowClass *klass)
                                    tsr_new_vm_window_choose_media_cb);
   gtk_widget_class_install_action (widget_class, "new-vm.clear-media", NULL,
                                    tsr_new_vm_window_clear_media_cb);
+  gtk_widget_class_install_action (widget_class, "new-vm.choose-drivers", NULL,
+                                   tsr_new_vm_window_choose_drivers_cb);
+  gtk_widget_class_install_action (widget_class, "new-vm.clear-drivers", NULL,
+                                   tsr_new_vm_window_clear_drivers_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "new-vm.cancel", NULL);
 
   _tsr_new_vm_window_class_create_init (widget_class);
@@ -372,10 +509,10 @@ static void
 tsr_new_vm_window_init (TsrNewVmWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->setting_os = TRUE;
-  tsr_choice_row_set_entries (self->os_row, tsr_os_family_choices, "linux");
-  self->setting_os = FALSE;
-
+  self->settings = g_settings_new (APP_ID);
+  self->drivers_media = g_settings_get_string (self->settings, "virtio-win-iso");
+  if (*self->drivers_media == '\0')
+    g_clear_pointer (&self->drivers_media, g_free);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->create_button));
 }
@@ -478,7 +615,7 @@ tsr_new_vm_window_set_media (TsrNewVmWindow *self,
   self->media = media && *media ? g_strdup (media) : NULL;
   if (self->media != NULL)
     gtk_switch_set_active (self->install_switch, TRUE);
-  guess_os (self);
+  detect_os (self);
   _tsr_new_vm_window_update (self);
 }
 

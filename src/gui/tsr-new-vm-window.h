@@ -23,4 +23,6 @@ void            tsr_new_vm_window_set_media         (TsrNewVmWindow *self,
 const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
 
+const char     *tsr_new_vm_window_get_drivers_media (TsrNewVmWindow *self);
+
 G_END_DECLS

@@ -265,6 +265,52 @@ tsr_test_log_serial (virConnectPtr  handle,
   virDomainFree (dom);
 }
 
+char *
+tsr_test_make_iso (const char *dir,
+          const char *volume_id,
+          const char *publisher)
+{
+  g_autofree char *tree = g_build_filename (dir, "tree", NULL);
+  g_autofree char *boot = g_build_filename (tree, "boot.img", NULL);
+  g_autofree char *iso = g_build_filename (dir, "media.iso", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  char zeros[2048] = { 0 };
+  int status = 0;
+
+  g_mkdir_with_parents (tree, 0700);
+  g_file_set_contents (boot, zeros, sizeof zeros, &error);
+  g_assert_no_error (error);
+  g_unlink (iso);
+
+  g_ptr_array_add (argv, (char *) "xorriso");
+  g_ptr_array_add (argv, (char *) "-as");
+  g_ptr_array_add (argv, (char *) "mkisofs");
+  g_ptr_array_add (argv, (char *) "-quiet");
+  g_ptr_array_add (argv, (char *) "-V");
+  g_ptr_array_add (argv, (char *) volume_id);
+  if (publisher != NULL)
+    {
+      g_ptr_array_add (argv, (char *) "-publisher");
+      g_ptr_array_add (argv, (char *) publisher);
+    }
+  g_ptr_array_add (argv, (char *) "-b");
+  g_ptr_array_add (argv, (char *) "boot.img");
+  g_ptr_array_add (argv, (char *) "-no-emul-boot");
+  g_ptr_array_add (argv, (char *) "-o");
+  g_ptr_array_add (argv, iso);
+  g_ptr_array_add (argv, tree);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  /* DIR stays flat, for tsr_test_remove_flat_dir(). */
+  g_unlink (boot);
+  g_rmdir (tree);
+  return g_steal_pointer (&iso);
+}
+
 void
 tsr_test_remove_domain (virConnectPtr  handle,
                         const char    *name)

@@ -125,6 +125,13 @@ void tsr_test_start_libvirtd (const char *config);
 /* Removes the files in DIR, then DIR: a flat folder of the test's own. */
 void tsr_test_remove_flat_dir (const char *dir);
 
+/* DIR/media.iso: an El Torito ISO with VOLUME_ID and PUBLISHER (may be
+ * NULL), made with xorriso, as an installer's would be.
+ */
+char *tsr_test_make_iso (const char *dir,
+                         const char *volume_id,
+                         const char *publisher);
+
 /* Whether /dev/kvm can be used and the CPU has vmx or svm. */
 gboolean tsr_test_kvm_usable (void);
 

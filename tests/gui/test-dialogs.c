@@ -18,6 +18,7 @@
 #include "tsr-media-picker.h"
 #include "tsr-network-row.h"
 #include "tsr-new-vm-window.h"
+#include "tsr-os-row.h"
 #include "tsr-pool-row.h"
 #include "tsr-settings.h"
 #include "tsr-settings-window.h"
@@ -398,6 +399,83 @@ test_choice_rows (void)
   g_assert_finalize_object (network);
 }
 
+/* The system on the install media is recognised from its contents, not
+ * its name; the user can choose another from libosinfo's list, and then
+ * media no longer change it.
+ */
+static gboolean
+os_row_idle (gpointer row)
+{
+  return !tsr_os_row_get_busy (row);
+}
+
+static gboolean
+list_loaded (gpointer view)
+{
+  return gtk_list_view_get_model (view) != NULL;
+}
+
+static void
+check_os_detection (TsrNewVmWindow *wizard)
+{
+  TsrOsRow *row = WIZARD (wizard, "os_row");
+  g_autofree char *dir = g_dir_make_tmp ("tsr-gui-os-XXXXXX", NULL);
+  g_autofree char *iso = tsr_test_make_iso (dir, "Debian 11.6.0 amd64 n", NULL);
+  g_autofree char *named = g_build_filename (dir, "Win11_English_x64.iso", NULL);
+  GtkMenuButton *button = GTK_MENU_BUTTON (tsr_test_find_descendant (GTK_WIDGET (row),
+                                                                     GTK_TYPE_MENU_BUTTON));
+  GtkWidget *popover = GTK_WIDGET (gtk_menu_button_get_popover (button));
+  GtkWidget *view = tsr_test_find_descendant (popover, GTK_TYPE_LIST_VIEW);
+  GtkWidget *search = tsr_test_find_descendant (popover, GTK_TYPE_SEARCH_ENTRY);
+  GListModel *model;
+
+  g_assert_null (tsr_os_row_get_defaults (row)->id);
+  g_assert_cmpint (g_rename (iso, named), ==, 0);
+  tsr_new_vm_window_set_media (wizard, named);
+  g_assert_true (tsr_os_row_get_busy (row));
+  /* Creating waits for the answer. */
+  g_assert_false (gtk_widget_get_sensitive (WIZARD (wizard, "create_button")));
+  g_assert_true (tsr_test_spin_until (os_row_idle, row, TIMEOUT_MS));
+  g_assert_cmpstr (tsr_os_row_get_defaults (row)->id, ==, "debian11");
+  g_assert_cmpstr (subtitle (row), ==, "Debian 11, recognised on the install media");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (WIZARD (wizard, "memory_spin")), ==, 1024);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (WIZARD (wizard, "disk_spin")), ==, 20);
+  g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "drivers_row")));
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-os-detected.png", 3, TIMEOUT_MS);
+
+  /* The searchable list of every OS libosinfo knows. */
+  gtk_menu_button_popup (button);
+  g_assert_true (tsr_test_spin_until (list_loaded, view, TIMEOUT_MS));
+  model = G_LIST_MODEL (gtk_list_view_get_model (GTK_LIST_VIEW (view)));
+  g_assert_cmpuint (g_list_model_get_n_items (model), >, 100);
+  gtk_editable_set_text (GTK_EDITABLE (search), "windows 11");
+  /* GtkSearchEntry says the text changed after a short delay. */
+  g_signal_emit_by_name (search, "search-changed");
+  g_assert_cmpuint (g_list_model_get_n_items (model), >=, 1);
+  {
+    g_autoptr(TsrOsEntry) first = g_list_model_get_item (model, 0);
+
+    g_assert_cmpstr (tsr_os_entry_get_id (first), ==, "win11");
+  }
+  g_signal_emit_by_name (view, "activate", 0);
+  g_assert_true (tsr_test_spin_until (os_row_idle, row, TIMEOUT_MS));
+  g_assert_cmpstr (tsr_os_row_get_defaults (row)->id, ==, "win11");
+  g_assert_cmpstr (subtitle (row), ==, "Microsoft Windows 11 · UEFI Secure Boot and TPM 2.0");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (WIZARD (wizard, "disk_spin")), ==, 64);
+  /* Windows: the drivers disc is offered. */
+  g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "drivers_row")));
+  g_assert_null (tsr_new_vm_window_get_drivers_media (wizard));
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-os-windows.png", 3, TIMEOUT_MS);
+
+  /* Chosen by the user: other media no longer change it. */
+  tsr_new_vm_window_set_media (wizard, named);
+  g_assert_false (tsr_os_row_get_busy (row));
+  g_assert_cmpstr (tsr_os_row_get_defaults (row)->id, ==, "win11");
+  tsr_new_vm_window_set_media (wizard, NULL);
+
+  tsr_test_remove_flat_dir (dir);
+}
+
 static void
 test_new_vm_validation (void)
 {
@@ -496,14 +574,7 @@ test_new_vm_validation (void)
     tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-storage.png", 3, TIMEOUT_MS);
   }
 
-  /* The installer's file name suggests the system, until the user chose one. */
-  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "linux");
-  tsr_new_vm_window_set_media (wizard, "/srv/iso/Win11_English_x64.iso");
-  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "windows");
-  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "os_row"), "other"));
-  tsr_new_vm_window_set_media (wizard, "/srv/iso/debian-12.iso");
-  g_assert_cmpstr (tsr_choice_row_get_value (WIZARD (wizard, "os_row")), ==, "other");
-  tsr_new_vm_window_set_media (wizard, NULL);
+  check_os_detection (wizard);
 
   /* Cancel closes without making anything. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (wizard), "new-vm.cancel", NULL));

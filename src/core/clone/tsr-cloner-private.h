@@ -73,6 +73,7 @@ typedef struct
   /* made so far, for the rollback */
   GPtrArray      *reserved;       /* of Reservation */
   char           *nvram_copy;
+  char           *tpm_copy;       /* the clone's TPM state folder */
   gboolean        source_switched;
   virDomainPtr    clone_dom;
 
@@ -130,6 +131,11 @@ gboolean tsr_cloner_plan            (CloneData     *data,
 /* tsr-cloner.c */
 void     tsr_cloner_add_warning        (CloneData   *data,
                                         const char  *text);
+
+/* tsr-cloner-tpm.c */
+gboolean tsr_cloner_copy_tpm_state     (CloneData   *data,
+                                        GError     **error);
+void     tsr_cloner_remove_tpm_copy    (CloneData   *data);
 
 /* tsr-cloner-identity.c */
 gboolean tsr_cloner_plan_interfaces    (CloneData   *data,

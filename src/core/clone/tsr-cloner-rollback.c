@@ -54,6 +54,7 @@ tsr_cloner_rollback (CloneData *data)
 
   if (data->nvram_copy != NULL)
     g_unlink (data->nvram_copy);
+  tsr_cloner_remove_tpm_copy (data);
 
   for (guint i = 0; data->reserved != NULL && i < data->reserved->len; i++)
     {

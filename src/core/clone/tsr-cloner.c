@@ -162,6 +162,7 @@ clone_data_free (CloneData *data)
   g_clear_pointer (&data->planned, g_ptr_array_unref);
   g_clear_pointer (&data->reserved, g_ptr_array_unref);
   g_free (data->nvram_copy);
+  g_free (data->tpm_copy);
   g_clear_pointer (&data->clone_dom, virDomainFree);
   g_clear_pointer (&data->infos, g_ptr_array_unref);
   if (data->warning != NULL)
@@ -304,7 +305,7 @@ clone_steps (CloneData     *data,
   tsr_journal_commit (data->journal);
   tsr_journal_step ("clone:defined");
 
-  return TRUE;
+  return tsr_cloner_copy_tpm_state (data, error);
 }
 
 static gpointer

@@ -36,16 +36,30 @@ metadata_xml (const TsrCreateSpec *spec)
   tsr_xml_add (vm, "class", spec->klass);
   if (spec->template_name != NULL)
     tsr_xml_add (vm, "template", spec->template_name);
+  if (spec->os_id != NULL)
+    tsr_xml_add (vm, "os", spec->os_id);
   return tsr_xml_dump (doc);
 }
 
-/* Windows installers have no virtio drivers: SATA disks and e1000e. */
+/* What virt-manager and GNOME Boxes write, so that they know the OS too. */
+static char *
+libosinfo_metadata_xml (const TsrOsDefaults *os)
+{
+  g_autoptr(xmlDoc) doc = tsr_xml_new ("libosinfo");
+
+  tsr_xml_add_with (xmlDocGetRootElement (doc), "os", "id", os->uri, NULL);
+  return tsr_xml_dump (doc);
+}
+
+/* OSes without virtio drivers on their install media (Windows) get SATA
+ * disks and e1000e.
+ */
 static void
 add_disk (GVirConfigDomain *domain,
           const char       *path,
           const char       *format,
           const char       *dev,
-          gboolean          windows)
+          gboolean          virtio)
 {
   g_autoptr(GVirConfigDomainDisk) disk = gvir_config_domain_disk_new ();
   g_autoptr(GVirConfigDomainDiskDriver) driver = gvir_config_domain_disk_driver_new ();
@@ -58,8 +72,8 @@ add_disk (GVirConfigDomain *domain,
                                                      ? GVIR_CONFIG_DOMAIN_DISK_FORMAT_RAW
                                                      : GVIR_CONFIG_DOMAIN_DISK_FORMAT_QCOW2);
   gvir_config_domain_disk_set_driver (disk, driver);
-  gvir_config_domain_disk_set_target_bus (disk, windows ? GVIR_CONFIG_DOMAIN_DISK_BUS_SATA
-                                                        : GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO);
+  gvir_config_domain_disk_set_target_bus (disk, virtio ? GVIR_CONFIG_DOMAIN_DISK_BUS_VIRTIO
+                                                       : GVIR_CONFIG_DOMAIN_DISK_BUS_SATA);
   gvir_config_domain_disk_set_target_dev (disk, dev);
   gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (disk));
 }
@@ -68,6 +82,7 @@ add_disk (GVirConfigDomain *domain,
 static void
 set_os (GVirConfigDomain         *domain,
         const TsrCreateSpec      *spec,
+        const TsrOsDefaults      *os_defaults,
         const char               *kernels_dir,
         TsrHostCaps              *caps,
         GVirConfigDomainVirtType  virt_type)
@@ -79,7 +94,9 @@ set_os (GVirConfigDomain         *domain,
                                          ? GVIR_CONFIG_DOMAIN_OS_TYPE_XEN
                                          : GVIR_CONFIG_DOMAIN_OS_TYPE_HVM);
   gvir_config_domain_os_set_arch (os, caps->arch);
-  if (virt_type != GVIR_CONFIG_DOMAIN_VIRT_TEST && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN)
+  /* Secure Boot needs q35's SMM; the test driver takes q35 too. */
+  if ((virt_type != GVIR_CONFIG_DOMAIN_VIRT_TEST && virt_type != GVIR_CONFIG_DOMAIN_VIRT_XEN) ||
+      os_defaults->secure_boot)
     gvir_config_domain_os_set_machine (os, "q35");
   if (g_str_equal (spec->firmware, "uefi"))
     gvir_config_domain_os_set_firmware (os, GVIR_CONFIG_DOMAIN_OS_FIRMWARE_EFI);
@@ -139,10 +156,13 @@ add_console_devices (GVirConfigDomain *domain,
 }
 
 /* The new VM's definition: its root disk at DISK_PATH, the disks in
- * EXTRA_PATHS (path, format, path…), a NIC with MAC if not NULL.
+ * EXTRA_PATHS (path, format, path…), a NIC with MAC if not NULL; what
+ * OS needs (tsr-creator-features.c), its NVRAM in NVRAM_DIR.
  */
 char *
 tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
+                              const TsrOsDefaults  *os,
+                              const char           *nvram_dir,
                               const char           *kernels_dir,
                               GPtrArray            *extra_paths,
                               TsrHostCaps          *caps,
@@ -152,11 +172,13 @@ tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
                               GError              **error)
 {
   gboolean windows = g_str_equal (spec->os_family, "windows");
+  gboolean virtio = os->virtio;
   gboolean test_driver = g_str_equal (caps->virt_type, "test");
   g_autoptr(GVirConfigDomain) domain = gvir_config_domain_new ();
   g_autofree char *metadata = metadata_xml (spec);
   GVirConfigDomainVirtType virt_type;
   const char *features[] = { "acpi", "apic", NULL };
+  g_autofree char *xml = NULL;
 
   if (g_str_equal (caps->virt_type, "kvm"))
     virt_type = GVIR_CONFIG_DOMAIN_VIRT_KVM;
@@ -173,15 +195,15 @@ tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
   gvir_config_domain_set_current_memory (domain, spec->memory * 1024);
   gvir_config_domain_set_vcpus (domain, spec->vcpus);
   gvir_config_domain_set_features (domain, (GStrv) features);
-  set_os (domain, spec, kernels_dir, caps, virt_type);
+  set_os (domain, spec, os, kernels_dir, caps, virt_type);
 
-  add_disk (domain, disk_path, disk_format, windows ? "sda" : "vda", windows);
+  add_disk (domain, disk_path, disk_format, virtio ? "vda" : "sda", virtio);
   for (guint i = 0; extra_paths != NULL && i + 1 < extra_paths->len; i += 2)
     {
-      g_autofree char *dev = g_strdup_printf ("%s%c", windows ? "sd" : "vd", 'b' + i / 2);
+      g_autofree char *dev = g_strdup_printf ("%s%c", virtio ? "vd" : "sd", 'b' + i / 2);
 
       add_disk (domain, g_ptr_array_index (extra_paths, i),
-                g_ptr_array_index (extra_paths, i + 1), dev, windows);
+                g_ptr_array_index (extra_paths, i + 1), dev, virtio);
     }
 
   if (mac != NULL)
@@ -191,7 +213,7 @@ tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
       gvir_config_domain_interface_network_set_source (nic, spec->netvm);
       gvir_config_domain_interface_set_mac (GVIR_CONFIG_DOMAIN_INTERFACE (nic), mac);
       gvir_config_domain_interface_set_model (GVIR_CONFIG_DOMAIN_INTERFACE (nic),
-                                              windows ? "e1000e" : "virtio");
+                                              virtio ? "virtio" : "e1000e");
       gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (nic));
     }
 
@@ -201,6 +223,15 @@ tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
   if (!gvir_config_domain_set_custom_xml (domain, metadata, TSR_METADATA_PREFIX,
                                           TSR_METADATA_NS, error))
     return NULL;
+  if (os->uri != NULL)
+    {
+      g_autofree char *osinfo = libosinfo_metadata_xml (os);
 
-  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
+      if (!gvir_config_domain_set_custom_xml (domain, osinfo, "libosinfo",
+                                              TSR_LIBOSINFO_NS, error))
+        return NULL;
+    }
+
+  xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
+  return tsr_creator_add_os_features (xml, spec, os, nvram_dir, virt_type);
 }

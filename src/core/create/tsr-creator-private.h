@@ -3,6 +3,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-host.h"
+#include "tsr-osinfo.h"
 
 G_BEGIN_DECLS
 
@@ -10,6 +11,8 @@ G_BEGIN_DECLS
  * tsr-creator-domain.c (the definition).
  */
 char *tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
+                                    const TsrOsDefaults  *os,
+                                    const char           *nvram_dir,
                                     const char           *kernels_dir,
                                     GPtrArray            *extra_paths,
                                     TsrHostCaps          *caps,
@@ -17,5 +20,19 @@ char *tsr_creator_build_domain_xml (const TsrCreateSpec  *spec,
                                     const char           *disk_format,
                                     const char           *mac,
                                     GError              **error);
+
+/* tsr-creator-features.c */
+char *tsr_creator_add_os_features (const char          *xml,
+                                   const TsrCreateSpec *spec,
+                                   const TsrOsDefaults *os,
+                                   const char          *nvram_dir,
+                                   int                  virt_type);
+
+/* tsr-creator-os.c */
+TsrOsDefaults *tsr_creator_resolve_os (TsrCreateSpec  *spec,
+                                       TsrHostCaps    *caps,
+                                       gboolean        local,
+                                       char          **hint,
+                                       GError        **error);
 
 G_END_DECLS

@@ -61,6 +61,8 @@ tsr_create_spec_copy (const TsrCreateSpec *spec)
   copy->root_move_from = g_strdup (spec->root_move_from);
   copy->firmware = g_strdup (spec->firmware);
   copy->os_family = g_strdup (spec->os_family);
+  copy->os_id = g_strdup (spec->os_id);
+  copy->drivers_media = g_strdup (spec->drivers_media);
   copy->root_volume = g_strdup (spec->root_volume);
   copy->extra_volumes = g_strdupv (spec->extra_volumes);
   return copy;
@@ -85,6 +87,8 @@ tsr_create_spec_free (TsrCreateSpec *spec)
   g_free (spec->root_move_from);
   g_free (spec->firmware);
   g_free (spec->os_family);
+  g_free (spec->os_id);
+  g_free (spec->drivers_media);
   g_free (spec->root_volume);
   g_strfreev (spec->extra_volumes);
   g_free (spec);
@@ -203,7 +207,10 @@ tsr_create_spec_set_property (TsrCreateSpec  *spec,
       if (!tsr_parse_size (value, MIB, &number, error))
         return FALSE;
       if (g_str_equal (key, "memory"))
-        spec->memory = number / MIB;
+        {
+          spec->memory = number / MIB;
+          spec->set |= TSR_SPEC_SET_MEMORY;
+        }
       else
         spec->maxmem = number / MIB;
       return TRUE;
@@ -213,6 +220,7 @@ tsr_create_spec_set_property (TsrCreateSpec  *spec,
       if (!parse_uint (key, value, &number, error))
         return FALSE;
       spec->vcpus = (guint) MIN (number, G_MAXUINT);
+      spec->set |= TSR_SPEC_SET_VCPUS;
       return TRUE;
     }
   if (g_str_equal (key, "virt_mode"))
@@ -266,21 +274,44 @@ tsr_create_spec_set_property (TsrCreateSpec  *spec,
     {
       g_free (spec->firmware);
       spec->firmware = g_ascii_strdown (value, -1);
+      spec->set |= TSR_SPEC_SET_FIRMWARE;
       return TRUE;
     }
   if (g_str_equal (key, "os"))
     {
-      g_free (spec->os_family);
-      spec->os_family = g_ascii_strdown (value, -1);
+      g_autofree char *lower = g_ascii_strdown (value, -1);
+
+      /* A family alone, or a libosinfo short id ("win11"), which the
+       * worker looks up in libosinfo's database.
+       */
+      g_clear_pointer (&spec->os_id, g_free);
+      if (g_str_equal (lower, "linux") || g_str_equal (lower, "windows") ||
+          g_str_equal (lower, "other"))
+        {
+          g_free (spec->os_family);
+          spec->os_family = g_steal_pointer (&lower);
+        }
+      else if (*value != '\0')
+        spec->os_id = g_strdup (value);
+      return TRUE;
+    }
+  if (g_str_equal (key, "drivers_media"))
+    {
+      g_free (spec->drivers_media);
+      spec->drivers_media = *value ? g_strdup (value) : NULL;
       return TRUE;
     }
   if (g_str_equal (key, "disk_size") || g_str_equal (key, "root_size"))
-    return tsr_parse_size (value, GIB, &spec->disk_size, error);
+    {
+      spec->set |= TSR_SPEC_SET_DISK;
+      return tsr_parse_size (value, GIB, &spec->disk_size, error);
+    }
   if (g_str_equal (key, "private_size"))
     return tsr_parse_size (value, GIB, &spec->private_size, error);
 
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
                _("Unknown property “%s”. Known: memory, maxmem, vcpus, netvm, mac, kernel, "
-                 "kernelopts, virt_mode, label, firmware, os, disk_size, private_size."), key);
+                 "kernelopts, virt_mode, label, firmware, os, drivers_media, disk_size, "
+                 "private_size."), key);
   return FALSE;
 }

@@ -322,15 +322,6 @@ validate (CreateData    *data,
   if (!tsr_rules_check_firmware (spec->firmware, caps, error))
     return FALSE;
 
-  if (!g_str_equal (spec->os_family, "linux") && !g_str_equal (spec->os_family, "windows") &&
-      !g_str_equal (spec->os_family, "other"))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
-                   _("Operating system must be linux, windows or other, not “%s”."),
-                   spec->os_family);
-      return FALSE;
-    }
-
   return TRUE;
 }
 
@@ -732,6 +723,33 @@ define_domain (CreateData   *data,
   return TRUE;
 }
 
+/* TEXT goes before the notice so far. */
+static void
+add_notice (CreateData *data,
+            const char *text)
+{
+  char *both;
+
+  if (text == NULL)
+    return;
+  both = data->notice ? g_strconcat (text, " ", data->notice, NULL) : g_strdup (text);
+  g_free (data->notice);
+  data->notice = both;
+}
+
+/* Where libvirt keeps per-VM NVRAM files: the same folder it picks
+ * itself, written out so that the definition names the VM's own file.
+ */
+static char *
+nvram_folder (virConnectPtr conn)
+{
+  g_autofree char *uri = virConnectGetURI (conn);
+
+  if (uri != NULL && g_str_has_suffix (uri, "/session"))
+    return g_build_filename (g_get_user_config_dir (), "libvirt", "qemu", "nvram", NULL);
+  return g_strdup ("/var/lib/libvirt/qemu/nvram");
+}
+
 /* Every step of a create; on failure the caller rolls back what was done. */
 static gboolean
 create_steps (CreateData    *data,
@@ -746,13 +764,17 @@ create_steps (CreateData    *data,
   g_autofree char *disk_path = NULL;
   g_autofree char *mac = NULL;
   g_autofree char *xml = NULL;
+  g_autofree char *hint = NULL;
+  g_autofree char *nvram_dir = NULL;
+  g_autoptr(TsrOsDefaults) os = NULL;
   guint64 root_size = 0;
 
   if (!(caps = tsr_host_caps_read_sync (data->conn, data->local, error)))
     return FALSE;
 
   tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
-  if (!validate (data, caps, &root_format, &root_size, error) ||
+  if (!(os = tsr_creator_resolve_os (spec, caps, data->local, &hint, error)) ||
+      !validate (data, caps, &root_format, &root_size, error) ||
       check_cancelled (cancellable, error))
     return FALSE;
   if (spec->check_only)
@@ -780,7 +802,9 @@ create_steps (CreateData    *data,
   if (check_cancelled (cancellable, error))
     return FALSE;
 
-  if (!(xml = tsr_creator_build_domain_xml (data->spec, data->kernels_dir, data->extra_paths, caps,
+  nvram_dir = nvram_folder (data->conn);
+  if (!(xml = tsr_creator_build_domain_xml (data->spec, os, nvram_dir, data->kernels_dir,
+                                            data->extra_paths, caps,
                                                disk_path, disk_format, mac, error)) ||
       !define_domain (data, xml, error))
     return FALSE;
@@ -798,15 +822,8 @@ create_steps (CreateData    *data,
                                       spec->root_move_from, g_strerror (saved));
     }
 
-  if (data->notice == NULL)
-    data->notice = g_strdup (caps->notice);
-  else if (caps->notice != NULL)
-    {
-      char *both = g_strconcat (caps->notice, " ", data->notice, NULL);
-
-      g_free (data->notice);
-      data->notice = both;
-    }
+  add_notice (data, hint);
+  add_notice (data, caps->notice);
   return TRUE;
 }
 

@@ -9,6 +9,15 @@
 
 G_BEGIN_DECLS
 
+typedef enum
+{
+  TSR_SPEC_SET_MEMORY   = 1 << 0,
+  TSR_SPEC_SET_VCPUS    = 1 << 1,
+  TSR_SPEC_SET_DISK     = 1 << 2,
+  TSR_SPEC_SET_FIRMWARE = 1 << 3,
+  TSR_SPEC_SET_ALL      = 0xf,
+} TsrSpecField;
+
 /* Everything a new VM is made from. Defaults are Qubes': 400 MiB, 2 vCPUs,
  * no balloon, a 20 GiB sparse root disk, virt mode hvm with no kernel.
  */
@@ -35,6 +44,9 @@ typedef struct
   char     *root_move_from;
   char     *firmware;       /* bios or uefi */
   char     *os_family;      /* linux, windows or other: picks the device models */
+  char     *os_id;          /* libosinfo short id: its defaults fill what is not in SET */
+  char     *drivers_media;  /* a virtio-win ISO: a second cdrom, and virtio for Windows */
+  guint     set;            /* TsrSpecField: what the caller chose, not a default */
   /* For import: volumes of POOL the caller already made and filled; they
    * are left in place when creating fails.
    */

@@ -15,6 +15,7 @@
 #include "tsr-error.h"
 #include "tsr-image-sniff.h"
 #include "tsr-import-private.h"
+#include "tsr-osinfo.h"
 #include "tsr-ovf.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
@@ -72,7 +73,8 @@ take_ovf (TsrImportInfo *info,
   g_free (info->os_type);
   info->os_type = g_strdup (ovf->os_type);
   g_free (info->os_family);
-  info->os_family = g_strdup (ovf->os_family);
+  g_free (info->os_id);
+  info->os_id = tsr_osinfo_match_ovf_type (ovf->os_type, &info->os_family);
   for (guint i = 0; i < ovf->warnings->len; i++)
     g_ptr_array_add (warnings, g_strdup (g_ptr_array_index (ovf->warnings, i)));
 }

@@ -97,6 +97,7 @@ tsr_import_info_unref (TsrImportInfo *info)
   g_free (info->firmware);
   g_free (info->os_type);
   g_free (info->os_family);
+  g_free (info->os_id);
   g_ptr_array_unref (info->disks);
   g_strfreev (info->warnings);
   g_strfreev (info->move_paths);
@@ -121,6 +122,13 @@ tsr_import_info_make_spec (const TsrImportInfo *info)
   spec->firmware = g_strdup (info->firmware);
   g_free (spec->os_family);
   spec->os_family = g_strdup (info->os_family);
+  spec->os_id = g_strdup (info->os_id);
+  /* The appliance's hardware stands; the OS fills in only what it left out. */
+  spec->set = TSR_SPEC_SET_DISK | TSR_SPEC_SET_FIRMWARE;
+  if (info->memory > 0)
+    spec->set |= TSR_SPEC_SET_MEMORY;
+  if (info->vcpus > 0)
+    spec->set |= TSR_SPEC_SET_VCPUS;
   return spec;
 }
 

@@ -46,6 +46,7 @@ typedef struct
   char      *firmware;        /* bios or uefi */
   char      *os_type;         /* as the appliance says ("Windows10_64"), or NULL */
   char      *os_family;       /* linux, windows or other */
+  char      *os_id;           /* libosinfo short id for os_type, or NULL */
   GPtrArray *disks;           /* TsrImportDisk *, the first is the root */
   GStrv      warnings;        /* what is not imported, for the user to read */
   guint64    required;        /* space all volumes need in the pool, bytes */

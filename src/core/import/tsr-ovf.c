@@ -36,7 +36,6 @@ tsr_ovf_free (TsrOvf *ovf)
   g_free (ovf->name);
   g_free (ovf->firmware);
   g_free (ovf->os_type);
-  g_free (ovf->os_family);
   g_clear_pointer (&ovf->disks, g_ptr_array_unref);
   g_clear_pointer (&ovf->warnings, g_ptr_array_unref);
   g_free (ovf);
@@ -184,27 +183,6 @@ format_from_uri (const char *uri)
   if (strstr (lower, "raw"))
     return "raw";
   return NULL;
-}
-
-static const char *
-os_family_for (const char *os_type)
-{
-  static const char * const linux_words[] = {
-    "linux", "ubuntu", "debian", "fedora", "redhat", "rhel", "centos", "suse", "arch",
-    "gentoo", "mandriva", "mandrake", "oracle", "xandros", "turbolinux", "mint", "alma",
-    "rocky", NULL
-  };
-  g_autofree char *lower = NULL;
-
-  if (os_type == NULL)
-    return "other";
-  lower = g_ascii_strdown (os_type, -1);
-  if (strstr (lower, "windows") || g_str_has_prefix (lower, "win"))
-    return "windows";
-  for (guint i = 0; linux_words[i]; i++)
-    if (strstr (lower, linux_words[i]))
-      return "linux";
-  return "other";
 }
 
 typedef struct
@@ -808,7 +786,6 @@ read_identity (TsrOvf     *ovf,
     }
   if (os_type != NULL && *os_type != '\0')
     ovf->os_type = g_steal_pointer (&os_type);
-  ovf->os_family = g_strdup (os_family_for (ovf->os_type));
 }
 
 /* Attached disks in controller and port order, then any others. */

@@ -33,8 +33,8 @@ typedef struct
   guint64    memory;      /* MiB, 0 = not given */
   guint      vcpus;       /* 0 = not given */
   char      *firmware;    /* bios or uefi */
-  char      *os_type;     /* vbox:OSType or the OS description, NULL = none */
-  char      *os_family;   /* windows, linux or other */
+  char      *os_type;     /* vbox:OSType or the OS description, NULL = none;
+                             tsr_osinfo_match_ovf_type() reads it */
   GPtrArray *disks;       /* TsrOvfDisk, in the order they are attached */
   GPtrArray *warnings;    /* char *: hardware that is not imported */
 } TsrOvf;

@@ -7,6 +7,8 @@ G_BEGIN_DECLS
 
 #define TSR_METADATA_NS     "https://tessera.invalid/xmlns/vm/1.0"
 #define TSR_METADATA_PREFIX "tessera"
+/* The OS as virt-manager and GNOME Boxes record it: <libosinfo:os id=URI/>. */
+#define TSR_LIBOSINFO_NS    "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 
 /* The command line of a directly booted kernel when none is given. */
 #define TSR_DEFAULT_KERNELOPTS "root=/dev/vda console=ttyS0"

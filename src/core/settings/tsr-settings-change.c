@@ -292,6 +292,8 @@ write_os (xmlNodePtr   os,
           xmlUnsetProp (os, (const xmlChar *) "firmware");
           tsr_xml_remove_children (os, "loader");
           tsr_xml_remove_children (os, "nvram");
+          /* Secure Boot's feature requests need UEFI (libvirt refuses them). */
+          tsr_xml_remove_children (os, "firmware");
         }
     }
 }

@@ -27,6 +27,7 @@ typedef struct
   char     *firmware;
   char     *default_user;
   char     *storage;
+  char     *os;        /* libosinfo short id (or id URI); "" = not known */
   gboolean  debug;
   gboolean  include_in_backups;
   gboolean  autostart;

@@ -23,12 +23,13 @@
 /* In the order qvm-prefs lists them. */
 const char * const tsr_pref_names[] = {
   "autostart", "class", "debug", "default_user", "firmware", "include_in_backups", "ip",
-  "kernel", "kernelopts", "label", "mac", "maxmem", "memory", "name", "netvm", "storage",
+  "kernel", "kernelopts", "label", "mac", "maxmem", "memory", "name", "netvm", "os", "storage",
   "template", "uuid", "vcpus", "virt_mode", "visible_gateway", "visible_netmask", NULL
 };
 
+/* os is what the VM was made for: its devices and firmware came from it. */
 static const char * const read_only_prefs[] = {
-  "class", "ip", "storage", "template", "uuid", "visible_gateway", "visible_netmask", NULL
+  "class", "ip", "os", "storage", "template", "uuid", "visible_gateway", "visible_netmask", NULL
 };
 
 void
@@ -86,6 +87,7 @@ tsr_settings_prefs_free (Prefs *p)
   g_free (p->firmware);
   g_free (p->default_user);
   g_free (p->storage);
+  g_free (p->os);
   g_free (p);
 }
 
@@ -108,6 +110,7 @@ tsr_settings_prefs_copy (const Prefs *p)
   c->firmware = g_strdup (p->firmware);
   c->default_user = g_strdup (p->default_user);
   c->storage = g_strdup (p->storage);
+  c->os = g_strdup (p->os);
   return c;
 }
 
@@ -214,6 +217,16 @@ tsr_settings_prefs_parse (const char  *xml,
     p->default_user = metadata_get (vm, "default-user");
     if (p->default_user == NULL)
       p->default_user = g_strdup ("user");
+    /* Tessera's short id; else the libosinfo id virt-manager wrote. */
+    p->os = metadata_get (vm, "os");
+    if (p->os == NULL)
+      {
+        xmlNodePtr osinfo = tsr_xml_metadata (root, TSR_LIBOSINFO_NS, "libosinfo", "libosinfo", FALSE);
+
+        p->os = tsr_xml_find_prop (osinfo, "os", "id");
+      }
+    if (p->os == NULL)
+      p->os = g_strdup ("");
   }
 
   for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next)
@@ -309,6 +322,7 @@ prefs_to_list (const Prefs *p,
       else if (g_str_equal (n, "memory")) add_pref (list, n, memory, "400");
       else if (g_str_equal (n, "name")) add_pref (list, n, p->name, NULL);
       else if (g_str_equal (n, "netvm")) add_pref (list, n, p->netvm, tsr_settings_default_netvm ());
+      else if (g_str_equal (n, "os")) add_pref (list, n, p->os, "");
       else if (g_str_equal (n, "storage")) add_pref (list, n, p->storage, NULL);
       else if (g_str_equal (n, "template")) add_pref (list, n, p->template_name, NULL);
       else if (g_str_equal (n, "uuid")) add_pref (list, n, p->uuid, NULL);
