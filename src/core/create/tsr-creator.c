@@ -404,6 +404,56 @@ vol_unref (gpointer vol)
   virStorageVolFree (vol);
 }
 
+/* An AppVM runs the template's system: it gets the template's firmware,
+ * operating system, memory and vCPUs, unless the command said otherwise.
+ */
+static void
+inherit_from_template (CreateData *data)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(virDomain) tpl = NULL;
+  g_autofree char *xml = NULL;
+  g_autoptr(TsrVmConfig) config = NULL;
+  g_autoptr(xmlDoc) doc = NULL;
+  xmlNodePtr os, vm;
+
+  if (!is_template_based (spec) || spec->template_name == NULL ||
+      !(tpl = virDomainLookupByName (data->conn, spec->template_name)) ||
+      !(xml = virDomainGetXMLDesc (tpl, VIR_DOMAIN_XML_INACTIVE)))
+    {
+      virResetLastError ();
+      return;
+    }
+  config = tsr_vm_config_parse (xml, NULL, NULL);
+  doc = tsr_xml_parse (xml);
+  os = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "os") : NULL;
+  if (!(spec->set & TSR_SPEC_SET_FIRMWARE) && os != NULL)
+    {
+      g_autofree char *firmware = tsr_xml_prop (os, "firmware");
+
+      g_free (spec->firmware);
+      spec->firmware = g_strdup (g_strcmp0 (firmware, "efi") == 0 ||
+                                 tsr_xml_child (os, "loader") != NULL ? "uefi" : "bios");
+      spec->set |= TSR_SPEC_SET_FIRMWARE;
+    }
+  vm = doc ? tsr_xml_metadata (xmlDocGetRootElement (doc), TSR_METADATA_NS, TSR_METADATA_PREFIX,
+                               "vm", FALSE) : NULL;
+  for (xmlNodePtr n = vm ? vm->children : NULL; n != NULL && spec->os_id == NULL; n = n->next)
+    if (tsr_xml_is (n, "os"))
+      spec->os_id = tsr_xml_text (n);
+  if (config != NULL && !(spec->set & TSR_SPEC_SET_MEMORY))
+    {
+      spec->memory = config->memory;
+      spec->maxmem = config->maxmem;
+      spec->set |= TSR_SPEC_SET_MEMORY;
+    }
+  if (config != NULL && !(spec->set & TSR_SPEC_SET_VCPUS))
+    {
+      spec->vcpus = config->vcpus;
+      spec->set |= TSR_SPEC_SET_VCPUS;
+    }
+}
+
 /* One volume of an AppVM, recorded for the rollback and the recovery. */
 static virStorageVolPtr
 make_app_volume (CreateData         *data,
@@ -773,6 +823,7 @@ create_steps (CreateData    *data,
     return FALSE;
 
   tsr_progress_report (&data->progress, 0, 0, _("Checking the settings"), TRUE);
+  inherit_from_template (data);
   if (!(os = tsr_creator_resolve_os (spec, caps, data->local, &hint, error)) ||
       !validate (data, caps, &root_format, &root_size, error) ||
       check_cancelled (cancellable, error))
