@@ -235,8 +235,10 @@ build_spec (TsrNewVmWindow *self)
   spec->label = g_strdup (tsr_label_chooser_get_label (self->label_chooser));
 
   g_free (spec->klass);
-  spec->klass = g_strdup (type == TYPE_TEMPLATE ? "TemplateVM" : "StandaloneVM");
-  if (type == TYPE_STANDALONE_FROM_TEMPLATE && _tsr_new_vm_window_selected_template (self) != NULL)
+  spec->klass = g_strdup (type == TYPE_TEMPLATE ? "TemplateVM"
+                          : type == TYPE_APPVM ? "AppVM"
+                          : type == TYPE_DISPVM ? "DispVM" : "StandaloneVM");
+  if (TYPE_NEEDS_TEMPLATE (type) && _tsr_new_vm_window_selected_template (self) != NULL)
     spec->template_name = g_strdup (tsr_vm_get_name (_tsr_new_vm_window_selected_template (self)));
 
   /* Installing from a device boots the firmware, which then boots the

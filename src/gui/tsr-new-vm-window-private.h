@@ -21,7 +21,13 @@ enum {
   TYPE_STANDALONE,
   TYPE_STANDALONE_FROM_TEMPLATE,
   TYPE_TEMPLATE,
+  TYPE_APPVM,
+  TYPE_DISPVM,
 };
+
+/* The types that need a template chosen. */
+#define TYPE_NEEDS_TEMPLATE(type) \
+  ((type) == TYPE_STANDALONE_FROM_TEMPLATE || (type) == TYPE_APPVM || (type) == TYPE_DISPVM)
 
 struct _TsrNewVmWindow
 {

@@ -223,10 +223,12 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
                               ? name_error->message : NULL);
 
   /* Type */
-  gtk_widget_set_visible (GTK_WIDGET (self->template_row), type == TYPE_STANDALONE_FROM_TEMPLATE);
-  /* A VM based on a template gets a copy of the template's root disk. */
-  gtk_widget_set_visible (GTK_WIDGET (self->disk_row), type != TYPE_STANDALONE_FROM_TEMPLATE);
-  if (type == TYPE_STANDALONE_FROM_TEMPLATE)
+  gtk_widget_set_visible (GTK_WIDGET (self->template_row), TYPE_NEEDS_TEMPLATE (type));
+  /* A VM based on a template gets a copy of the template's root disk, or
+   * (AppVM, DisposableVM) runs on an overlay of it.
+   */
+  gtk_widget_set_visible (GTK_WIDGET (self->disk_row), !TYPE_NEEDS_TEMPLATE (type));
+  if (TYPE_NEEDS_TEMPLATE (type))
     {
       if (g_list_model_get_n_items (G_LIST_MODEL (self->templates)) == 0)
         {
@@ -239,7 +241,10 @@ _tsr_new_vm_window_update (TsrNewVmWindow *self)
       else
         {
           adw_action_row_set_subtitle (ADW_ACTION_ROW (self->template_row),
-                                       _("Its root disk is copied into the new VM"));
+                                       type == TYPE_STANDALONE_FROM_TEMPLATE
+                                       ? _("Its root disk is copied into the new VM")
+                                       : _("The new VM boots its newest root, fresh at each "
+                                           "start, with a private disk of its own"));
           gtk_widget_remove_css_class (GTK_WIDGET (self->template_row), "error");
           valid = valid && _tsr_new_vm_window_selected_template (self) != NULL;
         }

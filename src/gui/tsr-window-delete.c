@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-creator.h"
 #include "tsr-remover.h"
 #include "tsr-window-private.h"
 
@@ -341,6 +342,102 @@ _tsr_window_vm_stopped_cb (TsrWindow     *self,
                                            g_object_ref (self));
 }
 
+/* Start Disposable (the row menu of a TemplateVM) */
+
+typedef struct
+{
+  TsrWindow *window;
+  char      *name;
+  guint      tries;
+} DispStart;
+
+static void
+disp_start_free (DispStart *start)
+{
+  g_object_unref (start->window);
+  g_free (start->name);
+  g_free (start);
+}
+
+static void
+disp_started_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TsrWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tsr_connection_start_vm_finish (TSR_CONNECTION (object), result, &error))
+    _tsr_window_add_error_toast (self, error);
+}
+
+/* The new domain reaches the list by its event: started once it is there. */
+static gboolean
+disp_start_when_listed_cb (gpointer user_data)
+{
+  DispStart *start = user_data;
+  TsrConnection *connection = start->window->connection;
+  TsrVm *vm = connection ? tsr_connection_lookup_vm (connection, start->name) : NULL;
+
+  if (vm == NULL && ++start->tries < 100)
+    return G_SOURCE_CONTINUE;
+  if (vm != NULL)
+    tsr_connection_start_vm_async (connection, vm, start->window->cancellable, disp_started_cb,
+                                   g_object_ref (start->window));
+  disp_start_free (start);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+disp_created_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TsrWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  DispStart *start;
+  char *name;
+
+  name = tsr_connection_create_vm_finish (TSR_CONNECTION (object), result, NULL, &error);
+  if (name == NULL)
+    {
+      _tsr_window_add_error_toast (self, error);
+      return;
+    }
+  start = g_new0 (DispStart, 1);
+  start->window = g_object_ref (self);
+  start->name = name;
+  g_timeout_add (50, disp_start_when_listed_cb, start);
+}
+
+static void
+tsr_window_vm_start_disposable_cb (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+  g_autoptr(TsrCreateSpec) spec = NULL;
+  g_autofree char *name = NULL;
+
+  if (self->selected_vm == NULL || self->connection == NULL)
+    return;
+  for (guint attempt = 0; attempt < 100 && name == NULL; attempt++)
+    {
+      g_autofree char *candidate = g_strdup_printf ("disp%u", g_random_int_range (1, 10000));
+
+      if (tsr_connection_lookup_vm (self->connection, candidate) == NULL)
+        name = g_steal_pointer (&candidate);
+    }
+  spec = tsr_create_spec_new (name);
+  g_free (spec->klass);
+  spec->klass = g_strdup ("DispVM");
+  spec->template_name = g_strdup (tsr_vm_get_name (self->selected_vm));
+  g_free (spec->label);
+  spec->label = g_strdup ("red");
+  tsr_connection_create_vm_async (self->connection, spec, NULL, NULL, self->cancellable,
+                                  disp_created_cb, g_object_ref (self));
+}
+
 /* Recovery */
 
 static void
@@ -403,6 +500,10 @@ _tsr_window_delete_update (TsrWindow *self,
 {
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.vm-delete",
                                  connected && self->selected_vm != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.vm-start-disposable",
+                                 connected && self->selected_vm != NULL &&
+                                 g_strcmp0 (tsr_vm_get_vm_class (self->selected_vm),
+                                            "TemplateVM") == 0);
 }
 
 void
@@ -411,6 +512,8 @@ _tsr_window_class_delete_init (TsrWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   gtk_widget_class_install_action (widget_class, "win.vm-delete", NULL, tsr_window_vm_delete_cb);
+  gtk_widget_class_install_action (widget_class, "win.vm-start-disposable", NULL,
+                                   tsr_window_vm_start_disposable_cb);
   gtk_widget_class_install_action (widget_class, "win.show-recovery", NULL,
                                    tsr_window_show_recovery_cb);
 }

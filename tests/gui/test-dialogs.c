@@ -546,6 +546,21 @@ test_new_vm_validation (void)
    */
   adw_combo_row_set_selected (WIZARD (wizard, "type_row"), 1);
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
+  {
+    AdwComboRow *row = WIZARD (wizard, "template_row");
+    GListModel *templates = adw_combo_row_get_model (row);
+    guint found = GTK_INVALID_LIST_POSITION;
+
+    for (guint i = 0; i < g_list_model_get_n_items (templates); i++)
+      {
+        g_autoptr(TsrVm) item = g_list_model_get_item (templates, i);
+
+        if (g_str_equal (tsr_vm_get_name (item), "tpl"))
+          found = i;
+      }
+    g_assert_cmpuint (found, !=, GTK_INVALID_LIST_POSITION);
+    adw_combo_row_set_selected (row, found);
+  }
   g_assert_false (gtk_switch_get_active (WIZARD (wizard, "install_switch")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "media_row")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "disk_row")));
@@ -1271,6 +1286,111 @@ test_actions (void)
   tsr_test_close_window (window, TIMEOUT_MS);
 }
 
+static TsrVm *
+running_disposable (GListModel *vms)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr(TsrVm) item = g_list_model_get_item (vms, i);
+
+      if (g_strcmp0 (tsr_vm_get_vm_class (item), "DispVM") == 0 && tsr_vm_is_active (item))
+        return item;  /* the list holds it */
+    }
+  return NULL;
+}
+
+/* AppVMs from the wizard, and Start Disposable on a template's row: the
+ * disposable is removed once it stops.
+ */
+static void
+test_template_based (void)
+{
+  TsrWindow *window = open_window ();
+  TsrConnection *connection = tsr_window_get_connection (window);
+  virConnectPtr handle = tsr_connection_get_handle (connection);
+  virStoragePoolPtr pool = virStoragePoolLookupByName (handle, "default-pool");
+  virStorageVolPtr vol;
+  virDomainPtr dom;
+  TsrNewVmWindow *wizard;
+  TsrVm *vm, *disp;
+  GListModel *vms;
+
+  vol = virStorageVolCreateXML (pool, "<volume><name>tpl-root.img</name>"
+                                      "<capacity unit='MiB'>1024</capacity></volume>", 0);
+  g_assert_nonnull (vol);
+  virStorageVolFree (vol);
+  virStoragePoolFree (pool);
+  dom = virDomainDefineXML (handle,
+                            "<domain type='test'><name>tpl</name><memory unit='MiB'>512</memory>"
+                            "<metadata><tessera:vm xmlns:tessera='" TSR_METADATA_NS "'>"
+                            "<label>black</label><class>TemplateVM</class></tessera:vm></metadata>"
+                            "<os><type arch='x86_64'>hvm</type></os><devices>"
+                            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                            "<source file='/default-pool/tpl-root.img'/><target dev='vda' bus='virtio'/>"
+                            "</disk></devices></domain>");
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+  WAIT_FOR (tsr_connection_lookup_vm (connection, "tpl") != NULL);
+
+  /* "Based on a template": the template chooser, no disk size. */
+  wizard = open_wizard (window);
+  type_text (WIZARD (wizard, "name_row"), "work");
+  adw_combo_row_set_selected (WIZARD (wizard, "type_row"), 3);
+  g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
+  {
+    AdwComboRow *row = WIZARD (wizard, "template_row");
+    GListModel *templates = adw_combo_row_get_model (row);
+    guint found = GTK_INVALID_LIST_POSITION;
+
+    for (guint i = 0; i < g_list_model_get_n_items (templates); i++)
+      {
+        g_autoptr(TsrVm) item = g_list_model_get_item (templates, i);
+
+        if (g_str_equal (tsr_vm_get_name (item), "tpl"))
+          found = i;
+      }
+    g_assert_cmpuint (found, !=, GTK_INVALID_LIST_POSITION);
+    adw_combo_row_set_selected (row, found);
+  }
+  g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "disk_row")));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (WIZARD (wizard, "template_row")),
+                            "fresh at each start"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "pool_row"), "default-pool"));
+  g_assert_true (tsr_choice_row_select_value (WIZARD (wizard, "network_row"), "tessera-unit"));
+  tsr_test_write_window_screenshot (GTK_WIDGET (wizard), "new-vm-appvm.png", 3, TIMEOUT_MS);
+  click (WIZARD (wizard, "create_button"));
+  WAIT_FOR (!gtk_widget_get_visible (GTK_WIDGET (wizard)));
+  close_dialog (wizard);
+  vm = tsr_connection_lookup_vm (connection, "work");
+  g_assert_nonnull (vm);
+  g_assert_cmpstr (tsr_vm_get_vm_class (vm), ==, "AppVM");
+  g_assert_cmpstr (tsr_vm_get_template (vm), ==, "tpl");
+
+  /* Start Disposable: only on templates. */
+  vms = tsr_connection_get_vms (connection);
+  g_assert_true (tsr_window_select_vm (window, vm));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-start-disposable", NULL);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+  g_assert_null (running_disposable (vms));
+  g_assert_true (tsr_window_select_vm (window, tsr_connection_lookup_vm (connection, "tpl")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-start-disposable", NULL));
+  WAIT_FOR ((disp = running_disposable (vms)) != NULL);
+  g_object_ref (disp);
+  g_assert_true (g_str_has_prefix (tsr_vm_get_name (disp), "disp"));
+
+  /* Stopped: gone. */
+  dom = virDomainLookupByName (handle, tsr_vm_get_name (disp));
+  g_assert_cmpint (virDomainDestroy (dom), ==, 0);
+  virDomainFree (dom);
+  WAIT_FOR (tsr_connection_lookup_vm (connection, tsr_vm_get_name (disp)) == NULL);
+  g_object_unref (disp);
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1325,6 +1445,7 @@ main (int   argc,
   g_test_add_func ("/gui/settings/pci", test_settings_pci);
   g_test_add_func ("/gui/start-with-media", test_start_with_media);
   g_test_add_func ("/gui/dialogs/actions", test_actions);
+  g_test_add_func ("/gui/new-vm/template-based", test_template_based);
 
   ret = g_test_run ();
 
