@@ -998,7 +998,11 @@ test_parallel_same_name (void)
     hosts += g_strcmp0 (((TsrDhcpHost *) g_ptr_array_index (info->hosts, h))->name,
                         "tsr-par-same") == 0;
   g_assert_cmpuint (hosts, ==, 1);
-  g_assert_cmpuint (info->hosts->len, ==, before->hosts->len + 1);
+  /* One more at most: the reservations the earlier tests' VMs left when
+   * they were undefined behind Tessera's back are orphans, released by the
+   * first reservation here.
+   */
+  g_assert_cmpuint (info->hosts->len, <=, before->hosts->len + 1);
 
   remove_vm_and_volumes (handle, "tsr-par-same");
   tsr_test_close_connection (conn, 5);

@@ -448,6 +448,38 @@ plan_run (gpointer       user_data,
   return plan_sync (data->call.conn, data->call.uuid, error);
 }
 
+/* The three calls of this file: FUNC in a worker, about VM (or, NULL, the
+ * disposables in UUIDS, taken over).
+ */
+static void
+run_call (TsrConnection       *self,
+          TsrVm               *vm,
+          GStrv                uuids,
+          gpointer             source_tag,
+          TsrTaskValueFunc     func,
+          GDestroyNotify       value_free,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RemoveData *data;
+
+  data = tsr_connection_call_new (self, vm, sizeof (RemoveData), remove_data_clear, source_tag,
+                                  cancellable, callback, user_data, &task);
+  if (data == NULL)
+    {
+      g_strfreev (uuids);
+      return;
+    }
+  data->reserve_lock = tsr_connection_get_reserve_lock (self);
+  data->uuids = uuids;
+  /* Once begun, a removal runs to its end. */
+  if (func != plan_run)
+    g_task_set_check_cancellable (task, FALSE);
+  tsr_task_run_value_in_thread (task, func, value_free);
+}
+
 void
 tsr_connection_plan_removal_async (TsrConnection       *self,
                                    TsrVm               *vm,
@@ -455,18 +487,11 @@ tsr_connection_plan_removal_async (TsrConnection       *self,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  RemoveData *data;
-
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  data = tsr_connection_call_new (self, vm, sizeof (RemoveData), NULL,
-                                  tsr_connection_plan_removal_async, cancellable, callback,
-                                  user_data, &task);
-  if (data == NULL)
-    return;
-  tsr_task_run_value_in_thread (task, plan_run, (GDestroyNotify) tsr_removal_plan_free);
+  run_call (self, vm, NULL, tsr_connection_plan_removal_async, plan_run,
+            (GDestroyNotify) tsr_removal_plan_free, cancellable, callback, user_data);
 }
 
 TsrRemovalPlan *
@@ -698,18 +723,11 @@ tsr_connection_remove_disposables_async (TsrConnection       *self,
                                          GAsyncReadyCallback  callback,
                                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   g_autoptr(GStrvBuilder) uuids = g_strv_builder_new ();
   GListModel *vms;
-  RemoveData *data;
 
   g_return_if_fail (TSR_IS_CONNECTION (self));
 
-  data = tsr_connection_call_new (self, NULL, sizeof (RemoveData), remove_data_clear,
-                                  tsr_connection_remove_disposables_async, cancellable, callback,
-                                  user_data, &task);
-  if (data == NULL)
-    return;
   /* From the list as the connection knows it: no round trip per VM. */
   vms = tsr_connection_get_vms (self);
   for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
@@ -719,10 +737,8 @@ tsr_connection_remove_disposables_async (TsrConnection       *self,
       if (g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") == 0 && !tsr_vm_is_active (vm))
         g_strv_builder_add (uuids, tsr_vm_get_uuid (vm));
     }
-  data->uuids = g_strv_builder_end (uuids);
-  data->reserve_lock = tsr_connection_get_reserve_lock (self);
-  g_task_set_check_cancellable (task, FALSE);
-  tsr_task_run_value_in_thread (task, disposables_run, (GDestroyNotify) g_strfreev);
+  run_call (self, NULL, g_strv_builder_end (uuids), tsr_connection_remove_disposables_async,
+            disposables_run, (GDestroyNotify) g_strfreev, cancellable, callback, user_data);
 }
 
 GStrv
@@ -741,21 +757,11 @@ tsr_connection_remove_vm_async (TsrConnection       *self,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  RemoveData *data;
-
   g_return_if_fail (TSR_IS_CONNECTION (self));
   g_return_if_fail (TSR_IS_VM (vm));
 
-  data = tsr_connection_call_new (self, vm, sizeof (RemoveData), NULL,
-                                  tsr_connection_remove_vm_async, cancellable, callback,
-                                  user_data, &task);
-  if (data == NULL)
-    return;
-  data->reserve_lock = tsr_connection_get_reserve_lock (self);
-  /* Once begun, a removal runs to its end. */
-  g_task_set_check_cancellable (task, FALSE);
-  tsr_task_run_value_in_thread (task, remove_run, (GDestroyNotify) tsr_removal_plan_free);
+  run_call (self, vm, NULL, tsr_connection_remove_vm_async, remove_run,
+            (GDestroyNotify) tsr_removal_plan_free, cancellable, callback, user_data);
 }
 
 TsrRemovalPlan *
