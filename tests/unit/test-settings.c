@@ -228,6 +228,9 @@ test_rules (void)
     { "rename running", "work-web", "name", "web2", TSR_ERROR_VM_RUNNING },
     { "unknown label", "vault", "label", "pink", TSR_ERROR_INVALID_VALUE },
     { "unknown network", "vault", "netvm", "no-such-net", TSR_ERROR_NOT_FOUND },
+    /* Found by tests/fuzz/fuzz-prefs: such values made a definition libxml2 could not write. */
+    { "control character", "vault", "netvm", "tessera\x18unit", TSR_ERROR_INVALID_VALUE },
+    { "not UTF-8", "vault", "default_user", "us\xff" "er", TSR_ERROR_INVALID_VALUE },
     { "read-only", "vault", "uuid", "x", TSR_ERROR_INVALID_VALUE },
     { "unknown property", "vault", "colour", "x", TSR_ERROR_INVALID_VALUE },
     { "bad boolean", "vault", "debug", "maybe", TSR_ERROR_INVALID_VALUE },

@@ -62,6 +62,18 @@ tsr_rules_check_resources (guint64             memory,
                    caps->host_memory);
       return FALSE;
     }
+  /* Where the host does not say, still no more than a definition can hold
+   * (libvirt stores KiB in 64 bits; QEMU on x86_64 addresses 4 PiB at most).
+   */
+  if (caps->host_memory == 0 && MAX (memory, maxmem) > TSR_RULES_MAX_MEMORY_MIB)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s of %" G_GUINT64_FORMAT " MiB is more than any host can have: give at "
+                     "most %" G_GUINT64_FORMAT " MiB."),
+                   maxmem > memory ? _("Max memory") : _("Memory"), MAX (memory, maxmem),
+                   (guint64) TSR_RULES_MAX_MEMORY_MIB);
+      return FALSE;
+    }
   if (vcpus < 1 || vcpus > caps->host_cpus)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,

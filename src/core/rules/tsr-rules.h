@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 /* The rules a VM's settings obey whether it is being created, cloned or changed, so
  * that every path refuses the same values with the same error. */
 
+/* The ceiling of memory where the host's RAM is unknown: 4 PiB, in MiB. */
+#define TSR_RULES_MAX_MEMORY_MIB (G_GUINT64_CONSTANT (4) << 30)
+
 gboolean    tsr_rules_check_label            (const char         *label,
                                               GError            **error);
 gboolean    tsr_rules_check_resources        (guint64             memory,
