@@ -20,6 +20,7 @@
 #include "tsr-application.h"
 #include "tsr-choice-row.h"
 #include "tsr-clone-window.h"
+#include "tsr-import-window.h"
 #include "tsr-media-picker.h"
 #include "tsr-new-vm-window.h"
 #include "tsr-settings-window.h"
@@ -38,6 +39,11 @@
 /* File names of media, in a folder of the test's own. */
 #define ISO_NAME  "media <b> & \"q\" 'q' עברית 🦊.iso"
 #define TEXT_NAME "notes &amp; <i> 🦊.txt"
+
+/* An appliance: its OVF's name, the .ova's and its disk's file names. */
+#define APP_NAME  "App <i>&amp; \"q\" עברית 🦊"
+#define OVA_NAME  "app <b> & 'q' 🦊.ova"
+#define DISK_NAME "disk <b> & 'q' 🦊.vmdk"
 
 static TsrApplication *app;
 static char *uri;
@@ -293,6 +299,92 @@ test_new_vm (void)
   tsr_test_close_window (window, TIMEOUT_MS);
 }
 
+static void
+run (const char *command)
+{
+  g_autofree char *err = NULL;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, NULL));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s: %s", command, err);
+}
+
+static gboolean
+import_loaded (gpointer dialog)
+{
+  return !tsr_dialog_get_loading (TSR_DIALOG (dialog)) &&
+         g_strcmp0 (tsr_import_window_get_page (dialog), "reading") != 0;
+}
+
+/* Import: the appliance's own name (from its OVF), the .ova's file name and
+ * its disk's file name.
+ */
+static void
+test_import (void)
+{
+  TsrWindow *window = open_window ();
+  g_autofree char *img = g_build_filename (media_dir, "disk.img", NULL);
+  g_autofree char *vmdk = g_build_filename (media_dir, DISK_NAME, NULL);
+  g_autofree char *ovf = g_build_filename (media_dir, "appliance.ovf", NULL);
+  g_autofree char *ova = g_build_filename (media_dir, OVA_NAME, NULL);
+  g_autofree char *quoted_dir = g_shell_quote (media_dir);
+  g_autofree char *quoted_img = g_shell_quote (img);
+  g_autofree char *quoted_vmdk = g_shell_quote (vmdk);
+  g_autofree char *quoted_ova = g_shell_quote (ova);
+  g_autofree char *quoted_member = g_shell_quote (DISK_NAME);
+  g_autofree char *cmd = NULL;
+  g_autofree char *ovf_text = NULL;
+  g_autofree char *found = g_strdup_printf ("Found in “%s”", OVA_NAME);
+  g_autofree char *named = g_strdup_printf ("named “%s”", APP_NAME);
+  g_autoptr(GFile) file = NULL;
+  TsrImportWindow *dialog;
+
+  ovf_text = g_markup_printf_escaped (
+    "<?xml version='1.0'?>"
+    "<Envelope ovf:version='1.0' xmlns='http://schemas.dmtf.org/ovf/envelope/1'"
+    " xmlns:ovf='http://schemas.dmtf.org/ovf/envelope/1'"
+    " xmlns:rasd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData'>"
+    "<References><File ovf:id='file1' ovf:href='%s'/></References>"
+    "<DiskSection><Info>disks</Info><Disk ovf:diskId='vmdisk1' ovf:fileRef='file1' "
+    "ovf:capacity='16777216' "
+    "ovf:format='http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized'/>"
+    "</DiskSection>"
+    "<VirtualSystem ovf:id='%s'><Info>vm</Info><Name>%s</Name>"
+    "<VirtualHardwareSection><Info>hw</Info>"
+    "<Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType>"
+    "<rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource></Item>"
+    "</VirtualHardwareSection></VirtualSystem></Envelope>", DISK_NAME, APP_NAME, APP_NAME);
+  g_assert_true (g_file_set_contents (ovf, ovf_text, -1, NULL));
+  cmd = g_strdup_printf ("qemu-img create -q -f raw %s 16M", quoted_img);
+  run (cmd);
+  g_clear_pointer (&cmd, g_free);
+  cmd = g_strdup_printf ("qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized %s %s",
+                         quoted_img, quoted_vmdk);
+  run (cmd);
+  g_clear_pointer (&cmd, g_free);
+  cmd = g_strdup_printf ("tar --format=ustar -C %s -cf %s appliance.ovf %s", quoted_dir,
+                         quoted_ova, quoted_member);
+  run (cmd);
+
+  file = g_file_new_for_path (ova);
+  dialog = tsr_import_window_new (GTK_WINDOW (window), tsr_window_get_connection (window), file);
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (tsr_test_spin_until (import_loaded, dialog, TIMEOUT_MS));
+  g_assert_cmpstr (tsr_import_window_get_page (dialog), ==, "form");
+  assert_shows (dialog, found);
+  assert_shows (dialog, named);
+  assert_shows (dialog, DISK_NAME);
+  tsr_test_write_window_screenshot (GTK_WIDGET (dialog), "literal-import.png", 3, TIMEOUT_MS);
+  close_dialog (g_object_ref (dialog));
+
+  g_unlink (img);
+  g_unlink (vmdk);
+  g_unlink (ovf);
+  g_unlink (ova);
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 /* The CLI prints the names unchanged. */
 static void
 test_cli (void)
@@ -365,6 +457,7 @@ main (int   argc,
   g_test_add_func ("/gui/literal/clone", test_clone);
   g_test_add_func ("/gui/literal/start-with-media", test_start_with_media);
   g_test_add_func ("/gui/literal/new-vm", test_new_vm);
+  tsr_test_add_func_needing ("/gui/literal/import", test_import, "qemu-img", "tar", NULL);
   g_test_add_func ("/cli/literal", test_cli);
 
   ret = g_test_run ();
