@@ -299,6 +299,53 @@ test_new_vm (void)
   tsr_test_close_window (window, TIMEOUT_MS);
 }
 
+static gboolean
+vm_shut_off (gpointer data)
+{
+  return tsr_vm_get_state (data) == TSR_VM_STATE_SHUTOFF;
+}
+
+static gboolean
+vm_gone (gpointer window)
+{
+  return tsr_connection_lookup_vm (tsr_window_get_connection (window), FOREIGN) == NULL;
+}
+
+/* Delete… of the foreign VM: refused while it runs, then deleted; its name
+ * in the dialogs and in the toast.
+ */
+static void
+test_delete (void)
+{
+  TsrWindow *window = open_window ();
+  AdwMessageDialog *dialog;
+  g_autofree char *refused = g_strdup_printf ("“%s” Cannot Be Deleted Now", FOREIGN);
+  g_autofree char *question = g_strdup_printf ("Delete “%s”?", FOREIGN);
+  g_autofree char *deleted = g_strdup_printf ("Deleted “%s”", FOREIGN);
+
+  select_vm (window, FOREIGN);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-delete", NULL));
+  dialog = wait_for_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  assert_shows (dialog, refused);
+  adw_message_dialog_response (dialog, "close");
+  close_dialog (dialog);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-force-off", NULL));
+  g_assert_true (tsr_test_spin_until (vm_shut_off,
+                                      tsr_connection_lookup_vm (tsr_window_get_connection (window),
+                                                                FOREIGN), TIMEOUT_MS));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-delete", NULL));
+  dialog = wait_for_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  assert_shows (dialog, question);
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "delete"));
+  adw_message_dialog_response (dialog, "delete");
+  close_dialog (dialog);
+  g_assert_true (tsr_test_spin_until (vm_gone, window, TIMEOUT_MS));
+  assert_shows (window, deleted);
+
+  tsr_test_close_window (window, TIMEOUT_MS);
+}
+
 static void
 run (const char *command)
 {
@@ -457,6 +504,7 @@ main (int   argc,
   g_test_add_func ("/gui/literal/clone", test_clone);
   g_test_add_func ("/gui/literal/start-with-media", test_start_with_media);
   g_test_add_func ("/gui/literal/new-vm", test_new_vm);
+  g_test_add_func ("/gui/literal/delete", test_delete);
   tsr_test_add_func_needing ("/gui/literal/import", test_import, "qemu-img", "tar", NULL);
   g_test_add_func ("/cli/literal", test_cli);
 
