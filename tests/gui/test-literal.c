@@ -449,6 +449,21 @@ test_cli (void)
   g_assert_nonnull (strstr (out, NET));
   g_clear_pointer (&out, g_free);
 
+  /* Control characters in a name (the domain "ctl<TAB>vm") are written
+   * out, so that each VM stays one line of its own: a header and three VMs.
+   */
+  out = tsr_test_run_cli (cli_dir, uri, TRUE, "qvm-ls", &status, NULL, "-n", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (g_strstr_len (out, -1, "\nctl\\tvm "));
+  g_assert_null (strchr (out, '\t'));
+  {
+    g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 4 + 1);
+    g_assert_cmpstr (lines[4], ==, "");
+  }
+  g_clear_pointer (&out, g_free);
+
   out = tsr_test_run_cli (cli_dir, uri, TRUE, "qvm-prefs", &status, NULL, VM, "netvm", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_assert_cmpstr (out, ==, NET "\n");
