@@ -14,8 +14,8 @@
 #include <libxml/tree.h>
 
 #include "tsr-cloner-private.h"
-#include "tsr-rules.h"
 #include "tsr-error.h"
+#include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-xml-private.h"
 
