@@ -166,3 +166,9 @@ echo "setup: libvirtd ready"
 # libvirt group, so that any Tessera that connects can finish what a
 # crashed one left half made (see the README's "Crash recovery").
 install -d -m 2775 -g libvirt /var/lib/tessera/journal
+
+# libvirt runs swtpm's certificate authority as the tss user: its folder
+# must be tss's even when something ran it as root before.
+if [ -d /var/lib/swtpm-localca ] && id tss >/dev/null 2>&1; then
+  chown -R tss:root /var/lib/swtpm-localca
+fi

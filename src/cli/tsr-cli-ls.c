@@ -86,6 +86,43 @@ compare_vm_names (gconstpointer a,
   return g_strcmp0 (tsr_vm_get_name (va), tsr_vm_get_name (vb));
 }
 
+/* TEXT as one line a terminal shows as it is: control characters (a
+ * network's name may hold a newline or a tab) are written as \n, \t, \r or
+ * \xNN, so that no value can start a line of its own or move the cursor.
+ */
+static char *
+printable (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *c = text; *c != '\0'; c++)
+    {
+      guchar b = (guchar) *c;
+
+      if (b == '\n')
+        g_string_append (out, "\\n");
+      else if (b == '\t')
+        g_string_append (out, "\\t");
+      else if (b == '\r')
+        g_string_append (out, "\\r");
+      else if (b < 0x20 || b == 0x7f)
+        g_string_append_printf (out, "\\x%02x", b);
+      else
+        g_string_append_c (out, *c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* TEXT and spaces up to WIDTH characters (printf pads bytes). */
+static void
+print_padded (const char *text,
+              gsize       width)
+{
+  gsize len = g_utf8_strlen (text, -1);
+
+  g_print ("%s%*s  ", text, (int) (width > len ? width - len : 0), "");
+}
+
 static void
 print_table (GPtrArray  *vms,
              char      **fields,
@@ -104,7 +141,9 @@ print_table (GPtrArray  *vms,
 
       for (guint f = 0; f < n_fields; f++)
         {
-          row[f] = field_text (g_ptr_array_index (vms, i), fields[f]);
+          g_autofree char *text = field_text (g_ptr_array_index (vms, i), fields[f]);
+
+          row[f] = printable (text);
           widths[f] = MAX (widths[f], (gsize) g_utf8_strlen (row[f], -1));
         }
       g_ptr_array_add (rows, row);
@@ -132,7 +171,7 @@ print_table (GPtrArray  *vms,
           if (raw)
             g_print ("%s%s", row[f], f + 1 < n_fields ? "|" : "\n");
           else if (f + 1 < n_fields)
-            g_print ("%-*s  ", (int) widths[f], row[f]);
+            print_padded (row[f], widths[f]);
           else
             g_print ("%s\n", row[f]);
         }

@@ -131,8 +131,9 @@ info_row (const char *title,
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new_from_icon_name (icon_name);
 
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  /* Before the title: a title set while markup is on is parsed at once. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   if (subtitle != NULL)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   gtk_accessible_update_property (GTK_ACCESSIBLE (icon),

@@ -124,8 +124,9 @@ add_choice (TsrMediaPicker      *self,
                            self, G_CONNECT_SWAPPED);
   g_ptr_array_add (self->checks, check);
 
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  /* Before the title: a title set while markup is on is parsed at once. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   if (subtitle != NULL)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
@@ -160,7 +161,10 @@ tsr_media_picker_inventory_ready (gpointer      owner,
 
   if (inventory == NULL)
     {
-      adw_preferences_group_set_description (self->volumes_group, error->message);
+      /* A group's description is markup; the message quotes pool names. */
+      g_autofree char *markup = g_markup_escape_text (error->message, -1);
+
+      adw_preferences_group_set_description (self->volumes_group, markup);
       add_placeholder (self->drives_group, _("Could not look for drives"));
       add_placeholder (self->volumes_group, _("Could not look for volumes"));
       return;

@@ -34,7 +34,10 @@ loaded_one (TsrSettingsWindow *self)
   gtk_spinner_set_spinning (self->loading_spinner, FALSE);
   if (self->load_error != NULL)
     {
-      adw_status_page_set_description (self->error_page, self->load_error->message);
+      /* A status page's description is markup; the message quotes names. */
+      g_autofree char *markup = g_markup_escape_text (self->load_error->message, -1);
+
+      adw_status_page_set_description (self->error_page, markup);
       gtk_stack_set_visible_child_name (self->stack, "error");
       return;
     }

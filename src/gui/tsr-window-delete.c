@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-creator.h"
+#include "tsr-gui-util.h"
 #include "tsr-remover.h"
 #include "tsr-window-private.h"
 
@@ -154,7 +155,7 @@ deleted_cb (GObject      *object,
   freed = g_format_size_full (plan->total_bytes, G_FORMAT_SIZE_IEC_UNITS);
   text = g_strdup_printf (_("Deleted “%s” (%s freed)"), plan->vm_name, freed);
   if (self->toast_overlay != NULL)
-    adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+    tsr_gui_add_toast (self->toast_overlay, NULL, text, 5);
 }
 
 static void

@@ -653,6 +653,87 @@ test_invalid (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* A VM called NAME whose only disk is a volume of CAPACITY bytes (none
+ * allocated: the test driver checks allocations against the pool).
+ */
+static void
+define_big_source (TsrConnection *conn,
+                   const char    *name,
+                   const char    *format,
+                   guint64        capacity)
+{
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  virStoragePoolPtr pool = virStoragePoolLookupByName (handle, "default-pool");
+  g_autofree char *vol_name = g_strdup_printf ("%s-root.%s", name,
+                                               g_str_equal (format, "raw") ? "img" : "qcow2");
+  g_autofree char *vol_xml = g_strdup_printf ("<volume><name>%s</name>"
+                                              "<capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>"
+                                              "<allocation unit='bytes'>0</allocation>"
+                                              "<target><format type='%s'/></target></volume>",
+                                              vol_name, capacity, format);
+  g_autofree char *xml = g_strdup_printf ("<domain type='test'><name>%s</name>"
+                                          "<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
+                                          "<os><type arch='x86_64'>hvm</type></os><devices>"
+                                          "<disk type='volume' device='disk'>"
+                                          "<driver name='qemu' type='%s'/>"
+                                          "<source pool='default-pool' volume='%s'/>"
+                                          "<target dev='vda' bus='virtio'/></disk>"
+                                          "</devices></domain>", name, format, vol_name);
+  virStorageVolPtr vol = virStorageVolCreateXML (pool, vol_xml, 0);
+  virDomainPtr dom;
+
+  g_assert_nonnull (vol);
+  virStorageVolFree (vol);
+  virStoragePoolFree (pool);
+  dom = virDomainDefineXML (handle, xml);
+  g_assert_nonnull (dom);
+  virDomainFree (dom);
+  WAIT_UNTIL (tsr_connection_lookup_vm (conn, name) != NULL);
+}
+
+/* A clone's disks within what the target pool and qcow2 can hold: a raw
+ * disk larger than the pool's whole capacity (100 GiB on the test driver),
+ * and a qcow2 disk over qcow2's 2 PiB, even as a linked clone's overlay.
+ */
+static void
+test_disk_size (void)
+{
+  TsrConnection *conn = tsr_test_open_node (20);
+  g_autofree char *before = NULL;
+  const struct {
+    const char *source;
+    gboolean    linked;
+    const char *says;
+  } refused[] = {
+    { "big-raw", FALSE, "can never fit in storage pool “default-pool”, which holds 100.0\u00a0GiB (107374182400 bytes)" },
+    { "big-qcow2", FALSE, "more than qcow2 can hold" },
+    { "big-qcow2", TRUE, "more than qcow2 can hold" },
+  };
+
+  define_big_source (conn, "big-raw", "raw", G_GUINT64_CONSTANT (150) << 30);
+  define_big_source (conn, "big-qcow2", "qcow2", G_GUINT64_CONSTANT (3) << 50);
+  before = snapshot (conn);
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(TsrCloneSpec) spec = tsr_clone_spec_new ("big-copy");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *name = NULL;
+      g_autofree char *after = NULL;
+
+      spec->linked = refused[i].linked;
+      name = clone_vm (conn, refused[i].source, spec, NULL, NULL, NULL, &error);
+      g_test_message ("%s: %s", refused[i].source, error ? error->message : "(no error)");
+      g_assert_null (name);
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+      g_assert_nonnull (strstr (error->message, refused[i].says));
+      after = snapshot (conn);
+      g_assert_cmpstr (after, ==, before);
+    }
+
+  tsr_test_close_connection (conn, 2);
+}
+
 /* A failure at the last step, and a cancel before the first: nothing is
  * left, and a linked clone's source is switched back to its disk.
  */
@@ -872,6 +953,7 @@ main (int    argc,
   g_test_add_func ("/clone/keep-mac", test_keep_mac);
   g_test_add_func ("/clone/fixed-mac", test_fixed_mac);
   g_test_add_func ("/clone/invalid", test_invalid);
+  g_test_add_func ("/clone/disk-size", test_disk_size);
   g_test_add_func ("/clone/rollback", test_rollback);
   g_test_add_func ("/clone/local-copy", test_local_copy);
 

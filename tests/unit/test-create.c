@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
@@ -13,6 +15,7 @@
 #include "tsr-creator.h"
 #include "tsr-error.h"
 #include "tsr-media.h"
+#include "tsr-rules.h"
 #include "tsr-test-util.h"
 
 #define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 10)
@@ -304,6 +307,93 @@ test_create_root_rules (void)
   tsr_test_close_connection (conn, 2);
 }
 
+/* Disk sizes within what the pool and qcow2 can hold, with the figure: a
+ * blank qcow2 disk over 2 PiB (exactly 2 PiB passes), a raw root image
+ * larger than the pool's whole capacity (100 GiB on the test driver; the
+ * image is sparse).
+ */
+static void
+test_create_disk_size (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autofree char *dir = g_dir_make_tmp ("tessera-size-XXXXXX", NULL);
+  g_autofree char *big = g_build_filename (dir, "big.img", NULL);
+  g_autofree char *before = snapshot (conn);
+  g_autofree char *after = NULL;
+
+  {
+    g_autoptr(TsrCreateSpec) spec = base_spec ("size-vm");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = NULL;
+
+    spec->disk_size = G_GUINT64_CONSTANT (3) << 50;
+    name = create (conn, spec, NULL, &error);
+    g_test_message ("3 PiB qcow2: %s", error ? error->message : "(no error)");
+    g_assert_null (name);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+    g_assert_nonnull (strstr (error->message, "3.0\u00a0PiB (3377699720527872 bytes)"));
+    g_assert_nonnull (strstr (error->message, "at most 2 PiB"));
+  }
+  {
+    g_autoptr(TsrCreateSpec) spec = base_spec ("size-vm");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = NULL;
+
+    spec->disk_size = G_GUINT64_CONSTANT (2) << 50;
+    spec->check_only = TRUE;
+    name = create (conn, spec, NULL, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(TsrCreateSpec) spec = base_spec ("size-vm");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = NULL;
+    int fd = g_open (big, O_CREAT | O_WRONLY, 0644);
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (150) << 30), ==, 0);
+    close (fd);
+    spec->root_copy_from = g_strdup (big);
+    name = create (conn, spec, NULL, &error);
+    g_test_message ("150 GiB raw: %s", error ? error->message : "(no error)");
+    g_assert_null (name);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+    g_assert_nonnull (strstr (error->message,
+                              "can never fit in storage pool “default-pool”, which holds "
+                              "100.0\u00a0GiB (107374182400 bytes)"));
+  }
+  after = snapshot (conn);
+  g_assert_cmpstr (after, ==, before);
+
+  g_unlink (big);
+  g_rmdir (dir);
+  tsr_test_close_connection (conn, 2);
+}
+
+/* The rule itself, at its edges; import's disks are checked by it too,
+ * after the appliance reader refused anything over 1 PiB.
+ */
+static void
+test_rules_disk_size (void)
+{
+  const guint64 gib100 = G_GUINT64_CONSTANT (100) << 30;
+  GError *error = NULL;
+
+  g_assert_true (tsr_rules_check_disk_size (TSR_RULES_QCOW2_MAX_BYTES, "qcow2", "p", gib100, NULL));
+  g_assert_false (tsr_rules_check_disk_size (TSR_RULES_QCOW2_MAX_BYTES + 1, "qcow2", "p", 0, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  /* qcow2 takes only what is written: larger than the pool is allowed. */
+  g_assert_true (tsr_rules_check_disk_size (2 * gib100, "qcow2", "p", gib100, NULL));
+  g_assert_true (tsr_rules_check_disk_size (gib100, "raw", "p", gib100, NULL));
+  g_assert_false (tsr_rules_check_disk_size (gib100 + 512, "raw", "p", gib100, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "“p”"));
+  g_clear_error (&error);
+  /* A pool that does not say its capacity. */
+  g_assert_true (tsr_rules_check_disk_size (G_MAXUINT64, "raw", "p", 0, NULL));
+}
+
 static void
 test_create_cancelled (void)
 {
@@ -502,6 +592,8 @@ main (int    argc,
   g_test_add_func ("/create/cancelled", test_create_cancelled);
   g_test_add_func ("/create/backing-file", test_create_backing_file);
   g_test_add_func ("/create/root-image-rules", test_create_root_rules);
+  g_test_add_func ("/create/disk-size", test_create_disk_size);
+  g_test_add_func ("/rules/disk-size", test_rules_disk_size);
   g_test_add_func ("/media/parse", test_media_parse);
   g_test_add_func ("/media/start", test_media_start);
 

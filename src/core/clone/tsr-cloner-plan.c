@@ -15,6 +15,7 @@
 
 #include "tsr-cloner-private.h"
 #include "tsr-error.h"
+#include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-xml-private.h"
 
@@ -423,6 +424,11 @@ choose_pool (CloneData   *data,
   else
     disk->dst_pool_name = g_strdup (TSR_DEFAULT_POOL);
   if (!(disk->dst_pool = lookup_pool (data, disk->dst_pool_name, error)))
+    return FALSE;
+  /* A linked clone's disk is a qcow2 overlay of the same size. */
+  if (!tsr_rules_check_disk_size (disk->capacity, spec->linked ? "qcow2" : disk->src_format,
+                                  disk->dst_pool_name, tsr_storage_pool_capacity (disk->dst_pool),
+                                  error))
     return FALSE;
   if (disk->local_copy && !spec->linked && !pool_is_local_dir (disk->dst_pool))
     disk->local_copy = FALSE;

@@ -285,6 +285,29 @@ validate_root (CreateData  *data,
   return TRUE;
 }
 
+/* The root disk within what its pool and format can hold (DESIGN §4). A
+ * pool made on first use is checked once it exists (make_root_volume).
+ */
+static gboolean
+validate_disk_size (CreateData   *data,
+                    const char   *root_format,
+                    guint64       root_size,
+                    GError      **error)
+{
+  TsrCreateSpec *spec = data->spec;
+  g_autoptr(virStoragePool) pool = NULL;
+  guint64 capacity = 0;
+
+  if (spec->root_volume != NULL || spec->template_name != NULL)
+    return TRUE;
+  if ((pool = virStoragePoolLookupByName (data->conn, spec->pool)) != NULL)
+    capacity = tsr_storage_pool_capacity (pool);
+  virResetLastError ();
+  if (root_format != NULL)
+    return tsr_rules_check_disk_size (root_size, root_format, spec->pool, capacity, error);
+  return tsr_rules_check_disk_size (spec->disk_size, "qcow2", spec->pool, capacity, error);
+}
+
 static gboolean
 validate (CreateData    *data,
           TsrHostCaps   *caps,
@@ -316,7 +339,8 @@ validate (CreateData    *data,
   if (!validate_network (data, error))
     return FALSE;
 
-  if (!validate_root (data, root_format, root_size, error))
+  if (!validate_root (data, root_format, root_size, error) ||
+      !validate_disk_size (data, *root_format, *root_size, error))
     return FALSE;
 
   if (!tsr_rules_check_firmware (spec->firmware, caps, error))
@@ -592,6 +616,9 @@ make_root_volume (CreateData         *data,
 
       format = volume_format (src);
       virStorageVolGetInfo (src, &info);
+      if (!tsr_rules_check_disk_size (info.capacity, format, spec->pool,
+                                      tsr_storage_pool_capacity (pool), error))
+        return FALSE;
       g_free (vol_name);
       vol_name = g_strdup_printf ("%s-root.%s", spec->name,
                                   g_str_equal (format, "raw") ? "img" : "qcow2");
@@ -610,6 +637,9 @@ make_root_volume (CreateData         *data,
       return TRUE;
     }
 
+  if (!tsr_rules_check_disk_size (source ? root_size : spec->disk_size, format, spec->pool,
+                                  tsr_storage_pool_capacity (pool), error))
+    return FALSE;
   if (source != NULL)
     return root_from_image (data, pool, vol_name, format, root_size, cancellable, format_out,
                             error);

@@ -14,6 +14,7 @@
 #include "tsr-libvirt-private.h"
 #include "tsr-libvirt.h"
 #include "tsr-qemu-img.h"
+#include "tsr-rules.h"
 #include "tsr-storage-private.h"
 #include "tsr-task.h"
 #include "tsr-xml-private.h"
@@ -128,6 +129,15 @@ check_room (TsrImportJob       *data,
   virStoragePoolInfo pool_info;
 
   virStoragePoolRefresh (pool, 0);
+  /* Every disk becomes a qcow2 volume. */
+  for (guint i = 0; i < data->info->disks->len; i++)
+    {
+      TsrImportDisk *disk = g_ptr_array_index (data->info->disks, i);
+
+      if (!tsr_rules_check_disk_size (disk->capacity, "qcow2", data->spec->pool,
+                                      tsr_storage_pool_capacity (pool), error))
+        return FALSE;
+    }
   if (virStoragePoolGetInfo (pool, &pool_info) == 0 && pool_info.capacity > 0 &&
       data->info->required > pool_info.available)
     {

@@ -62,6 +62,18 @@ tsr_rules_check_resources (guint64             memory,
                    caps->host_memory);
       return FALSE;
     }
+  /* Where the host does not say, still no more than a definition can hold
+   * (libvirt stores KiB in 64 bits; QEMU on x86_64 addresses 4 PiB at most).
+   */
+  if (caps->host_memory == 0 && MAX (memory, maxmem) > TSR_RULES_MAX_MEMORY_MIB)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("%s of %" G_GUINT64_FORMAT " MiB is more than any host can have: give at "
+                     "most %" G_GUINT64_FORMAT " MiB."),
+                   maxmem > memory ? _("Max memory") : _("Memory"), MAX (memory, maxmem),
+                   (guint64) TSR_RULES_MAX_MEMORY_MIB);
+      return FALSE;
+    }
   if (vcpus < 1 || vcpus > caps->host_cpus)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
@@ -147,6 +159,46 @@ tsr_rules_check_firmware (const char         *firmware,
       g_set_error_literal (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                            _("This host has no UEFI firmware for VMs: install the “ovmf” package, "
                              "or use bios."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A disk the host can give: a raw disk takes its whole size in its pool
+ * sooner or later, so it must fit in the pool's capacity (POOL_CAPACITY 0:
+ * unknown, not checked); a qcow2 disk only takes what is written, but its
+ * virtual size has qcow2's own limit. Other formats are not made by Tessera.
+ */
+gboolean
+tsr_rules_check_disk_size (guint64      bytes,
+                           const char  *format,
+                           const char  *pool,
+                           guint64      pool_capacity,
+                           GError     **error)
+{
+  g_return_val_if_fail (format != NULL, FALSE);
+  g_return_val_if_fail (pool != NULL, FALSE);
+
+  if (g_str_equal (format, "qcow2") && bytes > TSR_RULES_QCOW2_MAX_BYTES)
+    {
+      g_autofree char *size = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("A qcow2 disk of %s (%" G_GUINT64_FORMAT " bytes) is more than qcow2 can "
+                     "hold: give at most 2 PiB (%" G_GUINT64_FORMAT " bytes)."),
+                   size, bytes, TSR_RULES_QCOW2_MAX_BYTES);
+      return FALSE;
+    }
+  if (g_str_equal (format, "raw") && pool_capacity > 0 && bytes > pool_capacity)
+    {
+      g_autofree char *size = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *have = g_format_size_full (pool_capacity, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("A raw disk of %s (%" G_GUINT64_FORMAT " bytes) can never fit in storage "
+                     "pool “%s”, which holds %s (%" G_GUINT64_FORMAT " bytes) in all: give a "
+                     "smaller disk, or another pool."),
+                   size, bytes, pool, have, pool_capacity);
       return FALSE;
     }
   return TRUE;

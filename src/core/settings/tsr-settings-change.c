@@ -187,6 +187,33 @@ apply_value (Prefs       *p,
   return TRUE;
 }
 
+/* Every value ends up in the definition's XML, which holds neither control
+ * characters nor bytes that are not UTF-8 (found by tests/fuzz/fuzz-prefs).
+ */
+static gboolean
+value_is_text (const char  *name,
+               const char  *value,
+               GError     **error)
+{
+  if (value == NULL)
+    return TRUE;
+  if (!g_utf8_validate (value, -1, NULL))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("The value of %s is not text (UTF-8)."), name);
+      return FALSE;
+    }
+  for (const char *c = value; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      {
+        g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                     _("The value of %s holds a control character (byte 0x%02x): give one "
+                       "line of text."), name, (guint) (guchar) *c);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Applies one change (or a reset, VALUE NULL) to P; only the form of the
  * value is checked here, the rules afterwards on the whole.
  */
@@ -211,6 +238,8 @@ tsr_settings_prefs_apply (Prefs       *p,
       return FALSE;
     }
 
+  if (!value_is_text (name, value, error))
+    return FALSE;
   return apply_value (p, name, value, error);
 }
 

@@ -29,6 +29,7 @@ virStoragePoolPtr  tsr_storage_ensure_pool (virConnectPtr      conn,
                                             const char        *name,
                                             GError           **error);
 char              *tsr_storage_pool_dir    (virStoragePoolPtr  pool);
+guint64            tsr_storage_pool_capacity (virStoragePoolPtr pool);
 char              *tsr_storage_volume_xml  (const char        *name,
                                             guint64            capacity,
                                             const char        *format);

@@ -11,6 +11,7 @@
 #include "tsr-media.h"
 #include "tsr-qemu-img.h"
 #include "tsr-storage-private.h"
+#include "tsr-threads.h"
 #include "tsr-xml-private.h"
 
 /* Storage pools, volumes and disk images: what create, clone and import
@@ -205,4 +206,19 @@ tsr_storage_volume_xml (const char *name,
   gvir_config_storage_vol_target_set_format (target, format);
   gvir_config_storage_vol_set_target (vol, target);
   return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (vol));
+}
+
+/* The bytes POOL can ever hold, 0 when libvirt does not say. Worker thread. */
+guint64
+tsr_storage_pool_capacity (virStoragePoolPtr pool)
+{
+  virStoragePoolInfo info;
+
+  tsr_assert_worker_thread ();
+  if (virStoragePoolGetInfo (pool, &info) < 0)
+    {
+      virResetLastError ();
+      return 0;
+    }
+  return info.capacity;
 }
