@@ -546,21 +546,6 @@ test_new_vm_validation (void)
    */
   adw_combo_row_set_selected (WIZARD (wizard, "type_row"), 1);
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
-  {
-    AdwComboRow *row = WIZARD (wizard, "template_row");
-    GListModel *templates = adw_combo_row_get_model (row);
-    guint found = GTK_INVALID_LIST_POSITION;
-
-    for (guint i = 0; i < g_list_model_get_n_items (templates); i++)
-      {
-        g_autoptr(TsrVm) item = g_list_model_get_item (templates, i);
-
-        if (g_str_equal (tsr_vm_get_name (item), "tpl"))
-          found = i;
-      }
-    g_assert_cmpuint (found, !=, GTK_INVALID_LIST_POSITION);
-    adw_combo_row_set_selected (row, found);
-  }
   g_assert_false (gtk_switch_get_active (WIZARD (wizard, "install_switch")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "media_row")));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "disk_row")));
@@ -1337,21 +1322,7 @@ test_template_based (void)
   type_text (WIZARD (wizard, "name_row"), "work");
   adw_combo_row_set_selected (WIZARD (wizard, "type_row"), 3);
   g_assert_true (gtk_widget_get_visible (WIZARD (wizard, "template_row")));
-  {
-    AdwComboRow *row = WIZARD (wizard, "template_row");
-    GListModel *templates = adw_combo_row_get_model (row);
-    guint found = GTK_INVALID_LIST_POSITION;
-
-    for (guint i = 0; i < g_list_model_get_n_items (templates); i++)
-      {
-        g_autoptr(TsrVm) item = g_list_model_get_item (templates, i);
-
-        if (g_str_equal (tsr_vm_get_name (item), "tpl"))
-          found = i;
-      }
-    g_assert_cmpuint (found, !=, GTK_INVALID_LIST_POSITION);
-    adw_combo_row_set_selected (row, found);
-  }
+  g_assert_true (select_template (wizard, "tpl"));
   g_assert_false (gtk_widget_get_visible (WIZARD (wizard, "disk_row")));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (WIZARD (wizard, "template_row")),
                             "fresh at each start"));

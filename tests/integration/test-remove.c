@@ -372,6 +372,23 @@ test_remove_standalone (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* On a terminal it asks, listing what goes; "n" keeps everything. */
+  {
+    g_autofree char *cli = g_build_filename (cli_dir, "qvm-remove", NULL);
+    g_autofree char *said = NULL;
+    g_autofree char *command = NULL;
+
+    command = g_strdup_printf ("sh -c \"printf 'n\\n' | script -qec '%s --connect %s "
+                               PREFIX "one' /dev/null\"", cli, URI);
+    g_assert_true (g_spawn_command_line_sync (command, &said, NULL, &status, NULL));
+    g_test_message ("qvm-remove on a terminal, answered n:\n%s", said);
+    g_assert_nonnull (strstr (said, "Removes “" PREFIX "one”"));
+    g_assert_nonnull (strstr (said, PREFIX "one-root.qcow2"));
+    g_assert_nonnull (strstr (said, "Are you sure? [y/N]"));
+    g_assert_nonnull (strstr (said, "Nothing was removed"));
+    g_assert_true (domain_exists (PREFIX "one"));
+  }
+
   before = snapshot ();
   out = run_cli ("qvm-remove", &status, &err, "--force", PREFIX "one", NULL);
   g_test_message ("qvm-remove: %s%s", out, err);

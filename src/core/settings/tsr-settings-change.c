@@ -166,6 +166,9 @@ apply_value (Prefs       *p,
     return apply_required (&p->label, value, _("label has no default: set a colour."), error);
   if (g_str_equal (name, "name"))
     return apply_required (&p->name, value, _("name has no default: give a new name."), error);
+  if (g_str_equal (name, "template"))
+    return apply_required (&p->template_name, value,
+                           _("template has no default: name a TemplateVM."), error);
 
   if (g_str_equal (name, "kernel"))
     tsr_settings_replace (&p->kernel, value == NULL || g_str_equal (value, "none") ||
@@ -405,6 +408,7 @@ tsr_settings_prefs_write_xml (xmlDocPtr    doc,
   vm = tsr_settings_tessera_metadata (root, TRUE);
   tsr_settings_metadata_set (vm, "label", p->label);
   tsr_settings_metadata_set (vm, "class", p->klass);
+  tsr_settings_metadata_set (vm, "template", p->template_name);
   tsr_settings_metadata_set (vm, "debug", p->debug ? "true" : NULL);
   tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
   tsr_settings_metadata_set (vm, "default-user",

@@ -23,7 +23,7 @@ const char * const tsr_pref_names[] = {
 
 /* os is what the VM was made for: its devices and firmware came from it. */
 static const char * const read_only_prefs[] = {
-  "class", "ip", "os", "storage", "template", "uuid", "visible_gateway", "visible_netmask", NULL
+  "class", "ip", "os", "storage", "uuid", "visible_gateway", "visible_netmask", NULL
 };
 
 void

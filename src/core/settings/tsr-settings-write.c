@@ -29,6 +29,56 @@
 
 /* Committing */
 
+/* An AppVM or DisposableVM moves to another TemplateVM while halted; it
+ * boots that template's newest root at its next start. A StandaloneVM's
+ * template is where its copy came from, history only.
+ */
+static gboolean
+check_template (virConnectPtr   conn,
+                const Prefs    *old,
+                const Prefs    *p,
+                gboolean        running,
+                GError        **error)
+{
+  g_autoptr(virDomain) tpl = NULL;
+  g_autofree char *xml = NULL;
+  g_autoptr(TsrVmConfig) config = NULL;
+
+  if (g_strcmp0 (old->klass, "AppVM") != 0 && g_strcmp0 (old->klass, "DispVM") != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s: only an AppVM or a DisposableVM runs from a template."),
+                   old->name, old->klass);
+      return FALSE;
+    }
+  if (running)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                   _("“%s” is running: shut it down (qvm-shutdown --wait %s) before giving it "
+                     "another template."), old->name, old->name);
+      return FALSE;
+    }
+  tpl = virDomainLookupByName (conn, p->template_name);
+  xml = tpl ? virDomainGetXMLDesc (tpl, VIR_DOMAIN_XML_INACTIVE) : NULL;
+  config = xml ? tsr_vm_config_parse (xml, NULL, NULL) : NULL;
+  virResetLastError ();
+  if (config == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _("No template named “%s”: run “qvm-ls” to see the TemplateVMs."),
+                   p->template_name);
+      return FALSE;
+    }
+  if (g_strcmp0 (config->klass, "TemplateVM") != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s, not a TemplateVM: only a TemplateVM can be a template."),
+                   p->template_name, config->klass);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 validate_prefs (virConnectPtr   conn,
                 const Prefs    *old,
@@ -52,6 +102,10 @@ validate_prefs (virConnectPtr   conn,
           return FALSE;
         }
     }
+
+  if (g_strcmp0 (old->template_name, p->template_name) != 0 &&
+      !check_template (conn, old, p, running, error))
+    return FALSE;
 
   if (!tsr_rules_check_label (p->label, error))
     return FALSE;
