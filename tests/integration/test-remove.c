@@ -960,6 +960,13 @@ test_template_appvm (void)
   cli_ok ("qvm-start", PREFIX "app", NULL);
   wait_for_line (log, "TESSERA-GUEST: disk-marker=rev0");
 
+  /* Its template changes only while it is halted, and only to a template. */
+  out = run_cli ("qvm-prefs", &status, &err, PREFIX "app", "template", PREFIX "std", NULL);
+  g_assert_false (exited_with (status, 0));
+  g_assert_nonnull (strstr (err, "shut it down"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
   /* The template changes its root: the running AppVM keeps revision 0 and
    * is flagged outdated once the template has committed (at its next start).
    */
@@ -977,6 +984,11 @@ test_template_appvm (void)
    * wrote on its private disk stays; it now runs revision 1.
    */
   cli_ok ("qvm-kill", PREFIX "app", NULL);
+  out = run_cli ("qvm-prefs", &status, &err, PREFIX "app", "template", PREFIX "std", NULL);
+  g_assert_false (exited_with (status, 0));
+  g_assert_nonnull (strstr (err, "not a TemplateVM"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
   write_marker (a_root, "qcow2", "scratch");
   write_marker (a_private, "qcow2", "mine");
   g_unlink (log);
