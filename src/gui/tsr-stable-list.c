@@ -247,7 +247,7 @@ announce_run (TsrStableList *self,
           continue;
         }
 
-      if (*costly && g_get_monotonic_time () - start > STEP_BUDGET / 2)
+      if (*costly && (start == 0 || g_get_monotonic_time () - start > STEP_BUDGET / 2))
         return FALSE;
       *costly = TRUE;
 
@@ -269,17 +269,20 @@ announce_run (TsrStableList *self,
       *shown = last_shown (self);
     }
 
-  return g_get_monotonic_time () - start < STEP_BUDGET;
+  return start == 0 || g_get_monotonic_time () - start < STEP_BUDGET;
 }
 
-/* One round: TRUE once the announced items are the model's. */
+/* One round: TRUE once the announced items are the model's. Without
+ * ALLOW_COSTLY, only what costs the view nothing.
+ */
 static gboolean
-sync_step (TsrStableList *self)
+sync_step (TsrStableList *self,
+           gboolean       allow_costly)
 {
   gint64 start = g_get_monotonic_time ();
   g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
   guint head = 0, tail = 0, n_old = self->items->len, n_fresh = self->target->len;
-  gboolean costly = FALSE;
+  gboolean costly = !allow_costly;
   gint shown;
 
   while (head < n_old && head < n_fresh &&
@@ -300,6 +303,8 @@ sync_step (TsrStableList *self)
 
   /* The lowest first: announcing a run leaves the positions above it. */
   shown = self->shown_func != NULL ? last_shown (self) : -1;
+  if (!allow_costly)
+    start = 0;
   for (guint r = runs->len; r > 0; r--)
     {
       Run *run = &g_array_index (runs, Run, r - 1);
@@ -318,7 +323,7 @@ static gboolean
 sync_cb (gpointer user_data)
 {
   TsrStableList *self = user_data;
-  if (!sync_step (self))
+  if (!sync_step (self, TRUE))
     return G_SOURCE_CONTINUE;
   self->sync_source = 0;
   return G_SOURCE_REMOVE;
@@ -339,10 +344,12 @@ tsr_stable_list_model_items_changed_cb (TsrStableList *self,
     g_ptr_array_add (fresh, g_list_model_get_item (model, position + i));
   splice (self->target, position, removed, fresh->pdata, fresh->len);
 
-  /* A round at once, so that a small change is seen at once; the rest
-   * between frames.
+  /* What costs the view nothing at once, and all of it where the view has
+   * only a few rows; the rest between frames, not added to the time the
+   * model that changed already took.
    */
-  if (self->sync_source == 0 && !sync_step (self))
+  if (self->sync_source == 0 &&
+      !sync_step (self, self->shown_func == NULL || last_shown (self) < 2 * MAX_CHUNK))
     self->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_cb, self, NULL);
 }
 
