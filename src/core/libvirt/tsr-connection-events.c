@@ -180,6 +180,7 @@ _tsr_connection_drop_handle (TsrConnection *self)
 {
   CloseData *data;
 
+  _tsr_connection_drop_events (self);
   if (self->conn == NULL)
     return;
 
@@ -268,23 +269,38 @@ bump_generation (TsrConnection *self,
   g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (++self->n_events));
 }
 
-static int
-domain_event_cb (virConnectPtr  conn,
-                 virDomainPtr   dom,
-                 int            event,
-                 int            detail,
-                 void          *opaque)
+/* libvirt hands over all the events it queued in one dispatch: thousands
+ * after a script started or undefined as many domains. The callback only
+ * notes each event (and makes reads of its domain in flight out of date);
+ * they are applied in order, as many as fit in a few milliseconds at a
+ * time, between frames.
+ */
+#define EVENT_BUDGET (4 * G_TIME_SPAN_MILLISECOND)
+
+typedef struct
 {
-  TsrEventCtx *ctx = opaque;
-  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  TsrVm *vm;
+  char         *uuid;
+  virDomainPtr  dom;
+  int           event;
+  int           detail;
+} QueuedEvent;
 
-  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
-    return 0;
+static void
+queued_event_clear (gpointer data)
+{
+  QueuedEvent *queued = data;
 
-  vm = g_hash_table_lookup (self->by_uuid, uuid);
-  bump_generation (self, uuid);
+  g_free (queued->uuid);
+  g_clear_pointer (&queued->dom, dom_unref);
+}
+
+static void
+apply_event (TsrConnection *self,
+             QueuedEvent   *queued)
+{
+  const char *uuid = queued->uuid;
+  int event = queued->event, detail = queued->detail;
+  TsrVm *vm = g_hash_table_lookup (self->by_uuid, uuid);
 
   /* A storm of these is the common case (a script undefining or starting
    * many VMs): nothing here may cost more than a few lookups. Rows leave
@@ -293,7 +309,7 @@ domain_event_cb (virConnectPtr  conn,
   if (event == VIR_DOMAIN_EVENT_UNDEFINED && detail != VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
     {
       _tsr_connection_queue_removal (self, uuid);
-      return 0;
+      return;
     }
   _tsr_connection_unqueue_removal (self, uuid);
 
@@ -348,14 +364,74 @@ domain_event_cb (virConnectPtr  conn,
       event == VIR_DOMAIN_EVENT_STARTED)
     {
       if (!g_hash_table_contains (self->domains, uuid))
-        {
-          virDomainRef (dom);
-          g_hash_table_replace (self->domains, g_strdup (uuid), dom);
-        }
+        g_hash_table_replace (self->domains, g_strdup (uuid), g_steal_pointer (&queued->dom));
       schedule_refresh (self, uuid);
     }
+}
 
+static gboolean
+apply_events_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+  guint done = 0;
+
+  while (done < self->events->len && g_get_monotonic_time () - start < EVENT_BUDGET)
+    apply_event (self, &g_array_index (self->events, QueuedEvent, done++));
+  g_array_remove_range (self->events, 0, done);
+
+  if (self->events->len > 0)
+    return G_SOURCE_CONTINUE;
+  self->events_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static int
+domain_event_cb (virConnectPtr  conn,
+                 virDomainPtr   dom,
+                 int            event,
+                 int            detail,
+                 void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  QueuedEvent queued;
+
+  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
+    return 0;
+
+  /* Reads already under way are out of date now, not once it is applied. */
+  bump_generation (self, uuid);
+
+  queued.uuid = g_strdup (uuid);
+  queued.dom = dom;
+  virDomainRef (dom);
+  queued.event = event;
+  queued.detail = detail;
+  g_array_append_val (self->events, queued);
+
+  /* Below drawing: a frame comes between two rounds. */
+  if (self->events_source == 0)
+    self->events_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, apply_events_cb, self, NULL);
   return 0;
+}
+
+GArray *
+_tsr_event_queue_new (void)
+{
+  GArray *events = g_array_new (FALSE, FALSE, sizeof (QueuedEvent));
+
+  g_array_set_clear_func (events, queued_event_clear);
+  return events;
+}
+
+/* Events not applied yet are moot once the handle is gone. */
+void
+_tsr_connection_drop_events (TsrConnection *self)
+{
+  g_clear_handle_id (&self->events_source, g_source_remove);
+  g_array_set_size (self->events, 0);
 }
 
 static void
@@ -379,7 +455,8 @@ network_event_cb (virConnectPtr  conn,
       _tsr_connection_recompute_addresses (self, name);
     }
   else
-    _tsr_connection_refresh_network (self, name, TSR_N_LEASE_RETRIES);
+    /* Read once for all the events of a burst. */
+    _tsr_connection_queue_network_refresh (self, name);
 }
 
 /* Reading domains again: all the domains events named since the last
