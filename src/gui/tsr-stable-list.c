@@ -26,8 +26,14 @@
  */
 #define STEP_BUDGET (8 * G_TIME_SPAN_MILLISECOND)
 
-/* How many rows with widgets leave, or rows come, in one change. */
-#define MAX_CHUNK 8
+/* How many rows with widgets leave, or rows come, in one change: at
+ * first a few, so that a change costs the view about a frame; a few more
+ * each round a storm goes on, so that a list of thousands is right
+ * within a few seconds of the storm's end, not a minute later: GTK 4.8
+ * binds again all the rows after every change, whatever its size.
+ */
+#define MIN_CHUNK 8
+#define MAX_CHUNK 64
 
 /* Without a view to ask, runs past this many are announced as one change. */
 #define MAX_RUNS 8
@@ -40,6 +46,7 @@ struct _TsrStableList
   GPtrArray              *target;   /* the model's items, reffed */
   GPtrArray              *items;    /* as announced so far, reffed */
   guint                   sync_source;
+  guint                   chunk;
   TsrStableListShownFunc  shown_func;
   gpointer                shown_data;
 };
@@ -215,6 +222,18 @@ last_shown (TsrStableList *self)
   return -1;
 }
 
+/* What RUN costs the view: rows with widgets that leave, and rows that come. */
+static guint
+run_weight (TsrStableList *self,
+            const Run     *run)
+{
+  guint weight = run->added;
+
+  for (guint i = run->position; i < run->position + run->removed; i++)
+    weight += is_shown (self, self->items->pdata[i]);
+  return weight;
+}
+
 /* Announces RUN, all of it, or as much as the budget allows from its end;
  * FALSE when the round should stop. *SHOWN is the last row with a widget.
  */
@@ -253,15 +272,15 @@ announce_run (TsrStableList *self,
 
       if (run->removed > 0)
         {
-          /* From the end, until MAX_CHUNK of the rows have widgets. */
-          while (k < run->removed && n_shown < MAX_CHUNK)
+          /* From the end, until a chunk of the rows have widgets. */
+          while (k < run->removed && n_shown < self->chunk)
             n_shown += is_shown (self, self->items->pdata[end - 1 - k++]);
           announce (self, end - k, k, NULL, 0);
           run->removed -= k;
         }
       else
         {
-          k = MIN (run->added, MAX_CHUNK);
+          k = MIN (run->added, self->chunk);
           announce (self, run->position, 0, fresh + run->from + run->added - k, k);
           run->added -= k;
         }
@@ -305,14 +324,46 @@ sync_step (TsrStableList *self,
   shown = self->shown_func != NULL ? last_shown (self) : -1;
   if (!allow_costly)
     start = 0;
-  for (guint r = runs->len; r > 0; r--)
+  for (guint r = runs->len; r > 0;)
     {
       Run *run = &g_array_index (runs, Run, r - 1);
+      guint first = r - 1, weight;
 
       if (self->shown_func == NULL)
-        announce (self, run->position, run->removed, self->target->pdata + run->from, run->added);
-      else if (!announce_run (self, run, start, &shown, &costly))
+        {
+          announce (self, run->position, run->removed, self->target->pdata + run->from, run->added);
+          r--;
+          continue;
+        }
+
+      /* Small runs among the shown rows (every other VM gone) go together
+       * as one change over them all: the view keeps the widgets of the
+       * rows in between, and binds the rows after them again only once.
+       */
+      weight = run_weight (self, run);
+      if ((gint) run->position <= shown && weight <= self->chunk)
+        {
+          Run *top;
+
+          while (first > 0 && weight + run_weight (self, &g_array_index (runs, Run, first - 1)) <= self->chunk)
+            weight += run_weight (self, &g_array_index (runs, Run, --first));
+          if (first < r - 1)
+            {
+              if (costly && (!allow_costly || g_get_monotonic_time () - start > STEP_BUDGET / 2))
+                return FALSE;
+              costly = TRUE;
+              top = &g_array_index (runs, Run, first);
+              announce (self, top->position, run->position + run->removed - top->position,
+                        self->target->pdata + top->from, run->from + run->added - top->from);
+              shown = last_shown (self);
+              r = first;
+              continue;
+            }
+        }
+
+      if (!announce_run (self, run, start, &shown, &costly))
         return FALSE;
+      r--;
     }
 
   return self->items->len == self->target->len &&
@@ -324,7 +375,11 @@ sync_cb (gpointer user_data)
 {
   TsrStableList *self = user_data;
   if (!sync_step (self, TRUE))
-    return G_SOURCE_CONTINUE;
+    {
+      self->chunk = MIN (self->chunk + MIN_CHUNK / 2, MAX_CHUNK);
+      return G_SOURCE_CONTINUE;
+    }
+  self->chunk = MIN_CHUNK;
   self->sync_source = 0;
   return G_SOURCE_REMOVE;
 }
@@ -349,7 +404,7 @@ tsr_stable_list_model_items_changed_cb (TsrStableList *self,
    * model that changed already took.
    */
   if (self->sync_source == 0 &&
-      !sync_step (self, self->shown_func == NULL || last_shown (self) < 2 * MAX_CHUNK))
+      !sync_step (self, self->shown_func == NULL || last_shown (self) < 2 * MIN_CHUNK))
     self->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_cb, self, NULL);
 }
 
@@ -491,6 +546,7 @@ tsr_stable_list_class_init (TsrStableListClass *klass)
 static void
 tsr_stable_list_init (TsrStableList *self)
 {
+  self->chunk = MIN_CHUNK;
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->target = g_ptr_array_new_with_free_func (g_object_unref);
 }
