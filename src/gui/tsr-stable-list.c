@@ -26,14 +26,21 @@
  */
 #define STEP_BUDGET (8 * G_TIME_SPAN_MILLISECOND)
 
-/* How many rows with widgets leave, or rows come, in one change: at
- * first a few, so that a change costs the view about a frame; a few more
- * each round a storm goes on, so that a list of thousands is right
- * within a few seconds of the storm's end, not a minute later: GTK 4.8
- * binds again all the rows after every change, whatever its size.
+/* How many rows with widgets leave, or rows come, in one change. Each
+ * costs the view a row destroyed and one made (one to two milliseconds
+ * here), and every change binds again all the rows after it whatever its
+ * size (about ten): the chunk follows what the last change took, aiming at
+ * changes of about CHUNK_TARGET.
  */
-#define MIN_CHUNK 8
-#define MAX_CHUNK 64
+#define MIN_CHUNK    4
+#define FIRST_CHUNK  8
+#define MAX_CHUNK    32
+#define CHUNK_TARGET (16 * G_TIME_SPAN_MILLISECOND)
+
+/* Below the core's idles, so that a round of this does not add to theirs
+ * in one main-loop iteration.
+ */
+#define SYNC_PRIORITY (G_PRIORITY_DEFAULT_IDLE + 10)
 
 /* Without a view to ask, runs past this many are announced as one change. */
 #define MAX_RUNS 8
@@ -222,6 +229,25 @@ last_shown (TsrStableList *self)
   return -1;
 }
 
+/* A change that costs the view: the next chunk follows what it took. */
+static void
+announce_costly (TsrStableList *self,
+                 guint          position,
+                 guint          removed,
+                 gpointer      *added,
+                 guint          n_added)
+{
+  gint64 start = g_get_monotonic_time ();
+  GTimeSpan spent;
+
+  announce (self, position, removed, added, n_added);
+  spent = g_get_monotonic_time () - start;
+  if (spent < CHUNK_TARGET / 2)
+    self->chunk = MIN (self->chunk + MIN_CHUNK, MAX_CHUNK);
+  else if (spent > CHUNK_TARGET * 3 / 2)
+    self->chunk = MAX (self->chunk / 2, MIN_CHUNK);
+}
+
 /* What RUN costs the view: rows with widgets that leave, and rows that come. */
 static guint
 run_weight (TsrStableList *self,
@@ -275,13 +301,13 @@ announce_run (TsrStableList *self,
           /* From the end, until a chunk of the rows have widgets. */
           while (k < run->removed && n_shown < self->chunk)
             n_shown += is_shown (self, self->items->pdata[end - 1 - k++]);
-          announce (self, end - k, k, NULL, 0);
+          announce_costly (self, end - k, k, NULL, 0);
           run->removed -= k;
         }
       else
         {
           k = MIN (run->added, self->chunk);
-          announce (self, run->position, 0, fresh + run->from + run->added - k, k);
+          announce_costly (self, run->position, 0, fresh + run->from + run->added - k, k);
           run->added -= k;
         }
       /* The view made or dropped rows. */
@@ -353,8 +379,8 @@ sync_step (TsrStableList *self,
                 return FALSE;
               costly = TRUE;
               top = &g_array_index (runs, Run, first);
-              announce (self, top->position, run->position + run->removed - top->position,
-                        self->target->pdata + top->from, run->from + run->added - top->from);
+              announce_costly (self, top->position, run->position + run->removed - top->position,
+                               self->target->pdata + top->from, run->from + run->added - top->from);
               shown = last_shown (self);
               r = first;
               continue;
@@ -375,11 +401,7 @@ sync_cb (gpointer user_data)
 {
   TsrStableList *self = user_data;
   if (!sync_step (self, TRUE))
-    {
-      self->chunk = MIN (self->chunk + MIN_CHUNK / 2, MAX_CHUNK);
-      return G_SOURCE_CONTINUE;
-    }
-  self->chunk = MIN_CHUNK;
+    return G_SOURCE_CONTINUE;
   self->sync_source = 0;
   return G_SOURCE_REMOVE;
 }
@@ -404,8 +426,8 @@ tsr_stable_list_model_items_changed_cb (TsrStableList *self,
    * model that changed already took.
    */
   if (self->sync_source == 0 &&
-      !sync_step (self, self->shown_func == NULL || last_shown (self) < 2 * MIN_CHUNK))
-    self->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_cb, self, NULL);
+      !sync_step (self, self->shown_func == NULL || last_shown (self) < 2 * FIRST_CHUNK))
+    self->sync_source = g_idle_add_full (SYNC_PRIORITY, sync_cb, self, NULL);
 }
 
 /**
@@ -546,7 +568,7 @@ tsr_stable_list_class_init (TsrStableListClass *klass)
 static void
 tsr_stable_list_init (TsrStableList *self)
 {
-  self->chunk = MIN_CHUNK;
+  self->chunk = FIRST_CHUNK;
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->target = g_ptr_array_new_with_free_func (g_object_unref);
 }

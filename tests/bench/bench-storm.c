@@ -385,23 +385,6 @@ opened_cb (GObject      *object,
 static virConnectPtr keeper;
 
 static void
-define_all (guint n)
-{
-  virConnectPtr conn = keeper = virConnectOpen (uri);
-
-  if (conn == NULL)
-    g_error ("Cannot connect to %s", uri);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *xml = domain_xml (i);
-      virDomainPtr dom = virDomainDefineXML (conn, xml);
-
-      g_assert (dom != NULL);
-      virDomainFree (dom);
-    }
-}
-
-static void
 undefine_all (guint n)
 {
   for (guint i = 0; i < n; i++)
@@ -414,6 +397,26 @@ undefine_all (guint n)
           virDomainUndefine (dom);
           virDomainFree (dom);
         }
+    }
+}
+
+static void
+define_all (guint n)
+{
+  virConnectPtr conn = keeper = virConnectOpen (uri);
+
+  if (conn == NULL)
+    g_error ("Cannot connect to %s", uri);
+  /* What a run that was cut short left. */
+  if (!test_driver)
+    undefine_all (n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *xml = domain_xml (i);
+      virDomainPtr dom = virDomainDefineXML (conn, xml);
+
+      g_assert (dom != NULL);
+      virDomainFree (dom);
     }
 }
 

@@ -15,6 +15,9 @@
 # outside reach it through its socket in DIR:
 #   qemu+unix:///system?socket=DIR/run/libvirt-sock
 # Needs root (namespaces and mounts). Nothing outside DIR is changed.
+# The daemons run as copies named tsr-private-daemon and tsr-private-logd,
+# with pid files DIR/daemon.pid and DIR/logd.pid, so that scripts that
+# stop "libvirtd" by name (restarting the system daemon) leave them be.
 set -euo pipefail
 
 usage () {
@@ -37,11 +40,15 @@ alive () {
 start () {
   mkdir -p "$dir"
   dir=$(readlink -f "$dir")
-  if alive "$dir/libvirtd.pid"; then
+  if alive "$dir/daemon.pid"; then
     echo "private-libvirtd: already running in $dir" >&2
     uri
     return 0
   fi
+
+  # What a daemon killed from outside left behind (its virtlogd, sockets).
+  stop
+  rm -f "$dir"/run/*-sock
 
   mkdir -p "$dir/run" "$dir/lib" "$dir/cache" "$dir/log"
   if [ ! -d "$dir/etc" ]; then
@@ -55,7 +62,9 @@ start () {
   for sub in qemu network dnsmasq images boot; do
     mkdir -p "$dir/lib/$sub"
   done
-  mkdir -p "$dir/cache/qemu" "$dir/log/qemu"
+  mkdir -p "$dir/cache/qemu" "$dir/log/qemu" "$dir/bin"
+  cp "$(command -v libvirtd)" "$dir/bin/tsr-private-daemon"
+  cp "$(command -v virtlogd)" "$dir/bin/tsr-private-logd"
 
   # The namespace lives as long as the daemons in it; this shell exits once
   # they have daemonized and written their pid files.
@@ -71,8 +80,8 @@ start () {
     mkdir -p /var/log/libvirt
     mount --bind "$dir/log" /var/log/libvirt
     mount --bind "$dir/etc" /etc/libvirt
-    virtlogd -d -p "$dir/virtlogd.pid"
-    libvirtd -d -p "$dir/libvirtd.pid"
+    "$dir/bin/tsr-private-logd" -d -p "$dir/logd.pid"
+    "$dir/bin/tsr-private-daemon" -d -p "$dir/daemon.pid"
   ' private-libvirtd "$dir"
 
   for _ in $(seq 1 300); do
@@ -90,7 +99,7 @@ start () {
 
 stop () {
   dir=$(readlink -f "$dir")
-  for daemon in libvirtd virtlogd; do
+  for daemon in daemon logd libvirtd virtlogd; do
     pidfile="$dir/$daemon.pid"
     if alive "$pidfile"; then
       pid=$(cat "$pidfile")
