@@ -470,11 +470,13 @@ network_event_cb (virConnectPtr  conn,
 #define REFRESH_THREADS       4
 #define REFRESH_PER_THREAD    16
 
-/* How many domains one round reads at most, and how many results the main
- * thread applies in one go: each a few milliseconds of the main thread's.
+/* How many domains one round reads at most, and how long the main thread
+ * applies results in one go (at least a hundred, so that the rows come in
+ * a few splices on a slow machine too): the rest after the next frame.
  */
 #define REFRESH_MAX_ROUND     1000
-#define REFRESH_APPLY_ROUND   150
+#define REFRESH_APPLY_BUDGET  (4 * G_TIME_SPAN_MILLISECOND)
+#define REFRESH_APPLY_MIN     100
 
 typedef struct
 {
@@ -617,9 +619,9 @@ apply_refresh (TsrConnection *self,
     _tsr_connection_compute_address (self, vm);
 }
 
-/* Applies the next results of TASK, as many as take a few milliseconds,
- * so that a burst of thousands does not stall the main loop; new rows join
- * the list in one splice per round.
+/* Applies the next results of TASK, as many as fit in a few
+ * milliseconds, so that a burst of thousands does not stall the main loop;
+ * new rows join the list in one splice per round.
  */
 static gboolean
 apply_refresh_round_cb (gpointer user_data)
@@ -628,13 +630,16 @@ apply_refresh_round_cb (gpointer user_data)
   TsrConnection *self = g_task_get_source_object (task);
   RefreshData *data = g_task_get_task_data (task);
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
-  guint end = MIN (data->applied + REFRESH_APPLY_ROUND, data->n_items);
+  gint64 start = g_get_monotonic_time ();
+  guint first = data->applied;
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
     return G_SOURCE_REMOVE;
 
-  for (; data->applied < end; data->applied++)
-    apply_refresh (self, &data->items[data->applied], added);
+  while (data->applied < data->n_items &&
+         (data->applied - first < REFRESH_APPLY_MIN ||
+          g_get_monotonic_time () - start < REFRESH_APPLY_BUDGET))
+    apply_refresh (self, &data->items[data->applied++], added);
 
   if (added->len > 0)
     g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
