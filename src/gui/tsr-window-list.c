@@ -320,6 +320,10 @@ _tsr_window_search_activate_cb (TsrWindow      *self,
 
 #define FILL_FIRST_ROWS 6
 #define FILL_MAX_ROWS   32
+/* A frame costs some 10 ms whatever the rows (more on a busy machine):
+ * below this many rows a round, filling would take hundreds of frames.
+ */
+#define FILL_MIN_ROWS   4
 #define FILL_BUDGET     (10 * G_TIME_SPAN_MILLISECOND)
 
 static gboolean tsr_window_fill_idle_cb (gpointer user_data);
@@ -370,7 +374,7 @@ tsr_window_fill_after_paint_cb (TsrWindow     *self,
     rows = MAX ((guint64) self->fill_rows * FILL_BUDGET / spent, self->fill_rows / 2);
   else
     rows = self->fill_rows + MAX (self->fill_rows / 2, 1);
-  self->fill_rows = CLAMP (rows, 1, FILL_MAX_ROWS);
+  self->fill_rows = CLAMP (rows, FILL_MIN_ROWS, FILL_MAX_ROWS);
 
   self->fill_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, tsr_window_fill_idle_cb, self, NULL);
 }
