@@ -83,12 +83,21 @@ _tsr_window_cell_setup_cb (TsrWindow          *self,
   self->n_cells++;
 }
 
+/* The view binds a row again whenever its position changes, mostly with
+ * the same VM: the cell then changes nothing. An unbound cell keeps its VM
+ * until it is bound again or destroyed, which the view does right after.
+ * Which VMs have cells tells the stable list which changes cost the view.
+ */
 void
 _tsr_window_cell_bind_cb (TsrWindow          *self,
                           GtkListItem        *item,
                           GtkListItemFactory *factory)
 {
-  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), gtk_list_item_get_item (item));
+  gpointer vm = gtk_list_item_get_item (item);
+
+  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), vm);
+  g_hash_table_insert (self->bound_vms, vm,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (self->bound_vms, vm)) + 1));
 }
 
 void
@@ -96,7 +105,22 @@ _tsr_window_cell_unbind_cb (TsrWindow          *self,
                             GtkListItem        *item,
                             GtkListItemFactory *factory)
 {
-  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), NULL);
+  gpointer vm = gtk_list_item_get_item (item);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->bound_vms, vm));
+
+  if (n > 1)
+    g_hash_table_insert (self->bound_vms, vm, GUINT_TO_POINTER (n - 1));
+  else
+    g_hash_table_remove (self->bound_vms, vm);
+}
+
+static gboolean
+tsr_window_vm_is_shown_cb (gpointer item,
+                           gpointer user_data)
+{
+  TsrWindow *self = user_data;
+
+  return g_hash_table_contains (self->bound_vms, item);
 }
 
 /* Sorting */
@@ -255,6 +279,10 @@ _tsr_window_search_changed_cb (TsrWindow      *self,
 
   self->search_text = g_steal_pointer (&folded);
   gtk_filter_changed (GTK_FILTER (self->filter), change);
+  /* What the person typed shows at once, not spread over frames as in a
+   * storm of changes from the connection.
+   */
+  tsr_stable_list_sync_now (self->stable_model);
 }
 
 void
@@ -264,7 +292,7 @@ _tsr_window_search_activate_cb (TsrWindow      *self,
   g_assert (TSR_IS_WINDOW (self));
 
   /* Enter takes the first result, ready for the row menu's keyboard accels. */
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)) > 0)
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->stable_model)) > 0)
     {
       gtk_single_selection_set_selected (self->selection, 0);
       gtk_widget_grab_focus (GTK_WIDGET (self->column_view));
@@ -292,6 +320,10 @@ _tsr_window_search_activate_cb (TsrWindow      *self,
 
 #define FILL_FIRST_ROWS 6
 #define FILL_MAX_ROWS   32
+/* A frame costs some 10 ms whatever the rows (more on a busy machine):
+ * below this many rows a round, filling would take hundreds of frames.
+ */
+#define FILL_MIN_ROWS   4
 #define FILL_BUDGET     (10 * G_TIME_SPAN_MILLISECOND)
 
 static gboolean tsr_window_fill_idle_cb (gpointer user_data);
@@ -342,7 +374,7 @@ tsr_window_fill_after_paint_cb (TsrWindow     *self,
     rows = MAX ((guint64) self->fill_rows * FILL_BUDGET / spent, self->fill_rows / 2);
   else
     rows = self->fill_rows + MAX (self->fill_rows / 2, 1);
-  self->fill_rows = CLAMP (rows, 1, FILL_MAX_ROWS);
+  self->fill_rows = CLAMP (rows, FILL_MIN_ROWS, FILL_MAX_ROWS);
 
   self->fill_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, tsr_window_fill_idle_cb, self, NULL);
 }
@@ -393,7 +425,7 @@ tsr_window_fill_idle_cb (gpointer user_data)
 
   /* Rows that came without cells: the view has all the row widgets it keeps. */
   if (self->n_cells == n_cells ||
-      size + self->fill_rows >= g_list_model_get_n_items (G_LIST_MODEL (self->sort_model)))
+      size + self->fill_rows >= g_list_model_get_n_items (G_LIST_MODEL (self->stable_model)))
     _tsr_window_list_fill_now (self);
 
   return G_SOURCE_REMOVE;
@@ -409,7 +441,7 @@ start_filling (TsrWindow *self,
                guint      added)
 {
   GdkFrameClock *clock;
-  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->sort_model));
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->stable_model));
 
   if (self->fill_clock != NULL ||
       added <= FILL_FIRST_ROWS ||
@@ -504,8 +536,39 @@ _tsr_window_list_stop (TsrWindow *self)
 {
   g_assert (TSR_IS_WINDOW (self));
 
+  g_clear_handle_id (&self->unwatch_source, g_source_remove);
+  self->unwatch_model = NULL;
   unwatch_all (self);
   stop_filling (self);
+}
+
+static gboolean
+tsr_window_unwatch_gone_cb (gpointer user_data)
+{
+  TsrWindow *self = user_data;
+  GListModel *model = self->unwatch_model;
+  g_autoptr(GHashTable) present = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer key;
+
+  self->unwatch_source = 0;
+  self->unwatch_model = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
+      g_hash_table_add (present, vm);
+    }
+
+  g_hash_table_iter_init (&iter, self->watched_vms);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (present, key))
+      {
+        g_signal_handlers_disconnect_by_func (key, tsr_window_watched_vm_notify_cb, self);
+        g_hash_table_iter_remove (&iter);
+      }
+
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -519,25 +582,13 @@ tsr_window_vms_items_changed_cb (TsrWindow  *self,
 
   start_filling (self, added);
 
-  if (removed > 0)
+  /* Which VMs left is known only by looking at all of them: once for all
+   * the changes of a burst.
+   */
+  if (removed > 0 && self->unwatch_source == 0)
     {
-      g_autoptr(GHashTable) present = g_hash_table_new (NULL, NULL);
-      GHashTableIter iter;
-      gpointer key;
-
-      for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-        {
-          g_autoptr(TsrVm) vm = g_list_model_get_item (model, i);
-          g_hash_table_add (present, vm);
-        }
-
-      g_hash_table_iter_init (&iter, self->watched_vms);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        if (!g_hash_table_contains (present, key))
-          {
-            g_signal_handlers_disconnect_by_func (key, tsr_window_watched_vm_notify_cb, self);
-            g_hash_table_iter_remove (&iter);
-          }
+      self->unwatch_model = model;
+      self->unwatch_source = g_idle_add (tsr_window_unwatch_gone_cb, self);
     }
 
   for (guint i = position; i < position + added; i++)
@@ -612,6 +663,8 @@ _tsr_window_list_init (TsrWindow *self)
 {
   g_assert (TSR_IS_WINDOW (self));
 
+  self->bound_vms = g_hash_table_new (NULL, NULL);
+  tsr_stable_list_set_shown_func (self->stable_model, tsr_window_vm_is_shown_cb, self);
   self->filter = gtk_custom_filter_new (tsr_window_vm_matches_cb, self, NULL);
   gtk_filter_list_model_set_filter (self->filter_model, GTK_FILTER (self->filter));
   tsr_window_setup_sorter (self);
@@ -651,6 +704,7 @@ _tsr_window_list_show (TsrWindow  *self,
                            G_CALLBACK (tsr_window_vms_items_changed_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_filter_list_model_set_model (self->filter_model, NULL);
+  tsr_stable_list_sync_now (self->stable_model);
   gtk_slice_list_model_set_size (self->slice_model, G_MAXUINT);
   tsr_window_vms_items_changed_cb (self, 0, 0, g_list_model_get_n_items (vms), vms);
   gtk_filter_list_model_set_model (self->filter_model, vms);
@@ -674,7 +728,7 @@ tsr_window_select_vm (TsrWindow *self,
   g_return_val_if_fail (TSR_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (TSR_IS_VM (vm), FALSE);
 
-  model = G_LIST_MODEL (self->sort_model);
+  model = G_LIST_MODEL (self->stable_model);
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
     {
       g_autoptr(TsrVm) item = g_list_model_get_item (model, i);

@@ -351,7 +351,7 @@ _tsr_window_operations_init (TsrWindow *self)
   gtk_list_box_bind_model (self->operations_list, G_LIST_MODEL (self->operations),
                            create_operation_row, NULL, NULL);
 
-  g_signal_connect_object (self->sort_model, "items-changed",
+  g_signal_connect_object (self->stable_model, "items-changed",
                            G_CALLBACK (tsr_window_sorted_items_changed_cb),
                            self, G_CONNECT_SWAPPED);
 

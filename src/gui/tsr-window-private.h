@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tsr-connection.h"
+#include "tsr-stable-list.h"
 #include "tsr-vm-cell.h"
 #include "tsr-window.h"
 
@@ -32,6 +33,7 @@ struct _TsrWindow
   GtkColumnView        *column_view;
   GtkSingleSelection   *selection;
   GtkSliceListModel    *slice_model;
+  TsrStableList        *stable_model;
   GtkSortListModel     *sort_model;
   GtkFilterListModel   *filter_model;
   GtkColumnViewColumn  *label_column;
@@ -56,6 +58,9 @@ struct _TsrWindow
   char                 *search_text;   /* case-folded */
   TsrVm                *selected_vm;
   GHashTable           *watched_vms;   /* TsrVm -> itself, reffed */
+  GHashTable           *bound_vms;     /* TsrVm -> number of cells bound to it */
+  guint                 unwatch_source;
+  GListModel           *unwatch_model; /* the connection's VMs, while unwatch_source runs */
   guint                 resort_source;
   gint64                last_resort;
   GtkWidget            *context_menu;

@@ -315,6 +315,9 @@ tsr_window_dispose (GObject *object)
   g_clear_pointer (&self->context_menu, gtk_widget_unparent);
   _tsr_window_actions_dispose (self);
 
+  /* Cells are unbound while the template goes; the list asks no more. */
+  if (self->stable_model != NULL)
+    tsr_stable_list_set_shown_func (self->stable_model, NULL, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
 
   g_clear_object (&self->filter);
@@ -330,6 +333,7 @@ tsr_window_finalize (GObject *object)
   TsrWindow *self = (TsrWindow *) object;
 
   g_clear_pointer (&self->watched_vms, g_hash_table_unref);
+  g_clear_pointer (&self->bound_vms, g_hash_table_unref);
   g_clear_pointer (&self->search_text, g_free);
   g_clear_pointer (&self->uri, g_free);
 
@@ -374,6 +378,7 @@ tsr_window_class_init (TsrWindowClass *klass)
 
   g_type_ensure (TSR_TYPE_VM);
   g_type_ensure (TSR_TYPE_VM_CELL);
+  g_type_ensure (TSR_TYPE_STABLE_LIST);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/tessera/Tessera/tsr-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, window_title);
@@ -396,6 +401,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, column_view);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, selection);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, slice_model);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, stable_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, sort_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, filter_model);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, label_column);

@@ -42,7 +42,7 @@ tsr_test_window_get_column (TsrWindow  *window,
 GListModel *
 tsr_test_window_get_model (TsrWindow *window)
 {
-  return child (window, "sort_model");
+  return child (window, "stable_model");
 }
 
 /* "loading", "list", "empty", "no-results" or "error" */

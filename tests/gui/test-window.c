@@ -7,6 +7,7 @@
 #include "tsr-application.h"
 #include "tsr-console-window.h"
 #include "tsr-preferences-window.h"
+#include "tsr-stable-list.h"
 #include "tsr-window.h"
 #include "tsr-test-util.h"
 
@@ -1139,6 +1140,128 @@ test_preferences_kernels_dir (void)
     g_setenv ("TESSERA_KERNELS_DIR", saved, TRUE);
 }
 
+/* The stable list between GTK's sorted list and the view */
+
+typedef struct
+{
+  GPtrArray  *mirror;       /* the stable list as its signals told */
+  GHashTable *shown;        /* items the "view" has widgets for */
+  guint       changes;
+  guint       most_shown_removed;
+} StableWatch;
+
+static gboolean
+stable_shown_cb (gpointer item,
+                 gpointer user_data)
+{
+  StableWatch *watch = user_data;
+
+  return g_hash_table_contains (watch->shown, item);
+}
+
+static void
+stable_changed_cb (GListModel  *model,
+                   guint        position,
+                   guint        removed,
+                   guint        added,
+                   StableWatch *watch)
+{
+  g_autoptr(GHashTable) back = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  guint shown_removed = 0;
+
+  /* Rows that leave and come back in one change keep their widgets. */
+  for (guint i = position; i < position + added; i++)
+    g_hash_table_add (back, g_list_model_get_item (model, i));
+  for (guint i = position; i < position + removed; i++)
+    {
+      gpointer item = g_ptr_array_index (watch->mirror, i);
+
+      shown_removed += g_hash_table_contains (watch->shown, item) && !g_hash_table_contains (back, item);
+    }
+  watch->most_shown_removed = MAX (watch->most_shown_removed, shown_removed);
+  g_ptr_array_remove_range (watch->mirror, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (watch->mirror, position + i, g_list_model_get_item (model, position + i));
+  watch->changes++;
+}
+
+static void
+assert_same_items (GListModel *a,
+                   GListModel *b)
+{
+  g_assert_cmpuint (g_list_model_get_n_items (a), ==, g_list_model_get_n_items (b));
+  for (guint i = 0; i < g_list_model_get_n_items (a); i++)
+    {
+      g_autoptr(GObject) item_a = g_list_model_get_item (a, i);
+      g_autoptr(GObject) item_b = g_list_model_get_item (b, i);
+
+      g_assert_true (item_a == item_b);
+    }
+}
+
+static void
+test_stable_list (void)
+{
+  g_autoptr(GListStore) store = g_list_store_new (GTK_TYPE_STRING_OBJECT);
+  GtkSorter *sorter = GTK_SORTER (gtk_string_sorter_new (gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string")));
+  g_autoptr(GtkSortListModel) sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (store)), sorter);
+  g_autoptr(TsrStableList) stable = tsr_stable_list_new (G_LIST_MODEL (sorted));
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+  StableWatch watch = { g_ptr_array_new_with_free_func (g_object_unref), g_hash_table_new (NULL, NULL), 0, 0 };
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("item-%03u", i);
+      g_autoptr(GtkStringObject) item = gtk_string_object_new (text);
+
+      g_list_store_append (store, item);
+    }
+  assert_same_items (G_LIST_MODEL (stable), G_LIST_MODEL (sorted));
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (stable), i);
+
+      g_ptr_array_add (watch.mirror, g_object_ref (item));
+      if (i < 40)
+        g_hash_table_add (watch.shown, item);
+    }
+  tsr_stable_list_set_shown_func (stable, stable_shown_cb, &watch);
+  g_signal_connect (stable, "items-changed", G_CALLBACK (stable_changed_cb), &watch);
+
+  /* One removal: one change, where GTK 4.8's sorted list announces the
+   * whole list.
+   */
+  g_list_store_remove (store, 299);
+  g_assert_cmpuint (watch.changes, ==, 1);
+  assert_same_items (G_LIST_MODEL (stable), G_LIST_MODEL (sorted));
+
+  /* Sorting again without a row moving: nothing. */
+  gtk_sorter_changed (sorter, GTK_SORTER_CHANGE_DIFFERENT);
+  g_assert_cmpuint (watch.changes, ==, 1);
+
+  /* Every third row leaves in one rewrite of the list: the rows the view
+   * has no widgets for at once, the others a few at a time, until the
+   * list is the sorted one.
+   */
+  for (guint i = 0; i < 299; i++)
+    if (i % 3 != 0)
+      g_ptr_array_add (kept, g_list_model_get_item (G_LIST_MODEL (store), i));
+  g_list_store_splice (store, 0, 299, kept->pdata, kept->len);
+  g_assert_false (tsr_stable_list_is_synced (stable));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (stable)), ==, 40 + kept->len - 26);
+  TSR_WAIT_UNTIL (tsr_stable_list_is_synced (stable), 5);
+  assert_same_items (G_LIST_MODEL (stable), G_LIST_MODEL (sorted));
+  g_assert_cmpuint (watch.mirror->len, ==, kept->len);
+  /* A few shown rows a change, a few more each round. */
+  g_assert_cmpuint (watch.most_shown_removed, >, 0);
+  g_assert_cmpuint (watch.most_shown_removed, <=, 12);
+  g_test_message ("%u changes", watch.changes);
+
+  g_signal_handlers_disconnect_by_func (stable, stable_changed_cb, &watch);
+  g_ptr_array_unref (watch.mirror);
+  g_hash_table_unref (watch.shown);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1165,6 +1288,7 @@ main (int   argc,
   g_test_add_func ("/gui/window/actions", test_actions);
   g_test_add_func ("/gui/window/columns", test_columns);
   g_test_add_func ("/gui/window/many", test_many);
+  g_test_add_func ("/gui/window/stable-list", test_stable_list);
   g_test_add_func ("/gui/window/error", test_error);
   g_test_add_func ("/gui/window/empty", test_empty);
   g_test_add_func ("/gui/window/disconnected", test_disconnected);

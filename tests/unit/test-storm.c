@@ -195,6 +195,160 @@ test_storm_undefine (void)
   tsr_test_close_connection (conn, 5);
 }
 
+/* Counts the storm's VMs in STATE. */
+static guint
+count_in_state (GListModel *vms,
+                TsrVmState  state)
+{
+  guint found = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (vms, i);
+
+      if (g_str_has_prefix (tsr_vm_get_name (vm), "storm-") && tsr_vm_get_state (vm) == state)
+        found++;
+    }
+  return found;
+}
+
+/* Starting and stopping thousands in one go: libvirt hands the events over
+ * in one dispatch; they are applied in rounds, every VM ends in the right
+ * state, and no row leaves or comes.
+ */
+static void
+test_storm_lifecycle (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  GListModel *vms = tsr_connection_get_vms (conn);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  guint changes = 0;
+
+  define_storm (handle);
+  TSR_WAIT_UNTIL (list_is (vms, 1, 0), 30);
+  g_signal_connect (vms, "items-changed", G_CALLBACK (items_changed_cb), &changes);
+
+  for (guint i = 0; i < N_STORM; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("storm-%04u", i);
+      virDomainPtr dom = virDomainLookupByName (handle, name);
+
+      g_assert_cmpint (virDomainCreate (dom), ==, 0);
+      virDomainFree (dom);
+    }
+  TSR_WAIT_UNTIL (count_in_state (vms, TSR_VM_STATE_RUNNING) == N_STORM, 30);
+
+  for (guint i = 0; i < N_STORM; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("storm-%04u", i);
+      virDomainPtr dom = virDomainLookupByName (handle, name);
+
+      g_assert_cmpint (virDomainDestroy (dom), ==, 0);
+      virDomainFree (dom);
+    }
+  TSR_WAIT_UNTIL (count_in_state (vms, TSR_VM_STATE_SHUTOFF) == N_STORM, 30);
+  g_assert_true (list_is (vms, 1, 0));
+  g_assert_cmpuint (changes, ==, 0);
+
+  g_signal_handlers_disconnect_by_func (vms, items_changed_cb, &changes);
+  tsr_test_close_connection (conn, 5);
+}
+
+/* A hundred reservations made one after the other on a network with
+ * thousands of VMs: their addresses are computed again in one pass (not
+ * one pass over all the VMs per reservation), and each VM ends with its
+ * address.
+ */
+#define N_RESERVATIONS 100
+
+static void
+test_storm_reservations (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  GListModel *vms = tsr_connection_get_vms (conn);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  virNetworkPtr net;
+  guint passes;
+
+  define_storm (handle);
+  TSR_WAIT_UNTIL (list_is (vms, 1, 0), 30);
+  TSR_WAIT_UNTIL (!_tsr_connection_addresses_pending (conn), 10);
+
+  net = virNetworkLookupByName (handle, "tessera-unit");
+  g_assert_nonnull (net);
+  passes = conn->n_address_passes;
+  for (guint i = 0; i < N_RESERVATIONS; i++)
+    {
+      g_autofree char *host = g_strdup_printf ("<host mac='52:54:00:7c:00:%02x' ip='10.137.9.%u'/>",
+                                               i, 100 + i);
+
+      g_assert_true (tsr_network_update_host (net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host));
+      tsr_connection_take_network_info (conn, _tsr_fetch_network_info (net, NULL));
+    }
+  virNetworkFree (net);
+
+  TSR_WAIT_UNTIL (!_tsr_connection_addresses_pending (conn), 10);
+  g_test_message ("%u address passes for %u reservations", conn->n_address_passes - passes,
+                  N_RESERVATIONS);
+  g_assert_cmpuint (conn->n_address_passes - passes, <=, 2);
+  for (guint i = 0; i < N_RESERVATIONS; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("storm-%04u", i);
+      g_autofree char *ip = g_strdup_printf ("10.137.9.%u", 100 + i);
+
+      g_assert_cmpstr (tsr_vm_get_ip (tsr_connection_lookup_vm (conn, name)), ==, ip);
+    }
+
+  tsr_test_close_connection (conn, 5);
+}
+
+static void
+reloaded_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_task_propagate_boolean (G_TASK (result), &error));
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Reconciling thousands after a reconnect, applied in rounds: half of the
+ * storm went away unheard; the list ends right, in a bounded number of
+ * changes, and the rows that stay keep their objects.
+ */
+static void
+test_storm_reconnect (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  GListModel *vms = tsr_connection_get_vms (conn);
+  virConnectPtr handle = tsr_connection_get_handle (conn);
+  gboolean done = FALSE;
+  TsrVm *kept;
+  guint changes = 0;
+
+  define_storm (handle);
+  TSR_WAIT_UNTIL (list_is (vms, 1, 0), 30);
+  kept = tsr_connection_lookup_vm (conn, "storm-0000");
+
+  virConnectDomainEventDeregisterAny (handle, conn->lifecycle_id);
+  conn->lifecycle_id = -1;
+  undefine_storm (handle, 2, 1);
+  for (int i = 0; i < 10; i++)
+    while (g_main_context_iteration (NULL, FALSE));
+  g_assert_true (list_is (vms, 1, 0));
+
+  g_signal_connect (vms, "items-changed", G_CALLBACK (items_changed_cb), &changes);
+  _tsr_connection_start_load (conn, TRUE, g_task_new (conn, NULL, reloaded_cb, &done));
+  TSR_WAIT_UNTIL (done, 30);
+  g_assert_true (list_is (vms, 2, 0));
+  g_assert_cmpuint (changes, <, MAX_CHANGES);
+  g_assert_true (tsr_connection_lookup_vm (conn, "storm-0000") == kept);
+
+  g_signal_handlers_disconnect_by_func (vms, items_changed_cb, &changes);
+  tsr_test_close_connection (conn, 5);
+}
+
 /* A domain undefined and defined again within one burst stays listed. */
 static void
 test_storm_redefine (void)
@@ -243,6 +397,9 @@ main (int    argc,
 
   g_test_add_func ("/core/storm/undefine", test_storm_undefine);
   g_test_add_func ("/core/storm/redefine", test_storm_redefine);
+  g_test_add_func ("/core/storm/lifecycle", test_storm_lifecycle);
+  g_test_add_func ("/core/storm/reservations", test_storm_reservations);
+  g_test_add_func ("/core/storm/reconnect", test_storm_reconnect);
 
   return g_test_run ();
 }

@@ -180,6 +180,7 @@ _tsr_connection_drop_handle (TsrConnection *self)
 {
   CloseData *data;
 
+  _tsr_connection_drop_events (self);
   if (self->conn == NULL)
     return;
 
@@ -268,23 +269,38 @@ bump_generation (TsrConnection *self,
   g_hash_table_replace (self->generation, g_strdup (uuid), GUINT_TO_POINTER (++self->n_events));
 }
 
-static int
-domain_event_cb (virConnectPtr  conn,
-                 virDomainPtr   dom,
-                 int            event,
-                 int            detail,
-                 void          *opaque)
+/* libvirt hands over all the events it queued in one dispatch: thousands
+ * after a script started or undefined as many domains. The callback only
+ * notes each event (and makes reads of its domain in flight out of date);
+ * they are applied in order, as many as fit in a few milliseconds at a
+ * time, between frames.
+ */
+#define EVENT_BUDGET (4 * G_TIME_SPAN_MILLISECOND)
+
+typedef struct
 {
-  TsrEventCtx *ctx = opaque;
-  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  TsrVm *vm;
+  char         *uuid;
+  virDomainPtr  dom;
+  int           event;
+  int           detail;
+} QueuedEvent;
 
-  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
-    return 0;
+static void
+queued_event_clear (gpointer data)
+{
+  QueuedEvent *queued = data;
 
-  vm = g_hash_table_lookup (self->by_uuid, uuid);
-  bump_generation (self, uuid);
+  g_free (queued->uuid);
+  g_clear_pointer (&queued->dom, dom_unref);
+}
+
+static void
+apply_event (TsrConnection *self,
+             QueuedEvent   *queued)
+{
+  const char *uuid = queued->uuid;
+  int event = queued->event, detail = queued->detail;
+  TsrVm *vm = g_hash_table_lookup (self->by_uuid, uuid);
 
   /* A storm of these is the common case (a script undefining or starting
    * many VMs): nothing here may cost more than a few lookups. Rows leave
@@ -293,7 +309,7 @@ domain_event_cb (virConnectPtr  conn,
   if (event == VIR_DOMAIN_EVENT_UNDEFINED && detail != VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)
     {
       _tsr_connection_queue_removal (self, uuid);
-      return 0;
+      return;
     }
   _tsr_connection_unqueue_removal (self, uuid);
 
@@ -351,14 +367,74 @@ domain_event_cb (virConnectPtr  conn,
       event == VIR_DOMAIN_EVENT_STARTED)
     {
       if (!g_hash_table_contains (self->domains, uuid))
-        {
-          virDomainRef (dom);
-          g_hash_table_replace (self->domains, g_strdup (uuid), dom);
-        }
+        g_hash_table_replace (self->domains, g_strdup (uuid), g_steal_pointer (&queued->dom));
       schedule_refresh (self, uuid);
     }
+}
 
+static gboolean
+apply_events_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+  guint done = 0;
+
+  while (done < self->events->len && g_get_monotonic_time () - start < EVENT_BUDGET)
+    apply_event (self, &g_array_index (self->events, QueuedEvent, done++));
+  g_array_remove_range (self->events, 0, done);
+
+  if (self->events->len > 0)
+    return G_SOURCE_CONTINUE;
+  self->events_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static int
+domain_event_cb (virConnectPtr  conn,
+                 virDomainPtr   dom,
+                 int            event,
+                 int            detail,
+                 void          *opaque)
+{
+  TsrEventCtx *ctx = opaque;
+  g_autoptr(TsrConnection) self = g_weak_ref_get (&ctx->self);
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  QueuedEvent queued;
+
+  if (self == NULL || self->conn != conn || virDomainGetUUIDString (dom, uuid) < 0)
+    return 0;
+
+  /* Reads already under way are out of date now, not once it is applied. */
+  bump_generation (self, uuid);
+
+  queued.uuid = g_strdup (uuid);
+  queued.dom = dom;
+  virDomainRef (dom);
+  queued.event = event;
+  queued.detail = detail;
+  g_array_append_val (self->events, queued);
+
+  /* Below drawing: a frame comes between two rounds. */
+  if (self->events_source == 0)
+    self->events_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, apply_events_cb, self, NULL);
   return 0;
+}
+
+GArray *
+_tsr_event_queue_new (void)
+{
+  GArray *events = g_array_new (FALSE, FALSE, sizeof (QueuedEvent));
+
+  g_array_set_clear_func (events, queued_event_clear);
+  return events;
+}
+
+/* Events not applied yet are moot once the handle is gone. */
+void
+_tsr_connection_drop_events (TsrConnection *self)
+{
+  g_clear_handle_id (&self->events_source, g_source_remove);
+  g_array_set_size (self->events, 0);
 }
 
 static void
@@ -382,7 +458,8 @@ network_event_cb (virConnectPtr  conn,
       _tsr_connection_recompute_addresses (self, name);
     }
   else
-    _tsr_connection_refresh_network (self, name, TSR_N_LEASE_RETRIES);
+    /* Read once for all the events of a burst. */
+    _tsr_connection_queue_network_refresh (self, name);
 }
 
 /* Reading domains again: all the domains events named since the last
@@ -396,11 +473,13 @@ network_event_cb (virConnectPtr  conn,
 #define REFRESH_THREADS       4
 #define REFRESH_PER_THREAD    16
 
-/* How many domains one round reads at most, and how many results the main
- * thread applies in one go: each a few milliseconds of the main thread's.
+/* How many domains one round reads at most, and how long the main thread
+ * applies results in one go (at least a hundred, so that the rows come in
+ * a few splices on a slow machine too): the rest after the next frame.
  */
 #define REFRESH_MAX_ROUND     1000
-#define REFRESH_APPLY_ROUND   150
+#define REFRESH_APPLY_BUDGET  (4 * G_TIME_SPAN_MILLISECOND)
+#define REFRESH_APPLY_MIN     100
 
 typedef struct
 {
@@ -543,9 +622,9 @@ apply_refresh (TsrConnection *self,
     _tsr_connection_compute_address (self, vm);
 }
 
-/* Applies the next results of TASK, as many as take a few milliseconds,
- * so that a burst of thousands does not stall the main loop; new rows join
- * the list in one splice per round.
+/* Applies the next results of TASK, as many as fit in a few
+ * milliseconds, so that a burst of thousands does not stall the main loop;
+ * new rows join the list in one splice per round.
  */
 static gboolean
 apply_refresh_round_cb (gpointer user_data)
@@ -554,13 +633,16 @@ apply_refresh_round_cb (gpointer user_data)
   TsrConnection *self = g_task_get_source_object (task);
   RefreshData *data = g_task_get_task_data (task);
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
-  guint end = MIN (data->applied + REFRESH_APPLY_ROUND, data->n_items);
+  gint64 start = g_get_monotonic_time ();
+  guint first = data->applied;
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
     return G_SOURCE_REMOVE;
 
-  for (; data->applied < end; data->applied++)
-    apply_refresh (self, &data->items[data->applied], added);
+  while (data->applied < data->n_items &&
+         (data->applied - first < REFRESH_APPLY_MIN ||
+          g_get_monotonic_time () - start < REFRESH_APPLY_BUDGET))
+    apply_refresh (self, &data->items[data->applied++], added);
 
   if (added->len > 0)
     g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,

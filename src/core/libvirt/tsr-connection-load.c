@@ -34,6 +34,10 @@ typedef struct
   GPtrArray     *networks;     /* of TsrNetworkInfo */
   char          *kernels_dir;
   GHashTable    *known;        /* uuids already in the list */
+  guint          events_before; /* the connection's event count at the start */
+  /* Applying the results, a few milliseconds at a time */
+  gsize          applied;
+  GHashTable    *seen;         /* uuids the load found */
 } LoadData;
 
 
@@ -57,6 +61,7 @@ load_data_free (LoadData *data)
   g_clear_pointer (&data->conn, tsr_conn_release);
   g_free (data->kernels_dir);
   g_clear_pointer (&data->known, g_hash_table_unref);
+  g_clear_pointer (&data->seen, g_hash_table_unref);
   g_free (data);
 }
 
@@ -230,6 +235,111 @@ _tsr_connection_apply_domain_result (TsrConnection *self,
                           g_steal_pointer (&r->agent_ip));
 }
 
+/* Applying a load of thousands of domains takes tens of milliseconds:
+ * it goes a few at a time, between frames, the new rows joining the list
+ * in one splice a round.
+ */
+#define LOAD_APPLY_BUDGET (4 * G_TIME_SPAN_MILLISECOND)
+
+/* The load is the truth, except for domains that events named since it
+ * started: those are read again, as their events asked.
+ */
+static void
+apply_load_result (TsrConnection *self,
+                   LoadData      *data,
+                   DomainResult  *r,
+                   GPtrArray     *added)
+{
+  guint gen;
+
+  if (r->config == NULL)
+    return;
+  g_hash_table_add (data->seen, g_strdup (r->config->uuid));
+
+  gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, r->config->uuid));
+  if (gen > data->events_before)
+    return;
+  _tsr_connection_apply_domain_result (self, r, added);
+}
+
+/* The end of a load: rows of domains gone meanwhile leave in one change,
+ * however many there are; rows kept over a reconnect may have new
+ * addresses.
+ */
+static void
+finish_load (TsrConnection *self,
+             LoadData      *data)
+{
+  g_autoptr(GHashTable) gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->by_uuid);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (data->seen, key) &&
+        GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, key)) <= data->events_before)
+      g_hash_table_add (gone, g_strdup (key));
+  _tsr_connection_remove_vms (self, gone);
+
+  if (g_hash_table_size (data->known) > 0)
+    _tsr_connection_recompute_addresses (self, NULL);
+
+  _tsr_connection_set_last_error (self, NULL);
+  self->reconnect_delay = self->first_delay;
+  _tsr_connection_set_state (self, TSR_CONNECTION_STATE_CONNECTED);
+  _tsr_connection_set_loaded (self);
+}
+
+typedef struct
+{
+  TsrConnection *self;
+  GTask         *load;    /* the worker's task, whose data is the LoadData */
+  GTask         *outer;   /* answered once everything is applied */
+} ApplyLoad;
+
+static void
+apply_load_free (gpointer user_data)
+{
+  ApplyLoad *apply = user_data;
+
+  g_clear_object (&apply->self);
+  g_clear_object (&apply->load);
+  g_clear_object (&apply->outer);
+  g_free (apply);
+}
+
+static gboolean
+apply_load_round_cb (gpointer user_data)
+{
+  ApplyLoad *apply = user_data;
+  TsrConnection *self = apply->self;
+  LoadData *data = g_task_get_task_data (apply->load);
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 start = g_get_monotonic_time ();
+
+  /* Closed, or lost and opened again, meanwhile: this load is moot. */
+  if (self->conn != data->conn)
+    {
+      g_task_return_new_error (apply->outer, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The connection was closed while it loaded");
+      return G_SOURCE_REMOVE;
+    }
+
+  while (data->applied < data->n_results && g_get_monotonic_time () - start < LOAD_APPLY_BUDGET)
+    apply_load_result (self, data, &data->results[data->applied++], added);
+
+  if (added->len > 0)
+    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
+                         added->pdata, added->len);
+
+  if (data->applied < data->n_results)
+    return G_SOURCE_CONTINUE;
+
+  finish_load (self, data);
+  g_task_return_boolean (apply->outer, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 load_done_cb (GObject      *object,
               GAsyncResult *result,
@@ -239,11 +349,7 @@ load_done_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   LoadData *data = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GHashTable) seen = NULL;
-  g_autoptr(GHashTable) gone = NULL;
-  GHashTableIter iter;
-  gpointer key;
+  ApplyLoad *apply;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -268,43 +374,20 @@ load_done_cb (GObject      *object,
     _tsr_connection_store_network (self, g_ptr_array_steal_index_fast (data->networks, 0));
 
   /* After a reconnect the list is reconciled, not rebuilt: rows that still
-   * exist keep their objects, so selections and open dialogs survive.
-   */
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (gsize i = 0; i < data->n_results; i++)
-    {
-      _tsr_connection_apply_domain_result (self, &data->results[i], added);
-      if (data->results[i].config != NULL)
-        g_hash_table_add (seen, data->results[i].config->uuid);
-    }
-
-  /* The load is the truth: what events queued before it is moot. Rows of
-   * domains gone meanwhile leave in one change, however many there are.
+   * exist keep their objects, so selections and open dialogs survive. What
+   * events queued before is moot.
    */
   _tsr_connection_cancel_flush (self);
-  gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_hash_table_iter_init (&iter, self->by_uuid);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (seen, key))
-      g_hash_table_add (gone, g_strdup (key));
-  _tsr_connection_remove_vms (self, gone);
+  data->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  if (added->len > 0)
-    g_list_store_splice (self->vms, g_list_model_get_n_items (G_LIST_MODEL (self->vms)), 0,
-                         added->pdata, added->len);
-
-  /* New rows came with their addresses; rows kept over a reconnect may have
-   * new ones.
-   */
-  if (g_hash_table_size (data->known) > 0)
-    _tsr_connection_recompute_addresses (self, NULL);
-
-  _tsr_connection_set_last_error (self, NULL);
-  self->reconnect_delay = self->first_delay;
-  _tsr_connection_set_state (self, TSR_CONNECTION_STATE_CONNECTED);
-  _tsr_connection_set_loaded (self);
-
-  g_task_return_boolean (task, TRUE);
+  apply = g_new0 (ApplyLoad, 1);
+  apply->self = g_object_ref (self);
+  apply->load = g_object_ref (G_TASK (result));
+  apply->outer = g_steal_pointer (&task);
+  if (apply_load_round_cb (apply) == G_SOURCE_CONTINUE)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, apply_load_round_cb, apply, apply_load_free);
+  else
+    apply_load_free (apply);
 }
 
 void
@@ -321,6 +404,7 @@ _tsr_connection_start_load (TsrConnection *self,
   data->register_events = register_events;
   data->kernels_dir = g_strdup (self->kernels_dir);
   data->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  data->events_before = self->n_events;
   {
     GHashTableIter iter;
     gpointer key;

@@ -255,19 +255,83 @@ _tsr_compute_address_in (GHashTable *networks,
   tsr_vm_set_address (vm, NULL, NULL, NULL);
 }
 
+/* Addresses again for every VM of a network (a lease table read again, a
+ * reservation changed, a network gone) cost a few microseconds a VM, and
+ * such changes come in bursts: a thousand VMs started, or given
+ * reservations, one after the other. So the networks to look at again are
+ * noted, and one pass over the VMs, a few milliseconds at a time between
+ * frames, serves all the changes noted meanwhile. A short list is done at
+ * once.
+ */
+#define ADDRESS_BUDGET   (4 * G_TIME_SPAN_MILLISECOND)
+#define ADDRESS_SYNC_MAX 256
+
+static gboolean
+address_round_cb (gpointer user_data)
+{
+  TsrConnection *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+
+  if (self->address_pass == NULL)
+    {
+      gboolean all = g_hash_table_contains (self->address_networks, "");
+      GHashTableIter iter;
+      gpointer value;
+
+      self->address_pass = g_ptr_array_new_with_free_func (g_object_unref);
+      self->address_next = 0;
+      self->n_address_passes++;
+      g_hash_table_iter_init (&iter, self->by_uuid);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (all || g_hash_table_contains (self->address_networks, tsr_vm_get_netvm (value)))
+          g_ptr_array_add (self->address_pass, g_object_ref (value));
+      g_hash_table_remove_all (self->address_networks);
+    }
+
+  while (self->address_next < self->address_pass->len &&
+         g_get_monotonic_time () - start < ADDRESS_BUDGET)
+    _tsr_connection_compute_address (self, g_ptr_array_index (self->address_pass,
+                                                              self->address_next++));
+
+  if (self->address_next < self->address_pass->len)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&self->address_pass, g_ptr_array_unref);
+  if (g_hash_table_size (self->address_networks) > 0)
+    return G_SOURCE_CONTINUE;
+  self->address_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* The addresses of the VMs on NETWORK (all VMs with NULL) are computed
+ * again from the networks as they are known now.
+ */
 void
 _tsr_connection_recompute_addresses (TsrConnection *self,
                                      const char    *network)
 {
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, self->by_uuid);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  if (self->address_source == 0 && g_hash_table_size (self->by_uuid) <= ADDRESS_SYNC_MAX)
     {
-      if (network == NULL || g_strcmp0 (tsr_vm_get_netvm (value), network) == 0)
-        _tsr_connection_compute_address (self, value);
+      GHashTableIter iter;
+      gpointer value;
+
+      self->n_address_passes++;
+      g_hash_table_iter_init (&iter, self->by_uuid);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (network == NULL || g_strcmp0 (tsr_vm_get_netvm (value), network) == 0)
+          _tsr_connection_compute_address (self, value);
+      return;
     }
+
+  g_hash_table_add (self->address_networks, g_strdup (network != NULL ? network : ""));
+  if (self->address_source == 0)
+    self->address_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, address_round_cb, self, NULL);
+}
+
+/* Whether addresses wait to be computed again. */
+gboolean
+_tsr_connection_addresses_pending (TsrConnection *self)
+{
+  return self->address_source != 0;
 }
 
 /* Takes INFO: what a worker read after changing the network. */

@@ -78,6 +78,13 @@ struct _TsrConnection
    */
   GHashTable         *pending_removals;  /* uuids */
   GHashTable         *pending_networks;  /* names of networks to read again */
+  GArray             *events;            /* QueuedEvent, not applied yet */
+  guint               events_source;
+  GHashTable         *address_networks;  /* names whose VMs' addresses wait; "" for all */
+  GPtrArray          *address_pass;      /* the VMs of the pass under way */
+  guint               address_next;
+  guint               address_source;
+  guint               n_address_passes;  /* for tests */
   guint               flush_source;
   gint64              last_flush;
 
@@ -133,6 +140,8 @@ void         _tsr_connection_closed_cb       (virConnectPtr  conn,
                                               int            reason,
                                               void          *opaque);
 void         _tsr_connection_drop_handle     (TsrConnection *self);
+void         _tsr_connection_drop_events     (TsrConnection *self);
+GArray      *_tsr_event_queue_new            (void);
 
 /* tsr-connection-batch.c */
 void _tsr_connection_queue_removal         (TsrConnection *self,
@@ -159,6 +168,7 @@ void            _tsr_connection_store_network       (TsrConnection  *self,
                                                      TsrNetworkInfo *info);
 void            _tsr_connection_recompute_addresses (TsrConnection  *self,
                                                      const char     *network);
+gboolean        _tsr_connection_addresses_pending   (TsrConnection  *self);
 TsrNetworkInfo *_tsr_fetch_network_info             (virNetworkPtr   net,
                                                      GError        **error);
 

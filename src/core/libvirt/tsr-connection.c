@@ -308,6 +308,7 @@ tsr_connection_dispose (GObject *object)
   g_clear_handle_id (&self->refresh_idle, g_source_remove);
   g_clear_handle_id (&self->flush_source, g_source_remove);
   g_clear_handle_id (&self->orphan_sweep, g_source_remove);
+  g_clear_handle_id (&self->address_source, g_source_remove);
   self->closed_by_user = TRUE;
   _tsr_connection_drop_handle (self);
   g_clear_pointer (&self->ctx, _tsr_event_ctx_unref);
@@ -330,6 +331,9 @@ tsr_connection_finalize (GObject *object)
   g_clear_pointer (&self->pending_refresh, g_hash_table_unref);
   g_clear_pointer (&self->pending_removals, g_hash_table_unref);
   g_clear_pointer (&self->pending_networks, g_hash_table_unref);
+  g_clear_pointer (&self->events, g_array_unref);
+  g_clear_pointer (&self->address_networks, g_hash_table_unref);
+  g_clear_pointer (&self->address_pass, g_ptr_array_unref);
   g_clear_error (&self->last_error);
   g_mutex_clear (&self->reserve_lock);
   g_free (self->uri);
@@ -469,6 +473,8 @@ tsr_connection_init (TsrConnection *self)
   self->pending_refresh = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending_removals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending_networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->events = _tsr_event_queue_new ();
+  self->address_networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancellable = g_cancellable_new ();
   self->first_delay = 500;
   self->max_delay = 30000;
