@@ -777,7 +777,10 @@ test_no_space (void)
   g_clear_pointer (&out, g_free);
 
   g_assert_cmpint (g_mkdir (tiny, 0755), ==, 0);
-  g_assert_cmpint (mount ("tmpfs", tiny, "tmpfs", 0, "size=64M,mode=0755"), ==, 0);
+  /* Large enough for the disk (a raw disk larger than its pool is refused
+   * before anything is copied: /clone/disk-size), too full for its data.
+   */
+  g_assert_cmpint (mount ("tmpfs", tiny, "tmpfs", 0, "size=160M,mode=0755"), ==, 0);
   pool_xml = g_strdup_printf ("<pool type='dir'><name>" TINY_POOL "</name>"
                               "<target><path>%s</path></target></pool>", tiny);
   pool = virStoragePoolDefineXML (handle, pool_xml, 0);
@@ -787,7 +790,7 @@ test_no_space (void)
   /* Something else fills the pool behind libvirt's back. */
   fd = open (filler, O_WRONLY | O_CREAT, 0644);
   g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (posix_fallocate (fd, 0, 40 * 1024 * 1024), ==, 0);
+  g_assert_cmpint (posix_fallocate (fd, 0, 136 * 1024 * 1024), ==, 0);
   close (fd);
 
   before = snapshot (handle);
