@@ -256,8 +256,15 @@ apply_load_result (TsrConnection *self,
     return;
   g_hash_table_add (data->seen, g_strdup (r->config->uuid));
 
+  /* A domain with events newer than this read is left to the refresh
+   * they asked for, once listed: one not listed yet is listed now (a
+   * command right after the open must find it), unless it went meanwhile.
+   */
   gen = GPOINTER_TO_UINT (g_hash_table_lookup (self->generation, r->config->uuid));
-  if (gen > data->events_before)
+  if (gen > data->events_before &&
+      (g_hash_table_contains (self->by_uuid, r->config->uuid) ||
+       (self->pending_removals != NULL &&
+        g_hash_table_contains (self->pending_removals, r->config->uuid))))
     return;
   _tsr_connection_apply_domain_result (self, r, added);
 }
