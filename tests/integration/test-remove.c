@@ -668,6 +668,25 @@ kill_and_restart_libvirtd (void)
   g_assert_nonnull (handle);
 }
 
+/* libvirtd 9.0 sometimes crashes itself while it drops the event callbacks
+ * of a client that was killed ("could not find event callback … for
+ * deletion", then a segfault): not what is tested here, so it is started
+ * again, and said so.
+ */
+static void
+restart_libvirtd_if_crashed (void)
+{
+  g_usleep (300 * 1000);
+  if (tsr_test_libvirtd_running ())
+    return;
+  g_test_message ("libvirtd crashed as the killed command's connection went; started again");
+  virConnectClose (handle);
+  tsr_test_start_libvirtd (NULL);
+  for (guint i = 0; i < 100 && (handle = virConnectOpen (URI)) == NULL; i++)
+    g_usleep (100 * 1000);
+  g_assert_nonnull (handle);
+}
+
 /* Runs OP until it dies at STEP (SIGKILL), or, with KILL_LIBVIRTD, until
  * it stops there; then libvirtd is killed and started again and the
  * operation goes on.
@@ -758,6 +777,7 @@ test_crash_matrix (void)
       reset_matrix ();
       before = snapshot ();
       run_until (p->op, p->step, p->kill_libvirtd);
+      restart_libvirtd_if_crashed ();
 
       /* The next Tessera that connects finishes it. */
       out = run_cli ("qvm-ls", &status, &err, NULL);
