@@ -45,4 +45,8 @@ if [ "$#" -eq 0 ] && [ "${TESSERA_SANITIZE:-1}" != 0 ]; then
     meson test -C _build-sanitize --print-errorlogs --timeout-multiplier 3 \
       --suite unit --suite fuzz || status=$?
 fi
+# A long run's end is what a CI page shows: name what failed there, with the
+# end of each failed test's output.
+python3 build-aux/failures.py _build 60 || true
+if [ "$#" -eq 0 ] && [ -d _build-sanitize ]; then python3 build-aux/failures.py _build-sanitize 60 || true; fi
 exit "$status"

@@ -86,33 +86,6 @@ compare_vm_names (gconstpointer a,
   return g_strcmp0 (tsr_vm_get_name (va), tsr_vm_get_name (vb));
 }
 
-/* TEXT as one line a terminal shows as it is: control characters (a
- * network's name may hold a newline or a tab) are written as \n, \t, \r or
- * \xNN, so that no value can start a line of its own or move the cursor.
- */
-static char *
-printable (const char *text)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *c = text; *c != '\0'; c++)
-    {
-      guchar b = (guchar) *c;
-
-      if (b == '\n')
-        g_string_append (out, "\\n");
-      else if (b == '\t')
-        g_string_append (out, "\\t");
-      else if (b == '\r')
-        g_string_append (out, "\\r");
-      else if (b < 0x20 || b == 0x7f)
-        g_string_append_printf (out, "\\x%02x", b);
-      else
-        g_string_append_c (out, *c);
-    }
-  return g_string_free (out, FALSE);
-}
-
 /* TEXT and spaces up to WIDTH characters (printf pads bytes). */
 static void
 print_padded (const char *text,
@@ -143,7 +116,7 @@ print_table (GPtrArray  *vms,
         {
           g_autofree char *text = field_text (g_ptr_array_index (vms, i), fields[f]);
 
-          row[f] = printable (text);
+          row[f] = tsr_cli_printable (text);
           widths[f] = MAX (widths[f], (gsize) g_utf8_strlen (row[f], -1));
         }
       g_ptr_array_add (rows, row);

@@ -54,7 +54,11 @@ print_prefs (GPtrArray  *prefs,
           TsrPref *pref = g_ptr_array_index (prefs, i);
 
           if (g_str_equal (pref->name, name))
-            g_print ("%s\n", pref->value);
+            {
+              g_autofree char *value = tsr_cli_printable (pref->value);
+
+              g_print ("%s\n", value);
+            }
         }
       return;
     }
@@ -66,11 +70,13 @@ print_prefs (GPtrArray  *prefs,
   for (guint i = 0; i < prefs->len; i++)
     {
       TsrPref *pref = g_ptr_array_index (prefs, i);
+      g_autofree char *value = NULL;
 
       if (hide_default && pref->is_default)
         continue;
+      value = tsr_cli_printable (pref->value);
       g_print ("%-*s  %s  %s\n", (int) width, pref->name, pref->is_default ? "D" : "-",
-               pref->value);
+               value);
     }
 }
 

@@ -64,6 +64,12 @@ gboolean        tsr_cli_parse_args         (GOptionContext     *context,
  */
 int             tsr_cli_report_error       (const GError       *error);
 
+/* TEXT as one line a terminal shows as it is: control characters (a
+ * network's or a label's name may hold a newline or a tab) are written as
+ * \n, \t, \r or \xNN, so that no value can start a line of its own or
+ * move the cursor.
+ */
+char           *tsr_cli_printable          (const char         *text);
 /* Replaces *FIELD by a copy of VALUE unless VALUE is NULL (an option not
  * given keeps the spec's default).
  */

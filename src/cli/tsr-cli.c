@@ -226,6 +226,29 @@ tsr_cli_parse_args (GOptionContext   *context,
   return TRUE;
 }
 
+char *
+tsr_cli_printable (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *c = text; *c != '\0'; c++)
+    {
+      guchar b = (guchar) *c;
+
+      if (b == '\n')
+        g_string_append (out, "\\n");
+      else if (b == '\t')
+        g_string_append (out, "\\t");
+      else if (b == '\r')
+        g_string_append (out, "\\r");
+      else if (b < 0x20 || b == 0x7f)
+        g_string_append_printf (out, "\\x%02x", b);
+      else
+        g_string_append_c (out, *c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 void
 tsr_cli_replace_string (char       **field,
                         const char  *value)

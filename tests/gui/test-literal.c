@@ -464,6 +464,19 @@ test_cli (void)
   }
   g_clear_pointer (&out, g_free);
 
+  /* qvm-prefs lists that VM's properties the same way: its name written
+   * out, every property on a line of its own.
+   */
+  out = tsr_test_run_cli (cli_dir, uri, TRUE, "qvm-prefs", &status, NULL, "ctl\tvm", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (g_strstr_len (out, -1, "ctl\\tvm\n"));
+  g_assert_null (strchr (out, '\t'));
+  g_clear_pointer (&out, g_free);
+  out = tsr_test_run_cli (cli_dir, uri, TRUE, "qvm-prefs", &status, NULL, "ctl\tvm", "name", NULL);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpstr (out, ==, "ctl\\tvm\n");
+  g_clear_pointer (&out, g_free);
+
   out = tsr_test_run_cli (cli_dir, uri, TRUE, "qvm-prefs", &status, NULL, VM, "netvm", NULL);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_assert_cmpstr (out, ==, NET "\n");
