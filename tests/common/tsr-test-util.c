@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <libvirt-gconfig/libvirt-gconfig.h>
+#include <libvirt/virterror.h>
 
 #include "tsr-connection-private.h"
 #include "tsr-test-util.h"
@@ -202,6 +203,28 @@ tsr_test_start_libvirtd (const char *config)
 
   tsr_test_run_command (command);
   TSR_POLL_UNTIL (tsr_test_libvirtd_running (), 30);
+}
+
+void
+tsr_test_ensure_libvirtd (void)
+{
+  virConnectPtr conn = NULL;
+
+  if (!tsr_test_libvirtd_running ())
+    {
+      g_printerr ("# libvirtd was not running (it crashed after an earlier test?): "
+                  "starting it\n");
+      tsr_test_start_libvirtd (NULL);
+    }
+  for (guint i = 0; i < 300 && conn == NULL; i++)
+    {
+      conn = virConnectOpen ("qemu:///system");
+      if (conn == NULL)
+        g_usleep (100 * 1000);
+    }
+  if (conn == NULL)
+    g_error ("libvirtd does not answer on qemu:///system: %s", virGetLastErrorMessage ());
+  virConnectClose (conn);
 }
 
 void

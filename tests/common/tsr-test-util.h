@@ -122,6 +122,14 @@ void tsr_test_stop_libvirtd (void);
  */
 void tsr_test_start_libvirtd (const char *config);
 
+/* Makes sure the system libvirtd runs and answers on qemu:///system
+ * before a test program starts: libvirt 9.0's daemon crashes now and then
+ * as it drops the event callbacks of a client that was killed (the crash
+ * matrix kills clients on purpose), and one crash must not fail every
+ * test program after it. Says so on stderr when it had to start it.
+ */
+void tsr_test_ensure_libvirtd (void);
+
 /* Removes the files in DIR, then DIR: a flat folder of the test's own. */
 void tsr_test_remove_flat_dir (const char *dir);
 

@@ -883,6 +883,7 @@ main (int    argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   tsr_init ();
   /* libvirt leaves SIGPIPE to the application. */
   signal (SIGPIPE, SIG_IGN);

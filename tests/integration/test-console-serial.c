@@ -627,6 +627,7 @@ main (int    argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   tsr_init ();
   have_display = gtk_init_check ();
   if (have_display)

@@ -426,6 +426,7 @@ main (int    argc,
   int ret;
 
   gtk_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   adw_init ();
   tsr_init ();
 

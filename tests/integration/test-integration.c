@@ -1117,6 +1117,7 @@ main (int    argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   tsr_init ();
 
   fixture_dir = g_getenv ("TESSERA_FIXTURE_DIR");

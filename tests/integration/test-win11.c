@@ -228,6 +228,7 @@ main (int    argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   signal (SIGPIPE, SIG_IGN);
 
   cli_dir = g_getenv ("TESSERA_CLI_DIR");
