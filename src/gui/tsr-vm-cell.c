@@ -26,6 +26,7 @@ struct _TsrVmCell
   GtkWidget *badge;       /* state cells of outdated VMs, made when first needed */
   TsrConnection *connection;  /* weak: finds the template of the VM */
   TsrVm     *template_vm; /* the VM's template, followed while the VM is shown */
+  GListModel *waiting_vms; /* the connection's VMs, while the template is not listed */
   char      *mark_class;
   guint      monospace : 1;
   guint      is_label : 1;
@@ -234,6 +235,36 @@ follow_template (TsrVmCell *self,
     }
 }
 
+static void
+tsr_vm_cell_vms_changed_cb (TsrVmCell  *self,
+                            guint       position,
+                            guint       removed,
+                            guint       added,
+                            GListModel *vms)
+{
+  if (added > 0 && self->vm != NULL)
+    tsr_vm_cell_update (self);
+}
+
+/* A template listed after its AppVM (a burst of definitions, a template
+ * defined again) is found when it comes.
+ */
+static void
+wait_for_template (TsrVmCell  *self,
+                   GListModel *vms)
+{
+  if (self->waiting_vms == vms)
+    return;
+
+  if (self->waiting_vms != NULL)
+    g_signal_handlers_disconnect_by_func (self->waiting_vms, tsr_vm_cell_vms_changed_cb, self);
+  g_set_object (&self->waiting_vms, vms);
+  if (vms != NULL)
+    g_signal_connect_object (vms, "items-changed",
+                             G_CALLBACK (tsr_vm_cell_vms_changed_cb),
+                             self, G_CONNECT_SWAPPED);
+}
+
 /* Only a running VM based on a template can be outdated, so the template
  * is looked up and followed only then.
  */
@@ -242,11 +273,15 @@ update_outdated (TsrVmCell *self)
 {
   const char *template_name = tsr_vm_get_base_template (self->vm);
   TsrVm *template_vm = NULL;
+  gboolean wanted;
   gboolean outdated;
 
-  if (template_name != NULL && tsr_vm_is_active (self->vm) && self->connection != NULL)
+  wanted = template_name != NULL && tsr_vm_is_active (self->vm) && self->connection != NULL;
+  if (wanted)
     template_vm = tsr_connection_lookup_vm (self->connection, template_name);
   follow_template (self, template_vm);
+  wait_for_template (self, wanted && template_vm == NULL
+                           ? tsr_connection_get_vms (self->connection) : NULL);
   outdated = tsr_vm_is_outdated (self->vm, template_vm);
 
   if (outdated && self->badge == NULL)
@@ -348,6 +383,7 @@ tsr_vm_cell_dispose (GObject *object)
     g_signal_handlers_disconnect_by_func (self->vm, tsr_vm_cell_vm_notify_cb, self);
   g_clear_object (&self->vm);
   follow_template (self, NULL);
+  wait_for_template (self, NULL);
   g_clear_weak_pointer (&self->connection);
   g_clear_pointer (&self->mark, gtk_widget_unparent);
   g_clear_pointer (&self->label, gtk_widget_unparent);
