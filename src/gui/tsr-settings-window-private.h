@@ -79,6 +79,7 @@ struct _TsrSettingsWindow
   TsrChoiceRow         *template_row;
   AdwActionRow         *private_row;
   GtkSpinButton        *private_spin;
+  GtkWidget            *private_unit;
   GtkLabel             *template_note;
   GtkSwitch            *backups_switch;
   GtkSwitch            *autostart_switch;

@@ -196,8 +196,10 @@ _tsr_settings_window_update_template (TsrSettingsWindow *self)
   _tsr_settings_window_show_message (self->template_note, NULL, note, TRUE);
 
   gtk_widget_set_visible (GTK_WIDGET (self->private_row), is_appvm (self));
-  gtk_widget_set_sensitive (GTK_WIDGET (self->private_spin),
-                            self->private_size > 0 && !self->busy);
+  /* Without a size read there is nothing to grow: only why. */
+  gtk_widget_set_visible (GTK_WIDGET (self->private_spin), self->private_size > 0);
+  gtk_widget_set_visible (self->private_unit, self->private_size > 0);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->private_spin), !self->busy);
   if (self->private_size == 0)
     {
       adw_action_row_set_subtitle (self->private_row,
@@ -227,5 +229,6 @@ _tsr_settings_window_class_template_init (GtkWidgetClass *widget_class)
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, template_row);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, private_row);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, private_spin);
+  gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, private_unit);
   gtk_widget_class_bind_template_child (widget_class, TsrSettingsWindow, template_note);
 }
