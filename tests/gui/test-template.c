@@ -294,6 +294,10 @@ test_filter (void)
   TsrWindow *window = open_window ();
   g_autofree char *names = NULL;
 
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
+  g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_test_window_get_search_entry (window),
+                                      TIMEOUT_MS));
+
   /* template:NAME: the VMs based on NAME, not NAME nor a StandaloneVM
    * once copied from it.
    */
@@ -316,6 +320,7 @@ test_filter (void)
   search (window, "template:nothing");
   g_assert_cmpuint (g_list_model_get_n_items (tsr_test_window_get_model (window)), ==, 0);
   g_assert_true (tsr_test_window_wait_for_page (window, "no-results", TIMEOUT_MS));
+  tsr_test_write_window_screenshot (GTK_WIDGET (window), "template-no-results.png", 3, TIMEOUT_MS);
 
   /* A plain word finds the template column's text too. */
   search (window, "tpl2");
@@ -323,6 +328,8 @@ test_filter (void)
   g_assert_cmpstr (names, ==, "app-off tpl2");
   g_clear_pointer (&names, g_free);
   search (window, "");
+  g_assert_true (tsr_test_window_wait_for_page (window, "list", TIMEOUT_MS));
+  tsr_test_write_window_screenshot (GTK_WIDGET (window), "template-search-empty.png", 3, TIMEOUT_MS);
 
   /* "Show VMs Based on It", only on a template's row, sets the term. */
   g_assert_true (tsr_window_select_vm (window, lookup (window, "app-old")));
