@@ -2,10 +2,12 @@
 /* An AppVM's private disk on libvirt's test driver: its size read, growing
  * checked (never shrinking), and every VM without one answered clearly.
  * The test driver cannot resize volumes, so growing itself is shown by the
- * error libvirt gives, after the checks have passed.
+ * error libvirt gives, after the checks have passed. Also the outdated
+ * flag of the VM list (tsr_vm_is_outdated()) on tests/data/templates.xml.
  */
 #include "config.h"
 
+#include <string.h>
 #include <libvirt/libvirt.h>
 
 #include "tsr-connection-private.h"
@@ -124,6 +126,42 @@ test_private_size (void)
   tsr_test_close_connection (conn, 10);
 }
 
+/* The outdated flag the list shows, from the VMs' metadata alone. */
+static void
+test_outdated (void)
+{
+  g_autofree char *uri = g_strdup_printf ("test://%s/templates.xml", TSR_TEST_DATA);
+  TsrConnection *conn = tsr_test_open_connection (uri, 10);
+  TsrVm *tpl = tsr_connection_lookup_vm (conn, "tpl");
+  TsrVm *tpl2 = tsr_connection_lookup_vm (conn, "tpl2");
+  TsrVm *old = tsr_connection_lookup_vm (conn, "app-old");
+  TsrVm *current = tsr_connection_lookup_vm (conn, "app-new");
+  TsrVm *halted = tsr_connection_lookup_vm (conn, "app-off");
+  TsrVm *standalone = tsr_connection_lookup_vm (conn, "standalone");
+
+  /* The newest committed revision, not the template's session on top. */
+  g_assert_cmpuint (tsr_vm_get_revision (tpl), ==, 1);
+  g_assert_cmpuint (tsr_vm_get_revision (old), ==, 0);
+  g_assert_cmpuint (tsr_vm_get_revision (current), ==, 1);
+
+  g_assert_cmpstr (tsr_vm_get_base_template (old), ==, "tpl");
+  g_assert_cmpstr (tsr_vm_get_base_template (halted), ==, "tpl2");
+  g_assert_null (tsr_vm_get_base_template (tpl));
+  /* A StandaloneVM's template is only where its copy came from. */
+  g_assert_cmpstr (tsr_vm_get_template (standalone), ==, "tpl");
+  g_assert_null (tsr_vm_get_base_template (standalone));
+
+  g_assert_true (tsr_vm_is_outdated (old, tpl));
+  g_assert_false (tsr_vm_is_outdated (current, tpl));
+  g_assert_false (tsr_vm_is_outdated (halted, tpl2));
+  /* Only against its own template, and not without one. */
+  g_assert_false (tsr_vm_is_outdated (old, tpl2));
+  g_assert_false (tsr_vm_is_outdated (old, NULL));
+  g_assert_false (tsr_vm_is_outdated (standalone, tpl));
+
+  tsr_test_close_connection (conn, 10);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -131,6 +169,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/private-volume/size-and-grow", test_private_size);
+  g_test_add_func ("/private-volume/outdated", test_outdated);
 
   return g_test_run ();
 }
