@@ -123,6 +123,7 @@ struct _TsrSettingsWindow
   gboolean              force_mac;       /* the MAC is another VM's on purpose */
   guint64               private_size;    /* bytes, as read; 0: unknown or none */
   char                 *private_error;   /* why the private disk's size is unknown */
+  char                 *template_names;  /* the template row's choices, joined */
   guint                 reread_source;   /* the VM changed elsewhere: read again */
   char                 *conflicts[N_FIELDS]; /* touched here and changed elsewhere: the
                                                 value there, NULL where no conflict */
@@ -156,7 +157,7 @@ gboolean    _tsr_settings_window_has_pci        (TsrSettingsWindow *self);
 void        _tsr_settings_window_class_template_init (GtkWidgetClass *widget_class);
 gboolean    _tsr_settings_window_is_template_based (TsrSettingsWindow *self);
 void        _tsr_settings_window_fill_templates (TsrSettingsWindow *self);
-void        _tsr_settings_window_read_private   (TsrSettingsWindow *self);
+void        _tsr_settings_window_template_init  (TsrSettingsWindow *self);
 gboolean    _tsr_settings_window_private_changed (TsrSettingsWindow *self);
 void        _tsr_settings_window_update_template (TsrSettingsWindow *self);
 void        _tsr_settings_window_grow_private   (TsrSettingsWindow *self);

@@ -42,6 +42,7 @@ void
 _tsr_settings_window_fill_templates (TsrSettingsWindow *self)
 {
   g_autoptr(GPtrArray) choices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GString) names = g_string_new (NULL);
   GListModel *vms = tsr_connection_get_vms (self->connection);
   const char *current = _tsr_settings_window_pref_value (self, "template");
   gboolean listed = FALSE;
@@ -68,7 +69,31 @@ _tsr_settings_window_fill_templates (TsrSettingsWindow *self)
       g_ptr_array_add (choices, tsr_choice_new (current, title, NULL));
     }
   g_ptr_array_sort (choices, compare_choices);
-  tsr_choice_row_set_choices (self->template_row, choices, NULL);
+  for (guint i = 0; i < choices->len; i++)
+    g_string_append_printf (names, "%s\n", tsr_choice_get_value (g_ptr_array_index (choices, i)));
+  if (g_strcmp0 (names->str, self->template_names) == 0)
+    return;
+  g_free (self->template_names);
+  self->template_names = g_string_free (g_steal_pointer (&names), FALSE);
+  /* The user's choice stays while it is offered. */
+  tsr_choice_row_set_choices (self->template_row, choices, current);
+}
+
+/* TemplateVMs made or removed while the window is open. */
+static void
+tsr_settings_window_vms_changed_cb (TsrSettingsWindow *self,
+                                    guint              position,
+                                    guint              removed,
+                                    guint              added,
+                                    GListModel        *vms)
+{
+  if (!self->loaded || self->filling)
+    return;
+
+  self->filling = TRUE;
+  _tsr_settings_window_fill_templates (self);
+  self->filling = FALSE;
+  _tsr_settings_window_update (self);
 }
 
 /* The private disk */
@@ -121,8 +146,8 @@ tsr_settings_window_private_size_cb (GObject      *object,
   _tsr_settings_window_update (self);
 }
 
-void
-_tsr_settings_window_read_private (TsrSettingsWindow *self)
+static void
+read_private (TsrSettingsWindow *self)
 {
   if (!is_appvm (self))
     return;
@@ -157,7 +182,7 @@ tsr_settings_window_private_grown_cb (GObject      *object,
   self->loaded = FALSE;
   self->pending_loads++;
   _tsr_settings_window_read_prefs (self);
-  _tsr_settings_window_read_private (self);
+  read_private (self);
 }
 
 /* Apply, once the properties are written (or when only the size changed). */
@@ -220,6 +245,17 @@ _tsr_settings_window_update_template (TsrSettingsWindow *self)
 
       adw_action_row_set_subtitle (self->private_row, subtitle);
     }
+}
+
+void
+_tsr_settings_window_template_init (TsrSettingsWindow *self)
+{
+  if (!_tsr_settings_window_is_template_based (self))
+    return;
+  g_signal_connect_object (tsr_connection_get_vms (self->connection), "items-changed",
+                           G_CALLBACK (tsr_settings_window_vms_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  read_private (self);
 }
 
 void

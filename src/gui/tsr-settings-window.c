@@ -476,6 +476,7 @@ tsr_settings_window_finalize (GObject *object)
   g_clear_error (&self->load_error);
   g_free (self->note);
   g_free (self->private_error);
+  g_free (self->template_names);
 
   G_OBJECT_CLASS (tsr_settings_window_parent_class)->finalize (object);
 }
@@ -614,7 +615,7 @@ tsr_settings_window_new (GtkWindow     *parent,
   tsr_connection_get_inventory_async (connection, CANCELLABLE (self),
                                       tsr_settings_window_inventory_cb, g_object_ref (self));
   _tsr_settings_window_read_pci (self);
-  _tsr_settings_window_read_private (self);
+  _tsr_settings_window_template_init (self);
 
   return self;
 }

@@ -500,7 +500,23 @@ test_settings (void)
   {
     GListModel *choices = adw_combo_row_get_model (SETTINGS (settings, "template_row"));
 
+    virConnectPtr handle = tsr_connection_get_handle (tsr_window_get_connection (window));
+    virDomainPtr dom;
+
     g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 2);
+
+    /* A TemplateVM made meanwhile is offered at once, the choice kept. */
+    dom = virDomainDefineXML (handle,
+                              "<domain type='test'><name>tpl3</name><memory unit='MiB'>256</memory>"
+                              "<metadata><tessera:vm xmlns:tessera='" TSR_METADATA_NS "'>"
+                              "<class>TemplateVM</class></tessera:vm></metadata>"
+                              "<os><type arch='x86_64'>hvm</type></os></domain>");
+    g_assert_nonnull (dom);
+    WAIT_FOR (g_list_model_get_n_items (choices) == 3);
+    g_assert_cmpstr (tsr_choice_row_get_value (SETTINGS (settings, "template_row")), ==, "tpl2");
+    g_assert_cmpint (virDomainUndefine (dom), ==, 0);
+    virDomainFree (dom);
+    WAIT_FOR (g_list_model_get_n_items (choices) == 2);
   }
   WAIT_FOR (subtitle_has_size (SETTINGS (settings, "private_row"), 2, "%s now"));
   g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 2.0);
