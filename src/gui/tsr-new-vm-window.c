@@ -639,6 +639,40 @@ tsr_new_vm_window_get_notice (TsrNewVmWindow *self)
   return self->notice;
 }
 
+/**
+ * tsr_new_vm_window_preset_template:
+ * @self: a #TsrNewVmWindow
+ * @template_vm: a TemplateVM of the wizard's connection
+ *
+ * Chooses the type "based on a template" (AppVM) and @template_vm, as
+ * "New AppVM…" on a template's row does.
+ *
+ * Returns: whether the template chooser lists @template_vm
+ */
+gboolean
+tsr_new_vm_window_preset_template (TsrNewVmWindow *self,
+                                   TsrVm          *template_vm)
+{
+  GListModel *templates;
+
+  g_return_val_if_fail (TSR_IS_NEW_VM_WINDOW (self), FALSE);
+  g_return_val_if_fail (TSR_IS_VM (template_vm), FALSE);
+
+  templates = G_LIST_MODEL (self->templates);
+  for (guint i = 0; i < g_list_model_get_n_items (templates); i++)
+    {
+      g_autoptr(TsrVm) item = g_list_model_get_item (templates, i);
+
+      if (item != template_vm)
+        continue;
+      adw_combo_row_set_selected (self->type_row, TYPE_APPVM);
+      adw_combo_row_set_selected (self->template_row, i);
+      _tsr_new_vm_window_update (self);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* Creating, or starting what was created. */
 gboolean
 tsr_new_vm_window_get_busy (TsrNewVmWindow *self)

@@ -24,5 +24,7 @@ const char     *tsr_new_vm_window_get_notice        (TsrNewVmWindow *self);
 gboolean        tsr_new_vm_window_get_busy          (TsrNewVmWindow *self);
 
 const char     *tsr_new_vm_window_get_drivers_media (TsrNewVmWindow *self);
+gboolean        tsr_new_vm_window_preset_template   (TsrNewVmWindow *self,
+                                                     TsrVm          *template_vm);
 
 G_END_DECLS

@@ -28,6 +28,7 @@ static const struct {
   { "name_switch", "show-column-name" },
   { "state_switch", "show-column-state" },
   { "class_switch", "show-column-class" },
+  { "template_switch", "show-column-template" },
   { "virt_mode_switch", "show-column-virt-mode" },
   { "network_switch", "show-column-network" },
   { "ip_switch", "show-column-ip" },

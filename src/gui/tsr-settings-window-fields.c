@@ -15,7 +15,7 @@
 
 const char * const _tsr_settings_window_field_prefs[N_FIELDS] = {
   "name", "label", "netvm", "include_in_backups", "autostart", "memory", "maxmem", "vcpus",
-  "virt_mode", "kernel", "kernelopts", "firmware", "mac", "debug",
+  "virt_mode", "kernel", "kernelopts", "firmware", "mac", "debug", "template",
 };
 
 
@@ -105,6 +105,8 @@ _tsr_settings_window_widget_value (TsrSettingsWindow *self,
       if (!mac_fixed (self))
         return NULL;
       return g_ascii_strdown (gtk_editable_get_text (GTK_EDITABLE (self->mac_row)), -1);
+    case FIELD_TEMPLATE:
+      return g_strdup (tsr_choice_row_get_value (self->template_row));
     case N_FIELDS:
     default:
       g_assert_not_reached ();
@@ -123,6 +125,10 @@ _tsr_settings_window_field_changed (TsrSettingsWindow *self,
 
   switch (field)
     {
+    case FIELD_TEMPLATE:
+      /* Only an AppVM's or a DisposableVM's is shown and changed here. */
+      return _tsr_settings_window_is_template_based (self) && value != NULL &&
+             g_strcmp0 (value, pref->value) != 0;
     case FIELD_VIRT_MODE:
       /* "default (HVM)" and "HVM" are the same to the core. */
       return g_strcmp0 (value ? value : pref->default_value, pref->value) != 0;
@@ -210,6 +216,9 @@ load_field (TsrSettingsWindow *self,
       adw_combo_row_set_selected (self->mac_mode_row,
                                   pref != NULL && !pref->is_default ? MAC_FIXED : MAC_AUTOMATIC);
       gtk_editable_set_text (GTK_EDITABLE (self->mac_row), value);
+      break;
+    case FIELD_TEMPLATE:
+      tsr_choice_row_select_value (self->template_row, value);
       break;
     case N_FIELDS:
     default:
@@ -311,6 +320,8 @@ fill_choices (TsrSettingsWindow *self)
     }
   g_ptr_array_add (networks, tsr_choice_new ("none", _("None (no network)"), NULL));
   tsr_choice_row_set_choices (self->netvm_row, networks, "none");
+
+  _tsr_settings_window_fill_templates (self);
 }
 
 /* Takes newly read properties. Fields the user has not edited follow them;
@@ -572,6 +583,7 @@ field_widget (TsrSettingsWindow *self,
     case FIELD_FIRMWARE: return GTK_WIDGET (self->firmware_row);
     case FIELD_MAC: return GTK_WIDGET (self->mac_row);
     case FIELD_DEBUG: return GTK_WIDGET (self->debug_switch);
+    case FIELD_TEMPLATE: return GTK_WIDGET (self->template_row);
     case N_FIELDS:
     default:
       g_assert_not_reached ();
@@ -621,7 +633,7 @@ has_changes (TsrSettingsWindow *self)
   for (guint i = 0; i < N_FIELDS; i++)
     if (_tsr_settings_window_field_changed (self, i))
       return TRUE;
-  return FALSE;
+  return _tsr_settings_window_private_changed (self);
 }
 
 void
@@ -639,6 +651,7 @@ _tsr_settings_window_update (TsrSettingsWindow *self)
   check_boot (self, &valid);
   check_mac (self, &valid);
   self->valid = valid;
+  _tsr_settings_window_update_template (self);
 
   network_note = _tsr_settings_window_field_changed (self, FIELD_NETVM)
                  ? _("The addresses above change when the new network is applied.")

@@ -32,6 +32,7 @@ typedef enum
   FIELD_FIRMWARE,
   FIELD_MAC,
   FIELD_DEBUG,
+  FIELD_TEMPLATE,
   N_FIELDS
 } Field;
 
@@ -74,6 +75,12 @@ struct _TsrSettingsWindow
   GtkWidget            *gateway_copy;
   GtkWidget            *dns_copy;
   GtkLabel             *network_note;
+  AdwPreferencesGroup  *template_group;
+  TsrChoiceRow         *template_row;
+  AdwActionRow         *private_row;
+  GtkSpinButton        *private_spin;
+  GtkWidget            *private_unit;
+  GtkLabel             *template_note;
   GtkSwitch            *backups_switch;
   GtkSwitch            *autostart_switch;
   AdwActionRow         *memory_row;
@@ -114,6 +121,9 @@ struct _TsrSettingsWindow
   gboolean              busy;
   gboolean              valid;
   gboolean              force_mac;       /* the MAC is another VM's on purpose */
+  guint64               private_size;    /* bytes, as read; 0: unknown or none */
+  char                 *private_error;   /* why the private disk's size is unknown */
+  char                 *template_names;  /* the template row's choices, joined */
   guint                 reread_source;   /* the VM changed elsewhere: read again */
   char                 *conflicts[N_FIELDS]; /* touched here and changed elsewhere: the
                                                 value there, NULL where no conflict */
@@ -142,6 +152,15 @@ void        _tsr_settings_window_show_message   (GtkLabel          *label,
                                                  gboolean           warning);
 void        _tsr_settings_window_update         (TsrSettingsWindow *self);
 gboolean    _tsr_settings_window_has_pci        (TsrSettingsWindow *self);
+
+/* tsr-settings-window-template.c: an AppVM's template and private disk */
+void        _tsr_settings_window_class_template_init (GtkWidgetClass *widget_class);
+gboolean    _tsr_settings_window_is_template_based (TsrSettingsWindow *self);
+void        _tsr_settings_window_fill_templates (TsrSettingsWindow *self);
+void        _tsr_settings_window_template_init  (TsrSettingsWindow *self);
+gboolean    _tsr_settings_window_private_changed (TsrSettingsWindow *self);
+void        _tsr_settings_window_update_template (TsrSettingsWindow *self);
+void        _tsr_settings_window_grow_private   (TsrSettingsWindow *self);
 
 /* tsr-settings-window-devices.c: the Devices page */
 void        _tsr_settings_window_class_devices_init (GtkWidgetClass *widget_class);

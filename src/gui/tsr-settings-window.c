@@ -196,7 +196,7 @@ _tsr_settings_window_pref_title (const char *name)
     { "mac", N_("MAC address") }, { "netvm", N_("network") },
     { "firmware", N_("firmware") }, { "debug", N_("debug mode") },
     { "name", N_("name") }, { "label", N_("label") }, { "include_in_backups", N_("backups") },
-    { "autostart", N_("autostart") },
+    { "autostart", N_("autostart") }, { "template", N_("template") },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
@@ -288,6 +288,12 @@ tsr_settings_window_applied_cb (GObject      *object,
 
   _tsr_settings_window_show_note (self, next_start, warning);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Settings applied")));
+  /* The private disk grows after the properties, and reads all again. */
+  if (_tsr_settings_window_private_changed (self))
+    {
+      _tsr_settings_window_grow_private (self);
+      return;
+    }
 
   /* The applied values are the new baseline, and a new network or MAC
    * brings new addresses. Until they are read, Apply stays off.
@@ -336,7 +342,14 @@ tsr_settings_window_apply_cb (GtkWidget  *widget,
 
   changes = tsr_settings_window_dup_changes (self);
   if (g_hash_table_size (changes) == 0)
-    return;
+    {
+      if (_tsr_settings_window_private_changed (self))
+        {
+          gtk_revealer_set_reveal_child (self->note_revealer, FALSE);
+          _tsr_settings_window_grow_private (self);
+        }
+      return;
+    }
 
   self->busy = TRUE;
   gtk_revealer_set_reveal_child (self->note_revealer, FALSE);
@@ -462,6 +475,8 @@ tsr_settings_window_finalize (GObject *object)
   g_clear_pointer (&self->networks, g_strfreev);
   g_clear_error (&self->load_error);
   g_free (self->note);
+  g_free (self->private_error);
+  g_free (self->template_names);
 
   G_OBJECT_CLASS (tsr_settings_window_parent_class)->finalize (object);
 }
@@ -539,6 +554,7 @@ tsr_settings_window_class_init (TsrSettingsWindowClass *klass)
 
   _tsr_settings_window_class_fields_init (widget_class);
   _tsr_settings_window_class_devices_init (widget_class);
+  _tsr_settings_window_class_template_init (widget_class);
 }
 
 static void
@@ -599,6 +615,7 @@ tsr_settings_window_new (GtkWindow     *parent,
   tsr_connection_get_inventory_async (connection, CANCELLABLE (self),
                                       tsr_settings_window_inventory_cb, g_object_ref (self));
   _tsr_settings_window_read_pci (self);
+  _tsr_settings_window_template_init (self);
 
   return self;
 }

@@ -4,12 +4,15 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "tsr-connection.h"
 #include "tsr-gui-util.h"
 #include "tsr-vm-cell.h"
 
 /* What one cell of the VM list shows: the text the core gives for a field,
  * a dim dash when the value is unknown, and for the label and state fields
- * a small coloured mark in front of the text.
+ * a small coloured mark in front of the text. A running AppVM's state
+ * cell also says when its template has a newer revision than the one it
+ * booted (the "outdated" badge), following the template's changes.
  */
 struct _TsrVmCell
 {
@@ -20,6 +23,10 @@ struct _TsrVmCell
 
   GtkWidget *mark;        /* only in the label and state columns */
   GtkWidget *label;
+  GtkWidget *badge;       /* state cells of outdated VMs, made when first needed */
+  TsrConnection *connection;  /* weak: finds the template of the VM */
+  TsrVm     *template_vm; /* the VM's template, followed while the VM is shown */
+  GListModel *waiting_vms; /* the connection's VMs, while the template is not listed */
   char      *mark_class;
   guint      monospace : 1;
   guint      is_label : 1;
@@ -27,6 +34,7 @@ struct _TsrVmCell
   guint      is_name : 1;
   guint      is_network : 1;
   guint      dim : 1;
+  guint      is_template : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TsrVmCell, tsr_vm_cell, GTK_TYPE_WIDGET)
@@ -56,6 +64,7 @@ static const FieldInfo fields[] = {
   { "name",      N_("Copy Name"),        FALSE },
   { "state",     N_("Copy State"),       FALSE },
   { "class",     N_("Copy Class"),       FALSE },
+  { "template",  N_("Copy Template"),    FALSE },
   { "virt-mode", N_("Copy Virt Mode"),   FALSE },
   { "network",   N_("Copy Network"),     FALSE },
   { "ip",        N_("Copy IP Address"),  TRUE },
@@ -115,6 +124,10 @@ tsr_vm_dup_field_value (TsrVm      *vm,
 
   g_return_val_if_fail (TSR_IS_VM (vm), NULL);
   g_return_val_if_fail (field != NULL, NULL);
+
+  /* Only where the VM runs from it: a StandaloneVM's template is history. */
+  if (strcmp (field, "template") == 0)
+    return g_strdup (tsr_vm_get_base_template (vm));
 
   text = tsr_vm_dup_field_text (vm, field);
   if (text == NULL || *text == '\0' || strcmp (text, "-") == 0)
@@ -183,6 +196,108 @@ set_monospace (TsrVmCell *self,
     gtk_widget_remove_css_class (self->label, "monospace");
 }
 
+/* The outdated badge */
+
+static void tsr_vm_cell_update (TsrVmCell *self);
+
+static void
+tsr_vm_cell_template_notify_cb (TsrVmCell  *self,
+                                GParamSpec *pspec,
+                                TsrVm      *template_vm)
+{
+  g_assert (TSR_IS_VM_CELL (self));
+
+  if (self->vm != NULL)
+    tsr_vm_cell_update (self);
+}
+
+static void
+follow_template (TsrVmCell *self,
+                 TsrVm     *template_vm)
+{
+  if (self->template_vm == template_vm)
+    return;
+
+  if (self->template_vm != NULL)
+    g_signal_handlers_disconnect_by_func (self->template_vm, tsr_vm_cell_template_notify_cb, self);
+  g_set_object (&self->template_vm, template_vm);
+  /* Its commits (revision) and its renames, which leave the VM pointing
+   * at no template.
+   */
+  if (template_vm != NULL)
+    {
+      g_signal_connect_object (template_vm, "notify::revision",
+                               G_CALLBACK (tsr_vm_cell_template_notify_cb),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (template_vm, "notify::name",
+                               G_CALLBACK (tsr_vm_cell_template_notify_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
+}
+
+static void
+tsr_vm_cell_vms_changed_cb (TsrVmCell  *self,
+                            guint       position,
+                            guint       removed,
+                            guint       added,
+                            GListModel *vms)
+{
+  if (added > 0 && self->vm != NULL)
+    tsr_vm_cell_update (self);
+}
+
+/* A template listed after its AppVM (a burst of definitions, a template
+ * defined again) is found when it comes.
+ */
+static void
+wait_for_template (TsrVmCell  *self,
+                   GListModel *vms)
+{
+  if (self->waiting_vms == vms)
+    return;
+
+  if (self->waiting_vms != NULL)
+    g_signal_handlers_disconnect_by_func (self->waiting_vms, tsr_vm_cell_vms_changed_cb, self);
+  g_set_object (&self->waiting_vms, vms);
+  if (vms != NULL)
+    g_signal_connect_object (vms, "items-changed",
+                             G_CALLBACK (tsr_vm_cell_vms_changed_cb),
+                             self, G_CONNECT_SWAPPED);
+}
+
+/* Only a running VM based on a template can be outdated, so the template
+ * is looked up and followed only then.
+ */
+static void
+update_outdated (TsrVmCell *self)
+{
+  const char *template_name = tsr_vm_get_base_template (self->vm);
+  TsrVm *template_vm = NULL;
+  gboolean wanted;
+  gboolean outdated;
+
+  wanted = template_name != NULL && tsr_vm_is_active (self->vm) && self->connection != NULL;
+  if (wanted)
+    template_vm = tsr_connection_lookup_vm (self->connection, template_name);
+  follow_template (self, template_vm);
+  wait_for_template (self, wanted && template_vm == NULL
+                           ? tsr_connection_get_vms (self->connection) : NULL);
+  outdated = tsr_vm_is_outdated (self->vm, template_vm);
+
+  if (outdated && self->badge == NULL)
+    {
+      self->badge = g_object_new (GTK_TYPE_LABEL,
+                                  "label", _("Outdated"),
+                                  "tooltip-text", _("Restart to use the template’s newest revision"),
+                                  "css-classes", (const char *[]) { "tsr-outdated-badge", "caption", NULL },
+                                  "valign", GTK_ALIGN_CENTER,
+                                  NULL);
+      gtk_widget_set_parent (self->badge, GTK_WIDGET (self));
+    }
+  if (self->badge != NULL)
+    gtk_widget_set_visible (self->badge, outdated);
+}
+
 /* Called for every row the list binds, so it changes only what differs:
  * each text or style class change makes GTK measure and restyle the cell.
  */
@@ -200,6 +315,9 @@ tsr_vm_cell_update (TsrVmCell *self)
     }
 
   value = tsr_vm_dup_field_value (self->vm, self->field);
+  /* Not based on a template is no unknown value: nothing to show. */
+  if (value == NULL && self->is_template)
+    value = g_strdup ("");
 
   /* The dash of an unknown value is the same in every column, so it is not
    * set in the monospace font of the address columns.
@@ -221,6 +339,9 @@ tsr_vm_cell_update (TsrVmCell *self)
     set_dim (self, !tsr_vm_is_active (self->vm));
   else
     set_dim (self, value == NULL);
+
+  if (self->is_state)
+    update_outdated (self);
 }
 
 /* The tooltip is worked out when it is asked for: setting a tooltip text
@@ -261,8 +382,12 @@ tsr_vm_cell_dispose (GObject *object)
   if (self->vm != NULL)
     g_signal_handlers_disconnect_by_func (self->vm, tsr_vm_cell_vm_notify_cb, self);
   g_clear_object (&self->vm);
+  follow_template (self, NULL);
+  wait_for_template (self, NULL);
+  g_clear_weak_pointer (&self->connection);
   g_clear_pointer (&self->mark, gtk_widget_unparent);
   g_clear_pointer (&self->label, gtk_widget_unparent);
+  g_clear_pointer (&self->badge, gtk_widget_unparent);
 
   G_OBJECT_CLASS (tsr_vm_cell_parent_class)->dispose (object);
 }
@@ -407,6 +532,7 @@ tsr_vm_cell_set_field (TsrVmCell  *self,
   self->is_state = g_strcmp0 (field, "state") == 0;
   self->is_name = g_strcmp0 (field, "name") == 0;
   self->is_network = g_strcmp0 (field, "network") == 0;
+  self->is_template = g_strcmp0 (field, "template") == 0;
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), self->is_name || self->is_network);
 
   /* Only the label and state columns have a mark; the other cells save the
@@ -464,4 +590,54 @@ tsr_vm_cell_dup_tooltip_text (TsrVmCell *self)
     return g_steal_pointer (&value);
 
   return value == NULL ? g_strdup (_("Not connected to a network")) : NULL;
+}
+
+/**
+ * tsr_vm_cell_set_connection:
+ * @self: a #TsrVmCell
+ * @connection: (nullable): the connection of the VMs the cell shows
+ *
+ * Where the cell finds the template of its VM, for the outdated badge.
+ */
+void
+tsr_vm_cell_set_connection (TsrVmCell     *self,
+                            TsrConnection *connection)
+{
+  g_return_if_fail (TSR_IS_VM_CELL (self));
+  g_return_if_fail (connection == NULL || TSR_IS_CONNECTION (connection));
+
+  if (self->connection == connection)
+    return;
+
+  g_set_weak_pointer (&self->connection, connection);
+  if (self->vm != NULL)
+    tsr_vm_cell_update (self);
+}
+
+/**
+ * tsr_vm_cell_get_outdated:
+ * @self: a #TsrVmCell
+ *
+ * Returns: whether the cell shows the outdated badge
+ */
+gboolean
+tsr_vm_cell_get_outdated (TsrVmCell *self)
+{
+  g_return_val_if_fail (TSR_IS_VM_CELL (self), FALSE);
+
+  return self->badge != NULL && gtk_widget_get_visible (self->badge);
+}
+
+/**
+ * tsr_vm_cell_get_badge:
+ * @self: a #TsrVmCell
+ *
+ * Returns: (nullable) (transfer none): the outdated badge, once made
+ */
+GtkWidget *
+tsr_vm_cell_get_badge (TsrVmCell *self)
+{
+  g_return_val_if_fail (TSR_IS_VM_CELL (self), NULL);
+
+  return self->badge;
 }

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "tsr-connection.h"
 #include "tsr-vm.h"
 
 G_BEGIN_DECLS
@@ -20,6 +21,10 @@ void        tsr_vm_cell_set_field        (TsrVmCell  *self,
                                           const char *field);
 const char *tsr_vm_cell_get_text         (TsrVmCell  *self);
 char       *tsr_vm_cell_dup_tooltip_text (TsrVmCell  *self);
+void        tsr_vm_cell_set_connection   (TsrVmCell     *self,
+                                          TsrConnection *connection);
+gboolean    tsr_vm_cell_get_outdated     (TsrVmCell  *self);
+GtkWidget  *tsr_vm_cell_get_badge        (TsrVmCell  *self);
 
 gboolean    tsr_vm_field_is_valid        (const char *field);
 const char *tsr_vm_field_get_copy_label  (const char *field);

@@ -331,6 +331,7 @@ _tsr_window_actions_update (TsrWindow *self)
   _tsr_window_dialogs_update (self, connected);
   _tsr_window_operations_update (self, connected);
   _tsr_window_delete_update (self, connected);
+  _tsr_window_search_update (self);
 }
 
 void
@@ -359,11 +360,12 @@ _tsr_window_class_actions_init (TsrWindowClass *klass)
   _tsr_window_class_dialogs_init (klass);
   _tsr_window_class_operations_init (klass);
   _tsr_window_class_delete_init (klass);
+  _tsr_window_class_search_init (klass);
 }
 
 static const char * const column_keys[] = {
   "show-column-label", "show-column-name", "show-column-state", "show-column-class",
-  "show-column-virt-mode", "show-column-network", "show-column-ip", "show-column-netmask",
+  "show-column-template", "show-column-virt-mode", "show-column-network", "show-column-ip", "show-column-netmask",
   "show-column-gateway", "show-column-mac",
 };
 

@@ -101,18 +101,11 @@ tsr_window_vm_created_cb (TsrWindow      *self,
     _tsr_window_open_settings (self, vm, NULL);
 }
 
-static void
-tsr_window_new_vm_cb (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *param)
+static GtkWindow *
+open_wizard (TsrWindow *self)
 {
-  TsrWindow *self = TSR_WINDOW (widget);
-  GtkWindow *wizard;
+  GtkWindow *wizard = find_dialog (self, TSR_TYPE_NEW_VM_WINDOW, NULL);
 
-  if (self->connection == NULL)
-    return;
-
-  wizard = find_dialog (self, TSR_TYPE_NEW_VM_WINDOW, NULL);
   if (wizard == NULL)
     {
       wizard = GTK_WINDOW (tsr_new_vm_window_new (GTK_WINDOW (self), self->connection));
@@ -121,6 +114,38 @@ tsr_window_new_vm_cb (GtkWidget  *widget,
                                self, G_CONNECT_SWAPPED);
     }
   gtk_window_present (wizard);
+  return wizard;
+}
+
+static void
+tsr_window_new_vm_cb (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+
+  if (self->connection == NULL)
+    return;
+
+  open_wizard (self);
+}
+
+/* "New AppVM…" on a template's row: the wizard, that template chosen. */
+static void
+tsr_window_vm_new_appvm_cb (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+  g_autoptr(TsrVm) template_vm = NULL;
+  GtkWindow *wizard;
+
+  if (self->connection == NULL || self->selected_vm == NULL)
+    return;
+
+  template_vm = g_object_ref (self->selected_vm);
+  wizard = open_wizard (self);
+  tsr_new_vm_window_preset_template (TSR_NEW_VM_WINDOW (wizard), template_vm);
 }
 
 /* Settings */
@@ -266,6 +291,9 @@ _tsr_window_dialogs_update (TsrWindow *self,
   g_assert (TSR_IS_WINDOW (self));
 
   gtk_widget_action_set_enabled (widget, "win.new-vm", connected);
+  gtk_widget_action_set_enabled (widget, "win.vm-new-appvm",
+                                 connected && vm != NULL &&
+                                 g_strcmp0 (tsr_vm_get_vm_class (vm), "TemplateVM") == 0);
   gtk_widget_action_set_enabled (widget, "win.vm-settings", connected && vm != NULL);
   gtk_widget_action_set_enabled (widget, "win.vm-console", connected && vm != NULL);
   gtk_widget_action_set_enabled (widget, "win.vm-start-with-media",
@@ -279,6 +307,8 @@ _tsr_window_class_dialogs_init (TsrWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.new-vm", NULL,
                                    tsr_window_new_vm_cb);
+  gtk_widget_class_install_action (widget_class, "win.vm-new-appvm", NULL,
+                                   tsr_window_vm_new_appvm_cb);
   gtk_widget_class_install_action (widget_class, "win.vm-settings", NULL,
                                    tsr_window_vm_settings_cb);
   gtk_widget_class_install_action (widget_class, "win.vm-start-with-media", NULL,

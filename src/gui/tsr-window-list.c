@@ -7,8 +7,9 @@
 #include "tsr-vm-cell.h"
 #include "tsr-window-private.h"
 
-/* The VM list: its columns, sorting, the search filter, and finding the
- * cell widgets of a row.
+/* The VM list: its columns, sorting, filling, following the VMs' changes,
+ * and finding the cell widgets of a row. The search is in
+ * tsr-window-search.c.
  */
 
 /* The columns, in the order of the .ui, with the GSettings key that shows them. */
@@ -20,6 +21,7 @@ static const struct {
   { "name",      G_STRUCT_OFFSET (TsrWindow, name_column) },
   { "state",     G_STRUCT_OFFSET (TsrWindow, state_column) },
   { "class",     G_STRUCT_OFFSET (TsrWindow, class_column) },
+  { "template",  G_STRUCT_OFFSET (TsrWindow, template_column) },
   { "virt-mode", G_STRUCT_OFFSET (TsrWindow, virt_mode_column) },
   { "network",   G_STRUCT_OFFSET (TsrWindow, network_column) },
   { "ip",        G_STRUCT_OFFSET (TsrWindow, ip_column) },
@@ -28,17 +30,12 @@ static const struct {
   { "mac",       G_STRUCT_OFFSET (TsrWindow, mac_column) },
 };
 
-/* The fields the search looks at. */
-static const char * const search_fields[] = {
-  "name", "ip", "mac", "state", "class", "network",
-};
-
 /* Property changes that can move a row in the sorted list or in and out of
  * the search results.
  */
 static const char * const listed_properties[] = {
-  "name", "state-text", "label", "class", "virt-mode", "netvm", "ip", "netmask", "gateway", "mac",
-  NULL
+  "name", "state-text", "label", "class", "template", "virt-mode", "netvm", "ip", "netmask",
+  "gateway", "mac", NULL
 };
 
 GtkColumnViewColumn *
@@ -94,8 +91,10 @@ _tsr_window_cell_bind_cb (TsrWindow          *self,
                           GtkListItemFactory *factory)
 {
   gpointer vm = gtk_list_item_get_item (item);
+  TsrVmCell *cell = TSR_VM_CELL (gtk_list_item_get_child (item));
 
-  tsr_vm_cell_set_vm (TSR_VM_CELL (gtk_list_item_get_child (item)), vm);
+  tsr_vm_cell_set_connection (cell, self->connection);
+  tsr_vm_cell_set_vm (cell, vm);
   g_hash_table_insert (self->bound_vms, vm,
                        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (self->bound_vms, vm)) + 1));
 }
@@ -200,6 +199,15 @@ tsr_window_compare_mac_cb (gconstpointer a,
                                                               tsr_vm_get_mac ((TsrVm *) b)));
 }
 
+static int
+tsr_window_compare_template_cb (gconstpointer a,
+                                gconstpointer b,
+                                gpointer      user_data)
+{
+  return gtk_ordering_from_cmpfunc (compare_nullable_strings (tsr_vm_get_base_template ((TsrVm *) a),
+                                                              tsr_vm_get_base_template ((TsrVm *) b)));
+}
+
 static void
 set_custom_sorter (GtkColumnViewColumn *column,
                    GCompareDataFunc     func,
@@ -222,81 +230,6 @@ tsr_window_setup_sorter (TsrWindow *self)
   gtk_multi_sorter_append (sorter, g_object_ref (gtk_column_view_get_sorter (self->column_view)));
   gtk_multi_sorter_append (sorter, GTK_SORTER (gtk_string_sorter_new (name)));
   gtk_sort_list_model_set_sorter (self->sort_model, GTK_SORTER (sorter));
-}
-
-/* Filtering */
-
-static gboolean
-tsr_window_vm_matches_cb (gpointer item,
-                          gpointer user_data)
-{
-  TsrWindow *self = user_data;
-  TsrVm *vm = item;
-
-  if (self->search_text == NULL || *self->search_text == '\0')
-    return TRUE;
-
-  for (guint i = 0; i < G_N_ELEMENTS (search_fields); i++)
-    {
-      g_autofree char *value = tsr_vm_dup_field_value (vm, search_fields[i]);
-      g_autofree char *folded = NULL;
-
-      if (value == NULL)
-        continue;
-
-      folded = g_utf8_casefold (value, -1);
-      if (strstr (folded, self->search_text) != NULL)
-        return TRUE;
-    }
-
-  return FALSE;
-}
-
-void
-_tsr_window_search_changed_cb (TsrWindow      *self,
-                               GtkSearchEntry *entry)
-{
-  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
-  g_autofree char *folded = g_utf8_casefold (g_strstrip (g_strdup (text)), -1);
-  g_autofree char *old = g_steal_pointer (&self->search_text);
-  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
-
-  g_assert (TSR_IS_WINDOW (self));
-
-  if (g_strcmp0 (old, folded) == 0)
-    {
-      self->search_text = g_steal_pointer (&folded);
-      return;
-    }
-
-  /* Typing on narrows the results, deleting widens them: GTK then only
-   * looks again at the rows that can change.
-   */
-  if (old == NULL || (strstr (folded, old) != NULL))
-    change = GTK_FILTER_CHANGE_MORE_STRICT;
-  else if (strstr (old, folded) != NULL)
-    change = GTK_FILTER_CHANGE_LESS_STRICT;
-
-  self->search_text = g_steal_pointer (&folded);
-  gtk_filter_changed (GTK_FILTER (self->filter), change);
-  /* What the person typed shows at once, not spread over frames as in a
-   * storm of changes from the connection.
-   */
-  tsr_stable_list_sync_now (self->stable_model);
-}
-
-void
-_tsr_window_search_activate_cb (TsrWindow      *self,
-                                GtkSearchEntry *entry)
-{
-  g_assert (TSR_IS_WINDOW (self));
-
-  /* Enter takes the first result, ready for the row menu's keyboard accels. */
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->stable_model)) > 0)
-    {
-      gtk_single_selection_set_selected (self->selection, 0);
-      gtk_widget_grab_focus (GTK_WIDGET (self->column_view));
-    }
 }
 
 /* Filling the list. When its model grows, GtkColumnView (GTK 4.8) makes
@@ -483,8 +416,7 @@ tsr_window_resort_cb (gpointer user_data)
   self->last_resort = g_get_monotonic_time ();
 
   gtk_sorter_changed (gtk_sort_list_model_get_sorter (self->sort_model), GTK_SORTER_CHANGE_DIFFERENT);
-  if (self->search_text != NULL && *self->search_text != '\0')
-    gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  _tsr_window_search_refilter (self);
 
   return G_SOURCE_REMOVE;
 }
@@ -665,8 +597,7 @@ _tsr_window_list_init (TsrWindow *self)
 
   self->bound_vms = g_hash_table_new (NULL, NULL);
   tsr_stable_list_set_shown_func (self->stable_model, tsr_window_vm_is_shown_cb, self);
-  self->filter = gtk_custom_filter_new (tsr_window_vm_matches_cb, self, NULL);
-  gtk_filter_list_model_set_filter (self->filter_model, GTK_FILTER (self->filter));
+  _tsr_window_search_init (self);
   tsr_window_setup_sorter (self);
 
   set_custom_sorter (self->label_column, tsr_window_compare_label_cb, "label");
@@ -674,6 +605,7 @@ _tsr_window_list_init (TsrWindow *self)
   set_custom_sorter (self->netmask_column, tsr_window_compare_address_cb, "netmask");
   set_custom_sorter (self->gateway_column, tsr_window_compare_address_cb, "gateway");
   set_custom_sorter (self->mac_column, tsr_window_compare_mac_cb, "mac");
+  set_custom_sorter (self->template_column, tsr_window_compare_template_cb, "template");
 
   for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
     {

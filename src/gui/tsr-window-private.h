@@ -40,6 +40,7 @@ struct _TsrWindow
   GtkColumnViewColumn  *name_column;
   GtkColumnViewColumn  *state_column;
   GtkColumnViewColumn  *class_column;
+  GtkColumnViewColumn  *template_column;
   GtkColumnViewColumn  *virt_mode_column;
   GtkColumnViewColumn  *network_column;
   GtkColumnViewColumn  *ip_column;
@@ -55,7 +56,8 @@ struct _TsrWindow
   TsrConnection        *connection;
   GCancellable         *cancellable;
   GtkCustomFilter      *filter;
-  char                 *search_text;   /* case-folded */
+  char                 *search_text;   /* case-folded, without the template term */
+  char                 *search_template; /* case-folded NAME of "template:NAME" */
   TsrVm                *selected_vm;
   GHashTable           *watched_vms;   /* TsrVm -> itself, reffed */
   GHashTable           *bound_vms;     /* TsrVm -> number of cells bound to it */
@@ -109,6 +111,12 @@ void                 _tsr_window_cell_bind_cb         (TsrWindow          *self,
 void                 _tsr_window_cell_unbind_cb       (TsrWindow          *self,
                                                        GtkListItem        *item,
                                                        GtkListItemFactory *factory);
+
+/* tsr-window-search.c */
+void                 _tsr_window_class_search_init    (TsrWindowClass *klass);
+void                 _tsr_window_search_init          (TsrWindow      *self);
+void                 _tsr_window_search_update        (TsrWindow      *self);
+void                 _tsr_window_search_refilter      (TsrWindow      *self);
 void                 _tsr_window_search_changed_cb    (TsrWindow      *self,
                                                        GtkSearchEntry *entry);
 void                 _tsr_window_search_activate_cb   (TsrWindow      *self,

@@ -335,6 +335,7 @@ tsr_window_finalize (GObject *object)
   g_clear_pointer (&self->watched_vms, g_hash_table_unref);
   g_clear_pointer (&self->bound_vms, g_hash_table_unref);
   g_clear_pointer (&self->search_text, g_free);
+  g_clear_pointer (&self->search_template, g_free);
   g_clear_pointer (&self->uri, g_free);
 
   G_OBJECT_CLASS (tsr_window_parent_class)->finalize (object);
@@ -408,6 +409,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, name_column);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, state_column);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, class_column);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, template_column);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, virt_mode_column);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, network_column);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, ip_column);

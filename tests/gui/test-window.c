@@ -247,9 +247,15 @@ test_search (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
   g_assert_true (tsr_test_spin_until (tsr_test_widget_mapped, tsr_test_window_get_search_entry (window), TIMEOUT_MS));
 
-  search_for (window, "vault", 1);
-  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "vault");
+  /* A template's name finds it and the AppVMs based on it (the Template
+   * column); template:NAME only the latter.
+   */
+  search_for (window, "vault", 2);
+  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "pvh-guest");
+  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 1)), ==, "vault");
   g_assert_cmpstr (tsr_test_window_get_page (window), ==, "list");
+  search_for (window, "template:vault", 1);
+  g_assert_cmpstr (tsr_vm_get_name (model_vm (window, 0)), ==, "pvh-guest");
 
   /* Addresses, MACs, states and classes are searched too, ignoring case. */
   search_for (window, "10.137.9.", 3);
@@ -1072,7 +1078,7 @@ test_preferences (void)
 
   g_settings_set_boolean (settings, "show-column-netmask", FALSE);
 
-  /* Ten column switches, all on but the netmask's. */
+  /* Eleven column switches, all on but the netmask's. */
   g_ptr_array_add (stack, preferences);
   while (stack->len > 0)
     {
@@ -1088,8 +1094,8 @@ test_preferences (void)
     }
   g_ptr_array_unref (stack);
 
-  g_assert_cmpuint (n_switches, ==, 10);
-  g_assert_cmpuint (n_active, ==, 9);
+  g_assert_cmpuint (n_switches, ==, 11);
+  g_assert_cmpuint (n_active, ==, 10);
 
   tsr_test_write_window_screenshot (GTK_WIDGET (preferences), "preferences.png", 2, TIMEOUT_MS);
 

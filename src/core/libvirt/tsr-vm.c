@@ -316,6 +316,46 @@ tsr_vm_get_state_text (TsrVm *self)
   return tsr_vm_state_to_string (self->state);
 }
 
+/**
+ * tsr_vm_get_base_template:
+ * @self: a #TsrVm
+ *
+ * Returns: (nullable): the template an AppVM or DisposableVM runs from;
+ *   %NULL for other VMs (a StandaloneVM's template is only where its copy
+ *   came from)
+ */
+const char *
+tsr_vm_get_base_template (TsrVm *self)
+{
+  g_return_val_if_fail (TSR_IS_VM (self), NULL);
+
+  if (g_strcmp0 (self->klass, "AppVM") != 0 && g_strcmp0 (self->klass, "DispVM") != 0)
+    return NULL;
+  return self->template_name;
+}
+
+/**
+ * tsr_vm_is_outdated:
+ * @self: a #TsrVm
+ * @template_vm: (nullable): the VM named by @self's template
+ *
+ * Returns: whether @self runs on an older revision of its template's root
+ *   than the template's newest committed one: it picks that up at its
+ *   next start
+ */
+gboolean
+tsr_vm_is_outdated (TsrVm *self,
+                    TsrVm *template_vm)
+{
+  g_return_val_if_fail (TSR_IS_VM (self), FALSE);
+  g_return_val_if_fail (template_vm == NULL || TSR_IS_VM (template_vm), FALSE);
+
+  return template_vm != NULL && tsr_vm_is_active (self) &&
+         tsr_vm_get_base_template (self) != NULL &&
+         g_strcmp0 (self->template_name, template_vm->name) == 0 &&
+         self->revision < template_vm->revision;
+}
+
 /* Text of one column, as the list and `qvm-ls --fields` show it. */
 char *
 tsr_vm_dup_field_text (TsrVm      *self,

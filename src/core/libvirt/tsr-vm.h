@@ -53,6 +53,9 @@ const char *tsr_vm_get_netmask    (TsrVm *self);
 const char *tsr_vm_get_gateway    (TsrVm *self);
 char       *tsr_vm_dup_field_text (TsrVm      *self,
                                    const char *field);
+const char *tsr_vm_get_base_template (TsrVm *self);
+gboolean    tsr_vm_is_outdated    (TsrVm      *self,
+                                   TsrVm      *template_vm);
 
 const char *tsr_vm_state_to_string (TsrVmState state);
 
