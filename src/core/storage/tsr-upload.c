@@ -81,104 +81,91 @@ upload_report (Upload *up)
   tsr_progress_report (up->progress, up->done_before + up->offset, up->total, up->stage, FALSE);
 }
 
-static int
-send_cb (virStreamPtr  stream,
-         char         *buf,
-         size_t        nbytes,
-         void         *opaque)
-{
-  Upload *up = opaque;
-  ssize_t got;
-
-  if (g_cancellable_is_cancelled (up->cancellable))
-    {
-      up->cancelled = TRUE;
-      return -1;
-    }
-  do
-    got = read (up->fd, buf, nbytes);
-  while (got < 0 && errno == EINTR);
-  if (got < 0)
-    {
-      up->read_errno = errno;
-      return -1;
-    }
-  up->offset += got;
-  upload_report (up);
-  return got;
-}
-
-/* Whether the file is in data or in a hole at the current offset, and for
- * how long (SEEK_DATA / SEEK_HOLE, as libvirt's own virFileInData).
+/* What libvirt moves per stream message: larger pieces make its stream
+ * slower, not faster (1 GiB of data: 1.0 s in 256 KiB pieces, 5.8 s in
+ * 1 MiB ones, 11.8 s in 16 MiB ones, on the machine of the README's
+ * figures).
  */
-static int
-hole_cb (virStreamPtr  stream,
-         int          *in_data,
-         long long    *length,
-         void         *opaque)
+#define UPLOAD_PIECE (256 * 1024)
+
+static gboolean
+upload_cancelled (Upload *up)
 {
-  Upload *up = opaque;
-  off_t cur = up->offset, next;
-
-  if (cur >= (off_t) up->size)
-    {
-      *in_data = 0;
-      *length = 0;
-      return 0;
-    }
-
-  next = lseek (up->fd, cur, SEEK_DATA);
-  if (next < 0 && errno == ENXIO)
-    {
-      /* Only a hole up to the end. */
-      *in_data = 0;
-      *length = up->size - cur;
-    }
-  else if (next < 0)
-    {
-      /* No SEEK_DATA here: all of it is data. */
-      *in_data = 1;
-      *length = up->size - cur;
-    }
-  else if (next > cur)
-    {
-      *in_data = 0;
-      *length = next - cur;
-    }
-  else
-    {
-      next = lseek (up->fd, cur, SEEK_HOLE);
-      *in_data = 1;
-      *length = (next < 0 ? (off_t) up->size : next) - cur;
-    }
-  if (lseek (up->fd, cur, SEEK_SET) < 0)
-    {
-      up->read_errno = errno;
-      return -1;
-    }
-  return 0;
+  up->cancelled = g_cancellable_is_cancelled (up->cancellable);
+  return up->cancelled;
 }
 
-static int
-skip_cb (virStreamPtr  stream,
-         long long     length,
-         void         *opaque)
+/* Sends the data from the offset up to END, in pieces. */
+static gboolean
+send_data (virStreamPtr  stream,
+           Upload       *up,
+           char         *buf,
+           guint64       end)
 {
-  Upload *up = opaque;
+  while (up->offset < end)
+    {
+      gsize want = MIN (UPLOAD_PIECE, end - up->offset);
+      ssize_t got;
 
-  if (g_cancellable_is_cancelled (up->cancellable))
-    {
-      up->cancelled = TRUE;
-      return -1;
+      if (upload_cancelled (up))
+        return FALSE;
+      do
+        got = pread (up->fd, buf, want, up->offset);
+      while (got < 0 && errno == EINTR);
+      if (got <= 0)
+        {
+          up->read_errno = got < 0 ? errno : EIO;
+          return FALSE;
+        }
+      for (ssize_t done = 0; done < got;)
+        {
+          int sent = virStreamSend (stream, buf + done, got - done);
+
+          if (sent < 0)
+            return FALSE;
+          done += sent;
+        }
+      up->offset += got;
+      upload_report (up);
     }
-  if (lseek (up->fd, length, SEEK_CUR) < 0)
+  return TRUE;
+}
+
+/* The whole file: its data sections as data, its holes as holes
+ * (SEEK_DATA / SEEK_HOLE), so a sparse 20 GiB image sends only its data.
+ */
+static gboolean
+send_all (virStreamPtr  stream,
+          Upload       *up)
+{
+  g_autofree char *buf = g_malloc (UPLOAD_PIECE);
+
+  while (up->offset < up->size)
     {
-      up->read_errno = errno;
-      return -1;
+      off_t data = lseek (up->fd, up->offset, SEEK_DATA);
+      off_t hole;
+
+      if (upload_cancelled (up))
+        return FALSE;
+      if (data < 0 && errno == ENXIO)
+        data = up->size;                     /* a hole up to the end */
+      else if (data < 0)
+        data = up->offset;                   /* no SEEK_DATA here: all data */
+      if ((guint64) data > up->offset)
+        {
+          if (virStreamSendHole (stream, data - up->offset, 0) < 0)
+            return FALSE;
+          up->offset = data;
+          upload_report (up);
+          continue;
+        }
+      hole = lseek (up->fd, up->offset, SEEK_HOLE);
+      if (hole < 0 || (guint64) hole > up->size)
+        hole = up->size;
+      if (!send_data (stream, up, buf, hole))
+        return FALSE;
     }
-  up->offset += length;
-  upload_report (up);
-  return 0;
+  return TRUE;
 }
 
 static gboolean
@@ -189,7 +176,6 @@ send_file (virConnectPtr   conn,
            GError        **error)
 {
   g_autoptr(virStream) stream = virStreamNew (conn, 0);
-  int rc;
 
   if (stream == NULL ||
       virStorageVolUpload (vol, stream, 0, 0, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM) < 0)
@@ -198,8 +184,7 @@ send_file (virConnectPtr   conn,
       return FALSE;
     }
 
-  rc = virStreamSparseSendAll (stream, send_cb, hole_cb, skip_cb, up);
-  if (rc == 0 && virStreamFinish (stream) == 0)
+  if (send_all (stream, up) && virStreamFinish (stream) == 0)
     return TRUE;
 
   if (up->cancelled)
