@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -844,6 +845,62 @@ assert_user_cli_ok (int         status,
     g_error ("the desktop user's command failed: %s", err);
 }
 
+/* The Import window, used by the desktop user: import-gui-as-user runs as
+ * that account under an X server and a D-Bus session of its own, imports
+ * OVA as NAME and checks the disk went through libvirt. Its pictures land
+ * in the user's home and are copied to the build's screenshots.
+ */
+static void
+import_with_gui_as_user (const char *ova,
+                         const char *name)
+{
+  const char *probe = g_getenv ("TESSERA_IMPORT_GUI_PROBE");
+  struct passwd *pw = getpwnam (DESKTOP_USER);
+  g_autofree char *runtime = g_build_filename (desktop_home, "run", NULL);
+  g_autofree char *shots = g_build_filename (desktop_home, "screenshots", NULL);
+  g_autofree char *uid = NULL;
+  g_autofree char *gid = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_assert_nonnull (probe);
+  g_assert_nonnull (pw);
+  uid = g_strdup_printf ("--reuid=%u", (unsigned) pw->pw_uid);
+  gid = g_strdup_printf ("--regid=%u", (unsigned) pw->pw_gid);
+  run ("mkdir -p home/run && chmod 0700 home/run && chown " DESKTOP_USER ": home/run");
+  envp = g_environ_setenv (envp, "HOME", desktop_home, TRUE);
+  envp = g_environ_setenv (envp, "TMPDIR", desktop_home, TRUE);
+  envp = g_environ_setenv (envp, "XDG_RUNTIME_DIR", runtime, TRUE);
+  envp = g_environ_setenv (envp, "TESSERA_BUILD_DIR", desktop_home, TRUE);
+  envp = g_environ_unsetenv (envp, "DISPLAY");
+  envp = g_environ_unsetenv (envp, "XAUTHORITY");
+  envp = g_environ_unsetenv (envp, "DBUS_SESSION_BUS_ADDRESS");
+  envp = g_environ_unsetenv (envp, "TESSERA_STORAGE_ROUTE");
+  {
+    const char *argv[] = { "setpriv", uid, gid, "--init-groups", "--",
+                           "dbus-run-session", "--",
+                           "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
+                           probe, URI, ova, name, NULL };
+
+    g_assert_true (g_spawn_sync (desktop_home, (char **) argv, envp, G_SPAWN_SEARCH_PATH, NULL,
+                                 NULL, &out, &err, &status, &error));
+  }
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("The Import window failed for the desktop user:\n%s%s", out, err);
+  g_test_message ("import-gui-as-user: %s", out);
+  if (g_file_test (shots, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *dest = tsr_test_screenshot_path ("import-as-user-form.png");
+      g_autofree char *dest_dir = g_path_get_dirname (dest);
+
+      run ("cp home/screenshots/*.png '%s'/", dest_dir);
+    }
+}
+
 /* Everything an ordinary account in the "libvirt" group does, with a pool
  * folder it may not write: import, root images copied and moved (qcow2 and
  * raw), clone; each VM boots from the disk it was given.
@@ -867,9 +924,10 @@ test_desktop_user (void)
   copied = g_build_filename (desktop_home, "root.qcow2", NULL);
   conn = tsr_test_open_connection (URI, 120);
   handle = tsr_connection_get_handle (conn);
-  for (guint i = 0; i < 5; i++)
+  for (guint i = 0; i < 6; i++)
     remove_vm (handle, (const char *[]) { "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp",
-                                          "tsr-imp-user-kept", "tsr-imp-user-cl" }[i]);
+                                          "tsr-imp-user-kept", "tsr-imp-user-cl",
+                                          "tsr-imp-user-gui" }[i]);
   ensure_test_network (conn);
 
   ova = make_ova ("desktop", ovf, "boot.vmdk", "disk.vmdk");
@@ -943,10 +1001,17 @@ test_desktop_user (void)
   boot_from_disk (handle, "tsr-imp-user-cp");
   boot_from_disk (handle, "tsr-imp-user-cl");
 
-  for (guint i = 0; i < 5; i++)
+  /* The same import from the Import window, as that user. */
+  import_with_gui_as_user (ova, "tsr-imp-user-gui");
+  assert_definition (handle, "tsr-imp-user-gui", 320, 1);
+  assert_no_staging (desktop_home);
+  boot_from_disk (handle, "tsr-imp-user-gui");
+
+  for (guint i = 0; i < 6; i++)
     {
       const char *name = (const char *[]) { "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp",
-                                            "tsr-imp-user-kept", "tsr-imp-user-cl" }[i];
+                                            "tsr-imp-user-kept", "tsr-imp-user-cl",
+                                            "tsr-imp-user-gui" }[i];
 
       remove_vm (handle, name);
       left = leftovers (handle, name);
@@ -976,7 +1041,7 @@ test_outsider (void)
 static const char * const vm_names[] = {
   "tsr-imp-ova", "tsr-imp-vdi", "tsr-imp-qvm", "tsr-imp-zip", "tsr-imp-bad", "tsr-imp-cancel",
   "tsr-imp-user", "tsr-imp-user-mv", "tsr-imp-user-cp", "tsr-imp-user-kept", "tsr-imp-user-cl",
-  "tsr-imp-same",
+  "tsr-imp-user-gui", "tsr-imp-same",
 };
 
 /* Whether a VM other than these tests' still uses the test network (other
