@@ -9,6 +9,7 @@
 #include "tsr-gui-util.h"
 #include "tsr-media.h"
 #include "tsr-media-picker.h"
+#include "tsr-vm.h"
 
 /* Chooses install media and hands it on in the one media syntax of the
  * core (tsr-media.h): an ISO file, a host drive, a pool volume or anything
@@ -30,6 +31,10 @@ struct _TsrMediaPicker
   AdwEntryRow          *source_row;
   GtkCheckButton       *source_check;
   GtkLabel             *source_error;
+  AdwPreferencesGroup  *vm_group;
+  AdwComboRow          *vm_row;
+  GtkCheckButton       *vm_check;
+  AdwEntryRow          *vm_path_row;
 
   /* State */
   TsrConnection        *connection;
@@ -55,9 +60,18 @@ tsr_media_picker_update (TsrMediaPicker *self)
   g_autoptr(GError) error = NULL;
   const char *media = NULL;
   const char *text;
+  g_autofree char *in_vm = NULL;
 
   text = gtk_editable_get_text (GTK_EDITABLE (self->source_row));
-  if (gtk_check_button_get_active (self->source_check))
+  if (gtk_check_button_get_active (self->vm_check))
+    {
+      GtkStringObject *vm = adw_combo_row_get_selected_item (self->vm_row);
+      const char *path = gtk_editable_get_text (GTK_EDITABLE (self->vm_path_row));
+
+      if (vm != NULL && path[0] == '/')
+        media = in_vm = g_strdup_printf ("%s:%s", gtk_string_object_get_string (vm), path);
+    }
+  else if (gtk_check_button_get_active (self->source_check))
     {
       g_autoptr(TsrMedia) parsed = NULL;
 
@@ -94,6 +108,39 @@ tsr_media_picker_check_toggled_cb (TsrMediaPicker *self,
                                    GtkCheckButton *check)
 {
   tsr_media_picker_update (self);
+}
+
+static void
+tsr_media_picker_vm_changed_cb (TsrMediaPicker *self)
+{
+  /* Typing a path chooses this source; so does picking a VM for one. */
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->vm_row)) &&
+      *gtk_editable_get_text (GTK_EDITABLE (self->vm_path_row)) != '\0')
+    gtk_check_button_set_active (self->vm_check, TRUE);
+  tsr_media_picker_update (self);
+}
+
+/* The running VMs, by name: a file inside one of them. */
+static void
+fill_vms (TsrMediaPicker *self)
+{
+  GListModel *vms = tsr_connection_get_vms (self->connection);
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr(TsrVm) vm = g_list_model_get_item (vms, i);
+
+      if (tsr_vm_is_active (vm))
+        gtk_string_list_append (names, tsr_vm_get_name (vm));
+    }
+  adw_combo_row_set_model (self->vm_row, G_LIST_MODEL (names));
+  if (g_list_model_get_n_items (G_LIST_MODEL (names)) == 0)
+    {
+      gtk_widget_set_sensitive (GTK_WIDGET (self->vm_row), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->vm_path_row), FALSE);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->vm_row), _("No VM is running"));
+    }
 }
 
 static void
@@ -358,6 +405,11 @@ tsr_media_picker_class_init (TsrMediaPickerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, source_row);
   gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, source_check);
   gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, source_error);
+  gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, vm_group);
+  gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, vm_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, vm_check);
+  gtk_widget_class_bind_template_child (widget_class, TsrMediaPicker, vm_path_row);
+  gtk_widget_class_bind_template_callback (widget_class, tsr_media_picker_vm_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_media_picker_check_toggled_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_media_picker_source_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, tsr_media_picker_file_row_activated_cb);
@@ -376,6 +428,7 @@ tsr_media_picker_init (TsrMediaPicker *self)
 
   self->checks = g_ptr_array_new ();
   gtk_check_button_set_group (self->file_check, self->source_check);
+  gtk_check_button_set_group (self->vm_check, self->source_check);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "picker.accept", FALSE);
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->accept_button));
@@ -422,6 +475,7 @@ tsr_media_picker_new (GtkWindow     *parent,
                                      "the host under Other Source"));
     }
 
+  fill_vms (self);
   gtk_spinner_set_spinning (self->drives_spinner, TRUE);
   gtk_spinner_set_spinning (self->volumes_spinner, TRUE);
   tsr_dialog_get_inventory (TSR_DIALOG (self), connection, tsr_media_picker_inventory_ready);

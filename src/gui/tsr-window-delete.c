@@ -330,17 +330,30 @@ disposables_removed_cb (GObject      *object,
  * @vm: the VM that stopped
  * @connection: the window's connection
  *
- * A DisposableVM that stopped is removed, with everything it had.
+ * A DisposableVM that stopped is removed, with everything it had; the
+ * copy of install media a VM booted from another VM goes too. One clean-up
+ * serves every VM that stopped within half a second (a storm of stops
+ * costs one).
  */
+static gboolean
+clean_up_stopped_cb (gpointer user_data)
+{
+  TsrWindow *self = user_data;
+
+  self->stopped_source = 0;
+  if (self->connection != NULL)
+    tsr_connection_remove_disposables_async (self->connection, self->cancellable,
+                                             disposables_removed_cb, g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
 void
 _tsr_window_vm_stopped_cb (TsrWindow     *self,
                            TsrVm         *vm,
                            TsrConnection *connection)
 {
-  if (g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") != 0)
-    return;
-  tsr_connection_remove_disposables_async (connection, self->cancellable, disposables_removed_cb,
-                                           g_object_ref (self));
+  if (self->stopped_source == 0)
+    self->stopped_source = g_timeout_add (500, clean_up_stopped_cb, self);
 }
 
 /* Start Disposable (the row menu of a TemplateVM) */

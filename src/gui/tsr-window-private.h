@@ -85,6 +85,9 @@ struct _TsrWindow
   GListStore           *operations;      /* TsrOperation, while they run */
   char                 *pending_select;  /* a new VM to select once listed */
   guint                 pending_source;
+
+  /* Disposables and media copies to clean up after VMs stopped */
+  guint                 stopped_source;
 };
 
 /* tsr-window.c */

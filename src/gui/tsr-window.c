@@ -310,6 +310,7 @@ tsr_window_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
 
   g_clear_handle_id (&self->resort_source, g_source_remove);
+  g_clear_handle_id (&self->stopped_source, g_source_remove);
   tsr_window_drop_connection (self);
   tsr_window_set_selected_vm (self, NULL);
   g_clear_pointer (&self->context_menu, gtk_widget_unparent);

@@ -628,6 +628,27 @@ test_new_vm_create (void)
   g_assert_false (gtk_widget_is_sensitive (PICKER (picker, "accept_button")));
   type_text (PICKER (picker, "source_row"), "");
 
+  /* A file inside a running VM: the VM chosen and the path typed make
+   * VM:/path; a path that is not absolute makes nothing.
+   */
+  {
+    GListModel *names = adw_combo_row_get_model (PICKER (picker, "vm_row"));
+    g_autofree char *want = NULL;
+
+    g_assert_cmpuint (g_list_model_get_n_items (names), >, 0);
+    g_assert_false (gtk_check_button_get_active (PICKER (picker, "vm_check")));
+    type_text (PICKER (picker, "vm_path_row"), "/home/user/installer.iso");
+    g_assert_true (gtk_check_button_get_active (PICKER (picker, "vm_check")));
+    want = g_strdup_printf ("%s:/home/user/installer.iso",
+                            gtk_string_list_get_string (GTK_STRING_LIST (names), 0));
+    g_assert_cmpstr (tsr_media_picker_get_media (picker), ==, want);
+    g_assert_true (gtk_widget_is_sensitive (PICKER (picker, "accept_button")));
+    tsr_test_write_window_screenshot (GTK_WIDGET (picker), "media-picker-vm.png", 3, TIMEOUT_MS);
+    type_text (PICKER (picker, "vm_path_row"), "installer.iso");
+    g_assert_null (tsr_media_picker_get_media (picker));
+    g_assert_false (gtk_widget_is_sensitive (PICKER (picker, "accept_button")));
+  }
+
   g_assert_true (tsr_media_picker_select (picker, ISO_VOLUME));
   g_assert_cmpstr (tsr_media_picker_get_media (picker), ==, ISO_VOLUME);
   g_assert_false (gtk_widget_get_visible (PICKER (picker, "source_error")));

@@ -19,6 +19,7 @@
 #include "tsr-network.h"
 #include "tsr-validate.h"
 #include "tsr-test-util.h"
+#include "test-media-vm.h"
 
 #define URI          "qemu:///system"
 #define TEST_NETWORK "tessera-test"
@@ -732,7 +733,8 @@ cleanup (void)
   virConnectPtr handle = virConnectOpen (URI);
   virNetworkPtr net;
   const char *domains[] = { "tsr-it-dhcp", "tsr-it-acpi", "tsr-it-restart", "my-new-vm",
-                            "tsr-it-moved", "tsr-it-prefs" };
+                            "tsr-it-moved", "tsr-it-prefs", "tsr-it-mediasrc", "tsr-it-noagent",
+                            "tsr-it-mediatgt" };
 
   for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
     remove_vm_and_volumes (handle, domains[i]);
@@ -1156,6 +1158,7 @@ main (int    argc,
   g_test_add_func ("/integration/parallel/create", test_parallel_create);
   g_test_add_func ("/integration/parallel/same-name", test_parallel_same_name);
   g_test_add_func ("/integration/parallel/prefs", test_parallel_prefs);
+  tsr_it_add_media_vm_tests (workdir, cli_dir);
 
   ret = g_test_run ();
 

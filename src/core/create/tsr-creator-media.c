@@ -14,6 +14,8 @@
 #include "tsr-error.h"
 #include "tsr-template.h"
 #include "tsr-media.h"
+#include "tsr-media-vm.h"
+#include "tsr-journal.h"
 #include "tsr-task.h"
 #include "tsr-threads.h"
 #include "tsr-vm-private.h"
@@ -45,23 +47,6 @@ resolve_media (virConnectPtr   conn,
 
   if (media->kind == TSR_MEDIA_FILE || media->kind == TSR_MEDIA_BLOCK)
     return tsr_media_check_local (media, error);
-
-  if (media->kind == TSR_MEDIA_VM_FILE)
-    {
-      g_autoptr(virDomain) dom = virDomainLookupByName (conn, media->owner);
-
-      virResetLastError ();
-      if (dom == NULL)
-        {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_MEDIA_NOT_FOUND,
-                       _("No VM named “%s” for install media “%s”."), media->owner, media->spec);
-          return FALSE;
-        }
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("Install media inside another VM (“%s”) is not supported yet: copy the ISO "
-                     "to the host or into a storage pool and use that."), media->spec);
-      return FALSE;
-    }
 
   pool = virStoragePoolLookupByName (conn, media->owner);
   virResetLastError ();
@@ -199,6 +184,10 @@ xml_with_cdrom (const char      *xml,
   return result;
 }
 
+static gboolean boot_with_media (MediaData     *data,
+                                 virDomainPtr   dom,
+                                 GError       **error);
+
 /* Boots the VM once from a copy of its definition with the media first. */
 static gboolean
 start_with_media (gpointer       task_data,
@@ -206,17 +195,51 @@ start_with_media (gpointer       task_data,
                   GError       **error)
 {
   MediaData *data = task_data;
-  g_autofree char *xml = NULL;
-  g_autofree char *live = NULL;
-  g_autofree char *name = NULL;
+  g_autoptr(TsrJournal) journal = NULL;
+  g_autofree char *copy = NULL;
   g_autoptr(virDomain) dom = NULL;
-  g_autoptr(virDomain) started = NULL;
-
-  if (!resolve_media (data->call.conn, data->media, error))
-    return FALSE;
+  gboolean started;
 
   if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
     return FALSE;
+
+  /* A file inside another VM: copied through that VM's guest agent into
+   * a volume that lives as long as this boot (tsr-media-vm.h).
+   */
+  if (data->media->kind == TSR_MEDIA_VM_FILE)
+    {
+      if (virDomainIsActive (dom) == 1)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
+                       _("“%s” is already running: shut it down first to boot it from "
+                         "install media."), virDomainGetName (dom));
+          return FALSE;
+        }
+      journal = tsr_journal_begin_for (data->call.conn, "media copy", virDomainGetName (dom));
+      copy = tsr_media_vm_fetch (data->call.conn, data->media, virDomainGetName (dom), journal,
+                                 cancellable, error);
+      if (copy == NULL)
+        return FALSE;
+    }
+  else if (!resolve_media (data->call.conn, data->media, error))
+    return FALSE;
+
+  started = boot_with_media (data, dom, error);
+  tsr_journal_step ("media:started");
+  if (!started && copy != NULL)
+    tsr_media_vm_drop (data->call.conn, copy);
+  return started;
+}
+
+static gboolean
+boot_with_media (MediaData     *data,
+                 virDomainPtr   dom,
+                 GError       **error)
+{
+  g_autofree char *xml = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(virDomain) started = NULL;
 
   if (virDomainIsActive (dom) == 1)
     {

@@ -15,6 +15,7 @@
 #include "tsr-connection-private.h"
 #include "tsr-domain-uses.h"
 #include "tsr-journal.h"
+#include "tsr-media-vm.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-recover.h"
 #include "tsr-task.h"
@@ -397,12 +398,16 @@ tsr_recover_sync (virConnectPtr  conn,
 {
   g_auto(GStrv) dirs = tsr_journal_dirs_to_scan ();
   g_autofree char *uri = tsr_journal_uri (conn);
+  g_autoptr(GPtrArray) live =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) tsr_journal_record_free);
   Recovery rec = { conn, uri, reserve_lock, report };
 
   tsr_assert_worker_thread ();
   if (uri == NULL)
     return;
-  tsr_journal_scan ((const char * const *) dirs, NULL, recover_record, &rec);
+  tsr_journal_scan ((const char * const *) dirs, live, recover_record, &rec);
+  /* Copies of install media whose VM has stopped (tsr-media-vm.h). */
+  tsr_media_vm_sweep_sync (conn, live, report);
 }
 
 /* tessera-cli repair */

@@ -11,6 +11,7 @@
 #include "tsr-domain-uses.h"
 #include "tsr-error.h"
 #include "tsr-journal.h"
+#include "tsr-media-vm.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-network.h"
 #include "tsr-remover.h"
@@ -714,6 +715,8 @@ disposables_run (gpointer       user_data,
       else
         g_info ("disposable %s not removed: %s", data->uuids[i], local->message);
     }
+  /* And the copies of install media of VMs that stopped. */
+  tsr_media_vm_sweep_sync (data->call.conn, NULL, NULL);
   return g_strv_builder_end (removed);
 }
 
