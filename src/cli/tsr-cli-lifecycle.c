@@ -115,11 +115,16 @@ collect_vms (TsrCli    *cli,
   return g_steal_pointer (&vms);
 }
 
+/* With JOB (a start with install media), its progress line and its
+ * cancel (Ctrl+C) serve the media's preparation: a copy out of another VM
+ * takes a while.
+ */
 static void
 run_op (TsrCli     *cli,
         Op          op,
         GPtrArray  *vms,
-        const char *cdrom)
+        const char *cdrom,
+        TsrCliJob  *job)
 {
   for (guint i = 0; i < vms->len; i++)
     {
@@ -130,7 +135,10 @@ run_op (TsrCli     *cli,
       call->vm = g_object_ref (vm);
       cli->pending++;
       if (op == OP_START && cdrom != NULL)
-        tsr_connection_start_vm_with_media_async (cli->conn, vm, cdrom, NULL, op_done_cb, call);
+        tsr_connection_start_vm_with_media_full_async (cli->conn, vm, cdrom,
+                                                       job ? tsr_cli_job_progress_cb : NULL, job,
+                                                       job ? job->cancellable : NULL,
+                                                       op_done_cb, call);
       else if (op == OP_START)
         tsr_connection_start_vm_async (cli->conn, vm, NULL, op_done_cb, call);
       else if (op == OP_SHUTDOWN)
@@ -141,6 +149,8 @@ run_op (TsrCli     *cli,
 
   while (cli->pending > 0)
     g_main_context_iteration (NULL, TRUE);
+  if (job != NULL)
+    tsr_cli_job_end_line (job);
 }
 
 /* The VMs' state follows libvirt's events, which arrive while the main
@@ -224,7 +234,8 @@ lifecycle (Op     op,
   int timeout = 60;
   const GOptionEntry start_entries[] = {
     { "cdrom", 0, 0, G_OPTION_ARG_STRING, &cdrom,
-      N_("Boot once from install media: /dev/cdrom, dom0:/path.iso, /path.iso or POOL:VOLUME"),
+      N_("Boot once from install media: /dev/cdrom, dom0:/path.iso, /path.iso, POOL:VOLUME "
+         "or VM:/path.iso (inside another running VM)"),
       N_("SOURCE") },
     { "dispvm", 0, 0, G_OPTION_ARG_STRING, &dispvm,
       N_("Start a new DisposableVM of TEMPLATE (removed when it stops); prints its name"),
@@ -248,7 +259,8 @@ lifecycle (Op     op,
                           op == OP_SHUTDOWN ? shutdown_entries
                           : op == OP_START ? start_entries : NULL);
   g_autoptr(GPtrArray) vms = NULL;
-  g_auto(TsrCli) cli = { 0 };
+  g_auto(TsrCliJob) job = { 0 };
+  TsrCli *cli = &job.cli;
 
   if (!tsr_cli_parse_args (context, &argc, &argv))
     return TSR_CLI_EXIT_USAGE;
@@ -260,9 +272,9 @@ lifecycle (Op     op,
           g_printerr (_("--dispvm starts a new VM: name no VM and no --cdrom with it.\n"));
           return TSR_CLI_EXIT_USAGE;
         }
-      if (!tsr_cli_open (&cli))
+      if (!tsr_cli_open (cli))
         return TSR_CLI_EXIT_FAILED;
-      return start_dispvm (&cli, dispvm);
+      return start_dispvm (cli, dispvm);
     }
   if (argc < 2 && !all)
     {
@@ -275,17 +287,20 @@ lifecycle (Op     op,
       return TSR_CLI_EXIT_USAGE;
     }
 
-  if (!tsr_cli_open (&cli))
+  if (!tsr_cli_open (cli))
     return TSR_CLI_EXIT_FAILED;
-  vms = collect_vms (&cli, argc, argv, all);
+  vms = collect_vms (cli, argc, argv, all);
   if (vms == NULL)
     return TSR_CLI_EXIT_USAGE;
 
-  run_op (&cli, op, vms, cdrom);
+  /* Only a start with media is a job: Ctrl+C elsewhere stops the command. */
+  if (op == OP_START && cdrom != NULL)
+    tsr_cli_job_init (&job, FALSE);
+  run_op (cli, op, vms, cdrom, op == OP_START && cdrom != NULL ? &job : NULL);
   if (op == OP_SHUTDOWN && wait)
-    wait_stopped (&cli, vms, timeout);
+    wait_stopped (cli, vms, timeout);
 
-  return cli.status;
+  return cli->status;
 }
 
 int

@@ -119,6 +119,8 @@ void            tsr_cli_job_progress_cb    (guint64             done,
  * erased before the result is printed.
  */
 GAsyncResult   *tsr_cli_job_wait           (TsrCliJob          *job);
+/* Erases the progress line (on a terminal). */
+void            tsr_cli_job_end_line       (TsrCliJob          *job);
 /* Once _finish() filled name, note and error: the exit code, after
  * printing the error, or the note with NOTE_FORMAT ("Note: %s\n").
  */

@@ -397,8 +397,8 @@ tsr_cli_job_progress_cb (guint64     done,
     g_printerr (" — %s", left);
 }
 
-static void
-job_end_line (TsrCliJob *job)
+void
+tsr_cli_job_end_line (TsrCliJob *job)
 {
   if (job->tty && !job->quiet)
     g_printerr ("\r\033[K");
@@ -409,7 +409,7 @@ tsr_cli_job_wait (TsrCliJob *job)
 {
   GAsyncResult *result = tsr_cli_wait (&job->cli);
 
-  job_end_line (job);
+  tsr_cli_job_end_line (job);
   return result;
 }
 

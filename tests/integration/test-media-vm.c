@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
@@ -232,6 +233,69 @@ test_media_from_vm (void)
   assert_refused (handle, NOAGENT ":/media/installer.iso", 1, "qemu-guest-agent");
   assert_refused (handle, SOURCE ":/media/missing.iso", 2, "could not be opened inside");
   assert_refused (handle, SOURCE ":/media", 2, "is a folder");
+
+  /* Killed while copying: the next Tessera deletes the partial copy. */
+  {
+    g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autofree char *qvm_start = g_build_filename (cli_dir, "qvm-start", NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_launcher_setenv (launcher, "TESSERA_TEST_CRASH_AT", "media:copying", TRUE);
+    proc = g_subprocess_launcher_spawn (launcher, &error, qvm_start, "--connect=" URI, TARGET,
+                                        "--cdrom=" SOURCE ":/media/installer.iso", NULL);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_wait (proc, NULL, &error));
+    g_assert_true (g_subprocess_get_if_signaled (proc));
+    copies = media_copies (handle);
+    g_assert_true (g_str_has_prefix (copies, "tessera-media-" TARGET "-"));
+    g_clear_pointer (&copies, g_free);
+    g_clear_pointer (&out, g_free);
+    out = run_cli ("qvm-ls", &status, &err, NULL);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "media copy"));
+    g_clear_pointer (&err, g_free);
+    copies = media_copies (handle);
+    g_assert_cmpstr (copies, ==, "");
+    g_clear_pointer (&copies, g_free);
+    g_assert_cmpint (state_of (handle, TARGET), ==, VIR_DOMAIN_SHUTOFF);
+  }
+
+  /* Ctrl+C while copying: cancelled, nothing left. */
+  {
+    g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autofree char *qvm_start = g_build_filename (cli_dir, "qvm-start", NULL);
+    g_autofree char *said = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_launcher_setenv (launcher, "TESSERA_TEST_PAUSE_AT", "media:copying", TRUE);
+    proc = g_subprocess_launcher_spawn (launcher, &error, qvm_start, "--connect=" URI, TARGET,
+                                        "--cdrom=" SOURCE ":/media/installer.iso", NULL);
+    g_assert_no_error (error);
+    {
+      GInputStream *stream = g_subprocess_get_stderr_pipe (proc);
+      g_autoptr(GDataInputStream) lines = g_data_input_stream_new (stream);
+      g_autofree char *line = NULL;
+
+      while ((line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error)) != NULL &&
+             strstr (line, "paused at media:copying") == NULL)
+        g_clear_pointer (&line, g_free);
+      g_assert_nonnull (line);
+      g_subprocess_send_signal (proc, SIGINT);
+      g_subprocess_send_signal (proc, SIGCONT);
+      g_assert_true (g_subprocess_wait (proc, NULL, &error));
+      said = g_data_input_stream_read_upto (lines, "", 0, NULL, NULL, NULL);
+    }
+    g_assert_true (g_subprocess_get_if_exited (proc));
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 1);
+    copies = media_copies (handle);
+    g_assert_cmpstr (copies, ==, "");
+    g_clear_pointer (&copies, g_free);
+    g_assert_cmpint (state_of (handle, TARGET), ==, VIR_DOMAIN_SHUTOFF);
+  }
 
   /* The install: the target boots the copy once, installs, boots its disk. */
   out = run_cli ("qvm-start", &status, &err, TARGET, "--cdrom=" SOURCE ":/media/installer.iso",

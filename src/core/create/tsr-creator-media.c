@@ -27,6 +27,7 @@ typedef struct
 {
   TsrCall        call;
   TsrMedia      *media;
+  TsrProgress    progress;
 } MediaData;
 
 static void
@@ -35,6 +36,7 @@ media_data_clear (gpointer user_data)
   MediaData *data = user_data;
 
   tsr_media_free (data->media);
+  tsr_progress_clear (&data->progress);
 }
 
 static gboolean
@@ -217,7 +219,7 @@ start_with_media (gpointer       task_data,
         }
       journal = tsr_journal_begin_for (data->call.conn, "media copy", virDomainGetName (dom));
       copy = tsr_media_vm_fetch (data->call.conn, data->media, virDomainGetName (dom), journal,
-                                 cancellable, error);
+                                 &data->progress, cancellable, error);
       if (copy == NULL)
         return FALSE;
     }
@@ -288,6 +290,20 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
                                           GAsyncReadyCallback  callback,
                                           gpointer             user_data)
 {
+  tsr_connection_start_vm_with_media_full_async (self, vm, media, NULL, NULL, cancellable,
+                                                 callback, user_data);
+}
+
+void
+tsr_connection_start_vm_with_media_full_async (TsrConnection       *self,
+                                               TsrVm               *vm,
+                                               const char          *media,
+                                               TsrProgressFunc      progress_func,
+                                               gpointer             progress_data,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TsrMedia) parsed = NULL;
@@ -310,6 +326,7 @@ tsr_connection_start_vm_with_media_async (TsrConnection       *self,
     return;
 
   data->media = g_steal_pointer (&parsed);
+  tsr_progress_init (&data->progress, progress_func, progress_data);
   tsr_task_run_sync (task, start_with_media);
 }
 

@@ -85,6 +85,19 @@ void           tsr_connection_start_vm_with_media_async  (TsrConnection       *s
                                                           GCancellable        *cancellable,
                                                           GAsyncReadyCallback  callback,
                                                           gpointer             user_data);
+/* The same, with PROGRESS_FUNC told how far a long preparation of the media
+ * is (media inside another VM are copied first: tsr-media-vm.h), in the
+ * thread-default context of the caller; CANCELLABLE stops that copy.
+ * Finish with tsr_connection_start_vm_with_media_finish().
+ */
+void           tsr_connection_start_vm_with_media_full_async (TsrConnection       *self,
+                                                              TsrVm               *vm,
+                                                              const char          *media,
+                                                              TsrProgressFunc      progress_func,
+                                                              gpointer             progress_data,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
 gboolean       tsr_connection_start_vm_with_media_finish (TsrConnection       *self,
                                                           GAsyncResult        *result,
                                                           GError             **error);

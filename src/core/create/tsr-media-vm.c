@@ -244,10 +244,15 @@ static gboolean
 copy_to_stream (Agent         *agent,
                 virStreamPtr   stream,
                 guint64        size,
+                TsrProgress   *progress,
                 GCancellable  *cancellable,
                 GError       **error)
 {
+  g_autofree char *stage = g_strdup_printf (_("Copying “%s” from “%s”"), agent->path,
+                                            agent->owner);
   guint64 done = 0;
+
+  tsr_progress_report (progress, 0, size, stage, TRUE);
 
   while (done < size)
     {
@@ -279,6 +284,7 @@ copy_to_stream (Agent         *agent,
         }
       g_free (bytes);
       done += len;
+      tsr_progress_report (progress, done, size, stage, FALSE);
       if (len == 0 || json_object_get_boolean_member_with_default (object, "eof", FALSE))
         break;
     }
@@ -337,6 +343,7 @@ tsr_media_vm_fetch (virConnectPtr   conn,
                     TsrMedia       *media,
                     const char     *target,
                     TsrJournal     *journal,
+                    TsrProgress    *progress,
                     GCancellable   *cancellable,
                     GError        **error)
 {
@@ -364,7 +371,8 @@ tsr_media_vm_fetch (virConnectPtr   conn,
       tsr_error_set_from_libvirt (error, _("Could not start sending the install media"));
       goto fail;
     }
-  ok = copy_to_stream (&agent, stream, size, cancellable, error);
+  tsr_journal_step ("media:copying");
+  ok = copy_to_stream (&agent, stream, size, progress, cancellable, error);
   if (!ok || virStreamFinish (stream) < 0)
     {
       if (ok)

@@ -6,6 +6,7 @@
 
 #include "tsr-journal.h"
 #include "tsr-media.h"
+#include "tsr-progress.h"
 
 G_BEGIN_DECLS
 
@@ -25,12 +26,13 @@ G_BEGIN_DECLS
  * to the copy's path and returns the copy's volume name. Cancelling, or
  * any failure, leaves no volume behind. The copy is written in JOURNAL
  * (the caller's record, ended once the target runs): a crash before that
- * leaves it to recovery.
+ * leaves it to recovery. PROGRESS hears the bytes copied.
  */
 char    *tsr_media_vm_fetch        (virConnectPtr   conn,
                                     TsrMedia       *media,
                                     const char     *target,
                                     TsrJournal     *journal,
+                                    TsrProgress    *progress,
                                     GCancellable   *cancellable,
                                     GError        **error);
 
