@@ -133,7 +133,8 @@ tsr_settings_read_prefs_sync (virConnectPtr   conn,
     }
   if (!(p = tsr_settings_prefs_parse (xml, kernels_dir, error)))
     return NULL;
-  p->private_size = tsr_settings_private_size_sync (conn, dom);
+  if (g_strcmp0 (p->klass, "AppVM") == 0 || g_strcmp0 (p->klass, "DispVM") == 0)
+    p->private_size = tsr_settings_private_size_sync (conn, dom);
   if (virDomainGetAutostart (dom, &autostart) == 0)
     p->autostart = autostart != 0;
   virResetLastError ();

@@ -66,8 +66,9 @@ char        *tsr_template_make_volume          (virConnectPtr  conn,
 
 /* Merges the committed revisions beyond the template's revisions_to_keep
  * into the bottom of its chain, when no running VM uses what changes.
- * TPL is halted and settled; failures are reported, never fatal.
+ * TPL is halted and settled; failures are reported, never fatal. TRUE
+ * when the definition changed.
  */
-void         tsr_template_prune_sync           (virDomainPtr   tpl);
+gboolean     tsr_template_prune_sync           (virDomainPtr   tpl);
 
 G_END_DECLS

@@ -236,6 +236,7 @@ merge_down (GPtrArray  *revisions,
 
 static gboolean
 prune (virDomainPtr   tpl,
+       gboolean      *changed,
        GError       **error)
 {
   virConnectPtr conn = virDomainGetConnect (tpl);
@@ -291,6 +292,7 @@ prune (virDomainPtr   tpl,
     return FALSE;
   tsr_journal_step ("template:prune-marked");
 
+  *changed = TRUE;
   if (!merge_down (revisions, point, error))
     return FALSE;
   rebase_stale_overlays (conn, virDomainGetName (tpl), gone, bottom->path, bottom->format);
@@ -318,15 +320,17 @@ prune (virDomainPtr   tpl,
   return TRUE;
 }
 
-void
+gboolean
 tsr_template_prune_sync (virDomainPtr tpl)
 {
   g_autoptr(GError) error = NULL;
+  gboolean changed = FALSE;
 
   tsr_assert_worker_thread ();
-  if (!prune (tpl, &error))
+  if (!prune (tpl, &changed, &error))
     g_message ("%s: old revisions not pruned (tried again at the next commit): %s",
                virDomainGetName (tpl), error->message);
+  return changed;
 }
 
 /* Going back one revision */

@@ -464,12 +464,14 @@ tsr_template_settle_sync (virDomainPtr   tpl,
       /* Old revisions beyond revisions_to_keep, now or after an
        * interrupted prune.
        */
-      tsr_template_prune_sync (tpl);
-      g_clear_pointer (&doc, xmlFreeDoc);
-      g_ptr_array_unref (g_steal_pointer (&revisions));
-      if (!(doc = tsr_template_read_definition (tpl, error)))
-        return FALSE;
-      revisions = tsr_template_read_revisions (xmlDocGetRootElement (doc));
+      if (tsr_template_prune_sync (tpl))
+        {
+          g_clear_pointer (&doc, xmlFreeDoc);
+          g_ptr_array_unref (g_steal_pointer (&revisions));
+          if (!(doc = tsr_template_read_definition (tpl, error)))
+            return FALSE;
+          revisions = tsr_template_read_revisions (xmlDocGetRootElement (doc));
+        }
     }
 
   if ((newest = tsr_template_newest_committed (revisions)) == NULL)
