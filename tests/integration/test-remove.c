@@ -1150,20 +1150,19 @@ assert_revision (const char *name,
   g_assert_cmpstr (value, ==, revision);
 }
 
-/* qvm-start APP killed (SIGKILL) at the commit step of its template's
- * pending session.
- */
+/* qvm-start VM killed (SIGKILL) at STEP of its template's settling. */
 static void
-start_killed_at_commit (const char *app)
+start_killed_at (const char *vm,
+                 const char *step)
 {
   g_autofree char *cli = g_build_filename (cli_dir, "qvm-start", NULL);
-  const char *argv[] = { cli, app, NULL };
+  const char *argv[] = { cli, vm, NULL };
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_subprocess_launcher_setenv (launcher, "TESSERA_TEST_CRASH_AT", "template:overlay", TRUE);
+  g_subprocess_launcher_setenv (launcher, "TESSERA_TEST_CRASH_AT", step, TRUE);
   g_subprocess_launcher_setenv (launcher, "TESSERA_URI", URI, TRUE);
   proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
@@ -1229,7 +1228,7 @@ test_template_revisions (void)
    */
   rev1 = disk_of (P2 "tpl", "vda");
   write_marker (rev1, "qcow2", "rev1");
-  start_killed_at_commit (P2 "app");
+  start_killed_at (P2 "app", "template:overlay");
   g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
   assert_revision (P2 "tpl", "0");
   {
@@ -1253,11 +1252,17 @@ test_template_revisions (void)
   g_clear_pointer (&out, g_free);
 
   /* A third commit with revisions_to_keep 1: revision 0 goes, merged into
-   * the bottom file, which now holds revision 1; the template's start
-   * made it, and a running template cannot be reverted.
+   * the bottom file, which now holds revision 1. The template's start
+   * does it; killed once the revision to merge is marked, the next start
+   * merges it again. A running template cannot be reverted.
    */
   rev2 = disk_of (P2 "tpl", "vda");
   write_marker (rev2, "qcow2", "rev2");
+  start_killed_at (P2 "tpl", "template:prune-marked");
+  g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
+  assert_revision (P2 "tpl", "2");
+  g_assert_true (g_file_test (rev1, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
   cli_ok ("qvm-start", P2 "tpl", NULL);
   refused ("is running", "qvm-volume", "revert", P2 "tpl:root", NULL);
   cli_ok ("qvm-kill", P2 "tpl", NULL);
@@ -1291,6 +1296,51 @@ test_template_revisions (void)
   cli_ok ("qvm-remove", "-f", P2 "app", NULL);
   cli_ok ("qvm-remove", "-f", P2 "tpl", NULL);
   g_assert_false (g_file_test (bottom, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+}
+
+/* The NVRAM path in NAME's definition. */
+static char *
+nvram_of (const char *name)
+{
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autoptr(TsrDomainUses) uses = tsr_domain_uses_parse (xml);
+
+  return g_strdup (uses->nvram);
+}
+
+/* An AppVM of a UEFI template starts with the template's UEFI variables. */
+static void
+test_template_nvram (void)
+{
+  g_autofree char *tpl_nvram = NULL, *app_nvram = NULL, *copied = NULL;
+  gsize length = 0;
+
+  create (P2 "utpl", "--class", "TemplateVM", "--property", "firmware=uefi", NULL);
+  tpl_nvram = nvram_of (P2 "utpl");
+  g_assert_nonnull (tpl_nvram);
+  /* What a first start leaves: OVMF's variables, with the template's own. */
+  tsr_test_copy_file ("/usr/share/OVMF/OVMF_VARS_4M.fd", tpl_nvram);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *vars = NULL;
+    g_autoptr(GString) with = NULL;
+
+    g_assert_true (g_file_get_contents (tpl_nvram, &vars, &length, &error));
+    with = g_string_new_len (vars, length);
+    g_string_append (with, "tm2-enrolled-key");
+    g_assert_true (g_file_set_contents (tpl_nvram, with->str, with->len, &error));
+  }
+  create (P2 "uapp", "--class", "AppVM", "--template", P2 "utpl", NULL);
+  app_nvram = nvram_of (P2 "uapp");
+  g_assert_nonnull (app_nvram);
+  g_assert_cmpstr (app_nvram, !=, tpl_nvram);
+  g_assert_true (g_file_get_contents (app_nvram, &copied, &length, NULL));
+  g_assert_nonnull (g_strstr_len (copied, length, "tm2-enrolled-key"));
+
+  cli_ok ("qvm-remove", "-f", P2 "uapp", NULL);
+  cli_ok ("qvm-remove", "-f", P2 "utpl", NULL);
+  g_assert_false (g_file_test (app_nvram, G_FILE_TEST_EXISTS));
   g_assert_null (find_orphans ());
 }
 
@@ -1355,6 +1405,7 @@ main (int    argc,
   g_test_add_func ("/template-it/appvm", test_template_appvm);
   g_test_add_func ("/template-it/dispvm", test_template_dispvm);
   g_test_add_func ("/template-it/tm2-revisions", test_template_revisions);
+  g_test_add_func ("/template-it/tm2-nvram", test_template_nvram);
   g_test_add_func ("/remove-it/zz/nothing-left", test_nothing_left);
 
   ret = g_test_run ();
