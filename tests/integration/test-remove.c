@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -1313,8 +1314,8 @@ nvram_of (const char *name)
 static void
 test_template_nvram (void)
 {
-  g_autofree char *tpl_nvram = NULL, *app_nvram = NULL, *copied = NULL;
-  gsize length = 0;
+  g_autofree char *tpl_nvram = NULL, *app_nvram = NULL, *copied = NULL, *original = NULL;
+  gsize length = 0, original_length = 0;
 
   create (P2 "utpl", "--class", "TemplateVM", "--property", "firmware=uefi", NULL);
   tpl_nvram = nvram_of (P2 "utpl");
@@ -1335,8 +1336,13 @@ test_template_nvram (void)
   app_nvram = nvram_of (P2 "uapp");
   g_assert_nonnull (app_nvram);
   g_assert_cmpstr (app_nvram, !=, tpl_nvram);
+  /* Binary: compared whole, not as text. */
   g_assert_true (g_file_get_contents (app_nvram, &copied, &length, NULL));
-  g_assert_nonnull (g_strstr_len (copied, length, "tm2-enrolled-key"));
+  g_assert_true (g_file_get_contents (tpl_nvram, &original, &original_length, NULL));
+  g_assert_cmpmem (copied, length, original, original_length);
+  g_assert_true (length > strlen ("tm2-enrolled-key") &&
+                 memcmp (copied + length - strlen ("tm2-enrolled-key"), "tm2-enrolled-key",
+                         strlen ("tm2-enrolled-key")) == 0);
 
   cli_ok ("qvm-remove", "-f", P2 "uapp", NULL);
   cli_ok ("qvm-remove", "-f", P2 "utpl", NULL);
