@@ -316,7 +316,7 @@ prune (virDomainPtr   tpl,
     while (g_hash_table_iter_next (&iter, &path, NULL))
       delete_path (conn, path);
   }
-  g_info ("%s: merged %u old revisions into %s", virDomainGetName (tpl), point, bottom->path);
+  g_info ("%s: merged %u old revisions into %s", virDomainGetName (tpl), point, kept->path);
   return TRUE;
 }
 
