@@ -1151,13 +1151,17 @@ assert_revision (const char *name,
   g_assert_cmpstr (value, ==, revision);
 }
 
-/* qvm-start VM killed (SIGKILL) at STEP of its template's settling. */
+/* COMMAND [ACTION] ARG killed (SIGKILL) at STEP. */
 static void
-start_killed_at (const char *vm,
-                 const char *step)
+killed_at (const char *command,
+           const char *action,
+           const char *arg,
+           const char *step)
 {
-  g_autofree char *cli = g_build_filename (cli_dir, "qvm-start", NULL);
-  const char *argv[] = { cli, vm, NULL };
+  g_autofree char *cli = g_build_filename (cli_dir, command, NULL);
+  const char *with_action[] = { cli, action, arg, NULL };
+  const char *without[] = { cli, arg, NULL };
+  const char * const *argv = action ? with_action : without;
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_autoptr(GSubprocess) proc = NULL;
@@ -1229,7 +1233,7 @@ test_template_revisions (void)
    */
   rev1 = disk_of (P2 "tpl", "vda");
   write_marker (rev1, "qcow2", "rev1");
-  start_killed_at (P2 "app", "template:overlay");
+  killed_at ("qvm-start", NULL, P2 "app", "template:overlay");
   g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
   assert_revision (P2 "tpl", "0");
   {
@@ -1259,7 +1263,7 @@ test_template_revisions (void)
    */
   rev2 = disk_of (P2 "tpl", "vda");
   write_marker (rev2, "qcow2", "rev2");
-  start_killed_at (P2 "tpl", "template:prune-marked");
+  killed_at ("qvm-start", NULL, P2 "tpl", "template:prune-marked");
   g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
   assert_revision (P2 "tpl", "2");
   g_assert_true (g_file_test (rev1, G_FILE_TEST_EXISTS));
@@ -1277,8 +1281,14 @@ test_template_revisions (void)
   g_assert_null (find_orphans ());
 
   /* Revert: back to revision 1, revision 2 gone; the AppVM boots "rev1";
-   * nothing older is left to go back to.
+   * nothing older is left to go back to. Killed once its new overlay is
+   * made, the template is as it was and the overlay goes.
    */
+  killed_at ("qvm-volume", "revert", P2 "tpl:root", "template:revert-overlay");
+  g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
+  assert_revision (P2 "tpl", "2");
+  g_assert_true (g_file_test (rev2, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
   cli_ok ("qvm-volume", "revert", P2 "tpl:root", NULL);
   assert_revision (P2 "tpl", "1");
   g_assert_false (g_file_test (rev2, G_FILE_TEST_EXISTS));
