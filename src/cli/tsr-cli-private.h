@@ -134,6 +134,8 @@ int             tsr_cli_create             (int                 argc,
                                             char              **argv);
 int             tsr_cli_prefs              (int                 argc,
                                             char              **argv);
+int             tsr_cli_volume             (int                 argc,
+                                            char              **argv);
 int             tsr_cli_pci                (int                 argc,
                                             char              **argv);
 int             tsr_cli_start              (int                 argc,

@@ -443,6 +443,7 @@ static const struct
   { "console", tsr_cli_console },
   { "remove", tsr_cli_remove },
   { "repair", tsr_cli_repair },
+  { "volume", tsr_cli_volume },
 };
 
 static void
@@ -462,6 +463,7 @@ print_usage (const char *prog)
                 "  import FILE [--name N]  import a VirtualBox appliance or disk image\n"
                 "  console [--serial] VM  open a VM’s console window, or its serial console here\n"
                 "  remove [-f] VM…    remove VMs and what is theirs (also as qvm-remove)\n"
+                "  volume [list [VM…] | revert VM:root]  volumes, a template's revisions (also as qvm-volume)\n"
                 "  repair             finish interrupted operations, release orphan addresses\n"
                 "\n"
                 "Run “%s COMMAND --help” for a command’s options.\n"), prog, prog);

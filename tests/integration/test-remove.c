@@ -10,12 +10,14 @@
  * complete, nothing is left that nothing uses, and the same command works
  * again.
  *
- * Everything made here is named tsr-rm-*, and is removed at the start (what
+ * Everything made here is named tsr-rm-* (or tm2-*: revisions, revert,
+ * private size), and is removed at the start (what
  * an interrupted run left) and at the end.
  */
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -31,6 +33,8 @@
 #define TEST_NETWORK "tessera-test"
 #define POOL         "tessera"
 #define PREFIX       "tsr-rm-"
+/* The revisions tests' VMs (issue 17's second part). */
+#define P2           "tm2-"
 
 static char *workdir;
 static char *journal_dir;
@@ -66,6 +70,12 @@ exited_with (int status,
 }
 
 /* What the host holds of ours */
+
+static gboolean
+ours (const char *name)
+{
+  return g_str_has_prefix (name, PREFIX) || g_str_has_prefix (name, P2);
+}
 
 static virStoragePoolPtr
 test_pool (void)
@@ -123,7 +133,7 @@ snapshot (void)
     {
       TsrDomainUses *uses = g_ptr_array_index (all, i);
 
-      if (!g_str_has_prefix (uses->name, PREFIX))
+      if (!ours (uses->name))
         continue;
       for (guint j = 0; j < uses->disks->len; j++)
         {
@@ -136,7 +146,7 @@ snapshot (void)
   n = virStoragePoolListAllVolumes (pool, &vols, 0);
   for (int i = 0; i < n; i++)
     {
-      if (g_str_has_prefix (virStorageVolGetName (vols[i]), PREFIX))
+      if (ours (virStorageVolGetName (vols[i])))
         g_ptr_array_add (lines, g_strdup_printf ("vol %s", virStorageVolGetName (vols[i])));
       virStorageVolFree (vols[i]);
     }
@@ -194,7 +204,7 @@ find_orphans (void)
 
       for (guint j = 0; j < uses->macs->len; j++)
         g_hash_table_add (macs, g_ptr_array_index (uses->macs, j));
-      for (guint j = 0; g_str_has_prefix (uses->name, PREFIX) && j < uses->disks->len; j++)
+      for (guint j = 0; ours (uses->name) && j < uses->disks->len; j++)
         {
           TsrDiskUse *d = g_ptr_array_index (uses->disks, j);
 
@@ -209,7 +219,7 @@ find_orphans (void)
       g_autofree char *path = virStorageVolGetPath (vols[i]);
       g_autofree char *key = g_strdup_printf ("%s/%s", POOL, virStorageVolGetName (vols[i]));
 
-      if (g_str_has_prefix (virStorageVolGetName (vols[i]), PREFIX) &&
+      if (ours (virStorageVolGetName (vols[i])) &&
           !g_hash_table_contains (used, path) && !g_hash_table_contains (used, key))
         g_string_append_printf (wrong, "orphan volume %s; ", virStorageVolGetName (vols[i]));
       virStorageVolFree (vols[i]);
@@ -231,7 +241,7 @@ find_orphans (void)
   return wrong->len > 0 ? g_string_free (g_steal_pointer (&wrong), FALSE) : NULL;
 }
 
-/* Clean-up: everything named tsr-rm-* */
+/* Clean-up: everything named tsr-rm-* or tm2-* */
 
 static void
 cleanup_everything (void)
@@ -246,7 +256,7 @@ cleanup_everything (void)
       TsrDomainUses *uses = g_ptr_array_index (all, i);
       virDomainPtr dom;
 
-      if (!g_str_has_prefix (uses->name, PREFIX) || !(dom = virDomainLookupByName (handle, uses->name)))
+      if (!ours (uses->name) || !(dom = virDomainLookupByName (handle, uses->name)))
         continue;
       if (virDomainIsActive (dom) == 1)
         virDomainDestroy (dom);
@@ -257,7 +267,7 @@ cleanup_everything (void)
   n = virStoragePoolListAllVolumes (pool, &vols, 0);
   for (int i = 0; i < n; i++)
     {
-      if (g_str_has_prefix (virStorageVolGetName (vols[i]), PREFIX))
+      if (ours (virStorageVolGetName (vols[i])))
         virStorageVolDelete (vols[i], 0);
       virStorageVolFree (vols[i]);
     }
@@ -1098,6 +1108,266 @@ test_template_dispvm (void)
   g_assert_null (find_orphans ());
 }
 
+/* Revisions: revisions_to_keep, pruning, qvm-volume revert, private_size,
+ * and a kill at the commit step.
+ */
+
+static void
+refused (const char *needle,
+         const char *name,
+         ...) G_GNUC_NULL_TERMINATED;
+
+/* NAME ARGS… fails, and its error says NEEDLE. */
+static void
+refused (const char *needle,
+         const char *name,
+         ...)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  va_list args;
+  int status;
+
+  va_start (args, name);
+  out = tsr_test_run_cli_valist (cli_dir, URI, FALSE, name, &status, &err, args);
+  va_end (args);
+  g_test_message ("%s: %s", name, err);
+  g_assert_false (exited_with (status, 0));
+  if (strstr (err, needle) == NULL)
+    g_error ("%s: expected “%s” in: %s", name, needle, err);
+}
+
+/* qvm-ls's field FIELD of NAME, e.g. its revision. */
+static char *
+ls_field (const char *name,
+          const char *field)
+{
+  g_autofree char *fields = g_strdup_printf ("name,%s", field);
+  g_autofree char *out = run_cli ("qvm-ls", NULL, NULL, "--raw-data", "--fields", fields, name,
+                                  NULL);
+  g_auto(GStrv) parts = g_strsplit (g_strstrip (out), "|", 2);
+
+  g_assert_cmpstr (parts[0], ==, name);
+  return g_strdup (parts[1]);
+}
+
+static void
+assert_revision (const char *name,
+                 const char *revision)
+{
+  g_autofree char *value = ls_field (name, "revision");
+
+  g_assert_cmpstr (value, ==, revision);
+}
+
+/* COMMAND [ACTION] ARG killed (SIGKILL) at STEP. */
+static void
+killed_at (const char *command,
+           const char *action,
+           const char *arg,
+           const char *step)
+{
+  g_autofree char *cli = g_build_filename (cli_dir, command, NULL);
+  const char *with_action[] = { cli, action, arg, NULL };
+  const char *without[] = { cli, arg, NULL };
+  const char * const *argv = action ? with_action : without;
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "TESSERA_TEST_CRASH_AT", step, TRUE);
+  g_subprocess_launcher_setenv (launcher, "TESSERA_URI", URI, TRUE);
+  proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_signaled (proc));
+  g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGKILL);
+  restart_libvirtd_if_crashed ();
+}
+
+static void
+test_template_bad_input (void)
+{
+  g_autofree char *before = snapshot ();
+  g_autofree char *after = NULL, *out = NULL;
+
+  refused ("no older revision", "qvm-volume", "revert", P2 "tpl:root", NULL);
+  refused ("only a TemplateVM", "qvm-volume", "revert", P2 "app:root", NULL);
+  refused ("has no revisions", "qvm-volume", "revert", P2 "tpl:private", NULL);
+  refused ("VMNAME:VOLUME", "qvm-volume", "revert", P2 "tpl", NULL);
+  refused ("No VM named", "qvm-volume", "revert", P2 "nosuch:root", NULL);
+  refused ("whole number", "qvm-prefs", P2 "tpl", "revisions_to_keep", "two", NULL);
+  refused ("at most 100", "qvm-prefs", P2 "tpl", "revisions_to_keep", "101", NULL);
+  refused ("only a TemplateVM", "qvm-prefs", P2 "app", "revisions_to_keep", "2", NULL);
+  refused ("can only grow", "qvm-prefs", P2 "app", "private_size", "1GiB", NULL);
+  refused ("not a size", "qvm-prefs", P2 "app", "private_size", "lots", NULL);
+  refused ("no default", "qvm-prefs", "-D", P2 "app", "private_size", NULL);
+  refused ("only an AppVM", "qvm-prefs", P2 "tpl", "private_size", "4", NULL);
+  after = snapshot ();
+  g_assert_cmpstr (before, ==, after);
+  out = run_cli ("qvm-prefs", NULL, NULL, P2 "tpl", "revisions_to_keep", NULL);
+  g_assert_cmpstr (out, ==, "1\n");
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-prefs", NULL, NULL, P2 "app", "private_size", NULL);
+  g_assert_cmpstr (out, ==, "2147483648\n");
+  g_clear_pointer (&out, g_free);
+  out = run_cli ("qvm-volume", NULL, NULL, "list", P2 "tpl", P2 "app", NULL);
+  g_test_message ("qvm-volume list:\n%s", out);
+  g_assert_nonnull (strstr (out, "POOL:VOLUME"));
+  g_assert_true (g_regex_match_simple ("^" POOL ":" P2 "tpl-root\\S* +" P2 "tpl +root +No$", out,
+                                       G_REGEX_MULTILINE, 0));
+  g_assert_true (g_regex_match_simple (" " P2 "app +private +No$", out, G_REGEX_MULTILINE, 0));
+  g_assert_true (g_regex_match_simple (" " P2 "app +volatile +No$", out, G_REGEX_MULTILINE, 0));
+}
+
+static void
+test_template_revisions (void)
+{
+  g_autofree char *fixture = g_build_filename (fixture_dir, "boot-disk.img", NULL);
+  g_autofree char *image = g_build_filename (workdir, "tm2-root.img", NULL);
+  g_autofree char *bottom = NULL, *rev1 = NULL, *rev2 = NULL, *log = NULL, *out = NULL;
+
+  tsr_test_copy_file (fixture, image);
+  write_marker (image, "raw", "rev0");
+  create (P2 "tpl", "--class", "TemplateVM", "--root-move-from", image, NULL);
+  bottom = disk_of (P2 "tpl", "vda");
+  create (P2 "app", "--class", "AppVM", "--template", P2 "tpl", NULL);
+  test_template_bad_input ();
+
+  /* Killed at the commit step: the template stays at its revision (what
+   * it wrote still pending, nothing half-made left); the next start
+   * commits it.
+   */
+  rev1 = disk_of (P2 "tpl", "vda");
+  write_marker (rev1, "qcow2", "rev1");
+  killed_at ("qvm-start", NULL, P2 "app", "template:overlay");
+  g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
+  assert_revision (P2 "tpl", "0");
+  {
+    g_autofree char *still = disk_of (P2 "tpl", "vda");
+
+    g_assert_cmpstr (still, ==, rev1);
+  }
+  g_assert_true (has_marker (rev1, "qcow2", "rev1"));
+  g_assert_null (find_orphans ());
+  log = serial_of (P2 "app");
+  cli_ok ("qvm-start", P2 "app", NULL);
+  wait_for_line (log, "TESSERA-GUEST: disk-marker=rev1");
+  assert_revision (P2 "tpl", "1");
+
+  /* The private volume grows only while the AppVM is halted. */
+  refused ("is running", "qvm-prefs", P2 "app", "private_size", "3GiB", NULL);
+  cli_ok ("qvm-kill", P2 "app", NULL);
+  cli_ok ("qvm-prefs", P2 "app", "private_size", "3GiB", NULL);
+  out = run_cli ("qvm-prefs", NULL, NULL, P2 "app", "private_size", NULL);
+  g_assert_cmpstr (out, ==, "3221225472\n");
+  g_clear_pointer (&out, g_free);
+
+  /* A third commit with revisions_to_keep 1: revision 0 goes, merged into
+   * the bottom file, which now holds revision 1. The template's start
+   * does it; killed once the revision to merge is marked, the next start
+   * merges it again. A running template cannot be reverted.
+   */
+  rev2 = disk_of (P2 "tpl", "vda");
+  write_marker (rev2, "qcow2", "rev2");
+  killed_at ("qvm-start", NULL, P2 "tpl", "template:prune-marked");
+  g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
+  assert_revision (P2 "tpl", "2");
+  g_assert_true (g_file_test (rev1, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+  cli_ok ("qvm-start", P2 "tpl", NULL);
+  refused ("is running", "qvm-volume", "revert", P2 "tpl:root", NULL);
+  cli_ok ("qvm-kill", P2 "tpl", NULL);
+  assert_revision (P2 "tpl", "2");
+  g_assert_false (g_file_test (rev1, G_FILE_TEST_EXISTS));
+  g_assert_true (has_marker (bottom, "raw", "rev1"));
+  g_assert_true (has_marker (rev2, "qcow2", "rev2"));
+  out = run_cli ("qvm-volume", NULL, NULL, "list", P2 "tpl", NULL);
+  g_assert_true (g_regex_match_simple (" " P2 "tpl +root +Yes$", out, G_REGEX_MULTILINE, 0));
+  g_clear_pointer (&out, g_free);
+  g_assert_null (find_orphans ());
+
+  /* Revert: back to revision 1, revision 2 gone; the AppVM boots "rev1";
+   * nothing older is left to go back to. Killed once its new overlay is
+   * made, the template is as it was and the overlay goes.
+   */
+  killed_at ("qvm-volume", "revert", P2 "tpl:root", "template:revert-overlay");
+  g_free (run_cli ("qvm-ls", NULL, NULL, NULL));
+  assert_revision (P2 "tpl", "2");
+  g_assert_true (g_file_test (rev2, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+  cli_ok ("qvm-volume", "revert", P2 "tpl:root", NULL);
+  assert_revision (P2 "tpl", "1");
+  g_assert_false (g_file_test (rev2, G_FILE_TEST_EXISTS));
+  refused ("no older revision", "qvm-volume", "revert", P2 "tpl:root", NULL);
+  g_unlink (log);
+  cli_ok ("qvm-start", P2 "app", NULL);
+  wait_for_line (log, "TESSERA-GUEST: disk-marker=rev1");
+  cli_ok ("qvm-kill", P2 "app", NULL);
+
+  /* revisions_to_keep is the template's own, listed as set. */
+  cli_ok ("qvm-prefs", P2 "tpl", "revisions_to_keep", "3", NULL);
+  out = run_cli ("qvm-prefs", NULL, NULL, P2 "tpl", NULL);
+  g_assert_true (g_regex_match_simple ("^revisions_to_keep +- +3$", out, G_REGEX_MULTILINE, 0));
+  g_clear_pointer (&out, g_free);
+
+  cli_ok ("qvm-remove", "-f", P2 "app", NULL);
+  cli_ok ("qvm-remove", "-f", P2 "tpl", NULL);
+  g_assert_false (g_file_test (bottom, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+}
+
+/* The NVRAM path in NAME's definition. */
+static char *
+nvram_of (const char *name)
+{
+  g_autofree char *xml = tsr_test_domain_xml (handle, name, VIR_DOMAIN_XML_INACTIVE);
+  g_autoptr(TsrDomainUses) uses = tsr_domain_uses_parse (xml);
+
+  return g_strdup (uses->nvram);
+}
+
+/* An AppVM of a UEFI template starts with the template's UEFI variables. */
+static void
+test_template_nvram (void)
+{
+  g_autofree char *tpl_nvram = NULL, *app_nvram = NULL, *copied = NULL, *original = NULL;
+  gsize length = 0, original_length = 0;
+
+  create (P2 "utpl", "--class", "TemplateVM", "--property", "firmware=uefi", NULL);
+  tpl_nvram = nvram_of (P2 "utpl");
+  g_assert_nonnull (tpl_nvram);
+  /* What a first start leaves: OVMF's variables, with the template's own. */
+  tsr_test_copy_file ("/usr/share/OVMF/OVMF_VARS_4M.fd", tpl_nvram);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *vars = NULL;
+    g_autoptr(GString) with = NULL;
+
+    g_assert_true (g_file_get_contents (tpl_nvram, &vars, &length, &error));
+    with = g_string_new_len (vars, length);
+    g_string_append (with, "tm2-enrolled-key");
+    g_assert_true (g_file_set_contents (tpl_nvram, with->str, with->len, &error));
+  }
+  create (P2 "uapp", "--class", "AppVM", "--template", P2 "utpl", NULL);
+  app_nvram = nvram_of (P2 "uapp");
+  g_assert_nonnull (app_nvram);
+  g_assert_cmpstr (app_nvram, !=, tpl_nvram);
+  /* Binary: compared whole, not as text. */
+  g_assert_true (g_file_get_contents (app_nvram, &copied, &length, NULL));
+  g_assert_true (g_file_get_contents (tpl_nvram, &original, &original_length, NULL));
+  g_assert_cmpmem (copied, length, original, original_length);
+  g_assert_true (length > strlen ("tm2-enrolled-key") &&
+                 memcmp (copied + length - strlen ("tm2-enrolled-key"), "tm2-enrolled-key",
+                         strlen ("tm2-enrolled-key")) == 0);
+
+  cli_ok ("qvm-remove", "-f", P2 "uapp", NULL);
+  cli_ok ("qvm-remove", "-f", P2 "utpl", NULL);
+  g_assert_false (g_file_test (app_nvram, G_FILE_TEST_EXISTS));
+  g_assert_null (find_orphans ());
+}
+
 static void
 test_nothing_left (void)
 {
@@ -1159,6 +1429,8 @@ main (int    argc,
   g_test_add_func ("/remove-it/crash-matrix", test_crash_matrix);
   g_test_add_func ("/template-it/appvm", test_template_appvm);
   g_test_add_func ("/template-it/dispvm", test_template_dispvm);
+  g_test_add_func ("/template-it/tm2-revisions", test_template_revisions);
+  g_test_add_func ("/template-it/tm2-nvram", test_template_nvram);
   g_test_add_func ("/remove-it/zz/nothing-left", test_nothing_left);
 
   ret = g_test_run ();

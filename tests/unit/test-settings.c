@@ -14,6 +14,7 @@
 #include "tsr-validate.h"
 #include "tsr-vm-private.h"
 #include "tsr-settings.h"
+#include "tsr-template.h"
 #include "tsr-test-util.h"
 
 #define WAIT_UNTIL(cond) TSR_WAIT_UNTIL (cond, 10)
@@ -47,13 +48,70 @@ set_pref (TsrConnection  *conn,
   return tsr_connection_set_prefs_finish (conn, result, NULL, warning, error);
 }
 
+/* qvm-volume revert VM:VOLUME on the test driver: ERROR_CODE, or none. */
+static gboolean
+revert (TsrConnection  *conn,
+        const char     *vm,
+        const char     *volume,
+        GError        **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tsr_connection_revert_volume_async (conn, tsr_connection_lookup_vm (conn, vm), volume, NULL,
+                                      tsr_test_store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  return tsr_connection_revert_volume_finish (conn, result, NULL, error);
+}
+
+static void
+test_volumes (void)
+{
+  TsrConnection *conn = tsr_test_open_node (10);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = xml_of (conn, "vault");
+  g_autofree char *after = NULL;
+
+  /* Only a TemplateVM's root has revisions; a template with no disk has none. */
+  g_assert_false (revert (conn, "pvh-guest", "root", &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  g_assert_false (revert (conn, "vault", "private", &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  g_assert_false (revert (conn, "vault", "root", &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  after = xml_of (conn, "vault");
+  g_assert_cmpstr (after, ==, before);
+
+  tsr_connection_list_volumes_async (conn, NULL, NULL, tsr_test_store_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  rows = tsr_connection_list_volumes_finish (conn, result, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      TsrVolumeRow *row = g_ptr_array_index (rows, i);
+
+      g_assert_nonnull (row->vm);
+      g_assert_nonnull (row->pool);
+      g_assert_false (row->revert_possible);
+    }
+  g_clear_object (&result);
+  tsr_test_close_connection (conn, 2);
+}
+
 static void
 test_read (void)
 {
   TsrConnection *conn = tsr_test_open_node (10);
   g_autoptr(GPtrArray) prefs = tsr_test_get_prefs (conn, "work-web", 10);
 
-  g_assert_cmpuint (prefs->len, ==, g_strv_length ((char **) tsr_pref_names));
+  /* A StandaloneVM has neither a template's revisions_to_keep nor an
+   * AppVM's private_size.
+   */
+  g_assert_cmpuint (prefs->len, ==, g_strv_length ((char **) tsr_pref_names) - 2);
   g_assert_cmpstr (tsr_test_find_pref (prefs, "name")->value, ==, "work-web");
   g_assert_cmpstr (tsr_test_find_pref (prefs, "label")->value, ==, "green");
   g_assert_cmpstr (tsr_test_find_pref (prefs, "memory")->value, ==, "400");
@@ -109,9 +167,11 @@ test_set_and_reset (void)
     { "default_user", "alice", "alice", "alice" },
     { "netvm", "none", "none", NULL },
     { "autostart", "true", "True", NULL },
+    { "revisions_to_keep", "3", "3", "<tessera:revisions-to-keep>3</tessera:revisions-to-keep>" },
   };
   const char *resettable[] = { "memory", "maxmem", "vcpus", "debug", "include_in_backups",
-                               "default_user", "autostart", "kernelopts", NULL };
+                               "default_user", "autostart", "kernelopts",
+                               "revisions_to_keep", NULL };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -235,6 +295,14 @@ test_rules (void)
     { "unknown property", "vault", "colour", "x", TSR_ERROR_INVALID_VALUE },
     { "bad boolean", "vault", "debug", "maybe", TSR_ERROR_INVALID_VALUE },
     { "bad firmware", "vault", "firmware", "coreboot", TSR_ERROR_INVALID_VALUE },
+    { "revisions_to_keep not a number", "vault", "revisions_to_keep", "two",
+      TSR_ERROR_INVALID_VALUE },
+    { "revisions_to_keep too many", "vault", "revisions_to_keep", "101", TSR_ERROR_INVALID_VALUE },
+    { "revisions_to_keep of an AppVM", "pvh-guest", "revisions_to_keep", "2",
+      TSR_ERROR_INVALID_VALUE },
+    { "private_size of a TemplateVM", "vault", "private_size", "4", TSR_ERROR_INVALID_VALUE },
+    { "private_size of a StandaloneVM", "work-web", "private_size", "4G",
+      TSR_ERROR_INVALID_VALUE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -778,6 +846,7 @@ main (int    argc,
   g_test_add_func ("/settings/choices", test_choices);
   g_test_add_func ("/settings/pci", test_pci);
   g_test_add_func ("/settings/network-walk", test_network_walk);
+  g_test_add_func ("/settings/volumes", test_volumes);
 
   ret = g_test_run ();
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -138,4 +139,78 @@ tsr_mac_generate (const char *oui)
                           g_random_int_range (0, 256),
                           g_random_int_range (0, 256),
                           g_random_int_range (0, 256));
+}
+
+/* The bytes in one UNIT ("", "k", "MiB", "GB"…); "" is DEFAULT_UNIT. */
+static gboolean
+size_unit (const char *unit,
+           guint64     default_unit,
+           guint64    *mult)
+{
+  static const struct { const char *names[3]; guint64 bytes; } units[] = {
+    { { "b", NULL, NULL }, 1 },
+    { { "k", "kib", "kb" }, 1024 },
+    { { "m", "mib", "mb" }, (G_GUINT64_CONSTANT (1) << 20) },
+    { { "g", "gib", "gb" }, (G_GUINT64_CONSTANT (1) << 30) },
+    { { "t", "tib", "tb" }, (G_GUINT64_CONSTANT (1) << 40) },
+  };
+
+  if (*unit == '\0')
+    {
+      *mult = default_unit;
+      return TRUE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    for (guint n = 0; n < G_N_ELEMENTS (units[i].names) && units[i].names[n]; n++)
+      if (g_str_equal (unit, units[i].names[n]))
+        {
+          *mult = units[i].bytes;
+          return TRUE;
+        }
+  return FALSE;
+}
+
+static gboolean
+size_parse (const char *text,
+            guint64     default_unit,
+            guint64    *out)
+{
+  g_autofree char *unit = NULL;
+  g_autofree char *rest = NULL;
+  char *end = NULL;
+  guint64 value, mult;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+
+  errno = 0;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+
+  rest = g_strdup (end);
+  unit = g_ascii_strdown (g_strstrip (rest), -1);
+  if (!size_unit (unit, default_unit, &mult) || value > G_MAXUINT64 / mult)
+    return FALSE;
+
+  *out = value * mult;
+  return TRUE;
+}
+
+/* "400", "400M", "2G", "20GiB", "512MB"; DEFAULT_UNIT applies to a bare
+ * number.
+ */
+gboolean
+tsr_parse_size (const char  *text,
+                guint64      default_unit,
+                guint64     *out,
+                GError     **error)
+{
+  if (size_parse (text, default_unit, out))
+    return TRUE;
+
+  g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+               _("“%s” is not a size: write a number with an optional unit, like 400, 512M or "
+                 "20G."), text ? text : "");
+  return FALSE;
 }

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include "tsr-cloner-private.h"
+#include "tsr-storage.h"
 #include "tsr-error.h"
 #include "tsr-macs.h"
 #include "tsr-network.h"
@@ -231,9 +232,7 @@ tsr_cloner_copy_nvram (CloneData   *data,
                        const char  *dst,
                        GError     **error)
 {
-  g_autoptr(GFile) from = NULL;
-  g_autoptr(GFile) to = NULL;
-  g_autoptr(GError) local_error = NULL;
+  gboolean copied;
 
   if (!data->local)
     {
@@ -245,19 +244,9 @@ tsr_cloner_copy_nvram (CloneData   *data,
       tsr_cloner_add_warning (data, text);
       return TRUE;
     }
-  if (!g_file_test (src, G_FILE_TEST_EXISTS))
-    return TRUE;  /* never started: the clone gets a fresh one too */
-
-  from = g_file_new_for_path (src);
-  to = g_file_new_for_path (dst);
-  if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
-                   _("Could not copy the firmware settings (NVRAM) %s: %s"), src,
-                   local_error->message);
-      return FALSE;
-    }
-  data->nvram_copy = g_strdup (dst);
-  g_chmod (dst, 0600);
+  if (!tsr_storage_copy_nvram (src, dst, &copied, error))
+    return FALSE;
+  if (copied)
+    data->nvram_copy = g_strdup (dst);
   return TRUE;
 }

@@ -3,7 +3,14 @@
 
 #include <libvirt-gconfig/libvirt-gconfig.h>
 
+#include <glib/gi18n-lib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
 #include "tsr-creator-private.h"
+#include "tsr-error.h"
+#include "tsr-libvirt-private.h"
+#include "tsr-storage.h"
 #include "tsr-xml-private.h"
 
 /* What libvirt-gconfig cannot write: Secure Boot firmware, SMM, the TPM,
@@ -122,4 +129,48 @@ tsr_creator_add_os_features (const char          *xml,
     add_drivers_disc (devices, spec->drivers_media);
 
   return tsr_xml_dump (doc);
+}
+
+/* An AppVM of a UEFI template starts with the template's UEFI variables
+ * (boot entries, Secure Boot keys the installed system enrolled), copied
+ * to the new VM's own NVRAM file that XML names. *COPIED is the file
+ * written, for the rollback; nothing over a remote connection (the files
+ * are the host's) or when the template has none yet.
+ */
+gboolean
+tsr_creator_copy_template_nvram (virConnectPtr   conn,
+                                 const char     *template_name,
+                                 const char     *xml,
+                                 TsrJournal     *journal,
+                                 char          **copied,
+                                 GError        **error)
+{
+  g_autoptr(virDomain) tpl = template_name ? virDomainLookupByName (conn, template_name) : NULL;
+  g_autofree char *tpl_xml = tpl ? virDomainGetXMLDesc (tpl, VIR_DOMAIN_XML_INACTIVE) : NULL;
+  g_autoptr(xmlDoc) tpl_doc = tpl_xml ? tsr_xml_parse (tpl_xml) : NULL;
+  g_autoptr(xmlDoc) doc = tsr_xml_parse (xml);
+  xmlNodePtr tpl_os = tpl_doc ? tsr_xml_child (xmlDocGetRootElement (tpl_doc), "os") : NULL;
+  xmlNodePtr os = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "os") : NULL;
+  g_autofree char *src = tpl_os && tsr_xml_child (tpl_os, "nvram")
+                         ? tsr_xml_text (tsr_xml_child (tpl_os, "nvram")) : NULL;
+  g_autofree char *dst = os && tsr_xml_child (os, "nvram")
+                         ? tsr_xml_text (tsr_xml_child (os, "nvram")) : NULL;
+  gboolean done = FALSE;
+
+  virResetLastError ();
+  if (src == NULL || dst == NULL || *src == '\0' || *dst == '\0')
+    return TRUE;
+  if (g_file_test (dst, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NAME_IN_USE,
+                   _("The firmware settings file %s already exists (left by an older VM?): "
+                     "remove it, or choose another name."), dst);
+      return FALSE;
+    }
+  tsr_journal_file (journal, dst);
+  if (!tsr_storage_copy_nvram (src, dst, &done, error))
+    return FALSE;
+  if (done)
+    *copied = g_steal_pointer (&dst);
+  return TRUE;
 }

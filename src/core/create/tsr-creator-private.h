@@ -3,6 +3,7 @@
 
 #include "tsr-creator.h"
 #include "tsr-host.h"
+#include "tsr-journal.h"
 #include "tsr-osinfo.h"
 
 G_BEGIN_DECLS
@@ -34,5 +35,12 @@ TsrOsDefaults *tsr_creator_resolve_os (TsrCreateSpec  *spec,
                                        gboolean        local,
                                        char          **hint,
                                        GError        **error);
+
+gboolean tsr_creator_copy_template_nvram (virConnectPtr   conn,
+                                          const char     *template_name,
+                                          const char     *xml,
+                                          TsrJournal     *journal,
+                                          char          **copied,
+                                          GError        **error);
 
 G_END_DECLS

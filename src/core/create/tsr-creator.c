@@ -50,6 +50,7 @@ typedef struct
   char            *reserved_network;
   GPtrArray       *made;        /* more volumes made (an AppVM's private, volatile) */
   TsrJournal      *journal;     /* what a crash would leave, for recovery */
+  char            *nvram_copy;  /* an AppVM's copy of its template's NVRAM */
 
   /* results */
   char            *notice;
@@ -68,6 +69,7 @@ create_data_free (CreateData *data)
   g_clear_pointer (&data->progress.context, g_main_context_unref);
   g_free (data->kernels_dir);
   g_free (data->moved_to);
+  g_free (data->nvram_copy);
   g_free (data->reserved_mac);
   g_free (data->reserved_network);
   g_free (data->notice);
@@ -681,6 +683,8 @@ rollback (CreateData *data)
     }
   for (guint i = 0; data->made != NULL && i < data->made->len; i++)
     virStorageVolDelete (g_ptr_array_index (data->made, i), 0);
+  if (data->nvram_copy != NULL)
+    g_unlink (data->nvram_copy);
   virResetLastError ();
 }
 
@@ -886,8 +890,15 @@ create_steps (CreateData    *data,
   nvram_dir = nvram_folder (data->conn);
   if (!(xml = tsr_creator_build_domain_xml (data->spec, os, nvram_dir, data->kernels_dir,
                                             data->extra_paths, caps,
-                                               disk_path, disk_format, mac, error)) ||
-      !define_domain (data, xml, error))
+                                               disk_path, disk_format, mac, error)))
+    return FALSE;
+  if (is_template_based (spec) && data->local)
+    {
+      if (!tsr_creator_copy_template_nvram (data->conn, spec->template_name, xml, data->journal,
+                                            &data->nvram_copy, error))
+        return FALSE;
+    }
+  if (!define_domain (data, xml, error))
     return FALSE;
 
   /* A move across filesystems was a copy: the original goes only now that

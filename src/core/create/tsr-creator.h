@@ -6,6 +6,7 @@
 #include "tsr-connection.h"
 #include "tsr-progress.h"
 #include "tsr-storage.h"
+#include "tsr-validate.h"
 
 G_BEGIN_DECLS
 
@@ -61,10 +62,6 @@ void           tsr_create_spec_free         (TsrCreateSpec        *spec);
 gboolean       tsr_create_spec_set_property (TsrCreateSpec        *spec,
                                              const char           *key,
                                              const char           *value,
-                                             GError              **error);
-gboolean       tsr_parse_size               (const char           *text,
-                                             guint64               default_unit,
-                                             guint64              *out,
                                              GError              **error);
 
 void           tsr_connection_create_vm_async  (TsrConnection        *self,

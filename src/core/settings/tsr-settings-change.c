@@ -6,6 +6,7 @@
 
 #include "tsr-error.h"
 #include "tsr-settings-private.h"
+#include "tsr-template.h"
 #include "tsr-validate.h"
 #include "tsr-xml-private.h"
 
@@ -130,6 +131,55 @@ apply_virt_mode (Prefs       *p,
   return TRUE;
 }
 
+/* Template-based VMs' own properties (tsr-template.h). */
+static gboolean
+apply_revisions_to_keep (Prefs       *p,
+                         const char  *value,
+                         GError     **error)
+{
+  guint64 keep = TSR_TEMPLATE_DEFAULT_KEEP;
+
+  if (p->revisions_to_keep < 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s: only a TemplateVM keeps root revisions."), p->name,
+                   p->klass ? p->klass : "StandaloneVM");
+      return FALSE;
+    }
+  if (value != NULL && !parse_uint_value ("revisions_to_keep", value, &keep, error))
+    return FALSE;
+  if (keep > TSR_TEMPLATE_MAX_KEEP)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("revisions_to_keep is at most %u, not %s."), TSR_TEMPLATE_MAX_KEEP, value);
+      return FALSE;
+    }
+  p->revisions_to_keep = (gint) keep;
+  return TRUE;
+}
+
+static gboolean
+apply_private_size (Prefs       *p,
+                    const char  *value,
+                    GError     **error)
+{
+  if (p->private_size == 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                   _("“%s” is a %s: only an AppVM or a DisposableVM has a private volume."),
+                   p->name, p->klass ? p->klass : "StandaloneVM");
+      return FALSE;
+    }
+  if (value == NULL)
+    {
+      g_set_error_literal (error, TSR_ERROR, TSR_ERROR_INVALID_VALUE,
+                           _("private_size has no default: give the new size, e.g. 4GiB (it can "
+                             "only grow)."));
+      return FALSE;
+    }
+  return tsr_parse_size (value, G_GUINT64_CONSTANT (1) << 30, &p->private_size, error);
+}
+
 static gboolean
 apply_value (Prefs       *p,
              const char  *name,
@@ -166,6 +216,10 @@ apply_value (Prefs       *p,
     return apply_required (&p->label, value, _("label has no default: set a colour."), error);
   if (g_str_equal (name, "name"))
     return apply_required (&p->name, value, _("name has no default: give a new name."), error);
+  if (g_str_equal (name, "revisions_to_keep"))
+    return apply_revisions_to_keep (p, value, error);
+  if (g_str_equal (name, "private_size"))
+    return apply_private_size (p, value, error);
   if (g_str_equal (name, "template"))
     return apply_required (&p->template_name, value,
                            _("template has no default: name a TemplateVM."), error);
@@ -409,6 +463,13 @@ tsr_settings_prefs_write_xml (xmlDocPtr    doc,
   tsr_settings_metadata_set (vm, "label", p->label);
   tsr_settings_metadata_set (vm, "class", p->klass);
   tsr_settings_metadata_set (vm, "template", p->template_name);
+  if (p->revisions_to_keep != old->revisions_to_keep)
+    {
+      g_autofree char *keep = g_strdup_printf ("%d", p->revisions_to_keep);
+
+      tsr_settings_metadata_set (vm, "revisions-to-keep",
+                                 p->revisions_to_keep == TSR_TEMPLATE_DEFAULT_KEEP ? NULL : keep);
+    }
   tsr_settings_metadata_set (vm, "debug", p->debug ? "true" : NULL);
   tsr_settings_metadata_set (vm, "include-in-backups", p->include_in_backups ? NULL : "false");
   tsr_settings_metadata_set (vm, "default-user",

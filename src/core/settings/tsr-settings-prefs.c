@@ -8,6 +8,7 @@
 
 #include "tsr-network.h"
 #include "tsr-settings-private.h"
+#include "tsr-template.h"
 #include "tsr-vm-private.h"
 #include "tsr-xml-private.h"
 
@@ -17,7 +18,8 @@
 /* In the order qvm-prefs lists them. */
 const char * const tsr_pref_names[] = {
   "autostart", "class", "debug", "default_user", "firmware", "include_in_backups", "ip",
-  "kernel", "kernelopts", "label", "mac", "maxmem", "memory", "name", "netvm", "os", "storage",
+  "kernel", "kernelopts", "label", "mac", "maxmem", "memory", "name", "netvm", "os", "private_size",
+  "revisions_to_keep", "storage",
   "template", "uuid", "vcpus", "virt_mode", "visible_gateway", "visible_netmask", NULL
 };
 
@@ -209,6 +211,16 @@ tsr_settings_prefs_parse (const char  *xml,
     if (p->mac_fixed)
       p->mac_auto = metadata_get (vm, "mac-auto");
     p->default_user = metadata_get (vm, "default-user");
+    if (g_strcmp0 (p->klass, "TemplateVM") == 0)
+      {
+        g_autofree char *keep = metadata_get (vm, "revisions-to-keep");
+
+        p->revisions_to_keep = keep ? (gint) MIN (g_ascii_strtoull (keep, NULL, 10),
+                                                  TSR_TEMPLATE_MAX_KEEP)
+                                    : TSR_TEMPLATE_DEFAULT_KEEP;
+      }
+    else
+      p->revisions_to_keep = -1;
     if (p->default_user == NULL)
       p->default_user = g_strdup ("user");
     /* Tessera's short id; else the libosinfo id virt-manager wrote. */

@@ -36,6 +36,8 @@ typedef struct
   guint64   memory;
   guint64   maxmem;
   guint     vcpus;
+  gint      revisions_to_keep;  /* a TemplateVM's; -1 for other VMs */
+  guint64   private_size;       /* an AppVM's private volume, bytes; 0 for others */
 } Prefs;
 
 void         tsr_settings_prefs_free       (Prefs *p);
@@ -55,6 +57,18 @@ Prefs       *tsr_settings_read_prefs_sync  (virConnectPtr   conn,
                                             GError        **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prefs, tsr_settings_prefs_free)
+
+/* tsr-settings-volumes.c */
+guint64  tsr_settings_private_size_sync  (virConnectPtr   conn,
+                                          virDomainPtr    dom);
+gboolean tsr_settings_check_private_size (const Prefs    *old,
+                                          const Prefs    *p,
+                                          gboolean        running,
+                                          GError        **error);
+gboolean tsr_settings_grow_private_sync  (virConnectPtr   conn,
+                                          virDomainPtr    dom,
+                                          guint64         size,
+                                          GError        **error);
 
 /* tsr-settings-change.c */
 gboolean tsr_settings_prefs_apply     (Prefs          *p,

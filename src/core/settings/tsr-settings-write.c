@@ -536,7 +536,8 @@ plan_prefs (WriteData    *data,
 
   if (!(caps = tsr_host_caps_read_sync (data->call.conn, data->call.local, error)) ||
       !validate_prefs (data->call.conn, old, p, caps, data->call.kernels_dir, running, data->flags,
-                       &data->warning, error))
+                       &data->warning, error) ||
+      !tsr_settings_check_private_size (old, p, running, error))
     return NULL;
   return g_steal_pointer (&p);
 }
@@ -722,6 +723,11 @@ write_once (WriteData  *data,
       *changed = TRUE;
       return FALSE;
     }
+
+  /* A private volume grows first: nothing else changes if it cannot. */
+  if (p->private_size != old->private_size &&
+      !tsr_settings_grow_private_sync (data->call.conn, dom, p->private_size, error))
+    return FALSE;
 
   /* Everything checked: now change. Several steps (a rename, an address
    * moved) are recorded first, for the recovery after a crash.

@@ -50,6 +50,9 @@ prefs_to_list (const Prefs *p,
   g_autofree char *memory = g_strdup_printf ("%" G_GUINT64_FORMAT, p->memory);
   g_autofree char *maxmem = g_strdup_printf ("%" G_GUINT64_FORMAT, p->maxmem);
   g_autofree char *vcpus = g_strdup_printf ("%u", p->vcpus);
+  /* In bytes, as qvm-prefs lists sizes; set with a unit (4GiB) or GiB. */
+  g_autofree char *private_size = g_strdup_printf ("%" G_GUINT64_FORMAT, p->private_size);
+  g_autofree char *keep = g_strdup_printf ("%d", p->revisions_to_keep);
 
   for (guint i = 0; tsr_pref_names[i] != NULL; i++)
     {
@@ -78,6 +81,10 @@ prefs_to_list (const Prefs *p,
       else if (g_str_equal (n, "netvm")) add_pref (list, n, p->netvm, tsr_settings_default_netvm ());
       else if (g_str_equal (n, "storage")) add_pref (list, n, p->storage, NULL);
       else if (g_str_equal (n, "os")) add_pref (list, n, p->os, "");
+      else if (g_str_equal (n, "private_size") && p->private_size > 0)
+        add_pref (list, n, private_size, NULL);
+      else if (g_str_equal (n, "revisions_to_keep") && p->revisions_to_keep >= 0)
+        add_pref (list, n, keep, "1");
       else if (g_str_equal (n, "template")) add_pref (list, n, p->template_name, NULL);
       else if (g_str_equal (n, "uuid")) add_pref (list, n, p->uuid, NULL);
       else if (g_str_equal (n, "vcpus")) add_pref (list, n, vcpus, "2");
@@ -126,6 +133,8 @@ tsr_settings_read_prefs_sync (virConnectPtr   conn,
     }
   if (!(p = tsr_settings_prefs_parse (xml, kernels_dir, error)))
     return NULL;
+  if (g_strcmp0 (p->klass, "AppVM") == 0 || g_strcmp0 (p->klass, "DispVM") == 0)
+    p->private_size = tsr_settings_private_size_sync (conn, dom);
   if (virDomainGetAutostart (dom, &autostart) == 0)
     p->autostart = autostart != 0;
   virResetLastError ();

@@ -105,6 +105,31 @@ gboolean   tsr_connection_pci_attach_finish (TsrConnection        *self,
                                              GAsyncResult         *result,
                                              GError              **error);
 
+/* qvm-volume list [VM]: the disks of VM, or of every VM, as TsrVolumeRow
+ * (tsr-template.h), each with whether it can be reverted.
+ */
+void       tsr_connection_list_volumes_async   (TsrConnection        *self,
+                                                TsrVm                *vm,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+GPtrArray *tsr_connection_list_volumes_finish  (TsrConnection        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+/* qvm-volume revert VM:VOLUME: a halted TemplateVM's root goes back one
+ * revision; *REVISION is the one it is at now.
+ */
+void       tsr_connection_revert_volume_async  (TsrConnection        *self,
+                                                TsrVm                *vm,
+                                                const char           *volume,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   tsr_connection_revert_volume_finish (TsrConnection        *self,
+                                                GAsyncResult         *result,
+                                                guint                *revision,
+                                                GError              **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrPref, tsr_pref_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrPciDevice, tsr_pci_device_free)
 

@@ -222,3 +222,30 @@ tsr_storage_pool_capacity (virStoragePoolPtr pool)
     }
   return info.capacity;
 }
+
+gboolean
+tsr_storage_copy_nvram (const char  *src,
+                        const char  *dst,
+                        gboolean    *copied,
+                        GError     **error)
+{
+  g_autoptr(GFile) from = NULL;
+  g_autoptr(GFile) to = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  *copied = FALSE;
+  if (!g_file_test (src, G_FILE_TEST_EXISTS))
+    return TRUE;
+  from = g_file_new_for_path (src);
+  to = g_file_new_for_path (dst);
+  if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &local_error))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED,
+                   _("Could not copy the firmware settings (NVRAM) %s: %s"), src,
+                   local_error->message);
+      return FALSE;
+    }
+  g_chmod (dst, 0600);
+  *copied = TRUE;
+  return TRUE;
+}

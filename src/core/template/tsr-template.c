@@ -10,24 +10,25 @@
 #include "tsr-journal.h"
 #include "tsr-libvirt-private.h"
 #include "tsr-template.h"
+#include "tsr-template-private.h"
 #include "tsr-threads.h"
 #include "tsr-vm.h"
 #include "tsr-xml-private.h"
 
 /* Reading and writing the definitions */
 
-static xmlNodePtr
-tessera_vm (xmlNodePtr root,
+xmlNodePtr
+tsr_template_vm_node (xmlNodePtr root,
             gboolean   create)
 {
   return tsr_xml_metadata (root, TSR_METADATA_NS, TSR_METADATA_PREFIX, "vm", create);
 }
 
-static char *
-metadata_text (xmlNodePtr  root,
+char *
+tsr_template_metadata_text (xmlNodePtr  root,
                const char *name)
 {
-  xmlNodePtr vm = tessera_vm (root, FALSE);
+  xmlNodePtr vm = tsr_template_vm_node (root, FALSE);
 
   for (xmlNodePtr n = vm ? vm->children : NULL; n != NULL; n = n->next)
     if (tsr_xml_is (n, name))
@@ -35,19 +36,19 @@ metadata_text (xmlNodePtr  root,
   return NULL;
 }
 
-static void
-set_metadata_text (xmlNodePtr  root,
+void
+tsr_template_set_metadata_text (xmlNodePtr  root,
                    const char *name,
                    const char *value)
 {
-  xmlNodePtr vm = tessera_vm (root, TRUE);
+  xmlNodePtr vm = tsr_template_vm_node (root, TRUE);
 
   tsr_xml_remove_children (vm, name);
   tsr_xml_add (vm, name, value);
 }
 
-static xmlDocPtr
-read_definition (virDomainPtr   dom,
+xmlDocPtr
+tsr_template_read_definition (virDomainPtr   dom,
                  GError       **error)
 {
   g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
@@ -58,8 +59,8 @@ read_definition (virDomainPtr   dom,
   return doc;
 }
 
-static gboolean
-write_definition (virConnectPtr   conn,
+gboolean
+tsr_template_write_definition (virConnectPtr   conn,
                   xmlDocPtr       doc,
                   GError        **error)
 {
@@ -75,8 +76,8 @@ write_definition (virConnectPtr   conn,
 }
 
 /* The disk with target DEV, or the first disk (not cdrom) when DEV is NULL. */
-static xmlNodePtr
-find_disk (xmlNodePtr  root,
+xmlNodePtr
+tsr_template_find_disk (xmlNodePtr  root,
            const char *dev)
 {
   xmlNodePtr devices = tsr_xml_child (root, "devices");
@@ -94,8 +95,8 @@ find_disk (xmlNodePtr  root,
   return NULL;
 }
 
-static char *
-disk_path (virConnectPtr conn,
+char *
+tsr_template_disk_path (virConnectPtr conn,
            xmlNodePtr    disk)
 {
   xmlNodePtr source = tsr_xml_child (disk, "source");
@@ -116,8 +117,8 @@ disk_path (virConnectPtr conn,
   return path;
 }
 
-static void
-set_disk_file (xmlNodePtr  disk,
+void
+tsr_template_set_disk_file (xmlNodePtr  disk,
                const char *path,
                const char *format)
 {
@@ -136,46 +137,40 @@ set_disk_file (xmlNodePtr  disk,
 
 /* The chain */
 
-typedef struct
+void
+tsr_revision_free (gpointer p)
 {
-  guint    n;
-  gboolean committed;
-  char    *path;
-  char    *format;
-  guint64  created_allocation;
-} Revision;
-
-static void
-revision_free (gpointer p)
-{
-  Revision *r = p;
+  TsrRevision *r = p;
 
   g_free (r->path);
   g_free (r->format);
   g_free (r);
 }
 
-static GPtrArray *
-read_revisions (xmlNodePtr root)
+GPtrArray *
+tsr_template_read_revisions (xmlNodePtr root)
 {
-  GPtrArray *revisions = g_ptr_array_new_with_free_func (revision_free);
-  xmlNodePtr vm = tessera_vm (root, FALSE);
+  GPtrArray *revisions = g_ptr_array_new_with_free_func (tsr_revision_free);
+  xmlNodePtr vm = tsr_template_vm_node (root, FALSE);
 
   for (xmlNodePtr n = vm ? vm->children : NULL; n != NULL; n = n->next)
     {
       g_autofree char *number = NULL;
       g_autofree char *committed = NULL;
       g_autofree char *allocation = NULL;
-      Revision *r;
+      g_autofree char *pruning = NULL;
+      TsrRevision *r;
 
       if (!tsr_xml_is (n, "revision"))
         continue;
       number = tsr_xml_prop (n, "n");
       committed = tsr_xml_prop (n, "committed");
       allocation = tsr_xml_prop (n, "allocation");
-      r = g_new0 (Revision, 1);
+      pruning = tsr_xml_prop (n, "pruning");
+      r = g_new0 (TsrRevision, 1);
       r->n = number ? (guint) g_ascii_strtoull (number, NULL, 10) : 0;
       r->committed = g_strcmp0 (committed, "yes") == 0;
+      r->pruning = g_strcmp0 (pruning, "yes") == 0;
       r->path = tsr_xml_text (n);
       r->format = tsr_xml_prop (n, "format");
       if (r->format == NULL)
@@ -186,16 +181,16 @@ read_revisions (xmlNodePtr root)
   return revisions;
 }
 
-static void
-write_revisions (xmlNodePtr  root,
+void
+tsr_template_write_revisions (xmlNodePtr  root,
                  GPtrArray  *revisions)
 {
-  xmlNodePtr vm = tessera_vm (root, TRUE);
+  xmlNodePtr vm = tsr_template_vm_node (root, TRUE);
 
   tsr_xml_remove_children (vm, "revision");
   for (guint i = 0; i < revisions->len; i++)
     {
-      Revision *r = g_ptr_array_index (revisions, i);
+      TsrRevision *r = g_ptr_array_index (revisions, i);
       g_autofree char *number = g_strdup_printf ("%u", r->n);
       g_autofree char *allocation = g_strdup_printf ("%" G_GUINT64_FORMAT, r->created_allocation);
       xmlNodePtr node = tsr_xml_add (vm, "revision", r->path);
@@ -205,15 +200,17 @@ write_revisions (xmlNodePtr  root,
       tsr_xml_set (node, "format", r->format ? r->format : "qcow2");
       if (!r->committed)
         tsr_xml_set (node, "allocation", allocation);
+      if (r->pruning)
+        tsr_xml_set (node, "pruning", "yes");
     }
 }
 
-static Revision *
-newest_committed (GPtrArray *revisions)
+TsrRevision *
+tsr_template_newest_committed (GPtrArray *revisions)
 {
   for (guint i = revisions->len; i > 0; i--)
     {
-      Revision *r = g_ptr_array_index (revisions, i - 1);
+      TsrRevision *r = g_ptr_array_index (revisions, i - 1);
 
       if (r->committed)
         return r;
@@ -223,8 +220,8 @@ newest_committed (GPtrArray *revisions)
 
 /* Volumes */
 
-static guint64
-allocation_of (virConnectPtr conn,
+guint64
+tsr_template_allocation_of (virConnectPtr conn,
                const char   *path)
 {
   g_autoptr(virStorageVol) vol = virStorageVolLookupByPath (conn, path);
@@ -241,8 +238,8 @@ allocation_of (virConnectPtr conn,
  * POOL_OF's pool). An old volume of that name goes first. O(1) whatever
  * BASE's size.
  */
-static char *
-make_volume (virConnectPtr   conn,
+char *
+tsr_template_make_volume (virConnectPtr   conn,
              const char     *pool_of,
              const char     *name,
              const char     *base,
@@ -319,11 +316,11 @@ start_chain (virConnectPtr   conn,
 {
   xmlNodePtr root = xmlDocGetRootElement (doc);
   g_autofree char *name = tsr_xml_text (tsr_xml_child (root, "name"));
-  g_autofree char *path = disk_path (conn, disk);
+  g_autofree char *path = tsr_template_disk_path (conn, disk);
   g_autofree char *format = disk_format (disk);
   g_autofree char *vol_name = NULL;
   g_autofree char *overlay = NULL;
-  Revision *r0, *r1;
+  TsrRevision *r0, *r1;
 
   if (path == NULL)
     {
@@ -332,22 +329,22 @@ start_chain (virConnectPtr   conn,
       return FALSE;
     }
   vol_name = g_strdup_printf ("%s-root.1.qcow2", name);
-  if (!(overlay = make_volume (conn, path, vol_name, path, format, 0, journal, error)))
+  if (!(overlay = tsr_template_make_volume (conn, path, vol_name, path, format, 0, journal, error)))
     return FALSE;
 
-  r0 = g_new0 (Revision, 1);
+  r0 = g_new0 (TsrRevision, 1);
   r0->n = 0;
   r0->committed = TRUE;
   r0->path = g_strdup (path);
   r0->format = g_strdup (format);
-  r1 = g_new0 (Revision, 1);
+  r1 = g_new0 (TsrRevision, 1);
   r1->n = 1;
   r1->path = g_strdup (overlay);
   r1->format = g_strdup ("qcow2");
-  r1->created_allocation = allocation_of (conn, overlay);
+  r1->created_allocation = tsr_template_allocation_of (conn, overlay);
   g_ptr_array_add (revisions, r0);
   g_ptr_array_add (revisions, r1);
-  set_disk_file (disk, overlay, "qcow2");
+  tsr_template_set_disk_file (disk, overlay, "qcow2");
   return TRUE;
 }
 
@@ -366,15 +363,15 @@ end_session (virConnectPtr   conn,
 {
   xmlNodePtr root = xmlDocGetRootElement (doc);
   g_autofree char *name = tsr_xml_text (tsr_xml_child (root, "name"));
-  Revision *last = g_ptr_array_index (revisions, revisions->len - 1);
-  Revision *base = newest_committed (revisions);
+  TsrRevision *last = g_ptr_array_index (revisions, revisions->len - 1);
+  TsrRevision *base = tsr_template_newest_committed (revisions);
   g_autofree char *vol_name = NULL;
   g_autofree char *overlay = NULL;
   int state = 0, reason = 0;
   gboolean crashed;
 
   *changed = FALSE;
-  if (last->committed || base == NULL || allocation_of (conn, last->path) == last->created_allocation)
+  if (last->committed || base == NULL || tsr_template_allocation_of (conn, last->path) == last->created_allocation)
     return TRUE;  /* nothing written since */
 
   virDomainGetState (tpl, &state, &reason, 0);
@@ -388,27 +385,27 @@ end_session (virConnectPtr   conn,
       g_info ("%s: discarding revision %u (the template did not shut down cleanly)", name, last->n);
       vol_name = g_path_get_basename (last->path);
       g_free (overlay);
-      if (!(overlay = make_volume (conn, last->path, vol_name, base->path, base->format, 0,
+      if (!(overlay = tsr_template_make_volume (conn, last->path, vol_name, base->path, base->format, 0,
                                    journal, error)))
         return FALSE;
-      last->created_allocation = allocation_of (conn, overlay);
+      last->created_allocation = tsr_template_allocation_of (conn, overlay);
       return TRUE;
     }
 
   last->committed = TRUE;
   vol_name = g_strdup_printf ("%s-root.%u.qcow2", name, last->n + 1);
-  if (!(overlay = make_volume (conn, last->path, vol_name, last->path, "qcow2", 0, journal, error)))
+  if (!(overlay = tsr_template_make_volume (conn, last->path, vol_name, last->path, "qcow2", 0, journal, error)))
     return FALSE;
   {
-    Revision *next = g_new0 (Revision, 1);
+    TsrRevision *next = g_new0 (TsrRevision, 1);
 
     next->n = last->n + 1;
     next->path = g_strdup (overlay);
     next->format = g_strdup ("qcow2");
-    next->created_allocation = allocation_of (conn, overlay);
+    next->created_allocation = tsr_template_allocation_of (conn, overlay);
     g_ptr_array_add (revisions, next);
   }
-  set_disk_file (disk, overlay, "qcow2");
+  tsr_template_set_disk_file (disk, overlay, "qcow2");
   g_info ("%s: committed revision %u", name, last->n);
   return TRUE;
 }
@@ -427,14 +424,14 @@ tsr_template_settle_sync (virDomainPtr   tpl,
   xmlNodePtr root, disk;
   gboolean active = virDomainIsActive (tpl) == 1;
   gboolean changed = FALSE;
-  Revision *newest;
+  TsrRevision *newest;
 
   tsr_assert_worker_thread ();
-  if (!(doc = read_definition (tpl, error)))
+  if (!(doc = tsr_template_read_definition (tpl, error)))
     return FALSE;
   root = xmlDocGetRootElement (doc);
-  revisions = read_revisions (root);
-  if (!(disk = find_disk (root, NULL)))
+  revisions = tsr_template_read_revisions (root);
+  if (!(disk = tsr_template_find_disk (root, NULL)))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
                    _("Template “%s” has no disk to base VMs on."), virDomainGetName (tpl));
@@ -457,15 +454,27 @@ tsr_template_settle_sync (virDomainPtr   tpl,
         return FALSE;
       if (changed)
         {
-          write_revisions (root, revisions);
+          tsr_template_write_revisions (root, revisions);
           tsr_journal_step ("template:overlay");
-          if (!write_definition (conn, doc, error))
+          if (!tsr_template_write_definition (conn, doc, error))
             return FALSE;
           tsr_journal_commit (journal);
         }
+      g_clear_pointer (&journal, tsr_journal_end);
+      /* Old revisions beyond revisions_to_keep, now or after an
+       * interrupted prune.
+       */
+      if (tsr_template_prune_sync (tpl))
+        {
+          g_clear_pointer (&doc, xmlFreeDoc);
+          g_ptr_array_unref (g_steal_pointer (&revisions));
+          if (!(doc = tsr_template_read_definition (tpl, error)))
+            return FALSE;
+          revisions = tsr_template_read_revisions (xmlDocGetRootElement (doc));
+        }
     }
 
-  if ((newest = newest_committed (revisions)) == NULL)
+  if ((newest = tsr_template_newest_committed (revisions)) == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_VM_RUNNING,
                    _("Template “%s” runs and has no committed root yet: shut it down once "
@@ -504,10 +513,10 @@ tsr_template_prepare_start_sync (virDomainPtr   dom,
   guint revision = 0;
 
   tsr_assert_worker_thread ();
-  if (!(doc = read_definition (dom, error)))
+  if (!(doc = tsr_template_read_definition (dom, error)))
     return FALSE;
   root = xmlDocGetRootElement (doc);
-  klass = metadata_text (root, "class");
+  klass = tsr_template_metadata_text (root, "class");
   if (g_strcmp0 (klass, "TemplateVM") == 0)
     {
       g_autoptr(GError) local = NULL;
@@ -522,7 +531,7 @@ tsr_template_prepare_start_sync (virDomainPtr   dom,
   if (g_strcmp0 (klass, "AppVM") != 0 && g_strcmp0 (klass, "DispVM") != 0)
     return TRUE;
 
-  tpl_name = metadata_text (root, "template");
+  tpl_name = tsr_template_metadata_text (root, "template");
   tpl = tpl_name ? virDomainLookupByName (conn, tpl_name) : NULL;
   virResetLastError ();
   if (tpl == NULL)
@@ -538,8 +547,8 @@ tsr_template_prepare_start_sync (virDomainPtr   dom,
 
   /* A fresh root on the newest revision, and an empty volatile disk. */
   journal = tsr_journal_begin_for (conn, "start", virDomainGetName (dom));
-  disk = find_disk (root, NULL);
-  root_path = disk ? disk_path (conn, disk) : NULL;
+  disk = tsr_template_find_disk (root, NULL);
+  root_path = disk ? tsr_template_disk_path (conn, disk) : NULL;
   if (root_path == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
@@ -547,13 +556,13 @@ tsr_template_prepare_start_sync (virDomainPtr   dom,
       return FALSE;
     }
   root_name = g_path_get_basename (root_path);
-  if (!(overlay = make_volume (conn, root_path, root_name, base, base_format, 0, journal, error)))
+  if (!(overlay = tsr_template_make_volume (conn, root_path, root_name, base, base_format, 0, journal, error)))
     return FALSE;
-  set_disk_file (disk, overlay, "qcow2");
+  tsr_template_set_disk_file (disk, overlay, "qcow2");
 
   {
-    xmlNodePtr volatile_disk = find_disk (root, "vdc");
-    g_autofree char *volatile_path = volatile_disk ? disk_path (conn, volatile_disk) : NULL;
+    xmlNodePtr volatile_disk = tsr_template_find_disk (root, "vdc");
+    g_autofree char *volatile_path = volatile_disk ? tsr_template_disk_path (conn, volatile_disk) : NULL;
     g_autofree char *volatile_name = volatile_path ? g_path_get_basename (volatile_path) : NULL;
 
     if (volatile_path != NULL && g_str_has_suffix (volatile_path, "-volatile.qcow2"))
@@ -565,23 +574,23 @@ tsr_template_prepare_start_sync (virDomainPtr   dom,
         if (old != NULL && virStorageVolGetInfo (old, &info) == 0)
           capacity = info.capacity;
         virResetLastError ();
-        g_free (make_volume (conn, volatile_path, volatile_name, NULL, NULL,
+        g_free (tsr_template_make_volume (conn, volatile_path, volatile_name, NULL, NULL,
                              capacity ? capacity : G_GUINT64_CONSTANT (10) << 30, journal, error));
       }
   }
 
   number = g_strdup_printf ("%u", revision);
-  set_metadata_text (root, "booted-revision", number);
+  tsr_template_set_metadata_text (root, "booted-revision", number);
   {
     /* The revision is in use while this VM runs on it. */
-    xmlNodePtr vm = tessera_vm (root, TRUE);
+    xmlNodePtr vm = tsr_template_vm_node (root, TRUE);
     xmlNodePtr base_node;
 
     tsr_xml_remove_children (vm, "base");
     base_node = tsr_xml_add (vm, "base", base);
     tsr_xml_set (base_node, "disk", "vda");
   }
-  if (!write_definition (conn, doc, error))
+  if (!tsr_template_write_definition (conn, doc, error))
     return FALSE;
   tsr_journal_commit (journal);
   return TRUE;
@@ -600,12 +609,12 @@ metadata_number (const char *xml,
     return 0;
   if (newest_revision)
     {
-      g_autoptr(GPtrArray) revisions = read_revisions (root);
-      Revision *r = newest_committed (revisions);
+      g_autoptr(GPtrArray) revisions = tsr_template_read_revisions (root);
+      TsrRevision *r = tsr_template_newest_committed (revisions);
 
       return r ? r->n : 0;
     }
-  text = metadata_text (root, name);
+  text = tsr_template_metadata_text (root, name);
   return text ? (guint) g_ascii_strtoull (text, NULL, 10) : 0;
 }
 

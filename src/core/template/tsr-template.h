@@ -49,6 +49,43 @@ gboolean tsr_template_prepare_start_sync (virDomainPtr   dom,
 guint    tsr_template_booted_revision    (const char    *domain_xml);
 guint    tsr_template_newest_revision    (const char    *template_xml);
 
+/* How many old committed revisions a template keeps besides its newest
+ * (<tessera:revisions-to-keep>), for qvm-volume revert; older ones are
+ * merged away at the next commit.
+ */
+#define TSR_TEMPLATE_DEFAULT_KEEP 1
+#define TSR_TEMPLATE_MAX_KEEP     100
+guint    tsr_template_revisions_to_keep  (const char    *template_xml);
+
+/* qvm-volume revert TPL:root: the halted template TPL goes back to the
+ * revision before its newest committed one (its pending session is
+ * committed first); the newest goes. *REVISION is the one it is at now.
+ * Refused while TPL or a VM running on the newest revision runs, or when
+ * there is none before.
+ */
+gboolean tsr_template_revert_sync        (virDomainPtr   tpl,
+                                          guint         *revision,
+                                          GError       **error);
+
+/* A row of qvm-volume list. */
+typedef struct
+{
+  char     *pool;      /* "-" for a file in no pool */
+  char     *volume;    /* the volume's name, or the file */
+  char     *vm;
+  char     *name;      /* root, private, volatile, or the disk's target */
+  gboolean  revert_possible;
+  guint64   size;      /* capacity in bytes, 0 when unknown */
+} TsrVolumeRow;
+
+void       tsr_volume_row_free           (TsrVolumeRow  *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrVolumeRow, tsr_volume_row_free)
+/* DOM's disks as qvm-volume lists them (a template's root as its newest
+ * committed revision). Blocking: workers only.
+ */
+GPtrArray *tsr_template_volumes_sync     (virDomainPtr   dom,
+                                          GError       **error);
+
 /* Volume names of an AppVM's own disks. */
 char    *tsr_template_volume_name        (const char    *vm_name,
                                           const char    *role);
