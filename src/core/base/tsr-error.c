@@ -85,6 +85,21 @@ tsr_error_set_from_libvirt (GError     **error,
     g_set_error (error, TSR_ERROR, code, "%s: %s", what, msg);
 }
 
+/* Whether the thread's last libvirt error says that what was looked up
+ * does not exist, rather than that the lookup failed (a lost connection):
+ * only then may the caller answer with its own "No … named" text. Must run
+ * in the thread that made the lookup, before any other libvirt call.
+ */
+gboolean
+tsr_error_last_is_not_found (void)
+{
+  virErrorPtr verr = virGetLastError ();
+
+  return verr == NULL ||
+         verr->code == VIR_ERR_NO_DOMAIN || verr->code == VIR_ERR_NO_NETWORK ||
+         verr->code == VIR_ERR_NO_STORAGE_POOL || verr->code == VIR_ERR_NO_STORAGE_VOL;
+}
+
 /* A connection that could not be opened: the reason, and what the person
  * lacks. libvirt's words differ by cause (a missing socket, the socket's
  * permissions, polkit without a system bus, SASL): each gets its remedy.
