@@ -47,8 +47,14 @@ tsr_error_set_from_libvirt (GError     **error,
             }
           break;
 
-        case VIR_ERR_NO_CONNECT:
         case VIR_ERR_SYSTEM_ERROR:
+          /* A failed system call in the daemon (a pool's missing folder) is
+           * not a connection problem; only one on the way to it is.
+           */
+          if (verr->domain != VIR_FROM_RPC && verr->domain != VIR_FROM_REMOTE)
+            break;
+          G_GNUC_FALLTHROUGH;
+        case VIR_ERR_NO_CONNECT:
         case VIR_ERR_RPC:
         case VIR_ERR_AUTH_FAILED:
         case VIR_ERR_AUTH_CANCELLED:
@@ -66,6 +72,18 @@ tsr_error_set_from_libvirt (GError     **error,
 
         default:
           break;
+        }
+
+      /* The connection went while the call ran ("client socket is closed",
+       * "End of file while reading data"): whatever the code, the remedy
+       * is the daemon's.
+       */
+      if (hint == NULL && (verr->domain == VIR_FROM_RPC || verr->domain == VIR_FROM_REMOTE))
+        {
+          code = TSR_ERROR_CONNECTION;
+          hint = _("Check that libvirtd is running (start it with “systemctl start libvirtd”, "
+                   "or “libvirtd -d” where there is no systemd) and that you may use it "
+                   "(run as root or join the “libvirt” group).");
         }
 
       if (strstr (msg, "could not find capabilities for") != NULL ||
@@ -113,7 +131,9 @@ tsr_error_set_connect_failed (GError     **error,
   gboolean system = uri != NULL && g_str_has_suffix (uri, "/system");
   const char *hint;
 
-  if (strstr (msg, "No such file or directory") != NULL && strstr (msg, "sock") != NULL)
+  /* No socket, or one nobody listens on (libvirtd killed or crashed). */
+  if ((strstr (msg, "No such file or directory") != NULL ||
+       strstr (msg, "Connection refused") != NULL) && strstr (msg, "sock") != NULL)
     hint = _("libvirtd is not running: start it with “systemctl start libvirtd” (or "
              "“libvirtd -d” where there is no systemd).");
   else if (system && (strstr (msg, "Permission denied") != NULL ||

@@ -81,7 +81,8 @@ static virDomainPtr
 lookup_running (ConsoleData  *data,
                 GError      **error)
 {
-  g_autoptr(virDomain) dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error);
+  g_autoptr(virDomain) dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                                        data->call.name, error);
 
   if (dom == NULL)
     return NULL;

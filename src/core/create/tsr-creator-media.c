@@ -215,7 +215,8 @@ start_with_media (gpointer       task_data,
   if (!resolve_media (data->call.conn, data->media, error))
     return FALSE;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return FALSE;
 
   if (virDomainIsActive (dom) == 1)
