@@ -569,10 +569,16 @@ test_actions (void)
    */
   {
     LabelWait wait = { GTK_WIDGET (window), "Could not force off “work-web”" };
+    /* With libvirt's reason, read in the worker that made the call (issue
+     * 13): the toast is the core's message.
+     */
+    LabelWait reason = { GTK_WIDGET (window), "domain is not running" };
 
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-force-off", NULL));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.vm-force-off", NULL));
     g_assert_true (tsr_test_spin_until (label_shown, &wait, TIMEOUT_MS));
+    g_assert_true (label_shown (&reason));
+    g_assert_null (find_label_containing (GTK_WIDGET (window), "unknown libvirt error"));
     assert_cell_text (window, "work-web", "state", "Shut off");
     write_screenshot (window, "error-toast.png");
   }

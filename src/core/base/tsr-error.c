@@ -47,8 +47,14 @@ tsr_error_set_from_libvirt (GError     **error,
             }
           break;
 
-        case VIR_ERR_NO_CONNECT:
         case VIR_ERR_SYSTEM_ERROR:
+          /* A failed system call in the daemon (a pool's missing folder) is
+           * not a connection problem; only one on the way to it is.
+           */
+          if (verr->domain != VIR_FROM_RPC && verr->domain != VIR_FROM_REMOTE)
+            break;
+          G_GNUC_FALLTHROUGH;
+        case VIR_ERR_NO_CONNECT:
         case VIR_ERR_RPC:
         case VIR_ERR_AUTH_FAILED:
         case VIR_ERR_AUTH_CANCELLED:
@@ -68,6 +74,18 @@ tsr_error_set_from_libvirt (GError     **error,
           break;
         }
 
+      /* The connection went while the call ran ("client socket is closed",
+       * "End of file while reading data"): whatever the code, the remedy
+       * is the daemon's.
+       */
+      if (hint == NULL && (verr->domain == VIR_FROM_RPC || verr->domain == VIR_FROM_REMOTE))
+        {
+          code = TSR_ERROR_CONNECTION;
+          hint = _("Check that libvirtd is running (start it with “systemctl start libvirtd”, "
+                   "or “libvirtd -d” where there is no systemd) and that you may use it "
+                   "(run as root or join the “libvirt” group).");
+        }
+
       if (strstr (msg, "could not find capabilities for") != NULL ||
           strstr (msg, "KVM is not available") != NULL ||
           strstr (msg, "/dev/kvm") != NULL)
@@ -85,6 +103,21 @@ tsr_error_set_from_libvirt (GError     **error,
     g_set_error (error, TSR_ERROR, code, "%s: %s", what, msg);
 }
 
+/* Whether the thread's last libvirt error says that what was looked up
+ * does not exist, rather than that the lookup failed (a lost connection):
+ * only then may the caller answer with its own "No … named" text. Must run
+ * in the thread that made the lookup, before any other libvirt call.
+ */
+gboolean
+tsr_error_last_is_not_found (void)
+{
+  virErrorPtr verr = virGetLastError ();
+
+  return verr == NULL ||
+         verr->code == VIR_ERR_NO_DOMAIN || verr->code == VIR_ERR_NO_NETWORK ||
+         verr->code == VIR_ERR_NO_STORAGE_POOL || verr->code == VIR_ERR_NO_STORAGE_VOL;
+}
+
 /* A connection that could not be opened: the reason, and what the person
  * lacks. libvirt's words differ by cause (a missing socket, the socket's
  * permissions, polkit without a system bus, SASL): each gets its remedy.
@@ -98,7 +131,9 @@ tsr_error_set_connect_failed (GError     **error,
   gboolean system = uri != NULL && g_str_has_suffix (uri, "/system");
   const char *hint;
 
-  if (strstr (msg, "No such file or directory") != NULL && strstr (msg, "sock") != NULL)
+  /* No socket, or one nobody listens on (libvirtd killed or crashed). */
+  if ((strstr (msg, "No such file or directory") != NULL ||
+       strstr (msg, "Connection refused") != NULL) && strstr (msg, "sock") != NULL)
     hint = _("libvirtd is not running: start it with “systemctl start libvirtd” (or "
              "“libvirtd -d” where there is no systemd).");
   else if (system && (strstr (msg, "Permission denied") != NULL ||

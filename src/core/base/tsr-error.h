@@ -30,6 +30,7 @@ typedef enum
 GQuark   tsr_error_quark            (void);
 void     tsr_error_set_from_libvirt (GError     **error,
                                      const char  *what);
+gboolean tsr_error_last_is_not_found (void);
 void     tsr_error_set_connect_failed (GError    **error,
                                        const char *uri);
 void     tsr_error_set_not_connected (GError    **error,

@@ -25,6 +25,7 @@ void     tsr_conn_release_full (virConnectPtr       conn,
  */
 virDomainPtr  tsr_domain_lookup_by_uuid  (virConnectPtr   conn,
                                           const char     *uuid,
+                                          const char     *name,
                                           GError        **error);
 virNetworkPtr tsr_network_lookup_by_name (virConnectPtr   conn,
                                           const char     *name,

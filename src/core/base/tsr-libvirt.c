@@ -87,12 +87,21 @@ tsr_uri_is_local (const char *uri)
 virDomainPtr
 tsr_domain_lookup_by_uuid (virConnectPtr   conn,
                            const char     *uuid,
+                           const char     *name,
                            GError        **error)
 {
   virDomainPtr dom = virDomainLookupByUUIDString (conn, uuid);
 
   if (dom == NULL)
-    tsr_error_set_from_libvirt (error, _("Could not find the VM"));
+    {
+      gboolean missing = tsr_error_last_is_not_found ();
+      g_autofree char *what = NULL;
+
+      if (name != NULL)
+        what = missing ? g_strdup_printf (_("Could not find “%s”"), name)
+                       : g_strdup_printf (_("Could not look up “%s”"), name);
+      tsr_error_set_from_libvirt (error, what ? what : _("Could not find the VM"));
+    }
   return dom;
 }
 
@@ -104,7 +113,13 @@ tsr_network_lookup_by_name (virConnectPtr   conn,
   virNetworkPtr net = virNetworkLookupByName (conn, name);
 
   if (net == NULL)
-    tsr_error_set_from_libvirt (error, _("Could not find the network"));
+    {
+      g_autofree char *what = tsr_error_last_is_not_found ()
+                              ? g_strdup_printf (_("Could not find the network “%s”"), name)
+                              : g_strdup_printf (_("Could not look up the network “%s”"), name);
+
+      tsr_error_set_from_libvirt (error, what);
+    }
   return net;
 }
 

@@ -178,6 +178,14 @@ lookup_pool (CloneData   *data,
 {
   g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (data->conn, name);
 
+  if (pool == NULL && !tsr_error_last_is_not_found ())
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not look up the storage pool “%s”"),
+                                               name);
+
+      tsr_error_set_from_libvirt (error, what);
+      return NULL;
+    }
   virResetLastError ();
   if (pool == NULL && !g_str_equal (name, TSR_DEFAULT_POOL))
     {

@@ -81,7 +81,8 @@ static virDomainPtr
 lookup_running (ConsoleData  *data,
                 GError      **error)
 {
-  g_autoptr(virDomain) dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error);
+  g_autoptr(virDomain) dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                                        data->call.name, error);
 
   if (dom == NULL)
     return NULL;
@@ -105,13 +106,15 @@ check_display (virDomainPtr   dom,
   xmlNodePtr devices = doc ? tsr_xml_child (xmlDocGetRootElement (doc), "devices") : NULL;
   xmlNodePtr graphics = devices ? tsr_xml_child (devices, "graphics") : NULL;
   g_autofree char *type = graphics ? tsr_xml_prop (graphics, "type") : NULL;
-  const char *name = virDomainGetName (dom);
+  const char *name;
 
+  /* Before any other libvirt call: each one clears the thread's last error. */
   if (doc == NULL)
     {
       tsr_error_set_from_libvirt (error, _("Could not read the VM’s definition"));
       return FALSE;
     }
+  name = virDomainGetName (dom);
   if (graphics == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
@@ -137,11 +140,14 @@ open_graphics (gpointer       task_data,
 {
   ConsoleData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
+  const char *name;
 
   tsr_assert_worker_thread ();
 
   if (!(dom = lookup_running (data, error)) || !check_display (dom, error))
     return FALSE;
+  /* Read before the call: virDomainGetName() clears the last error. */
+  name = virDomainGetName (dom);
 
   /* Authentication is skipped because libvirt itself hands over the
    * socket: whoever may manage the VM may see its screen.
@@ -149,8 +155,7 @@ open_graphics (gpointer       task_data,
   data->fd = virDomainOpenGraphicsFD (dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
   if (data->fd < 0)
     {
-      g_autofree char *what = g_strdup_printf (_("Could not open the display of “%s”"),
-                                               virDomainGetName (dom));
+      g_autofree char *what = g_strdup_printf (_("Could not open the display of “%s”"), name);
 
       tsr_error_set_from_libvirt (error, what);
       return FALSE;
@@ -211,15 +216,17 @@ send_keys (gpointer       task_data,
 {
   ConsoleData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
+  const char *name;
 
   tsr_assert_worker_thread ();
 
   if (!(dom = lookup_running (data, error)))
     return FALSE;
+  /* Read before the call: virDomainGetName() clears the last error. */
+  name = virDomainGetName (dom);
   if (virDomainSendKey (dom, VIR_KEYCODE_SET_LINUX, 0, data->codes, data->n_codes, 0) < 0)
     {
-      g_autofree char *what = g_strdup_printf (_("Could not send the keys to “%s”"),
-                                               virDomainGetName (dom));
+      g_autofree char *what = g_strdup_printf (_("Could not send the keys to “%s”"), name);
 
       tsr_error_set_from_libvirt (error, what);
       return FALSE;

@@ -451,7 +451,8 @@ open_console_thread (gpointer       task_data,
 
   tsr_assert_worker_thread ();
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return NULL;
 
   active = virDomainIsActive (dom);

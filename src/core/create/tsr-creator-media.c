@@ -202,7 +202,8 @@ start_with_media (gpointer       task_data,
   g_autoptr(virDomain) dom = NULL;
   gboolean started;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return FALSE;
 
   /* A file inside another VM: copied through that VM's guest agent into

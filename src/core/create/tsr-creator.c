@@ -213,6 +213,14 @@ validate_network (CreateData  *data,
     {
       g_autoptr(virNetwork) net = virNetworkLookupByName (data->conn, spec->netvm);
 
+      if (net == NULL && !tsr_error_last_is_not_found ())
+        {
+          g_autofree char *what = g_strdup_printf (_("Could not look up the network “%s”"),
+                                                   spec->netvm);
+
+          tsr_error_set_from_libvirt (error, what);
+          return FALSE;
+        }
       virResetLastError ();
       if (net == NULL)
         {

@@ -188,6 +188,7 @@ typedef struct
 {
   virConnectPtr   conn;
   char           *uuid;         /* the VM's; NULL for calls about the host */
+  char           *name;         /* the VM's name when the call was made, for messages */
   char           *kernels_dir;
   gboolean        local;        /* the host is this machine */
   GDestroyNotify  clear;        /* frees the members after the TsrCall */

@@ -647,6 +647,7 @@ call_free (gpointer data)
     call->clear (call);
   g_clear_pointer (&call->conn, tsr_conn_release);
   g_free (call->uuid);
+  g_free (call->name);
   g_free (call->kernels_dir);
   g_free (call);
 }
@@ -680,6 +681,7 @@ tsr_connection_call_new (TsrConnection        *self,
   call = g_malloc0 (size);
   call->conn = conn;
   call->uuid = vm != NULL ? g_strdup (tsr_vm_get_uuid (vm)) : NULL;
+  call->name = vm != NULL ? g_strdup (tsr_vm_get_name (vm)) : NULL;
   call->kernels_dir = g_strdup (self->kernels_dir);
   call->local = tsr_uri_is_local (self->uri);
   call->clear = clear;

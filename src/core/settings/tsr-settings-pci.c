@@ -300,7 +300,8 @@ pci_attach_sync (gpointer       task_data,
       return FALSE;
     }
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return FALSE;
 
   if (data->attach && found->assigned_to != NULL)

@@ -705,7 +705,8 @@ write_once (WriteData  *data,
 
   *changed = FALSE;
   g_clear_pointer (&data->warning, g_free);
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return FALSE;
 
   running = virDomainIsActive (dom) == 1;

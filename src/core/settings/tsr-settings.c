@@ -149,7 +149,8 @@ read_step (gpointer       task_data,
   ReadData *data = task_data;
   g_autoptr(virDomain) dom = NULL;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
+                                         data->call.name, error)))
     return FALSE;
   data->prefs = tsr_settings_read_prefs_sync (data->call.conn, dom, data->call.kernels_dir,
                                               error);

@@ -146,6 +146,14 @@ tsr_storage_ensure_pool (virConnectPtr   conn,
 {
   virStoragePoolPtr pool = virStoragePoolLookupByName (conn, name);
 
+  if (pool == NULL && !tsr_error_last_is_not_found ())
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not look up the storage pool “%s”"),
+                                               name);
+
+      tsr_error_set_from_libvirt (error, what);
+      return NULL;
+    }
   virResetLastError ();
   if (pool == NULL)
     {
@@ -173,7 +181,10 @@ tsr_storage_ensure_pool (virConnectPtr   conn,
 
   if (virStoragePoolIsActive (pool) != 1 && virStoragePoolCreate (pool, 0) < 0)
     {
-      tsr_error_set_from_libvirt (error, _("Could not start the storage pool"));
+      g_autofree char *what = g_strdup_printf (_("Could not start the storage pool “%s”"),
+                                               name);
+
+      tsr_error_set_from_libvirt (error, what);
       virStoragePoolFree (pool);
       return NULL;
     }
