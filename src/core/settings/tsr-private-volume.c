@@ -105,7 +105,7 @@ get_private_size_sync (gpointer       task_data,
   g_autofree char *target = NULL;
   virStorageVolInfo info = { 0 };
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)) ||
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, data->call.name, error)) ||
       !(vol = lookup_private_volume (data->call.conn, dom, &target, error)))
     return FALSE;
   if (virStorageVolGetInfo (vol, &info) < 0)
@@ -130,7 +130,7 @@ grow_private_sync (gpointer       task_data,
   int active;
   int ret;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)) ||
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, data->call.name, error)) ||
       !(vol = lookup_private_volume (data->call.conn, dom, &target, error)))
     return FALSE;
   if (virStorageVolGetInfo (vol, &info) < 0)

@@ -163,7 +163,7 @@ volumes_step (gpointer       task_data,
   if (data->call.uuid != NULL)
     {
       g_autoptr(virDomain) dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid,
-                                                            error);
+                                                            data->call.name, error);
 
       return dom != NULL && add_rows (data, dom, error);
     }
@@ -245,7 +245,7 @@ revert_step (gpointer       task_data,
   int lock;
   gboolean ok;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, error)))
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, data->call.name, error)))
     return FALSE;
   xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
   config = xml ? tsr_vm_config_parse (xml, NULL, NULL) : NULL;
