@@ -797,6 +797,7 @@ main (int    argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  tsr_test_ensure_libvirtd ();
   tsr_init ();
   signal (SIGPIPE, SIG_IGN);
 
