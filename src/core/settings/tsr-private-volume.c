@@ -66,10 +66,11 @@ lookup_private_volume (virConnectPtr   conn,
     }
   if (!(config = tsr_vm_config_parse (xml, NULL, error)))
     return NULL;
-  if (g_strcmp0 (config->klass, "AppVM") != 0)
+  if (g_strcmp0 (config->klass, "AppVM") != 0 && g_strcmp0 (config->klass, "DispVM") != 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_SUPPORTED,
-                   _("“%s” is a %s: only an AppVM has a private disk of its own."),
+                   _("“%s” is a %s: only an AppVM or a DisposableVM has a private disk of its "
+                     "own."),
                    config->name, config->klass);
       return NULL;
     }
@@ -117,28 +118,25 @@ get_private_size_sync (gpointer       task_data,
   return TRUE;
 }
 
-static gboolean
-grow_private_sync (gpointer       task_data,
-                   GCancellable  *cancellable,
-                   GError       **error)
+gboolean
+tsr_private_volume_grow_sync (virConnectPtr   conn,
+                              virDomainPtr    dom,
+                              guint64         size,
+                              GError        **error)
 {
-  PrivateData *data = task_data;
-  g_autoptr(virDomain) dom = NULL;
   g_autoptr(virStorageVol) vol = NULL;
   g_autofree char *target = NULL;
   virStorageVolInfo info = { 0 };
-  int active;
   int ret;
 
-  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, data->call.name, error)) ||
-      !(vol = lookup_private_volume (data->call.conn, dom, &target, error)))
+  if (!(vol = lookup_private_volume (conn, dom, &target, error)))
     return FALSE;
   if (virStorageVolGetInfo (vol, &info) < 0)
     {
       tsr_error_set_from_libvirt (error, _("Could not read the size of the private disk"));
       return FALSE;
     }
-  if (data->size < info.capacity)
+  if (size < info.capacity)
     {
       g_autofree char *now = g_format_size_full (info.capacity, G_FORMAT_SIZE_IEC_UNITS);
 
@@ -147,23 +145,49 @@ grow_private_sync (gpointer       task_data,
                      "off the end of its file system."), now);
       return FALSE;
     }
-  if (data->size == info.capacity)
+  if (size == info.capacity)
     return TRUE;
 
   /* A running VM's disk is grown by QEMU, which then tells the guest;
    * qemu-img must not touch an image in use.
    */
-  active = virDomainIsActive (dom);
-  if (active == 1)
-    ret = virDomainBlockResize (dom, target, data->size, VIR_DOMAIN_BLOCK_RESIZE_BYTES);
+  if (virDomainIsActive (dom) == 1)
+    ret = virDomainBlockResize (dom, target, size, VIR_DOMAIN_BLOCK_RESIZE_BYTES);
   else
-    ret = virStorageVolResize (vol, data->size, 0);
+    ret = virStorageVolResize (vol, size, 0);
   if (ret < 0)
     {
       tsr_error_set_from_libvirt (error, _("Could not grow the private disk"));
       return FALSE;
     }
   return TRUE;
+}
+
+guint64
+tsr_private_volume_size_sync (virConnectPtr  conn,
+                              virDomainPtr   dom)
+{
+  g_autoptr(virStorageVol) vol = NULL;
+  g_autofree char *target = NULL;
+  virStorageVolInfo info = { 0 };
+
+  if ((vol = lookup_private_volume (conn, dom, &target, NULL)) != NULL)
+    virStorageVolGetInfo (vol, &info);
+  virResetLastError ();
+  return info.capacity;
+}
+
+static gboolean
+grow_private_sync (gpointer       task_data,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  PrivateData *data = task_data;
+  g_autoptr(virDomain) dom = NULL;
+
+  if (!(dom = tsr_domain_lookup_by_uuid (data->call.conn, data->call.uuid, data->call.name, error)))
+    return FALSE;
+  return tsr_private_volume_grow_sync (data->call.conn, dom, data->size, error);
 }
 
 void

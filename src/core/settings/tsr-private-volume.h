@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libvirt/libvirt.h>
 
 #include "tsr-connection.h"
 
@@ -36,6 +37,17 @@ void     tsr_connection_grow_private_async      (TsrConnection        *self,
                                                  gpointer              user_data);
 gboolean tsr_connection_grow_private_finish     (TsrConnection        *self,
                                                  GAsyncResult         *result,
+                                                 GError              **error);
+
+/* The same in a worker that has DOM: the private disk's size (0 when it
+ * has none), and growing it (refused below its size; a running VM's
+ * through QEMU). Shared with qvm-prefs private_size.
+ */
+guint64  tsr_private_volume_size_sync           (virConnectPtr         conn,
+                                                 virDomainPtr          dom);
+gboolean tsr_private_volume_grow_sync           (virConnectPtr         conn,
+                                                 virDomainPtr          dom,
+                                                 guint64               size,
                                                  GError              **error);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include "tsr-error.h"
 #include "tsr-libvirt.h"
 #include "tsr-libvirt-private.h"
+#include "tsr-private-volume.h"
 #include "tsr-settings-private.h"
 #include "tsr-task.h"
 #include "tsr-template.h"
@@ -19,43 +20,12 @@
  * qvm-volume list and qvm-volume revert.
  */
 
-/* An AppVM's or DisposableVM's private volume (its second disk, vdb). */
-static virStorageVolPtr
-private_volume (virConnectPtr  conn,
-                virDomainPtr   dom)
-{
-  g_autoptr(GPtrArray) rows = NULL;
-
-  if (!(rows = tsr_template_volumes_sync (dom, NULL)))
-    return NULL;
-  for (guint i = 0; i < rows->len; i++)
-    {
-      TsrVolumeRow *row = g_ptr_array_index (rows, i);
-      g_autoptr(virStoragePool) pool = NULL;
-      virStorageVolPtr vol;
-
-      if (!g_str_equal (row->name, "private"))
-        continue;
-      pool = virStoragePoolLookupByName (conn, row->pool);
-      vol = pool ? virStorageVolLookupByName (pool, row->volume) : NULL;
-      virResetLastError ();
-      return vol;
-    }
-  return NULL;
-}
-
 guint64
 tsr_settings_private_size_sync (virConnectPtr  conn,
                                 virDomainPtr   dom)
 {
-  g_autoptr(virStorageVol) vol = NULL;
-  virStorageVolInfo info = { 0 };
-
   tsr_assert_worker_thread ();
-  if ((vol = private_volume (conn, dom)) != NULL)
-    virStorageVolGetInfo (vol, &info);
-  virResetLastError ();
-  return info.capacity;
+  return tsr_private_volume_size_sync (conn, dom);
 }
 
 gboolean
@@ -95,29 +65,17 @@ tsr_settings_check_private_size (const Prefs  *old,
   return TRUE;
 }
 
-/* Through libvirt, so that it works for an ordinary user too. */
+/* Through libvirt, so that it works for an ordinary user too (the
+ * window's Settings use the same call).
+ */
 gboolean
 tsr_settings_grow_private_sync (virConnectPtr   conn,
                                 virDomainPtr    dom,
                                 guint64         size,
                                 GError        **error)
 {
-  g_autoptr(virStorageVol) vol = private_volume (conn, dom);
-
   tsr_assert_worker_thread ();
-  if (vol == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                   _("The private volume of “%s” is in no storage pool: it cannot be grown."),
-                   virDomainGetName (dom));
-      return FALSE;
-    }
-  if (virStorageVolResize (vol, size, 0) < 0)
-    {
-      tsr_error_set_from_libvirt (error, _("Could not grow the private volume"));
-      return FALSE;
-    }
-  return TRUE;
+  return tsr_private_volume_grow_sync (conn, dom, size, error);
 }
 
 /* qvm-volume list */
