@@ -812,11 +812,14 @@ test_start_network (void)
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "tsr-it-off"));
   g_assert_null (strstr (err, "unknown libvirt error"));
+  /* And how to start it. */
+  g_assert_nonnull (strstr (err, "virsh net-start tsr-it-off"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   out = tsr_test_run_cli (cli_dir, URI, FALSE, "qvm-start", &status, &err, "tsr-it-netstart", NULL);
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "tsr-it-off"));
+  g_assert_nonnull (strstr (err, "virsh net-start tsr-it-off"));
 
   remove_vm_and_volumes (handle, "tsr-it-netstart");
   virNetworkUndefine (net);

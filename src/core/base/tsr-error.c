@@ -95,6 +95,23 @@ tsr_error_set_from_libvirt (GError     **error,
                    "(AMD) in the computer’s firmware settings. Until then Tessera uses "
                    "software emulation, which is much slower.");
         }
+
+      /* A network that is not Tessera's (Tessera starts its own) is not
+       * running: say how to start it.
+       */
+      if (verr->code == VIR_ERR_OPERATION_INVALID &&
+          g_str_has_prefix (msg, "Requested operation is not valid: network '") &&
+          g_str_has_suffix (msg, "' is not active"))
+        {
+          const char *start = msg + strlen ("Requested operation is not valid: network '");
+          g_autofree char *name = g_strndup (start, strlen (start) - strlen ("' is not active"));
+
+          g_set_error (error, TSR_ERROR, code,
+                       _("%s: %s. Start that network first (virsh net-start %s; "
+                         "virsh net-autostart %s starts it with the host) and try again."),
+                       what, msg, name, name);
+          return;
+        }
     }
 
   if (hint != NULL)
