@@ -39,14 +39,12 @@ static TsrConnection *ls_connection;
 static gboolean
 is_outdated (TsrVm *vm)
 {
-  TsrVm *tpl;
+  const char *tpl = tsr_vm_get_base_template (vm);
 
-  if (!tsr_vm_is_active (vm) || tsr_vm_get_template (vm) == NULL || ls_connection == NULL ||
-      (g_strcmp0 (tsr_vm_get_vm_class (vm), "AppVM") != 0 &&
-       g_strcmp0 (tsr_vm_get_vm_class (vm), "DispVM") != 0))
+  /* The same rule as the window's "Outdated" pill (tsr_vm_is_outdated). */
+  if (tpl == NULL || ls_connection == NULL)
     return FALSE;
-  tpl = tsr_connection_lookup_vm (ls_connection, tsr_vm_get_template (vm));
-  return tpl != NULL && tsr_vm_get_revision (vm) < tsr_vm_get_revision (tpl);
+  return tsr_vm_is_outdated (vm, tsr_connection_lookup_vm (ls_connection, tpl));
 }
 
 static char *
